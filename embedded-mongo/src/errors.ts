@@ -1,0 +1,47 @@
+/** MongoDB server error codes the store answers with (names as the server spells them). */
+export const ErrorCodes = Object.freeze({
+  BadValue: 2,
+  FailedToParse: 9,
+  TypeMismatch: 14,
+  IllegalOperation: 20,
+  NamespaceNotFound: 26,
+  IndexNotFound: 27,
+  CursorNotFound: 43,
+  NamespaceExists: 48,
+  MaxTimeMSExpired: 50,
+  CommandNotFound: 59,
+  ImmutableField: 66,
+  InvalidOptions: 72,
+  InvalidNamespace: 73,
+  IndexOptionsConflict: 85,
+  IndexKeySpecsConflict: 86,
+  WriteConflict: 112,
+  NoSuchTransaction: 251,
+  TransactionCommitted: 256,
+  Location40414: 40414,
+  DuplicateKey: 11000,
+} as const);
+
+/** The name of an error code in {@link ErrorCodes}. */
+export type ErrorCodeName = keyof typeof ErrorCodes;
+
+/** An error the store answers to the client as `{ ok: 0, code, codeName, errmsg }`. */
+export class MongoServerError extends Error {
+  readonly code: number;
+  readonly codeName: ErrorCodeName;
+  readonly errorLabels: string[];
+  readonly extra: Record<string, unknown>;
+
+  constructor(codeName: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, labels: string[] = []) {
+    super(message);
+    this.codeName = codeName;
+    this.code = ErrorCodes[codeName];
+    this.extra = extra;
+    this.errorLabels = labels;
+  }
+}
+
+/** Shorthand for a `BadValue` error. */
+export function badValue(message: string): MongoServerError {
+  return new MongoServerError('BadValue', message);
+}

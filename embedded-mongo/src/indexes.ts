@@ -1,0 +1,106 @@
+import { Query } from 'mingo';
+import { type Doc, keyOf, toView, valuesAt } from './values.js';
+
+/** One stored document: its typed BSON form, its query view and its natural-order position. */
+export interface StoredRecord {
+  readonly id: string;
+  readonly doc: Doc;
+  readonly view: Doc;
+  readonly seq: number;
+  readonly version: number;
+}
+
+/** The options of an index as `createIndexes` receives them. */
+export interface IndexSpec {
+  key: Doc;
+  name: string;
+  unique?: boolean;
+  sparse?: boolean;
+  partialFilterExpression?: Doc;
+  expireAfterSeconds?: number;
+}
+
+/** A secondary (or `_id`) index: canonical key string to the ids of the documents holding it. */
+export class Index {
+  readonly spec: IndexSpec;
+  readonly fields: string[];
+  readonly entries = new Map<string, Set<string>>();
+  readonly #partial: Query | undefined;
+
+  constructor(spec: IndexSpec) {
+    this.spec = spec;
+    this.fields = Object.keys(spec.key);
+    this.#partial = spec.partialFilterExpression
+      ? new Query(toView(spec.partialFilterExpression) as Doc)
+      : undefined;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get unique(): boolean {
+    return this.spec.unique === true;
+  }
+
+  /** The keys a document has in this index; empty when the index does not cover it (partial, sparse). */
+  keysFor(view: Doc): string[] {
+    if (this.#partial && !this.#partial.test(view)) return [];
+    let keys = [''];
+    let present = false;
+    for (const field of this.fields) {
+      const values = new Set<string>();
+      for (const v of valuesAt(view, field)) {
+        if (v !== undefined) present = true;
+        if (Array.isArray(v) && v.length > 0) for (const item of v) values.add(keyOf(item));
+        else values.add(keyOf(v));
+      }
+      const next: string[] = [];
+      for (const k of keys) for (const v of values) next.push(k === '' ? v : `${k}|${v}`);
+      keys = next;
+    }
+    if (this.spec.sparse && !present) return [];
+    return keys;
+  }
+
+  add(rec: StoredRecord): void {
+    for (const k of this.keysFor(rec.view)) {
+      let ids = this.entries.get(k);
+      if (!ids) this.entries.set(k, (ids = new Set()));
+      ids.add(rec.id);
+    }
+  }
+
+  remove(rec: StoredRecord): void {
+    for (const k of this.keysFor(rec.view)) {
+      const ids = this.entries.get(k);
+      if (!ids) continue;
+      ids.delete(rec.id);
+      if (ids.size === 0) this.entries.delete(k);
+    }
+  }
+
+  /** The document as `listIndexes` shows it. */
+  describe(): Doc {
+    const { key, name, ...options } = this.spec;
+    return { v: 2, key, name, ...options };
+  }
+}
+
+/** The default name MongoDB gives an index: `a_1_b_-1`. */
+export function defaultIndexName(key: Doc): string {
+  return Object.entries(key)
+    .map(([k, v]) => `${k}_${String(v)}`)
+    .join('_');
+}
+
+/** Whether two index specs describe the same index (key and the options that matter). */
+export function sameIndex(a: IndexSpec, b: IndexSpec): boolean {
+  return (
+    keyOf(toView(a.key)) === keyOf(toView(b.key)) &&
+    (a.unique ?? false) === (b.unique ?? false) &&
+    (a.sparse ?? false) === (b.sparse ?? false) &&
+    keyOf(toView(a.partialFilterExpression ?? null)) === keyOf(toView(b.partialFilterExpression ?? null)) &&
+    a.expireAfterSeconds === b.expireAfterSeconds
+  );
+}

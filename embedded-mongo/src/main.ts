@@ -1,0 +1,37 @@
+import { parseArgs } from 'node:util';
+import { type FsyncMode } from './journal.js';
+import { startEmbeddedMongo } from './server.js';
+
+const USAGE = 'usage: npm run mongo -- [--port 27017] [--dir .data/mongo] [--fsync always|interval]';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '27017' },
+    dir: { type: 'string' },
+    fsync: { type: 'string', default: 'always' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535 || (values.fsync !== 'always' && values.fsync !== 'interval')) {
+  console.error(USAGE);
+  process.exit(2);
+}
+
+const store = await startEmbeddedMongo({
+  port,
+  fsync: values.fsync as FsyncMode,
+  ...(values.dir ? { dir: values.dir } : {}),
+});
+console.log(store.uri);
+
+const stop = (signal: string): void => {
+  process.stderr.write(`[embedded-mongo] ${signal}: closing\n`);
+  void store.close().then(() => process.exit(0));
+};
+process.once('SIGINT', () => stop('SIGINT'));
+process.once('SIGTERM', () => stop('SIGTERM'));

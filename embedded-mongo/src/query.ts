@@ -1,0 +1,274 @@
+import { Aggregator, Query, update as mingoUpdate } from 'mingo';
+import { type Collection, type Engine, type Transaction, newId } from './engine.js';
+import { MongoServerError, badValue } from './errors.js';
+import { type Index, type StoredRecord } from './indexes.js';
+import { type Doc, keyOf, retype, toView } from './values.js';
+
+/** The collation a command may carry (`locale` is what mingo uses; `strength` changes equality). */
+export interface Collation {
+  locale: string;
+  strength?: number;
+  caseLevel?: boolean;
+  numericOrdering?: boolean;
+}
+
+/** What every read needs besides its filter. */
+export interface ReadContext {
+  engine: Engine;
+  txn: Transaction | undefined;
+  collation?: Collation | undefined;
+  /** Epoch milliseconds after which the operation fails with `MaxTimeMSExpired`. */
+  deadline?: number | undefined;
+}
+
+// Operators that run JavaScript or need server features the store does not have: refused by name.
+const REFUSED = new Map<string, string>([
+  ['$where', '$where is not allowed: it runs JavaScript'],
+  ['$function', '$function is not allowed: it runs JavaScript'],
+  ['$accumulator', '$accumulator is not allowed: it runs JavaScript'],
+  ['$text', '$text is not supported by the embedded store (it has no text indexes)'],
+  ['$changeStream', '$changeStream is not supported by the embedded store'],
+  ['$out', '$out is not supported by the embedded store'],
+  ['$merge', '$merge is not supported by the embedded store'],
+  ['$currentOp', '$currentOp is not supported by the embedded store'],
+  ['$search', '$search is not supported by the embedded store'],
+]);
+
+/** Throws `BadValue` naming the first refused operator anywhere in `value`. */
+export function refuseUnsupported(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) refuseUnsupported(item);
+    return;
+  }
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return;
+  for (const [k, v] of Object.entries(value)) {
+    const reason = REFUSED.get(k);
+    if (reason) throw badValue(reason);
+    refuseUnsupported(v);
+  }
+}
+
+function mingoOptions(collation: Collation | undefined): Record<string, unknown> {
+  return collation ? { collation, scriptEnabled: false } : { scriptEnabled: false };
+}
+
+/** Runs a mingo call, turning its errors (unknown operators, bad arguments) into `BadValue`. */
+export function mingo<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof MongoServerError) throw err;
+    throw badValue(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Throws `MaxTimeMSExpired` once the deadline has passed. */
+export function checkDeadline(deadline: number | undefined): void {
+  if (deadline !== undefined && Date.now() > deadline) {
+    throw new MongoServerError('MaxTimeMSExpired', 'operation exceeded time limit');
+  }
+}
+
+/** Values an equality or `$in` condition on one field pins it to, or undefined when it pins nothing. */
+function pinnedValues(cond: unknown): unknown[] | undefined {
+  if (cond === undefined || cond instanceof RegExp) return undefined;
+  if (cond === null || typeof cond !== 'object' || Object.getPrototypeOf(cond) !== Object.prototype) {
+    return Array.isArray(cond) ? undefined : [cond];
+  }
+  const ops = cond as Doc;
+  const keys = Object.keys(ops);
+  if (keys.length === 0 || !keys.every((k) => k.startsWith('$'))) return undefined;
+  if ('$eq' in ops && !Array.isArray(ops.$eq) && !(ops.$eq instanceof RegExp)) return [ops.$eq];
+  if (Array.isArray(ops.$in) && ops.$in.every((v) => !(v instanceof RegExp) && !Array.isArray(v))) return ops.$in;
+  return undefined;
+}
+
+/** The records that may match `filter`: from a single-field index when the filter pins that field, else all. */
+function candidates(coll: Collection, filter: Doc, ctx: ReadContext): StoredRecord[] {
+  // A collation that folds case or accents makes binary index keys unsafe for equality.
+  const binaryEquality = !ctx.collation || (ctx.collation.strength ?? 3) >= 3;
+  if (binaryEquality) {
+    let best: { index: Index; values: unknown[] } | undefined;
+    for (const index of coll.indexes.values()) {
+      if (index.fields.length !== 1 || index.spec.partialFilterExpression || index.spec.sparse) continue;
+      const values = pinnedValues(filter[index.fields[0]!]);
+      if (values && (!best || values.length < best.values.length)) best = { index, values };
+    }
+    if (best) return ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf));
+  }
+  return ctx.engine.scan(coll, ctx.txn);
+}
+
+/** The records matching `filter` (typed), in natural order. */
+export function match(coll: Collection | undefined, filterTyped: Doc | undefined, ctx: ReadContext): StoredRecord[] {
+  if (!coll) return [];
+  const filter = (toView(filterTyped ?? {}) as Doc) ?? {};
+  refuseUnsupported(filter);
+  const all = candidates(coll, filter, ctx);
+  if (Object.keys(filter).length === 0) return all;
+  const query = mingo(() => new Query(filter, mingoOptions(ctx.collation)));
+  const out: StoredRecord[] = [];
+  for (let i = 0; i < all.length; i++) {
+    if ((i & 1023) === 0) checkDeadline(ctx.deadline);
+    const rec = all[i]!;
+    if (mingo(() => query.test(rec.view))) out.push(rec);
+  }
+  checkDeadline(ctx.deadline);
+  return out;
+}
+
+/** Sorts records by a sort spec, honouring the collation (`nb`: Æ, Ø, Å after Z). */
+export function sortRecords(records: StoredRecord[], sort: Doc | undefined, ctx: ReadContext): StoredRecord[] {
+  if (!sort || Object.keys(sort).length === 0) return records;
+  const byView = new Map<Doc, StoredRecord>(records.map((r) => [r.view, r]));
+  const sorted = mingo(
+    () => new Aggregator([{ $sort: toView(sort) }], mingoOptions(ctx.collation)).run(records.map((r) => r.view)) as Doc[],
+  );
+  checkDeadline(ctx.deadline);
+  return sorted.map((v) => byView.get(v)!);
+}
+
+/** Applies a find projection to a stored record, keeping every number's BSON type. */
+export function project(rec: StoredRecord, projection: Doc | undefined, filter: Doc | undefined): Doc {
+  if (!projection || Object.keys(projection).length === 0) return rec.doc;
+  const spec = toView(projection) as Doc;
+  refuseUnsupported(spec);
+  const [out] = mingo(
+    () =>
+      new Query((toView(filter ?? {}) as Doc) ?? {}, { scriptEnabled: false })
+        .find([toView(rec.view) as Doc], spec)
+        .all() as Doc[],
+  );
+  return retype(out, [rec.doc]) as Doc;
+}
+
+const IN_PLACE_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$count', '$group']);
+
+/** Runs an aggregation pipeline over a collection; `$lookup` reads collections of the same database. */
+export function aggregate(coll: Collection | undefined, db: string, pipelineTyped: Doc[], ctx: ReadContext): Doc[] {
+  const pipeline = toView(pipelineTyped) as Doc[];
+  refuseUnsupported(pipeline);
+  const first = pipeline[0]?.$match as Doc | undefined;
+  let records = coll ? (first ? match(coll, first as Doc, ctx) : ctx.engine.scan(coll, ctx.txn)) : [];
+  const rest = first ? pipeline.slice(1) : pipeline;
+  // Stages that build new documents may write into their input: give them copies, never the stored views.
+  const inPlace = rest.every((stage) => IN_PLACE_STAGES.has(Object.keys(stage)[0] ?? ''));
+  const input = records.map((r) => (inPlace ? r.view : (toView(r.view) as Doc)));
+  const resolver = (name: string): Doc[] => {
+    const other = ctx.engine.collection(db, name);
+    return other ? ctx.engine.scan(other, ctx.txn).map((r) => toView(r.view) as Doc) : [];
+  };
+  const output = mingo(
+    () => new Aggregator(rest, { ...mingoOptions(ctx.collation), collectionResolver: resolver }).run(input) as Doc[],
+  );
+  checkDeadline(ctx.deadline);
+  const byView = new Map<Doc, StoredRecord>();
+  const byId = new Map<string, StoredRecord>();
+  for (let i = 0; i < records.length; i++) byView.set(input[i]!, records[i]!);
+  records = [];
+  return output.map((out) => {
+    const same = byView.get(out);
+    if (same) return same.doc;
+    if (byId.size === 0 && byView.size > 0) for (const rec of byView.values()) byId.set(rec.id, rec);
+    const source = out._id !== undefined ? byId.get(keyOf(out._id)) : undefined;
+    return retype(out, source ? [source.doc] : []) as Doc;
+  });
+}
+
+/** What an update statement asks for, as `update` and `findAndModify` receive it. */
+export interface UpdateSpec {
+  u: Doc | Doc[];
+  arrayFilters?: Doc[] | undefined;
+}
+
+function isOperatorUpdate(u: Doc | Doc[]): u is Doc {
+  return !Array.isArray(u) && Object.keys(u).some((k) => k.startsWith('$'));
+}
+
+/** Sets a dotted path in a plain object, creating the objects on the way. */
+function setPath(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let current = doc;
+  for (const part of parts.slice(0, -1)) {
+    const next = current[part];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) current[part] = {};
+    current = current[part] as Doc;
+  }
+  current[parts[parts.length - 1]!] = value;
+}
+
+/** The typed values an update assigns, laid out at their paths: where retyping finds `$set: { n: Long(5) }`. */
+function assignedShape(u: Doc): Doc {
+  const shape: Doc = {};
+  for (const op of ['$set', '$setOnInsert', '$min', '$max']) {
+    const fields = u[op] as Doc | undefined;
+    if (!fields) continue;
+    for (const [path, value] of Object.entries(fields)) if (!path.includes('$')) setPath(shape, path, value);
+  }
+  return shape;
+}
+
+/**
+ * Applies an update to a document (typed in, typed out). `insert` is true for the document
+ * an upsert creates, where `$setOnInsert` applies; `filter` serves the positional `$`.
+ */
+export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined, insert: boolean): Doc {
+  const { u } = spec;
+  let view: Doc;
+  let sources: unknown[];
+  if (Array.isArray(u)) {
+    refuseUnsupported(u);
+    view = mingo(() => new Aggregator(toView(u) as Doc[], { scriptEnabled: false }).run([toView(doc) as Doc])[0] as Doc);
+    sources = [doc];
+  } else if (isOperatorUpdate(u)) {
+    const { $setOnInsert, ...rest } = u;
+    const modifier = toView(insert && $setOnInsert ? { ...rest, $set: { ...(rest.$set as Doc), ...($setOnInsert as Doc) } } : rest) as Doc;
+    refuseUnsupported(modifier);
+    view = toView(doc) as Doc;
+    if (Object.keys(modifier).length > 0) {
+      const arrayFilters = spec.arrayFilters ? (toView(spec.arrayFilters) as Doc[]) : undefined;
+      mingo(() =>
+        mingoUpdate(view, modifier as never, arrayFilters, filter ? (toView(filter) as Doc) : undefined, {
+          cloneMode: 'none',
+        } as never),
+      );
+    }
+    sources = [assignedShape(u), doc];
+  } else {
+    for (const key of Object.keys(u)) {
+      if (key.includes('.')) throw badValue(`The dotted field '${key}' is not valid in a replacement document`);
+    }
+    view = doc._id !== undefined ? { _id: toView(doc._id), ...(toView(u) as Doc) } : (toView(u) as Doc);
+    sources = [u, doc];
+  }
+  const typed = retype(view, sources) as Doc;
+  if (doc._id !== undefined && keyOf(toView(typed._id)) !== keyOf(toView(doc._id))) {
+    throw new MongoServerError(
+      'ImmutableField',
+      "Performing an update on the path '_id' would modify the immutable field '_id'",
+    );
+  }
+  const { _id, ...others } = typed;
+  return { _id: _id ?? newId(), ...others };
+}
+
+/** The document an upsert starts from: the filter's equality conditions, laid out at their paths. */
+export function upsertSeed(filter: Doc | undefined): Doc {
+  const seed: Doc = {};
+  const visit = (f: Doc): void => {
+    for (const [k, v] of Object.entries(f)) {
+      if (k === '$and' && Array.isArray(v)) for (const part of v) visit(part as Doc);
+      if (k.startsWith('$')) continue;
+      if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+        const ops = v as Doc;
+        if (Object.keys(ops).some((o) => o.startsWith('$'))) {
+          if ('$eq' in ops) setPath(seed, k, ops.$eq);
+          continue;
+        }
+      }
+      setPath(seed, k, v);
+    }
+  };
+  if (filter) visit(filter);
+  return seed;
+}

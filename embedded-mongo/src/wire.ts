@@ -1,0 +1,155 @@
+import { type Document, deserialize, serialize } from 'bson';
+
+/** Opcodes of the MongoDB wire protocol that the store speaks. */
+export const OpCode = Object.freeze({ REPLY: 1, QUERY: 2004, COMPRESSED: 2012, MSG: 2013 } as const);
+
+const CHECKSUM_PRESENT = 1 << 0;
+const MORE_TO_COME = 1 << 1;
+const EXHAUST_ALLOWED = 1 << 16;
+const KNOWN_FLAGS = CHECKSUM_PRESENT | MORE_TO_COME | EXHAUST_ALLOWED;
+const HEADER = 16;
+
+// Keep numbers as their BSON wrappers so that their types survive the round trip.
+const DESERIALIZE = { promoteValues: false, promoteBuffers: false, bsonRegExp: false } as const;
+
+/** A request decoded from one wire message. */
+export interface Request {
+  requestId: number;
+  opCode: number;
+  /** The command: OP_MSG's body with its document sequences merged in, or OP_QUERY's query. */
+  command: Document;
+  /** OP_MSG with moreToCome: the client wants no reply (unacknowledged writes). */
+  noReply: boolean;
+}
+
+/** A message the store cannot read: the connection that sent it is closed. */
+export class ProtocolError extends Error {}
+
+let table: Uint32Array | undefined;
+
+/** CRC-32C (Castagnoli), the checksum OP_MSG carries when its checksum flag is set. */
+export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+      table[i] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = start; i < end; i++) crc = table[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** The length a complete message at the start of `buf` declares, or undefined when not enough has arrived. */
+export function messageLength(buf: Buffer, maxBytes: number): number | undefined {
+  if (buf.length < 4) return undefined;
+  const length = buf.readInt32LE(0);
+  if (length < HEADER || length > maxBytes) {
+    throw new ProtocolError(`message length ${length} is outside 16..${maxBytes} bytes`);
+  }
+  return length;
+}
+
+function readDocument(buf: Buffer, offset: number, end: number): [Document, number] {
+  if (offset + 5 > end) throw new ProtocolError('truncated BSON document');
+  const size = buf.readInt32LE(offset);
+  if (size < 5 || offset + size > end) throw new ProtocolError(`BSON document of ${size} bytes overruns its message`);
+  try {
+    return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
+  } catch (err) {
+    throw new ProtocolError(`invalid BSON: ${(err as Error).message}`);
+  }
+}
+
+/** Decodes one whole message (header included). */
+export function decode(msg: Buffer): Request {
+  const requestId = msg.readInt32LE(4);
+  const opCode = msg.readInt32LE(12);
+  if (opCode === OpCode.MSG) return decodeMsg(msg, requestId);
+  if (opCode === OpCode.QUERY) return decodeQuery(msg, requestId);
+  throw new ProtocolError(`unsupported opcode ${opCode}`);
+}
+
+function decodeMsg(msg: Buffer, requestId: number): Request {
+  if (msg.length < HEADER + 5) throw new ProtocolError('OP_MSG too short');
+  const flags = msg.readUInt32LE(HEADER);
+  if ((flags & 0xffff & ~KNOWN_FLAGS) !== 0) throw new ProtocolError(`OP_MSG has unknown required flags ${flags}`);
+  let end = msg.length;
+  if (flags & CHECKSUM_PRESENT) {
+    end -= 4;
+    if (end < HEADER + 4) throw new ProtocolError('OP_MSG too short for its checksum');
+    if (crc32c(msg, 0, end) !== msg.readUInt32LE(end)) throw new ProtocolError('OP_MSG checksum mismatch');
+  }
+  let offset = HEADER + 4;
+  let body: Document | undefined;
+  const sequences: Record<string, Document[]> = {};
+  while (offset < end) {
+    const kind = msg[offset++];
+    if (kind === 0) {
+      if (body) throw new ProtocolError('OP_MSG has more than one body section');
+      [body, offset] = readDocument(msg, offset, end);
+    } else if (kind === 1) {
+      if (offset + 4 > end) throw new ProtocolError('truncated document sequence');
+      const size = msg.readInt32LE(offset);
+      const seqEnd = offset + size;
+      if (size < 5 || seqEnd > end) throw new ProtocolError('document sequence overruns its message');
+      const nul = msg.indexOf(0, offset + 4);
+      if (nul < 0 || nul >= seqEnd) throw new ProtocolError('document sequence has no identifier');
+      const id = msg.toString('utf8', offset + 4, nul);
+      const docs: Document[] = [];
+      let pos = nul + 1;
+      while (pos < seqEnd) {
+        let doc: Document;
+        [doc, pos] = readDocument(msg, pos, seqEnd);
+        docs.push(doc);
+      }
+      sequences[id] = docs;
+      offset = seqEnd;
+    } else {
+      throw new ProtocolError(`unknown OP_MSG section kind ${String(kind)}`);
+    }
+  }
+  if (!body) throw new ProtocolError('OP_MSG has no body section');
+  for (const [id, docs] of Object.entries(sequences)) body[id] = docs;
+  return { requestId, opCode: OpCode.MSG, command: body, noReply: (flags & MORE_TO_COME) !== 0 };
+}
+
+function decodeQuery(msg: Buffer, requestId: number): Request {
+  const nul = msg.indexOf(0, HEADER + 4);
+  if (nul < 0) throw new ProtocolError('OP_QUERY has no collection name');
+  const collection = msg.toString('utf8', HEADER + 4, nul);
+  const [query] = readDocument(msg, nul + 1 + 8, msg.length);
+  const command = (query.$query as Document | undefined) ?? query;
+  const db = collection.endsWith('.$cmd') ? collection.slice(0, -5) : collection;
+  return { requestId, opCode: OpCode.QUERY, command: { ...command, $db: db }, noReply: false };
+}
+
+/** Encodes a reply in the form the request came in: OP_MSG, or OP_REPLY for a legacy OP_QUERY. */
+export function encodeReply(request: Request, reply: Document, requestId: number): Buffer {
+  const doc = serialize(reply, { ignoreUndefined: true });
+  if (request.opCode === OpCode.QUERY) {
+    const out = Buffer.alloc(HEADER + 20 + doc.length);
+    writeHeader(out, requestId, request.requestId, OpCode.REPLY);
+    out.writeInt32LE(0, HEADER);
+    out.writeBigInt64LE(0n, HEADER + 4);
+    out.writeInt32LE(0, HEADER + 12);
+    out.writeInt32LE(1, HEADER + 16);
+    out.set(doc, HEADER + 20);
+    return out;
+  }
+  const out = Buffer.alloc(HEADER + 5 + doc.length);
+  writeHeader(out, requestId, request.requestId, OpCode.MSG);
+  out.writeUInt32LE(0, HEADER);
+  out.writeUInt8(0, HEADER + 4);
+  out.set(doc, HEADER + 5);
+  return out;
+}
+
+function writeHeader(out: Buffer, requestId: number, responseTo: number, opCode: number): void {
+  out.writeInt32LE(out.length, 0);
+  out.writeInt32LE(requestId, 4);
+  out.writeInt32LE(responseTo, 8);
+  out.writeInt32LE(opCode, 12);
+}
