@@ -301,7 +301,9 @@ export class CommandRunner {
     let n = 0;
     for (let i = 0; i < docs.length; i++) {
       const given = docs[i]!;
-      const doc = given._id === undefined ? { _id: new ObjectId(), ...given } : given;
+      // MongoDB stores _id first, whatever order the client sent.
+      const { _id = new ObjectId(), ...rest } = given;
+      const doc = { _id, ...rest };
       try {
         if (Array.isArray(doc._id)) throw badValue("can't use an array for _id");
         const id = idKeyOf(doc);

@@ -225,6 +225,7 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
     const modifier = toView(insert && $setOnInsert ? { ...rest, $set: { ...(rest.$set as Doc), ...($setOnInsert as Doc) } } : rest) as Doc;
     refuseUnsupported(modifier);
     view = toView(doc) as Doc;
+    if (!insert) guardId(modifier, view._id);
     if (Object.keys(modifier).length > 0) {
       const arrayFilters = spec.arrayFilters ? (toView(spec.arrayFilters) as Doc[]) : undefined;
       mingo(() =>
@@ -250,6 +251,24 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
   }
   const { _id, ...others } = typed;
   return { _id: _id ?? newId(), ...others };
+}
+
+/** Refuses an operator that would change `_id`; setting it to the value it has is a no-op, as in MongoDB. */
+function guardId(modifier: Doc, id: unknown): void {
+  for (const [op, fields] of Object.entries(modifier)) {
+    if (fields === null || typeof fields !== 'object') continue;
+    for (const path of Object.keys(fields as Doc)) {
+      if (path !== '_id' && !path.startsWith('_id.')) continue;
+      if (op === '$set' && path === '_id' && keyOf((fields as Doc)[path]) === keyOf(id)) {
+        delete (fields as Doc)[path];
+        continue;
+      }
+      throw new MongoServerError(
+        'ImmutableField',
+        "Performing an update on the path '_id' would modify the immutable field '_id'",
+      );
+    }
+  }
 }
 
 /** The document an upsert starts from: the filter's equality conditions, laid out at their paths. */
