@@ -22,7 +22,11 @@ interface Cursor {
   ns: string;
   docs: Doc[];
   pos: number;
+  lastUsed: number;
 }
+
+/** How long an untouched cursor lives, as MongoDB's `cursorTimeoutMillis`. */
+export const CURSOR_TIMEOUT_MS = 10 * 60 * 1000;
 
 interface Session {
   txn: Transaction | undefined;
@@ -47,6 +51,18 @@ export class CommandRunner {
 
   constructor(engine: Engine) {
     this.#engine = engine;
+  }
+
+  /** Forgets cursors nobody has read from for {@link CURSOR_TIMEOUT_MS}; returns how many. */
+  expireCursors(now: number): number {
+    let n = 0;
+    for (const [id, cursor] of this.#cursors) {
+      if (now - cursor.lastUsed > CURSOR_TIMEOUT_MS) {
+        this.#cursors.delete(id);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Runs one command document (`$db` names the database) and returns its reply. */
@@ -418,7 +434,7 @@ export class CommandRunner {
     if (!single && docs.length > size) {
       const n = this.#nextCursor++;
       id = Long.fromBigInt(n);
-      this.#cursors.set(n.toString(), { ns, docs, pos: size });
+      this.#cursors.set(n.toString(), { ns, docs, pos: size, lastUsed: Date.now() });
     }
     return { cursor: { [key]: first, id, ns }, ok: 1 };
   }
@@ -428,6 +444,7 @@ export class CommandRunner {
     const key = BigInt(id.toString()).toString();
     const cursor = this.#cursors.get(key);
     if (!cursor) throw new MongoServerError('CursorNotFound', `cursor id ${key} not found`);
+    cursor.lastUsed = Date.now();
     const size = cmd.batchSize !== undefined && toNumber(cmd.batchSize) > 0 ? toNumber(cmd.batchSize) : cursor.docs.length;
     const nextBatch = cursor.docs.slice(cursor.pos, cursor.pos + size);
     cursor.pos += nextBatch.length;

@@ -103,7 +103,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   host = `${options.host ?? '127.0.0.1'}:${port}`;
 
   const ttl = setInterval(() => {
-    engine.expire(Date.now());
+    const now = Date.now();
+    engine.expire(now);
+    runner.expireCursors(now);
     journal?.flush();
   }, options.ttlIntervalMs ?? 1000);
   ttl.unref();
