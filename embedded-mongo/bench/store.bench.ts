@@ -22,7 +22,7 @@ const db = client.db(`bench_${randomBytes(4).toString('hex')}`);
 console.log(`node ${process.version}, backend: ${store ? 'embedded store (in memory)' : 'MONGODB_URI'}`);
 
 try {
-  const coll = db.collection('docs');
+  const coll = db.collection<{ _id: number; key: string; plain: string; n: number }>('docs');
   await coll.createIndex({ key: 1 });
   let t = performance.now();
   for (let i = 0; i < DOCS; i += 1000) {
