@@ -1,0 +1,60 @@
+/** `npm run compose`: composes `schema/<name>.graphql` into `schema/supergraph.graphql`; `-- --check` only verifies it is current. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+
+/** The subgraphs, in composition order, with the URL each has in local development. */
+export const SUBGRAPHS = [
+  { name: 'catalogue', url: 'http://127.0.0.1:4001/graphql' },
+  { name: 'admissions', url: 'http://127.0.0.1:4002/graphql' },
+  { name: 'plans', url: 'http://127.0.0.1:4003/graphql' },
+  { name: 'feedback', url: 'http://127.0.0.1:4004/graphql' },
+] as const;
+
+/** Composition hints we have read and accept, by code and the start of their message. */
+export const ACCEPTED_HINTS: readonly { code: string; startsWith: string; why: string }[] = [];
+
+const schemaFile = (name: string): string => fileURLToPath(new URL(`./${name}.graphql`, import.meta.url));
+
+/** The result of composing the committed subgraph SDL. */
+export interface Composition {
+  supergraphSdl?: string;
+  errors: string[];
+  hints: { code: string; message: string }[];
+}
+
+/** Composes the four subgraphs' SDL from `schema/`. */
+export function compose(sdl: (name: string) => string = (name) => readFileSync(schemaFile(name), 'utf8')): Composition {
+  const result = composeServices(SUBGRAPHS.map(({ name, url }) => ({ name, url, typeDefs: parse(sdl(name)) })));
+  const hints = (result.hints ?? []).map((h) => ({ code: h.definition.code, message: h.message }));
+  if (result.errors) return { errors: result.errors.map((e) => e.message), hints };
+  return { supergraphSdl: result.supergraphSdl, errors: [], hints };
+}
+
+/** Hints that no entry of {@link ACCEPTED_HINTS} covers. */
+export function unacceptedHints(hints: Composition['hints']): Composition['hints'] {
+  return hints.filter((h) => !ACCEPTED_HINTS.some((a) => a.code === h.code && h.message.startsWith(a.startsWith)));
+}
+
+export const SUPERGRAPH_FILE = schemaFile('supergraph');
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const check = process.argv.includes('--check');
+  const { supergraphSdl, errors, hints } = compose();
+  for (const e of errors) console.error(`error: ${e}`);
+  const open = unacceptedHints(hints);
+  for (const h of open) console.error(`hint ${h.code}: ${h.message}`);
+  if (!supergraphSdl || open.length > 0) process.exit(1);
+  const current = readFileSync(SUPERGRAPH_FILE, 'utf8');
+  if (check) {
+    if (current !== supergraphSdl) {
+      console.error('schema/supergraph.graphql is stale: run npm run compose');
+      process.exit(1);
+    }
+    console.log('schema/supergraph.graphql is current');
+  } else {
+    writeFileSync(SUPERGRAPH_FILE, supergraphSdl);
+    console.log(`wrote schema/supergraph.graphql (${supergraphSdl.length} bytes)`);
+  }
+}

@@ -1,0 +1,42 @@
+/** What every subgraph needs from its environment. */
+export interface SubgraphConfig {
+  readonly name: string;
+  readonly port: number;
+  readonly host: string;
+  readonly mongodbUri: string;
+  readonly database: string;
+  /** False only when `NODE_ENV=production`: stack traces and Sandbox are for development. */
+  readonly development: boolean;
+}
+
+/** The store `npm run mongo` starts by default. */
+export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
+
+/**
+ * Reads a subgraph's configuration once: `PORT`, `HOST`, `MONGODB_URI`, `MONGODB_DB`, `NODE_ENV`.
+ * Every malformed variable is reported in one error; the result is frozen.
+ */
+export function loadSubgraphConfig(
+  env: Record<string, string | undefined>,
+  name: string,
+  defaultPort: number,
+): SubgraphConfig {
+  const problems: string[] = [];
+  const port = env.PORT === undefined || env.PORT === '' ? defaultPort : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number (0-65535), got "${env.PORT}"`);
+  const mongodbUri = env.MONGODB_URI || DEFAULT_MONGODB_URI;
+  if (!/^mongodb(\+srv)?:\/\//.test(mongodbUri)) problems.push('MONGODB_URI must start with mongodb:// or mongodb+srv://');
+  const database = env.MONGODB_DB || `partnerskap_${name}`;
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(database)) problems.push(`MONGODB_DB must be 1-63 letters, digits, _ or -, got "${database}"`);
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnv)) problems.push(`NODE_ENV must be development, production or test, got "${nodeEnv}"`);
+  if (problems.length > 0) throw new Error(`Invalid configuration of the ${name} subgraph:\n- ${problems.join('\n- ')}`);
+  return Object.freeze({
+    name,
+    port,
+    host: env.HOST || '127.0.0.1',
+    mongodbUri,
+    database,
+    development: nodeEnv !== 'production',
+  });
+}

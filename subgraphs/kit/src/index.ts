@@ -1,0 +1,16 @@
+export { type SubgraphConfig, DEFAULT_MONGODB_URI, loadSubgraphConfig } from './config.js';
+export { ErrorCode, badUserInput, conflict, isKnownCode, notFound } from './errors.js';
+export { createByKeyLoader, createCountLoader, keyString } from './loaders.js';
+export { type MongoConnection, connectMongo, isDuplicateKey } from './mongo.js';
+export {
+  type Connection,
+  type PageArgs,
+  type PageWindow,
+  MAX_PAGE_SIZE,
+  MAX_SEARCH_LENGTH,
+  pageWindow,
+  searchPattern,
+  toConnection,
+} from './pagination.js';
+export { DateScalar, DateTimeScalar } from './scalars.js';
+export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, listenSubgraph, readSchema } from './server.js';

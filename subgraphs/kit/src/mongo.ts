@@ -1,0 +1,21 @@
+import { type Db, MongoClient, MongoServerError } from 'mongodb';
+
+/** A connected database and the client to close. */
+export interface MongoConnection {
+  client: MongoClient;
+  db: Db;
+}
+
+/**
+ * Connects with the official driver. Server selection gives up after 5 s (the driver's 30 s
+ * default would hang requests while the database is down); the pool reconnects by itself.
+ */
+export async function connectMongo(uri: string, database: string, appName: string): Promise<MongoConnection> {
+  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5000, appName });
+  return { client, db: client.db(database) };
+}
+
+/** Whether a driver error is a duplicate key (11000). */
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}

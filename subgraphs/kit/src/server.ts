@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { ApolloServer, type BaseContext, type ContextFunction } from '@apollo/server';
+import { startStandaloneServer, type StandaloneServerContextFunctionArgument } from '@apollo/server/standalone';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
+import { ErrorCode, isKnownCode } from './errors.js';
+import { DateScalar, DateTimeScalar } from './scalars.js';
+
+/** Apollo Server's own codes for a bad request: the client's fault, shown as they are. */
+const REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
+
+/** Reads a subgraph's SDL contract from the repository's `schema/` folder. */
+export function readSchema(name: string): DocumentNode {
+  return parse(readFileSync(new URL(`../../../schema/${name}.graphql`, import.meta.url), 'utf8'));
+}
+
+/** Options of {@link createSubgraphServer}. */
+export interface SubgraphServerOptions<C extends BaseContext> {
+  /** The subgraph's name, for logs. */
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<C>;
+  /** Stack traces in error responses only then. */
+  development: boolean;
+  /** Where unexpected errors are logged; default one JSON line on stderr. */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+/** Builds a federated subgraph server that masks every error it does not know. */
+export function createSubgraphServer<C extends BaseContext>(options: SubgraphServerOptions<C>): ApolloServer<C> {
+  const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  return new ApolloServer<C>({
+    schema: buildSubgraphSchema([
+      { typeDefs: options.typeDefs, resolvers: { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers } as GraphQLResolverMap<C> },
+    ]),
+    includeStacktraceInErrorResponses: options.development,
+    formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+      const code = formatted.extensions?.code;
+      if (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+      if (typeof code === 'string' && REQUEST_CODES.has(code)) return formatted;
+      log({ level: 'error', subgraph: options.name, msg: formatted.message, path: formatted.path, error: String((error as Error)?.stack ?? error) });
+      return {
+        message: 'Internal server error',
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      };
+    },
+  });
+}
+
+/** A subgraph listening for HTTP. */
+export interface ListeningSubgraph {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a subgraph server on a port (0 for a free one); `context` builds each request's context. */
+export async function listenSubgraph<C extends BaseContext>(
+  server: ApolloServer<C>,
+  options: { port: number; host?: string; context: ContextFunction<[StandaloneServerContextFunctionArgument], C> },
+): Promise<ListeningSubgraph> {
+  const { url } = await startStandaloneServer(server, {
+    listen: { port: options.port, host: options.host ?? '127.0.0.1' },
+    context: options.context,
+  });
+  const port = Number(new URL(url).port);
+  return { url: `http://${options.host ?? '127.0.0.1'}:${port}/graphql`, port, stop: () => server.stop() };
+}
