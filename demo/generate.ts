@@ -92,7 +92,18 @@ export function generateDemoData(seed = 2026): DemoData {
     return xs[xs.length - 1]!;
   };
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
-  const id = (prefix: string): string => `${prefix}${Math.floor(random() * 36 ** 8).toString(36).padStart(8, '0')}`;
+  // Pseudonymous ids: 48 random bits each (two draws), never reused.
+  const used = new Set<string>();
+  const id = (prefix: string): string => {
+    for (;;) {
+      const value = Math.floor(random() * 2 ** 16) * 2 ** 32 + Math.floor(random() * 2 ** 32);
+      const candidate = `${prefix}${value.toString(36).padStart(10, '0')}`;
+      if (!used.has(candidate)) {
+        used.add(candidate);
+        return candidate;
+      }
+    }
+  };
 
   // Reference data.
   const counties = readCsv('counties').map(([number, name]) => ({ _id: number!, name: name! }));
@@ -160,7 +171,7 @@ export function generateDemoData(seed = 2026): DemoData {
       studies.push({
         _id: `${c.code}-${y}`,
         code: c.code,
-        name: `${subjectName} ${c.level} for ${BAND_LABEL[c.band]}`,
+        name: `${subjectName} ${((c.level - 1) % 2) + 1} for ${BAND_LABEL[c.band]}`,
         subject: c.subject,
         gradeBand: c.band,
         credits: c.credits,

@@ -1,7 +1,7 @@
 export { type SubgraphConfig, DEFAULT_MONGODB_URI, loadSubgraphConfig } from './config.js';
 export { ErrorCode, badUserInput, conflict, isKnownCode, notFound } from './errors.js';
 export { createByKeyLoader, createCountLoader, keyString } from './loaders.js';
-export { type MongoConnection, connectMongo, isDuplicateKey } from './mongo.js';
+export { type MongoConnection, NB, connectMongo, isDuplicateKey, withId } from './mongo.js';
 export {
   type Connection,
   type PageArgs,
@@ -10,7 +10,10 @@ export {
   MAX_SEARCH_LENGTH,
   pageWindow,
   searchPattern,
+  idArg,
   toConnection,
+  yearArg,
 } from './pagination.js';
 export { DateScalar, DateTimeScalar } from './scalars.js';
-export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, listenSubgraph, readSchema } from './server.js';
+export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, listenSubgraph, readSchema, stopOnSignals } from './server.js';
+export { type StartSubgraphOptions, type SubgraphModule, runSubgraph, startSubgraph } from './module.js';

@@ -19,3 +19,12 @@ export async function connectMongo(uri: string, database: string, appName: strin
 export function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
+
+/** Maps a stored document's `_id` to the `id` the API uses: the one place the two names meet. */
+export function withId<T extends { _id: unknown }>(doc: T): Omit<T, '_id'> & { id: T['_id'] } {
+  const { _id, ...rest } = doc;
+  return { id: _id, ...rest };
+}
+
+/** Norwegian collation: names sort with Æ, Ø, Å after Z. */
+export const NB = Object.freeze({ locale: 'nb' });

@@ -63,3 +63,17 @@ export function searchPattern(text: string, field: string): RegExp {
   if (text.length > MAX_SEARCH_LENGTH) throw badUserInput(`search must be at most ${MAX_SEARCH_LENGTH} characters`, field);
   return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
 }
+
+/** Validates an optional year argument (the strategy's years: 2009 to 2100). */
+export function yearArg(value: number | null | undefined, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isInteger(value) || value < 2009 || value > 2100) throw badUserInput(`${field} must be a year between 2009 and 2100`, field);
+  return value;
+}
+
+/** Validates an optional id argument: a short string of letters, digits and `-`. */
+export function idArg(value: string | null | undefined, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw badUserInput(`${field} is not a valid id`, field);
+  return value;
+}

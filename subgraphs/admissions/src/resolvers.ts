@@ -1,0 +1,75 @@
+import { idArg, keyString, pageWindow, toConnection, yearArg } from '@partnerskap/kit';
+import { type AdmissionsContext } from './context.js';
+import { type Application } from './store.js';
+
+interface ApplicationFilterInput {
+  year?: number | null;
+  study?: string | null;
+  subject?: string | null;
+  gradeBand?: string | null;
+  institution?: string | null;
+  schoolOwner?: string | null;
+  county?: string | null;
+  admission?: string | null;
+}
+
+/** A study as admissions resolves it: its id, and the catalogue's places when the query plan brought them. */
+interface StudyRef {
+  id: string;
+  places?: number;
+}
+
+const figures = async (s: StudyRef, ctx: AdmissionsContext) =>
+  (await ctx.loaders.studyFigures.load(s.id)) ?? { applicants: 0, admitted: 0, waitlisted: 0 };
+
+/** The admissions resolvers. */
+export const resolvers = {
+  Query: {
+    institutions: (_: unknown, __: unknown, ctx: AdmissionsContext) => ctx.store.institutions(),
+    institution: (_: unknown, args: { orgNumber: string }, ctx: AdmissionsContext) => ctx.loaders.institution.load(args.orgNumber),
+    applications: async (_: unknown, args: { filter?: ApplicationFilterInput | null; first?: number | null; after?: string | null }, ctx: AdmissionsContext) => {
+      const window = pageWindow(args);
+      const f = args.filter ?? {};
+      const q = {
+        year: yearArg(f.year, 'filter.year'),
+        study: idArg(f.study, 'filter.study'),
+        subject: idArg(f.subject, 'filter.subject'),
+        gradeBand: f.gradeBand ?? undefined,
+        institution: idArg(f.institution, 'filter.institution'),
+        owner: idArg(f.schoolOwner, 'filter.schoolOwner'),
+        county: idArg(f.county, 'filter.county'),
+        admission: f.admission ?? undefined,
+      };
+      const rows = await ctx.store.listApplications(q, window);
+      for (const a of rows) ctx.loaders.application.prime(a.id, a);
+      return toConnection(rows, window, () => ctx.store.countApplications(q));
+    },
+    application: (_: unknown, args: { id: string }, ctx: AdmissionsContext) => ctx.loaders.application.load(args.id),
+  },
+  Institution: {
+    __resolveReference: (ref: { orgNumber?: unknown }, ctx: AdmissionsContext) => {
+      const id = keyString(ref.orgNumber);
+      return id === undefined ? null : ctx.loaders.institution.load(id);
+    },
+    orgNumber: (i: { id: string }) => i.id,
+  },
+  Application: {
+    __resolveReference: (ref: { id?: unknown }, ctx: AdmissionsContext) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : ctx.loaders.application.load(id);
+    },
+    teacher: (a: Application) => ({ id: a.teacher }),
+    study: (a: Application) => ({ id: a.study }),
+  },
+  Study: {
+    __resolveReference: (ref: { id?: unknown; places?: unknown }): StudyRef | null => {
+      const id = keyString(ref.id);
+      if (id === undefined) return null;
+      return typeof ref.places === 'number' ? { id, places: ref.places } : { id };
+    },
+    applicants: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => (await figures(s, ctx)).applicants,
+    admitted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => (await figures(s, ctx)).admitted,
+    waitlisted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => (await figures(s, ctx)).waitlisted,
+    vacantSeats: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => Math.max(0, (s.places ?? 0) - (await figures(s, ctx)).admitted),
+  },
+};

@@ -1,0 +1,76 @@
+import { idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { type CatalogueContext } from './context.js';
+import { type Entity, type RequirementDoc, type Study, type Subject } from './store.js';
+
+interface StudyFilterInput {
+  year?: number | null;
+  subject?: string | null;
+  gradeBand?: string | null;
+  institution?: string | null;
+  delivery?: string | null;
+  status?: string | null;
+  search?: string | null;
+}
+
+/** The catalogue's resolvers: thin, every entity through a loader. */
+export const resolvers = {
+  Query: {
+    studies: async (_: unknown, args: { filter?: StudyFilterInput | null; first?: number | null; after?: string | null }, ctx: CatalogueContext) => {
+      const window = pageWindow(args);
+      const f = args.filter ?? {};
+      const q = {
+        year: yearArg(f.year, 'filter.year'),
+        subject: idArg(f.subject, 'filter.subject'),
+        gradeBand: f.gradeBand ?? undefined,
+        institution: idArg(f.institution, 'filter.institution'),
+        delivery: f.delivery ?? undefined,
+        status: f.status ?? undefined,
+        search: f.search ? searchPattern(f.search, 'filter.search') : undefined,
+      };
+      const rows = await ctx.store.listStudies(q, window);
+      for (const s of rows) ctx.loaders.study.prime(s.id, s);
+      return toConnection(rows, window, () => ctx.store.countStudies(q));
+    },
+    study: (_: unknown, args: { id: string }, ctx: CatalogueContext) => ctx.loaders.study.load(args.id),
+    subjects: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.store.subjects(),
+    subject: (_: unknown, args: { code: string }, ctx: CatalogueContext) => ctx.loaders.subject.load(args.code),
+    applicationRounds: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.store.rounds(),
+    applicationRound: (_: unknown, args: { year: number }, ctx: CatalogueContext) => ctx.loaders.round.load(String(args.year)),
+    competenceRequirements: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.loaders.requirements(),
+  },
+  Study: {
+    __resolveReference: (ref: { id?: unknown }, ctx: CatalogueContext) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : ctx.loaders.study.load(id);
+    },
+    subject: (s: Study, _: unknown, ctx: CatalogueContext) => ctx.loaders.subject.load(s.subject),
+    institution: (s: Study) => ({ orgNumber: s.institution }),
+  },
+  Subject: {
+    __resolveReference: (ref: { code?: unknown }, ctx: CatalogueContext) => {
+      const code = keyString(ref.code);
+      return code === undefined ? null : ctx.loaders.subject.load(code);
+    },
+    code: (s: Subject) => s.id,
+    priority: (s: Subject, args: { year: number }) => s.priorityYears.includes(args.year),
+    requirements: async (s: Subject, _: unknown, ctx: CatalogueContext) =>
+      (await ctx.loaders.requirements()).filter((r) => r.subject === s.id),
+  },
+  CompetenceRequirement: {
+    subject: (r: Entity<RequirementDoc>, _: unknown, ctx: CatalogueContext) => ctx.loaders.subject.load(r.subject),
+  },
+  ApplicationRound: {
+    __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => {
+      const year = keyString(ref.year);
+      return year === undefined ? null : ctx.loaders.round.load(year);
+    },
+    year: (r: { id: number }) => r.id,
+  },
+  Application: {
+    __resolveReference: (ref: { id?: unknown }) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : { id };
+    },
+    funding: (a: { id: string }, _: unknown, ctx: CatalogueContext) => ctx.loaders.allocation.load(a.id),
+  },
+};

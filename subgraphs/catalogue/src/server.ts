@@ -1,0 +1,14 @@
+import { type ApolloServer } from '@apollo/server';
+import { createSubgraphServer, readSchema } from '@partnerskap/kit';
+import { type CatalogueContext } from './context.js';
+import { resolvers } from './resolvers.js';
+
+/** Builds the catalogue subgraph server; it never listens and never reads the environment. */
+export function createCatalogueServer(options: { development: boolean }): ApolloServer<CatalogueContext> {
+  return createSubgraphServer<CatalogueContext>({
+    name: 'catalogue',
+    typeDefs: readSchema('catalogue'),
+    resolvers: resolvers as never,
+    development: options.development,
+  });
+}

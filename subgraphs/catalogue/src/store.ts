@@ -1,0 +1,150 @@
+import { type Db, type Filter } from 'mongodb';
+import { NB, type PageWindow, withId } from '@partnerskap/kit';
+
+/** A study offer as stored. */
+export interface StudyDoc {
+  _id: string;
+  code: string;
+  name: string;
+  subject: string;
+  gradeBand: string;
+  credits: number;
+  level: string;
+  institution: string;
+  campus: string;
+  delivery: string;
+  gatherings: number | null;
+  semesters: number;
+  startTerm: string;
+  year: number;
+  places: number;
+  status: string;
+}
+
+/** A subject as stored. */
+export interface SubjectDoc {
+  _id: string;
+  name: string;
+  priorityYears: number[];
+}
+
+/** A competence requirement as stored. */
+export interface RequirementDoc {
+  _id: string;
+  subject: string;
+  gradeBand: string;
+  credits: number;
+  inForceFrom: string;
+}
+
+/** An application round as stored (dates as `YYYY-MM-DD`). */
+export interface RoundDoc {
+  _id: number;
+  opens: string;
+  teacherDeadline: string;
+  ownerDeadline: string;
+  allocationDeadline: string;
+  admissionDeadline: string;
+  confirmationDeadline: string;
+}
+
+/** Udir's funding decision on one application, with the dimensions reports group by. */
+export interface AllocationDoc {
+  _id: string;
+  year: number;
+  study: string;
+  subject: string;
+  gradeBand: string;
+  county: string;
+  owner: string;
+  funded: boolean;
+  scheme: string | null;
+  decidedAt: Date;
+}
+
+/** The API's shape of a stored document: `id` instead of `_id`. */
+export type Entity<T extends { _id: unknown }> = ReturnType<typeof withId<T>>;
+export type Study = Entity<StudyDoc>;
+export type Subject = Entity<SubjectDoc>;
+
+/** What studies can be filtered by (already validated). */
+export interface StudyQuery {
+  year?: number | undefined;
+  subject?: string | undefined;
+  gradeBand?: string | undefined;
+  institution?: string | undefined;
+  delivery?: string | undefined;
+  status?: string | undefined;
+  search?: RegExp | undefined;
+}
+
+function studyFilter(q: StudyQuery): Filter<StudyDoc> {
+  const f: Filter<StudyDoc> = {};
+  if (q.year !== undefined) f.year = q.year;
+  if (q.subject !== undefined) f.subject = q.subject;
+  if (q.gradeBand !== undefined) f.gradeBand = q.gradeBand;
+  if (q.institution !== undefined) f.institution = q.institution;
+  if (q.delivery !== undefined) f.delivery = q.delivery;
+  if (q.status !== undefined) f.status = q.status;
+  if (q.search !== undefined) f.$or = [{ name: q.search }, { code: q.search }];
+  return f;
+}
+
+/** The catalogue's data access: the only code that knows its collections. */
+export function createCatalogueStore(db: Db) {
+  const studies = db.collection<StudyDoc>('studies');
+  const subjects = db.collection<SubjectDoc>('subjects');
+  const requirements = db.collection<RequirementDoc>('requirements');
+  const rounds = db.collection<RoundDoc>('rounds');
+  const allocations = db.collection<AllocationDoc>('allocations');
+  return {
+    /** Creates the indexes every lookup and list of the resolvers uses. */
+    async ensureIndexes(): Promise<void> {
+      await studies.createIndexes([
+        { key: { name: 1, _id: 1 }, collation: NB },
+        { key: { year: 1 } },
+        { key: { subject: 1 } },
+        { key: { institution: 1 } },
+        { key: { code: 1, year: 1 }, unique: true },
+      ]);
+      await allocations.createIndexes([{ key: { year: 1, subject: 1 } }, { key: { study: 1 } }]);
+    },
+    async studiesByIds(ids: string[]): Promise<Study[]> {
+      return (await studies.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    async listStudies(q: StudyQuery, window: PageWindow): Promise<Study[]> {
+      const docs = await studies
+        .find(studyFilter(q))
+        .sort({ name: 1, _id: 1 })
+        .collation(NB)
+        .skip(window.skip)
+        .limit(window.limit + 1)
+        .toArray();
+      return docs.map(withId);
+    },
+    countStudies(q: StudyQuery): Promise<number> {
+      return studies.countDocuments(studyFilter(q));
+    },
+    async subjects(): Promise<Subject[]> {
+      return (await subjects.find().sort({ name: 1, _id: 1 }).collation(NB).toArray()).map(withId);
+    },
+    async subjectsByCodes(codes: string[]): Promise<Subject[]> {
+      return (await subjects.find({ _id: { $in: codes } }).toArray()).map(withId);
+    },
+    async requirements(): Promise<Entity<RequirementDoc>[]> {
+      return (await requirements.find().sort({ subject: 1, gradeBand: 1 }).toArray()).map(withId);
+    },
+    async rounds(): Promise<Entity<RoundDoc>[]> {
+      return (await rounds.find().sort({ _id: -1 }).toArray()).map(withId);
+    },
+    async roundsByYears(years: number[]): Promise<Entity<RoundDoc>[]> {
+      return (await rounds.find({ _id: { $in: years } }).toArray()).map(withId);
+    },
+    async allocationsByIds(ids: string[]): Promise<Entity<AllocationDoc>[]> {
+      return (await allocations.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+  };
+}
+
+/** The catalogue's store. */
+export type CatalogueStore = ReturnType<typeof createCatalogueStore>;

@@ -1,0 +1,53 @@
+import { type ApolloServer, type BaseContext } from '@apollo/server';
+import { type Db } from 'mongodb';
+import { loadSubgraphConfig } from './config.js';
+import { connectMongo } from './mongo.js';
+import { type ListeningSubgraph, listenSubgraph, stopOnSignals } from './server.js';
+
+/** Everything needed to run one subgraph: what its `index.ts` exports. */
+export interface SubgraphModule<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext> {
+  name: string;
+  /** The port in local development (4001 to 4004). */
+  defaultPort: number;
+  createStore(db: Db): S;
+  createServer(options: { development: boolean }): ApolloServer<C>;
+  createContext(store: S): C;
+}
+
+/** Options of {@link startSubgraph}. */
+export interface StartSubgraphOptions {
+  db: Db;
+  port: number;
+  host?: string;
+  development: boolean;
+}
+
+/** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
+export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext>(
+  module: SubgraphModule<S, C>,
+  options: StartSubgraphOptions,
+): Promise<ListeningSubgraph> {
+  const store = module.createStore(options.db);
+  await store.ensureIndexes();
+  const server = module.createServer({ development: options.development });
+  return listenSubgraph(server, {
+    port: options.port,
+    ...(options.host ? { host: options.host } : {}),
+    context: async () => module.createContext(store),
+  });
+}
+
+/** The whole of a subgraph's `main.ts`: config, connect, listen, stop cleanly on a signal. */
+export async function runSubgraph<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext>(
+  module: SubgraphModule<S, C>,
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  const config = loadSubgraphConfig(env, module.name, module.defaultPort);
+  const { client, db } = await connectMongo(config.mongodbUri, config.database, `partnerskap-${module.name}`);
+  const listening = await startSubgraph(module, { db, port: config.port, host: config.host, development: config.development });
+  process.stdout.write(`${module.name} subgraph ready at ${listening.url}\n`);
+  stopOnSignals(module.name, async () => {
+    await listening.stop();
+    await client.close();
+  });
+}
