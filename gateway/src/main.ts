@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { loadGatewayConfig } from './config.js';
+import { createGatewayServer, listenGateway } from './server.js';
+
+const config = loadGatewayConfig(process.env);
+const server = createGatewayServer({
+  supergraphSdl: readFileSync(config.supergraphPath, 'utf8'),
+  subgraphUrls: config.subgraphUrls,
+  development: config.development,
+});
+const gateway = await listenGateway(server, { port: config.port, host: config.host });
+process.stdout.write(`gateway ready at ${gateway.url}\n`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void gateway.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,4 @@
+import { runSubgraph } from '@partnerskap/kit';
+import { feedback } from './index.js';
+
+await runSubgraph(feedback, process.env);

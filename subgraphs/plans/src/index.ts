@@ -1,0 +1,15 @@
+import { type SubgraphModule } from '@partnerskap/kit';
+import { type PlansContext, createContext } from './context.js';
+import { createPlansServer } from './server.js';
+import { type PlansStore, createPlansStore } from './store.js';
+
+/** The plans subgraph (KS and the school owners), ready to start. */
+export const plans: SubgraphModule<PlansStore, PlansContext> = {
+  name: 'plans',
+  defaultPort: 4003,
+  createStore: createPlansStore,
+  createServer: createPlansServer,
+  createContext,
+};
+
+export { type PlansStore, createPlansStore } from './store.js';

@@ -1,0 +1,80 @@
+import { idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { type PlansContext } from './context.js';
+import { approvedKey } from './loaders.js';
+import { type Owner, type Plan, type Teacher } from './store.js';
+
+const subjectRef = (code: string) => ({ code });
+
+/** The plans resolvers. */
+export const resolvers = {
+  Query: {
+    schoolOwners: async (
+      _: unknown,
+      args: { filter?: { kind?: string | null; county?: string | null; search?: string | null } | null; first?: number | null; after?: string | null },
+      ctx: PlansContext,
+    ) => {
+      const window = pageWindow(args);
+      const f = args.filter ?? {};
+      const q = {
+        kind: f.kind ?? undefined,
+        county: idArg(f.county, 'filter.county'),
+        search: f.search ? searchPattern(f.search, 'filter.search') : undefined,
+      };
+      const rows = await ctx.store.listOwners(q, window);
+      for (const o of rows) ctx.loaders.owner.prime(o.id, o);
+      return toConnection(rows, window, () => ctx.store.countOwners(q));
+    },
+    schoolOwner: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.owner.load(args.id),
+    counties: (_: unknown, __: unknown, ctx: PlansContext) => ctx.store.counties(),
+    teacher: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.teacher.load(args.id),
+  },
+  SchoolOwner: {
+    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : ctx.loaders.owner.load(id);
+    },
+    county: (o: Owner, _: unknown, ctx: PlansContext) => ctx.loaders.county.load(o.county),
+    teachers: async (o: Owner, args: { first?: number | null; after?: string | null }, ctx: PlansContext) => {
+      const window = pageWindow(args);
+      const rows = await ctx.store.teachersOf(o.id, window);
+      return toConnection(rows, window, () => ctx.store.countTeachersOf(o.id));
+    },
+    plan: (o: Owner, args: { year: number }, ctx: PlansContext) => ctx.loaders.plan.load(`${o.id}-${yearArg(args.year, 'year')}`),
+    plans: (o: Owner, _: unknown, ctx: PlansContext) => ctx.store.plansOf(o.id),
+  },
+  County: {
+    __resolveReference: (ref: { number?: unknown }, ctx: PlansContext) => {
+      const id = keyString(ref.number);
+      return id === undefined ? null : ctx.loaders.county.load(id);
+    },
+    number: (c: { id: string }) => c.id,
+  },
+  Teacher: {
+    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : ctx.loaders.teacher.load(id);
+    },
+    employer: (t: Teacher, _: unknown, ctx: PlansContext) => ctx.loaders.owner.load(t.owner),
+    teaches: (t: Teacher) => t.teaches.map((x) => ({ subject: subjectRef(x.subject), gradeLevels: x.gradeLevels })),
+    credits: (t: Teacher) => t.credits.map((x) => ({ subject: subjectRef(x.subject), credits: x.credits })),
+  },
+  CompetencePlan: {
+    owner: (p: Plan, _: unknown, ctx: PlansContext) => ctx.loaders.owner.load(p.owner),
+    priorities: (p: Plan) => p.priorities.map((x) => ({ ...x, subject: subjectRef(x.subject) })),
+  },
+  Application: {
+    __resolveReference: (ref: { id?: unknown }) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : { id };
+    },
+    ownerDecision: (a: { id: string }, _: unknown, ctx: PlansContext) => ctx.loaders.decision.load(a.id),
+  },
+  Study: {
+    __resolveReference: (ref: { id?: unknown }) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : { id };
+    },
+    approvedApplications: (s: { id: string }, args: { owner?: string | null }, ctx: PlansContext) =>
+      ctx.loaders.approved.load(approvedKey(s.id, idArg(args.owner, 'owner'))),
+  },
+};

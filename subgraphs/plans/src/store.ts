@@ -1,0 +1,139 @@
+import { type Db, type Filter } from 'mongodb';
+import { NB, type PageWindow, withId } from '@partnerskap/kit';
+
+/** A county as stored; `_id` is its number. */
+export interface CountyDoc {
+  _id: string;
+  name: string;
+}
+
+/** A school owner as stored; `_id` is the municipality or county number, or a private owner's org number. */
+export interface OwnerDoc {
+  _id: string;
+  name: string;
+  kind: string;
+  county: string;
+  teacherFtes: number;
+  teacherFtesSynthetic: boolean;
+}
+
+/** A teacher as stored (pseudonymous id, no personal identity number). */
+export interface TeacherDoc {
+  _id: string;
+  owner: string;
+  county: string;
+  school: string;
+  teaches: { subject: string; gradeLevels: number[] }[];
+  credits: { subject: string; credits: number }[];
+}
+
+/** A competence plan as stored; `_id` is `<owner>-<year>`. */
+export interface PlanDoc {
+  _id: string;
+  owner: string;
+  year: number;
+  county: string;
+  priorities: { subject: string; gradeBand: string; targetTeachers: number }[];
+  budgetNok: number;
+}
+
+/** An owner's decision on an application, with the dimensions reports group by. */
+export interface DecisionDoc {
+  _id: string;
+  owner: string;
+  teacher: string;
+  study: string;
+  year: number;
+  subject: string;
+  gradeBand: string;
+  county: string;
+  outcome: string;
+  reason: string | null;
+  rank: number | null;
+  fundingScheme: string | null;
+  decidedAt: Date;
+  participationConfirmed: boolean;
+  confirmedAt: Date | null;
+}
+
+export type Owner = ReturnType<typeof withId<OwnerDoc>>;
+export type Teacher = ReturnType<typeof withId<TeacherDoc>>;
+export type Plan = ReturnType<typeof withId<PlanDoc>>;
+
+/** What owners can be filtered by (already validated). */
+export interface OwnerQuery {
+  kind?: string | undefined;
+  county?: string | undefined;
+  search?: RegExp | undefined;
+}
+
+function ownerFilter(q: OwnerQuery): Filter<OwnerDoc> {
+  const f: Filter<OwnerDoc> = {};
+  if (q.kind !== undefined) f.kind = q.kind;
+  if (q.county !== undefined) f.county = q.county;
+  if (q.search !== undefined) f.name = q.search;
+  return f;
+}
+
+/** The plans subgraph's data access. */
+export function createPlansStore(db: Db) {
+  const counties = db.collection<CountyDoc>('counties');
+  const owners = db.collection<OwnerDoc>('owners');
+  const teachers = db.collection<TeacherDoc>('teachers');
+  const plans = db.collection<PlanDoc>('plans');
+  const decisions = db.collection<DecisionDoc>('decisions');
+  return {
+    /** Creates the indexes every lookup and list of the resolvers uses. */
+    async ensureIndexes(): Promise<void> {
+      await owners.createIndexes([{ key: { name: 1, _id: 1 }, collation: NB }, { key: { county: 1 } }]);
+      await teachers.createIndexes([{ key: { owner: 1, _id: 1 } }]);
+      await plans.createIndexes([{ key: { owner: 1, year: -1 } }]);
+      await decisions.createIndexes([{ key: { study: 1 } }, { key: { owner: 1, year: 1 } }, { key: { teacher: 1 } }]);
+    },
+    async counties(): Promise<ReturnType<typeof withId<CountyDoc>>[]> {
+      return (await counties.find().sort({ _id: 1 }).toArray()).map(withId);
+    },
+    async countiesByIds(ids: string[]): Promise<ReturnType<typeof withId<CountyDoc>>[]> {
+      return (await counties.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    async ownersByIds(ids: string[]): Promise<Owner[]> {
+      return (await owners.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    async listOwners(q: OwnerQuery, window: PageWindow): Promise<Owner[]> {
+      const docs = await owners.find(ownerFilter(q)).sort({ name: 1, _id: 1 }).collation(NB).skip(window.skip).limit(window.limit + 1).toArray();
+      return docs.map(withId);
+    },
+    countOwners(q: OwnerQuery): Promise<number> {
+      return owners.countDocuments(ownerFilter(q));
+    },
+    async teachersByIds(ids: string[]): Promise<Teacher[]> {
+      return (await teachers.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    async teachersOf(owner: string, window: PageWindow): Promise<Teacher[]> {
+      return (await teachers.find({ owner }).sort({ _id: 1 }).skip(window.skip).limit(window.limit + 1).toArray()).map(withId);
+    },
+    countTeachersOf(owner: string): Promise<number> {
+      return teachers.countDocuments({ owner });
+    },
+    async plansByIds(ids: string[]): Promise<Plan[]> {
+      return (await plans.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    async plansOf(owner: string): Promise<Plan[]> {
+      return (await plans.find({ owner }).sort({ year: -1 }).toArray()).map(withId);
+    },
+    async decisionsByIds(ids: string[]): Promise<ReturnType<typeof withId<DecisionDoc>>[]> {
+      return (await decisions.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    /** Approved applications per study, for all owners or one: one aggregation for a batch of studies. */
+    approvedCounts(studyIds: string[], owner: string | undefined): Promise<{ _id: string; n: number }[]> {
+      const match: Filter<DecisionDoc> = { study: { $in: studyIds }, outcome: 'APPROVED' };
+      if (owner !== undefined) match.owner = owner;
+      return decisions
+        .aggregate<{ _id: string; n: number }>([{ $match: match }, { $group: { _id: '$study', n: { $sum: 1 } } }])
+        .toArray();
+    },
+  };
+}
+
+/** The plans store. */
+export type PlansStore = ReturnType<typeof createPlansStore>;
