@@ -149,7 +149,11 @@ export function generateDemoData(seed = 2026): DemoData {
       const key = `${s.code}${BAND_CODE[band]}`;
       const level = (seen.get(key) ?? 0) + 1;
       seen.set(key, level);
-      const inst = s.code === 'SAM' ? institutions.find((x) => x.shortName === (level % 2 ? 'SH' : 'UiT'))! : pick(teacherInstitutions);
+      // Sami at the Sami university college and UiT; the sports college only teaches physical education.
+      const inst =
+        s.code === 'SAM'
+          ? institutions.find((x) => x.shortName === (level % 2 ? 'SH' : 'UiT'))!
+          : pick(teacherInstitutions.filter((x) => (x.shortName === 'NIH') === (s.code === 'KRO') || (s.code === 'KRO' && random() < 0.5)));
       courses.push({
         code: `K2${key}${String(level).padStart(2, '0')}`,
         subject: s.code,

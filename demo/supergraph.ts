@@ -1,0 +1,78 @@
+/** Starts the four subgraphs and the gateway over one MongoDB: what `npm start` and the end-to-end tests run. */
+import { readFileSync } from 'node:fs';
+import { MongoClient } from 'mongodb';
+import { DEFAULT_SUPERGRAPH, type ListeningGateway, createGatewayServer, listenGateway } from '@partnerskap/gateway';
+import { type ListeningSubgraph, startSubgraph } from '@partnerskap/kit';
+import { admissions } from '@partnerskap/admissions';
+import { catalogue } from '@partnerskap/catalogue';
+import { feedback } from '@partnerskap/feedback';
+import { plans } from '@partnerskap/plans';
+import { type PartnerDbs, isSeeded, partnerDbs, seedDemoData } from './seed.js';
+
+/** Options of {@link startSupergraph}. */
+export interface SupergraphOptions {
+  mongodbUri: string;
+  /** Database name prefix: `partnerskap_` by default; tests use a fresh one each. */
+  prefix?: string;
+  /** Ports: the gateway's, then catalogue, admissions, plans, feedback. 0 picks free ones. */
+  ports?: { gateway: number; catalogue: number; admissions: number; plans: number; feedback: number };
+  /** Seed the demo data when a partner's database is empty (default true). */
+  seed?: boolean;
+  development?: boolean;
+  progress?: (line: string) => void;
+  /** Hears every database command the subgraphs send (tests count them to prove batching). */
+  onCommand?: (event: { commandName: string; databaseName: string; command: Record<string, unknown> }) => void;
+}
+
+/** A running supergraph. */
+export interface RunningSupergraph {
+  gateway: ListeningGateway;
+  subgraphs: Record<'catalogue' | 'admissions' | 'plans' | 'feedback', ListeningSubgraph>;
+  dbs: PartnerDbs;
+  /** Stops the gateway, the subgraphs and the database client. */
+  stop(): Promise<void>;
+}
+
+const FREE = { gateway: 0, catalogue: 0, admissions: 0, plans: 0, feedback: 0 };
+
+/** Seeds (when empty) and starts everything. */
+export async function startSupergraph(options: SupergraphOptions): Promise<RunningSupergraph> {
+  const progress = options.progress ?? (() => undefined);
+  const ports = options.ports ?? FREE;
+  const development = options.development ?? true;
+  const client = await MongoClient.connect(options.mongodbUri, {
+    serverSelectionTimeoutMS: 5000,
+    appName: 'partnerskap',
+    monitorCommands: options.onCommand !== undefined,
+  });
+  if (options.onCommand) client.on('commandStarted', options.onCommand);
+  const dbs = partnerDbs(client, options.prefix);
+  if ((options.seed ?? true) && !(await isSeeded(dbs))) {
+    progress('seeding the demo data (first start only)');
+    const started = performance.now();
+    const n = await seedDemoData(dbs, (line) => progress(`  ${line}`));
+    progress(`seeded ${n.toLocaleString('en-US')} documents in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const subgraphs = {
+    catalogue: await startSubgraph(catalogue, { db: dbs.catalogue, port: ports.catalogue, development }),
+    admissions: await startSubgraph(admissions, { db: dbs.admissions, port: ports.admissions, development }),
+    plans: await startSubgraph(plans, { db: dbs.plans, port: ports.plans, development }),
+    feedback: await startSubgraph(feedback, { db: dbs.feedback, port: ports.feedback, development }),
+  };
+  const server = createGatewayServer({
+    supergraphSdl: readFileSync(DEFAULT_SUPERGRAPH, 'utf8'),
+    subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, s.url])),
+    development,
+  });
+  const gateway = await listenGateway(server, { port: ports.gateway });
+  return {
+    gateway,
+    subgraphs,
+    dbs,
+    stop: async () => {
+      await gateway.stop();
+      await Promise.all(Object.values(subgraphs).map((s) => s.stop()));
+      await client.close();
+    },
+  };
+}
