@@ -45,7 +45,6 @@ export class CommandRunner {
   readonly #engine: Engine;
   readonly #cursors = new Map<string, Cursor>();
   readonly #sessions = new Map<string, Session>();
-  readonly #processId = new ObjectId();
   readonly #electionId = new ObjectId('7fffffff0000000000000001');
   #nextCursor = 1n;
 

@@ -1,4 +1,4 @@
-import { idArg, keyString, pageWindow, toConnection, yearArg } from '@partnerskap/kit';
+import { loadByKey, idArg, keyString, pageWindow, toConnection, yearArg } from '@partnerskap/kit';
 import { type AdmissionsContext } from './context.js';
 import { type Application } from './store.js';
 
@@ -47,17 +47,11 @@ export const resolvers = {
     application: (_: unknown, args: { id: string }, ctx: AdmissionsContext) => ctx.loaders.application.load(args.id),
   },
   Institution: {
-    __resolveReference: (ref: { orgNumber?: unknown }, ctx: AdmissionsContext) => {
-      const id = keyString(ref.orgNumber);
-      return id === undefined ? null : ctx.loaders.institution.load(id);
-    },
+    __resolveReference: (ref: { orgNumber?: unknown }, ctx: AdmissionsContext) => loadByKey(ctx.loaders.institution, ref.orgNumber),
     orgNumber: (i: { id: string }) => i.id,
   },
   Application: {
-    __resolveReference: (ref: { id?: unknown }, ctx: AdmissionsContext) => {
-      const id = keyString(ref.id);
-      return id === undefined ? null : ctx.loaders.application.load(id);
-    },
+    __resolveReference: (ref: { id?: unknown }, ctx: AdmissionsContext) => loadByKey(ctx.loaders.application, ref.id),
     teacher: (a: Application) => ({ id: a.teacher }),
     study: (a: Application) => ({ id: a.study }),
   },

@@ -1,4 +1,4 @@
-import { idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { loadByKey, idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
 import { type Entity, type RequirementDoc, type Study, type Subject } from './store.js';
 
@@ -39,18 +39,12 @@ export const resolvers = {
     competenceRequirements: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.loaders.requirements(),
   },
   Study: {
-    __resolveReference: (ref: { id?: unknown }, ctx: CatalogueContext) => {
-      const id = keyString(ref.id);
-      return id === undefined ? null : ctx.loaders.study.load(id);
-    },
+    __resolveReference: (ref: { id?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.study, ref.id),
     subject: (s: Study, _: unknown, ctx: CatalogueContext) => ctx.loaders.subject.load(s.subject),
     institution: (s: Study) => ({ orgNumber: s.institution }),
   },
   Subject: {
-    __resolveReference: (ref: { code?: unknown }, ctx: CatalogueContext) => {
-      const code = keyString(ref.code);
-      return code === undefined ? null : ctx.loaders.subject.load(code);
-    },
+    __resolveReference: (ref: { code?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.subject, ref.code),
     code: (s: Subject) => s.id,
     priority: (s: Subject, args: { year: number }) => s.priorityYears.includes(args.year),
     requirements: async (s: Subject, _: unknown, ctx: CatalogueContext) =>
@@ -60,10 +54,7 @@ export const resolvers = {
     subject: (r: Entity<RequirementDoc>, _: unknown, ctx: CatalogueContext) => ctx.loaders.subject.load(r.subject),
   },
   ApplicationRound: {
-    __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => {
-      const year = keyString(ref.year);
-      return year === undefined ? null : ctx.loaders.round.load(year);
-    },
+    __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.round, ref.year),
     year: (r: { id: number }) => r.id,
   },
   Application: {

@@ -1,6 +1,6 @@
 export { type SubgraphConfig, DEFAULT_MONGODB_URI, loadSubgraphConfig } from './config.js';
 export { ErrorCode, badUserInput, conflict, isKnownCode, notFound } from './errors.js';
-export { createByKeyLoader, createCountLoader, keyString } from './loaders.js';
+export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
 export { type MongoConnection, NB, connectMongo, isDuplicateKey, withId } from './mongo.js';
 export {
   type Connection,

@@ -28,3 +28,9 @@ export function createCountLoader(fetch: (keys: string[]) => Promise<{ _id: stri
 export function keyString(value: unknown): string | undefined {
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
+
+/** Loads an entity by a representation's key; `null` when the key is not a primitive (never a query operator). */
+export function loadByKey<V>(loader: DataLoader<string, V | null>, value: unknown): Promise<V | null> | null {
+  const key = keyString(value);
+  return key === undefined ? null : loader.load(key);
+}

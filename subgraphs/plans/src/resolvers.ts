@@ -1,4 +1,4 @@
-import { idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { loadByKey, idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { approvedKey } from './loaders.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
@@ -29,10 +29,7 @@ export const resolvers = {
     teacher: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.teacher.load(args.id),
   },
   SchoolOwner: {
-    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => {
-      const id = keyString(ref.id);
-      return id === undefined ? null : ctx.loaders.owner.load(id);
-    },
+    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.owner, ref.id),
     county: (o: Owner, _: unknown, ctx: PlansContext) => ctx.loaders.county.load(o.county),
     teachers: async (o: Owner, args: { first?: number | null; after?: string | null }, ctx: PlansContext) => {
       const window = pageWindow(args);
@@ -43,17 +40,11 @@ export const resolvers = {
     plans: (o: Owner, _: unknown, ctx: PlansContext) => ctx.store.plansOf(o.id),
   },
   County: {
-    __resolveReference: (ref: { number?: unknown }, ctx: PlansContext) => {
-      const id = keyString(ref.number);
-      return id === undefined ? null : ctx.loaders.county.load(id);
-    },
+    __resolveReference: (ref: { number?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.county, ref.number),
     number: (c: { id: string }) => c.id,
   },
   Teacher: {
-    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => {
-      const id = keyString(ref.id);
-      return id === undefined ? null : ctx.loaders.teacher.load(id);
-    },
+    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.teacher, ref.id),
     employer: (t: Teacher, _: unknown, ctx: PlansContext) => ctx.loaders.owner.load(t.owner),
     teaches: (t: Teacher) => t.teaches.map((x) => ({ subject: subjectRef(x.subject), gradeLevels: x.gradeLevels })),
     credits: (t: Teacher) => t.credits.map((x) => ({ subject: subjectRef(x.subject), credits: x.credits })),
