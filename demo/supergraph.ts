@@ -1,7 +1,18 @@
 /** Starts the four subgraphs and the gateway over one MongoDB: what `npm start` and the end-to-end tests run. */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
-import { DEFAULT_SUPERGRAPH, type ListeningGateway, createGatewayServer, listenGateway } from '@partnerskap/gateway';
+import {
+  type AuthOptions,
+  DEFAULT_SUPERGRAPH,
+  DEV_AUDIENCE,
+  DEV_ISSUER,
+  type ListeningGateway,
+  createAuthenticator,
+  createGatewayServer,
+  listenGateway,
+  loadOrCreateDevKey,
+} from '@partnerskap/gateway';
 import { type ListeningSubgraph, startSubgraph } from '@partnerskap/kit';
 import { admissions } from '@partnerskap/admissions';
 import { catalogue } from '@partnerskap/catalogue';
@@ -19,6 +30,10 @@ export interface SupergraphOptions {
   /** Seed the demo data when a partner's database is empty (default true). */
   seed?: boolean;
   development?: boolean;
+  /** The URL the gateway uses for a subgraph, given where it listens (tests put a recording proxy between). */
+  subgraphUrl?: (name: string, url: string) => string;
+  /** How the gateway verifies client tokens; default the development key in `.data/`. */
+  auth?: AuthOptions;
   progress?: (line: string) => void;
   /** Hears every database command the subgraphs send (tests count them to prove batching). */
   onCommand?: (event: { commandName: string; databaseName: string; command: Record<string, unknown> }) => void;
@@ -29,6 +44,8 @@ export interface RunningSupergraph {
   gateway: ListeningGateway;
   subgraphs: Record<'catalogue' | 'admissions' | 'plans' | 'feedback', ListeningSubgraph>;
   dbs: PartnerDbs;
+  /** The secrets the gateway shares with each subgraph (fresh for every start). */
+  secrets: Record<'catalogue' | 'admissions' | 'plans' | 'feedback', string>;
   /** Stops the gateway, the subgraphs and the database client. */
   stop(): Promise<void>;
 }
@@ -53,22 +70,29 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     const n = await seedDemoData(dbs, (line) => progress(`  ${line}`));
     progress(`seeded ${n.toLocaleString('en-US')} documents in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  // One process runs everything here, so each run shares fresh random secrets with its subgraphs.
+  const secret = () => randomBytes(32).toString('base64url');
+  const secrets = { catalogue: secret(), admissions: secret(), plans: secret(), feedback: secret() };
   const subgraphs = {
-    catalogue: await startSubgraph(catalogue, { db: dbs.catalogue, port: ports.catalogue, development }),
-    admissions: await startSubgraph(admissions, { db: dbs.admissions, port: ports.admissions, development }),
-    plans: await startSubgraph(plans, { db: dbs.plans, port: ports.plans, development }),
-    feedback: await startSubgraph(feedback, { db: dbs.feedback, port: ports.feedback, development }),
+    catalogue: await startSubgraph(catalogue, { db: dbs.catalogue, port: ports.catalogue, development, gatewaySecret: secrets.catalogue }),
+    admissions: await startSubgraph(admissions, { db: dbs.admissions, port: ports.admissions, development, gatewaySecret: secrets.admissions }),
+    plans: await startSubgraph(plans, { db: dbs.plans, port: ports.plans, development, gatewaySecret: secrets.plans }),
+    feedback: await startSubgraph(feedback, { db: dbs.feedback, port: ports.feedback, development, gatewaySecret: secrets.feedback }),
   };
+  const auth = options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const server = createGatewayServer({
     supergraphSdl: readFileSync(DEFAULT_SUPERGRAPH, 'utf8'),
-    subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, s.url])),
+    subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, options.subgraphUrl?.(name, s.url) ?? s.url])),
     development,
+    authenticate: createAuthenticator(auth),
+    secrets,
   });
   const gateway = await listenGateway(server, { port: ports.gateway });
   return {
     gateway,
     subgraphs,
     dbs,
+    secrets,
     stop: async () => {
       await gateway.stop();
       await Promise.all(Object.values(subgraphs).map((s) => s.stop()));

@@ -1,52 +1,90 @@
 import { randomBytes } from 'node:crypto';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
-import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
+import { CREDENTIAL_HEADER, type Identity, createCredentialSigner } from '@partnerskap/kit';
+import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { type RunningSupergraph, type SupergraphOptions, startSupergraph } from '../demo/supergraph.js';
 
-/** A GraphQL response as tests read it. */
+/** A GraphQL response as tests read it, with its HTTP status. */
 export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+type SubgraphName = keyof RunningSupergraph['subgraphs'];
+
+/** Options of a request in a test. */
+export interface RequestOptions {
+  /** A bearer token (through the gateway). */
+  token?: string;
+  /** Who the gateway credential vouches for (direct subgraph calls); `null` sends none. Default the directorate. */
+  as?: Identity | null;
+  headers?: Record<string, string>;
 }
 
 /** The whole supergraph on free ports, seeded with the demo data in fresh databases. */
 export interface Harness extends RunningSupergraph {
   /** Sends an operation to the gateway. */
-  query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  /** Sends an operation straight to one subgraph. */
-  querySubgraph<T = Record<string, unknown>>(
-    name: keyof RunningSupergraph['subgraphs'],
-    query: string,
-    variables?: Record<string, unknown>,
-  ): Promise<GraphQLResponse<T>>;
+  query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  /** Sends an operation straight to one subgraph, with a credential the gateway would sign. */
+  querySubgraph<T = Record<string, unknown>>(name: SubgraphName, query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  /** A client token for an identity, signed by the test identity provider (claims may be overridden). */
+  token(identity: Identity, claims?: Record<string, unknown>, expiresIn?: string | number): Promise<string>;
   /** The database commands sent since the last call, by command name and collection. */
   takeCommands(): { command: string; collection: unknown; db: string }[];
   close(): Promise<void>;
 }
 
-async function post<T>(url: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+/** The test identity provider's issuer and audience. */
+export const TEST_ISSUER = 'https://idp.test/partnerskap';
+export const TEST_AUDIENCE = 'partnerskap-api';
+
+async function post<T>(url: string, query: string, variables: Record<string, unknown> | undefined, headers: Record<string, string>): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  return (await res.json()) as GraphQLResponse<T>;
+  return { status: res.status, ...((await res.json()) as Omit<GraphQLResponse<T>, 'status'>) };
 }
 
+const DIRECTORATE: Identity = { role: 'directorate' };
+
 /** Starts the embedded store (or uses `MONGODB_URI`), seeds fresh databases and starts everything on port 0. */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl'> = {}): Promise<Harness> {
   let store: EmbeddedMongo | undefined;
   const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo()).uri;
   const prefix = `e2e_${randomBytes(4).toString('hex')}_`;
+  const { publicKey, privateKey } = await generateKeyPair('EdDSA');
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test', alg: 'EdDSA' };
   let commands: { command: string; collection: unknown; db: string }[] = [];
   const running = await startSupergraph({
     mongodbUri,
     prefix,
+    ...extra,
+    auth: { jwks: { keys: [jwk] }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
     onCommand: (e) => commands.push({ command: e.commandName, collection: e.command[e.commandName], db: e.databaseName }),
   });
+  const signers = Object.fromEntries(
+    Object.entries(running.secrets).map(([name, secret]) => [name, createCredentialSigner(name, secret)]),
+  ) as Record<SubgraphName, (identity: Identity) => Promise<string>>;
   return {
     ...running,
-    query: (query, variables) => post(running.gateway.url, query, variables),
-    querySubgraph: (name, query, variables) => post(running.subgraphs[name].url, query, variables),
+    query: (query, variables, options = {}) =>
+      post(running.gateway.url, query, variables, { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers }),
+    querySubgraph: async (name, query, variables, options = {}) => {
+      const as = options.as === undefined ? DIRECTORATE : options.as;
+      const credential = as ? { [CREDENTIAL_HEADER]: await signers[name](as) } : {};
+      return post(running.subgraphs[name].url, query, variables, { ...credential, ...options.headers });
+    },
+    token: (identity, claims = {}, expiresIn = '5m') =>
+      new SignJWT({ role: identity.role, ...(identity.org ? { org: identity.org } : {}), ...claims })
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
+        .setIssuer(typeof claims.iss === 'string' ? claims.iss : TEST_ISSUER)
+        .setAudience(typeof claims.aud === 'string' ? claims.aud : TEST_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(expiresIn)
+        .sign(privateKey),
     takeCommands: () => {
       const taken = commands;
       commands = [];

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { devGatewaySecret } from '@partnerskap/kit';
 
 /** The subgraphs the gateway calls, by their name in the supergraph. */
 export const SUBGRAPH_NAMES = ['catalogue', 'admissions', 'plans', 'feedback'] as const;
@@ -14,6 +15,10 @@ export interface GatewayConfig {
   readonly subgraphUrls: Readonly<Partial<Record<SubgraphName, string>>>;
   /** False only when `NODE_ENV=production`: Sandbox and stack traces are for development. */
   readonly development: boolean;
+  /** How client tokens are verified: a JWKS URL, or the development key (never in production). */
+  readonly auth: Readonly<{ jwksUrl: string; issuer: string; audience: string; clockToleranceS: number } | { devKey: true }>;
+  /** The secret shared with each subgraph, to sign its credentials. */
+  readonly secrets: Readonly<Record<SubgraphName, string>>;
 }
 
 /** The committed supergraph. */
@@ -21,7 +26,8 @@ export const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph
 
 /**
  * Reads the gateway's configuration once: `PORT` (4000), `HOST`, `SUPERGRAPH_PATH`,
- * `CATALOGUE_URL`, `ADMISSIONS_URL`, `PLANS_URL`, `FEEDBACK_URL`, `NODE_ENV`. Every malformed
+ * `CATALOGUE_URL`, `ADMISSIONS_URL`, `PLANS_URL`, `FEEDBACK_URL`, `AUTH_JWKS_URL`,
+ * `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `GATEWAY_SECRET_<SUBGRAPH>`, `NODE_ENV`. Every malformed
  * variable is reported in one error; the result is frozen.
  */
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -37,12 +43,33 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   }
   const nodeEnv = env.NODE_ENV ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) problems.push(`NODE_ENV must be development, production or test, got "${nodeEnv}"`);
+  const production = nodeEnv === 'production';
+  let auth: GatewayConfig['auth'] = { devKey: true };
+  if (env.AUTH_JWKS_URL) {
+    if (!/^https?:\/\//.test(env.AUTH_JWKS_URL)) problems.push('AUTH_JWKS_URL must be an http(s) URL');
+    if (!env.AUTH_ISSUER) problems.push('AUTH_ISSUER must be set with AUTH_JWKS_URL');
+    if (!env.AUTH_AUDIENCE) problems.push('AUTH_AUDIENCE must be set with AUTH_JWKS_URL');
+    const clockToleranceS = env.AUTH_CLOCK_TOLERANCE ? Number(env.AUTH_CLOCK_TOLERANCE) : 30;
+    if (!Number.isInteger(clockToleranceS) || clockToleranceS < 0 || clockToleranceS > 300) problems.push('AUTH_CLOCK_TOLERANCE must be 0 to 300 seconds');
+    auth = { jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER ?? '', audience: env.AUTH_AUDIENCE ?? '', clockToleranceS };
+  } else if (production) {
+    problems.push('AUTH_JWKS_URL (with AUTH_ISSUER and AUTH_AUDIENCE) must be set in production: the development key is refused there');
+  }
+  const secrets = {} as Record<SubgraphName, string>;
+  for (const name of SUBGRAPH_NAMES) {
+    const variable = `GATEWAY_SECRET_${name.toUpperCase()}`;
+    const secret = env[variable] || (production ? '' : devGatewaySecret(name));
+    if (secret.length < 32) problems.push(`${variable} must be set to at least 32 characters (the ${name} subgraph's GATEWAY_SECRET)`);
+    secrets[name] = secret;
+  }
   if (problems.length > 0) throw new Error(`Invalid gateway configuration:\n- ${problems.join('\n- ')}`);
   return Object.freeze({
     port,
     host: env.HOST || '127.0.0.1',
     supergraphPath: env.SUPERGRAPH_PATH || DEFAULT_SUPERGRAPH,
     subgraphUrls: Object.freeze(subgraphUrls),
-    development: nodeEnv !== 'production',
+    development: !production,
+    auth: Object.freeze(auth),
+    secrets: Object.freeze(secrets),
   });
 }

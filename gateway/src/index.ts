@@ -1,2 +1,5 @@
 export { type GatewayConfig, DEFAULT_SUPERGRAPH, SUBGRAPH_NAMES, type SubgraphName, loadGatewayConfig } from './config.js';
-export { type GatewayServerOptions, type ListeningGateway, createGatewayServer, listenGateway } from './server.js';
+export { type GatewayServer, type GatewayServerOptions, type ListeningGateway, createGatewayServer, listenGateway } from './server.js';
+export { type AuthOptions, type Authenticator, createAuthenticator } from './auth.js';
+export { type GatewayContext } from './data-source.js';
+export { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE, loadOrCreateDevKey, signDevToken } from './dev-key.js';

@@ -1,12 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { loadGatewayConfig } from './config.js';
+import { createAuthenticator } from './auth.js';
+import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey } from './dev-key.js';
 import { createGatewayServer, listenGateway } from './server.js';
 
 const config = loadGatewayConfig(process.env);
+const authenticate =
+  'jwksUrl' in config.auth
+    ? createAuthenticator(config.auth)
+    : createAuthenticator({ jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE });
 const server = createGatewayServer({
   supergraphSdl: readFileSync(config.supergraphPath, 'utf8'),
   subgraphUrls: config.subgraphUrls,
   development: config.development,
+  authenticate,
+  secrets: config.secrets,
 });
 const gateway = await listenGateway(server, { port: config.port, host: config.host });
 process.stdout.write(`gateway ready at ${gateway.url}\n`);

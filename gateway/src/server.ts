@@ -4,7 +4,9 @@ import {
   ApolloServerPluginLandingPageProductionDefault,
 } from '@apollo/server/plugin/landingPage/default';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
+import { type Authenticator } from './auth.js';
+import { CredentialDataSource, type GatewayContext } from './data-source.js';
 import { type GraphQLFormattedError } from 'graphql';
 
 /** Codes a client may see as they are: ours (from the subgraphs) and Apollo's request errors. */
@@ -27,6 +29,10 @@ export interface GatewayServerOptions {
   /** Subgraph URLs by name, replacing the composed ones (tests use free ports). */
   subgraphUrls?: Readonly<Record<string, string>>;
   development: boolean;
+  /** Verifies the client's token. */
+  authenticate: Authenticator;
+  /** The secret shared with each subgraph. */
+  secrets: Readonly<Record<string, string>>;
   /** Where masked errors are logged; default one JSON line on stderr. */
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -36,17 +42,19 @@ export interface GatewayServerOptions {
  * before deploy, so it starts even when a subgraph is down), with Sandbox in development only
  * and every unknown error masked.
  */
-export function createGatewayServer(options: GatewayServerOptions): ApolloServer {
+export function createGatewayServer(options: GatewayServerOptions): GatewayServer {
   const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }) => {
       const target = options.subgraphUrls?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no URL for subgraph ${name}`);
-      return new RemoteGraphQLDataSource({ url: target });
+      const secret = options.secrets[name];
+      if (!secret) throw new Error(`no gateway secret for subgraph ${name}`);
+      return new CredentialDataSource({ name, url: target, secret });
     },
   });
-  return new ApolloServer({
+  const server = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: false,
     plugins: [
@@ -69,6 +77,13 @@ export function createGatewayServer(options: GatewayServerOptions): ApolloServer
       };
     },
   });
+  return { server, context: async (authorization) => ({ identity: await options.authenticate(authorization) }) };
+}
+
+/** The gateway's Apollo Server and how it builds each request's context. */
+export interface GatewayServer {
+  server: ApolloServer<GatewayContext>;
+  context: (authorization: string | undefined) => Promise<GatewayContext>;
 }
 
 /** A gateway listening for HTTP. */
@@ -79,9 +94,12 @@ export interface ListeningGateway {
 }
 
 /** Starts the gateway on a port (0 for a free one). */
-export async function listenGateway(server: ApolloServer, options: { port: number; host?: string }): Promise<ListeningGateway> {
+export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string }): Promise<ListeningGateway> {
   const host = options.host ?? '127.0.0.1';
-  const { url } = await startStandaloneServer(server, { listen: { port: options.port, host } });
+  const { url } = await startStandaloneServer(gateway.server, {
+    listen: { port: options.port, host },
+    context: ({ req }) => gateway.context(req.headers.authorization),
+  });
   const port = Number(new URL(url).port);
-  return { url: `http://${host}:${port}/`, port, stop: () => server.stop() };
+  return { url: `http://${host}:${port}/`, port, stop: () => gateway.server.stop() };
 }

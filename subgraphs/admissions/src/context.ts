@@ -1,3 +1,4 @@
+import { type Identity } from '@partnerskap/kit';
 import { type AdmissionsLoaders, createLoaders } from './loaders.js';
 import { type AdmissionsStore } from './store.js';
 
@@ -5,9 +6,11 @@ import { type AdmissionsStore } from './store.js';
 export interface AdmissionsContext {
   store: AdmissionsStore;
   loaders: AdmissionsLoaders;
+  /** Who is asking, as the gateway vouched. */
+  identity: Identity;
 }
 
 /** A fresh context (and loaders) for one request. */
-export function createContext(store: AdmissionsStore): AdmissionsContext {
-  return { store, loaders: createLoaders(store) };
+export function createContext(store: AdmissionsStore, identity: Identity): AdmissionsContext {
+  return { store, loaders: createLoaders(store), identity };
 }

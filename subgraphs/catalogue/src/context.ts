@@ -1,3 +1,4 @@
+import { type Identity } from '@partnerskap/kit';
 import { createLoaders, type CatalogueLoaders } from './loaders.js';
 import { type CatalogueStore } from './store.js';
 
@@ -5,9 +6,11 @@ import { type CatalogueStore } from './store.js';
 export interface CatalogueContext {
   store: CatalogueStore;
   loaders: CatalogueLoaders;
+  /** Who is asking, as the gateway vouched. */
+  identity: Identity;
 }
 
 /** A fresh context (and loaders) for one request. */
-export function createContext(store: CatalogueStore): CatalogueContext {
-  return { store, loaders: createLoaders(store) };
+export function createContext(store: CatalogueStore, identity: Identity): CatalogueContext {
+  return { store, loaders: createLoaders(store), identity };
 }

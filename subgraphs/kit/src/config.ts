@@ -7,6 +7,13 @@ export interface SubgraphConfig {
   readonly database: string;
   /** False only when `NODE_ENV=production`: stack traces and Sandbox are for development. */
   readonly development: boolean;
+  /** The secret this subgraph shares with the gateway, to verify its credentials. */
+  readonly gatewaySecret: string;
+}
+
+/** The secret a subgraph and the gateway use in development when none is configured (refused in production). */
+export function devGatewaySecret(name: string): string {
+  return `development-only-gateway-secret-for-${name}`;
 }
 
 /** The store `npm run mongo` starts by default. */
@@ -30,6 +37,9 @@ export function loadSubgraphConfig(
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(database)) problems.push(`MONGODB_DB must be 1-63 letters, digits, _ or -, got "${database}"`);
   const nodeEnv = env.NODE_ENV ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) problems.push(`NODE_ENV must be development, production or test, got "${nodeEnv}"`);
+  const production = nodeEnv === 'production';
+  const gatewaySecret = env.GATEWAY_SECRET || (production ? '' : devGatewaySecret(name));
+  if (gatewaySecret.length < 32) problems.push('GATEWAY_SECRET must be set to at least 32 characters (shared with the gateway)');
   if (problems.length > 0) throw new Error(`Invalid configuration of the ${name} subgraph:\n- ${problems.join('\n- ')}`);
   return Object.freeze({
     name,
@@ -37,6 +47,7 @@ export function loadSubgraphConfig(
     host: env.HOST || '127.0.0.1',
     mongodbUri,
     database,
-    development: nodeEnv !== 'production',
+    development: !production,
+    gatewaySecret,
   });
 }

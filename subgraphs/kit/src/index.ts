@@ -1,4 +1,4 @@
-export { type SubgraphConfig, DEFAULT_MONGODB_URI, loadSubgraphConfig } from './config.js';
+export { type SubgraphConfig, DEFAULT_MONGODB_URI, devGatewaySecret, loadSubgraphConfig } from './config.js';
 export { ErrorCode, badUserInput, conflict, isKnownCode, notFound } from './errors.js';
 export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
 export { type MongoConnection, NB, connectMongo, isDuplicateKey, withId } from './mongo.js';
@@ -17,3 +17,13 @@ export {
 export { DateScalar, DateTimeScalar } from './scalars.js';
 export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, listenSubgraph, readSchema, stopOnSignals } from './server.js';
 export { type StartSubgraphOptions, type SubgraphModule, runSubgraph, startSubgraph } from './module.js';
+export {
+  CREDENTIAL_HEADER,
+  type Identity,
+  PUBLIC,
+  ROLES,
+  type Role,
+  createCredentialSigner,
+  createCredentialVerifier,
+  identityFromClaims,
+} from './identity.js';

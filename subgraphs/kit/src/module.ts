@@ -1,6 +1,7 @@
 import { type ApolloServer, type BaseContext } from '@apollo/server';
 import { type Db } from 'mongodb';
 import { loadSubgraphConfig } from './config.js';
+import { createCredentialVerifier, type Identity } from './identity.js';
 import { connectMongo } from './mongo.js';
 import { type ListeningSubgraph, listenSubgraph, stopOnSignals } from './server.js';
 
@@ -11,7 +12,7 @@ export interface SubgraphModule<S extends { ensureIndexes(): Promise<void> }, C 
   defaultPort: number;
   createStore(db: Db): S;
   createServer(options: { development: boolean }): ApolloServer<C>;
-  createContext(store: S): C;
+  createContext(store: S, identity: Identity): C;
 }
 
 /** Options of {@link startSubgraph}. */
@@ -20,6 +21,8 @@ export interface StartSubgraphOptions {
   port: number;
   host?: string;
   development: boolean;
+  /** The secret shared with the gateway. */
+  gatewaySecret: string;
 }
 
 /** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
@@ -33,7 +36,8 @@ export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }
   return listenSubgraph(server, {
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
-    context: async () => module.createContext(store),
+    verify: createCredentialVerifier(module.name, options.gatewaySecret),
+    context: (identity) => module.createContext(store, identity),
   });
 }
 
@@ -44,7 +48,13 @@ export async function runSubgraph<S extends { ensureIndexes(): Promise<void> }, 
 ): Promise<void> {
   const config = loadSubgraphConfig(env, module.name, module.defaultPort);
   const { client, db } = await connectMongo(config.mongodbUri, config.database, `partnerskap-${module.name}`);
-  const listening = await startSubgraph(module, { db, port: config.port, host: config.host, development: config.development });
+  const listening = await startSubgraph(module, {
+    db,
+    port: config.port,
+    host: config.host,
+    development: config.development,
+    gatewaySecret: config.gatewaySecret,
+  });
   process.stdout.write(`${module.name} subgraph ready at ${listening.url}\n`);
   stopOnSignals(module.name, async () => {
     await listening.stop();

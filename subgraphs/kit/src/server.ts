@@ -4,8 +4,9 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { startStandaloneServer, type StandaloneServerContextFunctionArgument } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLFormattedError, parse } from 'graphql';
 import { ErrorCode, isKnownCode } from './errors.js';
+import { CREDENTIAL_HEADER, type Identity } from './identity.js';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 
 /** Apollo Server's own codes for a bad request: the client's fault, shown as they are. */
@@ -59,14 +60,28 @@ export interface ListeningSubgraph {
   stop(): Promise<void>;
 }
 
-/** Starts a subgraph server on a port (0 for a free one); `context` builds each request's context. */
+/**
+ * Starts a subgraph server on a port (0 for a free one). Every request must carry the gateway's
+ * credential: without a valid one it is refused with 401 before any resolver or database command
+ * runs (`_service` and `_entities` included). `context` builds the request's context from the identity.
+ */
 export async function listenSubgraph<C extends BaseContext>(
   server: ApolloServer<C>,
-  options: { port: number; host?: string; context: ContextFunction<[StandaloneServerContextFunctionArgument], C> },
+  options: { port: number; host?: string; verify: (token: string | undefined) => Promise<Identity | undefined>; context: (identity: Identity) => C },
 ): Promise<ListeningSubgraph> {
+  const context: ContextFunction<[StandaloneServerContextFunctionArgument], C> = async ({ req }) => {
+    const header = req.headers[CREDENTIAL_HEADER];
+    const identity = await options.verify(typeof header === 'string' ? header : undefined);
+    if (!identity) {
+      throw new GraphQLError('This subgraph answers only the gateway', {
+        extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+      });
+    }
+    return options.context(identity);
+  };
   const { url } = await startStandaloneServer(server, {
     listen: { port: options.port, host: options.host ?? '127.0.0.1' },
-    context: options.context,
+    context,
   });
   const port = Number(new URL(url).port);
   return { url: `http://${options.host ?? '127.0.0.1'}:${port}/graphql`, port, stop: () => server.stop() };

@@ -1,3 +1,4 @@
+import { type Identity } from '@partnerskap/kit';
 import { type PlansLoaders, createLoaders } from './loaders.js';
 import { type PlansStore } from './store.js';
 
@@ -5,9 +6,11 @@ import { type PlansStore } from './store.js';
 export interface PlansContext {
   store: PlansStore;
   loaders: PlansLoaders;
+  /** Who is asking, as the gateway vouched. */
+  identity: Identity;
 }
 
 /** A fresh context (and loaders) for one request. */
-export function createContext(store: PlansStore): PlansContext {
-  return { store, loaders: createLoaders(store) };
+export function createContext(store: PlansStore, identity: Identity): PlansContext {
+  return { store, loaders: createLoaders(store), identity };
 }

@@ -1,0 +1,102 @@
+import { SignJWT, jwtVerify } from 'jose';
+
+/** The kinds of caller the partnership knows. */
+export const ROLES = ['directorate', 'institution', 'school-owner', 'union', 'teacher', 'service'] as const;
+/** One of {@link ROLES}. */
+export type Role = (typeof ROLES)[number];
+
+/**
+ * Who is asking. `org` is the caller's organisation: an institution's org number, a school
+ * owner's id (municipality or county number, or org number), a union's code, a teacher's
+ * pseudonymous id. The directorate and services have none; the public has role `public`.
+ */
+export interface Identity {
+  role: Role | 'public';
+  org?: string;
+}
+
+/** The caller with no token. */
+export const PUBLIC: Identity = Object.freeze({ role: 'public' });
+
+/** The header that carries the gateway's credential to a subgraph. */
+export const CREDENTIAL_HEADER = 'x-partnerskap-credential';
+const ISSUER = 'partnerskap-gateway';
+const LIFETIME_S = 300;
+
+const ORG_PATTERN: Record<Role, RegExp | undefined> = {
+  directorate: undefined,
+  service: undefined,
+  institution: /^\d{9}$/,
+  'school-owner': /^(\d{2}|\d{4}|\d{9})$/,
+  union: /^[A-Za-z0-9]{2,12}$/,
+  teacher: /^[a-z0-9-]{3,40}$/,
+};
+
+/** Reads an identity from token claims; undefined when the role or organisation is malformed. */
+export function identityFromClaims(claims: Record<string, unknown>): Identity | undefined {
+  const role = claims.role;
+  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) return undefined;
+  const pattern = ORG_PATTERN[role as Role];
+  if (!pattern) return { role: role as Role };
+  const org = claims.org;
+  if (typeof org !== 'string' || !pattern.test(org)) return undefined;
+  return { role: role as Role, org };
+}
+
+const encoder = new TextEncoder();
+
+/** The secret a gateway and one subgraph share; at least 32 characters. */
+export function secretKey(secret: string): Uint8Array {
+  if (secret.length < 32) throw new Error('a gateway secret must be at least 32 characters');
+  return encoder.encode(secret);
+}
+
+/**
+ * Signs the gateway's credential for one subgraph: HS256, audience = the subgraph, five minutes.
+ * Cached per identity until a minute before it expires, so signing costs nothing per request.
+ */
+export function createCredentialSigner(subgraph: string, secret: string): (identity: Identity) => Promise<string> {
+  const key = secretKey(secret);
+  const cache = new Map<string, { token: string; renewAt: number }>();
+  return async (identity) => {
+    const id = `${identity.role}|${identity.org ?? ''}`;
+    const now = Date.now();
+    const hit = cache.get(id);
+    if (hit && hit.renewAt > now) return hit.token;
+    const token = await new SignJWT({ role: identity.role, ...(identity.org ? { org: identity.org } : {}) })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setAudience(subgraph)
+      .setIssuedAt()
+      .setExpirationTime(`${LIFETIME_S}s`)
+      .sign(key);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(id, { token, renewAt: now + (LIFETIME_S - 60) * 1000 });
+    return token;
+  };
+}
+
+/**
+ * Verifies the gateway's credential in a subgraph; resolves to the identity, or undefined when
+ * the credential is missing, forged, expired or meant for another subgraph. Verified tokens are
+ * cached until they expire.
+ */
+export function createCredentialVerifier(subgraph: string, secret: string): (token: string | undefined) => Promise<Identity | undefined> {
+  const key = secretKey(secret);
+  const cache = new Map<string, { identity: Identity; expires: number }>();
+  return async (token) => {
+    if (!token || token.length > 2048) return undefined;
+    const hit = cache.get(token);
+    if (hit && hit.expires > Date.now()) return hit.identity;
+    try {
+      const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: subgraph, algorithms: ['HS256'] });
+      const identity = payload.role === 'public' ? PUBLIC : identityFromClaims(payload);
+      if (!identity) return undefined;
+      if (cache.size > 10_000) cache.clear();
+      cache.set(token, { identity, expires: (payload.exp ?? 0) * 1000 });
+      return identity;
+    } catch {
+      return undefined;
+    }
+  };
+}
