@@ -277,21 +277,24 @@ export function generateDemoData(seed = 2026): DemoData {
     const rankByOwner = new Map<string, number>();
     const seats = new Map<string, number>(open.map((s) => [s._id as string, s.places as number]));
     for (const { app, teacher, study } of rows) {
-      const dims = { owner: app.owner, teacher: app.teacher, study: app.study, year: y, subject: app.subject, gradeBand: app.gradeBand, county: app.county };
+      const dims = { owner: app.owner, teacher: app.teacher, study: app.study, institution: app.institution, year: y, subject: app.subject, gradeBand: app.gradeBand, county: app.county };
       const refused = random() < (REFUSAL_RATE[app.owner as string] ?? DEFAULT_REFUSAL);
       const decidedAt = date(y, 3, int(2, 15), int(8, 16));
       if (refused) {
         decisions.push({ _id: app._id, ...dims, outcome: 'REJECTED', reason: weighted(['COST', 'PRIORITIES', 'INCOMPLETE_APPLICATION', 'OTHER'], (r) => (r === 'COST' ? 55 : r === 'PRIORITIES' ? 25 : 10)), rank: null, fundingScheme: null, decidedAt, participationConfirmed: false, confirmedAt: null });
+        app.ownerApproved = false;
         applications.push(app);
         continue;
       }
+      // Admissions keeps a projection of the owner's approval: institutions see an application only then.
+      app.ownerApproved = true;
       const rank = (rankByOwner.get(`${app.owner}`) ?? 0) + 1;
       rankByOwner.set(`${app.owner}`, rank);
       const scheme = (app.firstChoice as { fundingScheme: Scheme }).fundingScheme;
       const decision: DemoDoc = { _id: app._id, ...dims, outcome: 'APPROVED', reason: null, rank, fundingScheme: scheme, decidedAt, participationConfirmed: false, confirmedAt: null };
       decisions.push(decision);
       const funded = random() < 0.86;
-      allocations.push({ _id: app._id, year: y, study: app.study, subject: app.subject, gradeBand: app.gradeBand, county: app.county, owner: app.owner, funded, scheme: funded ? scheme : null, decidedAt: date(y, 4, int(15, 30), 12) });
+      allocations.push({ _id: app._id, year: y, study: app.study, teacher: app.teacher, institution: app.institution, subject: app.subject, gradeBand: app.gradeBand, county: app.county, owner: app.owner, funded, scheme: funded ? scheme : null, decidedAt: date(y, 4, int(15, 30), 12) });
       // Institutions admit funded applicants while places last; a few unfunded ones outside the schemes.
       const left = seats.get(app.study as string) ?? 0;
       const cancelled = study.status === 'CANCELLED';

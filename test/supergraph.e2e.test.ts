@@ -125,6 +125,7 @@ describe('cross-partner entities', () => {
       `query($i: ID!) { applications(filter: { institution: $i, year: 2024 }, first: 3) {
         edges { node { id study { name } teacher { employer { id name } } ownerDecision { outcome } funding { funded } } } } }`,
       { i: inst!._id },
+      { token: await h.token({ role: 'directorate' }) },
     );
     expect(res.errors).toBeUndefined();
     const apps = (await find('admissions', 'applications', { institution: inst!._id, year: 2024 })).sort((a, b) => (a._id < b._id ? -1 : 1)).slice(0, 3);
@@ -213,10 +214,14 @@ describe('_entities', () => {
 
 describe('registered operations', () => {
   const dir = new URL('../operations/', import.meta.url);
-  const variables = JSON.parse(readFileSync(new URL('variables.json', dir), 'utf8')) as Record<string, Record<string, unknown>>;
+  const samples = JSON.parse(readFileSync(new URL('variables.json', dir), 'utf8')) as Record<
+    string,
+    { as?: { role: 'institution' | 'school-owner' | 'union'; org: string }; variables: Record<string, unknown> }
+  >;
 
-  it.each(Object.keys(variables))('%s runs through the gateway without errors and returns data', async (file) => {
-    const res = await h.query(readFileSync(new URL(file, dir), 'utf8'), variables[file]);
+  it.each(Object.keys(samples))('%s runs through the gateway, as the partner it is for, without errors', async (file) => {
+    const { as, variables } = samples[file]!;
+    const res = await h.query(readFileSync(new URL(file, dir), 'utf8'), variables, as ? { token: await h.token(as) } : {});
     expect(res.errors).toBeUndefined();
     // Every root field answers (nested nulls are legitimate: an application the owner refused has no funding).
     expect(Object.values(res.data ?? {}).every((v) => v !== null)).toBe(true);

@@ -7,6 +7,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway } from '@apollo/gateway';
 import { type Authenticator } from './auth.js';
 import { CredentialDataSource, type GatewayContext } from './data-source.js';
+import { loadableSupergraph } from './supergraph.js';
 import { type GraphQLFormattedError } from 'graphql';
 
 /** Codes a client may see as they are: ours (from the subgraphs) and Apollo's request errors. */
@@ -45,7 +46,7 @@ export interface GatewayServerOptions {
 export function createGatewayServer(options: GatewayServerOptions): GatewayServer {
   const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
   const gateway = new ApolloGateway({
-    supergraphSdl: options.supergraphSdl,
+    supergraphSdl: loadableSupergraph(options.supergraphSdl),
     buildService: ({ name, url }) => {
       const target = options.subgraphUrls?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no URL for subgraph ${name}`);

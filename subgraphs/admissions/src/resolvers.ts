@@ -1,6 +1,7 @@
-import { loadByKey, idArg, keyString, pageWindow, toConnection, yearArg } from '@partnerskap/kit';
+import { ErrorCode, type Identity, idArg, keyString, loadByKey, maySeeApplication, pageWindow, toConnection, yearArg } from '@partnerskap/kit';
+import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
-import { type Application } from './store.js';
+import { type Application, type ApplicationQuery } from './store.js';
 
 interface ApplicationFilterInput {
   year?: number | null;
@@ -22,6 +23,28 @@ interface StudyRef {
 const figures = async (s: StudyRef, ctx: AdmissionsContext) =>
   (await ctx.loaders.studyFigures.load(s.id)) ?? { applicants: 0, admitted: 0, waitlisted: 0 };
 
+/** The applications a caller may list: the personal-data rule as a filter, so a page never holds one they may not see. */
+function visibleTo(identity: Identity): ApplicationQuery {
+  switch (identity.role) {
+    case 'directorate':
+    case 'service':
+      return {};
+    case 'institution':
+      return { institution: identity.org, ownerApproved: true };
+    case 'school-owner':
+      return { owner: identity.org };
+    case 'teacher':
+      return { teacher: identity.org };
+    default:
+      throw new GraphQLError('Applications are personal data: unions and the public see aggregates only', { extensions: { code: ErrorCode.FORBIDDEN } });
+  }
+}
+
+/** The `@policy` rules of the admissions SDL. */
+export const policies = {
+  application: (ctx: AdmissionsContext, app: unknown) => maySeeApplication(ctx.identity, app as Application),
+};
+
 /** The admissions resolvers. */
 export const resolvers = {
   Query: {
@@ -40,9 +63,9 @@ export const resolvers = {
         county: idArg(f.county, 'filter.county'),
         admission: f.admission ?? undefined,
       };
-      const rows = await ctx.store.listApplications(q, window);
+      const rows = await ctx.store.listApplications({ ...q, ...visibleTo(ctx.identity) }, window);
       for (const a of rows) ctx.loaders.application.prime(a.id, a);
-      return toConnection(rows, window, () => ctx.store.countApplications(q));
+      return toConnection(rows, window, () => ctx.store.countApplications({ ...q, ...visibleTo(ctx.identity) }));
     },
     application: (_: unknown, args: { id: string }, ctx: AdmissionsContext) => ctx.loaders.application.load(args.id),
   },

@@ -1,7 +1,7 @@
 import { type ApolloServer } from '@apollo/server';
 import { createSubgraphServer, readSchema } from '@partnerskap/kit';
 import { type AdmissionsContext } from './context.js';
-import { resolvers } from './resolvers.js';
+import { policies, resolvers } from './resolvers.js';
 
 /** Builds the admissions subgraph server; it never listens and never reads the environment. */
 export function createAdmissionsServer(options: { development: boolean }): ApolloServer<AdmissionsContext> {
@@ -9,6 +9,7 @@ export function createAdmissionsServer(options: { development: boolean }): Apoll
     name: 'admissions',
     typeDefs: readSchema('admissions'),
     resolvers: resolvers as never,
+    policies,
     development: options.development,
   });
 }

@@ -20,6 +20,8 @@ export interface ApplicationDoc {
   institution: string;
   owner: string;
   county: string;
+  /** A projection of the owner's decision: approved or not (institutions see the application only then). */
+  ownerApproved: boolean;
   firstChoice: { campus: string; fundingScheme: string };
   secondChoice: { campus: string; fundingScheme: string } | null;
   submittedAt: Date;
@@ -50,6 +52,8 @@ export interface ApplicationQuery {
   owner?: string | undefined;
   county?: string | undefined;
   admission?: string | undefined;
+  teacher?: string | undefined;
+  ownerApproved?: boolean | undefined;
 }
 
 function applicationFilter(q: ApplicationQuery): Filter<ApplicationDoc> {
@@ -62,6 +66,8 @@ function applicationFilter(q: ApplicationQuery): Filter<ApplicationDoc> {
   if (q.owner !== undefined) f.owner = q.owner;
   if (q.county !== undefined) f.county = q.county;
   if (q.admission !== undefined) f['admission.outcome'] = q.admission;
+  if (q.teacher !== undefined) f.teacher = q.teacher;
+  if (q.ownerApproved !== undefined) f.ownerApproved = q.ownerApproved;
   return f;
 }
 

@@ -1,4 +1,4 @@
-import { loadByKey, idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
 import { type Entity, type RequirementDoc, type Study, type Subject } from './store.js';
 
@@ -11,6 +11,18 @@ interface StudyFilterInput {
   status?: string | null;
   search?: string | null;
 }
+
+/**
+ * The `@policy` rules of the catalogue SDL. Udir's allocation carries the application's facts;
+ * an application Udir never allocated reveals nothing, so any partner may learn its funding is null.
+ */
+export const policies = {
+  application: async (ctx: CatalogueContext, app: unknown) => {
+    const allocation = await ctx.loaders.allocation.load((app as { id: string }).id);
+    if (!allocation) return ctx.identity.role !== 'union';
+    return maySeeApplication(ctx.identity, { ...allocation, ownerApproved: true });
+  },
+};
 
 /** The catalogue's resolvers: thin, every entity through a loader. */
 export const resolvers = {

@@ -1,7 +1,7 @@
 import { type ApolloServer } from '@apollo/server';
 import { createSubgraphServer, readSchema } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
-import { resolvers } from './resolvers.js';
+import { policies, resolvers } from './resolvers.js';
 
 /** Builds the catalogue subgraph server; it never listens and never reads the environment. */
 export function createCatalogueServer(options: { development: boolean }): ApolloServer<CatalogueContext> {
@@ -9,6 +9,7 @@ export function createCatalogueServer(options: { development: boolean }): Apollo
     name: 'catalogue',
     typeDefs: readSchema('catalogue'),
     resolvers: resolvers as never,
+    policies,
     development: options.development,
   });
 }

@@ -53,6 +53,8 @@ export interface AllocationDoc {
   _id: string;
   year: number;
   study: string;
+  teacher: string;
+  institution: string;
   subject: string;
   gradeBand: string;
   county: string;

@@ -27,3 +27,5 @@ export {
   createCredentialVerifier,
   identityFromClaims,
 } from './identity.js';
+export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
+export { type ApplicationFacts, MIN_SHOWN_COUNT, maySeeApplication, seesPersons, shownCount } from './rules.js';

@@ -6,7 +6,7 @@ import { connectMongo } from './mongo.js';
 import { type ListeningSubgraph, listenSubgraph, stopOnSignals } from './server.js';
 
 /** Everything needed to run one subgraph: what its `index.ts` exports. */
-export interface SubgraphModule<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext> {
+export interface SubgraphModule<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext & { identity: Identity }> {
   name: string;
   /** The port in local development (4001 to 4004). */
   defaultPort: number;
@@ -26,7 +26,7 @@ export interface StartSubgraphOptions {
 }
 
 /** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
-export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext>(
+export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext & { identity: Identity }>(
   module: SubgraphModule<S, C>,
   options: StartSubgraphOptions,
 ): Promise<ListeningSubgraph> {
@@ -42,7 +42,7 @@ export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }
 }
 
 /** The whole of a subgraph's `main.ts`: config, connect, listen, stop cleanly on a signal. */
-export async function runSubgraph<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext>(
+export async function runSubgraph<S extends { ensureIndexes(): Promise<void> }, C extends BaseContext & { identity: Identity }>(
   module: SubgraphModule<S, C>,
   env: Record<string, string | undefined>,
 ): Promise<void> {

@@ -6,6 +6,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { type DocumentNode, GraphQLError, type GraphQLFormattedError, parse } from 'graphql';
 import { ErrorCode, isKnownCode } from './errors.js';
+import { type Policy, enforceGuards } from './guards.js';
 import { CREDENTIAL_HEADER, type Identity } from './identity.js';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 
@@ -18,24 +19,29 @@ export function readSchema(name: string): DocumentNode {
 }
 
 /** Options of {@link createSubgraphServer}. */
-export interface SubgraphServerOptions<C extends BaseContext> {
+export interface SubgraphServerOptions<C extends BaseContext & { identity: Identity }> {
   /** The subgraph's name, for logs. */
   name: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<C>;
   /** Stack traces in error responses only then. */
   development: boolean;
+  /** The implementations of the policies the SDL names in `@policy`. */
+  policies?: Record<string, Policy<C>>;
   /** Where unexpected errors are logged; default one JSON line on stderr. */
   log?: (entry: Record<string, unknown>) => void;
 }
 
 /** Builds a federated subgraph server that masks every error it does not know. */
-export function createSubgraphServer<C extends BaseContext>(options: SubgraphServerOptions<C>): ApolloServer<C> {
+export function createSubgraphServer<C extends BaseContext & { identity: Identity }>(options: SubgraphServerOptions<C>): ApolloServer<C> {
   const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  const schema = buildSubgraphSchema([
+    { typeDefs: options.typeDefs, resolvers: { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers } as GraphQLResolverMap<C> },
+  ]);
+  // The SDL's @authenticated, @requiresScopes and @policy are the rules: enforce exactly those.
+  enforceGuards(schema, options.typeDefs, options.policies ?? {});
   return new ApolloServer<C>({
-    schema: buildSubgraphSchema([
-      { typeDefs: options.typeDefs, resolvers: { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers } as GraphQLResolverMap<C> },
-    ]),
+    schema,
     // Traces for Apollo's hosted reporting: nothing here reads them.
     plugins: [ApolloServerPluginInlineTraceDisabled()],
     includeStacktraceInErrorResponses: options.development,

@@ -13,6 +13,11 @@ export function createLoaders(store: PlansStore) {
     teacher: createByKeyLoader((ids) => store.teachersByIds(ids), (t) => t.id),
     plan: createByKeyLoader((ids) => store.plansByIds(ids), (p) => p.id),
     decision: createByKeyLoader((ids) => store.decisionsByIds(ids), (d) => d.id),
+    /** Whether `<teacher>|<institution>` have an owner-approved application between them. */
+    approvedPair: new DataLoader<string, boolean>(async (pairs) => {
+      const found = new Set(await store.approvedPairs([...pairs]));
+      return pairs.map((p) => found.has(p));
+    }),
     /** Approvals per `<owner or *>|<study>`: one aggregation per owner named in the batch. */
     approved: new DataLoader<string, number>(async (keys) => {
       const byOwner = new Map<string, string[]>();

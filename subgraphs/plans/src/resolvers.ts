@@ -1,9 +1,32 @@
-import { loadByKey, idArg, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { idArg, loadByKey, maySeeApplication, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { approvedKey } from './loaders.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
 
 const subjectRef = (code: string) => ({ code });
+
+/** The `@policy` rules of the plans SDL. */
+export const policies = {
+  /** An application's owner decision: the application's personal-data rule, on the decision's facts. */
+  application: async (ctx: PlansContext, app: unknown) => {
+    const decision = await ctx.loaders.decision.load((app as { id: string }).id);
+    if (!decision) return ctx.identity.role !== 'union';
+    return maySeeApplication(ctx.identity, { ...decision, ownerApproved: decision.outcome === 'APPROVED' });
+  },
+  /** A teacher: themself, their employer, the directorate, and an institution they were approved to study at. */
+  teacher: async (ctx: PlansContext, parent: unknown) => {
+    const t = parent as Teacher;
+    const { role, org } = ctx.identity;
+    if (role === 'directorate') return true;
+    if (role === 'teacher') return org === t.id;
+    if (role === 'school-owner') return org === t.owner;
+    if (role === 'institution') return ctx.loaders.approvedPair.load(`${t.id}|${org}`);
+    return false;
+  },
+  /** An owner's staff list: the owner itself and the directorate. */
+  'owner-staff': (ctx: PlansContext, parent: unknown) =>
+    ctx.identity.role === 'directorate' || (ctx.identity.role === 'school-owner' && ctx.identity.org === (parent as Owner).id),
+};
 
 /** The plans resolvers. */
 export const resolvers = {

@@ -1,7 +1,7 @@
 import { type ApolloServer } from '@apollo/server';
 import { createSubgraphServer, readSchema } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
-import { resolvers } from './resolvers.js';
+import { policies, resolvers } from './resolvers.js';
 
 /** Builds the plans subgraph server; it never listens and never reads the environment. */
 export function createPlansServer(options: { development: boolean }): ApolloServer<PlansContext> {
@@ -9,6 +9,7 @@ export function createPlansServer(options: { development: boolean }): ApolloServ
     name: 'plans',
     typeDefs: readSchema('plans'),
     resolvers: resolvers as never,
+    policies,
     development: options.development,
   });
 }

@@ -43,6 +43,7 @@ export interface DecisionDoc {
   owner: string;
   teacher: string;
   study: string;
+  institution: string;
   year: number;
   subject: string;
   gradeBand: string;
@@ -88,7 +89,7 @@ export function createPlansStore(db: Db) {
       await owners.createIndexes([{ key: { name: 1, _id: 1 }, collation: NB }, { key: { county: 1 } }]);
       await teachers.createIndexes([{ key: { owner: 1, _id: 1 } }]);
       await plans.createIndexes([{ key: { owner: 1, year: -1 } }]);
-      await decisions.createIndexes([{ key: { study: 1 } }, { key: { owner: 1, year: 1 } }, { key: { teacher: 1 } }]);
+      await decisions.createIndexes([{ key: { study: 1 } }, { key: { owner: 1, year: 1 } }, { key: { teacher: 1, institution: 1 } }]);
     },
     async counties(): Promise<ReturnType<typeof withId<CountyDoc>>[]> {
       return (await counties.find().sort({ _id: 1 }).toArray()).map(withId);
@@ -123,6 +124,15 @@ export function createPlansStore(db: Db) {
     },
     async decisionsByIds(ids: string[]): Promise<ReturnType<typeof withId<DecisionDoc>>[]> {
       return (await decisions.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    /** Which of the given `<teacher>|<institution>` pairs have an approved application between them. */
+    async approvedPairs(pairs: string[]): Promise<string[]> {
+      const or = pairs.map((p) => {
+        const [teacher, institution] = p.split('|') as [string, string];
+        return { teacher, institution };
+      });
+      const docs = await decisions.find({ $or: or, outcome: 'APPROVED' }, { projection: { teacher: 1, institution: 1 } }).toArray();
+      return docs.map((d) => `${d.teacher}|${d.institution}`);
     },
     /** Approved applications per study, for all owners or one: one aggregation for a batch of studies. */
     approvedCounts(studyIds: string[], owner: string | undefined): Promise<{ _id: string; n: number }[]> {
