@@ -7,7 +7,7 @@ const dir = new URL('./', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.graphql'));
 // The API schema (what clients see), rebuilt from its SDL: federation-internals loads graphql as CommonJS.
 const api = buildSchema(
-  printSchema(Supergraph.build(readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8')).apiSchema()),
+  printSchema(Supergraph.build(readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8'), { supportedFeatures: null }).apiSchema()),
 );
 
 describe('registered operations', () => {
