@@ -182,3 +182,35 @@ describe('lists of personal data', () => {
     if (edges.length > 0) expect(owner.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
   });
 });
+
+describe('small-number suppression', () => {
+  const Q = `{ studies(filter: { year: 2023 }, first: 100) { edges { node {
+    applicants admitted waitlisted vacantSeats approvedApplications
+    rating { count average byTopic { count average } } } } }
+    subjects { code rating { count average byTopic { count average } } } }`;
+
+  it.each(['anonymous', 'another owner', 'the institution'] as const)('never shows %s a figure about 1 to 4 persons, nor one that reveals it', async (caller) => {
+    const identity = identityOf(caller, subjects.approved);
+    const token = identity.role === 'public' ? undefined : await h.token(identity);
+    const res = await h.query<any>(Q, {}, token ? { token } : {});
+    expect(res.errors).toBeUndefined();
+    const counts: (number | null)[] = [];
+    let suppressed = 0;
+    for (const { node } of res.data.studies.edges) {
+      counts.push(node.applicants, node.admitted, node.waitlisted, node.approvedApplications, node.rating.count, ...node.rating.byTopic.map((t: any) => t.count));
+      if (node.admitted === null) expect(node.vacantSeats).toBeNull();
+      if (node.rating.count === null) expect(node.rating.average).toBeNull();
+      suppressed += [node.applicants, node.admitted, node.waitlisted, node.approvedApplications].filter((v) => v === null).length;
+    }
+    for (const s of res.data.subjects) counts.push(s.rating.count, ...s.rating.byTopic.map((t: any) => t.count));
+    expect(counts.filter((n) => n !== null && n > 0 && n < 5)).toEqual([]);
+    expect(suppressed).toBeGreaterThan(0);
+  });
+
+  it('shows the directorate every figure', async () => {
+    const res = await h.query<any>(Q, {}, { token: await h.token({ role: 'directorate' }) });
+    const values = res.data.studies.edges.flatMap(({ node }: any) => [node.applicants, node.admitted, node.waitlisted, node.vacantSeats, node.approvedApplications]);
+    expect(values.every((v: unknown) => typeof v === 'number')).toBe(true);
+    expect(values.some((v: number) => v > 0 && v < 5)).toBe(true);
+  });
+});

@@ -20,45 +20,66 @@ afterAll(async () => {
 });
 
 describe('the README example through the gateway', () => {
-  it('answers English for 5-10 with institution, vacant seats, an owner’s approvals and the rating, from all four subgraphs', async () => {
-    const query = readFileSync(new URL('../operations/english-studies.graphql', import.meta.url), 'utf8');
-    const res = await h.query(query, { owner: '4601' });
-
+  const query = readFileSync(new URL('../operations/english-studies.graphql', import.meta.url), 'utf8');
+  /** The raw figures, counted here with find() and JavaScript. */
+  async function rawFigures() {
     const studies = (await find('catalogue', 'studies', { subject: 'ENG', gradeBand: 'GRADES_5_10', year: 2024 })) as any[];
     studies.sort(byNameThenId);
     const institutions = new Map((await find('admissions', 'institutions')).map((i) => [i._id, i]));
-    const expected = await Promise.all(
+    const rows = await Promise.all(
       studies.slice(0, 5).map(async (s) => {
         const apps = await find('admissions', 'applications', { study: s._id });
-        const admitted = apps.filter((a) => a.admission?.outcome === 'ADMITTED').length;
         const approved = (await find('plans', 'decisions', { study: s._id })).filter((d) => d.owner === '4601' && d.outcome === 'APPROVED').length;
         const ratings = (await find('feedback', 'feedback', { study: s._id })).map((f) => f.rating as number);
-        return {
+        return { s, inst: institutions.get(s.institution)!, admitted: apps.filter((a) => a.admission?.outcome === 'ADMITTED').length, approved, ratings };
+      }),
+    );
+    return { total: studies.length, rows };
+  }
+  const small = (n: number) => n > 0 && n < 5;
+
+  it('answers the directorate from all four subgraphs with exact figures', async () => {
+    const { total, rows } = await rawFigures();
+    const res = await h.query(query, { owner: '4601' }, { token: await h.token({ role: 'directorate' }) });
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toEqual({
+      studies: {
+        totalCount: total,
+        edges: rows.map(({ s, inst, admitted, approved, ratings }) => ({
           node: {
             id: s._id,
             name: s.name,
-            institution: { shortName: institutions.get(s.institution)!.shortName, name: institutions.get(s.institution)!.name },
+            institution: { shortName: inst.shortName, name: inst.name },
             campus: s.campus,
             places: s.places,
             vacantSeats: Math.max(0, s.places - admitted),
             approvedApplications: approved,
             rating: { average: ratings.length ? round2(ratings.reduce((x, y) => x + y, 0) / ratings.length) : null, count: ratings.length },
           },
-        };
-      }),
-    );
-    expect(res.errors).toBeUndefined();
-    expect(res.data).toEqual({
-      studies: {
-        totalCount: studies.length,
-        edges: expected,
-        pageInfo: { hasNextPage: studies.length > 5, endCursor: expect.any(String) },
+        })),
+        pageInfo: { hasNextPage: total > 5, endCursor: expect.any(String) },
       },
     });
     // The example is only worth something if the demo data makes every part of it non-trivial.
-    expect(expected.some((e) => e.node.approvedApplications > 0)).toBe(true);
-    expect(expected.some((e) => e.node.rating.count > 0)).toBe(true);
-    expect(expected.some((e) => e.node.vacantSeats < e.node.places)).toBe(true);
+    expect(rows.some((r) => r.approved > 0)).toBe(true);
+    expect(rows.some((r) => r.ratings.length > 0)).toBe(true);
+    expect(rows.some((r) => r.admitted > 0)).toBe(true);
+  });
+
+  it('answers the public with every figure about fewer than 5 persons suppressed, and nothing recoverable', async () => {
+    const { rows } = await rawFigures();
+    const res = await h.query<any>(query, { owner: '4601' });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.studies.edges.map((e: any) => e.node)).toEqual(
+      rows.map(({ s, admitted, approved, ratings }) => expect.objectContaining({
+        id: s._id,
+        vacantSeats: small(admitted) ? null : Math.max(0, s.places - admitted),
+        approvedApplications: small(approved) ? null : approved,
+        rating: small(ratings.length)
+          ? { average: null, count: null }
+          : { average: ratings.length ? round2(ratings.reduce((x, y) => x + y, 0) / ratings.length) : null, count: ratings.length },
+      })),
+    );
   });
 });
 

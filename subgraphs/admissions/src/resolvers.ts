@@ -1,4 +1,4 @@
-import { ErrorCode, type Identity, idArg, keyString, loadByKey, maySeeApplication, pageWindow, toConnection, yearArg } from '@partnerskap/kit';
+import { ErrorCode, type Identity, idArg, keyString, loadByKey, maySeeApplication, pageWindow, shownCount, toConnection, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { type Application, type ApplicationQuery } from './store.js';
@@ -84,9 +84,13 @@ export const resolvers = {
       if (id === undefined) return null;
       return typeof ref.places === 'number' ? { id, places: ref.places } : { id };
     },
-    applicants: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => (await figures(s, ctx)).applicants,
-    admitted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => (await figures(s, ctx)).admitted,
-    waitlisted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => (await figures(s, ctx)).waitlisted,
-    vacantSeats: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => Math.max(0, (s.places ?? 0) - (await figures(s, ctx)).admitted),
+    applicants: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).applicants),
+    admitted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).admitted),
+    waitlisted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).waitlisted),
+    // places - vacantSeats = admitted: whenever admitted is suppressed, so is vacantSeats.
+    vacantSeats: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => {
+      const { admitted } = await figures(s, ctx);
+      return shownCount(ctx.identity, admitted) === null ? null : Math.max(0, (s.places ?? 0) - admitted);
+    },
   },
 };

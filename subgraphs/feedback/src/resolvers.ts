@@ -1,4 +1,5 @@
-import { keyString, pageWindow, toConnection } from '@partnerskap/kit';
+import { MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, toConnection } from '@partnerskap/kit';
+import { type RatingSummary } from './store.js';
 import { type FeedbackContext } from './context.js';
 
 type Page = { first?: number | null; after?: string | null };
@@ -6,6 +7,18 @@ const ref = (value: unknown) => {
   const id = keyString(value);
   return id === undefined ? null : { id };
 };
+
+/** A rating summary as a caller may see it: unions and the directorate see all, others nothing over fewer than 5 answers. */
+function shown(ctx: FeedbackContext, summary: RatingSummary | null): RatingSummary | null {
+  if (!summary || ctx.identity.role === 'union' || seesPersons(ctx.identity)) return summary;
+  const small = (n: number | null) => n !== null && n > 0 && n < MIN_SHOWN_COUNT;
+  return {
+    ...summary,
+    count: small(summary.count) ? null : summary.count,
+    average: small(summary.count) ? null : summary.average,
+    byTopic: summary.byTopic.map((t) => (small(t.count) ? { ...t, count: null, average: null } : t)),
+  };
+}
 
 /** The feedback resolvers. */
 export const resolvers = {
@@ -24,7 +37,7 @@ export const resolvers = {
   },
   Study: {
     __resolveReference: (r: { id?: unknown }) => ref(r.id),
-    rating: (s: { id: string }, _: unknown, ctx: FeedbackContext) => ctx.loaders.studyRating.load(s.id),
+    rating: async (s: { id: string }, _: unknown, ctx: FeedbackContext) => shown(ctx, await ctx.loaders.studyRating.load(s.id)),
     feedback: async (s: { id: string }, args: Page, ctx: FeedbackContext) => {
       const window = pageWindow(args);
       return toConnection(await ctx.store.feedbackOn(s.id, window), window, () => ctx.store.countFeedbackOn(s.id));
@@ -35,6 +48,6 @@ export const resolvers = {
       const code = keyString(r.code);
       return code === undefined ? null : { code };
     },
-    rating: (s: { code: string }, _: unknown, ctx: FeedbackContext) => ctx.loaders.subjectRating.load(s.code),
+    rating: async (s: { code: string }, _: unknown, ctx: FeedbackContext) => shown(ctx, await ctx.loaders.subjectRating.load(s.code)),
   },
 };

@@ -36,9 +36,10 @@ export interface StatementDoc {
 /** Average ratings over the feedback of one study or subject. */
 export interface RatingSummary {
   key: string;
-  count: number;
+  /** Null only once suppressed for a caller. */
+  count: number | null;
   average: number | null;
-  byTopic: { topic: string; average: number; count: number }[];
+  byTopic: { topic: string; average: number | null; count: number | null }[];
 }
 
 export type Feedback = ReturnType<typeof withId<FeedbackDoc>>;

@@ -1,4 +1,4 @@
-import { idArg, loadByKey, maySeeApplication, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { approvedKey } from './loaders.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
@@ -89,7 +89,12 @@ export const resolvers = {
       const id = keyString(ref.id);
       return id === undefined ? null : { id };
     },
-    approvedApplications: (s: { id: string }, args: { owner?: string | null }, ctx: PlansContext) =>
-      ctx.loaders.approved.load(approvedKey(s.id, idArg(args.owner, 'owner'))),
+    approvedApplications: async (s: { id: string }, args: { owner?: string | null }, ctx: PlansContext) => {
+      const owner = idArg(args.owner, 'owner');
+      const n = await ctx.loaders.approved.load(approvedKey(s.id, owner));
+      // An owner may see its own approvals in full: they are its own decisions on its own teachers.
+      const own = ctx.identity.role === 'school-owner' && owner !== undefined && owner === ctx.identity.org;
+      return shownCount(ctx.identity, n, own || seesPersons(ctx.identity));
+    },
   },
 };
