@@ -16,7 +16,8 @@ describe('composition', () => {
   it('reports a composition error instead of writing a supergraph', () => {
     const broken = compose((name) => {
       const sdl = readFileSync(new URL(`./${name}.graphql`, import.meta.url), 'utf8');
-      return name === 'plans' ? sdl.replace('approvedApplications("Only this school owner\'s approvals." owner: ID): Int!', 'places: String!') : sdl;
+      // A key on a field the type does not have.
+      return name === 'plans' ? sdl.replace('type Study @key(fields: "id") {', 'type Study @key(fields: "nope") {') : sdl;
     });
     expect(broken.supergraphSdl).toBeUndefined();
     expect(broken.errors.length).toBeGreaterThan(0);
