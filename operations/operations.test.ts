@@ -15,8 +15,10 @@ describe('registered operations', () => {
     expect(files.sort()).toEqual([
       'catalogue-studies.graphql',
       'english-studies.graphql',
+      'erase-teacher.graphql',
       'institution-applications.graphql',
       'owner-overview.graphql',
+      'teacher-data.graphql',
       'union-overview.graphql',
     ]);
   });

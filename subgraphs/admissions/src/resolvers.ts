@@ -1,4 +1,4 @@
-import { ErrorCode, type Identity, idArg, keyString, loadByKey, maySeeApplication, pageWindow, shownCount, toConnection, yearArg } from '@partnerskap/kit';
+import { ErrorCode, type Identity, erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, shownCount, toConnection, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { type Application, type ApplicationQuery } from './store.js';
@@ -43,6 +43,16 @@ function visibleTo(identity: Identity): ApplicationQuery {
 /** The `@policy` rules of the admissions SDL. */
 export const policies = {
   application: (ctx: AdmissionsContext, app: unknown) => maySeeApplication(ctx.identity, app as Application),
+  /**
+   * A teacher seen from admissions, by the same rule as in plans: themself, their owner, the
+   * directorate, an institution they were approved to study at. With no applications held there
+   * is nothing to hide.
+   */
+  teacher: async (ctx: AdmissionsContext, teacher: unknown) => {
+    const apps = await ctx.loaders.teacherApplications.load((teacher as { id: string }).id);
+    if (apps.length === 0) return true;
+    return ctx.identity.role !== 'service' && apps.some((a) => maySeeApplication(ctx.identity, a));
+  },
 };
 
 /** The admissions resolvers. */
@@ -77,6 +87,18 @@ export const resolvers = {
     __resolveReference: (ref: { id?: unknown }, ctx: AdmissionsContext) => loadByKey(ctx.loaders.application, ref.id),
     teacher: (a: Application) => ({ id: a.teacher }),
     study: (a: Application) => ({ id: a.study }),
+  },
+  Teacher: {
+    __resolveReference: (ref: { id?: unknown }) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : { id };
+    },
+    applications: async (t: { id: string }, _: unknown, ctx: AdmissionsContext) =>
+      (await ctx.loaders.teacherApplications.load(t.id)).filter((a) => maySeeApplication(ctx.identity, a)),
+  },
+  Mutation: {
+    eraseTeacherApplications: (_: unknown, args: { teacher: string }, ctx: AdmissionsContext) =>
+      ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
   },
   Study: {
     __resolveReference: (ref: { id?: unknown; places?: unknown }): StudyRef | null => {

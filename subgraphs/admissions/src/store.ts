@@ -105,6 +105,14 @@ export function createAdmissionsStore(db: Db) {
         .toArray();
       return docs.map(withId);
     },
+    /** Every application of the given teachers, newest year first. */
+    async applicationsOfTeachers(teachers: string[]): Promise<Application[]> {
+      return (await applications.find({ teacher: { $in: teachers } }).sort({ year: -1, _id: 1 }).toArray()).map(withId);
+    },
+    /** Moves a teacher's applications to a new pseudonym (one update; each document is changed atomically). */
+    async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
+      return (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } })).modifiedCount;
+    },
     countApplications(q: ApplicationQuery): Promise<number> {
       return applications.countDocuments(applicationFilter(q));
     },

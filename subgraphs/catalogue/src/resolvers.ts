@@ -1,4 +1,4 @@
-import { idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
 import { type Entity, type RequirementDoc, type Study, type Subject } from './store.js';
 
@@ -69,6 +69,10 @@ export const resolvers = {
   ApplicationRound: {
     __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.round, ref.year),
     year: (r: { id: number }) => r.id,
+  },
+  Mutation: {
+    eraseTeacherAllocations: (_: unknown, args: { teacher: string }, ctx: CatalogueContext) =>
+      ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
   },
   Application: {
     __resolveReference: (ref: { id?: unknown }) => {

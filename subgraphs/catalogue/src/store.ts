@@ -109,7 +109,7 @@ export function createCatalogueStore(db: Db) {
         { key: { institution: 1 } },
         { key: { code: 1, year: 1 }, unique: true },
       ]);
-      await allocations.createIndexes([{ key: { year: 1, subject: 1 } }, { key: { study: 1 } }]);
+      await allocations.createIndexes([{ key: { year: 1, subject: 1 } }, { key: { study: 1 } }, { key: { teacher: 1 } }]);
     },
     async studiesByIds(ids: string[]): Promise<Study[]> {
       return (await studies.find({ _id: { $in: ids } }).toArray()).map(withId);
@@ -141,6 +141,10 @@ export function createCatalogueStore(db: Db) {
     },
     async roundsByYears(years: number[]): Promise<Entity<RoundDoc>[]> {
       return (await rounds.find({ _id: { $in: years } }).toArray()).map(withId);
+    },
+    /** Moves a teacher's allocations to a new pseudonym. */
+    async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
+      return (await allocations.updateMany({ teacher }, { $set: { teacher: pseudonym } })).modifiedCount;
     },
     async allocationsByIds(ids: string[]): Promise<Entity<AllocationDoc>[]> {
       return (await allocations.find({ _id: { $in: ids } }).toArray()).map(withId);

@@ -28,4 +28,4 @@ export {
   identityFromClaims,
 } from './identity.js';
 export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
-export { type ApplicationFacts, MIN_SHOWN_COUNT, maySeeApplication, seesPersons, shownCount } from './rules.js';
+export { type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, maySeeApplication, seesPersons, shownCount } from './rules.js';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type Identity } from './identity.js';
 
 /** What the rules need to know about an application, wherever it is stored. */
@@ -42,4 +43,9 @@ export const MIN_SHOWN_COUNT = 5;
 /** A count as a caller may see it: `null` (suppressed) when under {@link MIN_SHOWN_COUNT} for a caller who may not see persons. */
 export function shownCount(identity: Identity, n: number, unsuppressed = seesPersons(identity)): number | null {
   return unsuppressed || n === 0 || n >= MIN_SHOWN_COUNT ? n : null;
+}
+
+/** A fresh random pseudonym for records whose person has been erased: unlinkable to the old id. */
+export function erasedPseudonym(): string {
+  return `erased-${randomBytes(12).toString('hex')}`;
 }

@@ -1,4 +1,4 @@
-import { idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { erasedPseudonym, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { approvedKey } from './loaders.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
@@ -51,6 +51,10 @@ export const resolvers = {
     schoolOwner: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.owner.load(args.id),
     counties: (_: unknown, __: unknown, ctx: PlansContext) => ctx.store.counties(),
     teacher: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.teacher.load(args.id),
+  },
+  Mutation: {
+    eraseTeacherRecord: (_: unknown, args: { teacher: string }, ctx: PlansContext) =>
+      ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
   },
   SchoolOwner: {
     __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.owner, ref.id),

@@ -22,7 +22,7 @@ export interface TeacherDoc {
   _id: string;
   owner: string;
   county: string;
-  school: string;
+  school: string | null;
   teaches: { subject: string; gradeLevels: number[] }[];
   credits: { subject: string; credits: number }[];
 }
@@ -124,6 +124,28 @@ export function createPlansStore(db: Db) {
     },
     async decisionsByIds(ids: string[]): Promise<ReturnType<typeof withId<DecisionDoc>>[]> {
       return (await decisions.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    /**
+     * Moves a teacher's record and the decisions on their applications to a new pseudonym and
+     * removes the school, in one transaction: either all of it happens or none of it.
+     */
+    async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
+      const session = db.client.startSession();
+      try {
+        return await session.withTransaction(async () => {
+          const doc = await teachers.findOne({ _id: teacher }, { session });
+          let n = 0;
+          if (doc) {
+            await teachers.deleteOne({ _id: teacher }, { session });
+            await teachers.insertOne({ ...doc, _id: pseudonym, school: null }, { session });
+            n++;
+          }
+          n += (await decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+          return n;
+        });
+      } finally {
+        await session.endSession();
+      }
     },
     /** Which of the given `<teacher>|<institution>` pairs have an approved application between them. */
     async approvedPairs(pairs: string[]): Promise<string[]> {
