@@ -214,3 +214,20 @@ describe('small-number suppression', () => {
     expect(values.some((v: number) => v > 0 && v < 5)).toBe(true);
   });
 });
+
+describe('the gateway refuses before planning', () => {
+  it.each([
+    ['anonymous', null, '{ applications(first: 1) { totalCount } }', 401, 'UNAUTHENTICATED'],
+    ['anonymous, through a fragment', null, 'query { ...F } fragment F on Query { studies(first: 1) { edges { node { id } } } teacher(id: "t-x") { id } }', 401, 'UNAUTHENTICATED'],
+    ['a union running an erasure', { role: 'union', org: 'UDF' }, 'mutation { eraseTeacherRecord(teacher: "t-x") }', 403, 'FORBIDDEN'],
+    ['an owner reading raw comments', { role: 'school-owner', org: '0301' }, '{ study(id: "K2MAT51001-2023") { feedback(first: 1) { totalCount } } }', 403, 'FORBIDDEN'],
+  ] as const)('%s: the whole operation, with no database command', async (_name, identity, query, status, code) => {
+    h.takeCommands();
+    const token = identity ? await h.token(identity as Identity) : undefined;
+    const res = await h.query(query, {}, token ? { token } : {});
+    expect(res.status).toBe(status);
+    expect(res.data ?? null).toBeNull();
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual([code]);
+    expect(h.takeCommands()).toEqual([]);
+  });
+});

@@ -7,6 +7,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway } from '@apollo/gateway';
 import { type Authenticator } from './auth.js';
 import { CredentialDataSource, type GatewayContext } from './data-source.js';
+import { useGuards } from './plugins/use-guards.js';
 import { loadableSupergraph } from './supergraph.js';
 import { type GraphQLFormattedError } from 'graphql';
 
@@ -59,6 +60,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     gateway,
     includeStacktraceInErrorResponses: false,
     plugins: [
+      useGuards({ supergraphSdl: options.supergraphSdl }),
       options.development
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageProductionDefault({ footer: false }),
