@@ -204,7 +204,33 @@ describe('small-number suppression', () => {
     }
     for (const s of res.data.subjects) counts.push(s.rating.count, ...s.rating.byTopic.map((t: any) => t.count));
     expect(counts.filter((n) => n !== null && n > 0 && n < 5)).toEqual([]);
+    // Every shown count is a multiple of 5, so no difference of shown counts pins a hidden one.
+    expect(counts.filter((n) => n !== null && n % 5 !== 0)).toEqual([]);
     expect(suppressed).toBeGreaterThan(0);
+  });
+
+  it('shows a subject’s answer count only when none of its studies’ counts is hidden', async () => {
+    const feedback = await h.dbs.feedback.collection('feedback').find({}, { projection: { study: 1, subject: 1 } }).toArray();
+    const perStudy = new Map<string, Map<string, number>>();
+    for (const f of feedback) {
+      const studies = perStudy.get(f.subject) ?? new Map<string, number>();
+      studies.set(f.study, (studies.get(f.study) ?? 0) + 1);
+      perStudy.set(f.subject, studies);
+    }
+    const res = await h.query<any>('{ subjects { code rating { count average } } }');
+    expect(res.errors).toBeUndefined();
+    const shown = new Map<string, { count: number | null; average: number | null }>(res.data.subjects.map((s: any) => [s.code, s.rating]));
+    let hidden = 0;
+    [...perStudy.keys()].forEach((code) => {
+      const cells = [...perStudy.get(code)!.values()];
+      const total = cells.reduce((a, b) => a + b, 0);
+      const expected = cells.some((n) => n > 0 && n < 5) ? null : Math.round(total / 5) * 5;
+      if (expected === null) hidden++;
+      expect(shown.get(code)?.count, code).toBe(expected);
+      // The average over 5 or more answers stays: with every count rounded it pins nobody's rating.
+      expect(shown.get(code)?.average === null, code).toBe(total < 5);
+    });
+    expect(hidden).toBeGreaterThan(0);
   });
 
   it('shows the directorate every figure', async () => {

@@ -37,6 +37,8 @@ describe('the README example through the gateway', () => {
     return { total: studies.length, rows };
   }
   const small = (n: number) => n > 0 && n < 5;
+  /** A count as the public sees it: hidden under 5, else rounded to base 5. */
+  const pub = (n: number) => (n === 0 ? 0 : small(n) ? null : Math.round(n / 5) * 5);
 
   it('answers the directorate from all four subgraphs with exact figures', async () => {
     const { total, rows } = await rawFigures();
@@ -66,18 +68,34 @@ describe('the README example through the gateway', () => {
     expect(rows.some((r) => r.admitted > 0)).toBe(true);
   });
 
-  it('answers the public with every figure about fewer than 5 persons suppressed, and nothing recoverable', async () => {
+  it('answers Bergen, as the README runs it, with its own approvals whole and the other figures as the public sees them', async () => {
     const { rows } = await rawFigures();
-    const res = await h.query<any>(query, { owner: '4601' });
+    const res = await h.query<any>(query, { owner: '4601' }, { token: await h.token({ role: 'school-owner', org: '4601' }) });
     expect(res.errors).toBeUndefined();
     expect(res.data.studies.edges.map((e: any) => e.node)).toEqual(
       rows.map(({ s, admitted, approved, ratings }) => expect.objectContaining({
         id: s._id,
-        vacantSeats: small(admitted) ? null : Math.max(0, s.places - admitted),
-        approvedApplications: small(approved) ? null : approved,
-        rating: small(ratings.length)
-          ? { average: null, count: null }
-          : { average: ratings.length ? round2(ratings.reduce((x, y) => x + y, 0) / ratings.length) : null, count: ratings.length },
+        vacantSeats: pub(admitted) === null ? null : Math.max(0, s.places - pub(admitted)!),
+        approvedApplications: approved,
+        rating: {
+          average: ratings.length >= 5 ? Math.round((ratings.reduce((x, y) => x + y, 0) / ratings.length) * 10) / 10 : null,
+          count: pub(ratings.length),
+        },
+      })),
+    );
+  });
+
+  it('refuses the public one owner’s approvals (FORBIDDEN at each path) and shows the rest rounded', async () => {
+    const { rows } = await rawFigures();
+    const res = await h.query<any>(query, { owner: '4601' });
+    expect(res.errors!.map((e: any) => [e.extensions.code, e.path.join('.')])).toEqual(
+      rows.map((_, i) => ['FORBIDDEN', `studies.edges.${i}.node.approvedApplications`]),
+    );
+    expect(res.data.studies.edges.map((e: any) => e.node)).toEqual(
+      rows.map(({ s, admitted }) => expect.objectContaining({
+        id: s._id,
+        vacantSeats: pub(admitted) === null ? null : Math.max(0, s.places - pub(admitted)!),
+        approvedApplications: null,
       })),
     );
   });

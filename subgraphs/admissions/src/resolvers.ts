@@ -109,10 +109,10 @@ export const resolvers = {
     applicants: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).applicants),
     admitted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).admitted),
     waitlisted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).waitlisted),
-    // places - vacantSeats = admitted: whenever admitted is suppressed, so is vacantSeats.
+    // places - vacantSeats = admitted: vacant seats come from the admitted count as shown (hidden or rounded).
     vacantSeats: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => {
-      const { admitted } = await figures(s, ctx);
-      return shownCount(ctx.identity, admitted) === null ? null : Math.max(0, (s.places ?? 0) - admitted);
+      const admitted = shownCount(ctx.identity, (await figures(s, ctx)).admitted);
+      return admitted === null ? null : Math.max(0, (s.places ?? 0) - admitted);
     },
   },
 };

@@ -1,4 +1,4 @@
-import { MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, toConnection } from '@partnerskap/kit';
+import { MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, shownTotal, toConnection } from '@partnerskap/kit';
 import { type RatingSummary } from './store.js';
 import { type FeedbackContext } from './context.js';
 
@@ -8,15 +8,23 @@ const ref = (value: unknown) => {
   return id === undefined ? null : { id };
 };
 
-/** A rating summary as a caller may see it: unions and the directorate see all, others nothing over fewer than 5 answers. */
+/**
+ * A rating summary as a caller may see it: unions and the directorate see it whole (they see the
+ * answers). Others get counts suppressed when 1 to 4 and otherwise rounded to base 5, a subject's
+ * count only when none of its studies' counts is suppressed (else the subject's total minus its
+ * studies' counts would give the hidden one away), and averages only over 5 or more answers, to
+ * one decimal.
+ */
 function shown(ctx: FeedbackContext, summary: RatingSummary | null): RatingSummary | null {
-  if (!summary || ctx.identity.role === 'union' || seesPersons(ctx.identity)) return summary;
-  const small = (n: number | null) => n !== null && n > 0 && n < MIN_SHOWN_COUNT;
+  const whole = ctx.identity.role === 'union' || seesPersons(ctx.identity);
+  if (!summary || whole) return summary;
+  const average = (avg: number | null, count: number | null) =>
+    count !== null && count >= MIN_SHOWN_COUNT && avg !== null ? Math.round(avg * 10) / 10 : null;
   return {
     ...summary,
-    count: small(summary.count) ? null : summary.count,
-    average: small(summary.count) ? null : summary.average,
-    byTopic: summary.byTopic.map((t) => (small(t.count) ? { ...t, count: null, average: null } : t)),
+    count: shownTotal(ctx.identity, summary.cells),
+    average: average(summary.average, summary.count),
+    byTopic: summary.byTopic.map((t) => ({ ...t, count: shownTotal(ctx.identity, t.cells), average: average(t.average, t.count) })),
   };
 }
 

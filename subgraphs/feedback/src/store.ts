@@ -39,7 +39,9 @@ export interface RatingSummary {
   /** Null only once suppressed for a caller. */
   count: number | null;
   average: number | null;
-  byTopic: { topic: string; average: number | null; count: number | null }[];
+  byTopic: { topic: string; average: number | null; count: number | null; cells: number[] }[];
+  /** The answer counts per study that add up to `count` (one cell for a study's own summary). */
+  cells: number[];
 }
 
 export type Feedback = ReturnType<typeof withId<FeedbackDoc>>;
@@ -53,26 +55,37 @@ export function createFeedbackStore(db: Db) {
   const feedback = db.collection<FeedbackDoc>('feedback');
   const statements = db.collection<StatementDoc>('statements');
 
-  /** Overall and per-topic averages for a batch of studies or subjects: two aggregations. */
+  /**
+   * Overall and per-topic averages for a batch of studies or subjects: two aggregations, grouped
+   * per study as well, so that a subject's summary knows the study counts it adds up (small-number
+   * suppression hides a total whose cells are hidden).
+   */
   async function summaries(field: 'study' | 'subject', keys: string[]): Promise<RatingSummary[]> {
     const match = { $match: { [field]: { $in: keys } } };
+    type Cell = { count: number; sum: number };
     const [overall, topics] = await Promise.all([
-      feedback.aggregate<{ _id: string; count: number; average: number }>([match, { $group: { _id: `$${field}`, count: { $sum: 1 }, average: { $avg: '$rating' } } }]).toArray(),
       feedback
-        .aggregate<{ _id: { key: string; topic: string }; count: number; average: number }>([
+        .aggregate<{ _id: { key: string; study: string } } & Cell>([match, { $group: { _id: { key: `$${field}`, study: '$study' }, count: { $sum: 1 }, sum: { $sum: '$rating' } } }])
+        .toArray(),
+      feedback
+        .aggregate<{ _id: { key: string; study: string; topic: string } } & Cell>([
           match,
           { $unwind: '$topics' },
-          { $group: { _id: { key: `$${field}`, topic: '$topics.topic' }, count: { $sum: 1 }, average: { $avg: '$topics.rating' } } },
+          { $group: { _id: { key: `$${field}`, study: '$study', topic: '$topics.topic' }, count: { $sum: 1 }, sum: { $sum: '$topics.rating' } } },
         ])
         .toArray(),
     ]);
+    const summary = (cells: Cell[]) => {
+      const count = cells.reduce((a, c) => a + c.count, 0);
+      const sum = cells.reduce((a, c) => a + c.sum, 0);
+      return { count, average: count ? round2(sum / count) : null, cells: cells.map((c) => c.count) };
+    };
     return keys.map((key) => {
-      const all = overall.find((o) => o._id === key);
-      const byTopic = topics
-        .filter((t) => t._id.key === key)
-        .map((t) => ({ topic: t._id.topic, average: round2(t.average), count: t.count }))
+      const mine = topics.filter((t) => t._id.key === key);
+      const byTopic = [...new Set(mine.map((t) => t._id.topic))]
+        .map((topic) => ({ topic, ...summary(mine.filter((t) => t._id.topic === topic)) }))
         .sort((a, b) => TOPIC_ORDER.indexOf(a.topic) - TOPIC_ORDER.indexOf(b.topic));
-      return { key, count: all?.count ?? 0, average: all ? round2(all.average) : null, byTopic };
+      return { key, ...summary(overall.filter((o) => o._id.key === key)), byTopic };
     });
   }
 

@@ -34,3 +34,8 @@ export function conflict(message: string, field?: string): GraphQLError {
 export function notFound(message: string, field?: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.NOT_FOUND, ...(field ? { field } : {}) } });
 }
+
+/** An error for data or a decision the caller may not have; names the argument that asked for it, if one did. */
+export function forbidden(message: string, field?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...(field ? { field } : {}) } });
+}

@@ -1,5 +1,5 @@
 export { type SubgraphConfig, DEFAULT_MONGODB_URI, devGatewaySecret, loadSubgraphConfig } from './config.js';
-export { ErrorCode, badUserInput, conflict, isKnownCode, notFound } from './errors.js';
+export { ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound } from './errors.js';
 export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
 export { type MongoConnection, NB, connectMongo, isDuplicateKey, withId } from './mongo.js';
 export {
@@ -28,4 +28,4 @@ export {
   identityFromClaims,
 } from './identity.js';
 export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
-export { type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, maySeeApplication, seesPersons, shownCount } from './rules.js';
+export { type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, maySeeApplication, seesPersons, shownCount, shownTotal } from './rules.js';

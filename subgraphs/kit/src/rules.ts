@@ -40,9 +40,34 @@ export function seesPersons(identity: Identity): boolean {
 /** The least count shown to callers who may not see the persons behind it. */
 export const MIN_SHOWN_COUNT = 5;
 
-/** A count as a caller may see it: `null` (suppressed) when under {@link MIN_SHOWN_COUNT} for a caller who may not see persons. */
+/**
+ * A count as a caller may see it. For a caller who may not see the persons behind it: `null`
+ * (suppressed) when 1 to 4, otherwise rounded to the nearest multiple of 5, so that figures of
+ * one answer that overlap (a total and its parts) give only ranges when subtracted. A count that
+ * is the total of cells also shown in the same answer goes through {@link protectTable} instead.
+ */
 export function shownCount(identity: Identity, n: number, unsuppressed = seesPersons(identity)): number | null {
-  return unsuppressed || n === 0 || n >= MIN_SHOWN_COUNT ? n : null;
+  if (unsuppressed || n === 0) return n;
+  if (n < MIN_SHOWN_COUNT) return null;
+  return Math.round(n / MIN_SHOWN_COUNT) * MIN_SHOWN_COUNT;
+}
+
+/**
+ * The total of cells that one answer may also show one by one (a subject's answers and each of
+ * its studies' answers), as a caller who may not see the persons behind them may see it: rounded
+ * like any count, and `null` as soon as one cell is suppressed. Rounding alone does not protect a
+ * suppressed cell: with cells of 8 and 8 shown as 10 and 10 and a total of 17 shown as 15, the
+ * third cell can only be 1. Without the total there is nothing to subtract from.
+ */
+export function shownTotal(identity: Identity, cells: Iterable<number>): number | null {
+  let sum = 0;
+  let suppressed = false;
+  for (const n of cells) {
+    sum += n;
+    if (n > 0 && n < MIN_SHOWN_COUNT) suppressed = true;
+  }
+  if (seesPersons(identity)) return sum;
+  return suppressed ? null : shownCount(identity, sum);
 }
 
 /** A fresh random pseudonym for records whose person has been erased: unlinkable to the old id. */

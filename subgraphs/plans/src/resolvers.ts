@@ -1,4 +1,4 @@
-import { erasedPseudonym, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { erasedPseudonym, forbidden, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { approvedKey } from './loaders.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
@@ -95,9 +95,14 @@ export const resolvers = {
     },
     approvedApplications: async (s: { id: string }, args: { owner?: string | null }, ctx: PlansContext) => {
       const owner = idArg(args.owner, 'owner');
-      const n = await ctx.loaders.approved.load(approvedKey(s.id, owner));
-      // An owner may see its own approvals in full: they are its own decisions on its own teachers.
+      // One owner's approvals are its own decisions on its own teachers: shown whole to that owner
+      // and the directorate, to nobody else. Others may ask only for the total over all owners:
+      // given every other owner's figure, the total would give away the one that is suppressed.
       const own = ctx.identity.role === 'school-owner' && owner !== undefined && owner === ctx.identity.org;
+      if (owner !== undefined && !own && !seesPersons(ctx.identity)) {
+        throw forbidden('Only the school owner itself and the directorate see one owner’s approvals; others see the total over all owners.', 'owner');
+      }
+      const n = await ctx.loaders.approved.load(approvedKey(s.id, owner));
       return shownCount(ctx.identity, n, own || seesPersons(ctx.identity));
     },
   },
