@@ -22,4 +22,23 @@ describe('composition', () => {
     expect(broken.supergraphSdl).toBeUndefined();
     expect(broken.errors.length).toBeGreaterThan(0);
   });
+
+  /**
+   * "A field computed with @requires from inputs the caller may not see is null with FORBIDDEN":
+   * composition (federation 2.9.4+) refuses a @requires field that does not carry the guards of
+   * the fields it requires, and the subgraphs enforce the guards each field carries (kit's
+   * guards), so such a field is denied before it could be computed from missing inputs.
+   */
+  it('refuses a @requires field that lacks the guards of the fields it requires', () => {
+    const guard = '@requiresScopes(scopes: [["role:directorate"]])';
+    const sdl = (name: string, requiring: string) => {
+      const text = readFileSync(new URL(`./${name}.graphql`, import.meta.url), 'utf8');
+      if (name === 'catalogue') return text.replace('  places: Int!\n', `  places: Int! ${guard}\n`);
+      if (name === 'admissions') return text.replace('vacantSeats: Int @requires(fields: "places")', `vacantSeats: Int @requires(fields: "places")${requiring}`);
+      return text;
+    };
+    const unguarded = compose((name) => sdl(name, ''));
+    expect(unguarded.errors.join('\n')).toMatch(/vacantSeats[\s\S]*auth requirements/);
+    expect(compose((name) => sdl(name, ` ${guard}`)).errors).toEqual([]);
+  });
 });
