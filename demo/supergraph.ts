@@ -13,7 +13,7 @@ import {
   listenGateway,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
-import { type ListeningSubgraph, startSubgraph } from '@partnerskap/kit';
+import { type Clock, type ListeningSubgraph, clockFromEnv, startSubgraph } from '@partnerskap/kit';
 import { admissions } from '@partnerskap/admissions';
 import { catalogue } from '@partnerskap/catalogue';
 import { feedback } from '@partnerskap/feedback';
@@ -35,6 +35,8 @@ export interface SupergraphOptions {
   /** How the gateway verifies client tokens; default the development key in `.data/`. */
   auth?: AuthOptions;
   progress?: (line: string) => void;
+  /** The one clock of the subgraphs' rules (default: PARTNERSKAP_NOW or the machine's). */
+  clock?: Clock;
   /** Hears every database command the subgraphs send (tests count them to prove batching). */
   onCommand?: (event: { commandName: string; databaseName: string; command: Record<string, unknown> }) => void;
 }
@@ -46,6 +48,9 @@ export interface RunningSupergraph {
   dbs: PartnerDbs;
   /** The secrets the gateway shares with each subgraph (fresh for every start). */
   secrets: Record<'catalogue' | 'admissions' | 'plans' | 'feedback', string>;
+  /** Stops one subgraph (a partner down), and starts it again on the same port. */
+  stopSubgraph(name: 'catalogue' | 'admissions' | 'plans' | 'feedback'): Promise<void>;
+  restartSubgraph(name: 'catalogue' | 'admissions' | 'plans' | 'feedback'): Promise<void>;
   /** Stops the gateway, the subgraphs and the database client. */
   stop(): Promise<void>;
 }
@@ -73,11 +78,18 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   // One process runs everything here, so each run shares fresh random secrets with its subgraphs.
   const secret = () => randomBytes(32).toString('base64url');
   const secrets = { catalogue: secret(), admissions: secret(), plans: secret(), feedback: secret() };
-  const subgraphs = {
-    catalogue: await startSubgraph(catalogue, { db: dbs.catalogue, port: ports.catalogue, development, gatewaySecret: secrets.catalogue }),
-    admissions: await startSubgraph(admissions, { db: dbs.admissions, port: ports.admissions, development, gatewaySecret: secrets.admissions }),
-    plans: await startSubgraph(plans, { db: dbs.plans, port: ports.plans, development, gatewaySecret: secrets.plans }),
-    feedback: await startSubgraph(feedback, { db: dbs.feedback, port: ports.feedback, development, gatewaySecret: secrets.feedback }),
+  const clock = options.clock ?? clockFromEnv(process.env);
+  // Rules that ask another partner go through the gateway, which starts after its subgraphs.
+  let gatewayUrl: string | undefined;
+  const modules = { catalogue, admissions, plans, feedback } as const;
+  type Name = keyof typeof modules;
+  const start = (name: Name, port: number) =>
+    startSubgraph(modules[name] as never, { db: dbs[name], port, development, gatewaySecret: secrets[name], clock, supergraphUrl: () => gatewayUrl });
+  const subgraphs: Record<Name, ListeningSubgraph> = {
+    catalogue: await start('catalogue', ports.catalogue),
+    admissions: await start('admissions', ports.admissions),
+    plans: await start('plans', ports.plans),
+    feedback: await start('feedback', ports.feedback),
   };
   const auth = options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const server = createGatewayServer({
@@ -88,14 +100,24 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     secrets,
   });
   const gateway = await listenGateway(server, { port: ports.gateway });
+  gatewayUrl = gateway.url;
+  const stopped = new Set<Name>();
   return {
     gateway,
     subgraphs,
     dbs,
     secrets,
+    stopSubgraph: async (name) => {
+      await subgraphs[name].stop();
+      stopped.add(name);
+    },
+    restartSubgraph: async (name) => {
+      subgraphs[name] = await start(name, subgraphs[name].port);
+      stopped.delete(name);
+    },
     stop: async () => {
       await gateway.stop();
-      await Promise.all(Object.values(subgraphs).map((s) => s.stop()));
+      await Promise.all((Object.keys(subgraphs) as Name[]).filter((n) => !stopped.has(n)).map((n) => subgraphs[n].stop()));
       await client.close();
     },
   };

@@ -51,7 +51,7 @@ async function post<T>(url: string, query: string, variables: Record<string, unk
 const DIRECTORATE: Identity = { role: 'directorate' };
 
 /** Starts the embedded store (or uses `MONGODB_URI`), seeds fresh databases and starts everything on port 0. */
-export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl'> = {}): Promise<Harness> {
+export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed'> = {}): Promise<Harness> {
   let store: EmbeddedMongo | undefined;
   const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo()).uri;
   const prefix = `e2e_${randomBytes(4).toString('hex')}_`;

@@ -1,6 +1,6 @@
-import { type Identity, PUBLIC, identityFromClaims } from '@partnerskap/kit';
+import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, identityFromClaims, secretKey } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
-import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose';
+import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
 /** How the gateway verifies client tokens. */
 export interface AuthOptions {
@@ -49,5 +49,32 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     const identity = identityFromClaims(claims);
     if (!identity) throw unauthenticated('The token names no valid role and organisation');
     return identity;
+  };
+}
+
+/**
+ * Verifies the service tokens subgraphs sign when a rule of theirs asks the supergraph (HS256 with
+ * the secret the gateway already shares with that subgraph; subject = the subgraph). Anything
+ * else is left to the client authenticator. The identity is `service`: it sees what a rule needs.
+ */
+export function withServiceTokens(clients: Authenticator, secrets: Readonly<Record<string, string>>): Authenticator {
+  const keys = new Map(Object.entries(secrets).map(([name, secret]) => [name, secretKey(secret)]));
+  return async (authorization) => {
+    const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+    let claims: { iss?: string; sub?: string } = {};
+    try {
+      if (token) claims = decodeJwt(token);
+    } catch {
+      // not a JWT at all: the client authenticator says so
+    }
+    if (claims.iss !== SERVICE_ISSUER) return clients(authorization);
+    const key = claims.sub ? keys.get(claims.sub) : undefined;
+    if (!key) throw unauthenticated('The service token names no known subgraph');
+    try {
+      await jwtVerify(token!, key, { issuer: SERVICE_ISSUER, audience: SERVICE_AUDIENCE, subject: claims.sub!, algorithms: ['HS256'], requiredClaims: ['exp'] });
+    } catch {
+      throw unauthenticated('The service token is invalid or has expired');
+    }
+    return { role: 'service' };
   };
 }

@@ -5,19 +5,16 @@ import {
 } from '@apollo/server/plugin/landingPage/default';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway } from '@apollo/gateway';
-import { type Authenticator } from './auth.js';
+import { type Authenticator, withServiceTokens } from './auth.js';
 import { CredentialDataSource, type GatewayContext } from './data-source.js';
 import { useGuards } from './plugins/use-guards.js';
 import { loadableSupergraph } from './supergraph.js';
 import { type GraphQLFormattedError } from 'graphql';
+import { ErrorCode } from '@partnerskap/kit';
 
-/** Codes a client may see as they are: ours (from the subgraphs) and Apollo's request errors. */
-const SHOWN_CODES = new Set([
-  'BAD_USER_INPUT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
+/** Codes a client may see as they are: ours (from the subgraphs, kit's list) and Apollo's request errors. */
+const SHOWN_CODES = new Set<string>([
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -80,7 +77,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       };
     },
   });
-  return { server, context: async (authorization) => ({ identity: await options.authenticate(authorization) }) };
+  const authenticate = withServiceTokens(options.authenticate, options.secrets);
+  return { server, context: async (authorization) => ({ identity: await authenticate(authorization) }) };
 }
 
 /** The gateway's Apollo Server and how it builds each request's context. */

@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { NB, type PageWindow, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** An institution as stored; `_id` is its organisation number. */
 export interface InstitutionDoc {
@@ -29,6 +29,8 @@ export interface ApplicationDoc {
   enrolment: { enrolledAt: Date; withdrawnAt: Date | null } | null;
   creditsCompleted: number;
   completedAt: Date | null;
+  /** When the teacher withdrew before enrolling (absent on records from before withdrawal existed). */
+  withdrawnAt?: Date | null;
 }
 
 /** Admission figures of one study offer. */
@@ -71,10 +73,14 @@ function applicationFilter(q: ApplicationQuery): Filter<ApplicationDoc> {
   return f;
 }
 
+/** Thrown inside a transaction when the record changed since the rules read it: the transaction aborts. */
+class StaleWrite extends Error {}
+
 /** The admissions subgraph's data access. */
 export function createAdmissionsStore(db: Db) {
   const institutions = db.collection<InstitutionDoc>('institutions');
   const applications = db.collection<ApplicationDoc>('applications');
+  const writer = createAuditedWriter(db);
   return {
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
@@ -85,7 +91,10 @@ export function createAdmissionsStore(db: Db) {
         { key: { owner: 1, year: 1 } },
         { key: { institution: 1, year: 1 } },
         { key: { county: 1, year: 1 } },
+        // One application per teacher and year.
+        { key: { year: 1, teacher: 1 }, unique: true, name: 'one_application_per_teacher_and_year' },
       ]);
+      await writer.ensureIndexes();
     },
     async institutions(): Promise<Institution[]> {
       return (await institutions.find().sort({ name: 1, _id: 1 }).collation(NB).toArray()).map(withId);
@@ -109,9 +118,42 @@ export function createAdmissionsStore(db: Db) {
     async applicationsOfTeachers(teachers: string[]): Promise<Application[]> {
       return (await applications.find({ teacher: { $in: teachers } }).sort({ year: -1, _id: 1 }).toArray()).map(withId);
     },
-    /** Moves a teacher's applications to a new pseudonym (one update; each document is changed atomically). */
+    /** Moves a teacher's applications and audit lines to a new pseudonym, in one transaction. */
     async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
-      return (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } })).modifiedCount;
+      const session = db.client.startSession();
+      try {
+        return await session.withTransaction(async () => {
+          await writer.rekeyActor(teacher, pseudonym, session);
+          return (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        });
+      } finally {
+        await session.endSession();
+      }
+    },
+    /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
+    async insertApplication(doc: ApplicationDoc, line: AuditDoc): Promise<Application> {
+      await writer.write(line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, (session) =>
+        applications.insertOne(doc, { session }),
+      );
+      return withId(doc);
+    },
+    /** Changes an application only if it still is as the rules saw it (`expect`); null (nothing written) when it changed meanwhile. */
+    async updateApplication(id: string, expect: Filter<ApplicationDoc>, set: Partial<ApplicationDoc>, line: AuditDoc): Promise<Application | null> {
+      const doc = await writer.write(line, null, async (session) => {
+        const updated = await applications.findOneAndUpdate({ ...expect, _id: id }, { $set: set }, { session, returnDocument: 'after' });
+        if (!updated) throw new StaleWrite();
+        return updated;
+      }).catch((err: unknown) => {
+        if (err instanceof StaleWrite) return null;
+        throw err;
+      });
+      return doc ? withId(doc) : null;
+    },
+    countAdmitted(study: string): Promise<number> {
+      return applications.countDocuments({ study, 'admission.outcome': 'ADMITTED' });
+    },
+    auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
+      return writer.lines(identity, first);
     },
     countApplications(q: ApplicationQuery): Promise<number> {
       return applications.countDocuments(applicationFilter(q));

@@ -1,4 +1,4 @@
-import { type Identity } from '@partnerskap/kit';
+import { type Clock, type Identity, type Supergraph, type SubgraphServices } from '@partnerskap/kit';
 import { createLoaders, type CatalogueLoaders } from './loaders.js';
 import { type CatalogueStore } from './store.js';
 
@@ -8,9 +8,13 @@ export interface CatalogueContext {
   loaders: CatalogueLoaders;
   /** Who is asking, as the gateway vouched. */
   identity: Identity;
+  /** The one clock of the rules. */
+  clock: Clock;
+  /** The supergraph, asked as a service when a rule needs another partner's decision. */
+  supergraph: Supergraph;
 }
 
 /** A fresh context (and loaders) for one request. */
-export function createContext(store: CatalogueStore, identity: Identity): CatalogueContext {
-  return { store, loaders: createLoaders(store), identity };
+export function createContext(store: CatalogueStore, identity: Identity, services: SubgraphServices): CatalogueContext {
+  return { store, loaders: createLoaders(store), identity, clock: services.clock, supergraph: services.supergraph };
 }

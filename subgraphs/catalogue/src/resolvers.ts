@@ -1,5 +1,6 @@
 import { erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
+import { auditQuery, mutations } from './mutations.js';
 import { type Entity, type RequirementDoc, type Study, type Subject } from './store.js';
 
 interface StudyFilterInput {
@@ -50,6 +51,7 @@ export const resolvers = {
     applicationRounds: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.store.rounds(),
     applicationRound: (_: unknown, args: { year: number }, ctx: CatalogueContext) => ctx.loaders.round.load(String(args.year)),
     competenceRequirements: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.loaders.requirements(),
+    ...auditQuery,
   },
   Study: {
     __resolveReference: (ref: { id?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.study, ref.id),
@@ -71,6 +73,7 @@ export const resolvers = {
     year: (r: { id: number }) => r.id,
   },
   Mutation: {
+    ...mutations,
     eraseTeacherAllocations: (_: unknown, args: { teacher: string }, ctx: CatalogueContext) =>
       ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
   },

@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { NB, type PageWindow, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** A study offer as stored. */
 export interface StudyDoc {
@@ -99,6 +99,7 @@ export function createCatalogueStore(db: Db) {
   const requirements = db.collection<RequirementDoc>('requirements');
   const rounds = db.collection<RoundDoc>('rounds');
   const allocations = db.collection<AllocationDoc>('allocations');
+  const { write, ensureIndexes: auditIndexes, lines } = createAuditedWriter(db);
   return {
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
@@ -110,6 +111,7 @@ export function createCatalogueStore(db: Db) {
         { key: { code: 1, year: 1 }, unique: true },
       ]);
       await allocations.createIndexes([{ key: { year: 1, subject: 1 } }, { key: { study: 1 } }, { key: { teacher: 1 } }]);
+      await auditIndexes();
     },
     async studiesByIds(ids: string[]): Promise<Study[]> {
       return (await studies.find({ _id: { $in: ids } }).toArray()).map(withId);
@@ -145,6 +147,25 @@ export function createCatalogueStore(db: Db) {
     /** Moves a teacher's allocations to a new pseudonym. */
     async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
       return (await allocations.updateMany({ teacher }, { $set: { teacher: pseudonym } })).modifiedCount;
+    },
+    /** Publishes a study (the code and year are unique: CONFLICT otherwise). */
+    async insertStudy(doc: StudyDoc, line: AuditDoc): Promise<Study> {
+      await write(line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, (session) => studies.insertOne(doc, { session }));
+      return withId(doc);
+    },
+    async updateStudy(id: string, set: Partial<StudyDoc>, line: AuditDoc): Promise<Study> {
+      return withId((await write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
+    },
+    async insertRound(doc: RoundDoc, line: AuditDoc): Promise<Entity<RoundDoc>> {
+      await write(line, { message: 'This year already has an application round', field: 'input.year' }, (session) => rounds.insertOne(doc, { session }));
+      return withId(doc);
+    },
+    async saveAllocation(doc: AllocationDoc, line: AuditDoc): Promise<Entity<AllocationDoc>> {
+      await write(line, null, (session) => allocations.replaceOne({ _id: doc._id }, doc, { session, upsert: true }));
+      return withId(doc);
+    },
+    auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
+      return lines(identity, first);
     },
     async allocationsByIds(ids: string[]): Promise<Entity<AllocationDoc>[]> {
       return (await allocations.find({ _id: { $in: ids } }).toArray()).map(withId);

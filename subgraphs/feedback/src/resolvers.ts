@@ -1,6 +1,7 @@
 import { MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, shownTotal, toConnection } from '@partnerskap/kit';
 import { type RatingSummary } from './store.js';
 import { type FeedbackContext } from './context.js';
+import { auditQuery, mutations } from './mutations.js';
 
 type Page = { first?: number | null; after?: string | null };
 const ref = (value: unknown) => {
@@ -36,7 +37,9 @@ export const resolvers = {
       return toConnection(await ctx.store.statements(window), window, () => ctx.store.countStatements());
     },
     unions: (_: unknown, __: unknown, ctx: FeedbackContext) => ctx.store.unions(),
+    ...auditQuery,
   },
+  Mutation: mutations,
   Feedback: {
     union: (f: { union: string }, _: unknown, ctx: FeedbackContext) => ctx.loaders.union.load(f.union),
   },

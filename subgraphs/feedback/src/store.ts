@@ -1,5 +1,5 @@
 import { type Db } from 'mongodb';
-import { type PageWindow, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** A union as stored; `_id` is its short code. */
 export interface UnionDoc {
@@ -21,6 +21,8 @@ export interface FeedbackDoc {
   comment: string | null;
   union: string;
   givenAt: Date;
+  /** A one-way hash of teacher and study: one answer per participant and study, without storing who. Absent on survey data. */
+  participant?: string;
 }
 
 /** A union's statement as stored. */
@@ -54,6 +56,7 @@ export function createFeedbackStore(db: Db) {
   const unions = db.collection<UnionDoc>('unions');
   const feedback = db.collection<FeedbackDoc>('feedback');
   const statements = db.collection<StatementDoc>('statements');
+  const writer = createAuditedWriter(db);
 
   /**
    * Overall and per-topic averages for a batch of studies or subjects: two aggregations, grouped
@@ -94,6 +97,19 @@ export function createFeedbackStore(db: Db) {
     async ensureIndexes(): Promise<void> {
       await feedback.createIndexes([{ key: { study: 1, givenAt: -1 } }, { key: { subject: 1 } }, { key: { year: 1 } }]);
       await statements.createIndexes([{ key: { publishedAt: -1, _id: 1 } }]);
+      await feedback.createIndexes([{ key: { participant: 1 }, unique: true, partialFilterExpression: { participant: { $type: 'string' } } }]);
+      await writer.ensureIndexes();
+    },
+    async insertFeedback(doc: FeedbackDoc, line: AuditDoc): Promise<Feedback> {
+      await writer.write(line, { message: 'You have already given feedback on this study', field: 'input.study' }, (session) => feedback.insertOne(doc, { session }));
+      return withId(doc);
+    },
+    async insertStatement(doc: StatementDoc, line: AuditDoc): Promise<ReturnType<typeof withId<StatementDoc>>> {
+      await writer.write(line, null, (session) => statements.insertOne(doc, { session }));
+      return withId(doc);
+    },
+    auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
+      return writer.lines(identity, first);
     },
     async unions(): Promise<ReturnType<typeof withId<UnionDoc>>[]> {
       return (await unions.find().sort({ name: 1 }).toArray()).map(withId);

@@ -9,6 +9,8 @@ export interface SubgraphConfig {
   readonly development: boolean;
   /** The secret this subgraph shares with the gateway, to verify its credentials. */
   readonly gatewaySecret: string;
+  /** The gateway, for rules that ask another partner's decision as a service (`SUPERGRAPH_URL`). */
+  readonly supergraphUrl: string;
 }
 
 /** The secret a subgraph and the gateway use in development when none is configured (refused in production). */
@@ -20,7 +22,8 @@ export function devGatewaySecret(name: string): string {
 export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
 
 /**
- * Reads a subgraph's configuration once: `PORT`, `HOST`, `MONGODB_URI`, `MONGODB_DB`, `NODE_ENV`.
+ * Reads a subgraph's configuration once: `PORT`, `HOST`, `MONGODB_URI`, `MONGODB_DB`, `NODE_ENV`,
+ * `GATEWAY_SECRET`, `SUPERGRAPH_URL`, `PARTNERSKAP_NOW`.
  * Every malformed variable is reported in one error; the result is frozen.
  */
 export function loadSubgraphConfig(
@@ -40,6 +43,9 @@ export function loadSubgraphConfig(
   const production = nodeEnv === 'production';
   const gatewaySecret = env.GATEWAY_SECRET || (production ? '' : devGatewaySecret(name));
   if (gatewaySecret.length < 32) problems.push('GATEWAY_SECRET must be set to at least 32 characters (shared with the gateway)');
+  const supergraphUrl = env.SUPERGRAPH_URL || 'http://127.0.0.1:4000/';
+  if (!/^https?:\/\//.test(supergraphUrl)) problems.push(`SUPERGRAPH_URL must be an http(s) URL, got "${supergraphUrl}"`);
+  if (env.PARTNERSKAP_NOW && Number.isNaN(Date.parse(env.PARTNERSKAP_NOW))) problems.push(`PARTNERSKAP_NOW must be an ISO 8601 time, got "${env.PARTNERSKAP_NOW}"`);
   if (problems.length > 0) throw new Error(`Invalid configuration of the ${name} subgraph:\n- ${problems.join('\n- ')}`);
   return Object.freeze({
     name,
@@ -49,5 +55,6 @@ export function loadSubgraphConfig(
     database,
     development: !production,
     gatewaySecret,
+    supergraphUrl,
   });
 }

@@ -7,6 +7,16 @@ export const ErrorCode = Object.freeze({
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
+  /** The record is not in a state this action applies to (an application moves only along its states). */
+  INVALID_STATE: 'INVALID_STATE',
+  /** The action's window in the application round has not opened yet. */
+  NOT_OPEN_YET: 'NOT_OPEN_YET',
+  /** The action's deadline in the application round has passed. */
+  DEADLINE_PASSED: 'DEADLINE_PASSED',
+  /** Another partner's decision this action needs is missing (or says no). */
+  MISSING_DECISION: 'MISSING_DECISION',
+  /** A partner this action must ask could not be asked: nothing was changed, try again later. */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const);
 
@@ -38,4 +48,9 @@ export function notFound(message: string, field?: string): GraphQLError {
 /** An error for data or a decision the caller may not have; names the argument that asked for it, if one did. */
 export function forbidden(message: string, field?: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...(field ? { field } : {}) } });
+}
+
+/** An error of the application year's rules (state, deadline, another partner's decision), naming the offending field. */
+export function refused(code: ErrorCode, message: string, field?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...(field ? { field } : {}) } });
 }

@@ -1,5 +1,23 @@
 export { type SubgraphConfig, DEFAULT_MONGODB_URI, devGatewaySecret, loadSubgraphConfig } from './config.js';
-export { ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound } from './errors.js';
+export { ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from './errors.js';
+export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
+export {
+  type AuditDoc,
+  type RoundDates,
+  type RoundStep,
+  type Supergraph,
+  type SupergraphClientOptions,
+  ROUND_QUERY,
+  SERVICE_AUDIENCE,
+  SERVICE_ISSUER,
+  auditEntry,
+  auditView,
+  createAuditedWriter,
+  checkWindow,
+  createSupergraphClient,
+  inTransaction,
+  readAudit,
+} from './process.js';
 export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
 export { type MongoConnection, NB, connectMongo, isDuplicateKey, withId } from './mongo.js';
 export {
@@ -13,10 +31,13 @@ export {
   idArg,
   toConnection,
   yearArg,
+  requiredId,
+  textArg,
+  intArg,
 } from './pagination.js';
 export { DateScalar, DateTimeScalar } from './scalars.js';
 export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, listenSubgraph, readSchema, stopOnSignals } from './server.js';
-export { type StartSubgraphOptions, type SubgraphModule, runSubgraph, startSubgraph } from './module.js';
+export { type StartSubgraphOptions, type SubgraphModule, type SubgraphServices, runSubgraph, startSubgraph } from './module.js';
 export {
   CREDENTIAL_HEADER,
   type Identity,
@@ -26,6 +47,7 @@ export {
   createCredentialSigner,
   createCredentialVerifier,
   identityFromClaims,
+  secretKey,
 } from './identity.js';
 export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
 export { type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, maySeeApplication, seesPersons, shownCount, shownTotal } from './rules.js';

@@ -1,6 +1,8 @@
 import { type ApolloServer, type BaseContext } from '@apollo/server';
 import { type Db } from 'mongodb';
+import { type Clock, clockFromEnv, systemClock } from './clock.js';
 import { loadSubgraphConfig } from './config.js';
+import { type Supergraph, createSupergraphClient } from './process.js';
 import { createCredentialVerifier, type Identity } from './identity.js';
 import { connectMongo } from './mongo.js';
 import { type ListeningSubgraph, listenSubgraph, stopOnSignals } from './server.js';
@@ -12,7 +14,13 @@ export interface SubgraphModule<S extends { ensureIndexes(): Promise<void> }, C 
   defaultPort: number;
   createStore(db: Db): S;
   createServer(options: { development: boolean }): ApolloServer<C>;
-  createContext(store: S, identity: Identity): C;
+  createContext(store: S, identity: Identity, services: SubgraphServices): C;
+}
+
+/** What a subgraph's mutations need besides its store: the time, and the supergraph to ask other partners. */
+export interface SubgraphServices {
+  clock: Clock;
+  supergraph: Supergraph;
 }
 
 /** Options of {@link startSubgraph}. */
@@ -23,6 +31,10 @@ export interface StartSubgraphOptions {
   development: boolean;
   /** The secret shared with the gateway. */
   gatewaySecret: string;
+  /** The one clock of its rules (default the machine's). */
+  clock?: Clock;
+  /** The gateway's URL, for rules that ask another partner (a function: the gateway may start later). */
+  supergraphUrl?: () => string | undefined;
 }
 
 /** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
@@ -33,11 +45,15 @@ export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }
   const store = module.createStore(options.db);
   await store.ensureIndexes();
   const server = module.createServer({ development: options.development });
+  const services: SubgraphServices = {
+    clock: options.clock ?? systemClock,
+    supergraph: createSupergraphClient({ subgraph: module.name, secret: options.gatewaySecret, url: options.supergraphUrl ?? (() => undefined) }),
+  };
   return listenSubgraph(server, {
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
     verify: createCredentialVerifier(module.name, options.gatewaySecret),
-    context: (identity) => module.createContext(store, identity),
+    context: (identity) => module.createContext(store, identity, services),
   });
 }
 
@@ -54,6 +70,8 @@ export async function runSubgraph<S extends { ensureIndexes(): Promise<void> }, 
     host: config.host,
     development: config.development,
     gatewaySecret: config.gatewaySecret,
+    clock: clockFromEnv(env),
+    supergraphUrl: () => config.supergraphUrl,
   });
   process.stdout.write(`${module.name} subgraph ready at ${listening.url}\n`);
   stopOnSignals(module.name, async () => {

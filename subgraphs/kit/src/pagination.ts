@@ -77,3 +77,25 @@ export function idArg(value: string | null | undefined, field: string): string |
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw badUserInput(`${field} is not a valid id`, field);
   return value;
 }
+
+/** Validates a required id argument (as {@link idArg}). */
+export function requiredId(value: string | null | undefined, field: string): string {
+  const id = idArg(value, field);
+  if (id === undefined) throw badUserInput(`${field} is required`, field);
+  return id;
+}
+
+/** Validates free text: trimmed, `min` to `max` characters, no control characters but newlines and tabs. */
+export function textArg(value: string, field: string, min: number, max: number): string {
+  const text = value.trim();
+  if (text.length < min || text.length > max) throw badUserInput(`${field} must be ${min} to ${max} characters`, field);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) throw badUserInput(`${field} must not hold control characters`, field);
+  return text;
+}
+
+/** Validates a whole number in `min`..`max`. */
+export function intArg(value: number, field: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw badUserInput(`${field} must be a whole number from ${min} to ${max}`, field);
+  return value;
+}

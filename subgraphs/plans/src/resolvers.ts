@@ -1,5 +1,6 @@
 import { erasedPseudonym, forbidden, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
+import { auditQuery, mutations } from './mutations.js';
 import { approvedKey } from './loaders.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
 
@@ -14,11 +15,12 @@ export const policies = {
     if (!decision) return true;
     return maySeeApplication(ctx.identity, { ...decision, ownerApproved: decision.outcome === 'APPROVED' });
   },
-  /** A teacher: themself, their employer, the directorate, and an institution they were approved to study at. */
+  /** A teacher: themself, their employer, the directorate, a service, and an institution they were approved to study at. */
   teacher: async (ctx: PlansContext, parent: unknown) => {
     const t = parent as Teacher;
     const { role, org } = ctx.identity;
-    if (role === 'directorate') return true;
+    // A service is a subgraph's rule (an application needs the teacher's employer): it may link records.
+    if (role === 'directorate' || role === 'service') return true;
     if (role === 'teacher') return org === t.id;
     if (role === 'school-owner') return org === t.owner;
     if (role === 'institution') return ctx.loaders.approvedPair.load(`${t.id}|${org}`);
@@ -51,8 +53,10 @@ export const resolvers = {
     schoolOwner: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.owner.load(args.id),
     counties: (_: unknown, __: unknown, ctx: PlansContext) => ctx.store.counties(),
     teacher: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.teacher.load(args.id),
+    ...auditQuery,
   },
   Mutation: {
+    ...mutations,
     eraseTeacherRecord: (_: unknown, args: { teacher: string }, ctx: PlansContext) =>
       ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
   },

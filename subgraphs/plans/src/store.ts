@@ -1,5 +1,6 @@
 import { type Db, type Filter } from 'mongodb';
-import { NB, type PageWindow, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type ClientSession } from 'mongodb';
 
 /** A county as stored; `_id` is its number. */
 export interface CountyDoc {
@@ -83,6 +84,7 @@ export function createPlansStore(db: Db) {
   const teachers = db.collection<TeacherDoc>('teachers');
   const plans = db.collection<PlanDoc>('plans');
   const decisions = db.collection<DecisionDoc>('decisions');
+  const writer = createAuditedWriter(db);
   return {
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
@@ -90,6 +92,43 @@ export function createPlansStore(db: Db) {
       await teachers.createIndexes([{ key: { owner: 1, _id: 1 } }]);
       await plans.createIndexes([{ key: { owner: 1, year: -1 } }]);
       await decisions.createIndexes([{ key: { study: 1 } }, { key: { owner: 1, year: 1 } }, { key: { teacher: 1, institution: 1 } }]);
+      await writer.ensureIndexes();
+    },
+    /**
+     * Stores an owner's decision with its audit line; `then` runs last inside the transaction
+     * (telling admissions), so if it fails nothing is written.
+     */
+    async saveDecision(doc: DecisionDoc, line: AuditDoc, then: () => Promise<unknown> = async () => undefined): Promise<ReturnType<typeof withId<DecisionDoc>>> {
+      await writer.write(line, null, async (session) => {
+        await decisions.replaceOne({ _id: doc._id }, doc, { session, upsert: true });
+        await then();
+      });
+      return withId(doc);
+    },
+    /** An owner's approved decisions of a year. */
+    async approvedOf(owner: string, year: number): Promise<ReturnType<typeof withId<DecisionDoc>>[]> {
+      return (await decisions.find({ owner, year, outcome: 'APPROVED' }).sort({ rank: 1, _id: 1 }).toArray()).map(withId);
+    },
+    /** Sets the ranks of an owner's approved decisions, all in one transaction. */
+    async rank(order: string[], line: AuditDoc): Promise<ReturnType<typeof withId<DecisionDoc>>[]> {
+      return writer.write(line, null, async (session: ClientSession) => {
+        const out: ReturnType<typeof withId<DecisionDoc>>[] = [];
+        for (const [i, id] of order.entries()) {
+          const doc = await decisions.findOneAndUpdate({ _id: id }, { $set: { rank: i + 1 } }, { session, returnDocument: 'after' });
+          if (doc) out.push(withId(doc));
+        }
+        return out;
+      });
+    },
+    async updateDecision(id: string, set: Partial<DecisionDoc>, line: AuditDoc): Promise<ReturnType<typeof withId<DecisionDoc>>> {
+      return withId((await writer.write(line, null, (session) => decisions.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
+    },
+    async savePlan(doc: PlanDoc, line: AuditDoc): Promise<Plan> {
+      await writer.write(line, null, (session) => plans.replaceOne({ _id: doc._id }, doc, { session, upsert: true }));
+      return withId(doc);
+    },
+    auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
+      return writer.lines(identity, first);
     },
     async counties(): Promise<ReturnType<typeof withId<CountyDoc>>[]> {
       return (await counties.find().sort({ _id: 1 }).toArray()).map(withId);
@@ -141,6 +180,7 @@ export function createPlansStore(db: Db) {
             n++;
           }
           n += (await decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+          await writer.rekeyActor(teacher, pseudonym, session);
           return n;
         });
       } finally {

@@ -1,0 +1,195 @@
+import {
+  ErrorCode,
+  type RoundDates,
+  auditEntry,
+  auditView,
+  badUserInput,
+  checkWindow,
+  forbidden,
+  intArg,
+  notFound,
+  pageWindow,
+  refused,
+  requiredId,
+  textArg,
+} from '@partnerskap/kit';
+import { type AdmissionsContext } from './context.js';
+import { type Application, type ApplicationDoc } from './store.js';
+import { randomBytes } from 'node:crypto';
+
+interface ChoiceInput {
+  campus: string;
+  fundingScheme: string;
+}
+
+const ROUND_FIELDS = 'year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline';
+
+/** An application as the caller's rules see it: theirs, or FORBIDDEN; NOT_FOUND when there is none. */
+async function ownApplication(ctx: AdmissionsContext, value: string, field: string, mine: (a: Application) => boolean): Promise<Application> {
+  const id = requiredId(value, field);
+  const app = await ctx.loaders.application.load(id);
+  if (!app) throw notFound(`There is no application ${id}`, field);
+  if (!mine(app)) throw forbidden('This application is not yours to act on', field);
+  return app;
+}
+
+const isWithdrawn = (a: Application) => Boolean(a.withdrawnAt || a.enrolment?.withdrawnAt);
+
+/** Writes, or refuses if the application changed while the rules were checked (someone else acted first). */
+async function update(ctx: AdmissionsContext, app: Application, expect: Partial<ApplicationDoc>, set: Partial<ApplicationDoc>, action: string, details: Record<string, unknown>) {
+  const updated = await ctx.store.updateApplication(app.id, expect, set, auditEntry(ctx.identity, ctx.clock.now(), action, app.id, app.institution, details));
+  if (!updated) throw refused(ErrorCode.INVALID_STATE, 'The application changed while this was checked; look again and retry', 'application');
+  return updated;
+}
+
+export const mutations = {
+  submitApplication: async (_: unknown, { input }: { input: { study: string; firstChoice: ChoiceInput; secondChoice?: ChoiceInput | null } }, ctx: AdmissionsContext) => {
+    const teacher = ctx.identity.org!;
+    const studyId = requiredId(input.study, 'input.study');
+    const choices = [input.firstChoice, input.secondChoice ?? null];
+    choices.forEach((c, i) => c && textArg(c.campus, `input.${i === 0 ? 'first' : 'second'}Choice.campus`, 2, 100));
+    const data = await ctx.supergraph.ask<{
+      study: { id: string; year: number; status: string; campus: string; subject: { code: string }; gradeBand: string; institution: { orgNumber: string; campuses: string[] } } | null;
+      teacher: { employer: { id: string; county: { number: string } } } | null;
+      applicationRounds: RoundDates[];
+    }>(
+      'the catalogue and the school owners',
+      `query ApplyFacts($study: ID!, $teacher: ID!) {
+        study(id: $study) { id year status campus subject { code } gradeBand institution { orgNumber campuses } }
+        teacher(id: $teacher) { employer { id county { number } } }
+        applicationRounds { ${ROUND_FIELDS} } }`,
+      { study: studyId, teacher },
+    );
+    const study = data.study;
+    if (!study) throw notFound(`There is no study offer ${studyId}`, 'input.study');
+    if (study.status !== 'OFFERED') throw refused(ErrorCode.INVALID_STATE, `The offer is ${study.status === 'CANCELLED' ? 'cancelled' : 'not offered this year'}`, 'input.study');
+    checkWindow(data.applicationRounds.find((r) => r.year === study.year) ?? null, 'apply', ctx.clock.now(), study.year, 'input.study');
+    if (!data.teacher) throw forbidden('Only a teacher employed by a school owner of the partnership can apply', 'input.study');
+    choices.forEach((c, i) => {
+      if (c && !study.institution.campuses.includes(c.campus.trim())) {
+        throw badUserInput(`The institution teaches at ${study.institution.campuses.join(', ')}`, `input.${i === 0 ? 'first' : 'second'}Choice.campus`);
+      }
+    });
+    const now = ctx.clock.now();
+    const doc: ApplicationDoc = {
+      _id: `a-${randomBytes(8).toString('hex')}`,
+      teacher,
+      study: study.id,
+      year: study.year,
+      subject: study.subject.code,
+      gradeBand: study.gradeBand,
+      institution: study.institution.orgNumber,
+      owner: data.teacher.employer.id,
+      county: data.teacher.employer.county.number,
+      ownerApproved: false,
+      firstChoice: { campus: input.firstChoice.campus.trim(), fundingScheme: input.firstChoice.fundingScheme },
+      secondChoice: input.secondChoice ? { campus: input.secondChoice.campus.trim(), fundingScheme: input.secondChoice.fundingScheme } : null,
+      submittedAt: now,
+      admission: null,
+      enrolment: null,
+      creditsCompleted: 0,
+      completedAt: null,
+      withdrawnAt: null,
+    };
+    return ctx.store.insertApplication(doc, auditEntry(ctx.identity, now, 'submitApplication', doc._id, doc.institution, { study: doc.study }));
+  },
+
+  withdrawApplication: async (_: unknown, args: { id: string }, ctx: AdmissionsContext) => {
+    const app = await ownApplication(ctx, args.id, 'id', (a) => a.teacher === ctx.identity.org);
+    if (app.completedAt) throw refused(ErrorCode.INVALID_STATE, 'A completed study cannot be withdrawn', 'id');
+    if (isWithdrawn(app)) throw refused(ErrorCode.INVALID_STATE, 'The application is already withdrawn', 'id');
+    const now = ctx.clock.now();
+    return app.enrolment
+      ? update(ctx, app, { 'enrolment.withdrawnAt': null } as never, { 'enrolment.withdrawnAt': now } as never, 'withdrawApplication', { enrolled: true })
+      : update(ctx, app, { enrolment: null, completedAt: null }, { withdrawnAt: now }, 'withdrawApplication', { enrolled: false });
+  },
+
+  decideAdmission: async (_: unknown, args: { application: string; outcome: string; outsideSchemes?: boolean | null }, ctx: AdmissionsContext) => {
+    const app = await ownApplication(ctx, args.application, 'application', (a) => a.institution === ctx.identity.org && a.ownerApproved);
+    const outside = args.outsideSchemes ?? false;
+    if (outside && args.outcome !== 'ADMITTED') throw badUserInput('outsideSchemes applies only to ADMITTED', 'outsideSchemes');
+    if (isWithdrawn(app)) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    if (app.enrolment) throw refused(ErrorCode.INVALID_STATE, 'The teacher has enrolled: the admission stands', 'application');
+    if (app.admission && app.admission.outcome !== 'WAITLISTED') {
+      throw refused(ErrorCode.INVALID_STATE, `The application is already ${app.admission.outcome.toLowerCase()}; only a waitlisted one can be decided again`, 'application');
+    }
+    const data = await ctx.supergraph.ask<{
+      application: { ownerDecision: { outcome: string } | null; funding: { funded: boolean } | null } | null;
+      study: { places: number } | null;
+      applicationRound: RoundDates | null;
+    }>(
+      'the school owners and the catalogue',
+      `query AdmissionFacts($id: ID!, $study: ID!, $year: Int!) {
+        application(id: $id) { ownerDecision { outcome } funding { funded } }
+        study(id: $study) { places }
+        applicationRound(year: $year) { ${ROUND_FIELDS} } }`,
+      { id: app.id, study: app.study, year: app.year },
+    );
+    checkWindow(data.applicationRound, 'admission', ctx.clock.now(), app.year, 'application');
+    if (args.outcome === 'ADMITTED') {
+      if (!outside) {
+        if (data.application?.ownerDecision?.outcome !== 'APPROVED') {
+          throw refused(ErrorCode.MISSING_DECISION, 'Admission within the schemes needs the school owner’s approval', 'application');
+        }
+        if (!data.application.funding?.funded) {
+          throw refused(ErrorCode.MISSING_DECISION, 'Admission within the schemes needs Udir’s funding; admit outside the schemes if places are left', 'application');
+        }
+      }
+      if ((await ctx.store.countAdmitted(app.study)) >= (data.study?.places ?? 0)) {
+        throw refused(ErrorCode.INVALID_STATE, 'No places are left on this offer', outside ? 'outsideSchemes' : 'outcome');
+      }
+    }
+    const admission = { outcome: args.outcome, outsideSchemes: outside, decidedAt: ctx.clock.now() };
+    return update(ctx, app, { admission: app.admission, enrolment: null }, { admission }, 'decideAdmission', { outcome: args.outcome, outsideSchemes: outside });
+  },
+
+  recordEnrolment: async (_: unknown, args: { application: string }, ctx: AdmissionsContext) => {
+    const app = await ownApplication(ctx, args.application, 'application', (a) => a.institution === ctx.identity.org && a.ownerApproved);
+    if (app.admission?.outcome !== 'ADMITTED') throw refused(ErrorCode.INVALID_STATE, 'Only an admitted teacher can enrol', 'application');
+    if (app.enrolment) throw refused(ErrorCode.INVALID_STATE, 'The teacher is already enrolled', 'application');
+    if (isWithdrawn(app)) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    return update(ctx, app, { enrolment: null, withdrawnAt: app.withdrawnAt ?? null } as never, { enrolment: { enrolledAt: ctx.clock.now(), withdrawnAt: null } }, 'recordEnrolment', {});
+  },
+
+  recordCompletion: async (_: unknown, args: { application: string; credits: number }, ctx: AdmissionsContext) => {
+    const app = await ownApplication(ctx, args.application, 'application', (a) => a.institution === ctx.identity.org && a.ownerApproved);
+    if (!app.enrolment) throw refused(ErrorCode.INVALID_STATE, 'Only an enrolled teacher can complete', 'application');
+    if (app.enrolment.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn', 'application');
+    if (app.completedAt) throw refused(ErrorCode.INVALID_STATE, 'The study is already completed', 'application');
+    const data = await ctx.supergraph.ask<{ application: { ownerDecision: { participationConfirmed: boolean } | null } | null; study: { credits: number } | null }>(
+      'the school owners and the catalogue',
+      'query CompletionFacts($id: ID!, $study: ID!) { application(id: $id) { ownerDecision { participationConfirmed } } study(id: $study) { credits } }',
+      { id: app.id, study: app.study },
+    );
+    const credits = intArg(args.credits, 'credits', 1, data.study?.credits ?? 60);
+    if (!data.application?.ownerDecision?.participationConfirmed) {
+      throw refused(ErrorCode.MISSING_DECISION, 'Completion needs the school owner’s confirmed participation', 'application');
+    }
+    return update(ctx, app, { completedAt: null, 'enrolment.withdrawnAt': null } as never, { creditsCompleted: credits, completedAt: ctx.clock.now() }, 'recordCompletion', { credits });
+  },
+
+  syncOwnerDecision: async (_: unknown, args: { application: string; approved: boolean }, ctx: AdmissionsContext) => {
+    const id = requiredId(args.application, 'application');
+    const app = await ctx.loaders.application.load(id);
+    if (!app) throw notFound(`There is no application ${id}`, 'application');
+    if (app.ownerApproved === args.approved) return true;
+    await update(ctx, app, { ownerApproved: app.ownerApproved }, { ownerApproved: args.approved }, 'syncOwnerDecision', { approved: args.approved });
+    return true;
+  },
+};
+
+export const auditQuery = {
+  admissionsAudit: async (_: unknown, args: { first?: number | null }, ctx: AdmissionsContext) =>
+    (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
+};
+
+/** Where an application stands, from admissions' own record and the partners' decisions the query plan brought (`@requires`). */
+export function applicationStatus(a: Application & { ownerDecision?: { outcome: string; participationConfirmed: boolean } | null; funding?: { funded: boolean } | null }): string {
+  if (isWithdrawn(a)) return 'WITHDRAWN';
+  if (a.completedAt) return 'COMPLETED';
+  if (a.ownerDecision?.participationConfirmed) return 'PARTICIPATION_CONFIRMED';
+  if (a.admission) return a.admission.outcome === 'REJECTED' ? 'REJECTED_BY_INSTITUTION' : a.admission.outcome;
+  if (a.funding) return a.funding.funded ? 'FUNDED' : 'NOT_FUNDED';
+  if (a.ownerDecision) return a.ownerDecision.outcome === 'APPROVED' ? 'OWNER_APPROVED' : 'OWNER_REJECTED';
+  return 'SUBMITTED';
+}

@@ -1,0 +1,192 @@
+import {
+  ErrorCode,
+  type RoundDates,
+  auditEntry,
+  auditView,
+  badUserInput,
+  checkWindow,
+  intArg,
+  notFound,
+  osloDate,
+  pageWindow,
+  refused,
+  requiredId,
+  textArg,
+  yearArg,
+} from '@partnerskap/kit';
+import { type CatalogueContext } from './context.js';
+import { type RoundDoc, type StudyDoc } from './store.js';
+
+/** The organisation of the catalogue's records in its audit trail. */
+const UDIR = 'udir';
+
+interface StudyInput {
+  code: string;
+  name: string;
+  subject: string;
+  gradeBand: string;
+  credits: number;
+  level: string;
+  institution: string;
+  campus: string;
+  delivery: string;
+  gatherings?: number | null;
+  semesters: number;
+  year: number;
+  places: number;
+}
+
+type StudyUpdate = Partial<Pick<StudyInput, 'name' | 'campus' | 'places' | 'delivery'>> & { gatherings?: number | null };
+
+const ROUND_ORDER = ['opens', 'teacherDeadline', 'ownerDeadline', 'allocationDeadline', 'admissionDeadline', 'confirmationDeadline'] as const;
+
+async function round(ctx: CatalogueContext, year: number): Promise<RoundDates | null> {
+  const r = await ctx.loaders.round.load(String(year));
+  return r ? { ...r, year: r.id } : null;
+}
+
+/** Studies can be published or changed until the teachers' deadline of their round (any time before the round exists). */
+async function checkCatalogueOpen(ctx: CatalogueContext, year: number, field: string): Promise<void> {
+  const r = await round(ctx, year);
+  if (r && osloDate(ctx.clock.now()) > r.teacherDeadline) {
+    throw refused(ErrorCode.DEADLINE_PASSED, `The ${year} catalogue is closed: teachers applied by ${r.teacherDeadline}`, field);
+  }
+}
+
+/** The institution's campuses, asked of admissions through the supergraph; null when it has no such institution. */
+async function campusesOf(ctx: CatalogueContext, institution: string): Promise<string[] | null> {
+  const data = await ctx.supergraph.ask<{ institution: { campuses: string[] } | null }>(
+    'admissions (the institutions)',
+    'query Campuses($org: ID!) { institution(orgNumber: $org) { campuses } }',
+    { org: institution },
+  );
+  return data.institution?.campuses ?? null;
+}
+
+export const mutations = {
+  publishStudy: async (_: unknown, { input }: { input: StudyInput }, ctx: CatalogueContext) => {
+    const code = input.code.trim().toUpperCase();
+    if (!/^[A-Z0-9]{4,20}$/.test(code)) throw badUserInput('input.code must be 4 to 20 letters and digits', 'input.code');
+    const year = yearArg(input.year, 'input.year')!;
+    const doc: StudyDoc = {
+      _id: `${code}-${year}`,
+      code,
+      name: textArg(input.name, 'input.name', 3, 200),
+      subject: requiredId(input.subject, 'input.subject'),
+      gradeBand: input.gradeBand,
+      credits: [15, 30, 45, 60].includes(input.credits) ? input.credits : intArg(Number.NaN, 'input.credits', 15, 60),
+      level: input.level,
+      institution: requiredId(input.institution, 'input.institution'),
+      campus: textArg(input.campus, 'input.campus', 2, 100),
+      delivery: input.delivery,
+      gatherings: input.gatherings === null || input.gatherings === undefined ? null : intArg(input.gatherings, 'input.gatherings', 0, 20),
+      semesters: intArg(input.semesters, 'input.semesters', 1, 6),
+      startTerm: `${year} autumn`,
+      year,
+      places: intArg(input.places, 'input.places', 1, 1000),
+      status: 'OFFERED',
+    };
+    if (!(await ctx.loaders.subject.load(doc.subject))) throw badUserInput(`There is no subject ${doc.subject}`, 'input.subject');
+    await checkCatalogueOpen(ctx, year, 'input.year');
+    const campuses = await campusesOf(ctx, doc.institution);
+    if (!campuses) throw badUserInput(`There is no institution ${doc.institution}`, 'input.institution');
+    if (!campuses.includes(doc.campus)) throw badUserInput(`The institution has no campus "${doc.campus}" (it has ${campuses.join(', ')})`, 'input.campus');
+    return ctx.store.insertStudy(doc, auditEntry(ctx.identity, ctx.clock.now(), 'publishStudy', doc._id, UDIR, { code, year, places: doc.places }));
+  },
+
+  updateStudy: async (_: unknown, args: { id: string; input: StudyUpdate }, ctx: CatalogueContext) => {
+    const id = requiredId(args.id, 'id');
+    const study = await ctx.loaders.study.load(id);
+    if (!study) throw notFound(`There is no study offer ${id}`, 'id');
+    if (study.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer is cancelled and can no longer change', 'id');
+    const set: Partial<StudyDoc> = {};
+    const i = args.input;
+    if (i.name != null) set.name = textArg(i.name, 'input.name', 3, 200);
+    if (i.campus != null) set.campus = textArg(i.campus, 'input.campus', 2, 100);
+    if (i.places != null) set.places = intArg(i.places, 'input.places', 1, 1000);
+    if (i.delivery != null) set.delivery = i.delivery;
+    if (i.gatherings !== undefined) set.gatherings = i.gatherings === null ? null : intArg(i.gatherings, 'input.gatherings', 0, 20);
+    if (Object.keys(set).length === 0) throw badUserInput('input changes nothing', 'input');
+    await checkCatalogueOpen(ctx, study.year, 'id');
+    if (set.campus !== undefined && !(await campusesOf(ctx, study.institution))?.includes(set.campus)) {
+      throw badUserInput(`The institution has no campus "${set.campus}"`, 'input.campus');
+    }
+    return ctx.store.updateStudy(id, set, auditEntry(ctx.identity, ctx.clock.now(), 'updateStudy', id, UDIR, { ...set }));
+  },
+
+  cancelStudy: async (_: unknown, args: { id: string }, ctx: CatalogueContext) => {
+    const id = requiredId(args.id, 'id');
+    const study = await ctx.loaders.study.load(id);
+    if (!study) throw notFound(`There is no study offer ${id}`, 'id');
+    if (study.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer is already cancelled', 'id');
+    const r = await round(ctx, study.year);
+    if (r && osloDate(ctx.clock.now()) > r.admissionDeadline) {
+      throw refused(ErrorCode.DEADLINE_PASSED, `Offers of ${study.year} can be cancelled by the admission deadline, ${r.admissionDeadline}`, 'id');
+    }
+    return ctx.store.updateStudy(id, { status: 'CANCELLED' }, auditEntry(ctx.identity, ctx.clock.now(), 'cancelStudy', id, UDIR));
+  },
+
+  openRound: async (_: unknown, { input }: { input: Omit<RoundDoc, '_id'> & { year: number } }, ctx: CatalogueContext) => {
+    const year = yearArg(input.year, 'input.year')!;
+    for (let i = 1; i < ROUND_ORDER.length; i++) {
+      const [before, field] = [ROUND_ORDER[i - 1]!, ROUND_ORDER[i]!];
+      if (input[field] <= input[before]) throw badUserInput(`input.${field} must come after input.${before}`, `input.${field}`);
+    }
+    if (!input.opens.startsWith(String(year - 1)) && !input.opens.startsWith(String(year))) {
+      throw badUserInput(`The ${year} round opens in ${year - 1} or ${year}`, 'input.opens');
+    }
+    const doc: RoundDoc = { _id: year, ...Object.fromEntries(ROUND_ORDER.map((k) => [k, input[k]])) } as RoundDoc;
+    return ctx.store.insertRound(doc, auditEntry(ctx.identity, ctx.clock.now(), 'openRound', String(year), UDIR, { ...input }));
+  },
+
+  allocateFunding: async (_: unknown, args: { application: string; funded: boolean }, ctx: CatalogueContext) => {
+    const id = requiredId(args.application, 'application');
+    const data = await ctx.supergraph.ask<{
+      application: {
+        year: number;
+        study: { id: string };
+        teacher: { id: string } | null;
+        schoolOwner: { id: string; county: { number: string } };
+        ownerDecision: { outcome: string; fundingScheme: string | null } | null;
+      } | null;
+    }>(
+      'admissions and plans (the institutions and the school owners)',
+      `query AllocationFacts($id: ID!) { application(id: $id) {
+        year study { id } teacher { id } schoolOwner { id county { number } } ownerDecision { outcome fundingScheme } } }`,
+      { id },
+    );
+    const app = data.application;
+    if (!app) throw notFound(`There is no application ${id}`, 'application');
+    checkWindow(await round(ctx, app.year), 'allocation', ctx.clock.now(), app.year, 'application');
+    if (app.ownerDecision?.outcome !== 'APPROVED') {
+      throw refused(ErrorCode.MISSING_DECISION, 'Udir funds only applications their school owner approved; this one is not approved', 'application');
+    }
+    const study = await ctx.loaders.study.load(app.study.id);
+    if (!study || study.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer applied for is cancelled', 'application');
+    const now = ctx.clock.now();
+    const scheme = args.funded ? app.ownerDecision.fundingScheme : null;
+    return ctx.store.saveAllocation(
+      {
+        _id: id,
+        year: app.year,
+        study: study.id,
+        teacher: app.teacher?.id ?? '',
+        institution: study.institution,
+        subject: study.subject,
+        gradeBand: study.gradeBand,
+        county: app.schoolOwner.county.number,
+        owner: app.schoolOwner.id,
+        funded: args.funded,
+        scheme,
+        decidedAt: now,
+      },
+      auditEntry(ctx.identity, now, 'allocateFunding', id, UDIR, { funded: args.funded, scheme }),
+    );
+  },
+};
+
+export const auditQuery = {
+  catalogueAudit: async (_: unknown, args: { first?: number | null }, ctx: CatalogueContext) =>
+    (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
+};
+

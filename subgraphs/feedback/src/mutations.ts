@@ -1,0 +1,71 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { ErrorCode, auditEntry, auditView, badUserInput, forbidden, intArg, pageWindow, refused, requiredId, textArg } from '@partnerskap/kit';
+import { type FeedbackContext } from './context.js';
+import { type FeedbackDoc } from './store.js';
+
+interface FeedbackInput {
+  study: string;
+  rating: number;
+  topics: { topic: string; rating: number }[];
+  comment?: string | null;
+  union: string;
+}
+
+export const mutations = {
+  giveFeedback: async (_: unknown, { input }: { input: FeedbackInput }, ctx: FeedbackContext) => {
+    const study = requiredId(input.study, 'input.study');
+    const rating = intArg(input.rating, 'input.rating', 1, 5);
+    const seen = new Set<string>();
+    const topics = input.topics.map((t, i) => {
+      if (seen.has(t.topic)) throw badUserInput('Each topic at most once', `input.topics.${i}.topic`);
+      seen.add(t.topic);
+      return { topic: t.topic, rating: intArg(t.rating, `input.topics.${i}.rating`, 1, 5) };
+    });
+    const comment = input.comment ? textArg(input.comment, 'input.comment', 1, 2000) : null;
+    const union = requiredId(input.union, 'input.union');
+    if (!(await ctx.loaders.union.load(union))) throw badUserInput(`There is no union ${union} in the partnership`, 'input.union');
+    const teacher = ctx.identity.org!;
+    // Whether the teacher took part: admissions' enrolment, read through the supergraph as a service.
+    const data = await ctx.supergraph.ask<{
+      teacher: { applications: { study: { id: string; year: number; gradeBand: string; subject: { code: string } }; enrolment: { enrolledAt: string } | null; schoolOwner: { id: string; county: { number: string } } }[] } | null;
+    }>(
+      'admissions (the institutions)',
+      `query TookPart($teacher: ID!) { teacher(id: $teacher) { applications {
+        study { id year gradeBand subject { code } } enrolment { enrolledAt } schoolOwner { id county { number } } } } }`,
+      { teacher },
+    );
+    const took = data.teacher?.applications.find((a) => a.study.id === study && a.enrolment);
+    if (!took) throw refused(ErrorCode.MISSING_DECISION, 'Only a teacher who took part in the study (enrolled, as the institution recorded) can give feedback on it', 'input.study');
+    const now = ctx.clock.now();
+    const doc: FeedbackDoc = {
+      _id: `f-${randomBytes(8).toString('hex')}`,
+      study,
+      subject: took.study.subject.code,
+      gradeBand: took.study.gradeBand,
+      year: took.study.year,
+      county: took.schoolOwner.county.number,
+      owner: took.schoolOwner.id,
+      rating,
+      topics,
+      comment,
+      union,
+      givenAt: now,
+      participant: createHash('sha256').update(`partnerskap-feedback|${teacher}|${study}`).digest('base64url'),
+    };
+    // Feedback is anonymous: its audit line names the role, not the teacher.
+    return ctx.store.insertFeedback(doc, auditEntry({ role: 'teacher' }, now, 'giveFeedback', doc._id, union, { study, rating }));
+  },
+
+  publishStatement: async (_: unknown, { input }: { input: { topic: string; title: string; body: string } }, ctx: FeedbackContext) => {
+    const union = ctx.identity.org!;
+    if (!(await ctx.loaders.union.load(union))) throw forbidden('Only a union of the partnership publishes statements', 'input');
+    const now = ctx.clock.now();
+    const doc = { _id: `s-${randomBytes(8).toString('hex')}`, union, topic: input.topic, title: textArg(input.title, 'input.title', 3, 200), body: textArg(input.body, 'input.body', 1, 10_000), publishedAt: now };
+    return ctx.store.insertStatement(doc, auditEntry(ctx.identity, now, 'publishStatement', doc._id, union, { topic: doc.topic }));
+  },
+};
+
+export const auditQuery = {
+  feedbackAudit: async (_: unknown, args: { first?: number | null }, ctx: FeedbackContext) =>
+    (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
+};

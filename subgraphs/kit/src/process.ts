@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { type ClientSession, type Collection, type Db } from 'mongodb';
+import { SignJWT } from 'jose';
+import { osloDate } from './clock.js';
+import { ErrorCode, conflict, refused } from './errors.js';
+import { isDuplicateKey } from './mongo.js';
+import { type Identity, secretKey } from './identity.js';
+
+/** One year's application round, as the catalogue publishes it (dates `YYYY-MM-DD`, Norwegian). */
+export interface RoundDates {
+  year: number;
+  opens: string;
+  teacherDeadline: string;
+  ownerDeadline: string;
+  allocationDeadline: string;
+  admissionDeadline: string;
+  confirmationDeadline: string;
+}
+
+/** The steps of the year, each with its window in the round. */
+export type RoundStep = 'apply' | 'ownerDecision' | 'allocation' | 'admission' | 'confirmation';
+
+/** Each step's window: from the day `from` (inclusive) or the day after `after`, through `until`. */
+const WINDOWS: Record<RoundStep, { who: string; from?: keyof RoundDates; after?: keyof RoundDates; until: keyof RoundDates }> = {
+  apply: { who: 'Teachers apply', from: 'opens', until: 'teacherDeadline' },
+  ownerDecision: { who: 'School owners decide', after: 'teacherDeadline', until: 'ownerDeadline' },
+  allocation: { who: 'Udir allocates funding', after: 'ownerDeadline', until: 'allocationDeadline' },
+  admission: { who: 'Institutions decide admission', after: 'allocationDeadline', until: 'admissionDeadline' },
+  confirmation: { who: 'School owners confirm participation', after: 'allocationDeadline', until: 'confirmationDeadline' },
+};
+
+/** The query other subgraphs send through the supergraph for a round. */
+export const ROUND_QUERY = `query Round($year: Int!) { applicationRound(year: $year) {
+  year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline } }`;
+
+/**
+ * Refuses unless `now` falls in the step's window of the round: `NOT_OPEN_YET` before it,
+ * `DEADLINE_PASSED` after it, `NOT_OPEN_YET` when the year has no round at all.
+ */
+export function checkWindow(round: RoundDates | null, step: RoundStep, now: Date, year: number, field: string): void {
+  if (!round) throw refused(ErrorCode.NOT_OPEN_YET, `There is no application round for ${year}`, field);
+  const w = WINDOWS[step];
+  const today = osloDate(now);
+  if (w.from && today < round[w.from]) throw refused(ErrorCode.NOT_OPEN_YET, `${w.who} from ${round[w.from]} in the ${year} round`, field);
+  if (w.after && today <= round[w.after]) throw refused(ErrorCode.NOT_OPEN_YET, `${w.who} after ${round[w.after]} in the ${year} round`, field);
+  if (today > round[w.until]) throw refused(ErrorCode.DEADLINE_PASSED, `${w.who} by ${round[w.until]} in the ${year} round: that deadline has passed`, field);
+}
+
+/** Asks the supergraph (through the gateway) as a service, on behalf of a rule of this subgraph. */
+export interface Supergraph {
+  /** The data of a query; any failure is `SUBGRAPH_UNAVAILABLE` naming `partner`, and nothing has been changed yet. */
+  ask<T>(partner: string, query: string, variables?: Record<string, unknown>): Promise<T>;
+}
+
+/** The issuer of the service tokens a subgraph signs for the gateway. */
+export const SERVICE_ISSUER = 'partnerskap-service';
+/** Their audience. */
+export const SERVICE_AUDIENCE = 'partnerskap-gateway';
+
+/** Options of {@link createSupergraphClient}. */
+export interface SupergraphClientOptions {
+  /** This subgraph's name: the service token's subject. */
+  subgraph: string;
+  /** The secret it shares with the gateway: signs the service token (HS256). */
+  secret: string;
+  /** The gateway's URL; a function, since in one process the gateway starts after its subgraphs. */
+  url: () => string | undefined;
+  /** Give up after this long (default 5 s). */
+  timeoutMs?: number;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+/** A service-token client of the supergraph: how one partner's rule reads another partner's decision. */
+export function createSupergraphClient(options: SupergraphClientOptions): Supergraph {
+  const key = secretKey(options.secret);
+  const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  let cached: { token: string; renewAt: number } | undefined;
+  const token = async () => {
+    if (cached && cached.renewAt > Date.now()) return cached.token;
+    const t = await new SignJWT({ role: 'service' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(SERVICE_ISSUER)
+      .setSubject(options.subgraph)
+      .setAudience(SERVICE_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('120s')
+      .sign(key);
+    cached = { token: t, renewAt: Date.now() + 60_000 };
+    return t;
+  };
+  return {
+    async ask<T>(partner: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+      const unavailable = (detail: string) => {
+        log({ level: 'warn', subgraph: options.subgraph, msg: 'a rule could not ask the supergraph', partner, detail });
+        return refused(ErrorCode.SUBGRAPH_UNAVAILABLE, `The decision could not be checked with ${partner} just now: nothing was changed; try again later`);
+      };
+      const url = options.url();
+      if (!url) throw unavailable('no gateway URL configured (SUPERGRAPH_URL)');
+      let body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+          body: JSON.stringify({ query, variables }),
+          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+        });
+        body = (await res.json()) as typeof body;
+      } catch (err) {
+        throw unavailable(String((err as Error).message ?? err));
+      }
+      if (body.errors?.length || !body.data) throw unavailable(JSON.stringify(body.errors ?? 'no data'));
+      return body.data;
+    },
+  };
+}
+
+/** One line of a subgraph's audit trail: who did what to which record, when. Pseudonymous ids only. */
+export interface AuditDoc {
+  _id: string;
+  at: Date;
+  /** The action: the mutation's name. */
+  action: string;
+  /** The record acted on (an application, study, round, plan, statement id). */
+  target: string;
+  /** The organisation whose slice the record is (an owner, institution, union; `udir` for the catalogue): whose trail it is in. */
+  org: string;
+  /** Who did it: the role and organisation or pseudonymous teacher id of the caller. */
+  actor: { role: string; id: string | null };
+  /** What changed, as plain facts without personal data (a decision's outcome, a rank). */
+  details: Record<string, unknown>;
+}
+
+/** A new audit line. */
+export function auditEntry(identity: Identity, at: Date, action: string, target: string, org: string, details: Record<string, unknown> = {}): AuditDoc {
+  return { _id: randomBytes(12).toString('hex'), at, action, target, org, actor: { role: identity.role, id: identity.org ?? null }, details };
+}
+
+/** The audit lines of a trail a caller may read: the directorate all of them, a partner those of its own organisation. */
+export async function readAudit(audit: Collection<AuditDoc>, identity: Identity, first: number): Promise<AuditDoc[]> {
+  const filter = identity.role === 'directorate' ? {} : { org: identity.org ?? '\u0000' };
+  return audit.find(filter).sort({ at: -1, _id: 1 }).limit(first).toArray();
+}
+
+/**
+ * Runs `work` in a transaction: every write of a mutation (the record and its audit line) lands
+ * together or not at all. A call to another partner that must succeed for the writes to stand
+ * goes last inside `work`: if it fails, the transaction aborts and nothing is written.
+ */
+export async function inTransaction<T>(db: Db, work: (session: ClientSession) => Promise<T>): Promise<T> {
+  const session = db.client.startSession();
+  try {
+    let result: T | undefined;
+    await session.withTransaction(async () => {
+      result = await work(session);
+    });
+    return result as T;
+  } finally {
+    await session.endSession();
+  }
+}
+
+
+/** An audit line as the API shows it (`AuditEntry`). */
+export function auditView(doc: AuditDoc) {
+  return { at: doc.at, action: doc.action, target: doc.target, org: doc.org, actorRole: doc.actor.role, actorId: doc.actor.id, details: JSON.stringify(doc.details) };
+}
+
+/** A subgraph's audit collection and its one way to write: a change and its audit line in one transaction. */
+export function createAuditedWriter(db: Db) {
+  const audit = db.collection<AuditDoc>('audit');
+  return {
+    audit,
+    ensureIndexes: () => audit.createIndexes([{ key: { org: 1, at: -1 } }, { key: { at: -1 } }, { key: { 'actor.id': 1 } }]),
+    /** Runs `work` and writes `line` in one transaction; a duplicate key becomes CONFLICT on `duplicate.field`. */
+    async write<T>(line: AuditDoc, duplicate: { message: string; field: string } | null, work: (session: ClientSession) => Promise<T>): Promise<T> {
+      try {
+        return await inTransaction(db, async (session) => {
+          const result = await work(session);
+          await audit.insertOne(line, { session });
+          return result;
+        });
+      } catch (err) {
+        if (duplicate && isDuplicateKey(err)) throw conflict(duplicate.message, duplicate.field);
+        throw err;
+      }
+    },
+    lines: (identity: Identity, first: number) => readAudit(audit, identity, first),
+    /** Re-keys an erased teacher's audit lines (GDPR erasure). */
+    rekeyActor: async (teacher: string, pseudonym: string, session?: ClientSession) =>
+      (await audit.updateMany({ 'actor.id': teacher }, { $set: { 'actor.id': pseudonym } }, session ? { session } : {})).modifiedCount,
+  };
+}

@@ -1,0 +1,161 @@
+import {
+  ErrorCode,
+  type RoundDates,
+  auditEntry,
+  auditView,
+  badUserInput,
+  checkWindow,
+  forbidden,
+  intArg,
+  notFound,
+  pageWindow,
+  refused,
+  requiredId,
+  yearArg,
+} from '@partnerskap/kit';
+import { type PlansContext } from './context.js';
+import { type DecisionDoc } from './store.js';
+
+const ROUND_FIELDS = 'year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline';
+
+interface AppFacts {
+  year: number;
+  study: { id: string; gradeBand: string; subject: { code: string }; institution: { orgNumber: string } };
+  teacher: { id: string } | null;
+  schoolOwner: { id: string };
+  firstChoice: { fundingScheme: string };
+  secondChoice: { fundingScheme: string } | null;
+  withdrawnAt: string | null;
+  admission: { outcome: string } | null;
+}
+
+/** Reads an application and the rounds through the supergraph (admissions and the catalogue own them), as a service. */
+async function facts(ctx: PlansContext, value: string, field: string): Promise<{ app: AppFacts; id: string; round: RoundDates | null }> {
+  const id = requiredId(value, field);
+  const data = await ctx.supergraph.ask<{ application: AppFacts | null; applicationRounds: RoundDates[] }>(
+    'admissions and the catalogue (the institutions and Udir)',
+    `query OwnerFacts($id: ID!) {
+      application(id: $id) { year study { id gradeBand subject { code } institution { orgNumber } } teacher { id } schoolOwner { id }
+        firstChoice { fundingScheme } secondChoice { fundingScheme } withdrawnAt admission { outcome } }
+      applicationRounds { ${ROUND_FIELDS} } }`,
+    { id },
+  );
+  const app = data.application;
+  if (!app) throw notFound(`There is no application ${id}`, field);
+  if (app.schoolOwner.id !== ctx.identity.org) throw forbidden('Only the teacher’s own school owner decides on this application', field);
+  return { app, id, round: data.applicationRounds.find((r) => r.year === app.year) ?? null };
+}
+
+/** Tells admissions whether the owner approved (institutions see an application only then). */
+const syncAdmissions = (ctx: PlansContext, id: string, approved: boolean) => () =>
+  ctx.supergraph.ask('admissions (the institutions)', 'mutation Sync($id: ID!, $approved: Boolean!) { syncOwnerDecision(application: $id, approved: $approved) }', { id, approved });
+
+const schemesOf = (app: AppFacts) => [app.firstChoice.fundingScheme, ...(app.secondChoice ? [app.secondChoice.fundingScheme] : [])];
+
+export const mutations = {
+  decideApplication: async (
+    _: unknown,
+    args: { application: string; outcome: string; reason?: string | null; fundingScheme?: string | null },
+    ctx: PlansContext,
+  ) => {
+    const approve = args.outcome === 'APPROVED';
+    if (approve && args.reason) throw badUserInput('A reason is given only when rejecting', 'reason');
+    if (!approve && !args.reason) throw badUserInput('Say why the application is rejected: COST, PRIORITIES, INCOMPLETE_APPLICATION or OTHER', 'reason');
+    if (!approve && args.fundingScheme) throw badUserInput('A funding scheme is chosen only when approving', 'fundingScheme');
+    const { app, id, round } = await facts(ctx, args.application, 'application');
+    if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    checkWindow(round, 'ownerDecision', ctx.clock.now(), app.year, 'application');
+    const scheme = approve ? (args.fundingScheme ?? app.firstChoice.fundingScheme) : null;
+    if (scheme && !schemesOf(app).includes(scheme)) throw badUserInput(`Choose one of the teacher's schemes: ${schemesOf(app).join(' or ')}`, 'fundingScheme');
+    const before = await ctx.loaders.decision.load(id);
+    if (before?.participationConfirmed) throw refused(ErrorCode.INVALID_STATE, 'Participation is already confirmed', 'application');
+    const owner = await ctx.loaders.owner.load(ctx.identity.org!);
+    const rank = !approve ? null : before?.outcome === 'APPROVED' ? before.rank : (await ctx.store.approvedOf(ctx.identity.org!, app.year)).length + 1;
+    const now = ctx.clock.now();
+    const doc: DecisionDoc = {
+      _id: id,
+      owner: ctx.identity.org!,
+      teacher: app.teacher?.id ?? '',
+      study: app.study.id,
+      institution: app.study.institution.orgNumber,
+      year: app.year,
+      subject: app.study.subject.code,
+      gradeBand: app.study.gradeBand,
+      county: owner?.county ?? '',
+      outcome: args.outcome,
+      reason: approve ? null : args.reason!,
+      rank,
+      fundingScheme: scheme,
+      decidedAt: now,
+      participationConfirmed: false,
+      confirmedAt: null,
+    };
+    const line = auditEntry(ctx.identity, now, 'decideApplication', id, doc.owner, { outcome: doc.outcome, reason: doc.reason, fundingScheme: scheme, rank });
+    return ctx.store.saveDecision(doc, line, syncAdmissions(ctx, id, approve));
+  },
+
+  rankApplications: async (_: unknown, args: { year: number; applications: string[] }, ctx: PlansContext) => {
+    const year = yearArg(args.year, 'year')!;
+    const order = args.applications.map((a, i) => requiredId(a, `applications.${i}`));
+    const approved = await ctx.store.approvedOf(ctx.identity.org!, year);
+    const ids = new Set(approved.map((d) => d.id));
+    if (new Set(order).size !== order.length) throw badUserInput('Each application may appear only once', 'applications');
+    const stray = order.findIndex((a) => !ids.has(a));
+    if (stray >= 0) throw badUserInput('Only your approved applications of that year can be ranked', `applications.${stray}`);
+    if (order.length !== ids.size) throw badUserInput(`Rank all ${ids.size} approved applications of ${year}`, 'applications');
+    const { applicationRound } = await ctx.supergraph.ask<{ applicationRound: RoundDates | null }>(
+      'the catalogue (Udir)',
+      `query Round($year: Int!) { applicationRound(year: $year) { ${ROUND_FIELDS} } }`,
+      { year },
+    );
+    checkWindow(applicationRound, 'ownerDecision', ctx.clock.now(), year, 'year');
+    return ctx.store.rank(order, auditEntry(ctx.identity, ctx.clock.now(), 'rankApplications', String(year), ctx.identity.org!, { order }));
+  },
+
+  chooseFundingScheme: async (_: unknown, args: { application: string; fundingScheme: string }, ctx: PlansContext) => {
+    const { app, id, round } = await facts(ctx, args.application, 'application');
+    const decision = await ctx.loaders.decision.load(id);
+    if (decision?.outcome !== 'APPROVED') throw refused(ErrorCode.INVALID_STATE, 'Approve the application before choosing its funding scheme', 'application');
+    checkWindow(round, 'ownerDecision', ctx.clock.now(), app.year, 'application');
+    if (!schemesOf(app).includes(args.fundingScheme)) throw badUserInput(`Choose one of the teacher's schemes: ${schemesOf(app).join(' or ')}`, 'fundingScheme');
+    return ctx.store.updateDecision(id, { fundingScheme: args.fundingScheme }, auditEntry(ctx.identity, ctx.clock.now(), 'chooseFundingScheme', id, decision.owner, { fundingScheme: args.fundingScheme }));
+  },
+
+  confirmParticipation: async (_: unknown, args: { application: string }, ctx: PlansContext) => {
+    const { app, id, round } = await facts(ctx, args.application, 'application');
+    const decision = await ctx.loaders.decision.load(id);
+    if (decision?.outcome !== 'APPROVED') throw refused(ErrorCode.INVALID_STATE, 'Only an approved application can be confirmed', 'application');
+    if (decision.participationConfirmed) throw refused(ErrorCode.INVALID_STATE, 'Participation is already confirmed', 'application');
+    if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    checkWindow(round, 'confirmation', ctx.clock.now(), app.year, 'application');
+    if (app.admission?.outcome !== 'ADMITTED') throw refused(ErrorCode.MISSING_DECISION, 'The institution has not admitted the teacher', 'application');
+    const now = ctx.clock.now();
+    return ctx.store.updateDecision(id, { participationConfirmed: true, confirmedAt: now }, auditEntry(ctx.identity, now, 'confirmParticipation', id, decision.owner));
+  },
+
+  saveCompetencePlan: async (
+    _: unknown,
+    args: { year: number; input: { budgetNok: number; priorities: { subject: string; gradeBand: string; targetTeachers: number }[] } },
+    ctx: PlansContext,
+  ) => {
+    const year = yearArg(args.year, 'year')!;
+    const owner = await ctx.loaders.owner.load(ctx.identity.org!);
+    if (!owner) throw forbidden('Only a school owner of the partnership keeps a competence plan', 'year');
+    const budgetNok = intArg(args.input.budgetNok, 'input.budgetNok', 0, 1_000_000_000);
+    if (args.input.priorities.length > 20) throw badUserInput('At most 20 priorities', 'input.priorities');
+    const seen = new Set<string>();
+    const priorities = args.input.priorities.map((p, i) => {
+      const subject = requiredId(p.subject, `input.priorities.${i}.subject`);
+      if (seen.has(`${subject}|${p.gradeBand}`)) throw badUserInput('Each subject and grade band once', `input.priorities.${i}`);
+      seen.add(`${subject}|${p.gradeBand}`);
+      return { subject, gradeBand: p.gradeBand, targetTeachers: intArg(p.targetTeachers, `input.priorities.${i}.targetTeachers`, 1, 10_000) };
+    });
+    const doc = { _id: `${owner.id}-${year}`, owner: owner.id, year, county: owner.county, priorities, budgetNok };
+    return ctx.store.savePlan(doc, auditEntry(ctx.identity, ctx.clock.now(), 'saveCompetencePlan', doc._id, owner.id, { budgetNok, priorities: priorities.length }));
+  },
+};
+
+export const auditQuery = {
+  plansAudit: async (_: unknown, args: { first?: number | null }, ctx: PlansContext) =>
+    (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
+};
