@@ -1,5 +1,6 @@
 import {
   ErrorCode,
+  ROUND_FIELDS,
   type RoundDates,
   auditEntry,
   auditView,
@@ -21,8 +22,6 @@ interface ChoiceInput {
   campus: string;
   fundingScheme: string;
 }
-
-const ROUND_FIELDS = 'year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline';
 
 /** An application as the caller's rules see it: theirs, or FORBIDDEN; NOT_FOUND when there is none. */
 async function ownApplication(ctx: AdmissionsContext, value: string, field: string, mine: (a: Application) => boolean): Promise<Application> {

@@ -7,7 +7,7 @@ export {
   type RoundStep,
   type Supergraph,
   type SupergraphClientOptions,
-  ROUND_QUERY,
+  ROUND_FIELDS,
   SERVICE_AUDIENCE,
   SERVICE_ISSUER,
   auditEntry,

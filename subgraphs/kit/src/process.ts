@@ -29,9 +29,8 @@ const WINDOWS: Record<RoundStep, { who: string; from?: keyof RoundDates; after?:
   confirmation: { who: 'School owners confirm participation', after: 'allocationDeadline', until: 'confirmationDeadline' },
 };
 
-/** The query other subgraphs send through the supergraph for a round. */
-export const ROUND_QUERY = `query Round($year: Int!) { applicationRound(year: $year) {
-  year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline } }`;
+/** The fields of a round, as other subgraphs select it through the supergraph. */
+export const ROUND_FIELDS = 'year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline';
 
 /**
  * Refuses unless `now` falls in the step's window of the round: `NOT_OPEN_YET` before it,

@@ -1,5 +1,6 @@
 import {
   ErrorCode,
+  ROUND_FIELDS,
   type RoundDates,
   auditEntry,
   auditView,
@@ -15,8 +16,6 @@ import {
 } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { type DecisionDoc } from './store.js';
-
-const ROUND_FIELDS = 'year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline';
 
 interface AppFacts {
   year: number;
