@@ -114,17 +114,20 @@ export const mutations = {
     }
     const data = await ctx.supergraph.ask<{
       application: { ownerDecision: { outcome: string } | null; funding: { funded: boolean } | null } | null;
-      study: { places: number } | null;
+      study: { places: number; status: string } | null;
       applicationRound: RoundDates | null;
     }>(
       'the school owners and the catalogue',
       `query AdmissionFacts($id: ID!, $study: ID!, $year: Int!) {
         application(id: $id) { ownerDecision { outcome } funding { funded } }
-        study(id: $study) { places }
+        study(id: $study) { places status }
         applicationRound(year: $year) { ${ROUND_FIELDS} } }`,
       { id: app.id, study: app.study, year: app.year },
     );
     checkWindow(data.applicationRound, 'admission', ctx.clock.now(), app.year, 'application');
+    if (data.study?.status === 'CANCELLED' && args.outcome !== 'REJECTED') {
+      throw refused(ErrorCode.INVALID_STATE, 'The offer is cancelled: its applicants can only be rejected', 'outcome');
+    }
     if (args.outcome === 'ADMITTED') {
       if (!outside) {
         if (data.application?.ownerDecision?.outcome !== 'APPROVED') {

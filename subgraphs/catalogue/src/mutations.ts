@@ -148,16 +148,18 @@ export const mutations = {
         teacher: { id: string } | null;
         schoolOwner: { id: string; county: { number: string } };
         ownerDecision: { outcome: string; fundingScheme: string | null } | null;
+        withdrawnAt: string | null;
       } | null;
     }>(
       'admissions and plans (the institutions and the school owners)',
       `query AllocationFacts($id: ID!) { application(id: $id) {
-        year study { id } teacher { id } schoolOwner { id county { number } } ownerDecision { outcome fundingScheme } } }`,
+        year study { id } teacher { id } schoolOwner { id county { number } } ownerDecision { outcome fundingScheme } withdrawnAt } }`,
       { id },
     );
     const app = data.application;
     if (!app) throw notFound(`There is no application ${id}`, 'application');
     checkWindow(await round(ctx, app.year), 'allocation', ctx.clock.now(), app.year, 'application');
+    if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
     if (app.ownerDecision?.outcome !== 'APPROVED') {
       throw refused(ErrorCode.MISSING_DECISION, 'Udir funds only applications their school owner approved; this one is not approved', 'application');
     }

@@ -19,7 +19,7 @@ import { type DecisionDoc } from './store.js';
 
 interface AppFacts {
   year: number;
-  study: { id: string; gradeBand: string; subject: { code: string }; institution: { orgNumber: string } };
+  study: { id: string; status: string; gradeBand: string; subject: { code: string }; institution: { orgNumber: string } };
   teacher: { id: string } | null;
   schoolOwner: { id: string };
   firstChoice: { fundingScheme: string };
@@ -34,7 +34,7 @@ async function facts(ctx: PlansContext, value: string, field: string): Promise<{
   const data = await ctx.supergraph.ask<{ application: AppFacts | null; applicationRounds: RoundDates[] }>(
     'admissions and the catalogue (the institutions and Udir)',
     `query OwnerFacts($id: ID!) {
-      application(id: $id) { year study { id gradeBand subject { code } institution { orgNumber } } teacher { id } schoolOwner { id }
+      application(id: $id) { year study { id status gradeBand subject { code } institution { orgNumber } } teacher { id } schoolOwner { id }
         firstChoice { fundingScheme } secondChoice { fundingScheme } withdrawnAt admission { outcome } }
       applicationRounds { ${ROUND_FIELDS} } }`,
     { id },
@@ -63,6 +63,7 @@ export const mutations = {
     if (!approve && args.fundingScheme) throw badUserInput('A funding scheme is chosen only when approving', 'fundingScheme');
     const { app, id, round } = await facts(ctx, args.application, 'application');
     if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    if (app.study.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer applied for is cancelled', 'application');
     checkWindow(round, 'ownerDecision', ctx.clock.now(), app.year, 'application');
     const scheme = approve ? (args.fundingScheme ?? app.firstChoice.fundingScheme) : null;
     if (scheme && !schemesOf(app).includes(scheme)) throw badUserInput(`Choose one of the teacher's schemes: ${schemesOf(app).join(' or ')}`, 'fundingScheme');
