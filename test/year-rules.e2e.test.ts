@@ -1,0 +1,237 @@
+import { settableClock } from '@partnerskap/kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BERGEN, HVL, OSLO, ROUND, UDF, UDIR, UIB, type Year, publishStudy, startYear, submitApplication, teacher } from './year-fixture.js';
+
+// Every mutation of the year: its happy path and each refusal that applies to it (wrong state,
+// deadline not open or passed, another partner's decision missing, that partner down, bad input,
+// another organisation), each asserting the code, the field, and that every collection of all
+// four databases is exactly as before. One clock moves through the round's windows.
+const clock = settableClock('2030-01-10T10:00:00Z');
+let y: Year;
+const S1 = 'K2ENG1510-2030'; // 1 place
+const S2 = 'K2ENG1520-2030'; // 4 places
+const S3 = 'K2ENG1530-2030'; // cancelled
+const app: Record<string, string> = {};
+
+beforeAll(async () => {
+  y = await startYear(clock, [['t-anna', '4601'], ['t-bjorn', '4601'], ['t-cecilie', '0301'], ['t-dag', '4601'], ['t-eva', '4601']]);
+  await y.ok(UDIR, ROUND);
+}, 120_000);
+afterAll(async () => {
+  await y?.close();
+});
+
+const decide = (id: string, rest: string) => `mutation { decideApplication(application: "${id}", ${rest}) { outcome rank fundingScheme } }`;
+const admit = (id: string, outcome = 'ADMITTED', rest = '') => `mutation { decideAdmission(application: "${id}", outcome: ${outcome}${rest}) { status admission { outcome outsideSchemes } } }`;
+const allocate = (id: string, funded = true) => `mutation { allocateFunding(application: "${id}", funded: ${funded}) { funded scheme } }`;
+const confirm = (id: string) => `mutation { confirmParticipation(application: "${id}") { participationConfirmed } }`;
+const complete = (id: string, credits = 30) => `mutation { recordCompletion(application: "${id}", credits: ${credits}) { status creditsCompleted } }`;
+const status = async (id: string) => (await y.as(UDIR, `{ application(id: "${id}") { status } }`)).data.application.status;
+
+describe('before the round opens (10 Jan)', () => {
+  it('publishStudy: publishes; refuses an unknown subject or institution, and with admissions down', async () => {
+    expect((await y.ok(UDIR, publishStudy('K2ENG1510', 1))).publishStudy).toEqual({ id: S1, status: 'OFFERED', places: 1 });
+    expect((await y.ok(UDIR, publishStudy('K2ENG1520', 5))).publishStudy.id).toBe(S2);
+    expect((await y.ok(UDIR, publishStudy('K2ENG1530', 5))).publishStudy.id).toBe(S3);
+    await y.refused(UDIR, publishStudy('K2ENG1540', 5).replace('"ENG"', '"XYZ"'), 'BAD_USER_INPUT', 'input.subject');
+    await y.refused(UDIR, publishStudy('K2ENG1540', 5).replace('"971035854"', '"999999999"'), 'BAD_USER_INPUT', 'input.institution');
+    await y.refused(UDIR, publishStudy('K2ENG1540', 5).replace('places: 5', 'places: 0'), 'BAD_USER_INPUT', 'input.places');
+    await y.refused(UDIR, publishStudy('K2ENG1540', 5), 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
+  });
+
+  it('updateStudy: changes places; refuses an unknown offer, an empty change, a campus change with admissions down', async () => {
+    expect((await y.ok(UDIR, `mutation { updateStudy(id: "${S2}", input: { places: 4 }) { places } }`)).updateStudy).toEqual({ places: 4 });
+    await y.refused(UDIR, 'mutation { updateStudy(id: "K2NOPE-2030", input: { places: 4 }) { places } }', 'NOT_FOUND', 'id');
+    await y.refused(UDIR, `mutation { updateStudy(id: "${S2}", input: {}) { places } }`, 'BAD_USER_INPUT', 'input');
+    await y.refused(UDIR, `mutation { updateStudy(id: "${S2}", input: { campus: "Bergen" }) { places } }`, 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
+  });
+
+  it('cancelStudy: cancels; refuses twice; a cancelled offer takes no change and no application', async () => {
+    expect((await y.ok(UDIR, `mutation { cancelStudy(id: "${S3}") { status } }`)).cancelStudy).toEqual({ status: 'CANCELLED' });
+    await y.refused(UDIR, `mutation { cancelStudy(id: "${S3}") { status } }`, 'INVALID_STATE', 'id');
+    await y.refused(UDIR, `mutation { updateStudy(id: "${S3}", input: { places: 9 }) { places } }`, 'INVALID_STATE', 'id');
+  });
+
+  it('openRound: refuses dates out of order or in the wrong year', async () => {
+    await y.refused(UDIR, ROUND.replace('2030, opens: "2030-02-01"', '2031, opens: "2030-02-01"').replace('"2030-03-15"', '"2030-02-15"'), 'BAD_USER_INPUT', 'input.ownerDeadline');
+    await y.refused(UDIR, ROUND.replace('year: 2030', 'year: 2032'), 'BAD_USER_INPUT', 'input.opens');
+  });
+
+  it('submitApplication: not before the round opens', async () => {
+    await y.refused(teacher('t-anna'), submitApplication(S1), 'NOT_OPEN_YET', 'input.study');
+  });
+});
+
+describe('teachers apply (10 Feb)', () => {
+  it('submitApplication: applies; refuses a second application, a campus the institution lacks, a cancelled offer, a teacher no owner employs, partners down', async () => {
+    clock.set('2030-02-10T09:00:00Z');
+    for (const [t, s, single] of [['t-anna', S1, false], ['t-bjorn', S1, false], ['t-cecilie', S1, false], ['t-dag', S2, true], ['t-eva', S2, false]] as const) {
+      app[t] = (await y.ok(teacher(t), submitApplication(s, single))).submitApplication.id;
+    }
+    await y.refused(teacher('t-anna'), submitApplication(S2), 'CONFLICT', 'input.study');
+    await y.refused(teacher('t-eva'), submitApplication(S1).replace('"Bergen", fundingScheme: SUBSTITUTE', '"Tromsø", fundingScheme: SUBSTITUTE'), 'BAD_USER_INPUT', 'input.firstChoice.campus');
+    await y.refused(teacher('t-fred'), submitApplication(S3), 'INVALID_STATE', 'input.study');
+    await y.refused(teacher('t-fred'), submitApplication(S1), 'FORBIDDEN', 'input.study');
+    await y.refused(teacher('t-fred'), submitApplication(S1), 'SUBGRAPH_UNAVAILABLE', undefined, 'catalogue');
+    await y.refused(teacher('t-fred'), submitApplication(S1), 'SUBGRAPH_UNAVAILABLE', undefined, 'plans');
+  });
+
+  it('withdrawApplication: withdraws; refuses twice and another teacher', async () => {
+    expect((await y.ok(teacher('t-eva'), `mutation { withdrawApplication(id: "${app['t-eva']}") { status withdrawnAt } }`)).withdrawApplication).toEqual({
+      status: 'WITHDRAWN',
+      withdrawnAt: '2030-02-10T09:00:00.000Z',
+    });
+    await y.refused(teacher('t-eva'), `mutation { withdrawApplication(id: "${app['t-eva']}") { id } }`, 'INVALID_STATE', 'id');
+    await y.refused(teacher('t-anna'), `mutation { withdrawApplication(id: "${app['t-bjorn']}") { id } }`, 'FORBIDDEN', 'id');
+  });
+
+  it('decideApplication: not before the teachers’ deadline', async () => {
+    await y.refused(BERGEN, decide(app['t-anna']!, 'outcome: APPROVED'), 'NOT_OPEN_YET', 'application');
+  });
+});
+
+describe('owners decide (5 Mar)', () => {
+  it('decideApplication: approves, rejects with a reason, changes its mind; refuses a withdrawn application, a scheme the teacher did not choose, partners down', async () => {
+    clock.set('2030-03-05T09:00:00Z');
+    await y.refused(UDIR, publishStudy('K2ENG1540', 5), 'DEADLINE_PASSED', 'input.year');
+    await y.refused(UDIR, `mutation { updateStudy(id: "${S2}", input: { places: 3 }) { places } }`, 'DEADLINE_PASSED', 'id');
+    expect((await y.ok(BERGEN, decide(app['t-anna']!, 'outcome: APPROVED'))).decideApplication).toEqual({ outcome: 'APPROVED', rank: 1, fundingScheme: 'SUBSTITUTE' });
+    expect((await y.ok(BERGEN, decide(app['t-bjorn']!, 'outcome: REJECTED, reason: PRIORITIES'))).decideApplication.outcome).toBe('REJECTED');
+    expect((await y.ok(BERGEN, decide(app['t-bjorn']!, 'outcome: APPROVED'))).decideApplication).toMatchObject({ outcome: 'APPROVED', rank: 2 });
+    expect((await y.ok(OSLO, decide(app['t-cecilie']!, 'outcome: REJECTED, reason: COST'))).decideApplication.outcome).toBe('REJECTED');
+    await y.refused(BERGEN, decide(app['t-eva']!, 'outcome: APPROVED'), 'INVALID_STATE', 'application');
+    await y.refused(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED, fundingScheme: SCHOLARSHIP'), 'BAD_USER_INPUT', 'fundingScheme');
+    await y.refused(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED, reason: COST'), 'BAD_USER_INPUT', 'reason');
+    await y.refused(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED'), 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
+    await y.refused(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED'), 'SUBGRAPH_UNAVAILABLE', undefined, 'catalogue');
+    expect((await y.ok(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED'))).decideApplication).toMatchObject({ rank: 3 });
+    // The institution sees approved applications only.
+    expect((await y.as(UIB, `{ application(id: "${app['t-cecilie']}") { id } }`)).errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect((await y.as(UIB, `{ application(id: "${app['t-anna']}") { id } }`)).data.application).toEqual({ id: app['t-anna'] });
+  });
+
+  it('chooseFundingScheme: switches to the teacher’s other choice; refuses a rejected application, a scheme not chosen, admissions down', async () => {
+    expect((await y.ok(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-anna']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`)).chooseFundingScheme).toEqual({ fundingScheme: 'SCHOLARSHIP' });
+    await y.refused(OSLO, `mutation { chooseFundingScheme(application: "${app['t-cecilie']}", fundingScheme: SUBSTITUTE) { fundingScheme } }`, 'INVALID_STATE', 'application');
+    await y.refused(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-dag']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`, 'BAD_USER_INPUT', 'fundingScheme');
+    await y.refused(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-anna']}", fundingScheme: SUBSTITUTE) { fundingScheme } }`, 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
+  });
+
+  it('rankApplications: ranks all approved ones; refuses a repeat, an incomplete list, another owner’s application, the catalogue down', async () => {
+    const rank = (ids: string[]) => `mutation { rankApplications(year: 2030, applications: ${JSON.stringify(ids)}) { rank } }`;
+    expect((await y.ok(BERGEN, rank([app['t-dag']!, app['t-anna']!, app['t-bjorn']!]))).rankApplications).toEqual([{ rank: 1 }, { rank: 2 }, { rank: 3 }]);
+    await y.refused(BERGEN, rank([app['t-dag']!, app['t-dag']!, app['t-anna']!]), 'BAD_USER_INPUT', 'applications');
+    await y.refused(BERGEN, rank([app['t-dag']!, app['t-anna']!]), 'BAD_USER_INPUT', 'applications');
+    await y.refused(BERGEN, rank([app['t-dag']!, app['t-anna']!, app['t-cecilie']!]), 'BAD_USER_INPUT', 'applications.2');
+    await y.refused(BERGEN, rank([app['t-anna']!, app['t-dag']!, app['t-bjorn']!]), 'SUBGRAPH_UNAVAILABLE', undefined, 'catalogue');
+  });
+
+  it('saveCompetencePlan: saves and replaces; refuses a repeated priority and a negative budget', async () => {
+    const plan = (budget: number, priorities: string) => `mutation { saveCompetencePlan(year: 2030, input: { budgetNok: ${budget}, priorities: [${priorities}] }) { year budgetNok priorities { subject { code } targetTeachers } } }`;
+    const eng = '{ subject: "ENG", gradeBand: GRADES_5_10, targetTeachers: 12 }';
+    expect((await y.ok(BERGEN, plan(2_000_000, eng))).saveCompetencePlan).toEqual({ year: 2030, budgetNok: 2_000_000, priorities: [{ subject: { code: 'ENG' }, targetTeachers: 12 }] });
+    expect((await y.ok(BERGEN, plan(2_500_000, eng))).saveCompetencePlan.budgetNok).toBe(2_500_000);
+    await y.refused(BERGEN, plan(1, `${eng}, ${eng}`), 'BAD_USER_INPUT', 'input.priorities.1');
+    await y.refused(BERGEN, plan(-1, eng), 'BAD_USER_INPUT', 'input.budgetNok');
+  });
+
+  it('allocateFunding: not before the owners’ deadline', async () => {
+    await y.refused(UDIR, allocate(app['t-anna']!), 'NOT_OPEN_YET', 'application');
+  });
+});
+
+describe('Udir allocates (10 Apr)', () => {
+  it('allocateFunding: funds under the owner’s scheme or refuses funding; refuses an owner-rejected, a withdrawn, an unknown application, plans down', async () => {
+    clock.set('2030-04-10T09:00:00Z');
+    await y.refused(BERGEN, decide(app['t-anna']!, 'outcome: APPROVED'), 'DEADLINE_PASSED', 'application');
+    await y.refused(BERGEN, `mutation { rankApplications(year: 2030, applications: ["${app['t-dag']}"]) { rank } }`, 'BAD_USER_INPUT', 'applications');
+    expect((await y.ok(UDIR, allocate(app['t-anna']!))).allocateFunding).toEqual({ funded: true, scheme: 'SCHOLARSHIP' });
+    expect((await y.ok(UDIR, allocate(app['t-bjorn']!))).allocateFunding).toEqual({ funded: true, scheme: 'SUBSTITUTE' });
+    expect((await y.ok(UDIR, allocate(app['t-dag']!, false))).allocateFunding).toEqual({ funded: false, scheme: null });
+    await y.refused(UDIR, allocate(app['t-cecilie']!), 'MISSING_DECISION', 'application');
+    await y.refused(UDIR, allocate(app['t-eva']!), 'INVALID_STATE', 'application');
+    await y.refused(UDIR, allocate('a-nope'), 'NOT_FOUND', 'application');
+    await y.refused(UDIR, allocate(app['t-dag']!), 'SUBGRAPH_UNAVAILABLE', undefined, 'plans');
+  });
+
+  it('decideAdmission: not before Udir’s deadline', async () => {
+    await y.refused(UIB, admit(app['t-anna']!), 'NOT_OPEN_YET', 'application');
+  });
+});
+
+describe('institutions admit (10 May)', () => {
+  it('decideAdmission: waitlists, admits within and outside the schemes; refuses without funding, without places, twice, for another institution, plans down', async () => {
+    clock.set('2030-05-10T09:00:00Z');
+    await y.refused(UDIR, allocate(app['t-dag']!), 'DEADLINE_PASSED', 'application');
+    expect((await y.ok(UIB, admit(app['t-bjorn']!, 'WAITLISTED'))).decideAdmission.status).toBe('WAITLISTED');
+    expect((await y.ok(UIB, admit(app['t-anna']!))).decideAdmission).toEqual({ status: 'ADMITTED', admission: { outcome: 'ADMITTED', outsideSchemes: false } });
+    await y.refused(UIB, admit(app['t-bjorn']!), 'INVALID_STATE', 'outcome'); // the one place is taken
+    expect((await y.ok(UIB, admit(app['t-bjorn']!, 'REJECTED'))).decideAdmission.status).toBe('REJECTED_BY_INSTITUTION');
+    await y.refused(UIB, admit(app['t-bjorn']!), 'INVALID_STATE', 'application');
+    await y.refused(UIB, admit(app['t-dag']!), 'MISSING_DECISION', 'application');
+    await y.refused(UIB, admit(app['t-dag']!, 'WAITLISTED', ', outsideSchemes: true'), 'BAD_USER_INPUT', 'outsideSchemes');
+    await y.refused(HVL, admit(app['t-dag']!), 'FORBIDDEN', 'application');
+    await y.refused(UIB, admit(app['t-dag']!, 'ADMITTED', ', outsideSchemes: true'), 'SUBGRAPH_UNAVAILABLE', undefined, 'plans');
+    expect((await y.ok(UIB, admit(app['t-dag']!, 'ADMITTED', ', outsideSchemes: true'))).decideAdmission.admission).toEqual({ outcome: 'ADMITTED', outsideSchemes: true });
+    const figures = (await y.as(UDIR, `{ a: study(id: "${S1}") { applicants admitted vacantSeats } b: study(id: "${S2}") { admitted vacantSeats } }`)).data;
+    expect(figures).toEqual({ a: { applicants: 3, admitted: 1, vacantSeats: 0 }, b: { admitted: 1, vacantSeats: 3 } });
+  });
+
+  it('confirmParticipation and recordEnrolment: refuse a teacher the institution rejected', async () => {
+    await y.refused(BERGEN, confirm(app['t-bjorn']!), 'MISSING_DECISION', 'application');
+    await y.refused(UIB, `mutation { recordEnrolment(application: "${app['t-bjorn']}") { id } }`, 'INVALID_STATE', 'application');
+  });
+});
+
+describe('the study year (20 Aug)', () => {
+  it('confirmParticipation: confirms; refuses twice, another owner, admissions down', async () => {
+    clock.set('2030-08-20T09:00:00Z');
+    await y.refused(UIB, admit(app['t-bjorn']!, 'REJECTED'), 'INVALID_STATE', 'application');
+    await y.refused(UDIR, `mutation { cancelStudy(id: "${S2}") { status } }`, 'DEADLINE_PASSED', 'id');
+    await y.refused(OSLO, confirm(app['t-anna']!), 'FORBIDDEN', 'application');
+    await y.refused(BERGEN, confirm(app['t-anna']!), 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
+    expect((await y.ok(BERGEN, confirm(app['t-anna']!))).confirmParticipation).toEqual({ participationConfirmed: true });
+    expect((await y.ok(BERGEN, confirm(app['t-dag']!))).confirmParticipation).toEqual({ participationConfirmed: true });
+    await y.refused(BERGEN, confirm(app['t-anna']!), 'INVALID_STATE', 'application');
+  });
+
+  it('recordEnrolment and recordCompletion: enrol, complete; refuse twice, bad credits, the catalogue down, after a withdrawal', async () => {
+    for (const t of ['t-anna', 't-dag']) await y.ok(UIB, `mutation { recordEnrolment(application: "${app[t]}") { id } }`);
+    await y.refused(UIB, `mutation { recordEnrolment(application: "${app['t-anna']}") { id } }`, 'INVALID_STATE', 'application');
+    await y.refused(UIB, complete(app['t-anna']!, 0), 'BAD_USER_INPUT', 'credits');
+    await y.refused(UIB, complete(app['t-anna']!), 'SUBGRAPH_UNAVAILABLE', undefined, 'catalogue');
+    expect((await y.ok(UIB, complete(app['t-anna']!))).recordCompletion).toEqual({ status: 'COMPLETED', creditsCompleted: 30 });
+    await y.refused(UIB, complete(app['t-anna']!), 'INVALID_STATE', 'application');
+    await y.refused(teacher('t-anna'), `mutation { withdrawApplication(id: "${app['t-anna']}") { id } }`, 'INVALID_STATE', 'id');
+    expect((await y.ok(teacher('t-dag'), `mutation { withdrawApplication(id: "${app['t-dag']}") { status enrolment { withdrawnAt } } }`)).withdrawApplication).toEqual({
+      status: 'WITHDRAWN',
+      enrolment: { withdrawnAt: '2030-08-20T09:00:00.000Z' },
+    });
+    await y.refused(UIB, complete(app['t-dag']!), 'INVALID_STATE', 'application');
+  });
+
+  it('giveFeedback: participants once; refuses others, bad ratings, an unknown union, admissions down', async () => {
+    const give = (rest = '') => `mutation { giveFeedback(input: { study: "${S1}", rating: 4, union: "UDF"${rest} }) { rating } }`;
+    await y.refused(teacher('t-anna'), give(), 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
+    await y.refused(teacher('t-anna'), give().replace('rating: 4', 'rating: 6'), 'BAD_USER_INPUT', 'input.rating');
+    await y.refused(teacher('t-anna'), give(', topics: [{ topic: QUALITY, rating: 4 }, { topic: QUALITY, rating: 5 }]'), 'BAD_USER_INPUT', 'input.topics.1.topic');
+    await y.refused(teacher('t-anna'), give().replace('"UDF"', '"NOPE"'), 'BAD_USER_INPUT', 'input.union');
+    expect((await y.ok(teacher('t-anna'), give())).giveFeedback).toEqual({ rating: 4 });
+    await y.refused(teacher('t-anna'), give(), 'CONFLICT', 'input.study');
+    await y.refused(teacher('t-bjorn'), give(), 'MISSING_DECISION', 'input.study');
+  });
+
+  it('publishStatement: publishes in the union’s name; refuses a short title', async () => {
+    expect((await y.ok(UDF, 'mutation { publishStatement(input: { topic: OWN_TIME, title: "Egen tid", body: "25 % er for mye." }) { union { id } topic } }')).publishStatement).toEqual({
+      union: { id: 'UDF' },
+      topic: 'OWN_TIME',
+    });
+    await y.refused(UDF, 'mutation { publishStatement(input: { topic: COST, title: "X", body: "Y" }) { id } }', 'BAD_USER_INPUT', 'input.title');
+  });
+
+  it('syncOwnerDecision: for services only; keeps admissions’ copy and refuses an unknown application', async () => {
+    expect((await y.ok({ role: 'service' }, `mutation { syncOwnerDecision(application: "${app['t-anna']}", approved: true) }`)).syncOwnerDecision).toBe(true);
+    await y.refused({ role: 'service' }, 'mutation { syncOwnerDecision(application: "a-nope", approved: true) }', 'NOT_FOUND', 'application');
+    expect(await status(app['t-anna']!)).toBe('COMPLETED');
+  });
+});
