@@ -20,21 +20,8 @@ import { type RoundDoc, type StudyDoc } from './store.js';
 /** The organisation of the catalogue's records in its audit trail. */
 const UDIR = 'udir';
 
-interface StudyInput {
-  code: string;
-  name: string;
-  subject: string;
-  gradeBand: string;
-  credits: number;
-  level: string;
-  institution: string;
-  campus: string;
-  delivery: string;
-  gatherings?: number | null;
-  semesters: number;
-  year: number;
-  places: number;
-}
+/** A new offer as the API takes it: the stored offer without what the catalogue sets itself. */
+type StudyInput = Omit<StudyDoc, '_id' | 'startTerm' | 'status' | 'gatherings'> & { gatherings?: number | null };
 
 type StudyUpdate = Partial<Pick<StudyInput, 'name' | 'campus' | 'places' | 'delivery'>> & { gatherings?: number | null };
 

@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, NB, type PageWindow, type RoundDates, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** A study offer as stored. */
 export interface StudyDoc {
@@ -37,16 +37,8 @@ export interface RequirementDoc {
   inForceFrom: string;
 }
 
-/** An application round as stored (dates as `YYYY-MM-DD`). */
-export interface RoundDoc {
-  _id: number;
-  opens: string;
-  teacherDeadline: string;
-  ownerDeadline: string;
-  allocationDeadline: string;
-  admissionDeadline: string;
-  confirmationDeadline: string;
-}
+/** An application round as stored (dates as `YYYY-MM-DD`); `_id` is its year. */
+export type RoundDoc = Omit<RoundDates, 'year'> & { _id: number };
 
 /** Udir's funding decision on one application, with the dimensions reports group by. */
 export interface AllocationDoc {
