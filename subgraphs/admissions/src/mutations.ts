@@ -7,6 +7,7 @@ import {
   badUserInput,
   checkWindow,
   forbidden,
+  idempotencyScope,
   intArg,
   notFound,
   pageWindow,
@@ -42,7 +43,19 @@ async function update(ctx: AdmissionsContext, app: Application, expect: Partial<
 }
 
 export const mutations = {
-  submitApplication: async (_: unknown, { input }: { input: { study: string; firstChoice: ChoiceInput; secondChoice?: ChoiceInput | null } }, ctx: AdmissionsContext) => {
+  submitApplication: async (
+    _: unknown,
+    { input, idempotencyKey }: { input: { study: string; firstChoice: ChoiceInput; secondChoice?: ChoiceInput | null }; idempotencyKey?: string | null },
+    ctx: AdmissionsContext,
+  ) => {
+    const idempotency = {
+      key: idempotencyKey,
+      scope: idempotencyScope(ctx.identity, 'submitApplication'),
+      request: input,
+      replay: async (id: string) => (await ctx.loaders.application.load(id))!,
+    };
+    const again = await ctx.store.replayed(idempotency);
+    if (again) return again;
     const teacher = ctx.identity.org!;
     const studyId = requiredId(input.study, 'input.study');
     const choices = [input.firstChoice, input.secondChoice ?? null];
@@ -90,7 +103,7 @@ export const mutations = {
       completedAt: null,
       withdrawnAt: null,
     };
-    return ctx.store.insertApplication(doc, auditEntry(ctx.identity, now, 'submitApplication', doc._id, doc.institution, { study: doc.study }));
+    return ctx.store.insertApplication(doc, auditEntry(ctx.identity, now, 'submitApplication', doc._id, doc.institution, { study: doc.study }), idempotency);
   },
 
   withdrawApplication: async (_: unknown, args: { id: string }, ctx: AdmissionsContext) => {

@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** An institution as stored; `_id` is its organisation number. */
 export interface InstitutionDoc {
@@ -131,12 +131,19 @@ export function createAdmissionsStore(db: Db) {
       }
     },
     /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
-    async insertApplication(doc: ApplicationDoc, line: AuditDoc): Promise<Application> {
-      await writer.write(line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, (session) =>
-        applications.insertOne(doc, { session }),
+    async insertApplication(doc: ApplicationDoc, line: AuditDoc, idempotency: Idempotency<Application>): Promise<Application> {
+      return writer.write(
+        line,
+        { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' },
+        async (session) => {
+          await applications.insertOne(doc, { session });
+          return withId(doc);
+        },
+        idempotency,
       );
-      return withId(doc);
     },
+    /** The first result of a request made before with the same idempotency key, if any. */
+    replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
     /** Changes an application only if it still is as the rules saw it (`expect`); null (nothing written) when it changed meanwhile. */
     async updateApplication(id: string, expect: Filter<ApplicationDoc>, set: Partial<ApplicationDoc>, line: AuditDoc): Promise<Application | null> {
       const doc = await writer.write(line, null, async (session) => {

@@ -5,6 +5,7 @@ import {
   auditView,
   badUserInput,
   checkWindow,
+  idempotencyScope,
   intArg,
   notFound,
   osloDate,
@@ -51,7 +52,15 @@ async function campusesOf(ctx: CatalogueContext, institution: string): Promise<s
 }
 
 export const mutations = {
-  publishStudy: async (_: unknown, { input }: { input: StudyInput }, ctx: CatalogueContext) => {
+  publishStudy: async (_: unknown, { input, idempotencyKey }: { input: StudyInput; idempotencyKey?: string | null }, ctx: CatalogueContext) => {
+    const idempotency = {
+      key: idempotencyKey,
+      scope: idempotencyScope(ctx.identity, 'publishStudy'),
+      request: input,
+      replay: async (id: string) => (await ctx.loaders.study.load(id))!,
+    };
+    const again = await ctx.store.replayed(idempotency);
+    if (again) return again;
     const code = input.code.trim().toUpperCase();
     if (!/^[A-Z0-9]{4,20}$/.test(code)) throw badUserInput('input.code must be 4 to 20 letters and digits', 'input.code');
     const year = yearArg(input.year, 'input.year')!;
@@ -78,7 +87,7 @@ export const mutations = {
     const campuses = await campusesOf(ctx, doc.institution);
     if (!campuses) throw badUserInput(`There is no institution ${doc.institution}`, 'input.institution');
     if (!campuses.includes(doc.campus)) throw badUserInput(`The institution has no campus "${doc.campus}" (it has ${campuses.join(', ')})`, 'input.campus');
-    return ctx.store.insertStudy(doc, auditEntry(ctx.identity, ctx.clock.now(), 'publishStudy', doc._id, UDIR, { code, year, places: doc.places }));
+    return ctx.store.insertStudy(doc, auditEntry(ctx.identity, ctx.clock.now(), 'publishStudy', doc._id, UDIR, { code, year, places: doc.places }), idempotency);
   },
 
   updateStudy: async (_: unknown, args: { id: string; input: StudyUpdate }, ctx: CatalogueContext) => {
@@ -113,7 +122,15 @@ export const mutations = {
     return ctx.store.updateStudy(id, { status: 'CANCELLED' }, auditEntry(ctx.identity, ctx.clock.now(), 'cancelStudy', id, UDIR));
   },
 
-  openRound: async (_: unknown, { input }: { input: Omit<RoundDoc, '_id'> & { year: number } }, ctx: CatalogueContext) => {
+  openRound: async (_: unknown, { input, idempotencyKey }: { input: Omit<RoundDoc, '_id'> & { year: number }; idempotencyKey?: string | null }, ctx: CatalogueContext) => {
+    const idempotency = {
+      key: idempotencyKey,
+      scope: idempotencyScope(ctx.identity, 'openRound'),
+      request: input,
+      replay: async (year: string) => (await ctx.loaders.round.load(year))!,
+    };
+    const again = await ctx.store.replayed(idempotency);
+    if (again) return again;
     const year = yearArg(input.year, 'input.year')!;
     for (let i = 1; i < ROUND_ORDER.length; i++) {
       const [before, field] = [ROUND_ORDER[i - 1]!, ROUND_ORDER[i]!];
@@ -123,7 +140,7 @@ export const mutations = {
       throw badUserInput(`The ${year} round opens in ${year - 1} or ${year}`, 'input.opens');
     }
     const doc: RoundDoc = { _id: year, ...Object.fromEntries(ROUND_ORDER.map((k) => [k, input[k]])) } as RoundDoc;
-    return ctx.store.insertRound(doc, auditEntry(ctx.identity, ctx.clock.now(), 'openRound', String(year), UDIR, { ...input }));
+    return ctx.store.insertRound(doc, auditEntry(ctx.identity, ctx.clock.now(), 'openRound', String(year), UDIR, { ...input }), idempotency);
   },
 
   allocateFunding: async (_: unknown, args: { application: string; funded: boolean }, ctx: CatalogueContext) => {

@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Identity, NB, type PageWindow, type RoundDates, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, type RoundDates, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** A study offer as stored. */
 export interface StudyDoc {
@@ -91,7 +91,7 @@ export function createCatalogueStore(db: Db) {
   const requirements = db.collection<RequirementDoc>('requirements');
   const rounds = db.collection<RoundDoc>('rounds');
   const allocations = db.collection<AllocationDoc>('allocations');
-  const { write, ensureIndexes: auditIndexes, lines } = createAuditedWriter(db);
+  const { write, ensureIndexes: auditIndexes, lines, replayed } = createAuditedWriter(db);
   return {
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
@@ -141,17 +141,33 @@ export function createCatalogueStore(db: Db) {
       return (await allocations.updateMany({ teacher }, { $set: { teacher: pseudonym } })).modifiedCount;
     },
     /** Publishes a study (the code and year are unique: CONFLICT otherwise). */
-    async insertStudy(doc: StudyDoc, line: AuditDoc): Promise<Study> {
-      await write(line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, (session) => studies.insertOne(doc, { session }));
-      return withId(doc);
+    async insertStudy(doc: StudyDoc, line: AuditDoc, idempotency: Idempotency<Study>): Promise<Study> {
+      return write(
+        line,
+        { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' },
+        async (session) => {
+          await studies.insertOne(doc, { session });
+          return withId(doc);
+        },
+        idempotency,
+      );
     },
     async updateStudy(id: string, set: Partial<StudyDoc>, line: AuditDoc): Promise<Study> {
       return withId((await write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
     },
-    async insertRound(doc: RoundDoc, line: AuditDoc): Promise<Entity<RoundDoc>> {
-      await write(line, { message: 'This year already has an application round', field: 'input.year' }, (session) => rounds.insertOne(doc, { session }));
-      return withId(doc);
+    async insertRound(doc: RoundDoc, line: AuditDoc, idempotency: Idempotency<Entity<RoundDoc>>): Promise<Entity<RoundDoc>> {
+      return write(
+        line,
+        { message: 'This year already has an application round', field: 'input.year' },
+        async (session) => {
+          await rounds.insertOne(doc, { session });
+          return withId(doc);
+        },
+        idempotency,
+      );
     },
+    /** The first result of a request made before with the same idempotency key, if any. */
+    replayed: <T>(idempotency: Idempotency<T>) => replayed(idempotency),
     async saveAllocation(doc: AllocationDoc, line: AuditDoc): Promise<Entity<AllocationDoc>> {
       await write(line, null, (session) => allocations.replaceOne({ _id: doc._id }, doc, { session, upsert: true }));
       return withId(doc);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ErrorCode, auditEntry, auditView, badUserInput, forbidden, intArg, pageWindow, refused, requiredId, textArg } from '@partnerskap/kit';
+import { ErrorCode, auditEntry, idempotencyScope, auditView, badUserInput, forbidden, intArg, pageWindow, refused, requiredId, textArg } from '@partnerskap/kit';
 import { type FeedbackContext } from './context.js';
 import { type FeedbackDoc } from './store.js';
 
@@ -12,7 +12,15 @@ interface FeedbackInput {
 }
 
 export const mutations = {
-  giveFeedback: async (_: unknown, { input }: { input: FeedbackInput }, ctx: FeedbackContext) => {
+  giveFeedback: async (_: unknown, { input, idempotencyKey }: { input: FeedbackInput; idempotencyKey?: string | null }, ctx: FeedbackContext) => {
+    const idempotency = {
+      key: idempotencyKey,
+      scope: idempotencyScope(ctx.identity, 'giveFeedback'),
+      request: input,
+      replay: async (id: string) => (await ctx.store.feedbackById(id))!,
+    };
+    const again = await ctx.store.replayed(idempotency);
+    if (again) return again;
     const study = requiredId(input.study, 'input.study');
     const rating = intArg(input.rating, 'input.rating', 1, 5);
     const seen = new Set<string>();
@@ -53,15 +61,23 @@ export const mutations = {
       participant: createHash('sha256').update(`partnerskap-feedback|${teacher}|${study}`).digest('base64url'),
     };
     // Feedback is anonymous: its audit line names the role, not the teacher.
-    return ctx.store.insertFeedback(doc, auditEntry({ role: 'teacher' }, now, 'giveFeedback', doc._id, union, { study, rating }));
+    return ctx.store.insertFeedback(doc, auditEntry({ role: 'teacher' }, now, 'giveFeedback', doc._id, union, { study, rating }), idempotency);
   },
 
-  publishStatement: async (_: unknown, { input }: { input: { topic: string; title: string; body: string } }, ctx: FeedbackContext) => {
+  publishStatement: async (_: unknown, { input, idempotencyKey }: { input: { topic: string; title: string; body: string }; idempotencyKey?: string | null }, ctx: FeedbackContext) => {
+    const idempotency = {
+      key: idempotencyKey,
+      scope: idempotencyScope(ctx.identity, 'publishStatement'),
+      request: input,
+      replay: async (id: string) => (await ctx.store.statementById(id))!,
+    };
+    const again = await ctx.store.replayed(idempotency);
+    if (again) return again;
     const union = ctx.identity.org!;
     if (!(await ctx.loaders.union.load(union))) throw forbidden('Only a union of the partnership publishes statements', 'input');
     const now = ctx.clock.now();
     const doc = { _id: `s-${randomBytes(8).toString('hex')}`, union, topic: input.topic, title: textArg(input.title, 'input.title', 3, 200), body: textArg(input.body, 'input.body', 1, 10_000), publishedAt: now };
-    return ctx.store.insertStatement(doc, auditEntry(ctx.identity, now, 'publishStatement', doc._id, union, { topic: doc.topic }));
+    return ctx.store.insertStatement(doc, auditEntry(ctx.identity, now, 'publishStatement', doc._id, union, { topic: doc.topic }), idempotency);
   },
 };
 

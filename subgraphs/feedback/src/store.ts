@@ -1,5 +1,5 @@
 import { type Db } from 'mongodb';
-import { type AuditDoc, type Identity, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** A union as stored; `_id` is its short code. */
 export interface UnionDoc {
@@ -100,14 +100,38 @@ export function createFeedbackStore(db: Db) {
       await feedback.createIndexes([{ key: { participant: 1 }, unique: true, partialFilterExpression: { participant: { $type: 'string' } } }]);
       await writer.ensureIndexes();
     },
-    async insertFeedback(doc: FeedbackDoc, line: AuditDoc): Promise<Feedback> {
-      await writer.write(line, { message: 'You have already given feedback on this study', field: 'input.study' }, (session) => feedback.insertOne(doc, { session }));
-      return withId(doc);
+    async insertFeedback(doc: FeedbackDoc, line: AuditDoc, idempotency: Idempotency<Feedback>): Promise<Feedback> {
+      return writer.write(
+        line,
+        { message: 'You have already given feedback on this study', field: 'input.study' },
+        async (session) => {
+          await feedback.insertOne(doc, { session });
+          return withId(doc);
+        },
+        idempotency,
+      );
     },
-    async insertStatement(doc: StatementDoc, line: AuditDoc): Promise<ReturnType<typeof withId<StatementDoc>>> {
-      await writer.write(line, null, (session) => statements.insertOne(doc, { session }));
-      return withId(doc);
+    async insertStatement(doc: StatementDoc, line: AuditDoc, idempotency: Idempotency<ReturnType<typeof withId<StatementDoc>>>): Promise<ReturnType<typeof withId<StatementDoc>>> {
+      return writer.write(
+        line,
+        null,
+        async (session) => {
+          await statements.insertOne(doc, { session });
+          return withId(doc);
+        },
+        idempotency,
+      );
     },
+    async feedbackById(id: string): Promise<Feedback | null> {
+      const doc = await feedback.findOne({ _id: id });
+      return doc ? withId(doc) : null;
+    },
+    async statementById(id: string): Promise<ReturnType<typeof withId<StatementDoc>> | null> {
+      const doc = await statements.findOne({ _id: id });
+      return doc ? withId(doc) : null;
+    },
+    /** The first result of a request made before with the same idempotency key, if any. */
+    replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
     auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
       return writer.lines(identity, first);
     },

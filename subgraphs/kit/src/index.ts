@@ -3,6 +3,8 @@ export { ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, re
 export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
 export {
   type AuditDoc,
+  type Idempotency,
+  IDEMPOTENCY_TTL_S,
   type RoundDates,
   type RoundStep,
   type Supergraph,
@@ -15,6 +17,7 @@ export {
   createAuditedWriter,
   checkWindow,
   createSupergraphClient,
+  idempotencyScope,
   inTransaction,
   readAudit,
 } from './process.js';

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type ClientSession, type Collection, type Db } from 'mongodb';
 import { SignJWT } from 'jose';
 import { osloDate } from './clock.js';
-import { ErrorCode, conflict, refused } from './errors.js';
+import { ErrorCode, badUserInput, conflict, refused } from './errors.js';
 import { isDuplicateKey } from './mongo.js';
 import { type Identity, secretKey } from './identity.js';
 
@@ -164,28 +164,97 @@ export function auditView(doc: AuditDoc) {
   return { at: doc.at, action: doc.action, target: doc.target, org: doc.org, actorRole: doc.actor.role, actorId: doc.actor.id, details: JSON.stringify(doc.details) };
 }
 
+/** A client's idempotency key for a mutation that creates something, and how to answer a retry. */
+export interface Idempotency<T> {
+  /** The key the client sent (`idempotencyKey`); none means no replay protection. */
+  key: string | null | undefined;
+  /** Whose key it is and for what: the caller and the mutation (keys of different callers never meet). */
+  scope: string;
+  /** The request's arguments: the same key with other arguments is a CONFLICT. */
+  request: unknown;
+  /** The first result again, from the id it created. */
+  replay(id: string): Promise<T>;
+}
+
+/** The scope of a caller's idempotency keys for one mutation. */
+export function idempotencyScope(identity: Identity, mutation: string): string {
+  return `${identity.role}|${identity.org ?? ''}|${mutation}`;
+}
+
+/** How long an idempotency key is kept: a client retries within this time. */
+export const IDEMPOTENCY_TTL_S = 24 * 60 * 60;
+
+interface IdempotencyDoc {
+  _id: string;
+  request: string;
+  result: string;
+  expiresAt: Date;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
 /** A subgraph's audit collection and its one way to write: a change and its audit line in one transaction. */
 export function createAuditedWriter(db: Db) {
   const audit = db.collection<AuditDoc>('audit');
+  const keys = db.collection<IdempotencyDoc>('idempotency');
   return {
     audit,
-    ensureIndexes: () => audit.createIndexes([{ key: { org: 1, at: -1 } }, { key: { at: -1 } }, { key: { 'actor.id': 1 } }]),
-    /** Runs `work` and writes `line` in one transaction; a duplicate key becomes CONFLICT on `duplicate.field`. */
-    async write<T>(line: AuditDoc, duplicate: { message: string; field: string } | null, work: (session: ClientSession) => Promise<T>): Promise<T> {
+    ensureIndexes: async () => {
+      await audit.createIndexes([{ key: { org: 1, at: -1 } }, { key: { at: -1 } }, { key: { 'actor.id': 1 } }]);
+      await keys.createIndexes([{ key: { expiresAt: 1 }, expireAfterSeconds: 0 }]);
+    },
+    /**
+     * Runs `work` and writes `line` in one transaction; a duplicate key becomes CONFLICT on
+     * `duplicate.field`, never echoing the value. With an idempotency key, the key is stored in
+     * the same transaction (unique `_id`), so of concurrent or retried requests with one key
+     * exactly one writes, and the others get its result.
+     */
+    async write<T>(
+      line: AuditDoc,
+      duplicate: { message: string; field: string } | null,
+      work: (session: ClientSession) => Promise<T>,
+      idempotency?: Idempotency<T>,
+    ): Promise<T> {
+      const key = idempotency?.key ? idArgKey(idempotency.key) : undefined;
+      const id = key ? sha256(`${idempotency!.scope}|${key}`) : undefined;
+      const request = key ? sha256(JSON.stringify(idempotency!.request)) : '';
       try {
         return await inTransaction(db, async (session) => {
+          if (id) await keys.insertOne({ _id: id, request, result: line.target, expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_S * 1000) }, { session });
           const result = await work(session);
           await audit.insertOne(line, { session });
           return result;
         });
       } catch (err) {
+        if (id && isDuplicateKey(err)) {
+          const first = await keys.findOne({ _id: id });
+          if (first && first.request === request) return idempotency!.replay(first.result);
+          if (first) throw conflict('This idempotency key was already used for a different request', 'idempotencyKey');
+        }
         if (duplicate && isDuplicateKey(err)) throw conflict(duplicate.message, duplicate.field);
         throw err;
       }
+    },
+    /**
+     * The first result of a request already made with this idempotency key, before any rule is
+     * checked again (a retry after a deadline still gets its result); undefined when the key is new.
+     */
+    async replayed<T>(idempotency: Idempotency<T>): Promise<T | undefined> {
+      if (!idempotency.key) return undefined;
+      const first = await keys.findOne({ _id: sha256(`${idempotency.scope}|${idArgKey(idempotency.key)}`) });
+      if (!first) return undefined;
+      if (first.request !== sha256(JSON.stringify(idempotency.request))) throw conflict('This idempotency key was already used for a different request', 'idempotencyKey');
+      return idempotency.replay(first.result);
     },
     lines: (identity: Identity, first: number) => readAudit(audit, identity, first),
     /** Re-keys an erased teacher's audit lines (GDPR erasure). */
     rekeyActor: async (teacher: string, pseudonym: string, session?: ClientSession) =>
       (await audit.updateMany({ 'actor.id': teacher }, { $set: { 'actor.id': pseudonym } }, session ? { session } : {})).modifiedCount,
   };
+}
+
+/** An idempotency key: 8 to 100 letters, digits, `-` or `_` (a UUID fits). */
+function idArgKey(key: string): string {
+  if (!/^[A-Za-z0-9_-]{8,100}$/.test(key)) throw badUserInput('idempotencyKey must be 8 to 100 letters, digits, - or _ (a UUID fits)', 'idempotencyKey');
+  return key;
 }
