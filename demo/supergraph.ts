@@ -13,7 +13,7 @@ import {
   listenGateway,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
-import { type Clock, type ListeningSubgraph, clockFromEnv, startSubgraph } from '@partnerskap/kit';
+import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, clockFromEnv, startSubgraph } from '@partnerskap/kit';
 import { admissions } from '@partnerskap/admissions';
 import { catalogue } from '@partnerskap/catalogue';
 import { feedback } from '@partnerskap/feedback';
@@ -63,7 +63,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   const ports = options.ports ?? FREE;
   const development = options.development ?? true;
   const client = await MongoClient.connect(options.mongodbUri, {
-    serverSelectionTimeoutMS: 5000,
+    serverSelectionTimeoutMS: MONGO_SELECTION_TIMEOUT_MS,
     appName: 'partnerskap',
     monitorCommands: options.onCommand !== undefined,
   });

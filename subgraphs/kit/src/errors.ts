@@ -17,6 +17,14 @@ export const ErrorCode = Object.freeze({
   MISSING_DECISION: 'MISSING_DECISION',
   /** A partner this action must ask could not be asked: nothing was changed, try again later. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** A partner did not answer within the gateway's timeout: its fields are null. */
+  SUBGRAPH_TIMEOUT: 'SUBGRAPH_TIMEOUT',
+  /** The partner's database could not be reached: try again shortly. */
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  /** The operation is over one of the gateway's limits (`extensions.limit` says which: depth, aliases, directives, cost, body). */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  /** Too many requests from this caller: wait `Retry-After` seconds. */
+  RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const);
 

@@ -53,7 +53,8 @@ export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
     verify: createCredentialVerifier(module.name, options.gatewaySecret),
-    context: (identity) => module.createContext(store, identity, services),
+    context: (identity, requestId) => ({ ...module.createContext(store, identity, services), requestId }),
+    ready: async () => ({ store: await options.db.command({ ping: 1 }, { timeoutMS: 1500 }).then(() => true, () => false) }),
   });
 }
 

@@ -7,13 +7,17 @@ export interface MongoConnection {
 }
 
 /**
- * Connects with the official driver. Server selection gives up after 5 s (the driver's 30 s
- * default would hang requests while the database is down); the pool reconnects by itself.
+ * Connects with the official driver. Server selection gives up after 2 s (the driver's 30 s
+ * default would hang requests while the database is down: a subgraph answers STORE_UNAVAILABLE
+ * within 3 s instead); the pool reconnects by itself when the database is back.
  */
 export async function connectMongo(uri: string, database: string, appName: string): Promise<MongoConnection> {
-  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5000, appName });
+  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: MONGO_SELECTION_TIMEOUT_MS, appName });
   return { client, db: client.db(database) };
 }
+
+/** How long the driver looks for the database before a request fails. */
+export const MONGO_SELECTION_TIMEOUT_MS = 2000;
 
 /** Whether a driver error is a duplicate key (11000). */
 export function isDuplicateKey(err: unknown): boolean {

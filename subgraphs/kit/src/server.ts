@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { ApolloServer, type BaseContext, type ContextFunction } from '@apollo/server';
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { startStandaloneServer, type StandaloneServerContextFunctionArgument } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { type DocumentNode, GraphQLError, type GraphQLFormattedError, parse } from 'graphql';
+import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
 import { ErrorCode, isKnownCode } from './errors.js';
 import { type Policy, enforceGuards } from './guards.js';
+import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from './http.js';
 import { CREDENTIAL_HEADER, type Identity } from './identity.js';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 
@@ -43,54 +44,103 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
   return new ApolloServer<C>({
     schema,
     // Traces for Apollo's hosted reporting: nothing here reads them.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>],
     includeStacktraceInErrorResponses: options.development,
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
       if (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
       if (typeof code === 'string' && REQUEST_CODES.has(code)) return formatted;
-      log({ level: 'error', subgraph: options.name, msg: formatted.message, path: formatted.path, error: String((error as Error)?.stack ?? error) });
-      return {
-        message: 'Internal server error',
-        ...(formatted.path ? { path: formatted.path } : {}),
-        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-      };
+      const path = formatted.path ? { path: formatted.path } : {};
+      if (isStoreDown(error)) {
+        return { message: 'The partner’s database cannot be reached just now; try again shortly', ...path, extensions: { code: ErrorCode.STORE_UNAVAILABLE } };
+      }
+      return { message: 'Internal server error', ...path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
     },
   });
 }
 
-/** A subgraph listening for HTTP. */
-export interface ListeningSubgraph {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
+/** The driver's errors that mean the database cannot be reached (not a bad request). */
+const STORE_DOWN = new Set(['MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoTopologyClosedError', 'MongoPoolClearedError']);
+
+function isStoreDown(error: unknown): boolean {
+  let e = error as { name?: string; originalError?: unknown; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 5; i++) {
+    if (e.name && STORE_DOWN.has(e.name)) return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }
+
+/**
+ * Logs every error a subgraph masks, with the request's correlation id (from the gateway), so the
+ * gateway's log line and the subgraph's can be joined.
+ */
+function logMasked(name: string, log: (entry: Record<string, unknown>) => void): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            if (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) continue;
+            if (typeof code === 'string' && REQUEST_CODES.has(code)) continue;
+            log({
+              level: 'error',
+              subgraph: name,
+              requestId: (contextValue as { requestId?: string }).requestId,
+              msg: error.message,
+              path: error.path,
+              error: String(error.originalError?.stack ?? error.stack ?? error),
+            });
+          }
+        },
+      };
+    },
+  };
+}
+
+/** A subgraph listening for HTTP. */
+export type ListeningSubgraph = ListeningService;
+
+/** A request id from the gateway is kept (it vouched for the request); anything else gets a new one. */
+const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
 
 /**
  * Starts a subgraph server on a port (0 for a free one). Every request must carry the gateway's
  * credential: without a valid one it is refused with 401 before any resolver or database command
- * runs (`_service` and `_entities` included). `context` builds the request's context from the identity.
+ * runs (`_service` and `_entities` included). `context` builds the request's context from the
+ * identity; `ready` tells `/ready` whether the store answers.
  */
 export async function listenSubgraph<C extends BaseContext>(
   server: ApolloServer<C>,
-  options: { port: number; host?: string; verify: (token: string | undefined) => Promise<Identity | undefined>; context: (identity: Identity) => C },
+  options: {
+    port: number;
+    host?: string;
+    verify: (token: string | undefined) => Promise<Identity | undefined>;
+    context: (identity: Identity, requestId: string) => C;
+    ready?: () => Promise<Record<string, boolean>>;
+    log?: (entry: Record<string, unknown>) => void;
+  },
 ): Promise<ListeningSubgraph> {
-  const context: ContextFunction<[StandaloneServerContextFunctionArgument], C> = async ({ req }) => {
-    const header = req.headers[CREDENTIAL_HEADER];
-    const identity = await options.verify(typeof header === 'string' ? header : undefined);
-    if (!identity) {
-      throw new GraphQLError('This subgraph answers only the gateway', {
-        extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
-      });
-    }
-    return options.context(identity);
-  };
-  const { url } = await startStandaloneServer(server, {
-    listen: { port: options.port, host: options.host ?? '127.0.0.1' },
-    context,
+  const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  return serveGraphQL<C>({
+    server,
+    port: options.port,
+    ...(options.host ? { host: options.host } : {}),
+    path: '/graphql',
+    requestId: (req) => {
+      const id = req.headers[REQUEST_ID_HEADER];
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID();
+    },
+    admit: async (req, requestId) => {
+      const header = req.headers[CREDENTIAL_HEADER];
+      const identity = await options.verify(typeof header === 'string' ? header : undefined);
+      if (!identity) return { status: 401, body: errorBody(ErrorCode.UNAUTHENTICATED, 'This subgraph answers only the gateway') };
+      return { context: options.context(identity, requestId) };
+    },
+    ready: options.ready ?? (async () => ({ server: true })),
+    log,
   });
-  const port = Number(new URL(url).port);
-  return { url: `http://${options.host ?? '127.0.0.1'}:${port}/graphql`, port, stop: () => server.stop() };
 }
 
 /** Stops a subgraph on SIGINT/SIGTERM: drains the server, then runs `cleanup` (close the database). */
