@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
 import {
   type AuthOptions,
+  type GatewayServerOptions,
   DEFAULT_SUPERGRAPH,
   DEV_AUDIENCE,
   DEV_ISSUER,
@@ -37,6 +38,8 @@ export interface SupergraphOptions {
   progress?: (line: string) => void;
   /** The one clock of the subgraphs' rules (default: PARTNERSKAP_NOW or the machine's). */
   clock?: Clock;
+  /** More gateway options (limits, timeouts, rate limits, logger, CORS); tests tune them. */
+  gateway?: Partial<Omit<GatewayServerOptions, 'supergraphSdl' | 'subgraphUrls' | 'authenticate' | 'secrets'>>;
   /** Hears every database command the subgraphs send (tests count them to prove batching). */
   onCommand?: (event: { commandName: string; databaseName: string; command: Record<string, unknown> }) => void;
 }
@@ -98,6 +101,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     development,
     authenticate: createAuthenticator(auth),
     secrets,
+    ...options.gateway,
   });
   const gateway = await listenGateway(server, { port: ports.gateway });
   gatewayUrl = gateway.url;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { CREDENTIAL_HEADER, type Identity, createCredentialSigner } from '@partnerskap/kit';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { memoryLogger } from '@partnerskap/gateway';
 import { type RunningSupergraph, type SupergraphOptions, startSupergraph } from '../demo/supergraph.js';
 
 /** A GraphQL response as tests read it, with its HTTP status. */
@@ -30,6 +31,8 @@ export interface Harness extends RunningSupergraph {
   querySubgraph<T = Record<string, unknown>>(name: SubgraphName, query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   /** A client token for an identity, signed by the test identity provider (claims may be overridden). */
   token(identity: Identity, claims?: Record<string, unknown>, expiresIn?: string | number): Promise<string>;
+  /** What the gateway logged (unless a test gave its own logger). */
+  log: Record<string, unknown>[];
   /** The database commands sent since the last call, by command name and collection. */
   takeCommands(): { command: string; collection: unknown; db: string }[];
   close(): Promise<void>;
@@ -51,17 +54,19 @@ async function post<T>(url: string, query: string, variables: Record<string, unk
 const DIRECTORATE: Identity = { role: 'directorate' };
 
 /** Starts the embedded store (or uses `MONGODB_URI`), seeds fresh databases and starts everything on port 0. */
-export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed'> = {}): Promise<Harness> {
+export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed' | 'gateway' | 'development'> = {}): Promise<Harness> {
   let store: EmbeddedMongo | undefined;
   const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo()).uri;
   const prefix = `e2e_${randomBytes(4).toString('hex')}_`;
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test', alg: 'EdDSA' };
   let commands: { command: string; collection: unknown; db: string }[] = [];
+  const logger = memoryLogger();
   const running = await startSupergraph({
     mongodbUri,
     prefix,
     ...extra,
+    gateway: { logger, ...extra.gateway },
     auth: { jwks: { keys: [jwk] }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
     onCommand: (e) => commands.push({ command: e.commandName, collection: e.command[e.commandName], db: e.databaseName }),
   });
@@ -70,6 +75,7 @@ export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl' 
   ) as Record<SubgraphName, (identity: Identity) => Promise<string>>;
   return {
     ...running,
+    log: logger.entries,
     query: (query, variables, options = {}) =>
       post(running.gateway.url, query, variables, { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers }),
     querySubgraph: async (name, query, variables, options = {}) => {

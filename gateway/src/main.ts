@@ -15,6 +15,11 @@ const server = createGatewayServer({
   development: config.development,
   authenticate,
   secrets: config.secrets,
+  limits: config.limits,
+  rateLimits: config.rateLimits,
+  subgraphCalls: config.subgraphCalls,
+  trustedProxies: config.trustedProxies,
+  ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
 });
 const gateway = await listenGateway(server, { port: config.port, host: config.host });
 process.stdout.write(`gateway ready at ${gateway.url}\n`);

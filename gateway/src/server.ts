@@ -1,18 +1,19 @@
-import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
-import { startStandaloneServer } from '@apollo/server/standalone';
+import { type IncomingMessage } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
+import { ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
+import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
-import { CredentialDataSource, type GatewayContext } from './data-source.js';
+import { CredentialDataSource, DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions } from './data-source.js';
+import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
+import { type Logger, createLogger } from './log.js';
 import { useGuards } from './plugins/use-guards.js';
+import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
 import { loadableSupergraph } from './supergraph.js';
-import { type GraphQLFormattedError } from 'graphql';
-import { ErrorCode } from '@partnerskap/kit';
 
-/** Codes a client may see as they are: ours (from the subgraphs, kit's list) and Apollo's request errors. */
+/** Codes a client may see as they are: ours (kit's list) and Apollo's request errors. Everything else is masked. */
 const SHOWN_CODES = new Set<string>([
   ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
   'GRAPHQL_PARSE_FAILED',
@@ -22,27 +23,85 @@ const SHOWN_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** The extensions a client may see; anything else (`serviceName`, `response.url`, `exception`, stack) stays in the log. */
+const SHOWN_EXTENSIONS = ['code', 'field', 'limit', 'partner'] as const;
+
 /** Options of {@link createGatewayServer}. */
 export interface GatewayServerOptions {
   supergraphSdl: string;
   /** Subgraph URLs by name, replacing the composed ones (tests use free ports). */
   subgraphUrls?: Readonly<Record<string, string>>;
+  /** Sandbox, introspection, field suggestions: development only. */
   development: boolean;
   /** Verifies the client's token. */
   authenticate: Authenticator;
   /** The secret shared with each subgraph. */
   secrets: Readonly<Record<string, string>>;
-  /** Where masked errors are logged; default one JSON line on stderr. */
-  log?: (entry: Record<string, unknown>) => void;
+  /** Operation limits (default {@link DEFAULT_LIMITS}). */
+  limits?: Limits;
+  /** The static cost estimate, when the gateway has one. */
+  estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => number;
+  /** Subgraph timeout and pool (default {@link DEFAULT_SUBGRAPH_CALLS}). */
+  subgraphCalls?: SubgraphCallOptions;
+  /** Requests per minute per caller (default {@link DEFAULT_RATE_LIMITS}). */
+  rateLimits?: RateLimits;
+  /** Proxies whose `X-Forwarded-For` is believed (their addresses). */
+  trustedProxies?: readonly string[];
+  /** Origins browsers may call from (default: Apollo Studio's in development, none in production). */
+  corsOrigins?: readonly string[];
+  /** The structured log (default pino, JSON lines on stdout). */
+  logger?: Logger;
+}
+
+/** The gateway's Apollo Server and how it admits each request. */
+export interface GatewayServer {
+  server: ApolloServer<GatewayContext>;
+  options: GatewayServerOptions;
+  /** Whether the supergraph is loaded (for `/ready`). */
+  loaded(): boolean;
+  /** Admits a request (identity, rate limit) or answers it with 401/429. */
+  admit: Parameters<typeof serveGraphQL<GatewayContext>>[0]['admit'];
+}
+
+/** "Did you mean ...?" in validation messages: a map of the schema for whoever probes it. */
+const SUGGESTION = / ?Did you mean .*\?$/;
+
+/** Logs every error of an operation, in full, with its correlation id (what the client sees is masked). */
+function logErrors(logger: Logger): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      return {
+        async didEncounterErrors({ errors, operationName }) {
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            const expected = typeof code === 'string' && SHOWN_CODES.has(code);
+            logger[expected ? 'info' : 'error']({
+              requestId: contextValue.requestId,
+              operationName,
+              caller: contextValue.identity.role,
+              code,
+              msg: error.message,
+              path: error.path,
+              extensions: error.extensions,
+              stack: expected ? undefined : (error.originalError?.stack ?? error.stack),
+            });
+          }
+        },
+      };
+    },
+  };
 }
 
 /**
- * Builds the gateway: an Apollo Gateway over the committed supergraph (composition happened
- * before deploy, so it starts even when a subgraph is down), with Sandbox in development only
- * and every unknown error masked.
+ * Builds the gateway: an Apollo Gateway over the committed supergraph (composition happened before
+ * deploy, so it starts even when a subgraph is down), with operation limits and the guards checked
+ * before planning, every unknown error masked, and Sandbox, introspection and field suggestions in
+ * development only. Apollo's CSRF prevention stays on; array batching stays off.
  */
 export function createGatewayServer(options: GatewayServerOptions): GatewayServer {
-  const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  const logger = options.logger ?? createLogger();
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  let loaded = false;
   const gateway = new ApolloGateway({
     supergraphSdl: loadableSupergraph(options.supergraphSdl),
     buildService: ({ name, url }) => {
@@ -50,57 +109,81 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       if (!target) throw new Error(`the supergraph names no URL for subgraph ${name}`);
       const secret = options.secrets[name];
       if (!secret) throw new Error(`no gateway secret for subgraph ${name}`);
-      return new CredentialDataSource({ name, url: target, secret });
+      return new CredentialDataSource({ name, url: target, secret, calls: options.subgraphCalls ?? DEFAULT_SUBGRAPH_CALLS });
     },
+  });
+  gateway.onSchemaLoadOrUpdate(() => {
+    loaded = true;
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: false,
-    plugins: [
-      useGuards({ supergraphSdl: options.supergraphSdl }),
-      options.development
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
-        : ApolloServerPluginLandingPageProductionDefault({ footer: false }),
-    ],
     introspection: options.development,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: limits.tokens },
+    plugins: [
+      useLimits(limits, options.estimateCost),
+      useGuards({ supergraphSdl: options.supergraphSdl }),
+      logErrors(logger),
+      options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+    ],
     formatError: (formatted: GraphQLFormattedError): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
-      if (typeof code === 'string' && SHOWN_CODES.has(code)) {
-        const { stacktrace: _s, response: _r, ...extensions } = formatted.extensions ?? {};
-        return { ...formatted, extensions };
+      const path = formatted.path ? { path: formatted.path } : {};
+      if (typeof code !== 'string' || !SHOWN_CODES.has(code)) {
+        return { message: 'Internal server error', ...path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
       }
-      log({ level: 'error', msg: formatted.message, path: formatted.path, extensions: formatted.extensions });
-      return {
-        message: 'Internal server error',
-        ...(formatted.path ? { path: formatted.path } : {}),
-        extensions: { code: 'INTERNAL_SERVER_ERROR' },
-      };
+      const extensions: Record<string, unknown> = {};
+      for (const key of SHOWN_EXTENSIONS) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
+      const message = options.development ? formatted.message : formatted.message.replace(SUGGESTION, '');
+      return { message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...path, extensions };
     },
   });
-  const authenticate = withServiceTokens(options.authenticate, options.secrets);
-  return { server, context: async (authorization) => ({ identity: await authenticate(authorization) }) };
-}
 
-/** The gateway's Apollo Server and how it builds each request's context. */
-export interface GatewayServer {
-  server: ApolloServer<GatewayContext>;
-  context: (authorization: string | undefined) => Promise<GatewayContext>;
+  const authenticate = withServiceTokens(options.authenticate, options.secrets);
+  const limiter = createRateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const proxies = new Set(options.trustedProxies ?? []);
+  const admit = async (req: IncomingMessage, requestId: string) => {
+    const authorization = req.headers.authorization;
+    let identity: GatewayContext['identity'];
+    try {
+      identity = await authenticate(typeof authorization === 'string' ? authorization : undefined);
+    } catch (err) {
+      const message = (err as Error).message;
+      logger.info({ requestId, code: ErrorCode.UNAUTHENTICATED, msg: message });
+      return { status: 401, headers: { 'www-authenticate': 'Bearer' }, body: errorBody(ErrorCode.UNAUTHENTICATED, message) };
+    }
+    const { key, perMinute } = limiter.keyOf(identity, clientAddress(req, proxies));
+    const decision = limiter.take(key, perMinute);
+    if (!decision.allowed) {
+      logger.warn({ requestId, code: ErrorCode.RATE_LIMITED, caller: identity.role, msg: 'rate limited' });
+      return {
+        status: 429,
+        headers: { 'retry-after': String(decision.retryAfterS) },
+        body: errorBody(ErrorCode.RATE_LIMITED, `Too many requests: try again in ${decision.retryAfterS} s`),
+      };
+    }
+    return { context: { identity, requestId } };
+  };
+  return { server, options: { ...options, logger }, loaded: () => loaded, admit };
 }
 
 /** A gateway listening for HTTP. */
-export interface ListeningGateway {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
+export type ListeningGateway = ListeningService;
 
-/** Starts the gateway on a port (0 for a free one). */
+/** Starts the gateway on a port (0 for a free one), over node:http with the body cap, CORS origins, `/health` and `/ready`. */
 export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string }): Promise<ListeningGateway> {
-  const host = options.host ?? '127.0.0.1';
-  const { url } = await startStandaloneServer(gateway.server, {
-    listen: { port: options.port, host },
-    context: ({ req }) => gateway.context(req.headers.authorization),
+  const { options: o } = gateway;
+  return serveGraphQL<GatewayContext>({
+    server: gateway.server,
+    port: options.port,
+    ...(options.host ? { host: options.host } : {}),
+    path: '/',
+    bodyLimitBytes: (o.limits ?? DEFAULT_LIMITS).bodyBytes,
+    corsOrigins: o.corsOrigins ?? (o.development ? ['https://studio.apollographql.com'] : []),
+    admit: gateway.admit,
+    ready: async () => ({ supergraph: gateway.loaded() }),
+    log: (entry) => o.logger!.error(entry),
   });
-  const port = Number(new URL(url).port);
-  return { url: `http://${host}:${port}/`, port, stop: () => gateway.server.stop() };
 }

@@ -1,0 +1,16 @@
+import { pino } from 'pino';
+
+/** The gateway's structured log: JSON lines, one per event, each with the request's correlation id where there is one. */
+export type Logger = Pick<pino.Logger, 'info' | 'warn' | 'error'>;
+
+/** A pino logger on stdout (`LOG_LEVEL`, default `info`; `silent` turns it off). */
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, base: { service: 'gateway' }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/** A logger that keeps its entries in memory (tests read them). */
+export function memoryLogger(): Logger & { entries: Record<string, unknown>[] } {
+  const entries: Record<string, unknown>[] = [];
+  const push = (level: string) => (obj: unknown) => void entries.push({ level, ...(obj as Record<string, unknown>) });
+  return { entries, info: push('info') as never, warn: push('warn') as never, error: push('error') as never };
+}
