@@ -191,8 +191,13 @@ describe('cross-partner entities', () => {
 });
 
 describe('bad input', () => {
+  it('refuses a page over 100 at the gateway, before planning', async () => {
+    const res = await h.query('{ studies(first: 101) { totalCount } }');
+    expect(res.status).toBe(400);
+    expect(res.errors?.map((e) => e.extensions)).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', limit: 'pageSize', field: 'first' })]);
+  });
+
   it.each([
-    ['{ studies(first: 101) { totalCount } }', 'first', ['studies']],
     ['{ studies(first: 0) { totalCount } }', 'first', ['studies']],
     ['{ studies(after: "bm9wZQ") { totalCount } }', 'after', ['studies']],
     [`{ studies(filter: { search: "${'x'.repeat(101)}" }) { totalCount } }`, 'filter.search', ['studies']],

@@ -98,6 +98,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     tokens: intEnv(env, 'LIMIT_TOKENS', DEFAULT_LIMITS.tokens, 50, 100_000, problems),
     cost: intEnv(env, 'LIMIT_COST', DEFAULT_LIMITS.cost, 1, 10_000_000, problems),
     bodyBytes: intEnv(env, 'LIMIT_BODY_BYTES', DEFAULT_LIMITS.bodyBytes, 1000, 10_000_000, problems),
+    pageSize: DEFAULT_LIMITS.pageSize,
   };
   const rateLimits: RateLimits = {
     partnerPerMinute: intEnv(env, 'RATE_LIMIT_PARTNER_PER_MINUTE', DEFAULT_RATE_LIMITS.partnerPerMinute, 1, 10_000_000, problems),

@@ -16,7 +16,8 @@ describe('operation limits', () => {
   it('measure depth (through fragments), aliases and directives', () => {
     const doc = parse(`query Q($x: Boolean!) { a: studies { edges { node { ...F } } } b: subjects { code @include(if: $x) } }
       fragment F on Study { institution { name } subject { name @skip(if: $x) } }`);
-    expect(measure(doc)).toEqual({ depth: 5, aliases: 2, directives: 2 });
+    expect(measure(doc)).toEqual({ depth: 5, aliases: 2, directives: 2, pageSize: 0 });
+    expect(measure(parse('query($n: Int) { a: studies(first: 7) { totalCount } b: studies(first: $n) { totalCount } }'), null, { n: 40 }).pageSize).toBe(40);
   });
 
   it('leave every registered operation well inside them (at most half of each)', () => {

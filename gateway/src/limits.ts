@@ -1,5 +1,5 @@
 import { type ApolloServerPlugin } from '@apollo/server';
-import { ErrorCode } from '@partnerskap/kit';
+import { ErrorCode, MAX_PAGE_SIZE } from '@partnerskap/kit';
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type OperationDefinitionNode, type SelectionSetNode, visit } from 'graphql';
 
 /**
@@ -16,20 +16,29 @@ export interface Limits {
   directives: number;
   /** Lexical tokens of the document (Apollo's `parseOptions.maxTokens`: a clean 400). The largest registered operation: 98. */
   tokens: number;
-  /** The static cost estimate (`@cost`/`@listSize`, Apollo's weights). */
+  /**
+   * The static cost estimate (`@cost`/`@listSize`, Apollo's weights; cost.ts). The registered
+   * operations cost 10 to 193 with their sample variables and at most 1,903 with `first: 100`;
+   * a page of 100 studies with every figure about 3,600; any page of 100 nested in another at
+   * least 10,000. 5,000 lets the first through and refuses the second.
+   */
   cost: number;
   /** Request body bytes. The largest registered operation: about 1.1 kB. */
   bodyBytes: number;
+  /** Items per page (`first`): the subgraphs refuse more too, but the gateway refuses before planning. */
+  pageSize: number;
 }
 
 /** The limits unless configured otherwise (`LIMIT_DEPTH`, `LIMIT_ALIASES`...). */
-export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, directives: 20, tokens: 1000, cost: 5000, bodyBytes: 100_000 });
+export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, directives: 20, tokens: 1000, cost: 5000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
 
 /** An operation's shape, as the limits see it. */
 export interface OperationMeasure {
   depth: number;
   aliases: number;
   directives: number;
+  /** The largest `first` the operation asks for (a literal or a variable's value). */
+  pageSize: number;
 }
 
 /** The operation a request runs (by name, or the only one). */
@@ -38,8 +47,8 @@ export function operationOf(document: DocumentNode, operationName: string | null
   return operationName ? ops.find((o) => o.name?.value === operationName) : ops.length === 1 ? ops[0] : undefined;
 }
 
-/** Measures depth and aliases of the operation (fragments followed, each once per path) and directives of the document. */
-export function measure(document: DocumentNode, operationName?: string | null): OperationMeasure {
+/** Measures depth and aliases of the operation (fragments followed, each once per path), directives and the largest `first` of the document. */
+export function measure(document: DocumentNode, operationName?: string | null, variables: Record<string, unknown> = {}): OperationMeasure {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   let aliases = 0;
@@ -64,12 +73,20 @@ export function measure(document: DocumentNode, operationName?: string | null): 
   const operation = operationOf(document, operationName);
   const depth = operation ? depthOf(operation.selectionSet, 0, new Set()) : 0;
   let directives = 0;
-  visit(document, { Directive: () => void directives++ });
-  return { depth, aliases, directives };
+  let pageSize = 0;
+  visit(document, {
+    Directive: () => void directives++,
+    Argument: (arg) => {
+      if (arg.name.value !== 'first') return;
+      const value = arg.value.kind === Kind.INT ? Number(arg.value.value) : arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : undefined;
+      if (typeof value === 'number' && Number.isFinite(value)) pageSize = Math.max(pageSize, value);
+    },
+  });
+  return { depth, aliases, directives, pageSize };
 }
 
-const over = (limit: keyof Limits, message: string): GraphQLError =>
-  new GraphQLError(message, { extensions: { code: ErrorCode.LIMIT_EXCEEDED, limit, http: { status: 400 } } });
+const over = (limit: keyof Limits, message: string, field?: string): GraphQLError =>
+  new GraphQLError(message, { extensions: { code: ErrorCode.LIMIT_EXCEEDED, limit, ...(field ? { field } : {}), http: { status: 400 } } });
 
 /**
  * Refuses an operation over a limit before it is planned: depth, aliases, directives and, when an
@@ -84,10 +101,11 @@ export function useLimits(
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request }) {
-          const m = measure(document, request.operationName);
+          const m = measure(document, request.operationName, request.variables ?? {});
           if (m.depth > limits.depth) throw over('depth', `The operation is nested ${m.depth} deep; the limit is ${limits.depth}`);
           if (m.aliases > limits.aliases) throw over('aliases', `The operation uses ${m.aliases} aliases; the limit is ${limits.aliases}`);
           if (m.directives > limits.directives) throw over('directives', `The document uses ${m.directives} directives; the limit is ${limits.directives}`);
+          if (m.pageSize > limits.pageSize) throw over('pageSize', `first may be at most ${limits.pageSize}, got ${m.pageSize}`, 'first');
           if (estimateCost) {
             const cost = estimateCost(document, request.variables, request.operationName);
             if (cost > limits.cost) throw over('cost', `The operation's estimated cost is ${cost}; the limit is ${limits.cost} (ask for fewer items with first)`);

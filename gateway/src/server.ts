@@ -6,6 +6,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
 import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
+import { createCostEstimator } from './cost.js';
 import { CredentialDataSource, DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
@@ -39,7 +40,7 @@ export interface GatewayServerOptions {
   secrets: Readonly<Record<string, string>>;
   /** Operation limits (default {@link DEFAULT_LIMITS}). */
   limits?: Limits;
-  /** The static cost estimate, when the gateway has one. */
+  /** The static cost estimate (default: from the supergraph's `@cost`/`@listSize`, see cost.ts). */
   estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => number;
   /** Subgraph timeout and pool (default {@link DEFAULT_SUBGRAPH_CALLS}). */
   subgraphCalls?: SubgraphCallOptions;
@@ -123,7 +124,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: limits.tokens },
     plugins: [
-      useLimits(limits, options.estimateCost),
+      useLimits(limits, options.estimateCost ?? createCostEstimator(options.supergraphSdl)),
       useGuards({ supergraphSdl: options.supergraphSdl }),
       logErrors(logger),
       options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
