@@ -8,6 +8,8 @@ import { type RunningSupergraph, type SupergraphOptions, startSupergraph } from 
 /** A GraphQL response as tests read it, with its HTTP status. */
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
+  /** The response's headers (lower-case names). */
+  headers: Record<string, string>;
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
@@ -31,6 +33,9 @@ export interface Harness extends RunningSupergraph {
   querySubgraph<T = Record<string, unknown>>(name: SubgraphName, query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   /** A client token for an identity, signed by the test identity provider (claims may be overridden). */
   token(identity: Identity, claims?: Record<string, unknown>, expiresIn?: string | number): Promise<string>;
+  /** Stops the embedded store (a database outage) and starts it again on the same port and journal. */
+  stopStore(): Promise<void>;
+  startStore(): Promise<void>;
   /** What the gateway logged (unless a test gave its own logger). */
   log: Record<string, unknown>[];
   /** The database commands sent since the last call, by command name and collection. */
@@ -48,15 +53,25 @@ async function post<T>(url: string, query: string, variables: Record<string, unk
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: res.status, ...((await res.json()) as Omit<GraphQLResponse<T>, 'status'>) };
+  const text = await res.text();
+  let body: Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = { errors: [{ message: `not JSON: ${text.slice(0, 200)}` }] };
+  }
+  return { status: res.status, headers: Object.fromEntries(res.headers), ...body };
 }
 
 const DIRECTORATE: Identity = { role: 'directorate' };
 
 /** Starts the embedded store (or uses `MONGODB_URI`), seeds fresh databases and starts everything on port 0. */
-export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed' | 'gateway' | 'development'> = {}): Promise<Harness> {
+export async function startHarness(
+  extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed' | 'gateway' | 'development'> & { storeDir?: string } = {},
+): Promise<Harness> {
   let store: EmbeddedMongo | undefined;
-  const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo()).uri;
+  const quiet = { log: () => undefined };
+  const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ ...(extra.storeDir ? { dir: extra.storeDir, fsync: 'interval' as const } : {}), ...quiet })).uri;
   const prefix = `e2e_${randomBytes(4).toString('hex')}_`;
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test', alg: 'EdDSA' };
@@ -76,6 +91,14 @@ export async function startHarness(extra: Pick<SupergraphOptions, 'subgraphUrl' 
   return {
     ...running,
     log: logger.entries,
+    stopStore: async () => {
+      if (!store) throw new Error('a real MongoDB (MONGODB_URI) cannot be stopped by a test');
+      await store.close();
+    },
+    startStore: async () => {
+      if (!store) throw new Error('a real MongoDB (MONGODB_URI) cannot be started by a test');
+      store = await startEmbeddedMongo({ port: Number(new URL(mongodbUri).port), ...(extra.storeDir ? { dir: extra.storeDir, fsync: 'interval' as const } : {}), ...quiet });
+    },
     query: (query, variables, options = {}) =>
       post(running.gateway.url, query, variables, { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers }),
     querySubgraph: async (name, query, variables, options = {}) => {

@@ -81,8 +81,9 @@ export class CredentialDataSource extends RemoteGraphQLDataSource<GatewayContext
           });
         }
         const code = causeCode(error);
-        if (code && CONNECTION_FAILURES.has(code)) {
-          if (!mutation && attempt === 1) continue;
+        const connection = code !== undefined && CONNECTION_FAILURES.has(code);
+        if (connection || (error as Error)?.message === 'fetch failed') {
+          if (connection && !mutation && attempt === 1) continue;
           throw new GraphQLError(`The ${this.#partner} partner cannot be reached just now`, {
             extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, partner: this.#partner },
             originalError: error as Error,

@@ -7,3 +7,4 @@ export { type Logger, createLogger, memoryLogger } from './log.js';
 export { DEFAULT_LIMITS, type Limits, measure } from './limits.js';
 export { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.js';
 export { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
+export { type CostEstimator, createCostEstimator } from './cost.js';
