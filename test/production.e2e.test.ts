@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './harness.js';
+
+// The gateway as it runs with NODE_ENV=production: no introspection, no Sandbox, no field
+// suggestions, no stack traces, CORS for the configured partner origins only, Apollo's CSRF
+// prevention on, and a rate limit per caller. The development gateway, for contrast.
+const PARTNER = 'https://partner.example.no';
+const PUBLIC_PER_MINUTE = 40;
+let prod: Harness;
+let dev: Harness;
+
+beforeAll(async () => {
+  [prod, dev] = await Promise.all([
+    startHarness({ development: false, gateway: { corsOrigins: [PARTNER], rateLimits: { publicPerMinute: PUBLIC_PER_MINUTE, partnerPerMinute: 10_000 } } }),
+    startHarness(),
+  ]);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([prod?.close(), dev?.close()]);
+});
+
+const codes = (res: { errors?: { extensions?: Record<string, unknown> }[] }) => res.errors?.map((e) => e.extensions?.code) ?? [];
+
+describe('production mode', () => {
+  it('refuses introspection (development allows it)', async () => {
+    const q = '{ __schema { queryType { name } } }';
+    expect(codes(await prod.query(q))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect((await dev.query<any>(q)).data.__schema.queryType.name).toBe('Query');
+  });
+
+  it('serves no Sandbox (development does)', async () => {
+    const page = (url: string) => fetch(url, { headers: { accept: 'text/html' } });
+    expect((await page(prod.gateway.url)).headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    expect((await page(dev.gateway.url)).headers.get('content-type')).toMatch(/text\/html/);
+  });
+
+  it('gives no field suggestions (development does)', async () => {
+    const q = '{ studys(first: 1) { totalCount } }';
+    const p = await prod.query(q);
+    expect(codes(p)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(p.errors![0]!.message).not.toMatch(/Did you mean/);
+    expect((await dev.query(q)).errors![0]!.message).toMatch(/Did you mean .*"studies"/);
+  });
+
+  it('shows no stack traces, in any error', async () => {
+    for (const q of ['{ nope }', '{ studies(first: 0) { totalCount } }', '{ study(id: "x") { id', 'mutation { eraseTeacherRecord(teacher: "t-x") }']) {
+      const res = await prod.query(q);
+      expect(JSON.stringify(res)).not.toMatch(/stacktrace|exception|\.ts:\d+|node_modules/);
+    }
+  });
+
+  it('answers CORS for the configured partner origins only', async () => {
+    const preflight = (origin: string) =>
+      fetch(prod.gateway.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+    const ok = await preflight(PARTNER);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(PARTNER);
+    expect(ok.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    const post = await fetch(prod.gateway.url, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{"query":"{ subjects { code } }"}' });
+    expect(post.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('keeps Apollo’s CSRF prevention: a simple GET needs a preflight header', async () => {
+    const url = `${prod.gateway.url}?query=${encodeURIComponent('{ subjects { code } }')}`;
+    const simple = await fetch(url);
+    expect(simple.status).toBe(400);
+    const preflighted = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(preflighted.status).toBe(200);
+  });
+
+  it('limits the public per address with 429 and Retry-After; X-Forwarded-For from an untrusted peer changes nothing; partners have their own bucket', async () => {
+    let limited: Response | undefined;
+    let sent = 0;
+    while (!limited && sent < PUBLIC_PER_MINUTE + 2) {
+      const res = await fetch(prod.gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.0.0.${sent}` },
+        body: '{"query":"{ subjects { code } }"}',
+      });
+      sent++;
+      if (res.status === 429) limited = res;
+    }
+    expect(limited, 'the limit was reached').toBeDefined();
+    expect(sent).toBeLessThanOrEqual(PUBLIC_PER_MINUTE + 1);
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await limited!.json()) as any).errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    const partner = await prod.query('{ subjects { code } }', {}, { token: await prod.token({ role: 'school-owner', org: '4601' }) });
+    expect(partner.status).toBe(200);
+  });
+});
