@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
 
 /** An institution as stored; `_id` is its organisation number. */
 export interface InstitutionDoc {
@@ -58,19 +58,20 @@ export interface ApplicationQuery {
   ownerApproved?: boolean | undefined;
 }
 
+/** The allow-listed fields applications are filtered by, each with `$eq`. */
 function applicationFilter(q: ApplicationQuery): Filter<ApplicationDoc> {
-  const f: Filter<ApplicationDoc> = {};
-  if (q.year !== undefined) f.year = q.year;
-  if (q.study !== undefined) f.study = q.study;
-  if (q.subject !== undefined) f.subject = q.subject;
-  if (q.gradeBand !== undefined) f.gradeBand = q.gradeBand;
-  if (q.institution !== undefined) f.institution = q.institution;
-  if (q.owner !== undefined) f.owner = q.owner;
-  if (q.county !== undefined) f.county = q.county;
-  if (q.admission !== undefined) f['admission.outcome'] = q.admission;
-  if (q.teacher !== undefined) f.teacher = q.teacher;
-  if (q.ownerApproved !== undefined) f.ownerApproved = q.ownerApproved;
-  return f;
+  return eqFilter({
+    year: q.year,
+    study: q.study,
+    subject: q.subject,
+    gradeBand: q.gradeBand,
+    institution: q.institution,
+    owner: q.owner,
+    county: q.county,
+    'admission.outcome': q.admission,
+    teacher: q.teacher,
+    ownerApproved: q.ownerApproved,
+  }) as Filter<ApplicationDoc>;
 }
 
 /** Thrown inside a transaction when the record changed since the rules read it: the transaction aborts. */

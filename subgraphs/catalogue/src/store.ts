@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, type RoundDates, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, type RoundDates, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
 
 /** A study offer as stored. */
 export interface StudyDoc {
@@ -72,15 +72,10 @@ export interface StudyQuery {
   search?: RegExp | undefined;
 }
 
+/** The allow-listed fields studies are filtered by, each with `$eq`; free text as an escaped pattern. */
 function studyFilter(q: StudyQuery): Filter<StudyDoc> {
-  const f: Filter<StudyDoc> = {};
-  if (q.year !== undefined) f.year = q.year;
-  if (q.subject !== undefined) f.subject = q.subject;
-  if (q.gradeBand !== undefined) f.gradeBand = q.gradeBand;
-  if (q.institution !== undefined) f.institution = q.institution;
-  if (q.delivery !== undefined) f.delivery = q.delivery;
-  if (q.status !== undefined) f.status = q.status;
-  if (q.search !== undefined) f.$or = [{ name: q.search }, { code: q.search }];
+  const f = eqFilter({ year: q.year, subject: q.subject, gradeBand: q.gradeBand, institution: q.institution, delivery: q.delivery, status: q.status }) as Filter<StudyDoc>;
+  if (q.search !== undefined) f.$or = [{ name: { $regex: q.search } }, { code: { $regex: q.search } }];
   return f;
 }
 
@@ -111,6 +106,7 @@ export function createCatalogueStore(db: Db) {
     async listStudies(q: StudyQuery, window: PageWindow): Promise<Study[]> {
       const docs = await studies
         .find(studyFilter(q))
+        .maxTimeMS(SEARCH_MAX_TIME_MS)
         .sort({ name: 1, _id: 1 })
         .collation(NB)
         .skip(window.skip)
@@ -119,7 +115,7 @@ export function createCatalogueStore(db: Db) {
       return docs.map(withId);
     },
     countStudies(q: StudyQuery): Promise<number> {
-      return studies.countDocuments(studyFilter(q));
+      return studies.countDocuments(studyFilter(q), { maxTimeMS: SEARCH_MAX_TIME_MS });
     },
     async subjects(): Promise<Subject[]> {
       return (await subjects.find().sort({ name: 1, _id: 1 }).collation(NB).toArray()).map(withId);

@@ -22,7 +22,7 @@ export {
   readAudit,
 } from './process.js';
 export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
-export { type MongoConnection, MONGO_SELECTION_TIMEOUT_MS, NB, connectMongo, isDuplicateKey, withId } from './mongo.js';
+export { type FilterValue, type MongoConnection, MONGO_SELECTION_TIMEOUT_MS, NB, SEARCH_MAX_TIME_MS, connectMongo, eqFilter, isDuplicateKey, withId } from './mongo.js';
 export { DEFAULT_BODY_LIMIT, type ListeningService, type PlainAnswer, REQUEST_ID_HEADER, type ServeOptions, errorBody, serveGraphQL } from './http.js';
 export {
   type Connection,

@@ -32,3 +32,24 @@ export function withId<T extends { _id: unknown }>(doc: T): Omit<T, '_id'> & { i
 
 /** Norwegian collation: names sort with Æ, Ø, Å after Z. */
 export const NB = Object.freeze({ locale: 'nb' });
+
+/** A value a filter may compare with: never an object, so never an operator such as `{ $ne: null }`. */
+export type FilterValue = string | number | boolean;
+
+/**
+ * A filter of `$eq` conditions on the fields a store allows (the keys it passes), skipping the
+ * undefined ones. Each value must be a primitive: an object here is a bug (validation let it
+ * through), refused rather than sent to the database as an operator.
+ */
+export function eqFilter(conditions: Record<string, FilterValue | undefined>): Record<string, { $eq: FilterValue }> {
+  const filter: Record<string, { $eq: FilterValue }> = {};
+  for (const [field, value] of Object.entries(conditions)) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`filter value of ${field} is not a primitive`);
+    filter[field] = { $eq: value };
+  }
+  return filter;
+}
+
+/** How long a query with a free-text pattern may run on the server before it is cut off. */
+export const SEARCH_MAX_TIME_MS = 2000;

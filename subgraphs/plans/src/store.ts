@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Identity, NB, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, NB, type PageWindow, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
 import { type ClientSession } from 'mongodb';
 
 /** A county as stored; `_id` is its number. */
@@ -69,11 +69,10 @@ export interface OwnerQuery {
   search?: RegExp | undefined;
 }
 
+/** The allow-listed fields owners are filtered by, each with `$eq`; free text as an escaped pattern. */
 function ownerFilter(q: OwnerQuery): Filter<OwnerDoc> {
-  const f: Filter<OwnerDoc> = {};
-  if (q.kind !== undefined) f.kind = q.kind;
-  if (q.county !== undefined) f.county = q.county;
-  if (q.search !== undefined) f.name = q.search;
+  const f = eqFilter({ kind: q.kind, county: q.county }) as Filter<OwnerDoc>;
+  if (q.search !== undefined) f.name = { $regex: q.search };
   return f;
 }
 
@@ -140,11 +139,11 @@ export function createPlansStore(db: Db) {
       return (await owners.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
     async listOwners(q: OwnerQuery, window: PageWindow): Promise<Owner[]> {
-      const docs = await owners.find(ownerFilter(q)).sort({ name: 1, _id: 1 }).collation(NB).skip(window.skip).limit(window.limit + 1).toArray();
+      const docs = await owners.find(ownerFilter(q)).maxTimeMS(SEARCH_MAX_TIME_MS).sort({ name: 1, _id: 1 }).collation(NB).skip(window.skip).limit(window.limit + 1).toArray();
       return docs.map(withId);
     },
     countOwners(q: OwnerQuery): Promise<number> {
-      return owners.countDocuments(ownerFilter(q));
+      return owners.countDocuments(ownerFilter(q), { maxTimeMS: SEARCH_MAX_TIME_MS });
     },
     async teachersByIds(ids: string[]): Promise<Teacher[]> {
       return (await teachers.find({ _id: { $in: ids } }).toArray()).map(withId);
