@@ -27,8 +27,12 @@ export interface Year {
 }
 
 /** Starts the supergraph on empty databases with only reference data: two owners, teachers, two institutions, a subject, a union. */
-export async function startYear(clock: SettableClock, teachers: [id: string, owner: '4601' | '0301'][]): Promise<Year> {
-  const h = await startHarness({ seed: false, clock });
+export async function startYear(
+  clock: SettableClock,
+  teachers: [id: string, owner: '4601' | '0301'][],
+  gateway: Parameters<typeof startHarness>[0] extends infer O ? (O extends { gateway?: infer G } ? G : never) : never = {},
+): Promise<Year> {
+  const h = await startHarness({ seed: false, clock, gateway });
   await seedYearReference(h.dbs, teachers);
 
   const as = async <T = any>(who: Identity, query: string, variables: Record<string, unknown> = {}) => h.query<T>(query, variables, { token: await h.token(who) });

@@ -33,9 +33,14 @@ export interface SubgraphServerOptions<C extends BaseContext & { identity: Ident
   log?: (entry: Record<string, unknown>) => void;
 }
 
+/** One JSON line on stderr, unless `LOG_LEVEL=silent` (the test runs set it). */
+const defaultLog = (entry: Record<string, unknown>): void => {
+  if (process.env.LOG_LEVEL !== 'silent') process.stderr.write(`${JSON.stringify(entry)}\n`);
+};
+
 /** Builds a federated subgraph server that masks every error it does not know. */
 export function createSubgraphServer<C extends BaseContext & { identity: Identity }>(options: SubgraphServerOptions<C>): ApolloServer<C> {
-  const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  const log = options.log ?? defaultLog;
   const schema = buildSubgraphSchema([
     { typeDefs: options.typeDefs, resolvers: { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers } as GraphQLResolverMap<C> },
   ]);
@@ -51,12 +56,21 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
       if (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
       if (typeof code === 'string' && REQUEST_CODES.has(code)) return formatted;
       const path = formatted.path ? { path: formatted.path } : {};
+      if (isBadRepresentation(error)) {
+        return { message: 'A representation names a type this subgraph does not resolve', ...path, extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'representations' } };
+      }
       if (isStoreDown(error)) {
         return { message: 'The partner’s database cannot be reached just now; try again shortly', ...path, extensions: { code: ErrorCode.STORE_UNAVAILABLE } };
       }
       return { message: 'Internal server error', ...path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
     },
   });
+}
+
+/** @apollo/subgraph's error for an `_entities` representation of a type the subgraph does not have: the caller's mistake. */
+function isBadRepresentation(error: unknown): boolean {
+  const e = error as { message?: string; originalError?: { message?: string } } | undefined;
+  return /^The _entities resolver tried to load an entity for type /.test(e?.originalError?.message ?? e?.message ?? '');
 }
 
 /** The driver's errors that mean the database cannot be reached (not a bad request). */
@@ -84,6 +98,7 @@ function logMasked(name: string, log: (entry: Record<string, unknown>) => void):
             const code = error.extensions?.code;
             if (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) continue;
             if (typeof code === 'string' && REQUEST_CODES.has(code)) continue;
+            if (isBadRepresentation(error)) continue;
             log({
               level: 'error',
               subgraph: name,
@@ -122,7 +137,7 @@ export async function listenSubgraph<C extends BaseContext>(
     log?: (entry: Record<string, unknown>) => void;
   },
 ): Promise<ListeningSubgraph> {
-  const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  const log = options.log ?? defaultLog;
   return serveGraphQL<C>({
     server,
     port: options.port,
