@@ -180,6 +180,15 @@ describe('masking: what SECURITY.md lists never reaches a client, and the log ha
     }
   });
 
+  it('passes the request’s id to every subgraph it calls', async () => {
+    resetProxies();
+    const res = await h.query<any>('{ studies(first: 2) { edges { node { id applicants rating { count } } } } }', {}, { token: udir });
+    expect(res.errors).toBeUndefined();
+    const ids = NAMES.flatMap((n) => proxies[n].requestIds);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(ids)).toEqual(new Set([res.headers['x-request-id']]));
+  });
+
   it('every error a client sees has a code from our list and the request’s id', async () => {
     const res = await h.query<any>('{ nope }');
     expect(res.errors?.every((e) => typeof e.extensions?.code === 'string' && e.extensions?.requestId === res.headers['x-request-id'])).toBe(true);

@@ -8,6 +8,8 @@ export interface SubgraphProxy {
   count: number;
   /** Bodies of those requests. */
   bodies: string[];
+  /** Their `x-request-id` headers. */
+  requestIds: string[];
   /** Wait this long before forwarding. */
   delayMs: number;
   /** Close the connection of the next N requests without an answer. */
@@ -25,6 +27,7 @@ export async function startProxy(): Promise<SubgraphProxy> {
     url: '',
     count: 0,
     bodies: [],
+    requestIds: [],
     delayMs: 0,
     dropNext: 0,
     reply: undefined,
@@ -32,6 +35,7 @@ export async function startProxy(): Promise<SubgraphProxy> {
     reset() {
       proxy.count = 0;
       proxy.bodies = [];
+      proxy.requestIds = [];
       proxy.delayMs = 0;
       proxy.dropNext = 0;
       proxy.reply = undefined;
@@ -47,6 +51,7 @@ export async function startProxy(): Promise<SubgraphProxy> {
     req.on('end', () => {
       proxy.count++;
       proxy.bodies.push(Buffer.concat(chunks).toString('utf8'));
+      proxy.requestIds.push(String(req.headers['x-request-id'] ?? ''));
       if (proxy.dropNext > 0) {
         proxy.dropNext--;
         req.socket.destroy();
