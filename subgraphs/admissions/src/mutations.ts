@@ -7,7 +7,7 @@ import {
   badUserInput,
   checkWindow,
   forbidden,
-  idempotencyScope,
+  idempotencyOf,
   intArg,
   notFound,
   pageWindow,
@@ -48,12 +48,7 @@ export const mutations = {
     { input, idempotencyKey }: { input: { study: string; firstChoice: ChoiceInput; secondChoice?: ChoiceInput | null }; idempotencyKey?: string | null },
     ctx: AdmissionsContext,
   ) => {
-    const idempotency = {
-      key: idempotencyKey,
-      scope: idempotencyScope(ctx.identity, 'submitApplication'),
-      request: input,
-      replay: async (id: string) => (await ctx.loaders.application.load(id))!,
-    };
+    const idempotency = idempotencyOf(ctx.identity, 'submitApplication', idempotencyKey, input, async (id) => (await ctx.loaders.application.load(id))!);
     const again = await ctx.store.replayed(idempotency);
     if (again) return again;
     const teacher = ctx.identity.org!;

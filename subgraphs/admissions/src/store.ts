@@ -133,15 +133,7 @@ export function createAdmissionsStore(db: Db) {
     },
     /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
     async insertApplication(doc: ApplicationDoc, line: AuditDoc, idempotency: Idempotency<Application>): Promise<Application> {
-      return writer.write(
-        line,
-        { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' },
-        async (session) => {
-          await applications.insertOne(doc, { session });
-          return withId(doc);
-        },
-        idempotency,
-      );
+      return writer.insert(applications, doc, line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, idempotency);
     },
     /** The first result of a request made before with the same idempotency key, if any. */
     replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),

@@ -5,7 +5,7 @@ import {
   auditView,
   badUserInput,
   checkWindow,
-  idempotencyScope,
+  idempotencyOf,
   intArg,
   notFound,
   osloDate,
@@ -53,12 +53,7 @@ async function campusesOf(ctx: CatalogueContext, institution: string): Promise<s
 
 export const mutations = {
   publishStudy: async (_: unknown, { input, idempotencyKey }: { input: StudyInput; idempotencyKey?: string | null }, ctx: CatalogueContext) => {
-    const idempotency = {
-      key: idempotencyKey,
-      scope: idempotencyScope(ctx.identity, 'publishStudy'),
-      request: input,
-      replay: async (id: string) => (await ctx.loaders.study.load(id))!,
-    };
+    const idempotency = idempotencyOf(ctx.identity, 'publishStudy', idempotencyKey, input, async (id) => (await ctx.loaders.study.load(id))!);
     const again = await ctx.store.replayed(idempotency);
     if (again) return again;
     const code = input.code.trim().toUpperCase();
@@ -123,12 +118,7 @@ export const mutations = {
   },
 
   openRound: async (_: unknown, { input, idempotencyKey }: { input: Omit<RoundDoc, '_id'> & { year: number }; idempotencyKey?: string | null }, ctx: CatalogueContext) => {
-    const idempotency = {
-      key: idempotencyKey,
-      scope: idempotencyScope(ctx.identity, 'openRound'),
-      request: input,
-      replay: async (year: string) => (await ctx.loaders.round.load(year))!,
-    };
+    const idempotency = idempotencyOf(ctx.identity, 'openRound', idempotencyKey, input, async (year) => (await ctx.loaders.round.load(year))!);
     const again = await ctx.store.replayed(idempotency);
     if (again) return again;
     const year = yearArg(input.year, 'input.year')!;

@@ -86,7 +86,8 @@ export function createCatalogueStore(db: Db) {
   const requirements = db.collection<RequirementDoc>('requirements');
   const rounds = db.collection<RoundDoc>('rounds');
   const allocations = db.collection<AllocationDoc>('allocations');
-  const { write, ensureIndexes: auditIndexes, lines, replayed } = createAuditedWriter(db);
+  const writer = createAuditedWriter(db);
+  const { write, ensureIndexes: auditIndexes, lines, replayed } = writer;
   return {
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
@@ -138,29 +139,13 @@ export function createCatalogueStore(db: Db) {
     },
     /** Publishes a study (the code and year are unique: CONFLICT otherwise). */
     async insertStudy(doc: StudyDoc, line: AuditDoc, idempotency: Idempotency<Study>): Promise<Study> {
-      return write(
-        line,
-        { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' },
-        async (session) => {
-          await studies.insertOne(doc, { session });
-          return withId(doc);
-        },
-        idempotency,
-      );
+      return writer.insert(studies, doc, line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, idempotency);
     },
     async updateStudy(id: string, set: Partial<StudyDoc>, line: AuditDoc): Promise<Study> {
       return withId((await write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
     },
     async insertRound(doc: RoundDoc, line: AuditDoc, idempotency: Idempotency<Entity<RoundDoc>>): Promise<Entity<RoundDoc>> {
-      return write(
-        line,
-        { message: 'This year already has an application round', field: 'input.year' },
-        async (session) => {
-          await rounds.insertOne(doc, { session });
-          return withId(doc);
-        },
-        idempotency,
-      );
+      return writer.insert(rounds, doc, line, { message: 'This year already has an application round', field: 'input.year' }, idempotency);
     },
     /** The first result of a request made before with the same idempotency key, if any. */
     replayed: <T>(idempotency: Idempotency<T>) => replayed(idempotency),

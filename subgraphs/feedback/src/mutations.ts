@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ErrorCode, auditEntry, idempotencyScope, auditView, badUserInput, forbidden, intArg, pageWindow, refused, requiredId, textArg } from '@partnerskap/kit';
+import { ErrorCode, auditEntry, idempotencyOf, auditView, badUserInput, forbidden, intArg, pageWindow, refused, requiredId, textArg } from '@partnerskap/kit';
 import { type FeedbackContext } from './context.js';
 import { type FeedbackDoc } from './store.js';
 
@@ -13,12 +13,7 @@ interface FeedbackInput {
 
 export const mutations = {
   giveFeedback: async (_: unknown, { input, idempotencyKey }: { input: FeedbackInput; idempotencyKey?: string | null }, ctx: FeedbackContext) => {
-    const idempotency = {
-      key: idempotencyKey,
-      scope: idempotencyScope(ctx.identity, 'giveFeedback'),
-      request: input,
-      replay: async (id: string) => (await ctx.store.feedbackById(id))!,
-    };
+    const idempotency = idempotencyOf(ctx.identity, 'giveFeedback', idempotencyKey, input, async (id) => (await ctx.store.feedbackById(id))!);
     const again = await ctx.store.replayed(idempotency);
     if (again) return again;
     const study = requiredId(input.study, 'input.study');
@@ -65,12 +60,7 @@ export const mutations = {
   },
 
   publishStatement: async (_: unknown, { input, idempotencyKey }: { input: { topic: string; title: string; body: string }; idempotencyKey?: string | null }, ctx: FeedbackContext) => {
-    const idempotency = {
-      key: idempotencyKey,
-      scope: idempotencyScope(ctx.identity, 'publishStatement'),
-      request: input,
-      replay: async (id: string) => (await ctx.store.statementById(id))!,
-    };
+    const idempotency = idempotencyOf(ctx.identity, 'publishStatement', idempotencyKey, input, async (id) => (await ctx.store.statementById(id))!);
     const again = await ctx.store.replayed(idempotency);
     if (again) return again;
     const union = ctx.identity.org!;

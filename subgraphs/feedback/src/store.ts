@@ -101,26 +101,10 @@ export function createFeedbackStore(db: Db) {
       await writer.ensureIndexes();
     },
     async insertFeedback(doc: FeedbackDoc, line: AuditDoc, idempotency: Idempotency<Feedback>): Promise<Feedback> {
-      return writer.write(
-        line,
-        { message: 'You have already given feedback on this study', field: 'input.study' },
-        async (session) => {
-          await feedback.insertOne(doc, { session });
-          return withId(doc);
-        },
-        idempotency,
-      );
+      return writer.insert(feedback, doc, line, { message: 'You have already given feedback on this study', field: 'input.study' }, idempotency);
     },
     async insertStatement(doc: StatementDoc, line: AuditDoc, idempotency: Idempotency<ReturnType<typeof withId<StatementDoc>>>): Promise<ReturnType<typeof withId<StatementDoc>>> {
-      return writer.write(
-        line,
-        null,
-        async (session) => {
-          await statements.insertOne(doc, { session });
-          return withId(doc);
-        },
-        idempotency,
-      );
+      return writer.insert(statements, doc, line, null, idempotency);
     },
     async feedbackById(id: string): Promise<Feedback | null> {
       const doc = await feedback.findOne({ _id: id });

@@ -17,6 +17,7 @@ export {
   createAuditedWriter,
   checkWindow,
   createSupergraphClient,
+  idempotencyOf,
   idempotencyScope,
   inTransaction,
   readAudit,

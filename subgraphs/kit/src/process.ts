@@ -3,7 +3,7 @@ import { type ClientSession, type Collection, type Db } from 'mongodb';
 import { SignJWT } from 'jose';
 import { osloDate } from './clock.js';
 import { ErrorCode, badUserInput, conflict, refused } from './errors.js';
-import { isDuplicateKey } from './mongo.js';
+import { isDuplicateKey, withId } from './mongo.js';
 import { type Identity, secretKey } from './identity.js';
 
 /** One year's application round, as the catalogue publishes it (dates `YYYY-MM-DD`, Norwegian). */
@@ -181,6 +181,11 @@ export function idempotencyScope(identity: Identity, mutation: string): string {
   return `${identity.role}|${identity.org ?? ''}|${mutation}`;
 }
 
+/** A mutation's idempotency: the caller's key for these arguments, and how to give the first result again. */
+export function idempotencyOf<T>(identity: Identity, mutation: string, key: string | null | undefined, request: unknown, replay: (id: string) => Promise<T>): Idempotency<T> {
+  return { key, scope: idempotencyScope(identity, mutation), request, replay };
+}
+
 /** How long an idempotency key is kept: a client retries within this time. */
 export const IDEMPOTENCY_TTL_S = 24 * 60 * 60;
 
@@ -245,6 +250,24 @@ export function createAuditedWriter(db: Db) {
       if (!first) return undefined;
       if (first.request !== sha256(JSON.stringify(idempotency.request))) throw conflict('This idempotency key was already used for a different request', 'idempotencyKey');
       return idempotency.replay(first.result);
+    },
+    /** Inserts a new record with its audit line (and the idempotency key, if any); the record as the API shows it. */
+    insert<D extends { _id: string | number }>(
+      collection: Collection<D>,
+      doc: D,
+      line: AuditDoc,
+      duplicate: { message: string; field: string } | null,
+      idempotency?: Idempotency<ReturnType<typeof withId<D>>>,
+    ): Promise<ReturnType<typeof withId<D>>> {
+      return this.write(
+        line,
+        duplicate,
+        async (session) => {
+          await collection.insertOne(doc as never, { session });
+          return withId(doc);
+        },
+        idempotency,
+      );
     },
     lines: (identity: Identity, first: number) => readAudit(audit, identity, first),
     /** Re-keys an erased teacher's audit lines (GDPR erasure). */
