@@ -223,6 +223,26 @@ describe('faults', () => {
     expect(proxies.catalogue.count).toBe(1);
   });
 
+  it('merges identical queries in flight for one identity, never across identities, never mutations', async () => {
+    const q = '{ subjects { code name } }';
+    const owner = await h.token({ role: 'school-owner', org: '4601' });
+    resetProxies();
+    proxies.catalogue.delayMs = 150;
+    const same = await Promise.all(Array.from({ length: 5 }, () => h.query<any>(q, {}, { token: udir })));
+    expect(same.every((r) => r.data.subjects.length > 0)).toBe(true);
+    expect(proxies.catalogue.count).toBe(1);
+    resetProxies();
+    proxies.catalogue.delayMs = 150;
+    await Promise.all([h.query(q, {}, { token: udir }), h.query(q, {}, { token: owner })]);
+    expect(proxies.catalogue.count).toBe(2);
+    resetProxies();
+    proxies.catalogue.delayMs = 150;
+    const m = 'mutation { cancelStudy(id: "K2NOPE-2024") { id } }';
+    await Promise.all([h.query(m, {}, { token: udir }), h.query(m, {}, { token: udir })]);
+    expect(proxies.catalogue.count).toBe(2);
+    proxies.catalogue.delayMs = 0;
+  });
+
   it('/health and /ready tell the truth on every service', async () => {
     for (const url of [h.gateway.url, ...NAMES.map((n) => h.subgraphs[n].url)]) {
       const base = new URL(url);

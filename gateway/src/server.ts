@@ -7,7 +7,7 @@ import { ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@part
 import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { createCostEstimator } from './cost.js';
-import { CredentialDataSource, DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions } from './data-source.js';
+import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
 import { useGuards } from './plugins/use-guards.js';
@@ -60,6 +60,8 @@ export interface GatewayServer {
   options: GatewayServerOptions;
   /** Whether the supergraph is loaded (for `/ready`). */
   loaded(): boolean;
+  /** Closes the connection pools to the subgraphs (after the server has stopped). */
+  close(): Promise<void>;
   /** Admits a request (identity, rate limit) or answers it with 401/429. */
   admit: Parameters<typeof serveGraphQL<GatewayContext>>[0]['admit'];
 }
@@ -103,6 +105,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const logger = options.logger ?? createLogger();
   const limits = options.limits ?? DEFAULT_LIMITS;
   let loaded = false;
+  const sources: SubgraphDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: loadableSupergraph(options.supergraphSdl),
     buildService: ({ name, url }) => {
@@ -110,7 +113,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       if (!target) throw new Error(`the supergraph names no URL for subgraph ${name}`);
       const secret = options.secrets[name];
       if (!secret) throw new Error(`no gateway secret for subgraph ${name}`);
-      return new CredentialDataSource({ name, url: target, secret, calls: options.subgraphCalls ?? DEFAULT_SUBGRAPH_CALLS });
+      const source = new SubgraphDataSource({ name, url: target, secret, calls: options.subgraphCalls ?? DEFAULT_SUBGRAPH_CALLS });
+      sources.push(source);
+      return source;
     },
   });
   gateway.onSchemaLoadOrUpdate(() => {
@@ -167,7 +172,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
     return { context: { identity, requestId } };
   };
-  return { server, options: { ...options, logger }, loaded: () => loaded, admit };
+  return { server, options: { ...options, logger }, loaded: () => loaded, admit, close: async () => void (await Promise.all(sources.map((s) => s.close()))) };
 }
 
 /** A gateway listening for HTTP. */
@@ -176,7 +181,7 @@ export type ListeningGateway = ListeningService;
 /** Starts the gateway on a port (0 for a free one), over node:http with the body cap, CORS origins, `/health` and `/ready`. */
 export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string }): Promise<ListeningGateway> {
   const { options: o } = gateway;
-  return serveGraphQL<GatewayContext>({
+  const listening = await serveGraphQL<GatewayContext>({
     server: gateway.server,
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
@@ -187,4 +192,11 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     ready: async () => ({ supergraph: gateway.loaded() }),
     log: (entry) => o.logger!.error(entry),
   });
+  return {
+    ...listening,
+    stop: async () => {
+      await listening.stop();
+      await gateway.close();
+    },
+  };
 }
