@@ -30,8 +30,12 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
   if (options.jwksUrl) keys = createRemoteJWKSet(new URL(options.jwksUrl));
   else if (options.jwks) keys = createLocalJWKSet(options.jwks);
   else throw new Error('the gateway needs AUTH_JWKS_URL or a JWK set to verify tokens');
+  // A verified token is kept until it expires: a partner's frontend sends the same token many times.
+  const verified = new Map<string, { identity: Identity; expiresAt: number }>();
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return PUBLIC;
+    const hit = verified.get(authorization);
+    if (hit && hit.expiresAt > Date.now()) return hit.identity;
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
     if (!match || authorization.length > 4096) throw unauthenticated('The Authorization header must be "Bearer <JWT>"');
     let claims: Record<string, unknown>;
@@ -48,6 +52,8 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     }
     const identity = identityFromClaims(claims);
     if (!identity) throw unauthenticated('The token names no valid role and organisation');
+    if (verified.size >= 10_000) verified.clear();
+    verified.set(authorization, { identity, expiresAt: Number(claims.exp) * 1000 });
     return identity;
   };
 }

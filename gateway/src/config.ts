@@ -32,6 +32,8 @@ export interface GatewayConfig {
   readonly corsOrigins: readonly string[] | undefined;
   /** Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma-separated addresses). */
   readonly trustedProxies: readonly string[];
+  /** Seconds a public answer may come from the response cache (`RESPONSE_CACHE_TTL_S`, default 0: off). */
+  readonly responseCacheTtlSeconds: number;
 }
 
 /** A whole number from the environment within bounds, or the default; problems are collected. */
@@ -108,6 +110,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     timeoutMs: intEnv(env, 'SUBGRAPH_TIMEOUT_MS', DEFAULT_SUBGRAPH_CALLS.timeoutMs, 100, 120_000, problems),
     connections: intEnv(env, 'SUBGRAPH_CONNECTIONS', DEFAULT_SUBGRAPH_CALLS.connections, 1, 10_000, problems),
   };
+  const responseCacheTtlSeconds = intEnv(env, 'RESPONSE_CACHE_TTL_S', 0, 0, 3600, problems);
   const corsOrigins = env.CORS_ORIGINS === undefined ? undefined : list(env.CORS_ORIGINS);
   for (const origin of corsOrigins ?? []) if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CORS_ORIGINS must list origins such as https://partner.example.no, got "${origin}"`);
   if (production && corsOrigins?.includes('*')) problems.push('CORS_ORIGINS must not be * in production: list the partners\' origins');
@@ -125,5 +128,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     subgraphCalls: Object.freeze(subgraphCalls),
     corsOrigins: corsOrigins ? Object.freeze(corsOrigins) : undefined,
     trustedProxies: Object.freeze(list(env.TRUSTED_PROXIES)),
+    responseCacheTtlSeconds,
   });
 }

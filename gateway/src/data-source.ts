@@ -118,7 +118,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     for (let attempt = 1; ; attempt++) {
       try {
         subgraphStats.requests++;
-        const res = await this.#pool.request({ path: this.#path, method: 'POST', headers, body, signal: AbortSignal.timeout(this.#calls.timeoutMs) });
+        // The pool's headersTimeout and bodyTimeout bound the call (no AbortSignal per request: it costs timers).
+        const res = await this.#pool.request({ path: this.#path, method: 'POST', headers, body });
         return { status: res.statusCode, text: await res.body.text() };
       } catch (error) {
         const code = codeOf(error);

@@ -19,6 +19,7 @@ const server = createGatewayServer({
   rateLimits: config.rateLimits,
   subgraphCalls: config.subgraphCalls,
   trustedProxies: config.trustedProxies,
+  responseCacheTtlSeconds: config.responseCacheTtlSeconds,
   ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
 });
 const gateway = await listenGateway(server, { port: config.port, host: config.host });

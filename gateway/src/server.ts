@@ -7,11 +7,12 @@ import { ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@part
 import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { createCostEstimator } from './cost.js';
-import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
+import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource, subgraphStats } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
 import { useGuards } from './plugins/use-guards.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
+import { responseCacheStats, useResponseCache } from './response-cache.js';
 import { loadableSupergraph } from './supergraph.js';
 
 /** Codes a client may see as they are: ours (kit's list) and Apollo's request errors. Everything else is masked. */
@@ -50,6 +51,8 @@ export interface GatewayServerOptions {
   trustedProxies?: readonly string[];
   /** Origins browsers may call from (default: Apollo Studio's in development, none in production). */
   corsOrigins?: readonly string[];
+  /** Seconds a public caller's answer may be served from the response cache (default 0: off). */
+  responseCacheTtlSeconds?: number;
   /** The structured log (default pino, JSON lines on stdout). */
   logger?: Logger;
 }
@@ -132,6 +135,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       useLimits(limits, options.estimateCost ?? createCostEstimator(options.supergraphSdl)),
       useGuards({ supergraphSdl: options.supergraphSdl }),
       logErrors(logger),
+      useResponseCache(options.responseCacheTtlSeconds ?? 0),
       options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: (formatted: GraphQLFormattedError): GraphQLFormattedError => {
@@ -170,9 +174,28 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         body: errorBody(ErrorCode.RATE_LIMITED, `Too many requests: try again in ${decision.retryAfterS} s`),
       };
     }
+    requests++;
     return { context: { identity, requestId } };
   };
   return { server, options: { ...options, logger }, loaded: () => loaded, admit, close: async () => void (await Promise.all(sources.map((s) => s.close()))) };
+}
+
+let requests = 0;
+
+/** The gateway's counters in Prometheus' text format (`GET /metrics`). */
+export function gatewayMetrics(): string {
+  const rss = process.memoryUsage().rss;
+  return [
+    ['partnerskap_gateway_requests_total', 'GraphQL requests admitted', requests],
+    ['partnerskap_subgraph_requests_total', 'HTTP requests sent to subgraphs', subgraphStats.requests],
+    ['partnerskap_subgraph_deduplicated_total', 'subgraph queries merged into one in flight', subgraphStats.deduplicated],
+    ['partnerskap_subgraph_retries_total', 'queries sent once more after a failed connection', subgraphStats.retries],
+    ['partnerskap_response_cache_hits_total', 'answers served from the response cache', responseCacheStats.hits],
+    ['partnerskap_response_cache_misses_total', 'cacheable answers not in the response cache', responseCacheStats.misses],
+    ['process_resident_memory_bytes', 'resident memory', rss],
+  ]
+    .map(([name, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${String(name).endsWith('_total') ? 'counter' : 'gauge'}\n${name} ${value}`)
+    .join('\n') + '\n';
 }
 
 /** A gateway listening for HTTP. */
@@ -190,6 +213,7 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     corsOrigins: o.corsOrigins ?? (o.development ? ['https://studio.apollographql.com'] : []),
     admit: gateway.admit,
     ready: async () => ({ supergraph: gateway.loaded() }),
+    metrics: () => gatewayMetrics(),
     log: (entry) => o.logger!.error(entry),
   });
   return {

@@ -71,12 +71,22 @@ function refusal(guard: Guard, identity: Identity): 'UNAUTHENTICATED' | 'FORBIDD
  */
 export function useGuards(options: GuardsOptions): ApolloServerPlugin<GatewayContext> {
   const guards = readGuards(parse(options.supergraphSdl));
+  // Apollo's document cache hands the same parsed document to every request with the same text.
+  const fieldsOf = new WeakMap<object, Map<string, string[]>>();
+  const selected = (document: DocumentNode, operationName: string | null | undefined, schema: SchemaLike): string[] => {
+    const byName = fieldsOf.get(document) ?? new Map<string, string[]>();
+    fieldsOf.set(document, byName);
+    const key = operationName ?? '';
+    let fields = byName.get(key);
+    if (!fields) byName.set(key, (fields = selectedFields(document, operationName, schema)));
+    return fields;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operationName, contextValue, schema }) {
           const denied = new Map<string, 'UNAUTHENTICATED' | 'FORBIDDEN'>();
-          for (const field of selectedFields(document, operationName, schema as unknown as SchemaLike)) {
+          for (const field of selected(document, operationName, schema as unknown as SchemaLike)) {
             const guard = guards.get(field);
             const code = guard ? refusal(guard, contextValue.identity) : undefined;
             if (code) denied.set(field, code);

@@ -33,6 +33,8 @@ export interface ServeOptions<C extends BaseContext> {
   admit(req: IncomingMessage, requestId: string): Promise<{ context: C } | PlainAnswer>;
   /** The request id: a trusted upstream's, or a new one. */
   requestId?(req: IncomingMessage): string;
+  /** The service's counters in Prometheus' text format, for `GET /metrics` (none if absent). */
+  metrics?(): string;
   /** What `/ready` checks (each must be true for 200). */
   ready(): Promise<Record<string, boolean>>;
   /** Where unexpected failures of the HTTP layer are logged. */
@@ -129,6 +131,12 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       const checks = await options.ready().catch(() => ({ ready: false }));
       const ok = Object.values(checks).every(Boolean);
       return json(res, { status: ok ? 200 : 503, body: { status: ok ? 'ready' : 'not ready', checks } }, common);
+    }
+    if (url.pathname === '/metrics' && options.metrics) {
+      const text = options.metrics();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text), ...common });
+      res.end(text);
+      return;
     }
     if (url.pathname !== options.path) return json(res, { status: 404, body: errorBody('NOT_FOUND', `GraphQL is served at ${options.path}`) }, common);
     if (req.method === 'OPTIONS') {

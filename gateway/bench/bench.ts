@@ -1,0 +1,245 @@
+/**
+ * `npm run bench [-- --seconds N --rounds R --connections C]`: our gateway against a stock
+ * ApolloGateway and Hive Gateway on the same supergraph, side by side in one run with
+ * alternating rounds, and the floor (the same query straight to its subgraph). Every gateway
+ * and the backend (store and subgraphs) run in processes of their own; the load comes from this
+ * one (autocannon, loopback, fixed connections and duration). Variables and callers rotate
+ * through 1,000+ realistic sets; every response body is checked. Prints req/s, p50/p99, gateway
+ * CPU ms per request (from /proc), peak RSS, cache hit rates and the ratios against the targets.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { CREDENTIAL_HEADER, createCredentialSigner } from '@partnerskap/kit';
+import { BENCH_SECRETS, type Call, type Workload, workloads } from './workload.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    /** Only this workload (single-subgraph, cross-partner, entity-heavy). */
+    only: { type: 'string' },
+    /** Write a CPU profile of our gateway (node --cpu-prof) into this folder. */
+    profile: { type: 'string' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
+const CONNECTIONS = Number(values.connections);
+const TICK_MS = 1000 / 100; // /proc times are in clock ticks (USER_HZ, 100 on Linux)
+
+const children: ChildProcess[] = [];
+const cleanup = () => children.forEach((c) => c.kill('SIGTERM'));
+process.once('exit', cleanup);
+process.once('SIGINT', () => process.exit(130));
+
+/**
+ * The gateways run as production would run them: plain JavaScript, bundled once here with esbuild
+ * (under tsx a gateway process takes about 100 MB more). Dependencies stay in node_modules.
+ */
+const SERVE_BUNDLE = new URL('./.serve.bundle.mjs', import.meta.url).pathname;
+await build({
+  entryPoints: [new URL('./serve.ts', import.meta.url).pathname],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: SERVE_BUNDLE,
+  external: ['@apollo/*', 'graphql', 'undici', 'pino', 'jose', 'mongodb', 'dataloader', '@graphql-hive/*', '@graphql-mesh/*', 'bson', 'mingo'],
+  logLevel: 'error',
+});
+process.once('exit', () => rmSync(SERVE_BUNDLE, { force: true }));
+
+/** Starts a bench process and waits for its first JSON line. */
+function start(file: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; ready: any }> {
+  return new Promise((resolve, reject) => {
+    const prof = values.profile && args[0] === 'ours' ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
+    const entry = file === './serve.ts' ? [SERVE_BUNDLE] : ['--import', 'tsx', new URL(file, import.meta.url).pathname];
+    const child = spawn(process.execPath, [...prof, ...entry, ...args], {
+      env: { ...process.env, ...env, NODE_ENV: 'production', LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve({ child, ready: JSON.parse(line!) });
+    });
+    child.once('exit', (code) => reject(new Error(`${file} ${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+interface Target {
+  name: string;
+  url: string;
+  pid: number;
+  /** Headers for a call (ours: the caller's token; the floor: the subgraph credential). */
+  headers(call: Call): Promise<Record<string, string>>;
+}
+
+interface Measure {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuPerReq: number;
+  rss: number;
+  requests: number;
+  bad: number;
+  firstBad?: string;
+}
+
+async function load(target: Target, workload: Workload, calls: Call[]): Promise<Measure> {
+  // Bodies and headers are prepared before the round, so the load generator does little per request.
+  const prepared = await Promise.all(calls.map(async (call) => ({ body: JSON.stringify({ query: workload.query, variables: call.variables }), headers: { 'content-type': 'application/json', ...(await target.headers(call)) } })));
+  let next = 0;
+  let bad = 0;
+  let firstBad: string | undefined;
+  const cpuBefore = cpuMs(target.pid);
+  const result = await autocannon({
+    url: target.url,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: any) => {
+          const p = prepared[next++ % prepared.length]!;
+          return { ...req, body: p.body, headers: p.headers };
+        },
+        onResponse: (status: number, body: string) => {
+          const problem = status !== 200 ? `HTTP ${status}: ${body.slice(0, 200)}` : workload.check(body);
+          if (problem) {
+            bad++;
+            firstBad ??= problem;
+          }
+        },
+      },
+    ],
+  } as never);
+  const cpu = cpuMs(target.pid) - cpuBefore;
+  const requests = (result as any).requests.total as number;
+  return { rps: (result as any).requests.average, p50: (result as any).latency.p50, p99: (result as any).latency.p99, cpuPerReq: cpu / Math.max(1, requests), rss: peakRssMb(target.pid), requests, bad, ...(firstBad ? { firstBad } : {}) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', url))).text();
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
+// ---- start everything
+const started = performance.now();
+console.log(`bench: ${ROUNDS} rounds of ${SECONDS} s per target, ${CONNECTIONS} connections; starting the backend (store, demo data, subgraphs)...`);
+const backend = await start('./backend.ts', []);
+const { urls, owners } = backend.ready as { urls: Record<string, string>; owners: string[] };
+const { publicKey, privateKey } = await generateKeyPair('EdDSA');
+const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'EdDSA' }] };
+const env = { BENCH_URLS: JSON.stringify(urls), BENCH_JWKS: JSON.stringify(jwks) };
+const gateways: Record<string, { url: string; pid: number }> = {};
+for (const kind of ['ours', 'ours-cache', 'stock', 'hive']) {
+  const { child, ready } = await start('./serve.ts', [kind], env);
+  gateways[kind] = { url: `http://127.0.0.1:${ready.port}${ready.path}`, pid: child.pid! };
+}
+const tokens = new Map<string, string>();
+const tokenOf = async (caller: Call['caller']) => {
+  const key = `${caller.role}|${caller.org ?? ''}`;
+  if (!tokens.has(key)) {
+    tokens.set(key, await new SignJWT({ ...caller }).setProtectedHeader({ alg: 'EdDSA', kid: 'bench' }).setIssuer('bench').setAudience('bench').setIssuedAt().setExpirationTime('2h').sign(privateKey));
+  }
+  return tokens.get(key)!;
+};
+const floorSigner = createCredentialSigner('catalogue', BENCH_SECRETS.catalogue);
+const targets: Record<string, Target> = {
+  ours: { name: 'ours', ...gateways.ours!, headers: async (c) => (c.caller.role === 'public' ? {} : { authorization: `Bearer ${await tokenOf(c.caller)}` }) },
+  'ours-cache': { name: 'ours, response cache on', ...gateways['ours-cache']!, headers: async (c) => (c.caller.role === 'public' ? {} : { authorization: `Bearer ${await tokenOf(c.caller)}` }) },
+  stock: { name: 'stock Apollo', ...gateways.stock!, headers: async () => ({}) },
+  hive: { name: 'Hive Gateway', ...gateways.hive!, headers: async () => ({}) },
+  floor: { name: 'subgraph alone', url: urls.catalogue!, pid: backend.child.pid!, headers: async () => ({ [CREDENTIAL_HEADER]: await floorSigner({ role: 'directorate' }) }) },
+};
+
+// ---- run
+type Row = { workload: string; target: string; mode: string; m: Measure };
+const rows: Row[] = [];
+for (const workload of workloads(owners).filter((w) => !values.only || w.name === values.only)) {
+  console.log(`\n${workload.name}: ${workload.description} (${workload.calls.length} variable sets)`);
+  const names = ['ours', 'stock', 'hive', ...(workload.floor ? ['floor'] : [])];
+  const per: Record<string, Measure[]> = {};
+  // Warm every gateway's caches (plans, documents, connections) the same way before measuring.
+  for (const name of names) await load(targets[name]!, workload, workload.calls.slice(0, 50)).catch(() => undefined);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) {
+      const m = await load(targets[name]!, workload, workload.calls);
+      (per[name] ??= []).push(m);
+      console.log(`  round ${r + 1} ${targets[name]!.name.padEnd(16)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuPerReq.toFixed(3)} CPU ms/req  ${m.bad ? `${m.bad} BAD: ${m.firstBad}` : 'all bodies ok'}`);
+    }
+  }
+  for (const name of names) {
+    const ms = per[name]!;
+    rows.push({ workload: workload.name, target: name, mode: 'rotating', m: { rps: median(ms.map((x) => x.rps)), p50: median(ms.map((x) => x.p50)), p99: median(ms.map((x) => x.p99)), cpuPerReq: median(ms.map((x) => x.cpuPerReq)), rss: Math.max(...ms.map((x) => x.rss)), requests: ms.reduce((a, x) => a + x.requests, 0), bad: ms.reduce((a, x) => a + x.bad, 0) } });
+  }
+  // Reported, not counted: our response cache on (public answers cached 10 s), and one identical request over and over.
+  const hitsBefore = await metric(gateways['ours-cache']!.url, 'partnerskap_response_cache_hits_total');
+  const missesBefore = await metric(gateways['ours-cache']!.url, 'partnerskap_response_cache_misses_total');
+  const cached = await load(targets['ours-cache']!, workload, workload.calls);
+  const hits = (await metric(gateways['ours-cache']!.url, 'partnerskap_response_cache_hits_total')) - hitsBefore;
+  const misses = (await metric(gateways['ours-cache']!.url, 'partnerskap_response_cache_misses_total')) - missesBefore;
+  rows.push({ workload: workload.name, target: 'ours-cache', mode: `cache on (${((100 * hits) / Math.max(1, hits + misses)).toFixed(0)} % hits)`, m: cached });
+  for (const name of ['ours', 'stock', 'hive']) {
+    const dedupBefore = name === 'ours' ? await metric(gateways.ours!.url, 'partnerskap_subgraph_deduplicated_total') : 0;
+    const m = await load(targets[name]!, workload, workload.calls.slice(0, 1));
+    const dedup = name === 'ours' ? (await metric(gateways.ours!.url, 'partnerskap_subgraph_deduplicated_total')) - dedupBefore : 0;
+    rows.push({ workload: workload.name, target: name, mode: name === 'ours' ? `identical (${dedup} merged)` : 'identical', m });
+  }
+}
+
+// ---- report
+console.log('\nworkload          target            mode                   req/s   p50   p99  CPU ms/req  peak RSS MB  bad');
+for (const { workload, target, mode, m } of rows) {
+  console.log(`${workload.padEnd(17)} ${targets[target]!.name.padEnd(17)} ${mode.padEnd(21)} ${m.rps.toFixed(0).padStart(6)} ${String(m.p50).padStart(5)} ${String(m.p99).padStart(5)} ${m.cpuPerReq.toFixed(3).padStart(10)} ${m.rss.toFixed(0).padStart(12)} ${String(m.bad).padStart(4)}`);
+}
+const get = (w: string, t: string) => rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')!.m;
+const checks: [string, number, string, number][] = [];
+for (const w of ['single-subgraph', 'cross-partner', 'entity-heavy'].filter((w) => !values.only || w === values.only)) {
+  const ours = get(w, 'ours');
+  const stock = get(w, 'stock');
+  const hive = get(w, 'hive');
+  checks.push([`${w}: CPU/req ours ÷ stock`, ours.cpuPerReq / stock.cpuPerReq, '<=', 0.5]);
+  checks.push([`${w}: CPU/req ours ÷ Hive`, ours.cpuPerReq / hive.cpuPerReq, '<=', 0.35]);
+  if (w !== 'single-subgraph') {
+    checks.push([`${w}: req/s ours ÷ stock`, ours.rps / stock.rps, '>=', 1.5]);
+    checks.push([`${w}: req/s ours ÷ Hive`, ours.rps / hive.rps, '>=', 2]);
+  } else {
+    checks.push([`${w}: req/s ours ÷ subgraph alone`, ours.rps / get(w, 'floor').rps, '>=', 0.5]);
+  }
+  checks.push([`${w}: p99 ours ÷ worst peer's`, ours.p99 / Math.min(stock.p99, hive.p99), '<=', 1]);
+  checks.push([`${w}: peak RSS ours (MB)`, ours.rss, '<=', 250]);
+}
+console.log('\ntarget (rotating variables, production features on, response cache off)   value   goal   ');
+let failed = 0;
+for (const [name, value, op, goal] of checks) {
+  const ok = op === '<=' ? value <= goal : value >= goal;
+  if (!ok) failed++;
+  console.log(`${name.padEnd(62)} ${value.toFixed(2).padStart(8)}  ${op} ${String(goal).padEnd(5)} ${ok ? 'PASS' : 'FAIL'}`);
+}
+const bad = rows.reduce((a, r) => a + r.m.bad, 0);
+console.log(`\n${checks.length - failed} of ${checks.length} targets met; ${bad} bad responses; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+// Stop the children gently (SIGTERM lets a profiled gateway write its profile) before leaving.
+await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGTERM'); })));
+process.exit(bad > 0 ? 1 : 0);

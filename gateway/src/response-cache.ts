@@ -1,0 +1,46 @@
+import { type ApolloServerPlugin } from '@apollo/server';
+import { type GatewayContext } from './data-source.js';
+
+/** What the response cache counts (read by `/metrics` and the bench). */
+export const responseCacheStats = { hits: 0, misses: 0 };
+
+interface Entry {
+  body: unknown;
+  expiresAt: number;
+}
+
+/**
+ * A short-lived cache of whole answers to public callers (no token: the catalogue, the public
+ * figures), per gateway process. Its expiry is what keeps it correct across replicas: an answer
+ * is at most `ttlSeconds` stale. Only queries, only answers without errors, never for a caller
+ * with a token (their answers depend on who they are). Off unless `ttlSeconds > 0`.
+ */
+export function useResponseCache(ttlSeconds: number, maxEntries = 5000): ApolloServerPlugin<GatewayContext> {
+  const entries = new Map<string, Entry>();
+  const keyOf = (query: string | undefined, variables: unknown, operationName: string | null | undefined) =>
+    `${operationName ?? ''}\n${query ?? ''}\n${JSON.stringify(variables ?? {})}`;
+  return {
+    async requestDidStart({ contextValue }) {
+      if (ttlSeconds <= 0 || contextValue.identity.role !== 'public') return;
+      let key: string | undefined;
+      return {
+        async responseForOperation({ request, operation }) {
+          if (operation.operation !== 'query') return null;
+          key = keyOf(request.query, request.variables, request.operationName);
+          const hit = entries.get(key);
+          if (hit && hit.expiresAt > Date.now()) {
+            responseCacheStats.hits++;
+            return { http: { status: 200, headers: new Map() } as never, body: { kind: 'single', singleResult: hit.body as never } };
+          }
+          responseCacheStats.misses++;
+          return null;
+        },
+        async willSendResponse({ response }) {
+          if (!key || response.body.kind !== 'single' || response.body.singleResult.errors) return;
+          if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+          entries.set(key, { body: response.body.singleResult, expiresAt: Date.now() + ttlSeconds * 1000 });
+        },
+      };
+    },
+  };
+}
