@@ -66,8 +66,8 @@ export function workloads(owners: string[]): Workload[] {
     {
       name: 'cross-partner',
       description: "the README's query: 50 studies from all four subgraphs",
-      query: `query Cross($owner: ID!, $year: Int, $subject: ID) {
-  studies(filter: { year: $year, subject: $subject }, first: 50) {
+      query: `query Cross($owner: ID!, $year: Int, $subject: ID, $first: Int = 50) {
+  studies(filter: { year: $year, subject: $subject }, first: $first) {
     totalCount edges { node { id name institution { shortName name } campus places vacantSeats approvedApplications(owner: $owner) rating { average count } } } } }`,
       calls: shuffle(cross),
       check: checkData(['studies', 'edges']),
@@ -75,8 +75,8 @@ export function workloads(owners: string[]): Workload[] {
     {
       name: 'entity-heavy',
       description: '100 applications with owner decisions, funding and study names',
-      query: `query Applications($owner: ID!, $year: Int) {
-  applications(filter: { schoolOwner: $owner, year: $year }, first: 100) {
+      query: `query Applications($owner: ID!, $year: Int, $first: Int = 100) {
+  applications(filter: { schoolOwner: $owner, year: $year }, first: $first) {
     totalCount edges { node { id year ownerDecision { outcome rank fundingScheme } funding { funded scheme } study { name } } } } }`,
       calls: shuffle(heavy),
       check: checkData(['applications', 'edges']),

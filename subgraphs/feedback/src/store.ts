@@ -51,6 +51,9 @@ export type Feedback = ReturnType<typeof withId<FeedbackDoc>>;
 const TOPIC_ORDER = ['RELEVANCE', 'QUALITY', 'WORKLOAD', 'ORGANISATION', 'SCHOOL_SUPPORT'];
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
+/** A batch of 100 studies gives up to 500 topic groups: one reply holds them all (no getMore). */
+const ONE_BATCH = { batchSize: 5000 } as const;
+
 /** The feedback subgraph's data access. */
 export function createFeedbackStore(db: Db) {
   const unions = db.collection<UnionDoc>('unions');
@@ -68,14 +71,14 @@ export function createFeedbackStore(db: Db) {
     type Cell = { count: number; sum: number };
     const [overall, topics] = await Promise.all([
       feedback
-        .aggregate<{ _id: { key: string; study: string } } & Cell>([match, { $group: { _id: { key: `$${field}`, study: '$study' }, count: { $sum: 1 }, sum: { $sum: '$rating' } } }])
+        .aggregate<{ _id: { key: string; study: string } } & Cell>([match, { $group: { _id: { key: `$${field}`, study: '$study' }, count: { $sum: 1 }, sum: { $sum: '$rating' } } }], ONE_BATCH)
         .toArray(),
       feedback
         .aggregate<{ _id: { key: string; study: string; topic: string } } & Cell>([
           match,
           { $unwind: '$topics' },
           { $group: { _id: { key: `$${field}`, study: '$study', topic: '$topics.topic' }, count: { $sum: 1 }, sum: { $sum: '$topics.rating' } } },
-        ])
+        ], ONE_BATCH)
         .toArray(),
     ]);
     const summary = (cells: Cell[]) => {
