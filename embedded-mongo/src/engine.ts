@@ -167,16 +167,18 @@ export class Engine {
   }
 
   /** The records with one of `keys` in `index`, as a reader sees them, in natural order. */
-  lookup(coll: Collection, txn: Transaction | undefined, index: Index, keys: string[]): StoredRecord[] {
+  lookup(coll: Collection, txn: Transaction | undefined, index: Index, keys: string[], prefix = false): StoredRecord[] {
+    const map = prefix ? index.prefixes : index.entries;
+    const keysOf = (view: Doc) => (prefix ? index.prefixKeysFor(view) : index.keysFor(view));
     const ids = new Set<string>();
-    for (const k of keys) for (const id of index.entries.get(k) ?? []) ids.add(id);
+    for (const k of keys) for (const id of map.get(k) ?? []) ids.add(id);
     const own = txn?.writes.get(coll);
-    if (own) for (const [id, rec] of own) if (rec && index.keysFor(rec.view).some((k) => keys.includes(k))) ids.add(id);
+    if (own) for (const [id, rec] of own) if (rec && keysOf(rec.view).some((k) => keys.includes(k))) ids.add(id);
     const out: StoredRecord[] = [];
     const wanted = new Set(keys);
     for (const id of ids) {
       const rec = this.effective(coll, txn, id);
-      if (rec && (!own?.has(id) || index.keysFor(rec.view).some((k) => wanted.has(k)))) out.push(rec);
+      if (rec && (!own?.has(id) || keysOf(rec.view).some((k) => wanted.has(k)))) out.push(rec);
     }
     return out.sort((a, b) => a.seq - b.seq);
   }

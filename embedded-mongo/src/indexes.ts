@@ -25,6 +25,8 @@ export class Index {
   readonly spec: IndexSpec;
   readonly fields: string[];
   readonly entries = new Map<string, Set<string>>();
+  /** For a compound index: the key of its first field alone to the ids holding it (a query on that field uses the index, as in MongoDB). */
+  readonly prefixes = new Map<string, Set<string>>();
   readonly #partial: Query | undefined;
 
   constructor(spec: IndexSpec) {
@@ -63,10 +65,26 @@ export class Index {
     return keys;
   }
 
+  /** The keys of a document's first indexed field alone (compound indexes); empty when the index does not cover it. */
+  prefixKeysFor(view: Doc): string[] {
+    if (this.fields.length < 2 || this.keysFor(view).length === 0) return [];
+    const values = new Set<string>();
+    for (const v of valuesAt(view, this.fields[0]!)) {
+      if (Array.isArray(v) && v.length > 0) for (const item of v) values.add(keyOf(item));
+      else values.add(keyOf(v));
+    }
+    return [...values];
+  }
+
   add(rec: StoredRecord): void {
     for (const k of this.keysFor(rec.view)) {
       let ids = this.entries.get(k);
       if (!ids) this.entries.set(k, (ids = new Set()));
+      ids.add(rec.id);
+    }
+    for (const k of this.prefixKeysFor(rec.view)) {
+      let ids = this.prefixes.get(k);
+      if (!ids) this.prefixes.set(k, (ids = new Set()));
       ids.add(rec.id);
     }
   }
@@ -77,6 +95,12 @@ export class Index {
       if (!ids) continue;
       ids.delete(rec.id);
       if (ids.size === 0) this.entries.delete(k);
+    }
+    for (const k of this.prefixKeysFor(rec.view)) {
+      const ids = this.prefixes.get(k);
+      if (!ids) continue;
+      ids.delete(rec.id);
+      if (ids.size === 0) this.prefixes.delete(k);
     }
   }
 

@@ -83,18 +83,23 @@ function pinnedValues(cond: unknown): unknown[] | undefined {
   return undefined;
 }
 
-/** The records that may match `filter`: from a single-field index when the filter pins that field, else all. */
+/**
+ * The records that may match `filter`: from an index whose (first) field the filter pins (a
+ * single-field index, or the prefix of a compound one, as MongoDB would use it), else all.
+ */
 function candidates(coll: Collection, filter: Doc, ctx: ReadContext): StoredRecord[] {
   // A collation that folds case or accents makes binary index keys unsafe for equality.
   const binaryEquality = !ctx.collation || (ctx.collation.strength ?? 3) >= 3;
   if (binaryEquality) {
-    let best: { index: Index; values: unknown[] } | undefined;
+    let best: { index: Index; values: unknown[]; prefix: boolean } | undefined;
     for (const index of coll.indexes.values()) {
-      if (index.fields.length !== 1 || index.spec.partialFilterExpression || index.spec.sparse) continue;
+      if (index.spec.partialFilterExpression || index.spec.sparse) continue;
       const values = pinnedValues(filter[index.fields[0]!]);
-      if (values && (!best || values.length < best.values.length)) best = { index, values };
+      const prefix = index.fields.length > 1;
+      // Prefer a single-field index over a compound prefix with as few values.
+      if (values && (!best || values.length < best.values.length || (values.length === best.values.length && best.prefix && !prefix))) best = { index, values, prefix };
     }
-    if (best) return ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf));
+    if (best) return ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix);
   }
   return ctx.engine.scan(coll, ctx.txn);
 }

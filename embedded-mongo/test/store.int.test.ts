@@ -432,6 +432,30 @@ describe('indexes', () => {
     await expect(c.dropIndex('nope')).rejects.toMatchObject({ codeName: 'IndexNotFound' });
   });
 
+  it('answers queries on the first field of a compound index exactly, through writes and transactions', async () => {
+    const c = fresh();
+    await c.createIndex({ study: 1, givenAt: -1 });
+    await c.insertMany(Array.from({ length: 60 }, (_, i) => ({ _id: i, study: `s${i % 6}`, givenAt: i, tags: i % 2 ? ['x'] : [] })));
+    const ids = async (filter: object) => (await c.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ study: 's1' })).toEqual([1, 7, 13, 19, 25, 31, 37, 43, 49, 55]);
+    expect(await ids({ study: { $in: ['s2', 'nope'] }, givenAt: { $lt: 20 } })).toEqual([2, 8, 14]);
+    await c.updateOne({ _id: 1 }, { $set: { study: 's2' } });
+    await c.deleteOne({ _id: 7 });
+    expect(await ids({ study: 's1' })).toEqual([13, 19, 25, 31, 37, 43, 49, 55]);
+    expect((await ids({ study: 's2' })).slice(0, 2)).toEqual([1, 2]);
+    const session = backend.client.startSession();
+    try {
+      await session.withTransaction(async () => {
+        await c.insertOne({ _id: 100, study: 's1', givenAt: 100 }, { session });
+        await c.updateOne({ _id: 13 }, { $set: { study: 's5' } }, { session });
+        expect((await c.find({ study: 's1' }, { session }).sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual([19, 25, 31, 37, 43, 49, 55, 100]);
+      });
+    } finally {
+      await session.endSession();
+    }
+    expect(await ids({ study: 's1' })).toEqual([19, 25, 31, 37, 43, 49, 55, 100]);
+  });
+
   it('enforces a unique index on insert, update and upsert with keyPattern and keyValue', async () => {
     const c = fresh();
     await c.createIndex({ teacherId: 1, year: 1 }, { unique: true });
