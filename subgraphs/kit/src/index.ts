@@ -53,6 +53,8 @@ export {
   createCredentialVerifier,
   identityFromClaims,
   secretKey,
+  signHs256,
+  verifyHs256,
 } from './identity.js';
 export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
 export { type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, maySeeApplication, seesPersons, shownCount, shownTotal } from './rules.js';

@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClientSession, type Collection, type Db } from 'mongodb';
-import { SignJWT } from 'jose';
 import { osloDate } from './clock.js';
 import { ErrorCode, badUserInput, conflict, refused } from './errors.js';
 import { isDuplicateKey, withId } from './mongo.js';
-import { type Identity, secretKey } from './identity.js';
+import { type Identity, secretKey, signHs256 } from './identity.js';
 
 /** One year's application round, as the catalogue publishes it (dates `YYYY-MM-DD`, Norwegian). */
 export interface RoundDates {
@@ -76,14 +75,8 @@ export function createSupergraphClient(options: SupergraphClientOptions): Superg
   let cached: { token: string; renewAt: number } | undefined;
   const token = async () => {
     if (cached && cached.renewAt > Date.now()) return cached.token;
-    const t = await new SignJWT({ role: 'service' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(SERVICE_ISSUER)
-      .setSubject(options.subgraph)
-      .setAudience(SERVICE_AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime('120s')
-      .sign(key);
+    const iat = Math.floor(Date.now() / 1000);
+    const t = signHs256({ role: 'service', iss: SERVICE_ISSUER, sub: options.subgraph, aud: SERVICE_AUDIENCE, iat, exp: iat + 120 }, key);
     cached = { token: t, renewAt: Date.now() + 60_000 };
     return t;
   };
