@@ -1,6 +1,7 @@
 import { Aggregator, Query, update as mingoUpdate } from 'mingo';
 import { type Collection, type Engine, type Transaction, newId } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
+import { fastGroup } from './group.js';
 import { type Index, type StoredRecord } from './indexes.js';
 import { type Doc, keyOf, retype, toView } from './values.js';
 
@@ -156,6 +157,12 @@ export function aggregate(coll: Collection | undefined, db: string, pipelineType
   const first = pipeline[0]?.$match as Doc | undefined;
   let records = coll ? (first ? match(coll, first as Doc, ctx) : ctx.engine.scan(coll, ctx.txn)) : [];
   const rest = first ? pipeline.slice(1) : pipeline;
+  // The commonest shape ($unwind and $group with sums) runs natively: it only reads the views.
+  const grouped = fastGroup(rest, records.map((r) => r.view));
+  if (grouped) {
+    checkDeadline(ctx.deadline);
+    return grouped.map((out) => retype(out, []) as Doc);
+  }
   // Stages that build new documents may write into their input: give them copies, never the stored views.
   const inPlace = rest.every((stage) => IN_PLACE_STAGES.has(Object.keys(stage)[0] ?? ''));
   const input = records.map((r) => (inPlace ? r.view : (toView(r.view) as Doc)));

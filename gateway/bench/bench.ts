@@ -23,8 +23,10 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     /** Only this workload (single-subgraph, cross-partner, entity-heavy). */
     only: { type: 'string' },
-    /** Write a CPU profile of our gateway (node --cpu-prof) into this folder. */
+    /** Write CPU profiles (node --cpu-prof) of our gateway and the backend into this folder. */
     profile: { type: 'string' },
+    /** Only these targets, comma-separated (ours, stock, hive, floor): for quick comparisons. */
+    targets: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -57,7 +59,7 @@ process.once('exit', () => rmSync(SERVE_BUNDLE, { force: true }));
 /** Starts a bench process and waits for its first JSON line. */
 function start(file: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; ready: any }> {
   return new Promise((resolve, reject) => {
-    const prof = values.profile && args[0] === 'ours' ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
+    const prof = values.profile && (args[0] === 'ours' || file === './backend.ts') ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${args[0] ?? 'backend'}`] : [];
     const entry = file === './serve.ts' ? [SERVE_BUNDLE] : ['--import', 'tsx', new URL(file, import.meta.url).pathname];
     const child = spawn(process.execPath, [...prof, ...entry, ...args], {
       env: { ...process.env, ...env, NODE_ENV: 'production', LOG_LEVEL: 'silent' },
@@ -189,7 +191,7 @@ type Row = { workload: string; target: string; mode: string; m: Measure };
 const rows: Row[] = [];
 for (const workload of workloads(owners).filter((w) => !values.only || w.name === values.only)) {
   console.log(`\n${workload.name}: ${workload.description} (${workload.calls.length} variable sets)`);
-  const names = ['ours', 'stock', 'hive', ...(workload.floor ? ['floor'] : [])];
+  const names = ['ours', 'stock', 'hive', ...(workload.floor ? ['floor'] : [])].filter((n) => !values.targets || values.targets.split(',').includes(n));
   const per: Record<string, Measure[]> = {};
   // Warm every gateway the same way before measuring: the plan and document caches, the
   // connections, and (ours) each caller's verified token and credentials, as in steady state.
@@ -231,7 +233,7 @@ console.log('\nworkload          target            mode                   req/s 
 for (const { workload, target, mode, m } of rows) {
   console.log(`${workload.padEnd(17)} ${targets[target]!.name.padEnd(17)} ${mode.padEnd(21)} ${m.rps.toFixed(0).padStart(6)} ${String(m.p50).padStart(5)} ${String(m.p99).padStart(5)} ${m.cpuPerReq.toFixed(3).padStart(10)} ${m.rss.toFixed(0).padStart(12)} ${String(m.bad).padStart(4)}`);
 }
-const get = (w: string, t: string) => rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')!.m;
+const get = (w: string, t: string) => rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')?.m ?? { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpuPerReq: Number.NaN, rss: Number.NaN, requests: 0, bad: 0 };
 const checks: [string, number, string, number][] = [];
 for (const w of ['single-subgraph', 'cross-partner', 'entity-heavy'].filter((w) => !values.only || w === values.only)) {
   const ours = get(w, 'ours');

@@ -1,0 +1,141 @@
+import { type Doc } from './values.js';
+
+/** Thrown when a path crosses an array (MongoDB then collects values): that pipeline goes to mingo. */
+class NotPlain extends Error {}
+
+/** Reads one dotted path; a path through an array is not for the fast path. */
+function readPath(doc: unknown, path: string): unknown {
+  let current = doc;
+  for (const part of path.split('.')) {
+    if (Array.isArray(current)) throw new NotPlain();
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Doc)[part];
+  }
+  return current;
+}
+
+/**
+ * A fast path for the commonest aggregation, run without mingo: an optional `$unwind` of a path
+ * (string form) and one `$group` whose `_id` is a path or an object of paths, with `$sum` (of 1, a
+ * path, or `$cond: [{ $eq: [path, value] }, a, b]`) and `$avg` (of a path) accumulators. Anything
+ * else returns undefined and goes to mingo. Same results as MongoDB: non-numbers are left out of
+ * sums and averages, an empty or missing unwound array drops the document.
+ */
+export function fastGroup(stages: Doc[], input: Doc[]): Doc[] | undefined {
+  // (a missing `_id` path is null; in an `_id` object a missing field is left out, as in MongoDB)
+  try {
+    return group(stages, input);
+  } catch (err) {
+    if (err instanceof NotPlain) return undefined;
+    throw err;
+  }
+}
+
+function group(stages: Doc[], input: Doc[]): Doc[] | undefined {
+  let docs = input;
+  let i = 0;
+  const unwind = stages[0]?.$unwind;
+  if (stages[0] && Object.keys(stages[0]).length === 1 && typeof unwind === 'string' && unwind.startsWith('$')) {
+    const path = unwind.slice(1);
+    docs = [];
+    for (const doc of input) {
+      const value = readPath(doc, path);
+      if (Array.isArray(value)) for (const item of value) docs.push(withPath(doc, path, item));
+      else if (value !== undefined && value !== null) docs.push(doc);
+    }
+    i = 1;
+  }
+  if (stages.length !== i + 1 || Object.keys(stages[i]!).length !== 1) return undefined;
+  const group = stages[i]!.$group as Doc | undefined;
+  if (!group || typeof group !== 'object') return undefined;
+  const id = keyReader(group._id);
+  if (!id) return undefined;
+  const accumulators: [string, (doc: Doc) => number | undefined, 'sum' | 'avg'][] = [];
+  for (const [name, spec] of Object.entries(group)) {
+    if (name === '_id') continue;
+    if (!spec || typeof spec !== 'object' || Object.keys(spec).length !== 1) return undefined;
+    const [op, arg] = Object.entries(spec as Doc)[0]!;
+    if (op !== '$sum' && op !== '$avg') return undefined;
+    const read = numberReader(arg);
+    if (!read) return undefined;
+    accumulators.push([name, read, op === '$sum' ? 'sum' : 'avg']);
+  }
+  const groups = new Map<string, { _id: unknown; sums: number[]; counts: number[] }>();
+  for (const doc of docs) {
+    const key = id(doc);
+    const hash = JSON.stringify(key);
+    let g = groups.get(hash);
+    if (!g) groups.set(hash, (g = { _id: key, sums: accumulators.map(() => 0), counts: accumulators.map(() => 0) }));
+    accumulators.forEach(([, read], k) => {
+      const v = read(doc);
+      if (v !== undefined) {
+        g!.sums[k]! += v;
+        g!.counts[k]!++;
+      }
+    });
+  }
+  return [...groups.values()].map((g) => {
+    const out: Doc = { _id: g._id };
+    accumulators.forEach(([name, , kind], k) => (out[name] = kind === 'sum' ? g.sums[k]! : g.counts[k]! ? g.sums[k]! / g.counts[k]! : null));
+    return out;
+  });
+}
+
+/** A copy of `doc` with `path` set to one unwound item. */
+function withPath(doc: Doc, path: string, item: unknown): Doc {
+  const parts = path.split('.');
+  const out: Doc = { ...doc };
+  let cursor = out;
+  for (let j = 0; j < parts.length - 1; j++) {
+    const next = { ...(cursor[parts[j]!] as Doc) };
+    cursor[parts[j]!] = next;
+    cursor = next;
+  }
+  cursor[parts.at(-1)!] = item;
+  return out;
+}
+
+/** Reads a group key: `'$path'`, or an object of `'$path'`s; undefined for anything else. */
+function keyReader(spec: unknown): ((doc: Doc) => unknown) | undefined {
+  if (typeof spec === 'string' && spec.startsWith('$')) {
+    const path = spec.slice(1);
+    return (doc) => readPath(doc, path) ?? null;
+  }
+  if (spec && typeof spec === 'object' && !Array.isArray(spec)) {
+    const fields = Object.entries(spec as Doc);
+    if (!fields.every(([, v]) => typeof v === 'string' && v.startsWith('$'))) return undefined;
+    const paths = fields.map(([k, v]) => [k, (v as string).slice(1)] as const);
+    return (doc) => {
+      const key: Doc = {};
+      // As MongoDB evaluates an expression object: a missing field is left out, a null kept.
+      for (const [k, p] of paths) {
+        const v = readPath(doc, p);
+        if (v !== undefined) key[k] = v;
+      }
+      return key;
+    };
+  }
+  return undefined;
+}
+
+/** Reads the number an accumulator adds: a constant, a path, or `$cond` on an `$eq` of a path and a value. */
+function numberReader(arg: unknown): ((doc: Doc) => number | undefined) | undefined {
+  if (typeof arg === 'number') return () => arg;
+  if (typeof arg === 'string' && arg.startsWith('$')) {
+    const path = arg.slice(1);
+    return (doc) => {
+      const v = readPath(doc, path);
+      return typeof v === 'number' ? v : undefined;
+    };
+  }
+  const cond = (arg as Doc | undefined)?.$cond;
+  if (Array.isArray(cond) && cond.length === 3 && typeof cond[1] === 'number' && typeof cond[2] === 'number') {
+    const eq = (cond[0] as Doc | undefined)?.$eq;
+    if (Array.isArray(eq) && eq.length === 2 && typeof eq[0] === 'string' && eq[0].startsWith('$') && (typeof eq[1] !== 'object' || eq[1] === null) && !(typeof eq[1] === 'string' && eq[1].startsWith('$'))) {
+      const path = eq[0].slice(1);
+      const [value, yes, no] = [eq[1], cond[1] as number, cond[2] as number];
+      return (doc) => ((readPath(doc, path) ?? null) === value ? yes : no);
+    }
+  }
+  return undefined;
+}
