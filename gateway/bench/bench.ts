@@ -57,7 +57,7 @@ await build({
 process.once('exit', () => rmSync(SERVE_BUNDLE, { force: true }));
 
 /** The Node flags our gateway is deployed with (README, Dockerfile): a larger young generation. */
-const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=64'];
+const GATEWAY_NODE_FLAGS = [process.env.BENCH_SEMI_SPACE ? `--max-semi-space-size=${process.env.BENCH_SEMI_SPACE}` : '--max-semi-space-size=32'];
 
 /** Starts a bench process and waits for its first JSON line. */
 function start(file: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; ready: any }> {
@@ -154,7 +154,11 @@ async function warmUp(target: Target, workload: Workload, calls: Call[]): Promis
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
+};
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(new URL('/metrics', url))).text();
