@@ -49,6 +49,11 @@ describe('production mode', () => {
     }
   });
 
+  it('serves /metrics only when asked to (development always)', async () => {
+    expect((await fetch(new URL('/metrics', prod.gateway.url))).status).toBe(404);
+    expect(await (await fetch(new URL('/metrics', dev.gateway.url))).text()).toMatch(/^partnerskap_gateway_requests_total \d+$/m);
+  });
+
   it('answers CORS for the configured partner origins only', async () => {
     const preflight = (origin: string) =>
       fetch(prod.gateway.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });

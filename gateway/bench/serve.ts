@@ -32,6 +32,7 @@ if (kind === 'ours' || kind === 'ours-cache') {
     secrets: BENCH_SECRETS,
     rateLimits: { partnerPerMinute: 10_000_000, publicPerMinute: 10_000_000 },
     responseCacheTtlSeconds: kind === 'ours-cache' ? 10 : 0,
+    metrics: true,
     logger: createLogger('silent'),
   });
   port = (await listenGateway(gateway, { port: 0 })).port;

@@ -34,6 +34,8 @@ export interface GatewayConfig {
   readonly trustedProxies: readonly string[];
   /** Seconds a public answer may come from the response cache (`RESPONSE_CACHE_TTL_S`, default 0: off). */
   readonly responseCacheTtlSeconds: number;
+  /** Serve `/metrics` (`METRICS=1`; always in development). */
+  readonly metrics: boolean;
 }
 
 /** A whole number from the environment within bounds, or the default; problems are collected. */
@@ -129,5 +131,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     corsOrigins: corsOrigins ? Object.freeze(corsOrigins) : undefined,
     trustedProxies: Object.freeze(list(env.TRUSTED_PROXIES)),
     responseCacheTtlSeconds,
+    metrics: !production || env.METRICS === '1',
   });
 }

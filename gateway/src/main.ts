@@ -20,6 +20,7 @@ const server = createGatewayServer({
   subgraphCalls: config.subgraphCalls,
   trustedProxies: config.trustedProxies,
   responseCacheTtlSeconds: config.responseCacheTtlSeconds,
+  metrics: config.metrics,
   ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
 });
 const gateway = await listenGateway(server, { port: config.port, host: config.host });

@@ -51,6 +51,8 @@ export interface GatewayServerOptions {
   trustedProxies?: readonly string[];
   /** Origins browsers may call from (default: Apollo Studio's in development, none in production). */
   corsOrigins?: readonly string[];
+  /** Serve `GET /metrics` (default: in development only; in production set `METRICS=1` and keep the port internal). */
+  metrics?: boolean;
   /** Seconds a public caller's answer may be served from the response cache (default 0: off). */
   responseCacheTtlSeconds?: number;
   /** The structured log (default pino, JSON lines on stdout). */
@@ -213,7 +215,7 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     corsOrigins: o.corsOrigins ?? (o.development ? ['https://studio.apollographql.com'] : []),
     admit: gateway.admit,
     ready: async () => ({ supergraph: gateway.loaded() }),
-    metrics: () => gatewayMetrics(),
+    ...((o.metrics ?? o.development) ? { metrics: () => gatewayMetrics() } : {}),
     log: (entry) => o.logger!.error(entry),
   });
   return {
