@@ -37,9 +37,12 @@ export interface OperationMeasure {
   depth: number;
   aliases: number;
   directives: number;
-  /** The largest `first` the operation asks for (a literal or a variable's value). */
+  /** The largest `first` the operation asks for (a literal or a variable's value; -1 when measured without the variables a `first` uses). */
   pageSize: number;
 }
+
+/** `measure` without the request's variables. */
+const NO_VARIABLES: Record<string, unknown> = Object.freeze({});
 
 /** The operation a request runs (by name, or the only one). */
 export function operationOf(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
@@ -48,7 +51,8 @@ export function operationOf(document: DocumentNode, operationName: string | null
 }
 
 /** Measures depth and aliases of the operation (fragments followed, each once per path), directives and the largest `first` of the document. */
-export function measure(document: DocumentNode, operationName?: string | null, variables: Record<string, unknown> = {}): OperationMeasure {
+export function measure(document: DocumentNode, operationName?: string | null, variables: Record<string, unknown> = NO_VARIABLES): OperationMeasure {
+  let dependsOnVariables = false;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   let aliases = 0;
@@ -78,11 +82,16 @@ export function measure(document: DocumentNode, operationName?: string | null, v
     Directive: () => void directives++,
     Argument: (arg) => {
       if (arg.name.value !== 'first') return;
+      if (arg.value.kind === Kind.VARIABLE && variables === NO_VARIABLES) {
+        dependsOnVariables = true;
+        return;
+      }
       const value = arg.value.kind === Kind.INT ? Number(arg.value.value) : arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : undefined;
       if (typeof value === 'number' && Number.isFinite(value)) pageSize = Math.max(pageSize, value);
     },
   });
-  return { depth, aliases, directives, pageSize };
+  // Measured without variables, a `first` given by a variable leaves the page size open (-1).
+  return { depth, aliases, directives, pageSize: dependsOnVariables ? -1 : pageSize };
 }
 
 const over = (limit: keyof Limits, message: string, field?: string): GraphQLError =>
@@ -97,11 +106,23 @@ export function useLimits(
   limits: Limits,
   estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => number,
 ): ApolloServerPlugin {
+  // Depth, aliases and directives are the document's own: measured once per parsed document
+  // (Apollo hands every request with the same text the same one); only `first` reads variables.
+  const shapes = new WeakMap<DocumentNode, Map<string, OperationMeasure>>();
+  const measured = (document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): OperationMeasure => {
+    const byName = shapes.get(document) ?? new Map<string, OperationMeasure>();
+    shapes.set(document, byName);
+    const key = operationName ?? '';
+    let shape = byName.get(key);
+    if (!shape) byName.set(key, (shape = measure(document, operationName)));
+    const usesVariables = shape.pageSize === -1;
+    return usesVariables ? measure(document, operationName, variables) : shape;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request }) {
-          const m = measure(document, request.operationName, request.variables ?? {});
+          const m = measured(document, request.operationName, request.variables ?? {});
           if (m.depth > limits.depth) throw over('depth', `The operation is nested ${m.depth} deep; the limit is ${limits.depth}`);
           if (m.aliases > limits.aliases) throw over('aliases', `The operation uses ${m.aliases} aliases; the limit is ${limits.aliases}`);
           if (m.directives > limits.directives) throw over('directives', `The document uses ${m.directives} directives; the limit is ${limits.directives}`);

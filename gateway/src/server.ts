@@ -1,6 +1,6 @@
 import { type IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
 import { ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
@@ -134,6 +134,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: limits.tokens },
     plugins: [
+      // Nothing here reads Apollo's cache hints or reports usage to Apollo's cloud: skip their per-request work.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
       useLimits(limits, options.estimateCost ?? createCostEstimator(options.supergraphSdl)),
       useGuards({ supergraphSdl: options.supergraphSdl }),
       logErrors(logger),
