@@ -110,7 +110,7 @@ interface Measure {
   firstBad?: string;
 }
 
-async function load(target: Target, workload: Workload, calls: Call[]): Promise<Measure> {
+async function load(target: Target, workload: Workload, calls: Call[], seconds = SECONDS): Promise<Measure> {
   // Bodies and headers are prepared before the round, so the load generator does little per request.
   const prepared = await Promise.all(calls.map(async (call) => ({ body: JSON.stringify({ query: workload.query, variables: call.variables }), headers: { 'content-type': 'application/json', ...(await target.headers(call)) } })));
   let next = 0;
@@ -120,7 +120,7 @@ async function load(target: Target, workload: Workload, calls: Call[]): Promise<
   const result = await autocannon({
     url: target.url,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
     requests: [
       {
         method: 'POST',
@@ -209,7 +209,11 @@ for (const workload of workloads(owners).filter((w) => !values.only || w.name ==
     const k = `${c.caller.role}|${c.caller.org ?? ''}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
-  for (const name of names) await warmUp(targets[name]!, workload, [...warm, ...workload.calls.slice(0, 50)]);
+  for (const name of names) {
+    await warmUp(targets[name]!, workload, [...warm, ...workload.calls.slice(0, 50)]);
+    // and a short unmeasured burst under the same load, so the JIT has settled before round 1
+    await load(targets[name]!, workload, workload.calls, 2);
+  }
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
