@@ -1,4 +1,4 @@
-import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, identityFromClaims, secretKey, verifyHs256 } from '@partnerskap/kit';
+import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, identityFromClaims, isHs256, secretKey, verifyHs256 } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
@@ -67,11 +67,13 @@ export function withServiceTokens(clients: Authenticator, secrets: Readonly<Reco
   const keys = new Map(Object.entries(secrets).map(([name, secret]) => [name, secretKey(secret)]));
   return async (authorization) => {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+    // Client tokens are never HS256 (the authenticator takes EdDSA, ES256, RS256): only ours are decoded here.
+    if (!token || !isHs256(token)) return clients(authorization);
     let claims: { iss?: string; sub?: string } = {};
     try {
-      if (token) claims = decodeJwt(token);
+      claims = decodeJwt(token);
     } catch {
-      // not a JWT at all: the client authenticator says so
+      // a malformed token: the client authenticator refuses it
     }
     if (claims.iss !== SERVICE_ISSUER) return clients(authorization);
     const key = claims.sub ? keys.get(claims.sub) : undefined;

@@ -1,5 +1,6 @@
 import { type ApolloServerPlugin } from '@apollo/server';
 import { ErrorCode, MAX_PAGE_SIZE } from '@partnerskap/kit';
+import { perOperation } from './per-operation.js';
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type OperationDefinitionNode, type SelectionSetNode, visit } from 'graphql';
 
 /**
@@ -37,12 +38,9 @@ export interface OperationMeasure {
   depth: number;
   aliases: number;
   directives: number;
-  /** The largest `first` the operation asks for (a literal or a variable's value; -1 when measured without the variables a `first` uses). */
+  /** The largest `first` the operation asks for (a literal or a variable's value). */
   pageSize: number;
 }
-
-/** `measure` without the request's variables. */
-const NO_VARIABLES: Record<string, unknown> = Object.freeze({});
 
 /** The operation a request runs (by name, or the only one). */
 export function operationOf(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
@@ -50,9 +48,19 @@ export function operationOf(document: DocumentNode, operationName: string | null
   return operationName ? ops.find((o) => o.name?.value === operationName) : ops.length === 1 ? ops[0] : undefined;
 }
 
-/** Measures depth and aliases of the operation (fragments followed, each once per path), directives and the largest `first` of the document. */
-export function measure(document: DocumentNode, operationName?: string | null, variables: Record<string, unknown> = NO_VARIABLES): OperationMeasure {
-  let dependsOnVariables = false;
+/** An operation's shape: what the limits see in its text alone, and where its page sizes come from. */
+interface OperationShape {
+  depth: number;
+  aliases: number;
+  directives: number;
+  /** The largest literal `first`. */
+  firstLiteral: number;
+  /** The variables that give a `first`. */
+  firstVariables: string[];
+}
+
+/** Measures depth and aliases of the operation (fragments followed, each once per path), directives and the `first`s of the document. */
+function shapeOf(document: DocumentNode, operationName?: string | null): OperationShape {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   let aliases = 0;
@@ -77,21 +85,33 @@ export function measure(document: DocumentNode, operationName?: string | null, v
   const operation = operationOf(document, operationName);
   const depth = operation ? depthOf(operation.selectionSet, 0, new Set()) : 0;
   let directives = 0;
-  let pageSize = 0;
+  let firstLiteral = 0;
+  const firstVariables: string[] = [];
   visit(document, {
     Directive: () => void directives++,
     Argument: (arg) => {
       if (arg.name.value !== 'first') return;
-      if (arg.value.kind === Kind.VARIABLE && variables === NO_VARIABLES) {
-        dependsOnVariables = true;
-        return;
-      }
-      const value = arg.value.kind === Kind.INT ? Number(arg.value.value) : arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : undefined;
-      if (typeof value === 'number' && Number.isFinite(value)) pageSize = Math.max(pageSize, value);
+      if (arg.value.kind === Kind.INT) firstLiteral = Math.max(firstLiteral, Number(arg.value.value));
+      else if (arg.value.kind === Kind.VARIABLE) firstVariables.push(arg.value.name.value);
     },
   });
-  // Measured without variables, a `first` given by a variable leaves the page size open (-1).
-  return { depth, aliases, directives, pageSize: dependsOnVariables ? -1 : pageSize };
+  return { depth, aliases, directives, firstLiteral, firstVariables };
+}
+
+/** The largest `first` with the request's variables. */
+function pageSizeOf(shape: OperationShape, variables: Record<string, unknown>): number {
+  let size = shape.firstLiteral;
+  for (const name of shape.firstVariables) {
+    const value = variables[name];
+    if (typeof value === 'number' && Number.isFinite(value)) size = Math.max(size, value);
+  }
+  return size;
+}
+
+/** Measures an operation as the limits see it, with the request's variables for `first`. */
+export function measure(document: DocumentNode, operationName?: string | null, variables: Record<string, unknown> = {}): OperationMeasure {
+  const shape = shapeOf(document, operationName);
+  return { depth: shape.depth, aliases: shape.aliases, directives: shape.directives, pageSize: pageSizeOf(shape, variables) };
 }
 
 const over = (limit: keyof Limits, message: string, field?: string): GraphQLError =>
@@ -106,27 +126,18 @@ export function useLimits(
   limits: Limits,
   estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => number,
 ): ApolloServerPlugin {
-  // Depth, aliases and directives are the document's own: measured once per parsed document
-  // (Apollo hands every request with the same text the same one); only `first` reads variables.
-  const shapes = new WeakMap<DocumentNode, Map<string, OperationMeasure>>();
-  const measured = (document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): OperationMeasure => {
-    const byName = shapes.get(document) ?? new Map<string, OperationMeasure>();
-    shapes.set(document, byName);
-    const key = operationName ?? '';
-    let shape = byName.get(key);
-    if (!shape) byName.set(key, (shape = measure(document, operationName)));
-    const usesVariables = shape.pageSize === -1;
-    return usesVariables ? measure(document, operationName, variables) : shape;
-  };
+  // Depth, aliases and directives are the operation text's own, measured once; only `first` reads variables.
+  const shape = perOperation(shapeOf);
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request }) {
-          const m = measured(document, request.operationName, request.variables ?? {});
+          const m = shape(document, request.operationName);
+          const pageSize = pageSizeOf(m, request.variables ?? {});
           if (m.depth > limits.depth) throw over('depth', `The operation is nested ${m.depth} deep; the limit is ${limits.depth}`);
           if (m.aliases > limits.aliases) throw over('aliases', `The operation uses ${m.aliases} aliases; the limit is ${limits.aliases}`);
           if (m.directives > limits.directives) throw over('directives', `The document uses ${m.directives} directives; the limit is ${limits.directives}`);
-          if (m.pageSize > limits.pageSize) throw over('pageSize', `first may be at most ${limits.pageSize}, got ${m.pageSize}`, 'first');
+          if (pageSize > limits.pageSize) throw over('pageSize', `first may be at most ${limits.pageSize}, got ${pageSize}`, 'first');
           if (estimateCost) {
             const cost = estimateCost(document, request.variables, request.operationName);
             if (cost > limits.cost) throw over('cost', `The operation's estimated cost is ${cost}; the limit is ${limits.cost} (ask for fewer items with first)`);

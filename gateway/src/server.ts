@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
-import { ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
+import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
 import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { createCostEstimator } from './cost.js';
@@ -16,14 +16,7 @@ import { responseCacheStats, useResponseCache } from './response-cache.js';
 import { loadableSupergraph } from './supergraph.js';
 
 /** Codes a client may see as they are: ours (kit's list) and Apollo's request errors. Everything else is masked. */
-const SHOWN_CODES = new Set<string>([
-  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
+const SHOWN_CODES = new Set<string>([...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR), ...APOLLO_REQUEST_CODES]);
 
 /** The extensions a client may see; anything else (`serviceName`, `response.url`, `exception`, stack) stays in the log. */
 const SHOWN_EXTENSIONS = ['code', 'field', 'limit', 'partner'] as const;

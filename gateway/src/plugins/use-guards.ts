@@ -2,6 +2,7 @@ import { type ApolloServerPlugin } from '@apollo/server';
 import { type Guard, type Identity, readGuards, scopesOf } from '@partnerskap/kit';
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode, parse } from 'graphql';
 import { type GatewayContext } from '../data-source.js';
+import { perOperation } from '../per-operation.js';
 
 /** Options of {@link useGuards}. */
 export interface GuardsOptions {
@@ -71,22 +72,17 @@ function refusal(guard: Guard, identity: Identity): 'UNAUTHENTICATED' | 'FORBIDD
  */
 export function useGuards(options: GuardsOptions): ApolloServerPlugin<GatewayContext> {
   const guards = readGuards(parse(options.supergraphSdl));
-  // Apollo's document cache hands the same parsed document to every request with the same text.
-  const fieldsOf = new WeakMap<object, Map<string, string[]>>();
-  const selected = (document: DocumentNode, operationName: string | null | undefined, schema: SchemaLike): string[] => {
-    const byName = fieldsOf.get(document) ?? new Map<string, string[]>();
-    fieldsOf.set(document, byName);
-    const key = operationName ?? '';
-    let fields = byName.get(key);
-    if (!fields) byName.set(key, (fields = selectedFields(document, operationName, schema)));
-    return fields;
-  };
+  // What an operation selects depends on its text and the schema; Apollo parses documents anew for
+  // a new schema, so a document always goes with the schema of the request that brought it.
+  let schemaOf: SchemaLike | undefined;
+  const selected = perOperation((document, operationName) => selectedFields(document, operationName, schemaOf!));
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operationName, contextValue, schema }) {
           const denied = new Map<string, 'UNAUTHENTICATED' | 'FORBIDDEN'>();
-          for (const field of selected(document, operationName, schema as unknown as SchemaLike)) {
+          schemaOf = schema as unknown as SchemaLike;
+          for (const field of selected(document, operationName)) {
             const guard = guards.get(field);
             const code = guard ? refusal(guard, contextValue.identity) : undefined;
             if (code) denied.set(field, code);

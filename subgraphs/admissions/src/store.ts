@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
 
 /** An institution as stored; `_id` is its organisation number. */
 export interface InstitutionDoc {
@@ -121,15 +121,10 @@ export function createAdmissionsStore(db: Db) {
     },
     /** Moves a teacher's applications and audit lines to a new pseudonym, in one transaction. */
     async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
-      const session = db.client.startSession();
-      try {
-        return await session.withTransaction(async () => {
-          await writer.rekeyActor(teacher, pseudonym, session);
-          return (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
-        });
-      } finally {
-        await session.endSession();
-      }
+      return inTransaction(db, async (session) => {
+        await writer.rekeyActor(teacher, pseudonym, session);
+        return (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+      });
     },
     /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
     async insertApplication(doc: ApplicationDoc, line: AuditDoc, idempotency: Idempotency<Application>): Promise<Application> {

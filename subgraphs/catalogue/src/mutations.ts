@@ -51,6 +51,12 @@ async function campusesOf(ctx: CatalogueContext, institution: string): Promise<s
   return data.institution?.campuses ?? null;
 }
 
+/** An offer's credits: 15, 30, 45 or 60 (half-year modules to two years). */
+function creditsArg(credits: number): number {
+  if (![15, 30, 45, 60].includes(credits)) throw badUserInput('input.credits must be 15, 30, 45 or 60', 'input.credits');
+  return credits;
+}
+
 export const mutations = {
   publishStudy: async (_: unknown, { input, idempotencyKey }: { input: StudyInput; idempotencyKey?: string | null }, ctx: CatalogueContext) => {
     const idempotency = idempotencyOf(ctx.identity, 'publishStudy', idempotencyKey, input, async (id) => (await ctx.loaders.study.load(id))!);
@@ -65,7 +71,7 @@ export const mutations = {
       name: textArg(input.name, 'input.name', 3, 200),
       subject: requiredId(input.subject, 'input.subject'),
       gradeBand: input.gradeBand,
-      credits: [15, 30, 45, 60].includes(input.credits) ? input.credits : intArg(Number.NaN, 'input.credits', 15, 60),
+      credits: creditsArg(input.credits),
       level: input.level,
       institution: requiredId(input.institution, 'input.institution'),
       campus: textArg(input.campus, 'input.campus', 2, 100),

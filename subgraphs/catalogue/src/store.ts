@@ -87,7 +87,6 @@ export function createCatalogueStore(db: Db) {
   const rounds = db.collection<RoundDoc>('rounds');
   const allocations = db.collection<AllocationDoc>('allocations');
   const writer = createAuditedWriter(db);
-  const { write, ensureIndexes: auditIndexes, lines, replayed } = writer;
   return {
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
@@ -99,7 +98,7 @@ export function createCatalogueStore(db: Db) {
         { key: { code: 1, year: 1 }, unique: true },
       ]);
       await allocations.createIndexes([{ key: { year: 1, subject: 1 } }, { key: { study: 1 } }, { key: { teacher: 1 } }]);
-      await auditIndexes();
+      await writer.ensureIndexes();
     },
     async studiesByIds(ids: string[]): Promise<Study[]> {
       return (await studies.find({ _id: { $in: ids } }).toArray()).map(withId);
@@ -142,19 +141,19 @@ export function createCatalogueStore(db: Db) {
       return writer.insert(studies, doc, line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, idempotency);
     },
     async updateStudy(id: string, set: Partial<StudyDoc>, line: AuditDoc): Promise<Study> {
-      return withId((await write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
+      return withId((await writer.write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
     },
     async insertRound(doc: RoundDoc, line: AuditDoc, idempotency: Idempotency<Entity<RoundDoc>>): Promise<Entity<RoundDoc>> {
       return writer.insert(rounds, doc, line, { message: 'This year already has an application round', field: 'input.year' }, idempotency);
     },
     /** The first result of a request made before with the same idempotency key, if any. */
-    replayed: <T>(idempotency: Idempotency<T>) => replayed(idempotency),
+    replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
     async saveAllocation(doc: AllocationDoc, line: AuditDoc): Promise<Entity<AllocationDoc>> {
-      await write(line, null, (session) => allocations.replaceOne({ _id: doc._id }, doc, { session, upsert: true }));
+      await writer.write(line, null, (session) => allocations.replaceOne({ _id: doc._id }, doc, { session, upsert: true }));
       return withId(doc);
     },
     auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
-      return lines(identity, first);
+      return writer.lines(identity, first);
     },
     async allocationsByIds(ids: string[]): Promise<Entity<AllocationDoc>[]> {
       return (await allocations.find({ _id: { $in: ids } }).toArray()).map(withId);

@@ -33,6 +33,15 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const KNOWN = new Set<string>(Object.values(ErrorCode));
 
+/** Apollo Server's codes for a bad request: the client's fault, shown as they are. */
+export const APOLLO_REQUEST_CODES: ReadonlySet<string> = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
 /** Whether a code is one of ours (anything else is masked). */
 export function isKnownCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && KNOWN.has(code);

@@ -85,13 +85,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
   });
 }
 
-/** Puts the request id into every error of a JSON GraphQL answer, so a client can quote it. */
+/** Puts the request id into every error of a GraphQL answer, so a client can quote it. */
+function addRequestId(body: unknown, requestId: string): void {
+  const errors = (body as { errors?: { extensions?: Record<string, unknown> }[] } | null)?.errors;
+  if (Array.isArray(errors)) for (const e of errors) e.extensions = { ...e.extensions, requestId };
+}
+
+/** The same for an answer already serialised: parsed and written again only when it holds errors. */
 function withRequestId(body: string, requestId: string): string {
   if (!body.includes('"errors"')) return body;
   try {
-    const parsed = JSON.parse(body) as { errors?: { extensions?: Record<string, unknown> }[] };
-    if (!Array.isArray(parsed.errors)) return body;
-    for (const e of parsed.errors) e.extensions = { ...e.extensions, requestId };
+    const parsed: unknown = JSON.parse(body);
+    addRequestId(parsed, requestId);
     return JSON.stringify(parsed);
   } catch {
     return body;
@@ -158,8 +163,8 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     }
     const admitted = await options.admit(req, requestId);
     if (!('context' in admitted)) {
-      const answer = admitted.body && typeof admitted.body === 'object' ? JSON.parse(withRequestId(JSON.stringify(admitted.body), requestId)) : admitted.body;
-      return json(res, { ...admitted, body: answer }, common);
+      addRequestId(admitted.body, requestId);
+      return json(res, admitted, common);
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

@@ -64,6 +64,11 @@ export function signHs256(claims: Record<string, unknown>, key: Uint8Array): str
   return `${unsigned}.${createHmac('sha256', key).update(unsigned).digest('base64url')}`;
 }
 
+/** Whether a token is one of ours (HS256, as {@link signHs256} makes them): a cheap look at its header. */
+export function isHs256(token: string): boolean {
+  return token.startsWith(`${HS256_HEADER}.`);
+}
+
 /** The claims of an HS256 JWT whose signature, issuer, audience and expiry hold; undefined otherwise. */
 export function verifyHs256(token: string, key: Uint8Array, expect: { issuer: string; audience: string; subject?: string }, nowS = Date.now() / 1000): Record<string, unknown> | undefined {
   const parts = token.split('.');

@@ -1,5 +1,5 @@
 export { type SubgraphConfig, DEFAULT_MONGODB_URI, devGatewaySecret, loadSubgraphConfig } from './config.js';
-export { ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from './errors.js';
+export { APOLLO_REQUEST_CODES, ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from './errors.js';
 export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
 export {
   type AuditDoc,
@@ -53,6 +53,7 @@ export {
   createCredentialVerifier,
   identityFromClaims,
   secretKey,
+  isHs256,
   signHs256,
   verifyHs256,
 } from './identity.js';

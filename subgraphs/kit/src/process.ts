@@ -141,16 +141,11 @@ export async function readAudit(audit: Collection<AuditDoc>, identity: Identity,
 export async function inTransaction<T>(db: Db, work: (session: ClientSession) => Promise<T>): Promise<T> {
   const session = db.client.startSession();
   try {
-    let result: T | undefined;
-    await session.withTransaction(async () => {
-      result = await work(session);
-    });
-    return result as T;
+    return await session.withTransaction(() => work(session));
   } finally {
     await session.endSession();
   }
 }
-
 
 /** An audit line as the API shows it (`AuditEntry`). */
 export function auditView(doc: AuditDoc) {
@@ -195,6 +190,18 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('base6
 export function createAuditedWriter(db: Db) {
   const audit = db.collection<AuditDoc>('audit');
   const keys = db.collection<IdempotencyDoc>('idempotency');
+  /** Where a key is stored, and the fingerprint of the request it came with. */
+  const keyOf = (idempotency: Idempotency<unknown>) => ({
+    id: sha256(`${idempotency.scope}|${idArgKey(idempotency.key!)}`),
+    request: sha256(JSON.stringify(idempotency.request)),
+  });
+  /** The first result under a stored key; CONFLICT when the key came with another request. */
+  const firstResult = async <T>(idempotency: Idempotency<T>, id: string, request: string): Promise<T | undefined> => {
+    const first = await keys.findOne({ _id: id });
+    if (!first) return undefined;
+    if (first.request !== request) throw conflict('This idempotency key was already used for a different request', 'idempotencyKey');
+    return idempotency.replay(first.result);
+  };
   return {
     audit,
     ensureIndexes: async () => {
@@ -213,21 +220,18 @@ export function createAuditedWriter(db: Db) {
       work: (session: ClientSession) => Promise<T>,
       idempotency?: Idempotency<T>,
     ): Promise<T> {
-      const key = idempotency?.key ? idArgKey(idempotency.key) : undefined;
-      const id = key ? sha256(`${idempotency!.scope}|${key}`) : undefined;
-      const request = key ? sha256(JSON.stringify(idempotency!.request)) : '';
+      const stored = idempotency?.key ? keyOf(idempotency) : undefined;
       try {
         return await inTransaction(db, async (session) => {
-          if (id) await keys.insertOne({ _id: id, request, result: line.target, expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_S * 1000) }, { session });
+          if (stored) await keys.insertOne({ _id: stored.id, request: stored.request, result: line.target, expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_S * 1000) }, { session });
           const result = await work(session);
           await audit.insertOne(line, { session });
           return result;
         });
       } catch (err) {
-        if (id && isDuplicateKey(err)) {
-          const first = await keys.findOne({ _id: id });
-          if (first && first.request === request) return idempotency!.replay(first.result);
-          if (first) throw conflict('This idempotency key was already used for a different request', 'idempotencyKey');
+        if (stored && isDuplicateKey(err)) {
+          const first = await firstResult(idempotency!, stored.id, stored.request);
+          if (first !== undefined) return first;
         }
         if (duplicate && isDuplicateKey(err)) throw conflict(duplicate.message, duplicate.field);
         throw err;
@@ -239,10 +243,8 @@ export function createAuditedWriter(db: Db) {
      */
     async replayed<T>(idempotency: Idempotency<T>): Promise<T | undefined> {
       if (!idempotency.key) return undefined;
-      const first = await keys.findOne({ _id: sha256(`${idempotency.scope}|${idArgKey(idempotency.key)}`) });
-      if (!first) return undefined;
-      if (first.request !== sha256(JSON.stringify(idempotency.request))) throw conflict('This idempotency key was already used for a different request', 'idempotencyKey');
-      return idempotency.replay(first.result);
+      const { id, request } = keyOf(idempotency);
+      return firstResult(idempotency, id, request);
     },
     /** Inserts a new record with its audit line (and the idempotency key, if any); the record as the API shows it. */
     insert<D extends { _id: string | number }>(

@@ -5,14 +5,16 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
-import { ErrorCode, isKnownCode } from './errors.js';
+import { APOLLO_REQUEST_CODES, ErrorCode, isKnownCode } from './errors.js';
 import { type Policy, enforceGuards } from './guards.js';
 import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from './http.js';
 import { CREDENTIAL_HEADER, type Identity } from './identity.js';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 
-/** Apollo Server's own codes for a bad request: the client's fault, shown as they are. */
-const REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
+/** An error a client may see as it is: one of our codes (not an internal error) or a bad request. */
+function isShown(code: unknown): boolean {
+  return (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) || (typeof code === 'string' && APOLLO_REQUEST_CODES.has(code));
+}
 
 /** Reads a subgraph's SDL contract from the repository's `schema/` folder. */
 export function readSchema(name: string): DocumentNode {
@@ -52,9 +54,7 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
     plugins: [ApolloServerPluginInlineTraceDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>],
     includeStacktraceInErrorResponses: options.development,
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-      const code = formatted.extensions?.code;
-      if (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-      if (typeof code === 'string' && REQUEST_CODES.has(code)) return formatted;
+      if (isShown(formatted.extensions?.code)) return formatted;
       const path = formatted.path ? { path: formatted.path } : {};
       if (isBadRepresentation(error)) {
         return { message: 'A representation names a type this subgraph does not resolve', ...path, extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'representations' } };
@@ -95,10 +95,7 @@ function logMasked(name: string, log: (entry: Record<string, unknown>) => void):
       return {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
-            const code = error.extensions?.code;
-            if (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) continue;
-            if (typeof code === 'string' && REQUEST_CODES.has(code)) continue;
-            if (isBadRepresentation(error)) continue;
+            if (isShown(error.extensions?.code) || isBadRepresentation(error)) continue;
             log({
               level: 'error',
               subgraph: name,

@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Identity, NB, type PageWindow, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, NB, type PageWindow, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
 import { type ClientSession } from 'mongodb';
 
 /** A county as stored; `_id` is its number. */
@@ -168,23 +168,18 @@ export function createPlansStore(db: Db) {
      * removes the school, in one transaction: either all of it happens or none of it.
      */
     async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
-      const session = db.client.startSession();
-      try {
-        return await session.withTransaction(async () => {
-          const doc = await teachers.findOne({ _id: teacher }, { session });
-          let n = 0;
-          if (doc) {
-            await teachers.deleteOne({ _id: teacher }, { session });
-            await teachers.insertOne({ ...doc, _id: pseudonym, school: null }, { session });
-            n++;
-          }
-          n += (await decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
-          await writer.rekeyActor(teacher, pseudonym, session);
-          return n;
-        });
-      } finally {
-        await session.endSession();
-      }
+      return inTransaction(db, async (session) => {
+        const doc = await teachers.findOne({ _id: teacher }, { session });
+        let n = 0;
+        if (doc) {
+          await teachers.deleteOne({ _id: teacher }, { session });
+          await teachers.insertOne({ ...doc, _id: pseudonym, school: null }, { session });
+          n++;
+        }
+        n += (await decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        await writer.rekeyActor(teacher, pseudonym, session);
+        return n;
+      });
     },
     /** Which of the given `<teacher>|<institution>` pairs have an approved application between them. */
     async approvedPairs(pairs: string[]): Promise<string[]> {
