@@ -1,6 +1,5 @@
 /** Starts the four subgraphs and the gateway over one MongoDB: what `npm start` and the end-to-end tests run. */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
 import {
   type AuthOptions,
@@ -96,7 +95,8 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   };
   const auth = options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const server = createGatewayServer({
-    supergraphSdl: readFileSync(DEFAULT_SUPERGRAPH, 'utf8'),
+    // The committed supergraph, hot-reloaded: npm run compose swaps it in without a restart.
+    supergraphPath: DEFAULT_SUPERGRAPH,
     subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, options.subgraphUrl?.(name, s.url) ?? s.url])),
     development,
     authenticate: createAuthenticator(auth),

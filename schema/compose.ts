@@ -1,16 +1,26 @@
 /** `npm run compose`: composes `schema/<name>.graphql` into `schema/supergraph.graphql`; `-- --check` only verifies it is current. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 
+/** A registered subgraph: its name (schema/<name>.graphql, subgraphs/<name>/) and its URL in local development. */
+export interface RegisteredSubgraph {
+  name: string;
+  url: string;
+}
+
+/** The registry of subgraphs (`schema/subgraphs.json`), in composition order. */
+export const REGISTRY_FILE = fileURLToPath(new URL('./subgraphs.json', import.meta.url));
+
+/** Reads the registry (`schema/subgraphs.json`). */
+export function readRegistry(file = REGISTRY_FILE): RegisteredSubgraph[] {
+  const { subgraphs } = JSON.parse(readFileSync(file, 'utf8')) as { subgraphs: RegisteredSubgraph[] };
+  return subgraphs;
+}
+
 /** The subgraphs, in composition order, with the URL each has in local development. */
-export const SUBGRAPHS = [
-  { name: 'catalogue', url: 'http://127.0.0.1:4001/graphql' },
-  { name: 'admissions', url: 'http://127.0.0.1:4002/graphql' },
-  { name: 'plans', url: 'http://127.0.0.1:4003/graphql' },
-  { name: 'feedback', url: 'http://127.0.0.1:4004/graphql' },
-] as const;
+export const SUBGRAPHS: readonly RegisteredSubgraph[] = readRegistry();
 
 /** Composition hints we have read and accept, by code and the start of their message. */
 export const ACCEPTED_HINTS: readonly { code: string; startsWith: string; why: string }[] = [];
@@ -24,9 +34,12 @@ export interface Composition {
   hints: { code: string; message: string }[];
 }
 
-/** Composes the four subgraphs' SDL from `schema/`. */
-export function compose(sdl: (name: string) => string = (name) => readFileSync(schemaFile(name), 'utf8')): Composition {
-  const result = composeServices(SUBGRAPHS.map(({ name, url }) => ({ name, url, typeDefs: parse(sdl(name)) })));
+/** Reads a subgraph's committed SDL (`schema/<name>.graphql`). */
+export const readSdl = (name: string): string => readFileSync(schemaFile(name), 'utf8');
+
+/** Composes the registered subgraphs' SDL (by default from `schema/`). */
+export function compose(sdl: (name: string) => string = readSdl, subgraphs: readonly RegisteredSubgraph[] = SUBGRAPHS): Composition {
+  const result = composeServices(subgraphs.map(({ name, url }) => ({ name, url, typeDefs: parse(sdl(name)) })));
   const hints = (result.hints ?? []).map((h) => ({ code: h.definition.code, message: h.message }));
   if (result.errors) return { errors: result.errors.map((e) => e.message), hints };
   return { supergraphSdl: result.supergraphSdl, errors: [], hints };
@@ -54,7 +67,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
     console.log('schema/supergraph.graphql is current');
   } else {
-    writeFileSync(SUPERGRAPH_FILE, supergraphSdl);
+    // A new file renamed over the old one: a gateway watching it never reads half a supergraph.
+    writeFileSync(`${SUPERGRAPH_FILE}.tmp`, supergraphSdl);
+    renameSync(`${SUPERGRAPH_FILE}.tmp`, SUPERGRAPH_FILE);
     console.log(`wrote schema/supergraph.graphql (${supergraphSdl.length} bytes)`);
   }
 }

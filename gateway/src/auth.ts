@@ -63,8 +63,19 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
  * the secret the gateway already shares with that subgraph; subject = the subgraph). Anything
  * else is left to the client authenticator. The identity is `service`: it sees what a rule needs.
  */
-export function withServiceTokens(clients: Authenticator, secrets: Readonly<Record<string, string>>): Authenticator {
-  const keys = new Map(Object.entries(secrets).map(([name, secret]) => [name, secretKey(secret)]));
+export function withServiceTokens(clients: Authenticator, secrets: Readonly<Record<string, string>> | ((name: string) => string | undefined)): Authenticator {
+  const secretOf = typeof secrets === 'function' ? secrets : (name: string) => (Object.hasOwn(secrets, name) ? secrets[name] : undefined);
+  // Keys are derived once per subgraph; a subgraph added by a new supergraph gets its key on first use.
+  // (only known names are kept: a token naming any string must not grow the map).
+  const keys = new Map<string, ReturnType<typeof secretKey>>();
+  const keyOf = (name: string) => {
+    if (!keys.has(name)) {
+      const secret = secretOf(name);
+      if (!secret) return undefined;
+      keys.set(name, secretKey(secret));
+    }
+    return keys.get(name);
+  };
   return async (authorization) => {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
     // Client tokens are never HS256 (the authenticator takes EdDSA, ES256, RS256): only ours are decoded here.
@@ -76,7 +87,7 @@ export function withServiceTokens(clients: Authenticator, secrets: Readonly<Reco
       // a malformed token: the client authenticator refuses it
     }
     if (claims.iss !== SERVICE_ISSUER) return clients(authorization);
-    const key = claims.sub ? keys.get(claims.sub) : undefined;
+    const key = claims.sub ? keyOf(claims.sub) : undefined;
     if (!key) throw unauthenticated('The service token names no known subgraph');
     if (!verifyHs256(token!, key, { issuer: SERVICE_ISSUER, audience: SERVICE_AUDIENCE, subject: claims.sub! })) {
       throw unauthenticated('The service token is invalid or has expired');

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from './config.js';
 
@@ -6,13 +9,39 @@ describe('loadGatewayConfig', () => {
     const config = loadGatewayConfig({});
     expect(config.auth).toEqual({ devKey: true });
     expect(config.port).toBe(4000);
-    expect(Object.keys(config.secrets)).toEqual(['catalogue', 'admissions', 'plans', 'feedback']);
+    // Any subgraph a supergraph names gets its development secret, a new partner's too.
+    expect(config.subgraphs.secretOf('feedback')).toBe('development-only-gateway-secret-for-feedback');
+    expect(config.subgraphs.secretOf('in-service')).not.toBe(config.subgraphs.secretOf('feedback'));
+    expect(config.subgraphs.urlOf('feedback')).toBeUndefined();
+    expect(config.supergraphPollMs).toBe(1000);
   });
 
-  it('refuses the development key and missing secrets in production, listing every problem', () => {
-    expect(() => loadGatewayConfig({ NODE_ENV: 'production', PORT: 'x' })).toThrow(
-      /PORT must be a port number[\s\S]*AUTH_JWKS_URL[\s\S]*GATEWAY_SECRET_CATALOGUE[\s\S]*GATEWAY_SECRET_FEEDBACK/,
+  it('refuses the development key and short secrets in production, listing every problem', () => {
+    expect(() => loadGatewayConfig({ NODE_ENV: 'production', PORT: 'x', GATEWAY_SECRET_PLANS: 'short', SUPERGRAPH_POLL_MS: '-1' })).toThrow(
+      /PORT must be a port number[\s\S]*AUTH_JWKS_URL[\s\S]*GATEWAY_SECRET_PLANS must be at least 32 characters[\s\S]*SUPERGRAPH_POLL_MS/,
     );
+  });
+
+  it('has no development secrets in production: a subgraph without GATEWAY_SECRET_<NAME> has none', () => {
+    const config = loadGatewayConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' });
+    expect(config.subgraphs.secretOf('plans')).toBeUndefined();
+  });
+
+  it('reads subgraph URLs and secrets from GATEWAY_SUBGRAPHS_FILE, again when it changes; the environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+    const file = join(dir, 'subgraphs.json');
+    writeFileSync(file, JSON.stringify({ subgraphs: { plans: { url: 'http://plans:4003/graphql', secret: 'p'.repeat(32) } } }));
+    const config = loadGatewayConfig({ GATEWAY_SUBGRAPHS_FILE: file, FEEDBACK_URL: 'http://feedback:4004/graphql' });
+    expect(config.subgraphs.urlOf('plans')).toBe('http://plans:4003/graphql');
+    expect(config.subgraphs.secretOf('plans')).toBe('p'.repeat(32));
+    expect(config.subgraphs.urlOf('feedback')).toBe('http://feedback:4004/graphql');
+    writeFileSync(file, JSON.stringify({ subgraphs: { plans: { url: 'http://plans:4003/graphql' }, events: { url: 'http://events:4005/graphql', secret: 'e'.repeat(32) } } }));
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    expect(config.subgraphs.urlOf('events')).toBe('http://events:4005/graphql');
+    expect(config.subgraphs.secretOf('events')).toBe('e'.repeat(32));
+    writeFileSync(file, '{ "subgraphs": { "plans": { "secret": "short" } } }');
+    expect(() => loadGatewayConfig({ GATEWAY_SUBGRAPHS_FILE: file })).toThrow(/subgraphs\.plans\.secret must be at least 32 characters/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('accepts a production configuration', () => {
@@ -29,7 +58,9 @@ describe('loadGatewayConfig', () => {
       PLANS_URL: 'http://plans:4003/graphql',
     });
     expect(config.auth).toEqual({ jwksUrl: 'https://idp.example/.well-known/jwks.json', issuer: 'https://idp.example', audience: 'partnerskap', clockToleranceS: 30 });
-    expect(config.subgraphUrls).toEqual({ plans: 'http://plans:4003/graphql' });
+    expect(config.subgraphs.urlOf('plans')).toBe('http://plans:4003/graphql');
+    expect(config.subgraphs.urlOf('catalogue')).toBeUndefined();
+    expect(config.subgraphs.secretOf('catalogue')).toBe(secret);
     expect(config.development).toBe(false);
   });
 });

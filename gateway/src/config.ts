@@ -1,27 +1,43 @@
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { devGatewaySecret } from '@partnerskap/kit';
 import { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.js';
 
-/** The subgraphs the gateway calls, by their name in the supergraph. */
-export const SUBGRAPH_NAMES = ['catalogue', 'admissions', 'plans', 'feedback'] as const;
-export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+/** A subgraph's name as it appears in environment variables: `plans` → `PLANS`, `in-service` → `IN_SERVICE`. */
+export const envName = (name: string): string => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
+/**
+ * Where the gateway finds each subgraph and the secret it shares with it. The names come from the
+ * supergraph being served (a new supergraph may name a new subgraph), so these are looked up by
+ * name: `<NAME>_URL` and `GATEWAY_SECRET_<NAME>` in the environment first, then the file
+ * `GATEWAY_SUBGRAPHS_FILE` (read again when it changes, so a new partner needs no restart), then,
+ * outside production, the composed URL and the development secret.
+ */
+export interface SubgraphSettings {
+  /** The URL replacing the composed one, if any. */
+  urlOf(name: string): string | undefined;
+  /** The shared secret, if any. */
+  secretOf(name: string): string | undefined;
+}
 
 /** The gateway's configuration. */
 export interface GatewayConfig {
   readonly port: number;
   readonly host: string;
-  /** The composed supergraph the gateway serves. */
+  /** The supergraph file the gateway serves and watches (`SUPERGRAPH_PATH`, default the committed one). */
   readonly supergraphPath: string;
-  /** Subgraph URLs that replace the ones composed into the supergraph. */
-  readonly subgraphUrls: Readonly<Partial<Record<SubgraphName, string>>>;
+  /** A URL to fetch the supergraph from instead (`SUPERGRAPH_SOURCE_URL`). */
+  readonly supergraphSourceUrl: string | undefined;
+  /** Milliseconds between looks for a new supergraph (`SUPERGRAPH_POLL_MS`, default 1000; 0 turns hot reload off). */
+  readonly supergraphPollMs: number;
+  /** Each subgraph's URL and secret, by name. */
+  readonly subgraphs: SubgraphSettings;
   /** False only when `NODE_ENV=production`: Sandbox and stack traces are for development. */
   readonly development: boolean;
   /** How client tokens are verified: a JWKS URL, or the development key (never in production). */
   readonly auth: Readonly<{ jwksUrl: string; issuer: string; audience: string; clockToleranceS: number } | { devKey: true }>;
-  /** The secret shared with each subgraph, to sign its credentials. */
-  readonly secrets: Readonly<Record<SubgraphName, string>>;
   /** Operation limits (`LIMIT_DEPTH`, `LIMIT_ALIASES`, `LIMIT_DIRECTIVES`, `LIMIT_TOKENS`, `LIMIT_COST`, `LIMIT_BODY_BYTES`). */
   readonly limits: Limits;
   /** Requests per minute (`RATE_LIMIT_PARTNER_PER_MINUTE`, `RATE_LIMIT_PUBLIC_PER_MINUTE`). */
@@ -57,8 +73,8 @@ export const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph
 
 /**
  * Reads the gateway's configuration once: `PORT` (4000), `HOST`, `SUPERGRAPH_PATH`,
- * `CATALOGUE_URL`, `ADMISSIONS_URL`, `PLANS_URL`, `FEEDBACK_URL`, `AUTH_JWKS_URL`,
- * `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `GATEWAY_SECRET_<SUBGRAPH>`, `NODE_ENV`, the
+ * `SUPERGRAPH_SOURCE_URL`, `SUPERGRAPH_POLL_MS`, `<SUBGRAPH>_URL`, `GATEWAY_SECRET_<SUBGRAPH>`,
+ * `GATEWAY_SUBGRAPHS_FILE`, `AUTH_JWKS_URL`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `NODE_ENV`, the
  * limits (`LIMIT_*`), `RATE_LIMIT_*`, `SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`, `CORS_ORIGINS`,
  * `TRUSTED_PROXIES`. Every malformed
  * variable is reported in one error; the result is frozen.
@@ -67,13 +83,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   const problems: string[] = [];
   const port = env.PORT ? Number(env.PORT) : 4000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number (0-65535), got "${env.PORT}"`);
-  const subgraphUrls: Partial<Record<SubgraphName, string>> = {};
-  for (const name of SUBGRAPH_NAMES) {
-    const value = env[`${name.toUpperCase()}_URL`];
-    if (!value) continue;
-    if (!/^https?:\/\/[^\s]+$/.test(value)) problems.push(`${name.toUpperCase()}_URL must be an http(s) URL, got "${value}"`);
-    else subgraphUrls[name] = value;
-  }
   const nodeEnv = env.NODE_ENV ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) problems.push(`NODE_ENV must be development, production or test, got "${nodeEnv}"`);
   const production = nodeEnv === 'production';
@@ -88,13 +97,20 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   } else if (production) {
     problems.push('AUTH_JWKS_URL (with AUTH_ISSUER and AUTH_AUDIENCE) must be set in production: the development key is refused there');
   }
-  const secrets = {} as Record<SubgraphName, string>;
-  for (const name of SUBGRAPH_NAMES) {
-    const variable = `GATEWAY_SECRET_${name.toUpperCase()}`;
-    const secret = env[variable] || (production ? '' : devGatewaySecret(name));
-    if (secret.length < 32) problems.push(`${variable} must be set to at least 32 characters (the ${name} subgraph's GATEWAY_SECRET)`);
-    secrets[name] = secret;
+  for (const [variable, value] of Object.entries(env)) {
+    if (variable.startsWith('GATEWAY_SECRET_') && value !== undefined && value.length < 32) problems.push(`${variable} must be at least 32 characters`);
   }
+  const subgraphsFile = env.GATEWAY_SUBGRAPHS_FILE || undefined;
+  if (subgraphsFile) {
+    try {
+      readSubgraphsFile(subgraphsFile);
+    } catch (err) {
+      problems.push(`GATEWAY_SUBGRAPHS_FILE: ${(err as Error).message}`);
+    }
+  }
+  const supergraphSourceUrl = env.SUPERGRAPH_SOURCE_URL || undefined;
+  if (supergraphSourceUrl && !/^https?:\/\/[^\s]+$/.test(supergraphSourceUrl)) problems.push(`SUPERGRAPH_SOURCE_URL must be an http(s) URL, got "${supergraphSourceUrl}"`);
+  const supergraphPollMs = intEnv(env, 'SUPERGRAPH_POLL_MS', 1000, 0, 3_600_000, problems);
   const limits: Limits = {
     depth: intEnv(env, 'LIMIT_DEPTH', DEFAULT_LIMITS.depth, 1, 100, problems),
     aliases: intEnv(env, 'LIMIT_ALIASES', DEFAULT_LIMITS.aliases, 0, 1000, problems),
@@ -121,10 +137,11 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     port,
     host: env.HOST || '127.0.0.1',
     supergraphPath: env.SUPERGRAPH_PATH || DEFAULT_SUPERGRAPH,
-    subgraphUrls: Object.freeze(subgraphUrls),
+    supergraphSourceUrl,
+    supergraphPollMs,
+    subgraphs: Object.freeze(subgraphSettings(env, subgraphsFile, production)),
     development: !production,
     auth: Object.freeze(auth),
-    secrets: Object.freeze(secrets),
     limits: Object.freeze(limits),
     rateLimits: Object.freeze(rateLimits),
     subgraphCalls: Object.freeze(subgraphCalls),
@@ -133,4 +150,40 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     responseCacheTtlSeconds,
     metrics: !production || env.METRICS === '1',
   });
+}
+
+/** The shape of `GATEWAY_SUBGRAPHS_FILE`: `{ "subgraphs": { "<name>": { "url": "...", "secret": "..." } } }`. */
+interface SubgraphsFile {
+  subgraphs: Record<string, { url?: string; secret?: string }>;
+}
+
+/** Reads and checks `GATEWAY_SUBGRAPHS_FILE`, or throws with what is wrong. */
+function readSubgraphsFile(path: string): SubgraphsFile {
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<SubgraphsFile>;
+  if (!parsed || typeof parsed.subgraphs !== 'object' || parsed.subgraphs === null) throw new Error('expected { "subgraphs": { "<name>": { "url", "secret" } } }');
+  for (const [name, entry] of Object.entries(parsed.subgraphs)) {
+    if (entry.url !== undefined && !/^https?:\/\/[^\s]+$/.test(entry.url)) throw new Error(`subgraphs.${name}.url must be an http(s) URL`);
+    if (entry.secret !== undefined && entry.secret.length < 32) throw new Error(`subgraphs.${name}.secret must be at least 32 characters`);
+  }
+  return parsed as SubgraphsFile;
+}
+
+/** The lookups of {@link SubgraphSettings} over a snapshot of the environment and the file (re-read when its mtime changes). */
+function subgraphSettings(env: Record<string, string | undefined>, file: string | undefined, production: boolean): SubgraphSettings {
+  const snapshot = new Map(Object.entries(env).filter(([k, v]) => v && (k.endsWith('_URL') || k.startsWith('GATEWAY_SECRET_'))) as [string, string][]);
+  let cached: { mtimeMs: number; content: SubgraphsFile } | undefined;
+  const fromFile = (name: string) => {
+    if (!file) return undefined;
+    try {
+      const { mtimeMs } = statSync(file);
+      if (!cached || cached.mtimeMs !== mtimeMs) cached = { mtimeMs, content: readSubgraphsFile(file) };
+    } catch {
+      // A file being rewritten or gone for a moment: keep what was read last.
+    }
+    return cached?.content.subgraphs[name];
+  };
+  return {
+    urlOf: (name) => snapshot.get(`${envName(name)}_URL`) ?? fromFile(name)?.url,
+    secretOf: (name) => snapshot.get(`GATEWAY_SECRET_${envName(name)}`) ?? fromFile(name)?.secret ?? (production ? undefined : devGatewaySecret(name)),
+  };
 }

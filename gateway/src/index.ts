@@ -1,4 +1,4 @@
-export { type GatewayConfig, DEFAULT_SUPERGRAPH, SUBGRAPH_NAMES, type SubgraphName, loadGatewayConfig } from './config.js';
+export { type GatewayConfig, DEFAULT_SUPERGRAPH, type SubgraphSettings, envName, loadGatewayConfig } from './config.js';
 export { type GatewayServer, type GatewayServerOptions, type ListeningGateway, createGatewayServer, listenGateway } from './server.js';
 export { type AuthOptions, type Authenticator, createAuthenticator } from './auth.js';
 export { type GatewayContext } from './data-source.js';
@@ -8,3 +8,4 @@ export { DEFAULT_LIMITS, type Limits, measure } from './limits.js';
 export { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.js';
 export { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
 export { type CostEstimator, createCostEstimator } from './cost.js';
+export { type LoadedSupergraph, readSupergraph } from './supergraph.js';

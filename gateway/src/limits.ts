@@ -124,14 +124,14 @@ const over = (limit: keyof Limits, message: string, field?: string): GraphQLErro
  */
 export function useLimits(
   limits: Limits,
-  estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => number,
+  estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | null | undefined, schema: unknown) => number,
 ): ApolloServerPlugin {
   // Depth, aliases and directives are the operation text's own, measured once; only `first` reads variables.
   const shape = perOperation(shapeOf);
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request }) {
+        async didResolveOperation({ document, request, schema }) {
           const m = shape(document, request.operationName);
           const pageSize = pageSizeOf(m, request.variables ?? {});
           if (m.depth > limits.depth) throw over('depth', `The operation is nested ${m.depth} deep; the limit is ${limits.depth}`);
@@ -139,7 +139,7 @@ export function useLimits(
           if (m.directives > limits.directives) throw over('directives', `The document uses ${m.directives} directives; the limit is ${limits.directives}`);
           if (pageSize > limits.pageSize) throw over('pageSize', `first may be at most ${limits.pageSize}, got ${pageSize}`, 'first');
           if (estimateCost) {
-            const cost = estimateCost(document, request.variables, request.operationName);
+            const cost = estimateCost(document, request.variables, request.operationName, schema);
             if (cost > limits.cost) throw over('cost', `The operation's estimated cost is ${cost}; the limit is ${limits.cost} (ask for fewer items with first)`);
           }
         },

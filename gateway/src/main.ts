@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { loadGatewayConfig } from './config.js';
 import { createAuthenticator } from './auth.js';
 import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey } from './dev-key.js';
@@ -10,11 +9,12 @@ const authenticate =
     ? createAuthenticator(config.auth)
     : createAuthenticator({ jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE });
 const server = createGatewayServer({
-  supergraphSdl: readFileSync(config.supergraphPath, 'utf8'),
-  subgraphUrls: config.subgraphUrls,
+  ...(config.supergraphSourceUrl ? { supergraphSourceUrl: config.supergraphSourceUrl } : { supergraphPath: config.supergraphPath }),
+  supergraphPollMs: config.supergraphPollMs,
+  subgraphUrls: config.subgraphs.urlOf,
   development: config.development,
   authenticate,
-  secrets: config.secrets,
+  secrets: config.subgraphs.secretOf,
   limits: config.limits,
   rateLimits: config.rateLimits,
   subgraphCalls: config.subgraphCalls,

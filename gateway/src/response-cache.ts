@@ -13,13 +13,22 @@ interface Entry {
  * A short-lived cache of whole answers to public callers (no token: the catalogue, the public
  * figures), per gateway process. Its expiry is what keeps it correct across replicas: an answer
  * is at most `ttlSeconds` stale. Only queries, only answers without errors, never for a caller
- * with a token (their answers depend on who they are). Off unless `ttlSeconds > 0`.
+ * with a token (their answers depend on who they are), emptied when the supergraph changes. Off
+ * unless `ttlSeconds > 0`.
  */
 export function useResponseCache(ttlSeconds: number, maxEntries = 5000): ApolloServerPlugin<GatewayContext> {
   const entries = new Map<string, Entry>();
   const keyOf = (query: string | undefined, variables: unknown, operationName: string | null | undefined) =>
     `${operationName ?? ''}\n${query ?? ''}\n${JSON.stringify(variables ?? {})}`;
   return {
+    // A new supergraph may answer differently: nothing cached under the old one is served after the swap.
+    async serverWillStart() {
+      return {
+        schemaDidLoadOrUpdate() {
+          entries.clear();
+        },
+      };
+    },
     async requestDidStart({ contextValue }) {
       if (ttlSeconds <= 0 || contextValue.identity.role !== 'public') return;
       let key: string | undefined;

@@ -6,14 +6,15 @@ import { ApolloGateway } from '@apollo/gateway';
 import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
 import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
-import { createCostEstimator } from './cost.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource, subgraphStats } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
 import { useGuards } from './plugins/use-guards.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
 import { responseCacheStats, useResponseCache } from './response-cache.js';
-import { loadableSupergraph } from './supergraph.js';
+import { type LoadedSupergraph } from './supergraph.js';
+import { type SupergraphSourceOptions, supergraphSource } from './supergraph-source.js';
+import { envName } from './config.js';
 
 /** Codes a client may see as they are: ours (kit's list) and Apollo's request errors. Everything else is masked. */
 const SHOWN_CODES = new Set<string>([...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR), ...APOLLO_REQUEST_CODES]);
@@ -23,15 +24,24 @@ const SHOWN_EXTENSIONS = ['code', 'field', 'limit', 'partner'] as const;
 
 /** Options of {@link createGatewayServer}. */
 export interface GatewayServerOptions {
-  supergraphSdl: string;
-  /** Subgraph URLs by name, replacing the composed ones (tests use free ports). */
-  subgraphUrls?: Readonly<Record<string, string>>;
+  /** A fixed supergraph SDL (never reloaded); or give `supergraphPath` or `supergraphSourceUrl`. */
+  supergraphSdl?: string;
+  /** A supergraph file, hot-reloaded: read again every `supergraphPollMs`. */
+  supergraphPath?: string;
+  /** A URL serving the supergraph (a registry, a bucket), hot-reloaded: fetched again every `supergraphPollMs`. */
+  supergraphSourceUrl?: string;
+  /** Milliseconds between looks for a new supergraph (default 1000; 0 never looks again). */
+  supergraphPollMs?: number;
+  /** Hears every new supergraph found: applied, or refused with the reason (metrics). */
+  onSupergraphReload?: SupergraphSourceOptions['onReload'];
+  /** Subgraph URLs by name, replacing the composed ones (tests use free ports; a function: a new supergraph may name a new subgraph). */
+  subgraphUrls?: Readonly<Record<string, string>> | ((name: string) => string | undefined);
   /** Sandbox, introspection, field suggestions: development only. */
   development: boolean;
   /** Verifies the client's token. */
   authenticate: Authenticator;
-  /** The secret shared with each subgraph. */
-  secrets: Readonly<Record<string, string>>;
+  /** The secret shared with each subgraph, by name (a function: a new supergraph may name a new subgraph). */
+  secrets: Readonly<Record<string, string>> | ((name: string) => string | undefined);
   /** Operation limits (default {@link DEFAULT_LIMITS}). */
   limits?: Limits;
   /** The static cost estimate (default: from the supergraph's `@cost`/`@listSize`, see cost.ts). */
@@ -58,6 +68,10 @@ export interface GatewayServer {
   options: GatewayServerOptions;
   /** Whether the supergraph is loaded (for `/ready`). */
   loaded(): boolean;
+  /** The supergraph being served. */
+  supergraph(): LoadedSupergraph | undefined;
+  /** Looks for a new supergraph now, as the poll does (resolves once it is applied or refused). */
+  reloadSupergraph(): Promise<void>;
   /** Closes the connection pools to the subgraphs (after the server has stopped). */
   close(): Promise<void>;
   /** Admits a request (identity, rate limit) or answers it with 401/429. */
@@ -103,20 +117,61 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const logger = options.logger ?? createLogger();
   const limits = options.limits ?? DEFAULT_LIMITS;
   let loaded = false;
-  const sources: SubgraphDataSource[] = [];
+  const secretOf = typeof options.secrets === 'function' ? options.secrets : (name: string) => (options.secrets as Record<string, string>)[name];
+  const urls = options.subgraphUrls;
+  const urlOf = (name: string, composed: string | undefined) => (typeof urls === 'function' ? urls(name) : urls?.[name]) ?? composed;
+  // Everything derived from a supergraph, per API schema: a request keeps the guards and costs of
+  // the schema it started on while a new supergraph is swapped in.
+  const derived = new WeakMap<object, LoadedSupergraph>();
+  let pending: LoadedSupergraph | undefined;
+  let latest: LoadedSupergraph | undefined;
+  const stateOf = (schema: unknown): LoadedSupergraph => (schema && typeof schema === 'object' ? derived.get(schema) : undefined) ?? latest!;
+  // A file or URL to watch wins over a fixed SDL (a launcher may pass both).
+  const where = options.supergraphPath
+    ? { path: options.supergraphPath }
+    : options.supergraphSourceUrl
+      ? { url: options.supergraphSourceUrl }
+      : options.supergraphSdl !== undefined
+        ? { sdl: options.supergraphSdl }
+        : undefined;
+  if (!where) throw new Error('createGatewayServer needs supergraphSdl, supergraphPath or supergraphSourceUrl');
+  const source = supergraphSource({
+    ...where,
+    ...(options.supergraphPollMs !== undefined ? { pollMs: options.supergraphPollMs } : {}),
+    logger,
+    // What Apollo cannot check: that the gateway can reach and sign for every subgraph named.
+    check: (supergraph) => {
+      const problems = supergraph.subgraphs.flatMap(({ name, url }) => [
+        ...(urlOf(name, url) ? [] : [`no URL for subgraph ${name} (compose it with one, or set ${envName(name)}_URL)`]),
+        ...((secretOf(name)?.length ?? 0) >= 32 ? [] : [`no gateway secret for subgraph ${name} (set GATEWAY_SECRET_${envName(name)}, at least 32 characters)`]),
+      ]);
+      return problems.length > 0 ? problems.join('; ') : undefined;
+    },
+    willApply: (supergraph) => {
+      pending = supergraph;
+    },
+    ...(options.onSupergraphReload ? { onReload: options.onSupergraphReload } : {}),
+  });
+  // One data source per subgraph and URL, kept across supergraphs (Apollo reuses it while the URL
+  // is unchanged); one replaced by a new URL is closed once its requests in flight are done.
+  const sources = new Map<string, SubgraphDataSource>();
+  const calls = options.subgraphCalls ?? DEFAULT_SUBGRAPH_CALLS;
   const gateway = new ApolloGateway({
-    supergraphSdl: loadableSupergraph(options.supergraphSdl),
+    supergraphSdl: source,
     buildService: ({ name, url }) => {
-      const target = options.subgraphUrls?.[name] ?? url;
+      const target = urlOf(name, url);
       if (!target) throw new Error(`the supergraph names no URL for subgraph ${name}`);
-      const secret = options.secrets[name];
+      const secret = secretOf(name);
       if (!secret) throw new Error(`no gateway secret for subgraph ${name}`);
-      const source = new SubgraphDataSource({ name, url: target, secret, calls: options.subgraphCalls ?? DEFAULT_SUBGRAPH_CALLS });
-      sources.push(source);
-      return source;
+      const replaced = sources.get(name);
+      if (replaced) setTimeout(() => void replaced.close(), calls.timeoutMs * 2).unref();
+      const dataSource = new SubgraphDataSource({ name, url: target, secret, calls });
+      sources.set(name, dataSource);
+      return dataSource;
     },
   });
-  gateway.onSchemaLoadOrUpdate(() => {
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
+    if (pending) derived.set(apiSchema, (latest = pending));
     loaded = true;
   });
   const server = new ApolloServer<GatewayContext>({
@@ -130,8 +185,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       // Nothing here reads Apollo's cache hints or reports usage to Apollo's cloud: skip their per-request work.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
-      useLimits(limits, options.estimateCost ?? createCostEstimator(options.supergraphSdl)),
-      useGuards({ supergraphSdl: options.supergraphSdl }),
+      useLimits(limits, options.estimateCost ?? ((document, variables, operationName, schema) => stateOf(schema).estimateCost(document, variables, operationName))),
+      useGuards({ guardsOf: (schema) => stateOf(schema).guards }),
       logErrors(logger),
       useResponseCache(options.responseCacheTtlSeconds ?? 0),
       options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
@@ -175,7 +230,15 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     requests++;
     return { context: { identity, requestId } };
   };
-  return { server, options: { ...options, logger }, loaded: () => loaded, admit, close: async () => void (await Promise.all(sources.map((s) => s.close()))) };
+  return {
+    server,
+    options: { ...options, logger },
+    loaded: () => loaded,
+    supergraph: () => latest,
+    reloadSupergraph: () => source.poll(),
+    admit,
+    close: async () => void (await Promise.all([...sources.values()].map((s) => s.close()))),
+  };
 }
 
 let requests = 0;

@@ -1,13 +1,16 @@
 import { type ApolloServerPlugin } from '@apollo/server';
-import { type Guard, type Identity, readGuards, scopesOf } from '@partnerskap/kit';
-import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode, parse } from 'graphql';
+import { type Guard, type Identity, scopesOf } from '@partnerskap/kit';
+import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode } from 'graphql';
 import { type GatewayContext } from '../data-source.js';
 import { perOperation } from '../per-operation.js';
 
 /** Options of {@link useGuards}. */
 export interface GuardsOptions {
-  /** The supergraph SDL: the guards are read from it (the gateway's schema object carries none). */
-  supergraphSdl: string;
+  /**
+   * The guards of the supergraph a request's schema came from (read from the supergraph SDL: the
+   * gateway's schema object carries none); a request keeps its schema's guards across a reload.
+   */
+  guardsOf(schema: unknown): ReadonlyMap<string, Guard>;
 }
 
 interface SchemaLike {
@@ -71,7 +74,6 @@ function refusal(guard: Guard, identity: Identity): 'UNAUTHENTICATED' | 'FORBIDD
  * supergraph SDL. 401 for a caller without a token, 403 otherwise.
  */
 export function useGuards(options: GuardsOptions): ApolloServerPlugin<GatewayContext> {
-  const guards = readGuards(parse(options.supergraphSdl));
   // What an operation selects depends on its text and the schema; Apollo parses documents anew for
   // a new schema, so a document always goes with the schema of the request that brought it.
   let schemaOf: SchemaLike | undefined;
@@ -82,6 +84,7 @@ export function useGuards(options: GuardsOptions): ApolloServerPlugin<GatewayCon
         async didResolveOperation({ document, operationName, contextValue, schema }) {
           const denied = new Map<string, 'UNAUTHENTICATED' | 'FORBIDDEN'>();
           schemaOf = schema as unknown as SchemaLike;
+          const guards = options.guardsOf(schema);
           for (const field of selected(document, operationName)) {
             const guard = guards.get(field);
             const code = guard ? refusal(guard, contextValue.identity) : undefined;
