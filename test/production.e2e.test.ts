@@ -51,7 +51,7 @@ describe('production mode', () => {
 
   it('serves /metrics only when asked to (development always)', async () => {
     expect((await fetch(new URL('/metrics', prod.gateway.url))).status).toBe(404);
-    expect(await (await fetch(new URL('/metrics', dev.gateway.url))).text()).toMatch(/^partnerskap_gateway_requests_total \d+$/m);
+    expect(await (await fetch(new URL('/metrics', dev.gateway.url))).text()).toMatch(/^partnerskap_in_flight_requests\{service="gateway"\} \d+$/m);
   });
 
   it('answers CORS for the configured partner origins only', async () => {

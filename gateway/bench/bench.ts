@@ -167,9 +167,12 @@ const median = (xs: number[]) => {
   return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
 };
 
+/** A counter from the gateway's `/metrics`, summed over its series (every series carries labels: `service`, `subgraph`). */
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(new URL('/metrics', url))).text();
-  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  let total = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) total += Number(match[1]);
+  return total;
 }
 
 // ---- start everything

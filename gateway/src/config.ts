@@ -52,6 +52,8 @@ export interface GatewayConfig {
   readonly responseCacheTtlSeconds: number;
   /** Serve `/metrics` (`METRICS=1`; always in development). */
   readonly metrics: boolean;
+  /** How long a stop lets requests in flight finish (`SHUTDOWN_GRACE_MS`, default 10,000). */
+  readonly shutdownGraceMs: number;
 }
 
 /** A whole number from the environment within bounds, or the default; problems are collected. */
@@ -76,7 +78,7 @@ export const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph
  * `SUPERGRAPH_SOURCE_URL`, `SUPERGRAPH_POLL_MS`, `<SUBGRAPH>_URL`, `GATEWAY_SECRET_<SUBGRAPH>`,
  * `GATEWAY_SUBGRAPHS_FILE`, `AUTH_JWKS_URL`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `NODE_ENV`, the
  * limits (`LIMIT_*`), `RATE_LIMIT_*`, `SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`, `CORS_ORIGINS`,
- * `TRUSTED_PROXIES`. Every malformed
+ * `TRUSTED_PROXIES`, `METRICS`, `SHUTDOWN_GRACE_MS`. Every malformed
  * variable is reported in one error; the result is frozen.
  */
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -129,6 +131,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     connections: intEnv(env, 'SUBGRAPH_CONNECTIONS', DEFAULT_SUBGRAPH_CALLS.connections, 1, 10_000, problems),
   };
   const responseCacheTtlSeconds = intEnv(env, 'RESPONSE_CACHE_TTL_S', 0, 0, 3600, problems);
+  const shutdownGraceMs = intEnv(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000, problems);
   const corsOrigins = env.CORS_ORIGINS === undefined ? undefined : list(env.CORS_ORIGINS);
   for (const origin of corsOrigins ?? []) if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CORS_ORIGINS must list origins such as https://partner.example.no, got "${origin}"`);
   if (production && corsOrigins?.includes('*')) problems.push('CORS_ORIGINS must not be * in production: list the partners\' origins');
@@ -149,6 +152,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     trustedProxies: Object.freeze(list(env.TRUSTED_PROXIES)),
     responseCacheTtlSeconds,
     metrics: !production || env.METRICS === '1',
+    shutdownGraceMs,
   });
 }
 

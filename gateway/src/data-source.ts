@@ -3,12 +3,16 @@ import { type GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { Pool } from 'undici';
+import { type Logger } from './log.js';
+import { type FetchStatus, type GatewayMetrics } from './metrics.js';
 
 /** What the gateway keeps per request. */
 export interface GatewayContext {
   identity: Identity;
   /** The correlation id: in the client's answer, every log line, and passed to the subgraphs. */
   requestId?: string;
+  /** The gateway's metrics, when `/metrics` is on (`serveGraphQL` sets it). */
+  metrics?: GatewayMetrics;
 }
 
 /** How the gateway calls its subgraphs. */
@@ -24,9 +28,6 @@ export interface SubgraphCallOptions {
 /** The defaults: a partner's query answers in milliseconds; 5 s means something is wrong. */
 export const DEFAULT_SUBGRAPH_CALLS: SubgraphCallOptions = Object.freeze({ timeoutMs: 5000, connections: 64, dedupe: true });
 
-/** What the data sources count (read by `/metrics` and the bench). */
-export const subgraphStats = { requests: 0, deduplicated: 0, retries: 0 };
-
 /** Errors that mean the connection failed before any answer: a query may be sent once more. */
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ENOTFOUND', 'EAI_AGAIN']);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -38,6 +39,13 @@ function codeOf(error: unknown): string | undefined {
     e = e.cause as typeof e;
   }
   return undefined;
+}
+
+/** What a call logs and counts by: the client's operation and correlation id, and the metrics. */
+interface CallInfo {
+  operationName: string | null | undefined;
+  requestId: string | undefined;
+  metrics: GatewayMetrics | undefined;
 }
 
 /** A subgraph's raw answer, shared by the requests that were merged into it. */
@@ -62,9 +70,12 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #pool: Pool;
   readonly #calls: SubgraphCallOptions;
   readonly #inflight = new Map<string, Promise<Raw>>();
+  readonly #logger: Logger | undefined;
 
-  constructor(options: { name: string; url: string; secret: string; calls?: SubgraphCallOptions }) {
+  /** `logger` hears the retries (failures reach the client's answer and the gateway's error log). */
+  constructor(options: { name: string; url: string; secret: string; calls?: SubgraphCallOptions; logger?: Logger }) {
     this.#calls = options.calls ?? DEFAULT_SUBGRAPH_CALLS;
+    this.#logger = options.logger;
     const url = new URL(options.url);
     this.#path = `${url.pathname}${url.search}`;
     this.#pool = new Pool(url.origin, {
@@ -86,16 +97,21 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const mutation = /^\s*mutation\b/.test(request.query ?? '');
     const headers: Record<string, string> = { 'content-type': 'application/json', [CREDENTIAL_HEADER]: credential };
     if (context?.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
+    const call: CallInfo = {
+      operationName: 'incomingRequestContext' in options ? options.incomingRequestContext.operationName : request.operationName,
+      requestId: context?.requestId,
+      metrics: context?.metrics,
+    };
 
     let raw: Raw;
     if (mutation || this.#calls.dedupe === false) {
-      raw = await this.#send(body, headers, mutation);
+      raw = await this.#send(body, headers, mutation, call);
     } else {
       const key = `${credential}\n${body}`;
       let pending = this.#inflight.get(key);
-      if (pending) subgraphStats.deduplicated++;
+      if (pending) call.metrics?.deduplicated(this.#partner);
       else {
-        pending = this.#send(body, headers, false).finally(() => this.#inflight.delete(key));
+        pending = this.#send(body, headers, false, call).finally(() => this.#inflight.delete(key));
         this.#inflight.set(key, pending);
       }
       raw = await pending;
@@ -107,32 +123,47 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       parsed = {};
     }
     if (raw.status >= 400 && !parsed.errors) {
+      call.metrics?.subgraphError(this.#partner, `http_${raw.status}`);
       throw new GraphQLError(`${raw.status} from the ${this.#partner} subgraph`, {
-        extensions: { code: raw.status === 401 ? ErrorCode.UNAUTHENTICATED : ErrorCode.INTERNAL_SERVER_ERROR, response: { status: raw.status, body: raw.text.slice(0, 2000) } },
+        extensions: {
+          code: raw.status === 401 ? ErrorCode.UNAUTHENTICATED : ErrorCode.INTERNAL_SERVER_ERROR,
+          subgraph: this.#partner,
+          response: { status: raw.status, body: raw.text.slice(0, 2000) },
+        },
       });
     }
     return { ...(parsed.data !== undefined ? { data: parsed.data } : {}), ...(parsed.errors ? { errors: parsed.errors } : {}), ...(parsed.extensions ? { extensions: parsed.extensions } : {}) };
   }
 
-  async #send(body: string, headers: Record<string, string>, mutation: boolean): Promise<Raw> {
+  async #send(body: string, headers: Record<string, string>, mutation: boolean, call: CallInfo): Promise<Raw> {
+    const { metrics } = call;
+    const started = performance.now();
+    const done = (status: FetchStatus) => metrics?.subgraphFetch(this.#partner, status, (performance.now() - started) / 1000);
     for (let attempt = 1; ; attempt++) {
       try {
-        subgraphStats.requests++;
+        metrics?.subgraphRequest(this.#partner);
         // The pool's headersTimeout and bodyTimeout bound the call (no AbortSignal per request: it costs timers).
         const res = await this.#pool.request({ path: this.#path, method: 'POST', headers, body });
-        return { status: res.statusCode, text: await res.body.text() };
+        const text = await res.body.text();
+        done(`${res.statusCode}`);
+        return { status: res.statusCode, text };
       } catch (error) {
         const code = codeOf(error);
         if ((code && TIMEOUTS.has(code)) || (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError') {
+          done('timeout');
+          metrics?.subgraphError(this.#partner, 'timeout');
           throw new GraphQLError(`The ${this.#partner} partner did not answer within ${this.#calls.timeoutMs} ms`, {
             extensions: { code: ErrorCode.SUBGRAPH_TIMEOUT, partner: this.#partner },
             originalError: error as Error,
           });
         }
         if (code && CONNECTION_FAILURES.has(code) && !mutation && attempt === 1) {
-          subgraphStats.retries++;
+          metrics?.retried(this.#partner);
+          this.#logger?.warn({ requestId: call.requestId, operationName: call.operationName ?? null, subgraph: this.#partner, cause: code, msg: 'subgraph connection failed; sending the query once more' });
           continue;
         }
+        done('unavailable');
+        metrics?.subgraphError(this.#partner, 'unavailable');
         throw new GraphQLError(`The ${this.#partner} partner cannot be reached just now`, {
           extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, partner: this.#partner },
           originalError: error as Error,
@@ -141,8 +172,12 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     }
   }
 
-  /** Closes the pool's connections. */
+  /**
+   * Closes the pool's connections at once. The gateway calls it after its requests have drained
+   * (or the grace period is over), so a call still open has lost its client and is aborted rather
+   * than awaited until the subgraph timeout.
+   */
   close(): Promise<void> {
-    return this.#pool.close();
+    return this.#pool.destroy();
   }
 }

@@ -1,9 +1,6 @@
 import { type ApolloServerPlugin } from '@apollo/server';
 import { type GatewayContext } from './data-source.js';
 
-/** What the response cache counts (read by `/metrics` and the bench). */
-export const responseCacheStats = { hits: 0, misses: 0 };
-
 interface Entry {
   body: unknown;
   expiresAt: number;
@@ -38,10 +35,10 @@ export function useResponseCache(ttlSeconds: number, maxEntries = 5000): ApolloS
           key = keyOf(request.query, request.variables, request.operationName);
           const hit = entries.get(key);
           if (hit && hit.expiresAt > Date.now()) {
-            responseCacheStats.hits++;
+            contextValue.metrics?.responseCache(true);
             return { http: { status: 200, headers: new Map() } as never, body: { kind: 'single', singleResult: hit.body as never } };
           }
-          responseCacheStats.misses++;
+          contextValue.metrics?.responseCache(false);
           return null;
         },
         async willSendResponse({ response }) {

@@ -6,12 +6,13 @@ import { ApolloGateway } from '@apollo/gateway';
 import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
 import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
-import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource, subgraphStats } from './data-source.js';
+import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
 import { useGuards } from './plugins/use-guards.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
-import { responseCacheStats, useResponseCache } from './response-cache.js';
+import { useResponseCache } from './response-cache.js';
+import { type GatewayMetrics, createGatewayMetrics, useMetrics } from './metrics.js';
 import { type LoadedSupergraph } from './supergraph.js';
 import { type SupergraphSourceOptions, supergraphSource } from './supergraph-source.js';
 import { envName } from './config.js';
@@ -81,18 +82,24 @@ export interface GatewayServer {
 /** "Did you mean ...?" in validation messages: a map of the schema for whoever probes it. */
 const SUGGESTION = / ?Did you mean .*\?$/;
 
-/** Logs every error of an operation, in full, with its correlation id (what the client sees is masked). */
+/**
+ * Logs every error of an operation, in full, with its correlation id, the operation's name and the
+ * subgraph it came from (what the client sees is masked).
+ */
 function logErrors(logger: Logger): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ contextValue }) {
       return {
-        async didEncounterErrors({ errors, operationName }) {
+        async didEncounterErrors({ errors, operationName, request }) {
           for (const error of errors) {
             const code = error.extensions?.code;
             const expected = typeof code === 'string' && SHOWN_CODES.has(code);
+            // Apollo names the subgraph of an error it answered (`serviceName`); ours name it when no answer came.
+            const subgraph = error.extensions?.serviceName ?? error.extensions?.partner ?? error.extensions?.subgraph;
             logger[expected ? 'info' : 'error']({
               requestId: contextValue.requestId,
-              operationName,
+              operationName: operationName ?? request.operationName ?? null,
+              ...(typeof subgraph === 'string' ? { subgraph } : {}),
               caller: contextValue.identity.role,
               code,
               msg: error.message,
@@ -165,7 +172,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       if (!secret) throw new Error(`no gateway secret for subgraph ${name}`);
       const replaced = sources.get(name);
       if (replaced) setTimeout(() => void replaced.close(), calls.timeoutMs * 2).unref();
-      const dataSource = new SubgraphDataSource({ name, url: target, secret, calls });
+      const dataSource = new SubgraphDataSource({ name, url: target, secret, calls, logger });
       sources.set(name, dataSource);
       return dataSource;
     },
@@ -177,6 +184,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const server = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
+    stopOnTerminationSignals: false,
     introspection: options.development,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
@@ -188,6 +197,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       useLimits(limits, options.estimateCost ?? ((document, variables, operationName, schema) => stateOf(schema).estimateCost(document, variables, operationName))),
       useGuards({ guardsOf: (schema) => stateOf(schema).guards }),
       logErrors(logger),
+      useMetrics(),
       useResponseCache(options.responseCacheTtlSeconds ?? 0),
       options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
@@ -227,7 +237,6 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         body: errorBody(ErrorCode.RATE_LIMITED, `Too many requests: try again in ${decision.retryAfterS} s`),
       };
     }
-    requests++;
     return { context: { identity, requestId } };
   };
   return {
@@ -241,30 +250,21 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   };
 }
 
-let requests = 0;
-
-/** The gateway's counters in Prometheus' text format (`GET /metrics`). */
-export function gatewayMetrics(): string {
-  const rss = process.memoryUsage().rss;
-  return [
-    ['partnerskap_gateway_requests_total', 'GraphQL requests admitted', requests],
-    ['partnerskap_subgraph_requests_total', 'HTTP requests sent to subgraphs', subgraphStats.requests],
-    ['partnerskap_subgraph_deduplicated_total', 'subgraph queries merged into one in flight', subgraphStats.deduplicated],
-    ['partnerskap_subgraph_retries_total', 'queries sent once more after a failed connection', subgraphStats.retries],
-    ['partnerskap_response_cache_hits_total', 'answers served from the response cache', responseCacheStats.hits],
-    ['partnerskap_response_cache_misses_total', 'cacheable answers not in the response cache', responseCacheStats.misses],
-    ['process_resident_memory_bytes', 'resident memory', rss],
-  ]
-    .map(([name, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${String(name).endsWith('_total') ? 'counter' : 'gauge'}\n${name} ${value}`)
-    .join('\n') + '\n';
+/** A gateway listening for HTTP. */
+export interface ListeningGateway extends ListeningService {
+  /** Its metrics (the registry `/metrics` serves), when `/metrics` is on. */
+  metrics?: GatewayMetrics;
 }
 
-/** A gateway listening for HTTP. */
-export type ListeningGateway = ListeningService;
-
-/** Starts the gateway on a port (0 for a free one), over node:http with the body cap, CORS origins, `/health` and `/ready`. */
-export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string }): Promise<ListeningGateway> {
+/**
+ * Starts the gateway on a port (0 for a free one), over node:http with the body cap, CORS origins,
+ * `/health`, `/ready` and, in development or with `metrics: true`, `/metrics` (a registry of its own).
+ * `stop()` drains requests in flight for up to `shutdownGraceMs` (default 10 s), then closes the
+ * connections to the subgraphs.
+ */
+export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string; shutdownGraceMs?: number }): Promise<ListeningGateway> {
   const { options: o } = gateway;
+  const metrics = (o.metrics ?? o.development) ? createGatewayMetrics() : undefined;
   const listening = await serveGraphQL<GatewayContext>({
     server: gateway.server,
     port: options.port,
@@ -274,14 +274,18 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     corsOrigins: o.corsOrigins ?? (o.development ? ['https://studio.apollographql.com'] : []),
     admit: gateway.admit,
     ready: async () => ({ supergraph: gateway.loaded() }),
-    ...((o.metrics ?? o.development) ? { metrics: () => gatewayMetrics() } : {}),
+    ...(metrics ? { metrics } : {}),
+    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
     log: (entry) => o.logger!.error(entry),
   });
+  let stopping: Promise<void> | undefined;
   return {
     ...listening,
-    stop: async () => {
-      await listening.stop();
-      await gateway.close();
-    },
+    ...(metrics ? { metrics } : {}),
+    stop: (stopOptions) =>
+      (stopping ??= (async () => {
+        await listening.stop(stopOptions);
+        await gateway.close();
+      })()),
   };
 }

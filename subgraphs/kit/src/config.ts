@@ -1,3 +1,5 @@
+import { DEFAULT_SHUTDOWN_GRACE_MS } from './http.js';
+
 /** What every subgraph needs from its environment. */
 export interface SubgraphConfig {
   readonly name: string;
@@ -11,6 +13,10 @@ export interface SubgraphConfig {
   readonly gatewaySecret: string;
   /** The gateway, for rules that ask another partner's decision as a service (`SUPERGRAPH_URL`). */
   readonly supergraphUrl: string;
+  /** Serve `GET /metrics` (`METRICS=1`; always in development). */
+  readonly metrics: boolean;
+  /** How long a stop lets requests in flight finish (`SHUTDOWN_GRACE_MS`, default 10,000). */
+  readonly shutdownGraceMs: number;
 }
 
 /** The secret a subgraph and the gateway use in development when none is configured (refused in production). */
@@ -23,7 +29,7 @@ export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
 
 /**
  * Reads a subgraph's configuration once: `PORT`, `HOST`, `MONGODB_URI`, `MONGODB_DB`, `NODE_ENV`,
- * `GATEWAY_SECRET`, `SUPERGRAPH_URL`, `PARTNERSKAP_NOW`.
+ * `GATEWAY_SECRET`, `SUPERGRAPH_URL`, `PARTNERSKAP_NOW`, `METRICS`, `SHUTDOWN_GRACE_MS`.
  * Every malformed variable is reported in one error; the result is frozen.
  */
 export function loadSubgraphConfig(
@@ -46,6 +52,8 @@ export function loadSubgraphConfig(
   const supergraphUrl = env.SUPERGRAPH_URL || 'http://127.0.0.1:4000/';
   if (!/^https?:\/\//.test(supergraphUrl)) problems.push(`SUPERGRAPH_URL must be an http(s) URL, got "${supergraphUrl}"`);
   if (env.PARTNERSKAP_NOW && Number.isNaN(Date.parse(env.PARTNERSKAP_NOW))) problems.push(`PARTNERSKAP_NOW must be an ISO 8601 time, got "${env.PARTNERSKAP_NOW}"`);
+  const shutdownGraceMs = env.SHUTDOWN_GRACE_MS ? Number(env.SHUTDOWN_GRACE_MS) : DEFAULT_SHUTDOWN_GRACE_MS;
+  if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0 || shutdownGraceMs > 600_000) problems.push(`SHUTDOWN_GRACE_MS must be a whole number from 0 to 600000, got "${env.SHUTDOWN_GRACE_MS}"`);
   if (problems.length > 0) throw new Error(`Invalid configuration of the ${name} subgraph:\n- ${problems.join('\n- ')}`);
   return Object.freeze({
     name,
@@ -56,5 +64,7 @@ export function loadSubgraphConfig(
     development: !production,
     gatewaySecret,
     supergraphUrl,
+    metrics: !production || env.METRICS === '1',
+    shutdownGraceMs,
   });
 }

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { type AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { ErrorCode } from './errors.js';
+import { type ServiceMetrics, statusOf } from './metrics.js';
 
 /** The header that carries a request's correlation id: answered to clients, passed to subgraphs, in every log line. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** The largest request body accepted (bytes): the registered operations are far below it. */
 export const DEFAULT_BODY_LIMIT = 100_000;
+
+/** How long `stop()` lets requests in flight finish before it closes their connections (ms). */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 /** A plain HTTP answer (a refusal before GraphQL runs, or a health check). */
 export interface PlainAnswer {
@@ -33,19 +37,38 @@ export interface ServeOptions<C extends BaseContext> {
   admit(req: IncomingMessage, requestId: string): Promise<{ context: C } | PlainAnswer>;
   /** The request id: a trusted upstream's, or a new one. */
   requestId?(req: IncomingMessage): string;
-  /** The service's counters in Prometheus' text format, for `GET /metrics` (none if absent). */
-  metrics?(): string;
+  /**
+   * The service's metrics: served at `GET /metrics`, put into each admitted request's context (as
+   * `metrics`, for {@link useRequestMetrics}), and counting what is answered before GraphQL runs.
+   * Absent: no `/metrics` and nothing counted.
+   */
+  metrics?: ServiceMetrics;
+  /** How long `stop()` lets requests in flight finish (default {@link DEFAULT_SHUTDOWN_GRACE_MS}). */
+  shutdownGraceMs?: number;
   /** What `/ready` checks (each must be true for 200). */
   ready(): Promise<Record<string, boolean>>;
   /** Where unexpected failures of the HTTP layer are logged. */
   log(entry: Record<string, unknown>): void;
 }
 
+/** Options of {@link ListeningService.stop}. */
+export interface StopOptions {
+  /** Overrides the service's grace period (ms). */
+  graceMs?: number;
+}
+
 /** A GraphQL service listening for HTTP. */
 export interface ListeningService {
   url: string;
   port: number;
-  stop(): Promise<void>;
+  /**
+   * Stops gracefully: `/ready` answers 503 at once and no new connection is accepted; requests in
+   * flight finish, and every answer from then on closes its connection (a keep-alive client's next
+   * request is still answered); once none is in flight, idle connections close; after the grace
+   * period whatever is still open is cut. Then the Apollo Server stops. Calling it again returns
+   * the same promise.
+   */
+  stop(options?: StopOptions): Promise<void>;
 }
 
 const json = (res: ServerResponse, answer: PlainAnswer, extra: Record<string, string>) => {
@@ -112,6 +135,7 @@ function withRequestId(body: string, requestId: string): string {
 export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<C>): Promise<ListeningService> {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const origins = new Set(options.corsOrigins ?? []);
+  const { metrics } = options;
   await options.server.start();
 
   const cors = (req: IncomingMessage): Record<string, string> => {
@@ -127,19 +151,23 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     };
   };
 
+  /** Set by `stop()`: `/ready` answers 503 and every answer closes its connection. */
+  let draining = false;
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = options.requestId?.(req) ?? randomUUID();
     const common = { ...cors(req), [REQUEST_ID_HEADER]: requestId };
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health') return json(res, { status: 200, body: { status: 'alive' } }, common);
     if (url.pathname === '/ready') {
+      if (draining) return json(res, { status: 503, body: { status: 'draining', checks: { accepting: false } } }, common);
       const checks = await options.ready().catch(() => ({ ready: false }));
       const ok = Object.values(checks).every(Boolean);
       return json(res, { status: ok ? 200 : 503, body: { status: ok ? 'ready' : 'not ready', checks } }, common);
     }
-    if (url.pathname === '/metrics' && options.metrics) {
-      const text = options.metrics();
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text), ...common });
+    if (url.pathname === '/metrics' && metrics) {
+      const text = await metrics.text();
+      res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), ...common });
       res.end(text);
       return;
     }
@@ -149,29 +177,54 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       res.end();
       return;
     }
+    const started = performance.now();
+    if (metrics) {
+      metrics.inFlight.inc();
+      res.once('close', () => metrics.inFlight.dec());
+    }
+    /** Counts a request answered here, before Apollo's pipeline (which counts the others itself). */
+    const count = (httpStatus: number, body: unknown, claimed: unknown) => {
+      if (!metrics) return;
+      const errors = (body as Formatted | undefined)?.errors;
+      metrics.recordRequest({
+        operation: metrics.operationLabel(typeof claimed === 'string' ? claimed : undefined, false),
+        status: statusOf(httpStatus, body as Formatted | undefined),
+        seconds: (performance.now() - started) / 1000,
+        codes: Array.isArray(errors) ? errors.map((e) => e?.extensions?.code) : [],
+      });
+    };
     const raw = req.method === 'POST' ? await readBody(req, limit) : '';
     if (raw === undefined) {
-      return json(res, { status: 413, body: errorBody(ErrorCode.LIMIT_EXCEEDED, `The request body is over ${limit} bytes`, { limit: 'body', requestId }) }, common);
+      const answer = { status: 413, body: errorBody(ErrorCode.LIMIT_EXCEEDED, `The request body is over ${limit} bytes`, { limit: 'body', requestId }) };
+      count(answer.status, answer.body, undefined);
+      return json(res, answer, common);
     }
     let body: unknown = undefined;
     if (raw !== '') {
       try {
         body = JSON.parse(raw);
       } catch {
-        return json(res, { status: 400, body: errorBody('BAD_REQUEST', 'The request body is not JSON', { requestId }) }, common);
+        const answer = { status: 400, body: errorBody('BAD_REQUEST', 'The request body is not JSON', { requestId }) };
+        count(answer.status, answer.body, undefined);
+        return json(res, answer, common);
       }
     }
+    const claimed = (body as { operationName?: unknown } | undefined)?.operationName ?? url.searchParams.get('operationName');
     const admitted = await options.admit(req, requestId);
     if (!('context' in admitted)) {
       addRequestId(admitted.body, requestId);
+      count(admitted.status, admitted.body, claimed);
       return json(res, admitted, common);
     }
+    metrics?.attach(admitted.context);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     const answer = await options.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => admitted.context,
     });
+    // Apollo refuses some requests before its pipeline runs (CSRF prevention, a missing query): count those here.
+    if (metrics && !metrics.wasRecorded(admitted.context)) count(answer.status ?? 200, answer.body.kind === 'complete' ? parseOrUndefined(answer.body.string) : undefined, claimed);
     const out: Record<string, string> = { ...common };
     for (const [key, value] of answer.headers) out[key] = value;
     if (answer.body.kind === 'complete') {
@@ -186,7 +239,17 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     res.end();
   };
 
+  /** Every request being answered, on any path: `stop()` waits for them. */
+  const active = new Set<ServerResponse>();
+  let drained: (() => void) | undefined;
   const http: Server = createServer((req, res) => {
+    active.add(res);
+    // Once stopping, an answer closes its connection, so keep-alive clients reconnect elsewhere.
+    if (draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      active.delete(res);
+      if (active.size === 0) drained?.();
+    });
     handle(req, res).catch((err: unknown) => {
       options.log({ level: 'error', msg: 'the HTTP layer failed', error: String((err as Error)?.stack ?? err) });
       if (!res.headersSent) json(res, { status: 500, body: errorBody(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error') }, {});
@@ -200,15 +263,42 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
   });
   const { port } = http.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
+
+  const drain = async (graceMs: number): Promise<void> => {
+    draining = true;
+    // Stop listening only: http.Server#close would also drop idle keep-alive connections at once
+    // (Node 19 and later), and a client holding one (a load balancer's probe) should still see
+    // /ready's 503; its next answer closes the connection.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(http, () => resolve()));
+    for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
+    if (active.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (drained = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    // Now http's own close (idle connections, its timers), then whatever outlived the grace period is cut.
+    http.close();
+    http.closeAllConnections();
+    await closed;
+    await options.server.stop();
+  };
+  let stopping: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}${options.path}`,
     port,
-    stop: async () => {
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeIdleConnections();
-      });
-      await options.server.stop();
-    },
+    stop: (stopOptions = {}) => (stopping ??= drain(stopOptions.graceMs ?? options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS)),
   };
+}
+
+type Formatted = { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+
+function parseOrUndefined(text: string): Formatted | undefined {
+  try {
+    return JSON.parse(text) as Formatted;
+  } catch {
+    return undefined;
+  }
 }

@@ -24,7 +24,29 @@ export {
 } from './process.js';
 export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
 export { type FilterValue, type MongoConnection, MONGO_SELECTION_TIMEOUT_MS, NB, SEARCH_MAX_TIME_MS, connectMongo, eqFilter, isDuplicateKey, withId } from './mongo.js';
-export { DEFAULT_BODY_LIMIT, type ListeningService, type PlainAnswer, REQUEST_ID_HEADER, type ServeOptions, errorBody, serveGraphQL } from './http.js';
+export {
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  type ListeningService,
+  type PlainAnswer,
+  REQUEST_ID_HEADER,
+  type ServeOptions,
+  type StopOptions,
+  errorBody,
+  serveGraphQL,
+} from './http.js';
+export {
+  DEFAULT_MAX_OPERATIONS,
+  DURATION_BUCKETS,
+  type MetricsContext,
+  type RequestRecord,
+  type RequestStatus,
+  type ServiceMetrics,
+  type ServiceMetricsOptions,
+  createServiceMetrics,
+  useRequestMetrics,
+} from './metrics.js';
+export { type Exposition, type Sample, parsePrometheusText, sumOf } from './metrics-text.js';
 export {
   type Connection,
   type PageArgs,

@@ -4,6 +4,7 @@ import { type Clock, clockFromEnv, systemClock } from './clock.js';
 import { loadSubgraphConfig } from './config.js';
 import { type Supergraph, createSupergraphClient } from './process.js';
 import { createCredentialVerifier, type Identity } from './identity.js';
+import { createServiceMetrics } from './metrics.js';
 import { connectMongo } from './mongo.js';
 import { type ListeningSubgraph, listenSubgraph, stopOnSignals } from './server.js';
 
@@ -35,6 +36,10 @@ export interface StartSubgraphOptions {
   clock?: Clock;
   /** The gateway's URL, for rules that ask another partner (a function: the gateway may start later). */
   supergraphUrl?: () => string | undefined;
+  /** Serve `GET /metrics` with this instance's own registry (default: in development only). */
+  metrics?: boolean;
+  /** How long `stop()` lets requests in flight finish (ms; default 10 s). */
+  shutdownGraceMs?: number;
 }
 
 /** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
@@ -55,6 +60,8 @@ export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }
     verify: createCredentialVerifier(module.name, options.gatewaySecret),
     context: (identity, requestId) => ({ ...module.createContext(store, identity, services), requestId }),
     ready: async () => ({ store: await options.db.command({ ping: 1 }, { timeoutMS: 1500 }).then(() => true, () => false) }),
+    ...((options.metrics ?? options.development) ? { metrics: createServiceMetrics({ service: module.name }) } : {}),
+    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
   });
 }
 
@@ -73,10 +80,16 @@ export async function runSubgraph<S extends { ensureIndexes(): Promise<void> }, 
     gatewaySecret: config.gatewaySecret,
     clock: clockFromEnv(env),
     supergraphUrl: () => config.supergraphUrl,
+    metrics: config.metrics,
+    shutdownGraceMs: config.shutdownGraceMs,
   });
   process.stdout.write(`${module.name} subgraph ready at ${listening.url}\n`);
-  stopOnSignals(module.name, async () => {
-    await listening.stop();
-    await client.close();
-  });
+  stopOnSignals(
+    module.name,
+    async () => {
+      await listening.stop();
+      await client.close();
+    },
+    { graceMs: config.shutdownGraceMs },
+  );
 }

@@ -9,6 +9,7 @@ import { APOLLO_REQUEST_CODES, ErrorCode, isKnownCode } from './errors.js';
 import { type Policy, enforceGuards } from './guards.js';
 import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from './http.js';
 import { CREDENTIAL_HEADER, type Identity } from './identity.js';
+import { type ServiceMetrics, useRequestMetrics } from './metrics.js';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 
 /** An error a client may see as it is: one of our codes (not an internal error) or a bad request. */
@@ -35,9 +36,9 @@ export interface SubgraphServerOptions<C extends BaseContext & { identity: Ident
   log?: (entry: Record<string, unknown>) => void;
 }
 
-/** One JSON line on stderr, unless `LOG_LEVEL=silent` (the test runs set it). */
+/** One JSON line on stderr with its time, unless `LOG_LEVEL=silent` (the test runs set it). */
 const defaultLog = (entry: Record<string, unknown>): void => {
-  if (process.env.LOG_LEVEL !== 'silent') process.stderr.write(`${JSON.stringify(entry)}\n`);
+  if (process.env.LOG_LEVEL !== 'silent') process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 };
 
 /** Builds a federated subgraph server that masks every error it does not know. */
@@ -51,8 +52,10 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
   return new ApolloServer<C>({
     schema,
     // Traces for Apollo's hosted reporting: nothing here reads them.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>, useRequestMetrics() as ApolloServerPlugin<C>],
     includeStacktraceInErrorResponses: options.development,
+    // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
+    stopOnTerminationSignals: false,
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       if (isShown(formatted.extensions?.code)) return formatted;
       const path = formatted.path ? { path: formatted.path } : {};
@@ -86,19 +89,21 @@ function isStoreDown(error: unknown): boolean {
 }
 
 /**
- * Logs every error a subgraph masks, with the request's correlation id (from the gateway), so the
- * gateway's log line and the subgraph's can be joined.
+ * Logs every error a subgraph masks, with the subgraph's name (`service`), the operation's name
+ * (the gateway names a fetch `<client operation>__<subgraph>__<n>`) and the request's correlation
+ * id (from the gateway), so the gateway's log line and the subgraph's can be joined.
  */
 function logMasked(name: string, log: (entry: Record<string, unknown>) => void): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
-        async didEncounterErrors({ errors, contextValue }) {
+        async didEncounterErrors({ errors, contextValue, operationName, request }) {
           for (const error of errors) {
             if (isShown(error.extensions?.code) || isBadRepresentation(error)) continue;
             log({
               level: 'error',
-              subgraph: name,
+              service: name,
+              operationName: operationName ?? request.operationName ?? null,
               requestId: (contextValue as { requestId?: string }).requestId,
               msg: error.message,
               path: error.path,
@@ -132,6 +137,10 @@ export async function listenSubgraph<C extends BaseContext>(
     context: (identity: Identity, requestId: string) => C;
     ready?: () => Promise<Record<string, boolean>>;
     log?: (entry: Record<string, unknown>) => void;
+    /** Its metrics, served at `/metrics` (none: no `/metrics`). */
+    metrics?: ServiceMetrics;
+    /** How long `stop()` lets requests in flight finish (ms; default 10 s). */
+    shutdownGraceMs?: number;
   },
 ): Promise<ListeningSubgraph> {
   const log = options.log ?? defaultLog;
@@ -151,19 +160,31 @@ export async function listenSubgraph<C extends BaseContext>(
       return { context: options.context(identity, requestId) };
     },
     ready: options.ready ?? (async () => ({ server: true })),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
     log,
   });
 }
 
-/** Stops a subgraph on SIGINT/SIGTERM: drains the server, then runs `cleanup` (close the database). */
-export function stopOnSignals(name: string, stop: () => Promise<void>): void {
+/**
+ * Stops a subgraph on SIGINT/SIGTERM with `stop` (drain the server, close the database), with one
+ * log line; a second signal does not wait for the drain (Ctrl-C twice).
+ */
+export function stopOnSignals(name: string, stop: () => Promise<void>, options: { graceMs?: number; log?: (entry: Record<string, unknown>) => void } = {}): void {
+  const log = options.log ?? defaultLog;
+  let stopping = false;
   const handler = (signal: string): void => {
-    process.stderr.write(`${JSON.stringify({ level: 'info', subgraph: name, msg: `${signal}: shutting down` })}\n`);
+    if (stopping) process.exit(1);
+    stopping = true;
+    log({ level: 'info', service: name, msg: `${signal}: draining requests in flight, then stopping`, ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}) });
     stop().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (err: unknown) => {
+        log({ level: 'error', service: name, msg: 'stopping failed', error: String((err as Error)?.stack ?? err) });
+        process.exit(1);
+      },
     );
   };
-  process.once('SIGINT', () => handler('SIGINT'));
-  process.once('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
 }

@@ -1,0 +1,151 @@
+import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { errorBody, type ListeningService, serveGraphQL } from './http.js';
+import { type ServiceMetrics, createServiceMetrics, useRequestMetrics } from './metrics.js';
+import { parsePrometheusText, sumOf } from './metrics-text.js';
+
+// serveGraphQL on a free port: `/metrics`, what it counts before GraphQL runs, and the graceful stop.
+const typeDefs = 'type Query { hello: String, slow(ms: Int!): String, never: String }';
+
+/** Resolved when the next `slow` or `never` resolver starts: the request is then in flight. */
+let started: () => void = () => undefined;
+const inFlight = () => new Promise<void>((resolve) => (started = resolve));
+const resolvers = {
+  Query: {
+    hello: () => 'hei',
+    slow: async (_: unknown, { ms }: { ms: number }) => {
+      started();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return `after ${ms} ms`;
+    },
+    never: () => {
+      started();
+      return new Promise(() => undefined);
+    },
+  },
+};
+
+let service: ListeningService | undefined;
+let metrics: ServiceMetrics;
+afterEach(async () => {
+  await service?.stop({ graceMs: 0 });
+  service = undefined;
+});
+
+async function start(): Promise<ListeningService> {
+  metrics = createServiceMetrics({ service: 'test' });
+  service = await serveGraphQL({
+    server: new ApolloServer({ typeDefs, resolvers, plugins: [useRequestMetrics()] }),
+    port: 0,
+    path: '/graphql',
+    bodyLimitBytes: 1000,
+    admit: async (req) =>
+      req.headers['x-refuse'] ? { status: 401, body: errorBody('UNAUTHENTICATED', 'no') } : { context: {} },
+    ready: async () => ({ server: true }),
+    metrics,
+    log: () => undefined,
+  });
+  return service;
+}
+
+const post = (s: ListeningService, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+/** A GET over a given agent (a keep-alive connection opened before a stop). */
+function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection: string | undefined; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: JSON.parse(text) }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** Whether a new TCP connection to the port is refused. */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+describe('/metrics', () => {
+  it('serves the registry and counts requests refused before GraphQL runs', async () => {
+    const s = await start();
+    expect((await post(s, { query: 'query Hello { hello }' })).status).toBe(200);
+    expect((await post(s, { query: 'query Hello { hello }', operationName: 'Hello' }, { 'x-refuse': '1' })).status).toBe(401);
+    expect((await post(s, { query: `{ hello } #${'x'.repeat(2000)}` })).status).toBe(413);
+    // Apollo refuses a GET without a query before its pipeline runs: counted by the HTTP layer.
+    expect((await fetch(`${s.url}?operationName=Hello`, { headers: { 'apollo-require-preflight': '1' } })).status).toBe(400);
+    const res = await fetch(new URL('/metrics', s.url));
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const m = parsePrometheusText(await res.text());
+    expect(sumOf(m, 'partnerskap_graphql_requests_total', { operation: 'Hello', status: 'ok' })).toBe(1);
+    expect(sumOf(m, 'partnerskap_graphql_requests_total', { operation: 'Hello', status: 'error' })).toBe(2);
+    expect(sumOf(m, 'partnerskap_graphql_requests_total')).toBe(4);
+    expect(sumOf(m, 'partnerskap_graphql_errors_total', { operation: 'Hello', code: 'BAD_REQUEST' })).toBe(1);
+    expect(sumOf(m, 'partnerskap_graphql_errors_total', { operation: 'Hello', code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(sumOf(m, 'partnerskap_graphql_errors_total', { operation: 'anonymous', code: 'LIMIT_EXCEEDED' })).toBe(1);
+    expect(sumOf(m, 'partnerskap_in_flight_requests')).toBe(0);
+  });
+});
+
+describe('stop()', () => {
+  it('answers /ready with 503, refuses new connections and lets a request in flight finish', async () => {
+    const s = await start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await get(s.port, '/ready', agent)).status).toBe(200);
+    const running = inFlight();
+    const slow = post(s, { query: '{ slow(ms: 700) }' });
+    await running;
+    expect(sumOf(parsePrometheusText(await metrics.text()), 'partnerskap_in_flight_requests')).toBe(1);
+    const t0 = performance.now();
+    const stopping = s.stop({ graceMs: 10_000 });
+    // The load balancer's probe, on the keep-alive connection it already had.
+    expect(await get(s.port, '/ready', agent)).toEqual({ status: 503, connection: 'close', body: { status: 'draining', checks: { accepting: false } } });
+    expect(await refused(s.port)).toBe(true);
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { slow: 'after 700 ms' } });
+    await stopping;
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(await refused(s.port)).toBe(true);
+    agent.destroy();
+  });
+
+  it('stops at once with nothing in flight, idle keep-alive connections included', async () => {
+    const s = await start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await get(s.port, '/health', agent)).status).toBe(200);
+    const t0 = performance.now();
+    await s.stop({ graceMs: 10_000 });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await refused(s.port)).toBe(true);
+    agent.destroy();
+  });
+
+  it('cuts a request that outlives the grace period', async () => {
+    const s = await start();
+    const running = inFlight();
+    const never = post(s, { query: '{ never }' }).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await running;
+    const t0 = performance.now();
+    await s.stop({ graceMs: 300 });
+    const elapsed = performance.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(2000);
+    expect(await never).toBe('cut');
+  });
+});
