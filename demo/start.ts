@@ -1,4 +1,4 @@
-/** `npm start`: the embedded store (or MONGODB_URI), demo data on first start, four subgraphs and the gateway. */
+/** `npm start`: the embedded store (or MONGODB_URI), demo data on first start, the registry's subgraphs and the gateway. */
 import { readFileSync } from 'node:fs';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { startSupergraph } from './supergraph.js';
@@ -22,7 +22,7 @@ Partnerskap is up (${seconds} s):
   admissions  ${running.subgraphs.admissions.url}
   plans       ${running.subgraphs.plans.url}
   feedback    ${running.subgraphs.feedback.url}
-  database    ${store ? `${store.uri} (embedded, data in .data/mongo)` : 'MONGODB_URI'}
+${Object.entries(running.others).map(([name, o]) => `  ${name.padEnd(11)} ${o.listening.url}\n`).join('')}  database    ${store ? `${store.uri} (embedded, data in .data/mongo)` : 'MONGODB_URI'}
 
 Try the example (npm run example in another terminal), or paste it into Sandbox:
 ${readFileSync(new URL('../operations/english-studies.graphql', import.meta.url), 'utf8')}
