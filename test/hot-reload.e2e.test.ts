@@ -66,6 +66,8 @@ beforeAll(async () => {
     gateway: {
       supergraphPath: file,
       supergraphPollMs: POLL_MS,
+      // the load below is far over the public rate limit, which is not what this file tests
+      rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000 },
       onSupergraphReload: (outcome) => reloads.push(outcome.applied ? { applied: true, id: outcome.supergraph.id } : { applied: false, reason: outcome.reason }),
     },
   });
