@@ -19,7 +19,7 @@ import {
   listenGateway,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
-import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, type SubgraphModule, clockFromEnv, startSubgraph } from '@partnerskap/kit';
+import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, type SubgraphModule, clockFromEnv, insightsFromEnv, startSubgraph } from '@partnerskap/kit';
 import { admissions } from '@partnerskap/admissions';
 import { catalogue } from '@partnerskap/catalogue';
 import { feedback } from '@partnerskap/feedback';
@@ -128,12 +128,13 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   const secret = () => randomBytes(32).toString('base64url');
   const secrets = { catalogue: secret(), admissions: secret(), plans: secret(), feedback: secret() };
   const clock = options.clock ?? clockFromEnv(process.env);
+  const insights = insightsFromEnv(process.env);
   // Rules that ask another partner go through the gateway, which starts after its subgraphs.
   let gatewayUrl: string | undefined;
   const modules = { catalogue, admissions, plans, feedback } as const;
   type Name = keyof typeof modules;
   const start = (name: Name, port: number) =>
-    startSubgraph(modules[name] as never, { db: dbs[name], port, development, gatewaySecret: secrets[name], clock, supergraphUrl: () => gatewayUrl });
+    startSubgraph(modules[name] as never, { db: dbs[name], port, development, gatewaySecret: secrets[name], clock, supergraphUrl: () => gatewayUrl, insights });
   const subgraphs: Record<Name, ListeningSubgraph> = {
     catalogue: await start('catalogue', ports.catalogue),
     admissions: await start('admissions', ports.admissions),

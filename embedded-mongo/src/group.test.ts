@@ -10,6 +10,7 @@ const doc = fc.record(
     a: value,
     n: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant('7'), fc.constant(null)),
     b: fc.record({ c: value, d: fc.integer({ min: 0, max: 9 }) }, { requiredKeys: [] }),
+    w: fc.oneof(fc.date({ noInvalidDate: true }), fc.constant(null), fc.constant('x'), fc.boolean(), fc.integer({ min: 0, max: 3 }), fc.record({ c: value })),
     t: fc.array(fc.record({ k: fc.constantFrom('p', 'q'), r: fc.integer({ min: 1, max: 5 }) }), { maxLength: 3 }),
   },
   { requiredKeys: [] },
@@ -18,6 +19,7 @@ const PIPELINES: Doc[][] = [
   [{ $group: { _id: '$a', count: { $sum: 1 }, total: { $sum: '$n' } } }],
   [{ $group: { _id: { a: '$a', c: '$b.c' }, count: { $sum: 1 }, avg: { $avg: '$b.d' } } }],
   [{ $group: { _id: '$a', admitted: { $sum: { $cond: [{ $eq: ['$b.c', 'ADMITTED'] }, 1, 0] } }, n: { $sum: 1 } } }],
+  [{ $group: { _id: '$a', dated: { $sum: { $cond: [{ $eq: [{ $type: '$w' }, 'date'] }, 1, 0] } }, missing: { $sum: { $cond: [{ $eq: [{ $type: '$w' }, 'missing'] }, 1, 0] } }, nulls: { $sum: { $cond: [{ $eq: [{ $type: '$b.c' }, 'null'] }, 2, 0] } }, text: { $sum: { $cond: [{ $eq: [{ $type: '$w' }, 'string'] }, 0, 1] } } } }],
   [{ $unwind: '$t' }, { $group: { _id: { a: '$a', k: '$t.k' }, count: { $sum: 1 }, sum: { $sum: '$t.r' } } }],
 ];
 const sorted = (docs: Doc[]) => [...docs].map((d) => JSON.stringify(d)).sort();

@@ -17,8 +17,8 @@ function readPath(doc: unknown, path: string): unknown {
 /**
  * A fast path for the commonest aggregation, run without mingo: an optional `$unwind` of a path
  * (string form) and one `$group` whose `_id` is a path or an object of paths, with `$sum` (of 1, a
- * path, or `$cond: [{ $eq: [path, value] }, a, b]`) and `$avg` (of a path) accumulators. Anything
- * else returns undefined and goes to mingo. Same results as MongoDB: non-numbers are left out of
+ * path, `$cond: [{ $eq: [path, value] }, a, b]` or `$cond: [{ $eq: [{ $type: path }, name] }, a, b]`)
+ * and `$avg` (of a path) accumulators. Anything else returns undefined and goes to mingo. Same results as MongoDB: non-numbers are left out of
  * sums and averages, an empty or missing unwound array drops the document.
  */
 export function fastGroup(stages: Doc[], input: Doc[]): Doc[] | undefined {
@@ -136,6 +136,25 @@ function numberReader(arg: unknown): ((doc: Doc) => number | undefined) | undefi
       const [value, yes, no] = [eq[1], cond[1] as number, cond[2] as number];
       return (doc) => ((readPath(doc, path) ?? null) === value ? yes : no);
     }
+    // `$eq: [{ $type: path }, name]` for the type names a view tells apart (numbers lose theirs).
+    const [of, name] = Array.isArray(eq) && eq.length === 2 ? eq : [];
+    const type = (of as Doc | undefined)?.$type;
+    if (typeof type === 'string' && type.startsWith('$') && typeof name === 'string' && VIEW_TYPES.has(name)) {
+      const path = type.slice(1);
+      const [yes, no] = [cond[1] as number, cond[2] as number];
+      return (doc) => (viewType(readPath(doc, path)) === name ? yes : no);
+    }
   }
   return undefined;
+}
+
+const VIEW_TYPES = new Set(['missing', 'null', 'date', 'string', 'bool']);
+
+/** The `$type` name of a value of a view, among {@link VIEW_TYPES}; '' for every other type. */
+function viewType(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  return Object.prototype.toString.call(v) === '[object Date]' ? 'date' : '';
 }

@@ -1,6 +1,7 @@
 import { ErrorCode, type Identity, erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, shownCount, toConnection, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
+import { insightsResolvers } from './insights.js';
 import { applicationStatus, auditQuery, mutations } from './mutations.js';
 import { type Application, type ApplicationQuery } from './store.js';
 
@@ -132,4 +133,5 @@ export const resolvers = {
       return admitted === null ? null : Math.max(0, (s.places ?? 0) - admitted);
     },
   },
+  ...insightsResolvers,
 };

@@ -41,6 +41,70 @@ export interface StudyFigures {
   waitlisted: number;
 }
 
+/** What became of a group of applications: the counts of one cell of the strategy insights' funnel. */
+export interface FunnelCounts {
+  /** Applications submitted. */
+  applications: number;
+  admitted: number;
+  waitlisted: number;
+  rejected: number;
+  /** Withdrawn by the teacher, before enrolling or after. */
+  withdrawn: number;
+  /** Completed (`completedAt` set). */
+  completed: number;
+  /** Credits completed in all (partial credits of studies not completed included). */
+  credits: number;
+  /** Applications with any credits completed: the persons behind `credits`. */
+  credited: number;
+}
+
+/** The funnel of one year's applications of one school owner in one county. */
+export interface OwnerFunnel extends FunnelCounts {
+  year: number;
+  owner: string;
+  county: string;
+}
+
+/** The funnel of one year's applications in one subject and grade band. */
+export interface SubjectFunnel extends FunnelCounts {
+  year: number;
+  subject: string;
+  gradeBand: string;
+}
+
+/** A set date (not null, not missing): `$type` means the same in MongoDB and in the embedded store's native grouping. */
+const isDate = (path: string) => ({ $eq: [{ $type: path }, 'date'] });
+const countIf = (condition: unknown) => ({ $sum: { $cond: [condition, 1, 0] } });
+/**
+ * The funnel's accumulators, for one `$group`: plain sums of one comparison each, the shape the
+ * embedded store groups natively. A withdrawal is counted in two parts (before enrolling, after),
+ * which the rules keep apart (one excludes the other).
+ */
+const FUNNEL_SUMS = {
+  applications: { $sum: 1 },
+  admitted: countIf({ $eq: ['$admission.outcome', 'ADMITTED'] }),
+  waitlisted: countIf({ $eq: ['$admission.outcome', 'WAITLISTED'] }),
+  rejected: countIf({ $eq: ['$admission.outcome', 'REJECTED'] }),
+  withdrawnBefore: countIf(isDate('$withdrawnAt')),
+  withdrawnAfter: countIf(isDate('$enrolment.withdrawnAt')),
+  completed: countIf(isDate('$completedAt')),
+  credits: { $sum: '$creditsCompleted' },
+  credited: { $sum: { $cond: [{ $eq: ['$creditsCompleted', 0] }, 0, 1] } },
+};
+/**
+ * Every grouped cell in the first reply, so that a report is a fixed number of commands whatever
+ * the number of cells (no getMore): a few hundred owners per year, each cell well under 1 kB of
+ * the 16 MB a reply may hold.
+ */
+const ALL_CELLS = { batchSize: 100_000 } as const;
+type FunnelRow<K> = Omit<FunnelCounts, 'withdrawn'> & { _id: K; withdrawnBefore: number; withdrawnAfter: number };
+/** A grouped row with its key fields lifted out of `_id`. */
+const flatten = <K extends object>({ _id, withdrawnBefore, withdrawnAfter, ...counts }: FunnelRow<K>): K & FunnelCounts => ({
+  ..._id,
+  ...counts,
+  withdrawn: withdrawnBefore + withdrawnAfter,
+});
+
 export type Institution = ReturnType<typeof withId<InstitutionDoc>>;
 export type Application = ReturnType<typeof withId<ApplicationDoc>>;
 
@@ -152,6 +216,36 @@ export function createAdmissionsStore(db: Db) {
     },
     countApplications(q: ApplicationQuery): Promise<number> {
       return applications.countDocuments(applicationFilter(q));
+    },
+    /** The funnel per year, school owner and county: one aggregation for a batch of years (a few hundred cells each). */
+    async funnelByOwner(years: number[]): Promise<OwnerFunnel[]> {
+      const rows = await applications
+        .aggregate<FunnelRow<{ year: number; owner: string; county: string }>>([
+          { $match: { year: { $in: years } } },
+          { $group: { _id: { year: '$year', owner: '$owner', county: '$county' }, ...FUNNEL_SUMS } },
+        ], ALL_CELLS)
+        .toArray();
+      return rows.map(flatten);
+    },
+    /** The funnel per year, subject and grade band: one aggregation for a batch of years (a few dozen cells each). */
+    async funnelBySubject(years: number[]): Promise<SubjectFunnel[]> {
+      const rows = await applications
+        .aggregate<FunnelRow<{ year: number; subject: string; gradeBand: string }>>([
+          { $match: { year: { $in: years } } },
+          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand' }, ...FUNNEL_SUMS } },
+        ], ALL_CELLS)
+        .toArray();
+      return rows.map(flatten);
+    },
+    /** The funnel of the given school owners in the given years (per year and owner, all counties): one aggregation. */
+    async funnelOfOwners(years: number[], owners: string[]): Promise<(FunnelCounts & { year: number; owner: string })[]> {
+      const rows = await applications
+        .aggregate<FunnelRow<{ year: number; owner: string }>>([
+          { $match: { year: { $in: years }, owner: { $in: owners } } },
+          { $group: { _id: { year: '$year', owner: '$owner' }, ...FUNNEL_SUMS } },
+        ], ALL_CELLS)
+        .toArray();
+      return rows.map(flatten);
     },
     /** Applicants, admitted and waitlisted per study, one aggregation for a batch of studies. */
     studyFigures(studyIds: string[]): Promise<StudyFigures[]> {

@@ -1,4 +1,4 @@
-import { type Clock, type Identity, type Supergraph, type SubgraphServices } from '@partnerskap/kit';
+import { type Clock, type Identity, type InsightsSettings, type Supergraph, type SubgraphServices } from '@partnerskap/kit';
 import { createLoaders, type CatalogueLoaders } from './loaders.js';
 import { type CatalogueStore } from './store.js';
 
@@ -12,9 +12,11 @@ export interface CatalogueContext {
   clock: Clock;
   /** The supergraph, asked as a service when a rule needs another partner's decision. */
   supergraph: Supergraph;
+  /** The salary cost per FTE and the scholarship the insights value funding with (configuration). */
+  insights: InsightsSettings;
 }
 
 /** A fresh context (and loaders) for one request. */
 export function createContext(store: CatalogueStore, identity: Identity, services: SubgraphServices): CatalogueContext {
-  return { store, loaders: createLoaders(store), identity, clock: services.clock, supergraph: services.supergraph };
+  return { store, loaders: createLoaders(store), identity, clock: services.clock, supergraph: services.supergraph, insights: services.insights };
 }

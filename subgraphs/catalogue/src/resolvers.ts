@@ -1,5 +1,6 @@
 import { erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
+import { fundingFigures, offerCells, requirementRules } from './insights.js';
 import { auditQuery, mutations } from './mutations.js';
 import { type Entity, type RequirementDoc, type Study, type Subject } from './store.js';
 
@@ -26,6 +27,18 @@ export const policies = {
   },
 };
 
+/** The year of an `Insights` reference, or undefined when it is not a plausible year (never a query operator). */
+function insightsYear(value: unknown): number | undefined {
+  const key = keyString(value);
+  return key !== undefined && /^\d{4}$/.test(key) ? Number(key) : undefined;
+}
+
+/** The year's insights when it has an application round, else null: the round loader batches the years. */
+async function insightsOf(year: number | undefined, ctx: CatalogueContext): Promise<{ year: number } | null> {
+  if (year === undefined) return null;
+  return (await ctx.loaders.round.load(String(year))) ? { year } : null;
+}
+
 /** The catalogue's resolvers: thin, every entity through a loader. */
 export const resolvers = {
   Query: {
@@ -51,6 +64,9 @@ export const resolvers = {
     applicationRounds: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.store.rounds(),
     applicationRound: (_: unknown, args: { year: number }, ctx: CatalogueContext) => ctx.loaders.round.load(String(args.year)),
     competenceRequirements: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.loaders.requirements(),
+    insights: (_: unknown, args: { year: number }, ctx: CatalogueContext) => insightsOf(yearArg(args.year, 'year'), ctx),
+    insightsTrend: async (_: unknown, __: unknown, ctx: CatalogueContext) =>
+      (await ctx.store.rounds()).map((r) => ({ year: r.id })).sort((a, b) => a.year - b.year),
     ...auditQuery,
   },
   Study: {
@@ -67,6 +83,13 @@ export const resolvers = {
   },
   CompetenceRequirement: {
     subject: (r: Entity<RequirementDoc>, _: unknown, ctx: CatalogueContext) => ctx.loaders.subject.load(r.subject),
+  },
+  Insights: {
+    __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => insightsOf(insightsYear(ref.year), ctx),
+    offers: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => offerCells(await ctx.loaders.offerGroups.load(i.year), ctx.identity),
+    funding: async (i: { year: number }, _: unknown, ctx: CatalogueContext) =>
+      fundingFigures(await ctx.loaders.allocationGroups.load(i.year), ctx.identity, ctx.insights),
+    requirements: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => requirementRules(await ctx.loaders.requirements(), i.year),
   },
   ApplicationRound: {
     __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.round, ref.year),

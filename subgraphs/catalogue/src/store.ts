@@ -56,6 +56,27 @@ export interface AllocationDoc {
   decidedAt: Date;
 }
 
+/** A year's studies of one subject, grade band and status: how many, and their places. */
+export interface OfferGroup {
+  year: number;
+  subject: string;
+  gradeBand: string;
+  status: string;
+  offers: number;
+  places: number;
+}
+
+/** A year's allocations of one subject, grade band, county, decision and scheme: how many. */
+export interface AllocationGroup {
+  year: number;
+  subject: string;
+  gradeBand: string;
+  county: string;
+  funded: boolean;
+  scheme: string | null;
+  n: number;
+}
+
 /** The API's shape of a stored document: `id` instead of `_id`. */
 export type Entity<T extends { _id: unknown }> = ReturnType<typeof withId<T>>;
 export type Study = Entity<StudyDoc>;
@@ -78,6 +99,12 @@ function studyFilter(q: StudyQuery): Filter<StudyDoc> {
   if (q.search !== undefined) f.$or = [{ name: { $regex: q.search } }, { code: { $regex: q.search } }];
   return f;
 }
+
+/**
+ * The groups of an insights aggregation come back in one batch: there are at most a few thousand a
+ * year (subjects x grade bands x counties x decisions), so one command whatever the data volume.
+ */
+const ONE_BATCH = { batchSize: 100_000 } as const;
 
 /** The catalogue's data access: the only code that knows its collections. */
 export function createCatalogueStore(db: Db) {
@@ -157,6 +184,26 @@ export function createCatalogueStore(db: Db) {
     },
     async allocationsByIds(ids: string[]): Promise<Entity<AllocationDoc>[]> {
       return (await allocations.find({ _id: { $in: ids } }).toArray()).map(withId);
+    },
+    /** The studies of some years grouped by year, subject, grade band and status: one aggregation. */
+    async offerGroups(years: number[]): Promise<OfferGroup[]> {
+      const rows = await studies
+        .aggregate<{ _id: Omit<OfferGroup, 'offers' | 'places'>; offers: number; places: number }>([
+          { $match: { year: { $in: years } } },
+          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', status: '$status' }, offers: { $sum: 1 }, places: { $sum: '$places' } } },
+        ], ONE_BATCH)
+        .toArray();
+      return rows.map((r) => ({ ...r._id, offers: r.offers, places: r.places }));
+    },
+    /** The allocations of some years grouped by year, subject, grade band, county, decision and scheme: one aggregation. */
+    async allocationGroups(years: number[]): Promise<AllocationGroup[]> {
+      const rows = await allocations
+        .aggregate<{ _id: Omit<AllocationGroup, 'n' | 'scheme'> & { scheme?: string | null }; n: number }>([
+          { $match: { year: { $in: years } } },
+          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', county: '$county', funded: '$funded', scheme: '$scheme' }, n: { $sum: 1 } } },
+        ], ONE_BATCH)
+        .toArray();
+      return rows.map((r) => ({ ...r._id, scheme: r._id.scheme ?? null, n: r.n }));
     },
   };
 }

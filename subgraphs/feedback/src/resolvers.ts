@@ -1,4 +1,4 @@
-import { MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, shownTotal, toConnection } from '@partnerskap/kit';
+import { type Identity, MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, shownTotal, toConnection } from '@partnerskap/kit';
 import { type RatingSummary } from './store.js';
 import { type FeedbackContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
@@ -9,24 +9,29 @@ const ref = (value: unknown) => {
   return id === undefined ? null : { id };
 };
 
+const round = (n: number, decimals: number) => Math.round(n * 10 ** decimals) / 10 ** decimals;
+
+/** A count that adds up finer counts shown in the same answer: hidden when a cell of any of its partitions is. */
+function shownOver(identity: Identity, partitions: number[][]) {
+  const shown = partitions.map((cells) => shownTotal(identity, cells));
+  return shown.includes(null) ? null : (shown[0] ?? 0);
+}
+
 /**
  * A rating summary as a caller may see it: unions and the directorate see it whole (they see the
- * answers). Others get counts suppressed when 1 to 4 and otherwise rounded to base 5, a subject's
- * count only when none of its studies' counts is suppressed (else the subject's total minus its
- * studies' counts would give the hidden one away), and averages only over 5 or more answers, to
- * one decimal.
+ * answers), averages to two decimals. Others get counts suppressed when 1 to 4 and otherwise
+ * rounded to base 5, a total (a subject's, a year's) only when none of the finer counts it adds up
+ * is suppressed (else the total minus the shown ones would give the hidden one away), and averages
+ * only over 5 or more answers, to one decimal.
  */
-function shown(ctx: FeedbackContext, summary: RatingSummary | null): RatingSummary | null {
+function shown(ctx: FeedbackContext, summary: RatingSummary | null) {
+  if (!summary) return null;
   const whole = ctx.identity.role === 'union' || seesPersons(ctx.identity);
-  if (!summary || whole) return summary;
-  const average = (avg: number | null, count: number | null) =>
-    count !== null && count >= MIN_SHOWN_COUNT && avg !== null ? Math.round(avg * 10) / 10 : null;
-  return {
-    ...summary,
-    count: shownTotal(ctx.identity, summary.cells),
-    average: average(summary.average, summary.count),
-    byTopic: summary.byTopic.map((t) => ({ ...t, count: shownTotal(ctx.identity, t.cells), average: average(t.average, t.count) })),
-  };
+  const view = (s: { count: number; sum: number; cells: number[][] }) => ({
+    count: whole ? s.count : shownOver(ctx.identity, s.cells),
+    average: s.count === 0 ? null : whole ? round(s.sum / s.count, 2) : s.count >= MIN_SHOWN_COUNT ? round(s.sum / s.count, 1) : null,
+  });
+  return { ...view(summary), byTopic: summary.byTopic.map((t) => ({ topic: t.topic, ...view(t) })) };
 }
 
 /** The feedback resolvers. */
@@ -60,5 +65,13 @@ export const resolvers = {
       return code === undefined ? null : { code };
     },
     rating: async (s: { code: string }, _: unknown, ctx: FeedbackContext) => shown(ctx, await ctx.loaders.subjectRating.load(s.code)),
+  },
+  Insights: {
+    __resolveReference: (r: { year?: unknown }) => (typeof r.year === 'number' && Number.isSafeInteger(r.year) ? { year: r.year } : null),
+    ratings: async (i: { year: number }, _: unknown, ctx: FeedbackContext) => {
+      const figures = (await ctx.loaders.yearRatings.load(String(i.year)))!;
+      const keyed = (s: RatingSummary) => ({ key: s.key, rating: shown(ctx, s) });
+      return { overall: shown(ctx, figures.overall), bySubject: figures.bySubject.map(keyed), byCounty: figures.byCounty.map(keyed) };
+    },
   },
 };

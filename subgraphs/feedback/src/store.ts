@@ -1,4 +1,4 @@
-import { type Db } from 'mongodb';
+import { type Db, type Filter } from 'mongodb';
 import { type AuditDoc, type Idempotency, type Identity, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** A union as stored; `_id` is its short code. */
@@ -35,24 +35,99 @@ export interface StatementDoc {
   publishedAt: Date;
 }
 
-/** Average ratings over the feedback of one study or subject. */
+/** The raw ratings of one topic over a set of feedback. */
+export interface TopicSummary {
+  topic: string;
+  /** Answers that rated the topic. */
+  count: number;
+  /** The sum of those ratings. */
+  sum: number;
+  /** Partitions of `count` into finer counts the API also shows (see {@link RatingSummary}). */
+  cells: number[][];
+}
+
+/**
+ * The raw ratings over a set of feedback (one study, subject, county, or a year's), exact: the
+ * resolvers turn them into what a caller may see.
+ */
 export interface RatingSummary {
   key: string;
-  /** Null only once suppressed for a caller. */
-  count: number | null;
-  average: number | null;
-  byTopic: { topic: string; average: number | null; count: number | null; cells: number[] }[];
-  /** The answer counts per study that add up to `count` (one cell for a study's own summary). */
-  cells: number[];
+  /** Answers. */
+  count: number;
+  /** The sum of their overall ratings. */
+  sum: number;
+  /** Per topic rated at least once, in topic order. */
+  byTopic: TopicSummary[];
+  /**
+   * Partitions of `count` into the finer counts the API also shows one by one: the counts per
+   * study (one cell for a study's own summary) and, for a year's overall figures, per county too.
+   * Small-number suppression hides the total as soon as a cell of any of them is hidden.
+   */
+  cells: number[][];
+}
+
+/** A year's ratings: overall, per subject and per county (rows sorted by key). */
+export interface YearRatings {
+  year: number;
+  overall: RatingSummary;
+  bySubject: RatingSummary[];
+  byCounty: RatingSummary[];
 }
 
 export type Feedback = ReturnType<typeof withId<FeedbackDoc>>;
 
 const TOPIC_ORDER = ['RELEVANCE', 'QUALITY', 'WORKLOAD', 'ORGANISATION', 'SCHOOL_SUPPORT'];
-const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /** A batch of 100 studies gives up to 500 topic groups: one reply holds them all (no getMore). */
 const ONE_BATCH = { batchSize: 5000 } as const;
+/** A year gives some (studies + counties) x 5 topic groups, about 1,000: one reply holds a batch of many years. */
+const YEARS_BATCH = { batchSize: 100_000 } as const;
+
+/** One grouped cell: answers and the sum of their ratings, with the `_id` it was grouped by. */
+type Cell<K> = { _id: K; count: number; sum: number };
+type CellKey = { key: string; year?: number };
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+const totals = (cells: Cell<unknown>[]) => ({
+  count: cells.reduce((a, c) => a + c.count, 0),
+  sum: cells.reduce((a, c) => a + c.sum, 0),
+  cells: [cells.map((c) => c.count)],
+});
+
+/** The summary of one key from its grouped cells, overall and per topic (the cells are those of the key). */
+function summarize(key: string, overall: Cell<CellKey>[], topics: Cell<CellKey & { topic: string }>[]): RatingSummary {
+  const byTopic = [...groupBy(topics, (t) => t._id.topic)]
+    .map(([topic, cells]) => ({ topic, ...totals(cells) }))
+    .sort((a, b) => TOPIC_ORDER.indexOf(a.topic) - TOPIC_ORDER.indexOf(b.topic));
+  return { key, ...totals(overall), byTopic };
+}
+
+/**
+ * A year's overall summary, rolled up from its subjects' summaries. Its cells are the per-study
+ * counts of its subjects and, as a second partition of the same total, its counties' counts: the
+ * total is hidden whenever any study's or county's count is, so that no hidden count can be had by
+ * subtracting shown ones from it.
+ */
+function yearOverall(year: number, bySubject: RatingSummary[], byCounty: RatingSummary[]): RatingSummary {
+  const add = (xs: { count: number; sum: number }[]) => ({ count: xs.reduce((a, x) => a + x.count, 0), sum: xs.reduce((a, x) => a + x.sum, 0) });
+  const ofTopic = (topic: string, summaries: RatingSummary[]) => summaries.flatMap((s) => s.byTopic.filter((t) => t.topic === topic));
+  const byTopic = TOPIC_ORDER.filter((topic) => ofTopic(topic, bySubject).length > 0).map((topic) => ({
+    topic,
+    ...add(ofTopic(topic, bySubject)),
+    cells: [ofTopic(topic, bySubject).flatMap((t) => t.cells[0]!), ofTopic(topic, byCounty).map((t) => t.count)],
+  }));
+  return { key: String(year), ...add(bySubject), byTopic, cells: [bySubject.flatMap((s) => s.cells[0]!), byCounty.map((c) => c.count)] };
+}
 
 /** The feedback subgraph's data access. */
 export function createFeedbackStore(db: Db) {
@@ -62,36 +137,60 @@ export function createFeedbackStore(db: Db) {
   const writer = createAuditedWriter(db);
 
   /**
-   * Overall and per-topic averages for a batch of studies or subjects: two aggregations, grouped
-   * per study as well, so that a subject's summary knows the study counts it adds up (small-number
-   * suppression hides a total whose cells are hidden).
+   * Answers and rating sums grouped by `key`, a finer `cell` when given (each group is then one
+   * cell of the key's total), and `year` when given, overall and per topic: two aggregations,
+   * whatever the number of keys.
    */
-  async function summaries(field: 'study' | 'subject', keys: string[]): Promise<RatingSummary[]> {
-    const match = { $match: { [field]: { $in: keys } } };
-    type Cell = { count: number; sum: number };
-    const [overall, topics] = await Promise.all([
+  function grouped(match: Filter<FeedbackDoc>, id: { key: string; cell?: string; year?: string }, options: { batchSize: number }) {
+    return Promise.all([
+      feedback.aggregate<Cell<CellKey>>([{ $match: match }, { $group: { _id: id, count: { $sum: 1 }, sum: { $sum: '$rating' } } }], options).toArray(),
       feedback
-        .aggregate<{ _id: { key: string; study: string } } & Cell>([match, { $group: { _id: { key: `$${field}`, study: '$study' }, count: { $sum: 1 }, sum: { $sum: '$rating' } } }], ONE_BATCH)
-        .toArray(),
-      feedback
-        .aggregate<{ _id: { key: string; study: string; topic: string } } & Cell>([
-          match,
+        .aggregate<Cell<CellKey & { topic: string }>>([
+          { $match: match },
           { $unwind: '$topics' },
-          { $group: { _id: { key: `$${field}`, study: '$study', topic: '$topics.topic' }, count: { $sum: 1 }, sum: { $sum: '$topics.rating' } } },
-        ], ONE_BATCH)
+          { $group: { _id: { ...id, topic: '$topics.topic' }, count: { $sum: 1 }, sum: { $sum: '$topics.rating' } } },
+        ], options)
         .toArray(),
     ]);
-    const summary = (cells: Cell[]) => {
-      const count = cells.reduce((a, c) => a + c.count, 0);
-      const sum = cells.reduce((a, c) => a + c.sum, 0);
-      return { count, average: count ? round2(sum / count) : null, cells: cells.map((c) => c.count) };
+  }
+
+  /**
+   * The ratings of a batch of studies or subjects, in key order (a key without feedback gets an empty summary): two
+   * aggregations, grouped per study as well, so that a subject's summary knows the study counts it
+   * adds up (small-number suppression hides a total whose cells are hidden).
+   */
+  async function summaries(field: 'study' | 'subject', keys: string[]): Promise<RatingSummary[]> {
+    const [overall, topics] = await grouped({ [field]: { $in: keys } }, { key: `$${field}`, cell: '$study' }, ONE_BATCH);
+    const overallOf = groupBy(overall, (c) => c._id.key);
+    const topicsOf = groupBy(topics, (c) => c._id.key);
+    return keys.map((key) => summarize(key, overallOf.get(key) ?? [], topicsOf.get(key) ?? []));
+  }
+
+  /**
+   * The ratings of a batch of years, in key order: four aggregations whatever the number of years
+   * or answers (per year, subject and study; per year and county; each overall and per topic), the
+   * year's overall figures rolled up from the grouped cells.
+   */
+  async function yearRatings(years: number[]): Promise<YearRatings[]> {
+    const match = { year: { $in: years } };
+    const [[subjectCells, subjectTopics], [countyCells, countyTopics]] = await Promise.all([
+      grouped(match, { year: '$year', key: '$subject', cell: '$study' }, YEARS_BATCH),
+      grouped(match, { year: '$year', key: '$county' }, YEARS_BATCH),
+    ]);
+    const partition = (overall: Cell<CellKey>[], topics: Cell<CellKey & { topic: string }>[]) => {
+      const overallOf = groupBy(overall, (c) => `${c._id.year}\u0000${c._id.key}`);
+      const topicsOf = groupBy(topics, (c) => `${c._id.year}\u0000${c._id.key}`);
+      return (year: number) =>
+        [...new Set(overall.filter((c) => c._id.year === year).map((c) => String(c._id.key)))]
+          .sort(byString)
+          .map((key) => summarize(key, overallOf.get(`${year}\u0000${key}`) ?? [], topicsOf.get(`${year}\u0000${key}`) ?? []));
     };
-    return keys.map((key) => {
-      const mine = topics.filter((t) => t._id.key === key);
-      const byTopic = [...new Set(mine.map((t) => t._id.topic))]
-        .map((topic) => ({ topic, ...summary(mine.filter((t) => t._id.topic === topic)) }))
-        .sort((a, b) => TOPIC_ORDER.indexOf(a.topic) - TOPIC_ORDER.indexOf(b.topic));
-      return { key, ...summary(overall.filter((o) => o._id.key === key)), byTopic };
+    const subjectsOf = partition(subjectCells, subjectTopics);
+    const countiesOf = partition(countyCells, countyTopics);
+    return years.map((year) => {
+      const bySubject = subjectsOf(year);
+      const byCounty = countiesOf(year);
+      return { year, overall: yearOverall(year, bySubject, byCounty), bySubject, byCounty };
     });
   }
 
@@ -142,6 +241,8 @@ export function createFeedbackStore(db: Db) {
     },
     studySummaries: (ids: string[]) => summaries('study', ids),
     subjectSummaries: (codes: string[]) => summaries('subject', codes),
+    /** The strategy insights' ratings of a batch of years, in key order (a year without feedback has empty figures). */
+    yearRatings,
   };
 }
 

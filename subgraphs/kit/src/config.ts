@@ -17,6 +17,41 @@ export interface SubgraphConfig {
   readonly metrics: boolean;
   /** How long a stop lets requests in flight finish (`SHUTDOWN_GRACE_MS`, default 10,000). */
   readonly shutdownGraceMs: number;
+  /** The assumptions the strategy insights value funding with (`INSIGHTS_*`; the catalogue uses them). */
+  readonly insights: InsightsSettings;
+}
+
+/** The assumptions the strategy insights turn funded participants into NOK and FTEs with. */
+export interface InsightsSettings {
+  /** The average salary cost of one teacher FTE (årsverk) with social costs, NOK (`INSIGHTS_NOK_PER_FTE`, default 850,000). */
+  readonly nokPerFte: number;
+  /** The scholarship per participant and study year, NOK (`INSIGHTS_SCHOLARSHIP_NOK`, default 120,000). */
+  readonly scholarshipNok: number;
+}
+
+/** The insights' assumptions when none are configured: an assumed salary cost, the scholarship of recent years. */
+export const DEFAULT_INSIGHTS: InsightsSettings = Object.freeze({ nokPerFte: 850_000, scholarshipNok: 120_000 });
+
+/** Reads `INSIGHTS_NOK_PER_FTE` and `INSIGHTS_SCHOLARSHIP_NOK` (whole kroner), adding what is malformed to `problems`. */
+function readInsights(env: Record<string, string | undefined>, problems: string[]): InsightsSettings {
+  const read = (name: string, fallback: number, max: number) => {
+    const raw = env[name];
+    const value = raw === undefined || raw === '' ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > max) problems.push(`${name} must be a whole number of kroner from 1 to ${max}, got "${raw}"`);
+    return value;
+  };
+  return Object.freeze({
+    nokPerFte: read('INSIGHTS_NOK_PER_FTE', DEFAULT_INSIGHTS.nokPerFte, 10_000_000),
+    scholarshipNok: read('INSIGHTS_SCHOLARSHIP_NOK', DEFAULT_INSIGHTS.scholarshipNok, 1_000_000),
+  });
+}
+
+/** The insights' assumptions from the environment alone (for `npm start`, which runs every subgraph in one process). */
+export function insightsFromEnv(env: Record<string, string | undefined>): InsightsSettings {
+  const problems: string[] = [];
+  const settings = readInsights(env, problems);
+  if (problems.length > 0) throw new Error(`Invalid configuration:\n- ${problems.join('\n- ')}`);
+  return settings;
 }
 
 /** The secret a subgraph and the gateway use in development when none is configured (refused in production). */
@@ -29,7 +64,8 @@ export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
 
 /**
  * Reads a subgraph's configuration once: `PORT`, `HOST`, `MONGODB_URI`, `MONGODB_DB`, `NODE_ENV`,
- * `GATEWAY_SECRET`, `SUPERGRAPH_URL`, `PARTNERSKAP_NOW`, `METRICS`, `SHUTDOWN_GRACE_MS`.
+ * `GATEWAY_SECRET`, `SUPERGRAPH_URL`, `PARTNERSKAP_NOW`, `METRICS`, `SHUTDOWN_GRACE_MS`, `INSIGHTS_NOK_PER_FTE`,
+ * `INSIGHTS_SCHOLARSHIP_NOK`.
  * Every malformed variable is reported in one error; the result is frozen.
  */
 export function loadSubgraphConfig(
@@ -54,6 +90,7 @@ export function loadSubgraphConfig(
   if (env.PARTNERSKAP_NOW && Number.isNaN(Date.parse(env.PARTNERSKAP_NOW))) problems.push(`PARTNERSKAP_NOW must be an ISO 8601 time, got "${env.PARTNERSKAP_NOW}"`);
   const shutdownGraceMs = env.SHUTDOWN_GRACE_MS ? Number(env.SHUTDOWN_GRACE_MS) : DEFAULT_SHUTDOWN_GRACE_MS;
   if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0 || shutdownGraceMs > 600_000) problems.push(`SHUTDOWN_GRACE_MS must be a whole number from 0 to 600000, got "${env.SHUTDOWN_GRACE_MS}"`);
+  const insights = readInsights(env, problems);
   if (problems.length > 0) throw new Error(`Invalid configuration of the ${name} subgraph:\n- ${problems.join('\n- ')}`);
   return Object.freeze({
     name,
@@ -66,5 +103,6 @@ export function loadSubgraphConfig(
     supergraphUrl,
     metrics: !production || env.METRICS === '1',
     shutdownGraceMs,
+    insights,
   });
 }

@@ -1,4 +1,4 @@
-export { type SubgraphConfig, DEFAULT_MONGODB_URI, devGatewaySecret, loadSubgraphConfig } from './config.js';
+export { type InsightsSettings, type SubgraphConfig, DEFAULT_INSIGHTS, DEFAULT_MONGODB_URI, devGatewaySecret, insightsFromEnv, loadSubgraphConfig } from './config.js';
 export { APOLLO_REQUEST_CODES, ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from './errors.js';
 export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
 export {
@@ -31,6 +31,7 @@ export {
   type PlainAnswer,
   REQUEST_ID_HEADER,
   type ServeOptions,
+  type StaticAsset,
   type StopOptions,
   errorBody,
   serveGraphQL,

@@ -1,7 +1,7 @@
 import { type ApolloServer, type BaseContext } from '@apollo/server';
 import { type Db } from 'mongodb';
 import { type Clock, clockFromEnv, systemClock } from './clock.js';
-import { loadSubgraphConfig } from './config.js';
+import { DEFAULT_INSIGHTS, type InsightsSettings, loadSubgraphConfig } from './config.js';
 import { type Supergraph, createSupergraphClient } from './process.js';
 import { createCredentialVerifier, type Identity } from './identity.js';
 import { createServiceMetrics } from './metrics.js';
@@ -22,6 +22,8 @@ export interface SubgraphModule<S extends { ensureIndexes(): Promise<void> }, C 
 export interface SubgraphServices {
   clock: Clock;
   supergraph: Supergraph;
+  /** The assumptions the strategy insights value funding with. */
+  insights: InsightsSettings;
 }
 
 /** Options of {@link startSubgraph}. */
@@ -40,6 +42,8 @@ export interface StartSubgraphOptions {
   metrics?: boolean;
   /** How long `stop()` lets requests in flight finish (ms; default 10 s). */
   shutdownGraceMs?: number;
+  /** The strategy insights' salary cost per FTE and scholarship (default {@link DEFAULT_INSIGHTS}). */
+  insights?: InsightsSettings;
 }
 
 /** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
@@ -53,6 +57,7 @@ export async function startSubgraph<S extends { ensureIndexes(): Promise<void> }
   const services: SubgraphServices = {
     clock: options.clock ?? systemClock,
     supergraph: createSupergraphClient({ subgraph: module.name, secret: options.gatewaySecret, url: options.supergraphUrl ?? (() => undefined) }),
+    insights: options.insights ?? DEFAULT_INSIGHTS,
   };
   return listenSubgraph(server, {
     port: options.port,
@@ -82,6 +87,7 @@ export async function runSubgraph<S extends { ensureIndexes(): Promise<void> }, 
     supergraphUrl: () => config.supergraphUrl,
     metrics: config.metrics,
     shutdownGraceMs: config.shutdownGraceMs,
+    insights: config.insights,
   });
   process.stdout.write(`${module.name} subgraph ready at ${listening.url}\n`);
   stopOnSignals(

@@ -1,0 +1,176 @@
+import { ErrorCode, type Identity, MIN_SHOWN_COUNT, keyString, seesPersons, shownCount, shownTotal, yearArg } from '@partnerskap/kit';
+import { GraphQLError } from 'graphql';
+import { type AdmissionsContext } from './context.js';
+import { type FunnelCounts } from './store.js';
+
+/** One cell of the applications funnel as the API returns it (`FunnelCell`). */
+export interface FunnelCell {
+  key: string;
+  applications: number | null;
+  admitted: number | null;
+  waitlisted: number | null;
+  rejected: number | null;
+  withdrawn: number | null;
+  completed: number | null;
+  credits: number | null;
+}
+
+/** Places and admissions of one subject as the API returns them (`SeatCell`). */
+export interface SeatCell {
+  subject: string;
+  places: number | null;
+  admitted: number | null;
+  vacant: number | null;
+}
+
+/** One of the catalogue's offer cells, as the query plan brings it for `vacantSeats` (@requires). */
+export interface OfferInput {
+  subject: string;
+  places: number | null;
+}
+
+/** The counts of a group without applications. */
+export const NO_APPLICATIONS: Readonly<FunnelCounts> = Object.freeze({ applications: 0, admitted: 0, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 0, credited: 0 });
+
+const COUNT_FIELDS = ['applications', 'admitted', 'waitlisted', 'rejected', 'withdrawn', 'completed', 'credits', 'credited'] as const;
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const hidden = (n: number) => n > 0 && n < MIN_SHOWN_COUNT;
+
+/** Adds grouped cells up per key (a roll-up over cells, never over documents), sorted by key in string order. */
+export function rollUp<C extends FunnelCounts>(cells: Iterable<C>, keyOf: (cell: C) => string): [string, FunnelCounts][] {
+  const sums = new Map<string, FunnelCounts>();
+  for (const cell of cells) {
+    const key = keyOf(cell);
+    const sum = sums.get(key) ?? { ...NO_APPLICATIONS };
+    for (const f of COUNT_FIELDS) sum[f] += cell[f];
+    sums.set(key, sum);
+  }
+  return [...sums].sort(([a], [b]) => byKey(a, b));
+}
+
+/**
+ * One cell as a caller may see it. Exact for the directorate, a service and whoever `exact` names
+ * (a school owner's own figures); for everyone else every count is hidden when 1 to 4 and rounded
+ * to the nearest 5, and the credits are hidden with the persons who earned them (1 to 4 of them)
+ * and otherwise rounded the same way.
+ */
+export function shownCell(identity: Identity, key: string, c: FunnelCounts, exact = seesPersons(identity)): FunnelCell {
+  const count = (n: number) => shownCount(identity, n, exact);
+  return {
+    key,
+    applications: count(c.applications),
+    admitted: count(c.admitted),
+    waitlisted: count(c.waitlisted),
+    rejected: count(c.rejected),
+    withdrawn: count(c.withdrawn),
+    completed: count(c.completed),
+    credits: !exact && hidden(c.credited) ? null : count(c.credits),
+  };
+}
+
+/**
+ * The total over the finest cells the same answer may show one by one (the owners'), as a caller
+ * may see it: each count by {@link shownTotal}, so it is null as soon as one owner's is hidden and a
+ * hidden cell can never be recovered by subtracting the shown ones from it.
+ */
+export function shownTotalCell(identity: Identity, key: string, cells: FunnelCounts[]): FunnelCell {
+  const total = (f: (typeof COUNT_FIELDS)[number]) => shownTotal(identity, cells.map((c) => c[f]));
+  const credits = cells.reduce((s, c) => s + c.credits, 0);
+  return {
+    key,
+    applications: total('applications'),
+    admitted: total('admitted'),
+    waitlisted: total('waitlisted'),
+    rejected: total('rejected'),
+    withdrawn: total('withdrawn'),
+    completed: total('completed'),
+    credits: seesPersons(identity) ? credits : cells.some((c) => hidden(c.credited)) ? null : shownCount(identity, credits),
+  };
+}
+
+/**
+ * Places left empty per subject: the places of the catalogue's offers of that subject (summed as
+ * given; null when one of them is not given), the teachers admitted as this caller sees them, and
+ * places minus that admitted count, never below 0 (admitted above places shows as 0 vacant next to
+ * the two figures), null when either is null. One row per subject with an offer or an admission.
+ */
+export function seatCells(identity: Identity, offers: OfferInput[], admittedBySubject: Map<string, number>): SeatCell[] {
+  const places = new Map<string, number | null>();
+  for (const o of offers) {
+    const sum = places.has(o.subject) ? places.get(o.subject)! : 0;
+    places.set(o.subject, sum === null || o.places === null ? null : sum + o.places);
+  }
+  const subjects = new Set([...places.keys(), ...[...admittedBySubject].filter(([, n]) => n > 0).map(([s]) => s)]);
+  return [...subjects].sort(byKey).map((subject) => {
+    const p = places.has(subject) ? places.get(subject)! : 0;
+    const admitted = shownCount(identity, admittedBySubject.get(subject) ?? 0);
+    return { subject, places: p, admitted, vacant: p === null || admitted === null ? null : Math.max(0, p - admitted) };
+  });
+}
+
+/** The catalogue's offers from a representation; a missing or malformed list means the catalogue's part could not be read. */
+function offerInputs(value: unknown): OfferInput[] {
+  const valid = (o: unknown): o is OfferInput =>
+    typeof o === 'object' && o !== null &&
+    typeof (o as OfferInput).subject === 'string' &&
+    ((o as OfferInput).places === null || Number.isInteger((o as OfferInput).places));
+  if (!Array.isArray(value) || !value.every(valid)) {
+    // Computed only from inputs the plan brought: never from missing ones.
+    throw new GraphQLError('Vacant seats need the catalogue’s offers, which could not be read', { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } });
+  }
+  return value.map((o) => ({ subject: o.subject, places: o.places }));
+}
+
+/** Insights as admissions resolves it: the year, and the catalogue's offers when the plan brought them. */
+interface InsightsRef {
+  year: number;
+  offers?: unknown;
+}
+
+/** A funnel is resolved field by field, each from the aggregation it needs. */
+interface FunnelRef {
+  year: number;
+}
+
+const ownerCells = async (f: FunnelRef, ctx: AdmissionsContext) => rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.owner);
+const cellsOf = (rows: [string, FunnelCounts][], ctx: AdmissionsContext) => rows.map(([key, c]) => shownCell(ctx.identity, key, c));
+
+/** The admissions part of the strategy insights: the applications funnel, vacant seats, one owner's figures. */
+export const insightsResolvers = {
+  Insights: {
+    __resolveReference: (ref: { year?: unknown; offers?: unknown }): InsightsRef | null => {
+      if (typeof ref.year !== 'number' || !Number.isInteger(ref.year)) return null;
+      return 'offers' in ref ? { year: ref.year, offers: ref.offers } : { year: ref.year };
+    },
+    applications: (i: InsightsRef): FunnelRef => ({ year: i.year }),
+    vacantSeats: async (i: InsightsRef, _: unknown, ctx: AdmissionsContext): Promise<SeatCell[]> => {
+      const offers = offerInputs(i.offers);
+      const bySubject = rollUp(await ctx.loaders.funnelBySubject.load(i.year), (c) => c.subject);
+      return seatCells(ctx.identity, offers, new Map(bySubject.map(([s, c]) => [s, c.admitted])));
+    },
+  },
+  ApplicationFunnel: {
+    total: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
+      shownTotalCell(ctx.identity, String(f.year), (await ownerCells(f, ctx)).map(([, c]) => c)),
+    bySubject: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
+      cellsOf(rollUp(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject), ctx),
+    byGradeBand: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
+      cellsOf(rollUp(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.gradeBand), ctx),
+    byCounty: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
+      cellsOf(rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.county), ctx),
+    byOwner: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => cellsOf(await ownerCells(f, ctx), ctx),
+  },
+  SchoolOwner: {
+    __resolveReference: (ref: { id?: unknown }) => {
+      const id = keyString(ref.id);
+      return id === undefined ? null : { id };
+    },
+    admissionFigures: async (o: { id: string }, args: { year: number }, ctx: AdmissionsContext): Promise<FunnelCell> => {
+      const year = yearArg(args.year, 'year')!;
+      const counts = (await ctx.loaders.ownerFunnel.load({ owner: o.id, year })) ?? NO_APPLICATIONS;
+      // An owner's own figures are its own teachers' applications: whole for that owner, as plans shows its approvals.
+      const own = ctx.identity.role === 'school-owner' && ctx.identity.org === o.id;
+      return shownCell(ctx.identity, o.id, counts, own || seesPersons(ctx.identity));
+    },
+  },
+};

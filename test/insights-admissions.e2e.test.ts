@@ -1,0 +1,298 @@
+import { type Identity } from '@partnerskap/kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './harness.js';
+
+// The admissions part of the strategy insights through the gateway, over the demo data. Expected
+// figures are counted here with plain find() and JavaScript, never with the subgraph's pipelines.
+let h: Harness;
+const YEARS = [2023, 2024];
+
+beforeAll(async () => {
+  h = await startHarness();
+}, 120_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+type Doc = Record<string, any>;
+interface Raw {
+  applications: number;
+  admitted: number;
+  waitlisted: number;
+  rejected: number;
+  withdrawn: number;
+  completed: number;
+  credits: number;
+  /** Applications with credits: the persons behind `credits`. */
+  credited: number;
+}
+const COUNTS = ['applications', 'admitted', 'waitlisted', 'rejected', 'withdrawn', 'completed'] as const;
+
+/** What became of some applications, counted one by one. */
+function raw(apps: Doc[]): Raw {
+  const outcome = (o: string) => apps.filter((a) => a.admission?.outcome === o).length;
+  return {
+    applications: apps.length,
+    admitted: outcome('ADMITTED'),
+    waitlisted: outcome('WAITLISTED'),
+    rejected: outcome('REJECTED'),
+    // Withdrawn before enrolling or after.
+    withdrawn: apps.filter((a) => a.withdrawnAt instanceof Date || a.enrolment?.withdrawnAt instanceof Date).length,
+    completed: apps.filter((a) => a.completedAt instanceof Date).length,
+    credits: apps.reduce((s, a) => s + a.creditsCompleted, 0),
+    credited: apps.filter((a) => a.creditsCompleted > 0).length,
+  };
+}
+
+/** The applications of a year per key, sorted by key in string order. */
+function partition(apps: Doc[], keyOf: (a: Doc) => string): [string, Raw][] {
+  const groups = new Map<string, Doc[]>();
+  for (const a of apps) groups.set(keyOf(a), [...(groups.get(keyOf(a)) ?? []), a]);
+  return [...groups.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((k) => [k, raw(groups.get(k)!)]);
+}
+
+async function rawYear(year: number) {
+  const apps = (await h.dbs.admissions.collection('applications').find({ year }).toArray()) as Doc[];
+  return {
+    apps,
+    total: raw(apps),
+    bySubject: partition(apps, (a) => a.subject),
+    byGradeBand: partition(apps, (a) => a.gradeBand),
+    byCounty: partition(apps, (a) => a.county),
+    byOwner: partition(apps, (a) => a.owner),
+  };
+}
+
+const small = (n: number) => n > 0 && n < 5;
+/** A count as everyone but the directorate sees it: hidden when 1 to 4, else rounded to the nearest 5. */
+const pub = (n: number) => (n === 0 ? 0 : small(n) ? null : Math.round(n / 5) * 5);
+
+const exactCell = (key: string, r: Raw) => ({ key, ...Object.fromEntries(COUNTS.map((f) => [f, r[f]])), credits: r.credits });
+const publicCell = (key: string, r: Raw) => ({ key, ...Object.fromEntries(COUNTS.map((f) => [f, pub(r[f])])), credits: small(r.credited) ? null : pub(r.credits) });
+/** The total as others see it: null as soon as one owner's figure is hidden (it could be subtracted out). */
+const publicTotal = (key: string, owners: Raw[], total: Raw) => ({
+  key,
+  ...Object.fromEntries(COUNTS.map((f) => [f, owners.some((o) => small(o[f])) ? null : pub(total[f])])),
+  credits: owners.some((o) => small(o.credited)) ? null : pub(total.credits),
+});
+
+const CELL = 'key applications admitted waitlisted rejected withdrawn completed credits';
+const FUNNEL = `query Funnel($year: Int!) { insights(year: $year) { year applications {
+  total { ${CELL} } bySubject { ${CELL} } byGradeBand { ${CELL} } byCounty { ${CELL} } byOwner { ${CELL} } } } }`;
+const SEATS = 'query Seats($year: Int!) { insights(year: $year) { vacantSeats { subject places admitted vacant } offers { subject places } } }';
+const OWNER = `query Owner($id: ID!, $year: Int!) { schoolOwner(id: $id) { id admissionFigures(year: $year) { ${CELL} } } }`;
+
+const tokenOf = async (identity: Identity | null) => (identity ? { token: await h.token(identity) } : {});
+
+/** Every count of a funnel answer, flattened. */
+const countsOf = (funnel: any): (number | null)[] =>
+  [funnel.total, ...funnel.bySubject, ...funnel.byGradeBand, ...funnel.byCounty, ...funnel.byOwner].flatMap((c: any) => [...COUNTS.map((f) => c[f]), c.credits]);
+
+describe('the applications funnel', () => {
+  it.each(YEARS)('%i: the directorate sees exact figures in all and per subject, grade band, county and owner', async (year) => {
+    const r = await rawYear(year);
+    const res = await h.query(FUNNEL, { year }, await tokenOf({ role: 'directorate' }));
+    const cells = (p: [string, Raw][]) => p.map(([k, c]) => exactCell(k, c));
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toEqual({
+      insights: {
+        year,
+        applications: {
+          total: exactCell(String(year), r.total),
+          bySubject: cells(r.bySubject),
+          byGradeBand: cells(r.byGradeBand),
+          byCounty: cells(r.byCounty),
+          byOwner: cells(r.byOwner),
+        },
+      },
+    });
+    // The demo data makes every stage of the funnel non-trivial.
+    for (const f of [...COUNTS, 'credits'] as const) expect(r.total[f], f).toBeGreaterThan(0);
+    expect(r.byGradeBand.length).toBe(3);
+    expect(r.byCounty.length).toBeGreaterThan(10);
+    expect(r.byOwner.length).toBeGreaterThan(100);
+  });
+
+  it('differs between the years (the figures are the year’s)', async () => {
+    const token = await tokenOf({ role: 'directorate' });
+    const [a, b] = await Promise.all(YEARS.map((year) => h.query<any>(FUNNEL, { year }, token)));
+    expect(a!.data.insights.applications.total.applications).not.toBe(b!.data.insights.applications.total.applications);
+  });
+
+  it.each([
+    ['the public', null],
+    ['a union', { role: 'union', org: 'UDF' }],
+    ['a school owner', { role: 'school-owner', org: '4601' }],
+  ] as const)('as %s: every count hidden when 1 to 4, else rounded to 5; the total null when an owner’s figure is hidden', async (_name, identity) => {
+    for (const year of YEARS) {
+      const r = await rawYear(year);
+      const res = await h.query<any>(FUNNEL, { year }, await tokenOf(identity as Identity | null));
+      expect(res.errors).toBeUndefined();
+      const cells = (p: [string, Raw][]) => p.map(([k, c]) => publicCell(k, c));
+      expect(res.data.insights.applications).toEqual({
+        total: publicTotal(String(year), r.byOwner.map(([, c]) => c), r.total),
+        bySubject: cells(r.bySubject),
+        byGradeBand: cells(r.byGradeBand),
+        byCounty: cells(r.byCounty),
+        byOwner: cells(r.byOwner),
+      });
+      const counts = countsOf(res.data.insights.applications);
+      expect(counts.filter((n) => n !== null && (small(n) || n % 5 !== 0))).toEqual([]);
+      // Many owners are small: their cells are hidden, and with them the total.
+      expect(counts.filter((n) => n === null).length).toBeGreaterThan(100);
+      expect(res.data.insights.applications.total.applications).toBeNull();
+    }
+  });
+});
+
+describe('vacant seats', () => {
+  /** Places of the offers that run this year (status OFFERED) and teachers admitted, per subject, counted here. */
+  async function rawSeats(year: number) {
+    const studies = (await h.dbs.catalogue.collection('studies').find({ year }).toArray()) as Doc[];
+    const apps = (await h.dbs.admissions.collection('applications').find({ year, 'admission.outcome': 'ADMITTED' }).toArray()) as Doc[];
+    const subjects = [...new Set(studies.map((s) => s.subject as string))].sort();
+    return subjects.map((subject) => ({
+      subject,
+      places: studies.filter((s) => s.subject === subject && s.status === 'OFFERED').reduce((n, s) => n + s.places, 0),
+      admitted: apps.filter((a) => a.subject === subject).length,
+    }));
+  }
+  /** The places per subject in the catalogue's offer cells of the same answer. */
+  const offeredPlaces = (offers: { subject: string; places: number }[], subject: string) =>
+    offers.filter((o) => o.subject === subject).reduce((n, o) => n + o.places, 0);
+
+  it.each(YEARS)('%i: places minus admitted per subject, exact for the directorate', async (year) => {
+    const seats = await rawSeats(year);
+    const res = await h.query<any>(SEATS, { year }, await tokenOf({ role: 'directorate' }));
+    expect(res.errors).toBeUndefined();
+    expect(res.data.insights.vacantSeats).toEqual(seats.map((s) => ({ ...s, vacant: Math.max(0, s.places - s.admitted) })));
+    // The places are the catalogue's, as its offer cells give them in the same answer.
+    for (const s of res.data.insights.vacantSeats) expect(s.places, s.subject).toBe(offeredPlaces(res.data.insights.offers, s.subject));
+    expect(seats.some((s) => s.places > s.admitted && s.admitted > 0)).toBe(true);
+  });
+
+  it.each([
+    ['the public', null],
+    ['a union', { role: 'union', org: 'UDF' }],
+  ] as const)('as %s: the admitted count as shown, and vacant seats computed from it', async (_name, identity) => {
+    for (const year of YEARS) {
+      const seats = await rawSeats(year);
+      const res = await h.query<any>(SEATS, { year }, await tokenOf(identity as Identity | null));
+      expect(res.errors).toBeUndefined();
+      expect(res.data.insights.vacantSeats).toEqual(
+        seats.map((s) => {
+          const admitted = pub(s.admitted);
+          return { subject: s.subject, places: s.places, admitted, vacant: admitted === null ? null : Math.max(0, s.places - admitted) };
+        }),
+      );
+      // The rounding shows: some subject's vacant seats differ from the exact ones.
+      expect(seats.some((s) => pub(s.admitted) !== s.admitted)).toBe(true);
+    }
+  });
+
+  it('is computed only from the catalogue’s offers, never without them', async () => {
+    const res = await h.querySubgraph<any>('admissions', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { year vacantSeats { subject } } } }', {
+      r: [{ __typename: 'Insights', year: 2024 }],
+    });
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+  });
+});
+
+describe('one school owner’s admission figures', () => {
+  /** An owner of the year with a count of 1 to 4 that others must not see, and with more than 4 applications. */
+  async function ownerWithSmallCounts(year: number) {
+    const { byOwner } = await rawYear(year);
+    const [id, counts] = byOwner.find(([id, c]) => /^\d{4}$/.test(id) && c.applications >= 5 && COUNTS.some((f) => small(c[f])))!;
+    return { id, counts };
+  }
+
+  it.each(YEARS)('%i: exact for the owner itself and the directorate, hidden and rounded for another owner and the public', async (year) => {
+    const { id, counts } = await ownerWithSmallCounts(year);
+    const exact = { schoolOwner: { id, admissionFigures: exactCell(id, counts) } };
+    for (const identity of [{ role: 'school-owner', org: id }, { role: 'directorate' }] as Identity[]) {
+      const res = await h.query(OWNER, { id, year }, await tokenOf(identity));
+      expect(res.errors).toBeUndefined();
+      expect(res.data, identity.role).toEqual(exact);
+    }
+    const suppressed = { schoolOwner: { id, admissionFigures: publicCell(id, counts) } };
+    expect(suppressed).not.toEqual(exact);
+    const other = (await h.dbs.admissions.collection('applications').distinct('owner', { year, owner: { $ne: id } }))[0] as string;
+    for (const identity of [{ role: 'school-owner', org: other }, { role: 'union', org: 'UDF' }, null] as (Identity | null)[]) {
+      const res = await h.query(OWNER, { id, year }, await tokenOf(identity));
+      expect(res.errors).toBeUndefined();
+      expect(res.data, identity?.role ?? 'public').toEqual(suppressed);
+    }
+  });
+
+  it('is a cell of zeros for a year without applications, and refuses a year out of range', async () => {
+    const token = await tokenOf({ role: 'directorate' });
+    const none = await h.query(OWNER, { id: '4601', year: 2015 }, token);
+    expect(none).toMatchObject({ data: { schoolOwner: { id: '4601', admissionFigures: { key: '4601', applications: 0, admitted: 0, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 0 } } } });
+    const bad = await h.query(OWNER, { id: '4601', year: 1900 }, token);
+    expect(bad.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('resolves owners in key order, several owners in one aggregation', async () => {
+    const r = await rawYear(2024);
+    const [[a, ca], [b, cb]] = [r.byOwner[0]!, r.byOwner[1]!];
+    h.takeCommands();
+    const res = await h.querySubgraph<any>('admissions', `query($r: [_Any!]!) { _entities(representations: $r) { ... on SchoolOwner { id admissionFigures(year: 2024) { ${CELL} } } } }`, {
+      r: [{ __typename: 'SchoolOwner', id: b }, { __typename: 'SchoolOwner', id: a }, { __typename: 'SchoolOwner', id: { $ne: null } }],
+    });
+    expect(res).toMatchObject({
+      data: { _entities: [{ id: b, admissionFigures: exactCell(b, cb) }, { id: a, admissionFigures: exactCell(a, ca) }, null] },
+    });
+    expect(h.takeCommands().map((c) => `${c.command} ${String(c.collection)}`)).toEqual(['aggregate applications']);
+  });
+});
+
+describe('database work', () => {
+  const REPORT = `query Report($year: Int!) { insights(year: $year) { year applications {
+    total { ${CELL} } bySubject { ${CELL} } byGradeBand { ${CELL} } byCounty { ${CELL} } byOwner { ${CELL} } }
+    vacantSeats { subject places admitted vacant } } }`;
+  const admissionsCommands = () => h.takeCommands().filter((c) => c.db === h.dbs.admissions.databaseName).map((c) => `${c.command} ${String(c.collection)}`);
+
+  it('the whole admissions part of a year’s report: two aggregations, the same for every year', async () => {
+    const token = await tokenOf({ role: 'directorate' });
+    const perYear: number[] = [];
+    for (const year of YEARS) {
+      h.takeCommands();
+      const res = await h.query<any>(REPORT, { year }, token);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.insights.vacantSeats.length).toBeGreaterThan(0);
+      const all = h.takeCommands();
+      perYear.push(all.length);
+      expect(all.filter((c) => c.db === h.dbs.admissions.databaseName).map((c) => `${c.command} ${String(c.collection)}`)).toEqual(['aggregate applications', 'aggregate applications']);
+    }
+    // The other partners' parts are fixed too: the same number of commands for both years.
+    expect(perYear[0]).toBe(perYear[1]);
+  });
+
+  it('every year of the trend in one aggregation', async () => {
+    h.takeCommands();
+    const res = await h.query<any>(`{ insightsTrend { year applications { total { applications } } } }`, {}, await tokenOf({ role: 'directorate' }));
+    expect(res.errors).toBeUndefined();
+    expect(admissionsCommands()).toEqual(['aggregate applications']);
+    const totals = await Promise.all(res.data.insightsTrend.map(async (i: any) => [i.year, (await rawYear(i.year)).total.applications]));
+    expect(res.data.insightsTrend.map((i: any) => [i.year, i.applications.total.applications])).toEqual(totals);
+    expect(totals.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('resolves Insights by year in key order, several years in one aggregation', async () => {
+    const [r23, r24] = await Promise.all([rawYear(2023), rawYear(2024)]);
+    h.takeCommands();
+    const res = await h.querySubgraph<any>('admissions', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { year applications { total { applications credits } } } } }', {
+      r: [{ __typename: 'Insights', year: 2024 }, { __typename: 'Insights', year: 'x' }, { __typename: 'Insights', year: 2023 }],
+    });
+    expect(res).toMatchObject({
+      data: {
+        _entities: [
+          { year: 2024, applications: { total: { applications: r24.total.applications, credits: r24.total.credits } } },
+          null,
+          { year: 2023, applications: { total: { applications: r23.total.applications, credits: r23.total.credits } } },
+        ],
+      },
+    });
+    expect(admissionsCommands()).toEqual(['aggregate applications']);
+  });
+});
