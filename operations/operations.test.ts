@@ -16,8 +16,10 @@ describe('registered operations', () => {
       'catalogue-studies.graphql',
       'english-studies.graphql',
       'erase-teacher.graphql',
+      'insights-funnel.graphql',
       'institution-applications.graphql',
       'owner-overview.graphql',
+      'owner-picture.graphql',
       'teacher-data.graphql',
       'union-overview.graphql',
     ]);

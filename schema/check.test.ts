@@ -51,7 +51,7 @@ describe('schema:check', () => {
 
   it('refuses a renamed field and names the registered operations it breaks', async () => {
     const result = await checkSubgraph({ name: 'feedback', candidateSdl: renamedAverage });
-    expect(result).toMatchObject({ summary: 'feedback: 2 breaking changes, 2 operations broken', ok: false, exitCode: 1 });
+    expect(result).toMatchObject({ summary: 'feedback: 2 breaking changes, 3 operations broken', ok: false, exitCode: 1 });
     expect(result.changes.breaking.map((c) => [c.type, c.path])).toEqual([
       ['FIELD_REMOVED', 'RatingSummary.average'],
       ['FIELD_REMOVED', 'TopicAverage.average'],
@@ -59,17 +59,22 @@ describe('schema:check', () => {
     expect(result.operations.broken).toEqual([
       { operation: 'EnglishStudies', file: 'operations/english-studies.graphql', errors: ['Cannot query field "average" on type "RatingSummary".'] },
       {
+        operation: 'InsightsFunnel',
+        file: 'operations/insights-funnel.graphql',
+        errors: ['Cannot query field "average" on type "RatingSummary".', 'Cannot query field "average" on type "RatingSummary".'],
+      },
+      {
         operation: 'UnionOverview',
         file: 'operations/union-overview.graphql',
         errors: ['Cannot query field "average" on type "RatingSummary".', 'Cannot query field "average" on type "TopicAverage".'],
       },
     ]);
     const text = formatCheck(result);
-    expect(text.split('\n')[0]).toBe('feedback: 2 breaking changes, 2 operations broken');
+    expect(text.split('\n')[0]).toBe('feedback: 2 breaking changes, 3 operations broken');
     expect(text).toContain('  UnionOverview (operations/union-overview.graphql)');
 
     const allowed = await checkSubgraph({ name: 'feedback', candidateSdl: renamedAverage, allowBreaking: true });
-    expect(allowed).toMatchObject({ summary: 'feedback: 2 breaking changes, 2 operations broken (allowed by --allow-breaking)', ok: false, exitCode: 0 });
+    expect(allowed).toMatchObject({ summary: 'feedback: 2 breaking changes, 3 operations broken (allowed by --allow-breaking)', ok: false, exitCode: 0 });
   });
 
   it("names the operations another subgraph's removal breaks (plans: an owner's overview and the GDPR access)", async () => {
@@ -192,12 +197,12 @@ describe('schema:check', () => {
         run('nope'),
       ]);
       expect(refused.code).toBe(1);
-      expect(refused.stdout.split('\n')[0]).toBe('feedback: 2 breaking changes, 2 operations broken');
+      expect(refused.stdout.split('\n')[0]).toBe('feedback: 2 breaking changes, 3 operations broken');
       expect(refused.stdout).toContain('UnionOverview (operations/union-overview.graphql)');
       expect(allowed.code).toBe(0);
       expect(allowed.stdout).toContain('UnionOverview (operations/union-overview.graphql)');
       expect(json.code).toBe(1);
-      expect(JSON.parse(json.stdout)).toMatchObject({ subgraph: 'feedback', exitCode: 1, operations: { broken: [{ operation: 'EnglishStudies' }, { operation: 'UnionOverview' }] } });
+      expect(JSON.parse(json.stdout)).toMatchObject({ subgraph: 'feedback', exitCode: 1, operations: { broken: [{ operation: 'EnglishStudies' }, { operation: 'InsightsFunnel' }, { operation: 'UnionOverview' }] } });
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain('catalogue, admissions, plans, feedback');
     });

@@ -9,6 +9,7 @@ import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
+import { insightsAssets } from './insights.js';
 import { useGuards } from './plugins/use-guards.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
 import { useResponseCache } from './response-cache.js';
@@ -258,7 +259,8 @@ export interface ListeningGateway extends ListeningService {
 
 /**
  * Starts the gateway on a port (0 for a free one), over node:http with the body cap, CORS origins,
- * `/health`, `/ready` and, in development or with `metrics: true`, `/metrics` (a registry of its own).
+ * `/health`, `/ready`, the strategy insights page at `/insights` (gateway/insights) and, in development
+ * or with `metrics: true`, `/metrics` (a registry of its own).
  * `stop()` drains requests in flight for up to `shutdownGraceMs` (default 10 s), then closes the
  * connections to the subgraphs.
  */
@@ -276,6 +278,7 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     ready: async () => ({ supergraph: gateway.loaded() }),
     ...(metrics ? { metrics } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
+    assets: insightsAssets(),
     log: (entry) => o.logger!.error(entry),
   });
   let stopping: Promise<void> | undefined;

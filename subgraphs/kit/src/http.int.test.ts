@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorBody, type ListeningService, serveGraphQL } from './http.js';
@@ -147,5 +150,71 @@ describe('stop()', () => {
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(2000);
     expect(await never).toBe('cut');
+  });
+});
+
+describe('assets', () => {
+  /** A raw request: the path goes out as written (fetch would resolve `..` before sending). */
+  function raw(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+    return new Promise((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
+  }
+
+  it('serves only the listed paths, with their headers, an etag and 304, and nothing beside them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-assets-'));
+    try {
+      writeFileSync(join(dir, 'page.html'), '<!doctype html><title>x</title>');
+      writeFileSync(join(dir, 'secret.txt'), 'not listed');
+      const logged: Record<string, unknown>[] = [];
+      service = await serveGraphQL({
+        server: new ApolloServer({ typeDefs, resolvers }),
+        port: 0,
+        path: '/graphql',
+        admit: async () => ({ context: {} }),
+        ready: async () => ({ server: true }),
+        assets: {
+          '/page': { file: join(dir, 'page.html'), contentType: 'text/html; charset=utf-8', headers: { 'content-security-policy': "default-src 'self'" } },
+          '/gone': { file: join(dir, 'missing.js'), contentType: 'text/javascript; charset=utf-8' },
+        },
+        log: (entry) => logged.push(entry),
+      });
+      const { port } = service;
+      const page = await raw(port, '/page');
+      expect(page).toMatchObject({ status: 200, body: '<!doctype html><title>x</title>' });
+      expect(page.headers).toMatchObject({
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'self'",
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-cache',
+        'content-length': '31',
+      });
+      const etag = page.headers.etag as string;
+      expect(etag).toMatch(/^"[\w-]{27}"$/);
+      expect(await raw(port, '/page?v=1', 'HEAD')).toMatchObject({ status: 200, body: '', headers: { etag, 'content-length': '31' } });
+      expect(await raw(port, '/page', 'GET', { 'if-none-match': `W/"other", ${etag}` })).toMatchObject({ status: 304, body: '' });
+      expect((await raw(port, '/page', 'POST')).status).toBe(405);
+      // A changed file is read again: a new etag.
+      writeFileSync(join(dir, 'page.html'), '<!doctype html><title>changed</title>');
+      const changed = await raw(port, '/page', 'GET', { 'if-none-match': etag });
+      expect(changed).toMatchObject({ status: 200, body: '<!doctype html><title>changed</title>' });
+      expect(changed.headers.etag).not.toBe(etag);
+      for (const path of ['/page/', '/page/../secret.txt', '/secret.txt', '/page/%2e%2e/secret.txt', '/page%2F..%2Fsecret.txt', '/__proto__', '/constructor', `/${dir}/secret.txt`]) {
+        const res = await raw(port, path);
+        expect(res.status, path).toBe(404);
+        expect(res.body, path).not.toContain('not listed');
+      }
+      // A listed file that is missing is a 404, and logged for whoever deployed it.
+      expect((await raw(port, '/gone')).status).toBe(404);
+      expect(logged).toEqual([expect.objectContaining({ level: 'error', path: '/gone' })]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

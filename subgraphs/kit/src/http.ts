@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
@@ -19,6 +20,16 @@ export interface PlainAnswer {
   status: number;
   headers?: Record<string, string>;
   body: unknown;
+}
+
+/** A file served as it is on disk at one exact path: a page or one of its assets. */
+export interface StaticAsset {
+  /** The file's absolute path (read at the first request, and again when it changes on disk). */
+  file: string;
+  /** Its `content-type`. */
+  contentType: string;
+  /** More headers on its answers (a page's `content-security-policy`). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What {@link serveGraphQL} needs. */
@@ -45,6 +56,13 @@ export interface ServeOptions<C extends BaseContext> {
   metrics?: ServiceMetrics;
   /** How long `stop()` lets requests in flight finish (default {@link DEFAULT_SHUTDOWN_GRACE_MS}). */
   shutdownGraceMs?: number;
+  /**
+   * Files served by URL path (`GET` and `HEAD`; default none): only these exact paths, looked up,
+   * never joined onto a directory, so no other file can be reached. Each answer carries
+   * `x-content-type-options: nosniff`, a strong `etag` (304 for `if-none-match`) and
+   * `cache-control: no-cache` (the paths carry no version: a browser revalidates, and gets 304).
+   */
+  assets?: Readonly<Record<string, StaticAsset>>;
   /** What `/ready` checks (each must be true for 200). */
   ready(): Promise<Record<string, boolean>>;
   /** Where unexpected failures of the HTTP layer are logged. */
@@ -80,6 +98,35 @@ const json = (res: ServerResponse, answer: PlainAnswer, extra: Record<string, st
 /** A JSON error body with one error of our codes. */
 export function errorBody(code: string, message: string, extensions: Record<string, unknown> = {}): unknown {
   return { errors: [{ message, extensions: { code, ...extensions } }] };
+}
+
+/** A file as last read: served from memory until its size or modification time changes. */
+interface ReadAsset {
+  mtimeMs: number;
+  size: number;
+  body: Buffer;
+  etag: string;
+}
+
+/** Serves one {@link StaticAsset} (its file read again only when it changed on disk). */
+async function serveAsset(req: IncomingMessage, res: ServerResponse, asset: StaticAsset, cache: Map<string, ReadAsset>, extra: Record<string, string>): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, { status: 405, headers: { allow: 'GET, HEAD' }, body: errorBody('BAD_REQUEST', 'Only GET and HEAD are served here') }, extra);
+  const info = await stat(asset.file);
+  let read = cache.get(asset.file);
+  if (!read || read.mtimeMs !== info.mtimeMs || read.size !== info.size) {
+    const body = await readFile(asset.file);
+    read = { mtimeMs: info.mtimeMs, size: info.size, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    cache.set(asset.file, read);
+  }
+  const headers = { ...extra, 'content-type': asset.contentType, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', etag: read.etag, ...asset.headers };
+  const tags = req.headers['if-none-match']?.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (tags?.includes(read.etag) || tags?.includes('*')) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { ...headers, 'content-length': read.body.length });
+  res.end(req.method === 'HEAD' ? undefined : read.body);
 }
 
 /** Reads a body up to `limit` bytes; undefined when it is larger (the rest is not read). */
@@ -136,6 +183,9 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const origins = new Set(options.corsOrigins ?? []);
   const { metrics } = options;
+  // A Map, not the options' object: a path such as `/__proto__` must not find anything inherited.
+  const assets = new Map(Object.entries(options.assets ?? {}));
+  const assetCache = new Map<string, ReadAsset>();
   await options.server.start();
 
   const cors = (req: IncomingMessage): Record<string, string> => {
@@ -170,6 +220,13 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), ...common });
       res.end(text);
       return;
+    }
+    const asset = assets.get(url.pathname);
+    if (asset) {
+      return serveAsset(req, res, asset, assetCache, common).catch((err: unknown) => {
+        options.log({ level: 'error', msg: 'a static asset could not be read', path: url.pathname, file: asset.file, error: String(err) });
+        if (!res.headersSent) json(res, { status: 404, body: errorBody('NOT_FOUND', 'Not found') }, common);
+      });
     }
     if (url.pathname !== options.path) return json(res, { status: 404, body: errorBody('NOT_FOUND', `GraphQL is served at ${options.path}`) }, common);
     if (req.method === 'OPTIONS') {
