@@ -87,8 +87,11 @@ function pinnedValues(cond: unknown): unknown[] | undefined {
 /**
  * The records that may match `filter`: from an index whose (first) field the filter pins (a
  * single-field index, or the prefix of a compound one, as MongoDB would use it), else all.
+ * `exact` is true when the index lookup alone answers the filter: its only field, pinned to
+ * strings, numbers or booleans (equality on their index keys is MongoDB's equality), so no record
+ * needs testing again.
  */
-function candidates(coll: Collection, filter: Doc, ctx: ReadContext): StoredRecord[] {
+function candidates(coll: Collection, filter: Doc, ctx: ReadContext): { records: StoredRecord[]; exact: boolean } {
   // A collation that folds case or accents makes binary index keys unsafe for equality.
   const binaryEquality = !ctx.collation || (ctx.collation.strength ?? 3) >= 3;
   if (binaryEquality) {
@@ -100,9 +103,14 @@ function candidates(coll: Collection, filter: Doc, ctx: ReadContext): StoredReco
       // Prefer a single-field index over a compound prefix with as few values.
       if (values && (!best || values.length < best.values.length || (values.length === best.values.length && best.prefix && !prefix))) best = { index, values, prefix };
     }
-    if (best) return ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix);
+    if (best) {
+      const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix);
+      const only = Object.keys(filter);
+      const plain = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+      return { records, exact: only.length === 1 && only[0] === best.index.fields[0] && best.values.every(plain) };
+    }
   }
-  return ctx.engine.scan(coll, ctx.txn);
+  return { records: ctx.engine.scan(coll, ctx.txn), exact: false };
 }
 
 /** The records matching `filter` (typed), in natural order. */
@@ -110,8 +118,8 @@ export function match(coll: Collection | undefined, filterTyped: Doc | undefined
   if (!coll) return [];
   const filter = (toView(filterTyped ?? {}) as Doc) ?? {};
   refuseUnsupported(filter);
-  const all = candidates(coll, filter, ctx);
-  if (Object.keys(filter).length === 0) return all;
+  const { records: all, exact } = candidates(coll, filter, ctx);
+  if (Object.keys(filter).length === 0 || exact) return all;
   const query = mingo(() => new Query(filter, mingoOptions(ctx.collation)));
   const out: StoredRecord[] = [];
   for (let i = 0; i < all.length; i++) {

@@ -6,6 +6,7 @@
  * larger volume or sends more commands there.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { loadOrCreateDevKey, signDevToken } from '@partnerskap/gateway';
@@ -18,16 +19,22 @@ const ROUNDS = Number(values.rounds);
 const LIMIT_MS = 2000;
 if (!Number.isInteger(SCALE) || SCALE < 2 || !Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--scale must be a whole number from 2, --rounds from 1');
 
-/** The report queries: the whole funnel of a year, the trend, one owner's picture (registered operations). */
+const operation = (file: string) => readFileSync(new URL(`../../operations/${file}`, import.meta.url), 'utf8');
+
+/**
+ * The report queries: the page's whole funnel of a year and the owner's picture (the registered
+ * operations, as clients send them), the full report of a year with every breakdown, and the trend.
+ */
 const QUERIES: { name: string; query: string; variables: Record<string, unknown> }[] = [
+  { name: 'the page (funnel)', query: operation('insights-funnel.graphql'), variables: { year: 2024 } },
   {
-    name: 'funnel of a year',
-    query: `query Funnel($year: Int!) { insights(year: $year) { year
+    name: 'full report of a year',
+    query: `query Full($year: Int!) { insights(year: $year) { year
       offers { subject gradeBand offers cancelled places }
-      funding { funded notFunded bySubject { key funded } byCounty { key funded } split { scheme participants stateNok ownerNok teacherNok stateFtes ownerFtes teacherFtes } }
-      applications { total { applications admitted completed credits } bySubject { key applications admitted waitlisted completed } byCounty { key applications admitted } byOwner { key applications } }
+      funding { funded notFunded bySubject { key funded } byGradeBand { key funded } byCounty { key funded } split { scheme participants stateNok ownerNok teacherNok stateFtes ownerFtes teacherFtes } }
+      applications { total { applications admitted completed credits } bySubject { key applications admitted waitlisted completed } byGradeBand { key applications } byCounty { key applications admitted } byOwner { key applications } }
       vacantSeats { subject places admitted vacant }
-      decisions { total { approved refused refusalRate } bySubject { key approved refused } byCounty { key approved refused refusalRate } reasons { reason count } }
+      decisions { total { approved refused refusalRate } bySubject { key approved refused } byGradeBand { key approved } byCounty { key approved refused refusalRate } byOwner { key approved } reasons { reason count } }
       competence { subject teachers below share }
       ratings { overall { count average byTopic { topic average } } bySubject { key rating { count average } } byCounty { key rating { average } } } } }`,
     variables: { year: 2024 },
@@ -37,11 +44,7 @@ const QUERIES: { name: string; query: string; variables: Record<string, unknown>
     query: `{ insightsTrend { year applications { total { applications admitted completed } } decisions { total { approved refused refusalRate } } funding { funded } ratings { overall { average } } } }`,
     variables: {},
   },
-  {
-    name: 'one school owner',
-    query: `query Owner($id: ID!, $year: Int!) { schoolOwner(id: $id) { name plan(year: $year) { priorities { subject gradeBand targetTeachers } } decisionFigures(year: $year) { approved refused refusalRate } admissionFigures(year: $year) { applications admitted completed credits } } }`,
-    variables: { id: '4601', year: 2024 },
-  },
+  { name: 'one school owner', query: operation('owner-picture.graphql'), variables: { owner: '4601', year: 2024 } },
 ];
 
 /** The collections the reports read, copied `times - 1` more times with fresh ids: the same shape, `times` as many documents. */
@@ -60,8 +63,8 @@ async function multiply(dbs: Record<string, Db>, times: number): Promise<number>
       for (let k = 1; k < times; k++) {
         const copies = docs.map((d) => {
           const copy: Record<string, unknown> = { ...d, _id: `${String(d._id)}~${k}` };
-          // A copy answers once per participant like the original; its one-way participant hash must stay unique.
-          if (typeof copy.participant === 'string') copy.participant = `${copy.participant}~${k}`;
+          // Copies are other offers, teachers and participants: what unique indexes key on stays unique.
+          for (const field of ['participant', 'code', 'teacher']) if (typeof copy[field] === 'string') copy[field] = `${copy[field]}~${k}`;
           return copy;
         });
         for (let i = 0; i < copies.length; i += 5000) await coll.insertMany(copies.slice(i, i + 5000) as never[]);

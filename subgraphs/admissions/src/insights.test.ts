@@ -39,15 +39,20 @@ describe('shownCell', () => {
 });
 
 describe('shownTotalCell', () => {
-  const owners = [counts({ applications: 8, admitted: 8, credits: 90, credited: 6 }), counts({ applications: 8, admitted: 2, credits: 30, credited: 1 })];
+  // Two counties; the same applications per subject: ENG 13, MAT 3.
+  const counties = [counts({ applications: 8, admitted: 8, credits: 90, credited: 6 }), counts({ applications: 8, admitted: 2, credits: 30, credited: 1 })];
+  const subjects = [counts({ applications: 13, admitted: 7, credits: 100, credited: 5 }), counts({ applications: 3, admitted: 3, credits: 20, credited: 2 })];
 
   it('is the exact sum for the directorate', () => {
-    expect(shownTotalCell(DIRECTORATE, '2024', owners)).toEqual({ key: '2024', applications: 16, admitted: 10, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 120 });
+    expect(shownTotalCell(DIRECTORATE, '2024', [counties, subjects])).toEqual({ key: '2024', applications: 16, admitted: 10, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 120 });
   });
 
-  it('is null for others as soon as one owner’s count is hidden, so that no hidden cell can be subtracted out', () => {
-    // Owners' admitted are shown as 10 and null: a total of 10 would give the hidden 2 away (10 - 8).
-    expect(shownTotalCell(PUBLIC, '2024', owners)).toEqual({ key: '2024', applications: 15, admitted: null, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: null });
+  it('is null for others as soon as a cell of any partition beside it is hidden, so that no hidden cell can be subtracted out', () => {
+    // Counties' admitted are shown as 10 and null: a total of 10 would give the hidden 2 away (10 - 8);
+    // subjects' applications show 15 and null: a total of 15 would pin the hidden 3 to 1..4 and narrow it.
+    expect(shownTotalCell(PUBLIC, '2024', [counties, subjects])).toEqual({ key: '2024', applications: null, admitted: null, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: null });
+    // With no hidden cell anywhere, it is rounded like any count.
+    expect(shownTotalCell(PUBLIC, '2024', [counties]).applications).toBe(15);
   });
 });
 

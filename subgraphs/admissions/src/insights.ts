@@ -1,4 +1,4 @@
-import { ErrorCode, type Identity, MIN_SHOWN_COUNT, keyString, seesPersons, shownCount, shownTotal, yearArg } from '@partnerskap/kit';
+import { ErrorCode, type Identity, MIN_SHOWN_COUNT, keyString, seesPersons, shownCount, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { type FunnelCounts } from './store.js';
@@ -69,13 +69,18 @@ export function shownCell(identity: Identity, key: string, c: FunnelCounts, exac
 }
 
 /**
- * The total over the finest cells the same answer may show one by one (the owners'), as a caller
- * may see it: each count by {@link shownTotal}, so it is null as soon as one owner's is hidden and a
- * hidden cell can never be recovered by subtracting the shown ones from it.
+ * A year's total as a caller may see it. For callers who may not see persons, each count is hidden
+ * as soon as a cell of a partition shown beside it (county, subject, grade band) is, since the
+ * total minus the other cells of that partition would narrow the hidden one down; otherwise it is
+ * rounded like any count. (The owners' rows are the directorate's only: not a partition such a
+ * caller sees.) `partitions` are the same applications grouped each way; the first is summed.
  */
-export function shownTotalCell(identity: Identity, key: string, cells: FunnelCounts[]): FunnelCell {
-  const total = (f: (typeof COUNT_FIELDS)[number]) => shownTotal(identity, cells.map((c) => c[f]));
-  const credits = cells.reduce((s, c) => s + c.credits, 0);
+export function shownTotalCell(identity: Identity, key: string, partitions: FunnelCounts[][]): FunnelCell {
+  const cells = partitions[0] ?? [];
+  const sum = (f: keyof FunnelCounts) => cells.reduce((s, c) => s + c[f], 0);
+  const exact = seesPersons(identity);
+  const total = (f: (typeof COUNT_FIELDS)[number]) =>
+    exact ? sum(f) : partitions.some((p) => p.some((c) => hidden(c[f]))) ? null : shownCount(identity, sum(f));
   return {
     key,
     applications: total('applications'),
@@ -84,7 +89,7 @@ export function shownTotalCell(identity: Identity, key: string, cells: FunnelCou
     rejected: total('rejected'),
     withdrawn: total('withdrawn'),
     completed: total('completed'),
-    credits: seesPersons(identity) ? credits : cells.some((c) => hidden(c.credited)) ? null : shownCount(identity, credits),
+    credits: exact ? sum('credits') : partitions.some((p) => p.some((c) => hidden(c.credited))) ? null : shownCount(identity, sum('credits')),
   };
 }
 
@@ -150,8 +155,11 @@ export const insightsResolvers = {
     },
   },
   ApplicationFunnel: {
-    total: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
-      shownTotalCell(ctx.identity, String(f.year), (await ownerCells(f, ctx)).map(([, c]) => c)),
+    total: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => {
+      const [owners, topics] = await Promise.all([ctx.loaders.funnelByOwner.load(f.year), ctx.loaders.funnelBySubject.load(f.year)]);
+      const partitions = [rollUp(owners, (c) => c.county), rollUp(topics, (c) => c.subject), rollUp(topics, (c) => c.gradeBand)];
+      return shownTotalCell(ctx.identity, String(f.year), partitions.map((p) => p.map(([, c]) => c)));
+    },
     bySubject: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
       cellsOf(rollUp(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject), ctx),
     byGradeBand: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>

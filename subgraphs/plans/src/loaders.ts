@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { createByKeyLoader } from '@partnerskap/kit';
+import { type CompetenceCounts, type OwnerCell, type RequirementRule, type TeacherCell, type TopicCell, competenceFromCells, rulesKey } from './insights.js';
 import { type PlansStore } from './store.js';
 
 /** Separates the owner from the study in an approval-count key (`<owner or *>|<study>`). */
@@ -7,6 +8,7 @@ const SEPARATOR = '|';
 
 /** The plans DataLoaders: a new set per request. */
 export function createLoaders(store: PlansStore) {
+  let cells: Promise<TeacherCell[]> | undefined;
   return {
     county: createByKeyLoader((ids) => store.countiesByIds(ids), (c) => c.id),
     owner: createByKeyLoader((ids) => store.ownersByIds(ids), (o) => o.id),
@@ -35,7 +37,38 @@ export function createLoaders(store: PlansStore) {
       );
       return keys.map((k) => counts.get(k) ?? 0);
     }),
+    /** A year's decisions per owner: one aggregation for every year of the batch (a trend asks for several). */
+    decisionsByOwner: new DataLoader<number, OwnerCell[]>(async (years) => {
+      const rows = await store.decisionsByOwner([...years]);
+      return years.map((y) => rows.filter((r) => r.year === y));
+    }),
+    /** A year's decisions per subject, grade band and reason: one aggregation for every year of the batch. */
+    decisionsByTopic: new DataLoader<number, TopicCell[]>(async (years) => {
+      const rows = await store.decisionsByTopic([...years]);
+      return years.map((y) => rows.filter((r) => r.year === y));
+    }),
+    /** One owner's decisions of one year (`<year>|<owner>`): one aggregation for the whole batch. */
+    ownerDecisions: new DataLoader<string, OwnerCell[]>(async (keys) => {
+      const pairs = keys.map((k) => k.split(SEPARATOR) as [string, string]);
+      const rows = await store.decisionsByOwner([...new Set(pairs.map(([y]) => Number(y)))], [...new Set(pairs.map(([, o]) => o))]);
+      return pairs.map(([y, o]) => rows.filter((r) => r.year === Number(y) && r.owner === o));
+    }),
+    /** Teachers below the requirements, per subject: the teachers' cells read once per request (every year has the same stock), each distinct set of rules applied to them. */
+    competence: new DataLoader<RequirementRule[], CompetenceCounts[], string>(
+      async (sets) => {
+        if (sets.every((rules) => rules.length === 0)) return sets.map(() => []);
+        cells ??= store.teacherCells();
+        const all = await cells;
+        return sets.map((rules) => competenceFromCells(rules, all));
+      },
+      { cacheKeyFn: rulesKey },
+    ),
   };
+}
+
+/** The key of one owner's decisions of one year. */
+export function ownerDecisionsKey(year: number, owner: string): string {
+  return `${year}${SEPARATOR}${owner}`;
 }
 
 /** The key of one study's approval count, for all owners or one. */

@@ -1,10 +1,21 @@
 import { erasedPseudonym, forbidden, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
-import { approvedKey } from './loaders.js';
+import { approvedKey, ownerDecisionsKey } from './loaders.js';
+import { decisionTotal, ownerCounts, ownerPartitions, requirementRules, shownCell, shownCompetence, topicPartitions } from './insights.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
 
 const subjectRef = (code: string) => ({ code });
+
+/** An `Insights` entity as plans resolves it: the year, and the catalogue's requirements when the plan brought them. */
+interface InsightsRef {
+  year: number;
+  requirements?: unknown;
+}
+
+/** The decision figures of a year: each partition from the one aggregation it needs (per request, see the loaders). */
+const owners = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByOwner.load(d.year);
+const topics = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByTopic.load(d.year);
 
 /** The `@policy` rules of the plans SDL. */
 export const policies = {
@@ -70,6 +81,35 @@ export const resolvers = {
     },
     plan: (o: Owner, args: { year: number }, ctx: PlansContext) => ctx.loaders.plan.load(`${o.id}-${yearArg(args.year, 'year')}`),
     plans: (o: Owner, _: unknown, ctx: PlansContext) => ctx.store.plansOf(o.id),
+    decisionFigures: async (o: Owner, args: { year: number }, ctx: PlansContext) => {
+      const year = yearArg(args.year, 'year')!;
+      // The owner's own decisions on its own teachers: whole for that owner and the directorate,
+      // like `Study.approvedApplications(owner:)`; hidden or rounded like every figure for others.
+      const own = ctx.identity.role === 'school-owner' && ctx.identity.org === o.id;
+      const counts = ownerCounts(await ctx.loaders.ownerDecisions.load(ownerDecisionsKey(year, o.id)));
+      return shownCell(ctx.identity, o.id, counts, own || seesPersons(ctx.identity));
+    },
+  },
+  Insights: {
+    __resolveReference: (ref: { year?: unknown; requirements?: unknown }): InsightsRef | null =>
+      Number.isInteger(ref.year) ? { year: ref.year as number, requirements: ref.requirements } : null,
+    decisions: (i: InsightsRef) => ({ year: i.year }),
+    /**
+     * Teachers below the catalogue's requirements, per subject. Teachers carry no year: this is the
+     * stock of teachers as held now, the same for every year asked (only the rules sent may differ).
+     */
+    competence: async (i: InsightsRef, _: unknown, ctx: PlansContext) =>
+      shownCompetence(ctx.identity, await ctx.loaders.competence.load(requirementRules(i.requirements))),
+  },
+  DecisionFigures: {
+    // The directorate's total is the plain sum of the owners' cells; others' needs every partition.
+    total: async (d: { year: number }, _: unknown, ctx: PlansContext) =>
+      decisionTotal(ctx.identity, d.year, await owners(d, ctx), seesPersons(ctx.identity) ? [] : await topics(d, ctx)),
+    bySubject: async (d: { year: number }, _: unknown, ctx: PlansContext) => topicPartitions(ctx.identity, await topics(d, ctx)).bySubject,
+    byGradeBand: async (d: { year: number }, _: unknown, ctx: PlansContext) => topicPartitions(ctx.identity, await topics(d, ctx)).byGradeBand,
+    reasons: async (d: { year: number }, _: unknown, ctx: PlansContext) => topicPartitions(ctx.identity, await topics(d, ctx)).reasons,
+    byCounty: async (d: { year: number }, _: unknown, ctx: PlansContext) => ownerPartitions(ctx.identity, await owners(d, ctx)).byCounty,
+    byOwner: async (d: { year: number }, _: unknown, ctx: PlansContext) => ownerPartitions(ctx.identity, await owners(d, ctx)).byOwner,
   },
   County: {
     __resolveReference: (ref: { number?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.county, ref.number),

@@ -1,6 +1,7 @@
 import { type Db, type Filter } from 'mongodb';
 import { type AuditDoc, type Identity, NB, type PageWindow, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
 import { type ClientSession } from 'mongodb';
+import { type OwnerCell, type TeacherCell, type TopicCell } from './insights.js';
 
 /** A county as stored; `_id` is its number. */
 export interface CountyDoc {
@@ -90,7 +91,7 @@ export function createPlansStore(db: Db) {
       await owners.createIndexes([{ key: { name: 1, _id: 1 }, collation: NB }, { key: { county: 1 } }]);
       await teachers.createIndexes([{ key: { owner: 1, _id: 1 } }]);
       await plans.createIndexes([{ key: { owner: 1, year: -1 } }]);
-      await decisions.createIndexes([{ key: { study: 1 } }, { key: { owner: 1, year: 1 } }, { key: { teacher: 1, institution: 1 } }]);
+      await decisions.createIndexes([{ key: { study: 1 } }, { key: { owner: 1, year: 1 } }, { key: { teacher: 1, institution: 1 } }, { key: { year: 1 } }]);
       await writer.ensureIndexes();
     },
     /**
@@ -198,8 +199,61 @@ export function createPlansStore(db: Db) {
         .aggregate<{ _id: string; n: number }>([{ $match: match }, { $group: { _id: '$study', n: { $sum: 1 } } }])
         .toArray();
     },
+    /**
+     * Decisions of the given years per owner, with the county stored on them: approvals, refusals
+     * and confirmed participations; only the given owners when named. One aggregation.
+     */
+    async decisionsByOwner(years: number[], owners?: string[]): Promise<OwnerCell[]> {
+      const match: Filter<DecisionDoc> = { year: { $in: years } };
+      if (owners !== undefined) match.owner = { $in: owners };
+      const rows = await decisions
+        .aggregate<{ _id: { year: number; owner: string; county?: string } } & Omit<OwnerCell, 'year' | 'owner' | 'county'>>([
+          { $match: match },
+          { $group: { _id: { year: '$year', owner: '$owner', county: '$county' }, ...DECISION_SUMS } },
+        ], WHOLE_REPLY)
+        .toArray();
+      return rows.map(({ _id, approved, refused, confirmed }) => ({ year: _id.year, owner: _id.owner, county: _id.county ?? '', approved, refused, confirmed }));
+    },
+    /** Decisions of the given years per subject, grade band and refusal reason (null for approvals). One aggregation. */
+    async decisionsByTopic(years: number[]): Promise<TopicCell[]> {
+      const rows = await decisions
+        .aggregate<{ _id: { year: number; subject: string; gradeBand: string; reason?: string | null } } & Omit<TopicCell, 'year' | 'subject' | 'gradeBand' | 'reason'>>([
+          { $match: { year: { $in: years } } },
+          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', reason: '$reason' }, ...DECISION_SUMS } },
+        ], WHOLE_REPLY)
+        .toArray();
+      return rows.map(({ _id, approved, refused, confirmed }) => ({ ..._id, reason: _id.reason ?? null, approved, refused, confirmed }));
+    },
+    /**
+     * Teachers per subject taught, set of grade levels taught and credits held: one aggregation
+     * over the stock of teachers (an `$unwind` and a `$group`, which the store runs natively),
+     * whose cells number the distinct combinations, whatever the number of teachers. A teacher
+     * teaches a subject once (one `teaches` entry per subject, as every teacher is stored).
+     */
+    async teacherCells(): Promise<TeacherCell[]> {
+      const rows = await teachers
+        .aggregate<{ _id: { subject: string; levels?: number[]; credits?: { subject: string; credits: number }[] }; n: number }>([
+          { $unwind: '$teaches' },
+          { $group: { _id: { subject: '$teaches.subject', levels: '$teaches.gradeLevels', credits: '$credits' }, n: { $sum: 1 } } },
+        ], WHOLE_REPLY)
+        .toArray();
+      return rows.map((r) => ({ subject: r._id.subject, levels: r._id.levels ?? [], credits: r._id.credits ?? [], teachers: r.n }));
+    },
   };
 }
+
+/**
+ * Grouped cells come in the aggregation's first reply, never through `getMore`: one command
+ * whatever their number (at most owners x years, far under a reply's 16 MiB).
+ */
+const WHOLE_REPLY = { batchSize: 1_000_000 };
+
+/** Approvals, refusals and confirmed participations, as `$group` sums. */
+const DECISION_SUMS = {
+  approved: { $sum: { $cond: [{ $eq: ['$outcome', 'APPROVED'] }, 1, 0] } },
+  refused: { $sum: { $cond: [{ $eq: ['$outcome', 'REJECTED'] }, 1, 0] } },
+  confirmed: { $sum: { $cond: [{ $eq: ['$participationConfirmed', true] }, 1, 0] } },
+};
 
 /** The plans store. */
 export type PlansStore = ReturnType<typeof createPlansStore>;
