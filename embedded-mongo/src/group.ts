@@ -3,13 +3,22 @@ import { type Doc } from './values.js';
 /** Thrown when a path crosses an array (MongoDB then collects values): that pipeline goes to mingo. */
 class NotPlain extends Error {}
 
+/** Dotted paths split once: a group reads the same few paths of every document. */
+const SPLIT = new Map<string, string[]>();
+function partsOf(path: string): string[] {
+  let parts = SPLIT.get(path);
+  if (!parts) SPLIT.set(path, (parts = path.split('.')));
+  return parts;
+}
+
 /** Reads one dotted path; a path through an array is not for the fast path. */
 function readPath(doc: unknown, path: string): unknown {
+  const parts = partsOf(path);
   let current = doc;
-  for (const part of path.split('.')) {
+  for (let i = 0; i < parts.length; i++) {
     if (Array.isArray(current)) throw new NotPlain();
     if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Doc)[part];
+    current = (current as Doc)[parts[i]!];
   }
   return current;
 }
@@ -61,18 +70,19 @@ function group(stages: Doc[], input: Doc[]): Doc[] | undefined {
     accumulators.push([name, read, op === '$sum' ? 'sum' : 'avg']);
   }
   const groups = new Map<string, { _id: unknown; sums: number[]; counts: number[] }>();
+  const n = accumulators.length;
+  const readers = accumulators.map(([, read]) => read);
   for (const doc of docs) {
-    const key = id(doc);
-    const hash = JSON.stringify(key);
+    const [key, hash] = id(doc);
     let g = groups.get(hash);
-    if (!g) groups.set(hash, (g = { _id: key, sums: accumulators.map(() => 0), counts: accumulators.map(() => 0) }));
-    accumulators.forEach(([, read], k) => {
-      const v = read(doc);
+    if (!g) groups.set(hash, (g = { _id: key, sums: new Array<number>(n).fill(0), counts: new Array<number>(n).fill(0) }));
+    for (let k = 0; k < n; k++) {
+      const v = readers[k]!(doc);
       if (v !== undefined) {
-        g!.sums[k]! += v;
-        g!.counts[k]!++;
+        g.sums[k]! += v;
+        g.counts[k]!++;
       }
-    });
+    }
   }
   return [...groups.values()].map((g) => {
     const out: Doc = { _id: g._id };
@@ -96,10 +106,13 @@ function withPath(doc: Doc, path: string, item: unknown): Doc {
 }
 
 /** Reads a group key: `'$path'`, or an object of `'$path'`s; undefined for anything else. */
-function keyReader(spec: unknown): ((doc: Doc) => unknown) | undefined {
+function keyReader(spec: unknown): ((doc: Doc) => [unknown, string]) | undefined {
   if (typeof spec === 'string' && spec.startsWith('$')) {
     const path = spec.slice(1);
-    return (doc) => readPath(doc, path) ?? null;
+    return (doc) => {
+      const v = readPath(doc, path) ?? null;
+      return [v, hashOf(v)];
+    };
   }
   if (spec && typeof spec === 'object' && !Array.isArray(spec)) {
     const fields = Object.entries(spec as Doc);
@@ -107,15 +120,33 @@ function keyReader(spec: unknown): ((doc: Doc) => unknown) | undefined {
     const paths = fields.map(([k, v]) => [k, (v as string).slice(1)] as const);
     return (doc) => {
       const key: Doc = {};
+      let hash = '';
       // As MongoDB evaluates an expression object: a missing field is left out, a null kept.
       for (const [k, p] of paths) {
         const v = readPath(doc, p);
         if (v !== undefined) key[k] = v;
+        hash += `${hashOf(v)}|`;
       }
-      return key;
+      return [key, hash];
     };
   }
   return undefined;
+}
+
+/** A value's identity within a group key, without a JSON round trip for the common scalars. */
+function hashOf(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return `s${v.length}:${v}`;
+    case 'number':
+      return `n${v}`;
+    case 'boolean':
+      return v ? 'T' : 'F';
+    case 'undefined':
+      return 'u';
+    default:
+      return v === null ? 'z' : `j${JSON.stringify(v)}`;
+  }
 }
 
 /** Reads the number an accumulator adds: a constant, a path, or `$cond` on an `$eq` of a path and a value. */
