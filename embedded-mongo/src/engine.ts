@@ -166,10 +166,30 @@ export class Engine {
     return out;
   }
 
-  /** The records with one of `keys` in `index`, as a reader sees them, in natural order. */
-  lookup(coll: Collection, txn: Transaction | undefined, index: Index, keys: string[], prefix = false): StoredRecord[] {
+  /**
+   * The records with one of `keys` in `index`, as a reader sees them, in natural order (or in any
+   * order when `ordered` is false: a `$group` does not care, and sorting a large match costs).
+   */
+  lookup(coll: Collection, txn: Transaction | undefined, index: Index, keys: string[], prefix = false, ordered = true): StoredRecord[] {
     const map = prefix ? index.prefixes : index.entries;
     const keysOf = (view: Doc) => (prefix ? index.prefixKeysFor(view) : index.keysFor(view));
+    if (!ordered && !txn?.writes.get(coll)?.size) {
+      // Outside a transaction's own writes: the committed records under each key, each once.
+      const out: StoredRecord[] = [];
+      const distinct = [...new Set(keys)];
+      const seen = distinct.length > 1 ? new Set<string>() : undefined;
+      for (const k of distinct) {
+        for (const id of map.get(k) ?? []) {
+          if (seen) {
+            if (seen.has(id)) continue;
+            seen.add(id);
+          }
+          const rec = coll.records.get(id);
+          if (rec) out.push(rec);
+        }
+      }
+      return out;
+    }
     const ids = new Set<string>();
     for (const k of keys) for (const id of map.get(k) ?? []) ids.add(id);
     const own = txn?.writes.get(coll);

@@ -3,17 +3,8 @@ import { type Doc } from './values.js';
 /** Thrown when a path crosses an array (MongoDB then collects values): that pipeline goes to mingo. */
 class NotPlain extends Error {}
 
-/** Dotted paths split once: a group reads the same few paths of every document. */
-const SPLIT = new Map<string, string[]>();
-function partsOf(path: string): string[] {
-  let parts = SPLIT.get(path);
-  if (!parts) SPLIT.set(path, (parts = path.split('.')));
-  return parts;
-}
-
-/** Reads one dotted path; a path through an array is not for the fast path. */
-function readPath(doc: unknown, path: string): unknown {
-  const parts = partsOf(path);
+/** Reads a path split into its parts; a path through an array is not for the fast path. */
+function readParts(doc: unknown, parts: readonly string[]): unknown {
   let current = doc;
   for (let i = 0; i < parts.length; i++) {
     if (Array.isArray(current)) throw new NotPlain();
@@ -21,6 +12,21 @@ function readPath(doc: unknown, path: string): unknown {
     current = (current as Doc)[parts[i]!];
   }
   return current;
+}
+
+/** A reader of one dotted path, split once when the pipeline is compiled (a group reads every document). */
+function pathReader(path: string): (doc: unknown) => unknown {
+  const parts = path.split('.');
+  if (parts.length === 1) {
+    const [only] = parts as [string];
+    return (doc) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Doc)[only] : Array.isArray(doc) ? readParts(doc, parts) : undefined);
+  }
+  return (doc) => readParts(doc, parts);
+}
+
+/** Reads one dotted path (uncompiled: for the unwind, once per document). */
+function readPath(doc: unknown, path: string): unknown {
+  return readParts(doc, path.split('.'));
 }
 
 /**
@@ -108,22 +114,22 @@ function withPath(doc: Doc, path: string, item: unknown): Doc {
 /** Reads a group key: `'$path'`, or an object of `'$path'`s; undefined for anything else. */
 function keyReader(spec: unknown): ((doc: Doc) => [unknown, string]) | undefined {
   if (typeof spec === 'string' && spec.startsWith('$')) {
-    const path = spec.slice(1);
+    const read = pathReader(spec.slice(1));
     return (doc) => {
-      const v = readPath(doc, path) ?? null;
+      const v = read(doc) ?? null;
       return [v, hashOf(v)];
     };
   }
   if (spec && typeof spec === 'object' && !Array.isArray(spec)) {
     const fields = Object.entries(spec as Doc);
     if (!fields.every(([, v]) => typeof v === 'string' && v.startsWith('$'))) return undefined;
-    const paths = fields.map(([k, v]) => [k, (v as string).slice(1)] as const);
+    const paths = fields.map(([k, v]) => [k, pathReader((v as string).slice(1))] as const);
     return (doc) => {
       const key: Doc = {};
       let hash = '';
       // As MongoDB evaluates an expression object: a missing field is left out, a null kept.
-      for (const [k, p] of paths) {
-        const v = readPath(doc, p);
+      for (const [k, read] of paths) {
+        const v = read(doc);
         if (v !== undefined) key[k] = v;
         hash += `${hashOf(v)}|`;
       }
@@ -132,6 +138,12 @@ function keyReader(spec: unknown): ((doc: Doc) => [unknown, string]) | undefined
   }
   return undefined;
 }
+
+/**
+ * JSON identities of the arrays and objects of stored views: a view is never changed (an update
+ * makes a new one), and a group reads the same arrays again (each unwound copy, each request).
+ */
+const HASHES = new WeakMap<object, string>();
 
 /** A value's identity within a group key, without a JSON round trip for the common scalars. */
 function hashOf(v: unknown): string {
@@ -144,8 +156,13 @@ function hashOf(v: unknown): string {
       return v ? 'T' : 'F';
     case 'undefined':
       return 'u';
-    default:
-      return v === null ? 'z' : `j${JSON.stringify(v)}`;
+    default: {
+      if (v === null) return 'z';
+      const o = v as object;
+      let h = HASHES.get(o);
+      if (h === undefined) HASHES.set(o, (h = `j${JSON.stringify(o)}`));
+      return h;
+    }
   }
 }
 
@@ -153,9 +170,9 @@ function hashOf(v: unknown): string {
 function numberReader(arg: unknown): ((doc: Doc) => number | undefined) | undefined {
   if (typeof arg === 'number') return () => arg;
   if (typeof arg === 'string' && arg.startsWith('$')) {
-    const path = arg.slice(1);
+    const read = pathReader(arg.slice(1));
     return (doc) => {
-      const v = readPath(doc, path);
+      const v = read(doc);
       return typeof v === 'number' ? v : undefined;
     };
   }
@@ -163,17 +180,17 @@ function numberReader(arg: unknown): ((doc: Doc) => number | undefined) | undefi
   if (Array.isArray(cond) && cond.length === 3 && typeof cond[1] === 'number' && typeof cond[2] === 'number') {
     const eq = (cond[0] as Doc | undefined)?.$eq;
     if (Array.isArray(eq) && eq.length === 2 && typeof eq[0] === 'string' && eq[0].startsWith('$') && (typeof eq[1] !== 'object' || eq[1] === null) && !(typeof eq[1] === 'string' && eq[1].startsWith('$'))) {
-      const path = eq[0].slice(1);
+      const read = pathReader(eq[0].slice(1));
       const [value, yes, no] = [eq[1], cond[1] as number, cond[2] as number];
-      return (doc) => ((readPath(doc, path) ?? null) === value ? yes : no);
+      return (doc) => ((read(doc) ?? null) === value ? yes : no);
     }
     // `$eq: [{ $type: path }, name]` for the type names a view tells apart (numbers lose theirs).
     const [of, name] = Array.isArray(eq) && eq.length === 2 ? eq : [];
     const type = (of as Doc | undefined)?.$type;
     if (typeof type === 'string' && type.startsWith('$') && typeof name === 'string' && VIEW_TYPES.has(name)) {
-      const path = type.slice(1);
+      const read = pathReader(type.slice(1));
       const [yes, no] = [cond[1] as number, cond[2] as number];
-      return (doc) => (viewType(readPath(doc, path)) === name ? yes : no);
+      return (doc) => (viewType(read(doc)) === name ? yes : no);
     }
   }
   return undefined;

@@ -91,7 +91,7 @@ function pinnedValues(cond: unknown): unknown[] | undefined {
  * strings, numbers or booleans (equality on their index keys is MongoDB's equality), so no record
  * needs testing again.
  */
-function candidates(coll: Collection, filter: Doc, ctx: ReadContext): { records: StoredRecord[]; exact: boolean } {
+function candidates(coll: Collection, filter: Doc, ctx: ReadContext, ordered = true): { records: StoredRecord[]; exact: boolean } {
   // A collation that folds case or accents makes binary index keys unsafe for equality.
   const binaryEquality = !ctx.collation || (ctx.collation.strength ?? 3) >= 3;
   if (binaryEquality) {
@@ -104,7 +104,7 @@ function candidates(coll: Collection, filter: Doc, ctx: ReadContext): { records:
       if (values && (!best || values.length < best.values.length || (values.length === best.values.length && best.prefix && !prefix))) best = { index, values, prefix };
     }
     if (best) {
-      const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix);
+      const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix, ordered);
       const only = Object.keys(filter);
       const plain = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
       return { records, exact: only.length === 1 && only[0] === best.index.fields[0] && best.values.every(plain) };
@@ -113,12 +113,12 @@ function candidates(coll: Collection, filter: Doc, ctx: ReadContext): { records:
   return { records: ctx.engine.scan(coll, ctx.txn), exact: false };
 }
 
-/** The records matching `filter` (typed), in natural order. */
-export function match(coll: Collection | undefined, filterTyped: Doc | undefined, ctx: ReadContext): StoredRecord[] {
+/** The records matching `filter` (typed), in natural order (any order when `ordered` is false). */
+export function match(coll: Collection | undefined, filterTyped: Doc | undefined, ctx: ReadContext, ordered = true): StoredRecord[] {
   if (!coll) return [];
   const filter = (toView(filterTyped ?? {}) as Doc) ?? {};
   refuseUnsupported(filter);
-  const { records: all, exact } = candidates(coll, filter, ctx);
+  const { records: all, exact } = candidates(coll, filter, ctx, ordered);
   if (Object.keys(filter).length === 0 || exact) return all;
   const query = mingo(() => new Query(filter, mingoOptions(ctx.collation)));
   const out: StoredRecord[] = [];
@@ -163,8 +163,10 @@ export function aggregate(coll: Collection | undefined, db: string, pipelineType
   const pipeline = toView(pipelineTyped) as Doc[];
   refuseUnsupported(pipeline);
   const first = pipeline[0]?.$match as Doc | undefined;
-  let records = coll ? (first ? match(coll, first as Doc, ctx) : ctx.engine.scan(coll, ctx.txn)) : [];
   const rest = first ? pipeline.slice(1) : pipeline;
+  // A $group next (after an optional $unwind) makes no promise about order: the match need not sort.
+  const groupNext = rest[0]?.$group !== undefined || (rest[0]?.$unwind !== undefined && rest[1]?.$group !== undefined);
+  let records = coll ? (first ? match(coll, first as Doc, ctx, !groupNext) : ctx.engine.scan(coll, ctx.txn)) : [];
   // The commonest shape ($unwind and $group with sums) runs natively: it only reads the views.
   const grouped = fastGroup(rest, records.map((r) => r.view));
   if (grouped) {

@@ -6,7 +6,8 @@
  * larger volume or sends more commands there.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { parseArgs } from 'node:util';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { loadOrCreateDevKey, signDevToken } from '@partnerskap/gateway';
@@ -81,9 +82,14 @@ interface Figures {
   commands: number;
 }
 
-async function measure(running: RunningSupergraph, count: () => number, token: string | undefined): Promise<Figures[]> {
+async function measure(running: RunningSupergraph, count: () => number, token: string | undefined, profile = false): Promise<Figures[]> {
   const out: Figures[] = [];
   for (const q of QUERIES) {
+    const session = profile && process.env.BENCH_PROFILE === q.name ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await new Promise((r) => session.post('Profiler.enable', () => session.post('Profiler.start', r)));
+    }
     const times: number[] = [];
     let commands = 0;
     for (let r = 0; r < ROUNDS + 1; r++) {
@@ -100,6 +106,11 @@ async function measure(running: RunningSupergraph, count: () => number, token: s
       // The first round warms the plan cache and the JIT; the rest are measured.
       if (r > 0) times.push(ms);
       commands = count() - before;
+    }
+    if (session) {
+      const profileOut = await new Promise<any>((r) => session.post('Profiler.stop', (_e, res) => r(res.profile)));
+      writeFileSync('/tmp/insights.cpuprofile', JSON.stringify(profileOut));
+      session.disconnect();
     }
     times.sort((a, b) => a - b);
     out.push({ medianMs: times[Math.floor(times.length / 2)]!, worstMs: times[times.length - 1]!, commands });
@@ -119,7 +130,7 @@ async function run(times: number, token: string): Promise<{ documents: number; f
   });
   try {
     const documents = times > 1 ? await multiply(running.dbs as unknown as Record<string, Db>, times) : 0;
-    const figures = await measure(running, () => commands, token);
+    const figures = await measure(running, () => commands, token, times > 1);
     return { documents, figures };
   } finally {
     await Promise.all(Object.values(running.dbs).map((db) => db.dropDatabase().catch(() => undefined)));
