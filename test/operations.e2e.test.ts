@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { connect } from 'node:net';
+import { Agent } from 'node:http';
+import { getJson, refused } from './net.js';
 import { catalogue } from '@partnerskap/catalogue';
 import { type ListeningGateway, createGatewayServer, listenGateway, memoryLogger } from '@partnerskap/gateway';
 import { type Exposition, DEFAULT_MAX_OPERATIONS, parsePrometheusText, startSubgraph, sumOf } from '@partnerskap/kit';
@@ -47,30 +47,7 @@ async function scrape(url: string): Promise<Exposition> {
   return parsePrometheusText(await res.text());
 }
 
-/** A GET over a given agent (a keep-alive connection opened before the stop, as a load balancer's probe). */
-function get(port: number, path: string, agent: Agent): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
-/** Whether a new TCP connection to the port is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
 
 const until = async (done: () => boolean) => {
   for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -205,7 +182,7 @@ describe('graceful stop of the gateway', () => {
     const gateway = await startGateway(10_000);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      expect((await get(gateway.port, '/ready', agent)).status).toBe(200);
+      expect((await getJson(gateway.port, '/ready', agent)).status).toBe(200);
       proxies.catalogue.reset();
       proxies.catalogue.delayMs = 800;
       const slow = post(gateway, SUBJECTS);
@@ -213,7 +190,7 @@ describe('graceful stop of the gateway', () => {
       expect(sumOf(parsePrometheusText(await gateway.metrics!.text()), 'partnerskap_in_flight_requests')).toBe(1);
       const t0 = performance.now();
       const stopping = gateway.stop({ graceMs: 10_000 });
-      expect(await get(gateway.port, '/ready', agent)).toEqual({ status: 503, body: { status: 'draining', checks: { accepting: false } } });
+      expect(await getJson(gateway.port, '/ready', agent)).toMatchObject({ status: 503, body: { status: 'draining', checks: { accepting: false } } });
       expect(await refused(gateway.port)).toBe(true);
       const res = await slow;
       expect(res.status).toBe(200);

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect } from 'node:net';
+import { getJson, refused } from '../../../test/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
@@ -56,30 +56,7 @@ async function start(): Promise<ListeningService> {
 const post = (s: ListeningService, body: unknown, headers: Record<string, string> = {}) =>
   fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
-/** A GET over a given agent (a keep-alive connection opened before a stop). */
-function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection: string | undefined; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: JSON.parse(text) }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
-/** Whether a new TCP connection to the port is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
 
 describe('/metrics', () => {
   it('serves the registry and counts requests refused before GraphQL runs', async () => {
@@ -106,7 +83,7 @@ describe('stop()', () => {
   it('answers /ready with 503, refuses new connections and lets a request in flight finish', async () => {
     const s = await start();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    expect((await get(s.port, '/ready', agent)).status).toBe(200);
+    expect((await getJson(s.port, '/ready', agent)).status).toBe(200);
     const running = inFlight();
     const slow = post(s, { query: '{ slow(ms: 700) }' });
     await running;
@@ -114,7 +91,7 @@ describe('stop()', () => {
     const t0 = performance.now();
     const stopping = s.stop({ graceMs: 10_000 });
     // The load balancer's probe, on the keep-alive connection it already had.
-    expect(await get(s.port, '/ready', agent)).toEqual({ status: 503, connection: 'close', body: { status: 'draining', checks: { accepting: false } } });
+    expect(await getJson(s.port, '/ready', agent)).toEqual({ status: 503, connection: 'close', body: { status: 'draining', checks: { accepting: false } } });
     expect(await refused(s.port)).toBe(true);
     const res = await slow;
     expect(res.status).toBe(200);
@@ -128,7 +105,7 @@ describe('stop()', () => {
   it('stops at once with nothing in flight, idle keep-alive connections included', async () => {
     const s = await start();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    expect((await get(s.port, '/health', agent)).status).toBe(200);
+    expect((await getJson(s.port, '/health', agent)).status).toBe(200);
     const t0 = performance.now();
     await s.stop({ graceMs: 10_000 });
     expect(performance.now() - t0).toBeLessThan(1000);
