@@ -1,4 +1,4 @@
-import { ErrorCode, type Identity, MIN_SHOWN_COUNT, keyString, seesPersons, shownCount, yearArg } from '@partnerskap/kit';
+import { ErrorCode, type Identity, isSuppressed, keyString, seesPersons, shownCount, shownTotalOver, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { type FunnelCounts } from './store.js';
@@ -34,7 +34,6 @@ export const NO_APPLICATIONS: Readonly<FunnelCounts> = Object.freeze({ applicati
 
 const COUNT_FIELDS = ['applications', 'admitted', 'waitlisted', 'rejected', 'withdrawn', 'completed', 'credits', 'credited'] as const;
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const hidden = (n: number) => n > 0 && n < MIN_SHOWN_COUNT;
 
 /** Adds grouped cells up per key (a roll-up over cells, never over documents), sorted by key in string order. */
 export function rollUp<C extends FunnelCounts>(cells: Iterable<C>, keyOf: (cell: C) => string): [string, FunnelCounts][] {
@@ -64,7 +63,7 @@ export function shownCell(identity: Identity, key: string, c: FunnelCounts, exac
     rejected: count(c.rejected),
     withdrawn: count(c.withdrawn),
     completed: count(c.completed),
-    credits: !exact && hidden(c.credited) ? null : count(c.credits),
+    credits: !exact && isSuppressed(c.credited) ? null : count(c.credits),
   };
 }
 
@@ -76,11 +75,9 @@ export function shownCell(identity: Identity, key: string, c: FunnelCounts, exac
  * caller sees.) `partitions` are the same applications grouped each way; the first is summed.
  */
 export function shownTotalCell(identity: Identity, key: string, partitions: FunnelCounts[][]): FunnelCell {
-  const cells = partitions[0] ?? [];
-  const sum = (f: keyof FunnelCounts) => cells.reduce((s, c) => s + c[f], 0);
+  const total = (f: (typeof COUNT_FIELDS)[number]) => shownTotalOver(identity, partitions.map((p) => p.map((c) => c[f])));
   const exact = seesPersons(identity);
-  const total = (f: (typeof COUNT_FIELDS)[number]) =>
-    exact ? sum(f) : partitions.some((p) => p.some((c) => hidden(c[f]))) ? null : shownCount(identity, sum(f));
+  const credits = (partitions[0] ?? []).reduce((s, c) => s + c.credits, 0);
   return {
     key,
     applications: total('applications'),
@@ -89,7 +86,8 @@ export function shownTotalCell(identity: Identity, key: string, partitions: Funn
     rejected: total('rejected'),
     withdrawn: total('withdrawn'),
     completed: total('completed'),
-    credits: exact ? sum('credits') : partitions.some((p) => p.some((c) => hidden(c.credited))) ? null : shownCount(identity, sum('credits')),
+    // credits are hidden with the persons who earned them: by the credited counts
+    credits: exact ? credits : partitions.some((p) => p.some((c) => isSuppressed(c.credited))) ? null : shownCount(identity, credits),
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Identity, MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, shownTotal, toConnection } from '@partnerskap/kit';
+import { MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, shownTotalOver, toConnection } from '@partnerskap/kit';
 import { type RatingSummary } from './store.js';
 import { type FeedbackContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
@@ -11,12 +11,6 @@ const ref = (value: unknown) => {
 
 const round = (n: number, decimals: number) => Math.round(n * 10 ** decimals) / 10 ** decimals;
 
-/** A count that adds up finer counts shown in the same answer: hidden when a cell of any of its partitions is. */
-function shownOver(identity: Identity, partitions: number[][]) {
-  const shown = partitions.map((cells) => shownTotal(identity, cells));
-  return shown.includes(null) ? null : (shown[0] ?? 0);
-}
-
 /**
  * A rating summary as a caller may see it: unions and the directorate see it whole (they see the
  * answers), averages to two decimals. Others get counts suppressed when 1 to 4 and otherwise
@@ -28,7 +22,7 @@ function shown(ctx: FeedbackContext, summary: RatingSummary | null) {
   if (!summary) return null;
   const whole = ctx.identity.role === 'union' || seesPersons(ctx.identity);
   const view = (s: { count: number; sum: number; cells: number[][] }) => ({
-    count: whole ? s.count : shownOver(ctx.identity, s.cells),
+    count: whole ? s.count : shownTotalOver(ctx.identity, s.cells),
     average: s.count === 0 ? null : whole ? round(s.sum / s.count, 2) : s.count >= MIN_SHOWN_COUNT ? round(s.sum / s.count, 1) : null,
   });
   return { ...view(summary), byTopic: summary.byTopic.map((t) => ({ topic: t.topic, ...view(t) })) };

@@ -60,12 +60,29 @@ export function shownCount(identity: Identity, n: number, unsuppressed = seesPer
  * third cell can only be 1. Without the total there is nothing to subtract from.
  */
 export function shownTotal(identity: Identity, cells: Iterable<number>): number | null {
+  return shownTotalOver(identity, [cells]);
+}
+
+/** Whether a count is one a caller who may not see persons gets hidden (1 to 4). */
+export function isSuppressed(n: number): boolean {
+  return n > 0 && n < MIN_SHOWN_COUNT;
+}
+
+/**
+ * A total that several partitions shown in the same answer add up to (a year's applications per
+ * county, per subject, per grade band): the sum of the first, as {@link shownTotal} shows it, and
+ * `null` as soon as a cell of any of them is suppressed, since the total minus the other cells of
+ * that partition would narrow the hidden one down.
+ */
+export function shownTotalOver(identity: Identity, partitions: Iterable<number>[]): number | null {
   let sum = 0;
   let suppressed = false;
-  for (const n of cells) {
-    sum += n;
-    if (n > 0 && n < MIN_SHOWN_COUNT) suppressed = true;
-  }
+  partitions.forEach((cells, i) => {
+    for (const n of cells) {
+      if (i === 0) sum += n;
+      if (isSuppressed(n)) suppressed = true;
+    }
+  });
   if (seesPersons(identity)) return sum;
   return suppressed ? null : shownCount(identity, sum);
 }

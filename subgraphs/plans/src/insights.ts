@@ -1,4 +1,4 @@
-import { type Identity, MIN_SHOWN_COUNT, badUserInput, idArg, seesPersons, shownCount, shownTotal } from '@partnerskap/kit';
+import { type Identity, badUserInput, idArg, seesPersons, shownCount, shownTotalOver } from '@partnerskap/kit';
 
 /** The grade levels (trinn) each grade band covers. */
 export const BAND_LEVELS: Readonly<Record<string, readonly number[]>> = {
@@ -74,7 +74,6 @@ export interface CompetenceCounts {
 
 type CountName = keyof DecisionCounts;
 const ZERO: DecisionCounts = { approved: 0, refused: 0, confirmed: 0 };
-const hidden = (n: number) => n > 0 && n < MIN_SHOWN_COUNT;
 
 /** A share or rate of shown counts: 0 to 1 to two decimals; null when a count is hidden or the denominator is 0. */
 export function shownShare(part: number | null, whole: number | null): number | null {
@@ -141,15 +140,14 @@ function add(sum: DecisionCounts, c: DecisionCounts): DecisionCounts {
   return { approved: sum.approved + c.approved, refused: sum.refused + c.refused, confirmed: sum.confirmed + c.confirmed };
 }
 
-/** Cells summed per key, keys in string order, each with the cells it sums. */
-function rollUp<C extends DecisionCounts>(cells: C[], keyOf: (c: C) => string): { key: string; counts: DecisionCounts; parts: C[] }[] {
-  const out = new Map<string, { key: string; counts: DecisionCounts; parts: C[] }>();
+/** Cells summed per key, keys in string order. */
+function rollUp<C extends DecisionCounts>(cells: C[], keyOf: (c: C) => string): { key: string; counts: DecisionCounts }[] {
+  const out = new Map<string, { key: string; counts: DecisionCounts }>();
   for (const c of cells) {
     const key = keyOf(c);
-    const row = out.get(key) ?? { key, counts: ZERO, parts: [] };
+    const row = out.get(key) ?? { key, counts: ZERO };
     out.set(key, row);
     row.counts = add(row.counts, c);
-    row.parts.push(c);
   }
   return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -159,18 +157,6 @@ export function shownCell(identity: Identity, key: string, c: DecisionCounts, ex
   const approved = shownCount(identity, c.approved, exact);
   const refused = shownCount(identity, c.refused, exact);
   const confirmed = shownCount(identity, c.confirmed, exact);
-  const decided = approved === null || refused === null ? null : approved + refused;
-  return { key, approved, refused, refusalRate: shownShare(refused, decided), confirmed };
-}
-
-/**
- * A cell that is the total of finer cells the same answer shows (`parts`): each count through
- * `shownTotal` over them, and null as well when `alsoHidden` says a cell of another partition of
- * the same total is hidden (the total minus the other cells of that partition would narrow it).
- */
-function totalCell(identity: Identity, key: string, parts: DecisionCounts[], alsoHidden: (count: CountName) => boolean): ShownDecisionCell {
-  const shown = (k: CountName) => (!seesPersons(identity) && alsoHidden(k) ? null : shownTotal(identity, parts.map((p) => p[k])));
-  const [approved, refused, confirmed] = [shown('approved'), shown('refused'), shown('confirmed')];
   const decided = approved === null || refused === null ? null : approved + refused;
   return { key, approved, refused, refusalRate: shownShare(refused, decided), confirmed };
 }
@@ -208,12 +194,10 @@ export function topicPartitions(identity: Identity, topics: TopicCell[]) {
 export function decisionTotal(identity: Identity, year: number, owners: OwnerCell[], topics: TopicCell[]): ShownDecisionCell {
   const partitions = [rollUp(owners, (c) => c.county), rollUp(topics, (c) => c.subject), rollUp(topics, (c) => c.gradeBand)];
   const reasons = rollUp(refusalsOf(topics), (c) => c.reason!);
-  return totalCell(
-    identity,
-    String(year),
-    partitions[0]!.map((o) => o.counts),
-    (k) => partitions.some((p) => p.some((c) => hidden(c.counts[k]))) || (k === 'refused' && reasons.some((r) => hidden(r.counts.refused))),
-  );
+  const shown = (k: CountName) => shownTotalOver(identity, [...partitions, ...(k === 'refused' ? [reasons] : [])].map((p) => p.map((c) => c.counts[k])));
+  const [approved, refused, confirmed] = [shown('approved'), shown('refused'), shown('confirmed')];
+  const decided = approved === null || refused === null ? null : approved + refused;
+  return { key: String(year), approved, refused, refusalRate: shownShare(refused, decided), confirmed };
 }
 
 /** The refusal cells, by reason. */
