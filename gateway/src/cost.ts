@@ -108,9 +108,9 @@ interface Sized {
   fields: readonly string[];
 }
 
-/** Builds the estimator once from the supergraph SDL. */
-export function createCostEstimator(supergraphSdl: string): CostEstimator {
-  const schema = readSchema(parse(supergraphSdl));
+/** Builds the estimator once from the supergraph SDL (or its parsed document, when the caller has it). */
+export function createCostEstimator(supergraphSdl: string | DocumentNode): CostEstimator {
+  const schema = readSchema(typeof supergraphSdl === 'string' ? parse(supergraphSdl) : supergraphSdl);
   return (document, variables, operationName) => {
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const named = operationName ? operations.filter((o) => o.name?.value === operationName) : [];

@@ -52,6 +52,6 @@ export function readSupergraph(sdl: string): LoadedSupergraph {
     id: createHash('sha256').update(sdl).digest('hex').slice(0, 12),
     subgraphs,
     guards: readGuards(document),
-    estimateCost: createCostEstimator(sdl),
+    estimateCost: createCostEstimator(document),
   };
 }
