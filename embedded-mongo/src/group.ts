@@ -17,16 +17,7 @@ function readParts(doc: unknown, parts: readonly string[]): unknown {
 /** A reader of one dotted path, split once when the pipeline is compiled (a group reads every document). */
 function pathReader(path: string): (doc: unknown) => unknown {
   const parts = path.split('.');
-  if (parts.length === 1) {
-    const [only] = parts as [string];
-    return (doc) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Doc)[only] : Array.isArray(doc) ? readParts(doc, parts) : undefined);
-  }
   return (doc) => readParts(doc, parts);
-}
-
-/** Reads one dotted path (uncompiled: for the unwind, once per document). */
-function readPath(doc: unknown, path: string): unknown {
-  return readParts(doc, path.split('.'));
 }
 
 /**
@@ -51,11 +42,11 @@ function group(stages: Doc[], input: Doc[]): Doc[] | undefined {
   let i = 0;
   const unwind = stages[0]?.$unwind;
   if (stages[0] && Object.keys(stages[0]).length === 1 && typeof unwind === 'string' && unwind.startsWith('$')) {
-    const path = unwind.slice(1);
+    const parts = unwind.slice(1).split('.');
     docs = [];
     for (const doc of input) {
-      const value = readPath(doc, path);
-      if (Array.isArray(value)) for (const item of value) docs.push(withPath(doc, path, item));
+      const value = readParts(doc, parts);
+      if (Array.isArray(value)) for (const item of value) docs.push(withPath(doc, parts, item));
       else if (value !== undefined && value !== null) docs.push(doc);
     }
     i = 1;
@@ -97,9 +88,8 @@ function group(stages: Doc[], input: Doc[]): Doc[] | undefined {
   });
 }
 
-/** A copy of `doc` with `path` set to one unwound item. */
-function withPath(doc: Doc, path: string, item: unknown): Doc {
-  const parts = path.split('.');
+/** A copy of `doc` with the path of `parts` set to one unwound item. */
+function withPath(doc: Doc, parts: readonly string[], item: unknown): Doc {
   const out: Doc = { ...doc };
   let cursor = out;
   for (let j = 0; j < parts.length - 1; j++) {
