@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { type SupergraphManager } from '@apollo/gateway';
 import { type Logger } from './log.js';
 import { type LoadedSupergraph, readSupergraph } from './supergraph.js';
@@ -47,6 +47,8 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSo
   /** The last text looked at (applied or refused): the same text is not judged twice. */
   let lastText: string | undefined;
   let etag: string | undefined;
+  /** The file's inode, mtime and size at the last read: an unchanged file is not read again every poll (a file renamed over it is a new inode). */
+  let fileStamp: string | undefined;
   let update: ((sdl: string) => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
@@ -56,7 +58,13 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSo
   /** The text at the source, or undefined when it has not changed since the last look. */
   async function read(): Promise<string | undefined> {
     if ('sdl' in options) return options.sdl;
-    if ('path' in options) return readFile(options.path, 'utf8');
+    if ('path' in options) {
+      const info = await stat(options.path);
+      const stamp = `${info.ino}:${info.mtimeMs}:${info.size}`;
+      if (stamp === fileStamp) return undefined;
+      fileStamp = stamp;
+      return readFile(options.path, 'utf8');
+    }
     const response = await fetch(options.url, { headers: etag ? { 'if-none-match': etag } : {}, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     if (response.status === 304) return undefined;
     if (!response.ok) throw new Error(`HTTP ${response.status} from ${options.url}`);
