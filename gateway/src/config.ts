@@ -38,7 +38,7 @@ export interface GatewayConfig {
   readonly development: boolean;
   /** How client tokens are verified: a JWKS URL, or the development key (never in production). */
   readonly auth: Readonly<{ jwksUrl: string; issuer: string; audience: string; clockToleranceS: number } | { devKey: true }>;
-  /** Operation limits (`LIMIT_DEPTH`, `LIMIT_ALIASES`, `LIMIT_DIRECTIVES`, `LIMIT_TOKENS`, `LIMIT_COST`, `LIMIT_BODY_BYTES`). */
+  /** Operation limits (`LIMIT_DEPTH`, `LIMIT_ALIASES`, `LIMIT_FIELDS`, `LIMIT_DIRECTIVES`, `LIMIT_TOKENS`, `LIMIT_COST`, `LIMIT_BODY_BYTES`). */
   readonly limits: Limits;
   /** Requests per minute (`RATE_LIMIT_PARTNER_PER_MINUTE`, `RATE_LIMIT_PUBLIC_PER_MINUTE`). */
   readonly rateLimits: RateLimits;
@@ -116,6 +116,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   const limits: Limits = {
     depth: intEnv(env, 'LIMIT_DEPTH', DEFAULT_LIMITS.depth, 1, 100, problems),
     aliases: intEnv(env, 'LIMIT_ALIASES', DEFAULT_LIMITS.aliases, 0, 1000, problems),
+    fields: intEnv(env, 'LIMIT_FIELDS', DEFAULT_LIMITS.fields, 1, 1_000_000, problems),
     directives: intEnv(env, 'LIMIT_DIRECTIVES', DEFAULT_LIMITS.directives, 0, 1000, problems),
     tokens: intEnv(env, 'LIMIT_TOKENS', DEFAULT_LIMITS.tokens, 50, 100_000, problems),
     cost: intEnv(env, 'LIMIT_COST', DEFAULT_LIMITS.cost, 1, 10_000_000, problems),

@@ -12,12 +12,34 @@ const tokens = (text: string) => {
   return n;
 };
 
+/** `query { ...F0 }` and fragments F0..F(links-1), each spreading the next as `body` says, F(links) selecting `__typename`. */
+const fragmentChain = (links: number, body: (next: string) => string): string =>
+  ['query { ...F0 }', ...Array.from({ length: links }, (_, i) => `fragment F${i} on Query { ${body(`F${i + 1}`)} }`), `fragment F${links} on Query { __typename }`].join('\n');
+
 describe('operation limits', () => {
   it('measure depth (through fragments), aliases and directives', () => {
     const doc = parse(`query Q($x: Boolean!) { a: studies { edges { node { ...F } } } b: subjects { code @include(if: $x) } }
       fragment F on Study { institution { name } subject { name @skip(if: $x) } }`);
-    expect(measure(doc)).toEqual({ depth: 5, aliases: 2, directives: 2, pageSize: 0 });
-    expect(measure(parse('query($n: Int) { a: studies(first: 7) { totalCount } b: studies(first: $n) { totalCount } }'), null, { n: 40 }).pageSize).toBe(40);
+    expect(measure(doc)).toEqual({ depth: 5, aliases: 2, fields: 9, directives: 2, pageSize: 0 });
+    expect(measure(parse('query($n: Int) { a: studies(first: 7) { totalCount } b: studies(first: $n) { totalCount } }'), { n: 40 }).pageSize).toBe(40);
+  });
+
+  it('measure a chain of fragments each spreading the next twice in linear time, at its expanded size', () => {
+    const links = 30;
+    const chains = {
+      plain: fragmentChain(links, (next) => `...${next} ...${next}`),
+      'in inline fragments': fragmentChain(links, (next) => `... on Query { ...${next} } ... { ...${next} }`),
+    };
+    for (const [kind, text] of Object.entries(chains)) {
+      const started = performance.now();
+      const m = measure(parse(text));
+      expect(performance.now() - started, kind).toBeLessThan(50);
+      expect(m.fields, kind).toBe(2 ** links);
+      expect(m.depth, kind).toBe(1);
+    }
+    // Several operations in one document: each is measured, the largest counts whichever is run.
+    const several = parse(`query A { __typename } query B { ...F0 } ${fragmentChain(links, (next) => `...${next} ...${next}`).replace('query { ...F0 }', '')}`);
+    expect(measure(several).fields).toBe(2 ** links);
   });
 
   it('leave every registered operation well inside them (at most half of each)', () => {
@@ -26,6 +48,7 @@ describe('operation limits', () => {
     for (const m of measured) {
       expect(m.depth, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.depth - 3);
       expect(m.aliases, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.aliases / 2);
+      expect(m.fields, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.fields / 10);
       expect(m.directives, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.directives / 2);
       expect(m.tokens, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.tokens / 2);
       expect(m.bytes, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.bodyBytes / 10);

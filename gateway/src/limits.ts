@@ -1,7 +1,7 @@
 import { type ApolloServerPlugin } from '@apollo/server';
 import { ErrorCode, MAX_PAGE_SIZE } from '@partnerskap/kit';
 import { perOperation } from './per-operation.js';
-import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type OperationDefinitionNode, type SelectionSetNode, visit } from 'graphql';
+import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode, visit } from 'graphql';
 
 /**
  * The gateway's operation limits. Each is checked before the operation is planned, so an
@@ -13,6 +13,12 @@ export interface Limits {
   depth: number;
   /** Aliased fields in one operation. Registered operations use none; a page of one-line comparisons needs a few. */
   aliases: number;
+  /**
+   * Field selections of one operation with every fragment spread expanded (each spread counts its
+   * fragment again): the work a query planner that expands fragments does. The largest registered
+   * operation: 58. A chain of fragments each spreading the next twice doubles this per link.
+   */
+  fields: number;
   /** Directive uses (`@include`, `@skip`...) in one document. Registered operations use none. */
   directives: number;
   /** Lexical tokens of the document (Apollo's `parseOptions.maxTokens`: a clean 400). The largest registered operation: 98. */
@@ -31,27 +37,23 @@ export interface Limits {
 }
 
 /** The limits unless configured otherwise (`LIMIT_DEPTH`, `LIMIT_ALIASES`...). */
-export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, directives: 20, tokens: 1000, cost: 5000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
+export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, fields: 1000, directives: 20, tokens: 1000, cost: 5000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
 
 /** An operation's shape, as the limits see it. */
 export interface OperationMeasure {
   depth: number;
   aliases: number;
+  fields: number;
   directives: number;
   /** The largest `first` the operation asks for (a literal or a variable's value). */
   pageSize: number;
-}
-
-/** The operation a request runs (by name, or the only one). */
-export function operationOf(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
-  const ops = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  return operationName ? ops.find((o) => o.name?.value === operationName) : ops.length === 1 ? ops[0] : undefined;
 }
 
 /** An operation's shape: what the limits see in its text alone, and where its page sizes come from. */
 interface OperationShape {
   depth: number;
   aliases: number;
+  fields: number;
   directives: number;
   /** The largest literal `first`. */
   firstLiteral: number;
@@ -59,43 +61,78 @@ interface OperationShape {
   firstVariables: string[];
 }
 
-/** Measures depth and aliases of the operation (fragments followed, each once per path), directives and the `first`s of the document. */
-function shapeOf(document: DocumentNode, operationName?: string | null): OperationShape {
+/** What a selection set adds up to once every fragment spread in it is expanded. */
+interface Expanded {
+  /** How deep it nests below the field that holds it. */
+  depth: number;
+  /** Aliased fields, each spread of a fragment counting its aliases again. */
+  aliases: number;
+  /** Field selections, each spread of a fragment counting its fields again: what a planner that expands fragments walks. */
+  fields: number;
+}
+
+/**
+ * Measures the operations of a document as they would run with every fragment expanded, in time
+ * linear in the document: a fragment is measured once and each spread adds its figures, so a chain
+ * of fragments each spreading the next twice is measured in n steps and comes out at its true
+ * 2^n fields, to be refused, instead of being walked 2^n times. Depth, aliases and fields are the
+ * largest of the document's operations (whichever runs, none may be over a limit); directives and
+ * `first`s are counted over the whole text.
+ */
+function shapeOf(document: DocumentNode): OperationShape {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  let aliases = 0;
-  const depthOf = (set: SelectionSetNode, depth: number, path: Set<string>): number => {
-    let max = depth;
+  const measured = new Map<string, Expanded>();
+  const measuring = new Set<string>();
+  const NOTHING: Expanded = { depth: 0, aliases: 0, fields: 0 };
+  const fragment = (name: string): Expanded => {
+    const known = measured.get(name);
+    if (known) return known;
+    const definition = fragments.get(name);
+    // A fragment spread inside itself is a validation error; never loop on it here.
+    if (!definition || measuring.has(name)) return NOTHING;
+    measuring.add(name);
+    const result = selectionSet(definition.selectionSet);
+    measuring.delete(name);
+    measured.set(name, result);
+    return result;
+  };
+  const selectionSet = (set: SelectionSetNode): Expanded => {
+    const sum: Expanded = { depth: 0, aliases: 0, fields: 0 };
+    const add = (part: Expanded, deeper: number) => {
+      sum.depth = Math.max(sum.depth, part.depth + deeper);
+      sum.aliases += part.aliases;
+      sum.fields += part.fields;
+    };
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
-        if (sel.alias) aliases++;
-        if (sel.selectionSet) max = Math.max(max, depthOf(sel.selectionSet, depth + 1, path));
-        else max = Math.max(max, depth + 1);
+        add({ depth: 0, aliases: sel.alias ? 1 : 0, fields: 1 }, 1);
+        if (sel.selectionSet) add(selectionSet(sel.selectionSet), 1);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        max = Math.max(max, depthOf(sel.selectionSet, depth, path));
+        add(selectionSet(sel.selectionSet), 0);
       } else {
-        const fragment = fragments.get(sel.name.value);
-        // A fragment spread inside itself is a validation error; never loop on it here.
-        if (!fragment || path.has(sel.name.value)) continue;
-        max = Math.max(max, depthOf(fragment.selectionSet, depth, new Set([...path, sel.name.value])));
+        add(fragment(sel.name.value), 0);
       }
     }
-    return max;
+    return sum;
   };
-  const operation = operationOf(document, operationName);
-  const depth = operation ? depthOf(operation.selectionSet, 0, new Set()) : 0;
-  let directives = 0;
-  let firstLiteral = 0;
-  const firstVariables: string[] = [];
+  const shape: OperationShape = { depth: 0, aliases: 0, fields: 0, directives: 0, firstLiteral: 0, firstVariables: [] };
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION) continue;
+    const op = selectionSet(def.selectionSet);
+    shape.depth = Math.max(shape.depth, op.depth);
+    shape.aliases = Math.max(shape.aliases, op.aliases);
+    shape.fields = Math.max(shape.fields, op.fields);
+  }
   visit(document, {
-    Directive: () => void directives++,
+    Directive: () => void shape.directives++,
     Argument: (arg) => {
       if (arg.name.value !== 'first') return;
-      if (arg.value.kind === Kind.INT) firstLiteral = Math.max(firstLiteral, Number(arg.value.value));
-      else if (arg.value.kind === Kind.VARIABLE) firstVariables.push(arg.value.name.value);
+      if (arg.value.kind === Kind.INT) shape.firstLiteral = Math.max(shape.firstLiteral, Number(arg.value.value));
+      else if (arg.value.kind === Kind.VARIABLE) shape.firstVariables.push(arg.value.name.value);
     },
   });
-  return { depth, aliases, directives, firstLiteral, firstVariables };
+  return shape;
 }
 
 /** The largest `first` with the request's variables. */
@@ -109,16 +146,16 @@ function pageSizeOf(shape: OperationShape, variables: Record<string, unknown>): 
 }
 
 /** Measures an operation as the limits see it, with the request's variables for `first`. */
-export function measure(document: DocumentNode, operationName?: string | null, variables: Record<string, unknown> = {}): OperationMeasure {
-  const shape = shapeOf(document, operationName);
-  return { depth: shape.depth, aliases: shape.aliases, directives: shape.directives, pageSize: pageSizeOf(shape, variables) };
+export function measure(document: DocumentNode, variables: Record<string, unknown> = {}): OperationMeasure {
+  const shape = shapeOf(document);
+  return { depth: shape.depth, aliases: shape.aliases, fields: shape.fields, directives: shape.directives, pageSize: pageSizeOf(shape, variables) };
 }
 
 const over = (limit: keyof Limits, message: string, field?: string): GraphQLError =>
   new GraphQLError(message, { extensions: { code: ErrorCode.LIMIT_EXCEEDED, limit, ...(field ? { field } : {}), http: { status: 400 } } });
 
 /**
- * Refuses an operation over a limit before it is planned: depth, aliases, directives and, when an
+ * Refuses an operation over a limit before it is planned: depth, aliases, expanded fields, directives and, when an
  * estimator is given, the static cost with the request's variables. HTTP 400, `LIMIT_EXCEEDED`,
  * `extensions.limit` naming the limit.
  */
@@ -127,15 +164,17 @@ export function useLimits(
   estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | null | undefined, schema: unknown) => number,
 ): ApolloServerPlugin {
   // Depth, aliases and directives are the operation text's own, measured once; only `first` reads variables.
-  const shape = perOperation(shapeOf);
+  const shape = perOperation((document) => shapeOf(document));
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, schema }) {
-          const m = shape(document, request.operationName);
+          // A document is measured whole (every operation in it), so the name only picks the cache entry.
+          const m = shape(document, null);
           const pageSize = pageSizeOf(m, request.variables ?? {});
           if (m.depth > limits.depth) throw over('depth', `The operation is nested ${m.depth} deep; the limit is ${limits.depth}`);
           if (m.aliases > limits.aliases) throw over('aliases', `The operation uses ${m.aliases} aliases; the limit is ${limits.aliases}`);
+          if (m.fields > limits.fields) throw over('fields', `The operation selects ${m.fields} fields once its fragments are expanded; the limit is ${limits.fields}`);
           if (m.directives > limits.directives) throw over('directives', `The document uses ${m.directives} directives; the limit is ${limits.directives}`);
           if (pageSize > limits.pageSize) throw over('pageSize', `first may be at most ${limits.pageSize}, got ${pageSize}`, 'first');
           if (estimateCost) {

@@ -1,16 +1,18 @@
 import { type IncomingMessage } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
 import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
-import { type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
 import { insightsAssets } from './insights.js';
 import { useGuards } from './plugins/use-guards.js';
+import { useLocalIntrospection } from './plugins/use-local-introspection.js';
+import { useResolvedOperation } from './plugins/use-resolved-operation.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
 import { useResponseCache } from './response-cache.js';
 import { type GatewayMetrics, createGatewayMetrics, useMetrics } from './metrics.js';
@@ -115,6 +117,40 @@ function logErrors(logger: Logger): ApolloServerPlugin<GatewayContext> {
   };
 }
 
+/** What Apollo Server takes as its gateway. */
+type GatewayInterface = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];
+
+/**
+ * The gateway with its query planner's refusals of a document graphql-js has validated (the planner's
+ * `INVALID_GRAPHQL`: a field its own copy of the introspection types lacks, and the like) answered as
+ * what they are, a validation failure of the client's document: HTTP 400 `GRAPHQL_VALIDATION_FAILED`,
+ * not a 500 with a stack in the log.
+ */
+function withPlannerRefusalsAsBadRequests(gateway: ApolloGateway): GatewayInterface {
+  return {
+    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
+    stop: () => gateway.stop(),
+    load: async (options) => {
+      const loaded = await gateway.load(options);
+      const executor = loaded.executor;
+      if (!executor) return loaded;
+      return {
+        ...loaded,
+        executor: async (requestContext) => {
+          try {
+            return await executor(requestContext);
+          } catch (err) {
+            // By shape: the planner's GraphQLError comes from graphql's CommonJS copy, not this module's.
+            const refused = err as { message?: unknown; extensions?: { code?: unknown } } | null;
+            if (refused?.extensions?.code !== 'INVALID_GRAPHQL') throw err;
+            throw new GraphQLError(String(refused.message), { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
+          }
+        },
+      };
+    },
+  };
+}
+
 /**
  * Builds the gateway: an Apollo Gateway over the committed supergraph (composition happened before
  * deploy, so it starts even when a subgraph is down), with operation limits and the guards checked
@@ -183,7 +219,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     loaded = true;
   });
   const server = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: withPlannerRefusalsAsBadRequests(gateway),
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
     stopOnTerminationSignals: false,
@@ -195,11 +231,14 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       // Nothing here reads Apollo's cache hints or reports usage to Apollo's cloud: skip their per-request work.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
+      // First: a request whose operation cannot be picked is malformed, whatever else it is.
+      useResolvedOperation(),
       useLimits(limits, options.estimateCost ?? ((document, variables, operationName, schema) => stateOf(schema).estimateCost(document, variables, operationName))),
       useGuards({ guardsOf: (schema) => stateOf(schema).guards }),
       logErrors(logger),
       useMetrics(),
       useResponseCache(options.responseCacheTtlSeconds ?? 0),
+      useLocalIntrospection(),
       options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: (formatted: GraphQLFormattedError): GraphQLFormattedError => {
