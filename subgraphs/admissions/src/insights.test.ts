@@ -1,6 +1,6 @@
 import { type Identity } from '@partnerskap/kit';
 import { describe, expect, it } from 'vitest';
-import { NO_APPLICATIONS, rollUp, seatCells, shownCell, shownTotalCell } from './insights.js';
+import { NO_APPLICATIONS, rollUp, seatCells, shownCell, shownStudiesCell, shownTotalCell } from './insights.js';
 import { type FunnelCounts } from './store.js';
 
 const PUBLIC: Identity = { role: 'public' };
@@ -39,20 +39,33 @@ describe('shownCell', () => {
 });
 
 describe('shownTotalCell', () => {
-  // Two counties; the same applications per subject: ENG 13, MAT 3.
+  // Two counties; the same applications per subject (one study each): ENG 13, MAT 3.
   const counties = [counts({ applications: 8, admitted: 8, credits: 90, credited: 6 }), counts({ applications: 8, admitted: 2, credits: 30, credited: 1 })];
   const subjects = [counts({ applications: 13, admitted: 7, credits: 100, credited: 5 }), counts({ applications: 3, admitted: 3, credits: 20, credited: 2 })];
 
   it('is the exact sum for the directorate', () => {
-    expect(shownTotalCell(DIRECTORATE, '2024', [counties, subjects])).toEqual({ key: '2024', applications: 16, admitted: 10, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 120 });
+    expect(shownTotalCell(DIRECTORATE, '2024', subjects, [counties, subjects])).toEqual({ key: '2024', applications: 16, admitted: 10, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 120 });
   });
 
   it('is null for others as soon as a cell of any partition beside it is hidden, so that no hidden cell can be subtracted out', () => {
     // Counties' admitted are shown as 10 and null: a total of 10 would give the hidden 2 away (10 - 8);
     // subjects' applications show 15 and null: a total of 15 would pin the hidden 3 to 1..4 and narrow it.
-    expect(shownTotalCell(PUBLIC, '2024', [counties, subjects])).toEqual({ key: '2024', applications: null, admitted: null, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: null });
-    // With no hidden cell anywhere, it is rounded like any count.
-    expect(shownTotalCell(PUBLIC, '2024', [counties]).applications).toBe(15);
+    expect(shownTotalCell(PUBLIC, '2024', subjects, [counties, subjects])).toEqual({ key: '2024', applications: null, admitted: null, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: null });
+    // With no hidden cell anywhere, it is the sum of the cells as shown (8 + 8 as 10 + 10), not 16 rounded.
+    expect(shownTotalCell(PUBLIC, '2024', counties, [counties]).applications).toBe(20);
+    expect(shownTotalCell(PUBLIC, '2024', counties, [counties]).rejected).toBe(0);
+  });
+});
+
+describe('shownStudiesCell', () => {
+  it('adds a subject up from its studies as shown, hidden with any of them, so that it tells nothing they do not', () => {
+    const studies = [7, 7, 7, 7].map((n) => counts({ applications: n, admitted: n }));
+    const subject = counts({ applications: 28, admitted: 28, rejected: 3 });
+    // 28 rounded would be 30, and with four studies shown 5 each it could only be 7 + 7 + 7 + 7.
+    expect(shownStudiesCell(PUBLIC, 'MAT', subject, studies)).toEqual({ key: 'MAT', applications: 20, admitted: 20, waitlisted: 0, rejected: null, withdrawn: 0, completed: 0, credits: 0 });
+    const hidden = [counts({ applications: 5 }), counts({ applications: 1 }), counts({ applications: 1 })];
+    expect(shownStudiesCell(PUBLIC, 'MAT', counts({ applications: 7 }), hidden).applications).toBeNull();
+    expect(shownStudiesCell(DIRECTORATE, 'MAT', counts({ applications: 7 }), hidden).applications).toBe(7);
   });
 });
 
@@ -66,7 +79,8 @@ describe('seatCells', () => {
       { subject: 'SAM', places: null },
       { subject: 'SAM', places: 5 },
     ];
-    const admitted = new Map([['ENG', 43], ['MAT', 3], ['NOR', 12], ['SAM', 6], ['KRO', 7]]);
+    // Admitted per study of each subject.
+    const admitted = new Map([['ENG', [20, 23]], ['MAT', [3]], ['NOR', [12]], ['SAM', [6]], ['KRO', [7]]]);
     expect(seatCells(DIRECTORATE, offers, admitted)).toEqual([
       { subject: 'ENG', places: 45, admitted: 43, vacant: 2 },
       // Admitted with no offer in the catalogue (outside it): no places, nothing vacant.
@@ -76,7 +90,7 @@ describe('seatCells', () => {
       { subject: 'SAM', places: null, admitted: 6, vacant: null },
     ]);
     expect(seatCells(PUBLIC, offers, admitted)).toEqual([
-      // 45 - 45 (43 rounded): vacant follows the admitted count shown, never the hidden exact one.
+      // 45 - 45 (20 + 25, its studies as shown): vacant follows the admitted count shown, never the hidden exact one.
       { subject: 'ENG', places: 45, admitted: 45, vacant: 0 },
       { subject: 'KRO', places: 0, admitted: 5, vacant: 0 },
       { subject: 'MAT', places: 30, admitted: null, vacant: null },

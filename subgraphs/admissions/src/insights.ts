@@ -1,7 +1,7 @@
-import { ErrorCode, type Identity, isSuppressed, keyString, seesPersons, shownCount, shownTotalOver, yearArg } from '@partnerskap/kit';
+import { ErrorCode, type Identity, forbidden, isSuppressed, keyString, seesPersons, shownCount, shownTotal, shownTotalOver, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
-import { type FunnelCounts } from './store.js';
+import { type FunnelCounts, type SubjectFunnel } from './store.js';
 
 /** One cell of the applications funnel as the API returns it (`FunnelCell`). */
 export interface FunnelCell {
@@ -33,6 +33,9 @@ export interface OfferInput {
 export const NO_APPLICATIONS: Readonly<FunnelCounts> = Object.freeze({ applications: 0, admitted: 0, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 0, credited: 0 });
 
 const COUNT_FIELDS = ['applications', 'admitted', 'waitlisted', 'rejected', 'withdrawn', 'completed', 'credits', 'credited'] as const;
+/** The counts the API also shows per study (`Study.applicants`, `admitted`, `waitlisted`): coarser cells add up from those as shown. */
+const STUDY_FIELDS = ['applications', 'admitted', 'waitlisted'] as const;
+type CountField = (typeof COUNT_FIELDS)[number];
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Adds grouped cells up per key (a roll-up over cells, never over documents), sorted by key in string order. */
@@ -68,16 +71,32 @@ export function shownCell(identity: Identity, key: string, c: FunnelCounts, exac
 }
 
 /**
- * A year's total as a caller may see it. For callers who may not see persons, each count is hidden
- * as soon as a cell of a partition shown beside it (county, subject, grade band) is, since the
- * total minus the other cells of that partition would narrow the hidden one down; otherwise it is
- * rounded like any count. (The owners' rows are the directorate's only: not a partition such a
- * caller sees.) `partitions` are the same applications grouped each way; the first is summed.
+ * A cell that adds up studies (a subject's, a grade band's) as a caller may see it: like
+ * {@link shownCell}, but the counts the API also shows per study are the sum of the studies' counts
+ * as shown, hidden as soon as one of them is (`shownTotal`), so that the cell tells nothing the
+ * studies' figures do not.
  */
-export function shownTotalCell(identity: Identity, key: string, partitions: FunnelCounts[][]): FunnelCell {
-  const total = (f: (typeof COUNT_FIELDS)[number]) => shownTotalOver(identity, partitions.map((p) => p.map((c) => c[f])));
+export function shownStudiesCell(identity: Identity, key: string, c: FunnelCounts, studies: FunnelCounts[], exact = seesPersons(identity)): FunnelCell {
+  const cell = shownCell(identity, key, c, exact);
+  if (exact) return cell;
+  for (const f of STUDY_FIELDS) cell[f] = shownTotal(identity, studies.map((s) => s[f]));
+  return cell;
+}
+
+/**
+ * A year's total as a caller may see it. For callers who may not see persons each count is the sum
+ * of the cells of a partition as shown (the studies for the counts the API shows per study, else
+ * the first of `partitions`, the counties), and hidden as soon as a cell of a partition shown beside it (county,
+ * subject, grade band, study) is, since the total minus the other cells of that partition would
+ * narrow the hidden one down (`shownTotalOver`). (The owners' rows are the owner's and the
+ * directorate's only: not a partition such a caller sees.)
+ */
+export function shownTotalCell(identity: Identity, key: string, studies: FunnelCounts[], partitions: FunnelCounts[][]): FunnelCell {
+  const total = (f: CountField) => shownTotalOver(identity, [...((STUDY_FIELDS as readonly string[]).includes(f) ? [studies] : []), ...partitions].map((p) => p.map((c) => c[f])));
   const exact = seesPersons(identity);
   const credits = (partitions[0] ?? []).reduce((s, c) => s + c.credits, 0);
+  // Credits are hidden with the persons who earned them (by the credited counts), and add up from the first partition's as shown.
+  const hiddenCredits = !exact && partitions.some((p) => p.some((c) => isSuppressed(c.credited)));
   return {
     key,
     applications: total('applications'),
@@ -86,27 +105,28 @@ export function shownTotalCell(identity: Identity, key: string, partitions: Funn
     rejected: total('rejected'),
     withdrawn: total('withdrawn'),
     completed: total('completed'),
-    // credits are hidden with the persons who earned them: by the credited counts
-    credits: exact ? credits : partitions.some((p) => p.some((c) => isSuppressed(c.credited))) ? null : shownCount(identity, credits),
+    credits: exact ? credits : hiddenCredits ? null : (partitions[0] ?? []).reduce((s, c) => s + shownCount(identity, c.credits)!, 0),
   };
 }
 
 /**
  * Places left empty per subject: the places of the catalogue's offers of that subject (summed as
- * given; null when one of them is not given), the teachers admitted as this caller sees them, and
- * places minus that admitted count, never below 0 (admitted above places shows as 0 vacant next to
- * the two figures), null when either is null. One row per subject with an offer or an admission.
+ * given; null when one of them is not given), the teachers admitted as this caller sees them (the
+ * sum of its studies' admitted as shown, as `bySubject` shows it), and places minus that admitted
+ * count, never below 0 (admitted above places shows as 0 vacant next to the two figures), null when
+ * either is null. One row per subject with an offer or an admission. `admittedBySubject` holds each
+ * subject's admitted per study.
  */
-export function seatCells(identity: Identity, offers: OfferInput[], admittedBySubject: Map<string, number>): SeatCell[] {
+export function seatCells(identity: Identity, offers: OfferInput[], admittedBySubject: Map<string, number[]>): SeatCell[] {
   const places = new Map<string, number | null>();
   for (const o of offers) {
     const sum = places.has(o.subject) ? places.get(o.subject)! : 0;
     places.set(o.subject, sum === null || o.places === null ? null : sum + o.places);
   }
-  const subjects = new Set([...places.keys(), ...[...admittedBySubject].filter(([, n]) => n > 0).map(([s]) => s)]);
+  const subjects = new Set([...places.keys(), ...[...admittedBySubject].filter(([, ns]) => ns.some((n) => n > 0)).map(([s]) => s)]);
   return [...subjects].sort(byKey).map((subject) => {
     const p = places.has(subject) ? places.get(subject)! : 0;
-    const admitted = shownCount(identity, admittedBySubject.get(subject) ?? 0);
+    const admitted = shownTotal(identity, admittedBySubject.get(subject) ?? []);
     return { subject, places: p, admitted, vacant: p === null || admitted === null ? null : Math.max(0, p - admitted) };
   });
 }
@@ -137,6 +157,9 @@ interface FunnelRef {
 
 const ownerCells = async (f: FunnelRef, ctx: AdmissionsContext) => rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.owner);
 const cellsOf = (rows: [string, FunnelCounts][], ctx: AdmissionsContext) => rows.map(([key, c]) => shownCell(ctx.identity, key, c));
+/** Cells that add up studies (per subject, per grade band), each shown from its studies (`shownStudiesCell`). */
+const studiesCellsOf = (studies: SubjectFunnel[], keyOf: (c: SubjectFunnel) => string, ctx: AdmissionsContext) =>
+  rollUp(studies, keyOf).map(([key, c]) => shownStudiesCell(ctx.identity, key, c, studies.filter((s) => keyOf(s) === key)));
 
 /** The admissions part of the strategy insights: the applications funnel, vacant seats, one owner's figures. */
 export const insightsResolvers = {
@@ -148,20 +171,19 @@ export const insightsResolvers = {
     applications: (i: InsightsRef): FunnelRef => ({ year: i.year }),
     vacantSeats: async (i: InsightsRef, _: unknown, ctx: AdmissionsContext): Promise<SeatCell[]> => {
       const offers = offerInputs(i.offers);
-      const bySubject = rollUp(await ctx.loaders.funnelBySubject.load(i.year), (c) => c.subject);
-      return seatCells(ctx.identity, offers, new Map(bySubject.map(([s, c]) => [s, c.admitted])));
+      const admitted = new Map<string, number[]>();
+      for (const c of await ctx.loaders.funnelBySubject.load(i.year)) admitted.set(c.subject, [...(admitted.get(c.subject) ?? []), c.admitted]);
+      return seatCells(ctx.identity, offers, admitted);
     },
   },
   ApplicationFunnel: {
     total: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => {
-      const [owners, topics] = await Promise.all([ctx.loaders.funnelByOwner.load(f.year), ctx.loaders.funnelBySubject.load(f.year)]);
-      const partitions = [rollUp(owners, (c) => c.county), rollUp(topics, (c) => c.subject), rollUp(topics, (c) => c.gradeBand)];
-      return shownTotalCell(ctx.identity, String(f.year), partitions.map((p) => p.map(([, c]) => c)));
+      const [owners, studies] = await Promise.all([ctx.loaders.funnelByOwner.load(f.year), ctx.loaders.funnelBySubject.load(f.year)]);
+      const partitions = [rollUp(owners, (c) => c.county), rollUp(studies, (c) => c.subject), rollUp(studies, (c) => c.gradeBand)];
+      return shownTotalCell(ctx.identity, String(f.year), studies, partitions.map((p) => p.map(([, c]) => c)));
     },
-    bySubject: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
-      cellsOf(rollUp(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject), ctx),
-    byGradeBand: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
-      cellsOf(rollUp(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.gradeBand), ctx),
+    bySubject: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject, ctx),
+    byGradeBand: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.gradeBand, ctx),
     byCounty: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
       cellsOf(rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.county), ctx),
     byOwner: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => cellsOf(await ownerCells(f, ctx), ctx),
@@ -173,10 +195,13 @@ export const insightsResolvers = {
     },
     admissionFigures: async (o: { id: string }, args: { year: number }, ctx: AdmissionsContext): Promise<FunnelCell> => {
       const year = yearArg(args.year, 'year')!;
-      const counts = (await ctx.loaders.ownerFunnel.load({ owner: o.id, year })) ?? NO_APPLICATIONS;
-      // An owner's own figures are its own teachers' applications: whole for that owner, as plans shows its approvals.
+      // An owner's row is for that owner and the directorate only (the SDL admits their roles), as
+      // everywhere else (byOwner, decisionFigures): every owner's row, even rounded, beside a total
+      // would narrow the hidden cells of the others down.
       const own = ctx.identity.role === 'school-owner' && ctx.identity.org === o.id;
-      return shownCell(ctx.identity, o.id, counts, own || seesPersons(ctx.identity));
+      if (!own && ctx.identity.role !== 'directorate') throw forbidden('Only the school owner itself and the directorate see an owner’s figures', 'admissionFigures');
+      const counts = (await ctx.loaders.ownerFunnel.load({ owner: o.id, year })) ?? NO_APPLICATIONS;
+      return shownCell(ctx.identity, o.id, counts, true);
     },
   },
 };

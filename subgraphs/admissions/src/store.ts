@@ -65,11 +65,12 @@ export interface OwnerFunnel extends FunnelCounts {
   county: string;
 }
 
-/** The funnel of one year's applications in one subject and grade band. */
+/** The funnel of one year's applications of one study (in its subject and grade band). */
 export interface SubjectFunnel extends FunnelCounts {
   year: number;
   subject: string;
   gradeBand: string;
+  study: string;
 }
 
 /** A set date (not null, not missing): `$type` means the same in MongoDB and in the embedded store's native grouping. */
@@ -227,12 +228,16 @@ export function createAdmissionsStore(db: Db) {
         .toArray();
       return rows.map(flatten);
     },
-    /** The funnel per year, subject and grade band: one aggregation for a batch of years (a few dozen cells each). */
+    /**
+     * The funnel per year, subject, grade band and study: one aggregation for a batch of years (a
+     * few hundred cells each). Per study, since the API shows each study's applicants too and a
+     * subject's figures must add up from those as shown (`shownTotal`).
+     */
     async funnelBySubject(years: number[]): Promise<SubjectFunnel[]> {
       const rows = await applications
-        .aggregate<FunnelRow<{ year: number; subject: string; gradeBand: string }>>([
+        .aggregate<FunnelRow<{ year: number; subject: string; gradeBand: string; study: string }>>([
           { $match: { year: { $in: years } } },
-          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand' }, ...FUNNEL_SUMS } },
+          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', study: '$study' }, ...FUNNEL_SUMS } },
         ], ALL_CELLS)
         .toArray();
       return rows.map(flatten);

@@ -60,8 +60,8 @@ describe('offerCells and requirementRules', () => {
   it('counts every status, the cancelled ones, and the places of those offered this year', () => {
     const o = (status: string, offers: number, places: number) => ({ year: 2024, subject: 'MAT', gradeBand: 'GRADES_5_10', status, offers, places });
     const groups = [o('OFFERED', 9, 400), o('CANCELLED', 2, 60), o('NOT_OFFERED', 1, 30)];
-    expect(offerCells(groups, UDIR)).toEqual([{ subject: 'MAT', gradeBand: 'GRADES_5_10', offers: 12, cancelled: 2, places: 400 }]);
-    expect(offerCells(groups, PUBLIC)).toEqual([{ subject: 'MAT', gradeBand: 'GRADES_5_10', offers: 10, cancelled: null, places: 400 }]);
+    // Exact for everyone: offers are not persons, and the catalogue lists them all publicly.
+    expect(offerCells(groups)).toEqual([{ subject: 'MAT', gradeBand: 'GRADES_5_10', offers: 12, cancelled: 2, places: 400 }]);
   });
 
   it('keeps the requirements in force when the year\'s studies start', () => {
@@ -74,9 +74,9 @@ describe('offerCells and requirementRules', () => {
 
 describe('the insights configuration', () => {
   it('defaults to NOK 850,000 per FTE and a NOK 120,000 scholarship, and reads both from the environment', () => {
-    expect(loadSubgraphConfig({}, 'catalogue', 4001).insights).toEqual(DEFAULT_INSIGHTS);
+    expect(loadSubgraphConfig({ GATEWAY_SECRET: 'x'.repeat(32) }, 'catalogue', 4001).insights).toEqual(DEFAULT_INSIGHTS);
     expect(DEFAULT_INSIGHTS).toEqual({ nokPerFte: 850_000, scholarshipNok: 120_000 });
-    expect(loadSubgraphConfig({ INSIGHTS_NOK_PER_FTE: '900000', INSIGHTS_SCHOLARSHIP_NOK: '110000' }, 'catalogue', 4001).insights).toEqual({ nokPerFte: 900_000, scholarshipNok: 110_000 });
+    expect(loadSubgraphConfig({ GATEWAY_SECRET: 'x'.repeat(32), INSIGHTS_NOK_PER_FTE: '900000', INSIGHTS_SCHOLARSHIP_NOK: '110000' }, 'catalogue', 4001).insights).toEqual({ nokPerFte: 900_000, scholarshipNok: 110_000 });
   });
 
   it('refuses malformed values, listing both', () => {

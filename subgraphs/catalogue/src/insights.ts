@@ -1,4 +1,4 @@
-import { type Identity, type InsightsSettings, shownCount, shownTotal } from '@partnerskap/kit';
+import { type Identity, type InsightsSettings, shownCount, shownTotalOver } from '@partnerskap/kit';
 import { type AllocationGroup, type Entity, type OfferGroup, type RequirementDoc } from './store.js';
 
 /** Maths and science (realfag): the subjects whose substitute scheme the state pays 75 % of. */
@@ -62,10 +62,11 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * A year's offers per subject and grade band, rolled up from its groups by status: offers of every
- * status, the cancelled ones, and the places of those offered this year (status OFFERED). Offer counts are shown as
- * counts (hidden under 5, rounded, for all but the directorate); places are public catalogue data.
+ * status, the cancelled ones, and the places of those offered this year (status OFFERED). All
+ * exact, for everyone: offers are not persons, and the catalogue lists every one of them publicly
+ * (`studies(filter:)` counts them), so hiding or rounding the counts here would hide nothing.
  */
-export function offerCells(groups: readonly OfferGroup[], identity: Identity): OfferCell[] {
+export function offerCells(groups: readonly OfferGroup[]): OfferCell[] {
   const cells = new Map<string, { subject: string; gradeBand: string; offers: number; cancelled: number; places: number }>();
   for (const g of groups) {
     const key = `${g.subject}\u0000${g.gradeBand}`;
@@ -78,7 +79,7 @@ export function offerCells(groups: readonly OfferGroup[], identity: Identity): O
   }
   return [...cells.values()]
     .sort((a, b) => byString(a.subject, b.subject) || byString(a.gradeBand, b.gradeBand))
-    .map((c) => ({ subject: c.subject, gradeBand: c.gradeBand, offers: shownCount(identity, c.offers), cancelled: shownCount(identity, c.cancelled), places: c.places }));
+    .map((c) => ({ subject: c.subject, gradeBand: c.gradeBand, offers: c.offers, cancelled: c.cancelled, places: c.places }));
 }
 
 /** FTEs to two decimals from percent-of-a-release units (participants x percent). */
@@ -161,8 +162,9 @@ function partition(groups: readonly AllocationGroup[], keyOf: (g: AllocationGrou
 
 /**
  * A year's funding figures from its allocations grouped by subject, grade band, county, decision
- * and scheme. Cells are counts as shown to the caller; `funded` and `notFunded` are totals of the
- * county cells (`shownTotal`: hidden as soon as one county's is); the split per scheme follows
+ * and scheme. Cells are counts as shown to the caller; `funded` and `notFunded` are the sums of the
+ * county cells as shown, hidden as soon as a county's, subject's or grade band's cell is
+ * (`shownTotalOver`: else the total minus the other cells would narrow it down); the split per scheme follows
  * {@link substituteSplit} and {@link scholarshipSplit}. A funded allocation without a scheme counts
  * as funded but in neither split.
  */
@@ -170,13 +172,16 @@ export function fundingFigures(groups: readonly AllocationGroup[], identity: Ide
   const show = (cells: { key: string; funded: number; notFunded: number }[]): FundingCell[] =>
     cells.map((c) => ({ key: c.key, funded: shownCount(identity, c.funded), notFunded: shownCount(identity, c.notFunded) }));
   const byCounty = partition(groups, (g) => g.county);
+  const bySubject = partition(groups, (g) => g.subject);
+  const byGradeBand = partition(groups, (g) => g.gradeBand);
+  const total = (k: 'funded' | 'notFunded') => shownTotalOver(identity, [byCounty, bySubject, byGradeBand].map((p) => p.map((c) => c[k])));
   const participants = (scheme: string, subjects: (subject: string) => boolean) =>
     groups.filter((g) => g.funded && g.scheme === scheme && subjects(g.subject)).reduce((sum, g) => sum + g.n, 0);
   return {
-    funded: shownTotal(identity, byCounty.map((c) => c.funded)),
-    notFunded: shownTotal(identity, byCounty.map((c) => c.notFunded)),
-    bySubject: show(partition(groups, (g) => g.subject)),
-    byGradeBand: show(partition(groups, (g) => g.gradeBand)),
+    funded: total('funded'),
+    notFunded: total('notFunded'),
+    bySubject: show(bySubject),
+    byGradeBand: show(byGradeBand),
     byCounty: show(byCounty),
     split: [
       substituteSplit(

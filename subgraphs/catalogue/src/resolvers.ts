@@ -86,7 +86,7 @@ export const resolvers = {
   },
   Insights: {
     __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => insightsOf(insightsYear(ref.year), ctx),
-    offers: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => offerCells(await ctx.loaders.offerGroups.load(i.year), ctx.identity),
+    offers: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => offerCells(await ctx.loaders.offerGroups.load(i.year)),
     funding: async (i: { year: number }, _: unknown, ctx: CatalogueContext) =>
       fundingFigures(await ctx.loaders.allocationGroups.load(i.year), ctx.identity, ctx.insights),
     requirements: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => requirementRules(await ctx.loaders.requirements(), i.year),

@@ -1,4 +1,4 @@
-import { MIN_SHOWN_COUNT, keyString, pageWindow, seesPersons, shownTotalOver, toConnection } from '@partnerskap/kit';
+import { keyString, pageWindow, seesPersons, shownAverage, shownTotalOver, toConnection } from '@partnerskap/kit';
 import { type RatingSummary } from './store.js';
 import { type FeedbackContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
@@ -9,21 +9,20 @@ const ref = (value: unknown) => {
   return id === undefined ? null : { id };
 };
 
-const round = (n: number, decimals: number) => Math.round(n * 10 ** decimals) / 10 ** decimals;
-
 /**
  * A rating summary as a caller may see it: unions and the directorate see it whole (they see the
- * answers), averages to two decimals. Others get counts suppressed when 1 to 4 and otherwise
- * rounded to base 5, a total (a subject's, a year's) only when none of the finer counts it adds up
- * is suppressed (else the total minus the shown ones would give the hidden one away), and averages
- * only over 5 or more answers, to one decimal.
+ * answers), averages to two decimals. For others a count is the sum of its studies' counts as
+ * shown (suppressed when 1 to 4, otherwise rounded to base 5), hidden as soon as one of them or,
+ * for a year's, one county's is (else the total minus the shown ones would give the hidden one
+ * away); averages only over 5 or more answers, banded to the nearest 0.5 (so that no average pins
+ * a count: `shownAverage`).
  */
 function shown(ctx: FeedbackContext, summary: RatingSummary | null) {
   if (!summary) return null;
   const whole = ctx.identity.role === 'union' || seesPersons(ctx.identity);
   const view = (s: { count: number; sum: number; cells: number[][] }) => ({
     count: whole ? s.count : shownTotalOver(ctx.identity, s.cells),
-    average: s.count === 0 ? null : whole ? round(s.sum / s.count, 2) : s.count >= MIN_SHOWN_COUNT ? round(s.sum / s.count, 1) : null,
+    average: shownAverage(s.sum, s.count, whole),
   });
   return { ...view(summary), byTopic: summary.byTopic.map((t) => ({ topic: t.topic, ...view(t) })) };
 }

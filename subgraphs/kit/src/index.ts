@@ -81,4 +81,4 @@ export {
   verifyHs256,
 } from './identity.js';
 export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
-export { type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, isSuppressed, maySeeApplication, seesPersons, shownCount, shownTotal, shownTotalOver } from './rules.js';
+export { AVERAGE_BAND, type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, isSuppressed, maySeeApplication, seesPersons, shownAverage, shownCount, shownTotal, shownTotalOver } from './rules.js';

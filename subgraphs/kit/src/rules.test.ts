@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Identity } from './identity.js';
-import { shownCount, shownTotal } from './rules.js';
+import { shownAverage, shownCount, shownTotal, shownTotalOver } from './rules.js';
 
 const publicCaller = { role: 'public' } as Identity;
 const shown = (n: number) => shownCount(publicCaller, n);
@@ -11,9 +11,11 @@ describe('disclosure control for callers who may not see persons', () => {
     expect(shownCount({ role: 'directorate' } as Identity, 3)).toBe(3);
   });
 
-  it('shows a total rounded, hides it when one of its cells is hidden, and shows the directorate the sum', () => {
-    expect(shownTotal(publicCaller, [8, 8, 0])).toBe(15);
+  it('shows a total as the sum of its cells as shown, hides it when a cell of any partition is hidden, and shows the directorate the sum', () => {
+    expect(shownTotal(publicCaller, [8, 8, 0])).toBe(20);
+    expect(shownTotal(publicCaller, [7, 7, 7, 7])).toBe(20);
     expect(shownTotal(publicCaller, [8, 8, 1])).toBeNull();
+    expect(shownTotalOver(publicCaller, [[8, 8], [15, 1]])).toBeNull();
     expect(shownTotal({ role: 'directorate' } as Identity, [8, 8, 1])).toBe(17);
   });
 
@@ -47,5 +49,36 @@ describe('disclosure control for callers who may not see persons', () => {
     }
     expect(checked).toBeGreaterThan(100);
     expect(pinned).toEqual([]);
+  });
+
+  it('bands averages to 0.5 over 5 or more answers, exact to two decimals for whoever sees the answers', () => {
+    expect(shownAverage(17, 4, false)).toBeNull();
+    expect(shownAverage(0, 0, true)).toBeNull();
+    expect([shownAverage(21, 5, false), shownAverage(22, 5, false), shownAverage(43, 10, false)]).toEqual([4, 4.5, 4.5]);
+    expect(shownAverage(43, 10, true)).toBe(4.3);
+  });
+
+  /**
+   * The count-and-average attack, by brute force: for every shown count and banded average, every
+   * count the rounded count allows (5 or more) must fit some whole rating sum, so that the
+   * average rules none out. To one decimal it fails (the exact count comes back).
+   */
+  it('never lets a banded average rule out a count the rounded count allows', () => {
+    const fits = (n: number, average: number, show: (s: number, n: number) => number | null) => {
+      for (let sum = n; sum <= 5 * n; sum++) if (show(sum, n) === average) return true;
+      return false;
+    };
+    const oneDecimal = (sum: number, n: number) => Math.round((sum / n) * 10) / 10;
+    let narrowed = 0;
+    let narrowedOld = 0;
+    for (let n = 5; n <= 60; n++) {
+      const allowed = [-2, -1, 0, 1, 2].map((d) => shown(n)! + d).filter((m) => m >= 5);
+      for (let sum = n; sum <= 5 * n; sum++) {
+        if (allowed.some((m) => !fits(m, shownAverage(sum, n, false)!, (s, k) => shownAverage(s, k, false)))) narrowed++;
+        if (allowed.some((m) => !fits(m, oneDecimal(sum, n), oneDecimal))) narrowedOld++;
+      }
+    }
+    expect(narrowed).toBe(0);
+    expect(narrowedOld).toBeGreaterThan(0);
   });
 });

@@ -44,7 +44,7 @@ export const MIN_SHOWN_COUNT = 5;
  * A count as a caller may see it. For a caller who may not see the persons behind it: `null`
  * (suppressed) when 1 to 4, otherwise rounded to the nearest multiple of 5, so that figures of
  * one answer that overlap (a total and its parts) give only ranges when subtracted. A count that
- * is the total of cells also shown in the same answer goes through {@link protectTable} instead.
+ * is the total of cells also shown one by one goes through {@link shownTotalOver} instead.
  */
 export function shownCount(identity: Identity, n: number, unsuppressed = seesPersons(identity)): number | null {
   if (unsuppressed || n === 0) return n;
@@ -53,11 +53,8 @@ export function shownCount(identity: Identity, n: number, unsuppressed = seesPer
 }
 
 /**
- * The total of cells that one answer may also show one by one (a subject's answers and each of
- * its studies' answers), as a caller who may not see the persons behind them may see it: rounded
- * like any count, and `null` as soon as one cell is suppressed. Rounding alone does not protect a
- * suppressed cell: with cells of 8 and 8 shown as 10 and 10 and a total of 17 shown as 15, the
- * third cell can only be 1. Without the total there is nothing to subtract from.
+ * The total of cells the API also shows one by one (a subject's answers and each of its studies'),
+ * as a caller who may not see the persons behind them may see it: see {@link shownTotalOver}.
  */
 export function shownTotal(identity: Identity, cells: Iterable<number>): number | null {
   return shownTotalOver(identity, [cells]);
@@ -69,22 +66,39 @@ export function isSuppressed(n: number): boolean {
 }
 
 /**
- * A total that several partitions shown in the same answer add up to (a year's applications per
- * county, per subject, per grade band): the sum of the first, as {@link shownTotal} shows it, and
- * `null` as soon as a cell of any of them is suppressed, since the total minus the other cells of
- * that partition would narrow the hidden one down.
+ * A total that several partitions add up to, each of whose cells the API shows one by one
+ * somewhere (a year's applications per study, per county, per grade band), as a caller who may not
+ * see the persons behind them may see it. Controlled (additive) rounding: the sum of the first
+ * partition's cells *as shown*, so that the total is a function of shown figures and tells nothing
+ * they do not (rounding the true total instead pins cells: four cells of 7, each shown 5, and a
+ * total of 28 shown 30 leave only 7 for each). Secondary suppression: `null` as soon as a cell of
+ * any partition is hidden, since the total minus the other cells would narrow the hidden one down.
+ * The first partition should be the finest one the API publishes (per study before per subject).
  */
 export function shownTotalOver(identity: Identity, partitions: Iterable<number>[]): number | null {
-  let sum = 0;
-  let suppressed = false;
-  partitions.forEach((cells, i) => {
-    for (const n of cells) {
-      if (i === 0) sum += n;
-      if (isSuppressed(n)) suppressed = true;
-    }
-  });
-  if (seesPersons(identity)) return sum;
-  return suppressed ? null : shownCount(identity, sum);
+  const lists = partitions.map((cells) => [...cells]);
+  const first = lists[0] ?? [];
+  if (seesPersons(identity)) return first.reduce((a, n) => a + n, 0);
+  if (lists.some((cells) => cells.some(isSuppressed))) return null;
+  return first.reduce((a, n) => a + shownCount(identity, n)!, 0);
+}
+
+/** The width of the bands averages of ratings 1 to 5 are shown in to callers who may not see persons. */
+export const AVERAGE_BAND = 0.5;
+
+/**
+ * The average of whole ratings 1 to 5 (their `sum` over `count` answers) as a caller may see it:
+ * to two decimals for `exact` callers; for others only over {@link MIN_SHOWN_COUNT} or more
+ * answers, and banded to the nearest 0.5 (1, 1.5, ... 5). A band spans 0.25 n (the end bands) to
+ * 0.5 n whole rating sums for n answers, at least one for every n of 5 or more, so an average rules
+ * out no count the rounded count allows and pins none; to one decimal (a band of 0.1 n sums) it
+ * often fits a single count.
+ */
+export function shownAverage(sum: number, count: number, exact: boolean): number | null {
+  if (count === 0) return null;
+  if (exact) return Math.round((sum / count) * 100) / 100;
+  if (count < MIN_SHOWN_COUNT) return null;
+  return Math.round(sum / count / AVERAGE_BAND) * AVERAGE_BAND;
 }
 
 /** A fresh random pseudonym for records whose person has been erased: unlinkable to the old id. */

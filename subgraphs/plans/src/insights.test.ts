@@ -5,7 +5,8 @@ import { type OwnerCell, type TopicCell, competenceFromCells, decisionTotal, own
 const publicCaller = { role: 'public' } as Identity;
 const directorate = { role: 'directorate' } as Identity;
 const owner = (o: string, county: string, approved: number, refused: number, confirmed = 0): OwnerCell => ({ year: 2024, owner: o, county, approved, refused, confirmed });
-const topic = (subject: string, gradeBand: string, reason: string | null, approved: number, refused: number): TopicCell => ({ year: 2024, subject, gradeBand, reason, approved, refused, confirmed: 0 });
+/** A topic cell of the one study of its subject and grade band. */
+const topic = (subject: string, gradeBand: string, reason: string | null, approved: number, refused: number): TopicCell => ({ year: 2024, subject, gradeBand, study: `${subject}-${gradeBand}`, reason, approved, refused, confirmed: 0 });
 
 describe('the competence rule', () => {
   const ENG_RULES = [
@@ -89,12 +90,13 @@ describe('decision figures as the public sees them', () => {
     ]);
   });
 
-  it('hides a count of the total when a county, subject or grade band cell has it at 1 to 4, never for an owner’s alone; else rounds the sum', () => {
+  it('hides a count of the total when a county, subject or grade band cell has it at 1 to 4, never for an owner’s alone; else adds cells up as shown', () => {
     // Subjects ENG 11 / MAT 12 approved, 10 / 12 refused, all for cost; two grade bands alike.
     const topics = [topic('ENG', 'GRADES_1_7', null, 11, 0), topic('MAT', 'GRADES_8_13', null, 12, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 10), topic('MAT', 'GRADES_8_13', 'COST', 0, 12)];
-    // Owners of 46 with 2 and 3 approvals: the county's 5 shows, and with it the total (23 → 25, 22 → 20).
+    // Owners of 46 with 2 and 3 approvals: the county's 5 shows, and with it the total: approvals the
+    // studies' as shown (11 + 12 as 10 + 10, not 23 rounded), refusals the counties' (16 + 6 as 15 + 5).
     const owners = [owner('4601', '46', 2, 10), owner('4602', '46', 3, 6), owner('03', '03', 18, 6)];
-    expect(decisionTotal(publicCaller, 2024, owners, topics)).toEqual({ key: '2024', approved: 25, refused: 20, refusalRate: 0.44, confirmed: 0 });
+    expect(decisionTotal(publicCaller, 2024, owners, topics)).toEqual({ key: '2024', approved: 20, refused: 20, refusalRate: 0.5, confirmed: 0 });
     expect(decisionTotal(directorate, 2024, owners, topics)).toEqual({ key: '2024', approved: 23, refused: 22, refusalRate: 0.49, confirmed: 0 });
     // County 03 with 3 approvals hides the approvals' total, not the refusals'.
     const hiddenCounty = [owner('4601', '46', 20, 10), owner('03', '03', 3, 12)];
@@ -143,5 +145,15 @@ describe('decision figures as the public sees them', () => {
       { reason: 'COST', count: null },
       { reason: 'PRIORITIES', count: 5 },
     ]);
+  });
+});
+
+describe('approvals per subject as the public sees them', () => {
+  it('adds a subject’s approvals up from its studies as shown, hidden with any of them', () => {
+    const study = (id: string, approved: number): TopicCell => ({ year: 2024, subject: 'MAT', gradeBand: 'GRADES_1_7', study: id, reason: null, approved, refused: 0, confirmed: 0 });
+    // Four studies of 7 (each shown 5): 28 rounded would be 30 and pin every study to 7.
+    expect(topicPartitions(publicCaller, ['a', 'b', 'c', 'd'].map((id) => study(id, 7))).bySubject).toEqual([{ key: 'MAT', approved: 20, refused: 0, refusalRate: 0, confirmed: 0 }]);
+    expect(topicPartitions(publicCaller, [study('a', 5), study('b', 1), study('c', 1)]).bySubject[0]!.approved).toBeNull();
+    expect(topicPartitions(directorate, [study('a', 5), study('b', 1), study('c', 1)]).bySubject[0]!.approved).toBe(7);
   });
 });

@@ -1,4 +1,4 @@
-import { type Identity, badUserInput, idArg, seesPersons, shownCount, shownTotalOver } from '@partnerskap/kit';
+import { type Identity, badUserInput, idArg, seesPersons, shownCount, shownTotal, shownTotalOver } from '@partnerskap/kit';
 
 /** The grade levels (trinn) each grade band covers. */
 export const BAND_LEVELS: Readonly<Record<string, readonly number[]>> = {
@@ -40,11 +40,12 @@ export interface OwnerCell extends DecisionCounts {
   county: string;
 }
 
-/** A year's decisions of one subject, grade band and refusal reason (null for approvals). */
+/** A year's decisions of one study (in its subject and grade band) and refusal reason (null for approvals). */
 export interface TopicCell extends DecisionCounts {
   year: number;
   subject: string;
   gradeBand: string;
+  study: string;
   reason: string | null;
 }
 
@@ -174,28 +175,47 @@ export function ownerPartitions(identity: Identity, owners: OwnerCell[]) {
   };
 }
 
-/** The per-topic partitions of a year's decisions, from its topic cells: `bySubject`, `byGradeBand` and refusals per reason. */
+/** Each study's approvals (`Study.approvedApplications`) among the given cells, in study order. */
+const studyApprovals = (topics: TopicCell[]) => rollUp(topics, (c) => c.study).map((c) => c.counts.approved);
+
+/**
+ * The per-topic partitions of a year's decisions, from its topic cells: `bySubject`, `byGradeBand`
+ * and refusals per reason. The approvals of a subject or grade band are the sum of its studies'
+ * (`Study.approvedApplications`) as shown, hidden as soon as one is, so that they tell nothing the
+ * studies' figures do not.
+ */
 export function topicPartitions(identity: Identity, topics: TopicCell[]) {
   const exact = seesPersons(identity);
+  const addingUp = (keyOf: (c: TopicCell) => string) =>
+    rollUp(topics, keyOf).map((c) => {
+      const cell = shownCell(identity, c.key, c.counts, exact);
+      if (exact) return cell;
+      const approved = shownTotal(identity, studyApprovals(topics.filter((t) => keyOf(t) === c.key)));
+      const decided = approved === null || cell.refused === null ? null : approved + cell.refused;
+      return { ...cell, approved, refusalRate: shownShare(cell.refused, decided) };
+    });
   return {
-    bySubject: rollUp(topics, (c) => c.subject).map((c) => shownCell(identity, c.key, c.counts, exact)),
-    byGradeBand: rollUp(topics, (c) => c.gradeBand).map((c) => shownCell(identity, c.key, c.counts, exact)),
+    bySubject: addingUp((c) => c.subject),
+    byGradeBand: addingUp((c) => c.gradeBand),
     reasons: rollUp(refusalsOf(topics), (c) => c.reason!).map((r) => ({ reason: r.key, count: shownCount(identity, r.counts.refused, exact) })),
   };
 }
 
 /**
  * A year's total (key: the year), from its grouped cells. For callers who may not see persons each
- * count is hidden as soon as a cell of a partition shown beside it (county, subject, grade band,
- * and for refusals reason) is: the total minus the other cells of that partition would narrow the
- * hidden one down. Otherwise it is rounded like any count. (The owners' rows are the directorate's
- * only, so they are not a partition such a caller sees.)
+ * count is the sum of the cells of a partition as shown (the studies for approvals, else the
+ * counties), and hidden as soon as a cell of a partition shown beside it (study, county,
+ * subject, grade band, and for refusals reason) is: the total minus the other cells of that
+ * partition would narrow the hidden one down (`shownTotalOver`). (The owners' rows are the owner's
+ * and the directorate's only, so they are not a partition such a caller sees.)
  */
 export function decisionTotal(identity: Identity, year: number, owners: OwnerCell[], topics: TopicCell[]): ShownDecisionCell {
+  if (seesPersons(identity)) return shownCell(identity, String(year), ownerCounts(owners), true);
   const partitions = [rollUp(owners, (c) => c.county), rollUp(topics, (c) => c.subject), rollUp(topics, (c) => c.gradeBand)];
   const reasons = rollUp(refusalsOf(topics), (c) => c.reason!);
-  const shown = (k: CountName) => shownTotalOver(identity, [...partitions, ...(k === 'refused' ? [reasons] : [])].map((p) => p.map((c) => c.counts[k])));
-  const [approved, refused, confirmed] = [shown('approved'), shown('refused'), shown('confirmed')];
+  const cellsOf = (k: CountName) => [...partitions, ...(k === 'refused' ? [reasons] : [])].map((p) => p.map((c) => c.counts[k]));
+  const approved = shownTotalOver(identity, [studyApprovals(topics), ...cellsOf('approved')]);
+  const [refused, confirmed] = [shownTotalOver(identity, cellsOf('refused')), shownTotalOver(identity, cellsOf('confirmed'))];
   const decided = approved === null || refused === null ? null : approved + refused;
   return { key: String(year), approved, refused, refusalRate: shownShare(refused, decided), confirmed };
 }

@@ -83,11 +83,13 @@ export const resolvers = {
     plans: (o: Owner, _: unknown, ctx: PlansContext) => ctx.store.plansOf(o.id),
     decisionFigures: async (o: Owner, args: { year: number }, ctx: PlansContext) => {
       const year = yearArg(args.year, 'year')!;
-      // The owner's own decisions on its own teachers: whole for that owner and the directorate,
-      // like `Study.approvedApplications(owner:)`; hidden or rounded like every figure for others.
+      // The owner's own decisions on its own teachers: for that owner and the directorate only (the
+      // SDL admits their roles), whole, like `byOwner` and `Study.approvedApplications(owner:)`:
+      // every owner's row, even rounded, beside a total would narrow the hidden cells of others down.
       const own = ctx.identity.role === 'school-owner' && ctx.identity.org === o.id;
+      if (!own && ctx.identity.role !== 'directorate') throw forbidden('Only the school owner itself and the directorate see an owner’s decisions', 'decisionFigures');
       const counts = ownerCounts(await ctx.loaders.ownerDecisions.load(ownerDecisionsKey(year, o.id)));
-      return shownCell(ctx.identity, o.id, counts, own || seesPersons(ctx.identity));
+      return shownCell(ctx.identity, o.id, counts, true);
     },
   },
   Insights: {

@@ -214,12 +214,16 @@ export function createPlansStore(db: Db) {
         .toArray();
       return rows.map(({ _id, approved, refused, confirmed }) => ({ year: _id.year, owner: _id.owner, county: _id.county ?? '', approved, refused, confirmed }));
     },
-    /** Decisions of the given years per subject, grade band and refusal reason (null for approvals). One aggregation. */
+    /**
+     * Decisions of the given years per subject, grade band, study and refusal reason (null for
+     * approvals). One aggregation. Per study, since the API shows each study's approvals too and a
+     * subject's must add up from those as shown.
+     */
     async decisionsByTopic(years: number[]): Promise<TopicCell[]> {
       const rows = await decisions
-        .aggregate<{ _id: { year: number; subject: string; gradeBand: string; reason?: string | null } } & Omit<TopicCell, 'year' | 'subject' | 'gradeBand' | 'reason'>>([
+        .aggregate<{ _id: { year: number; subject: string; gradeBand: string; study: string; reason?: string | null } } & Omit<TopicCell, 'year' | 'subject' | 'gradeBand' | 'study' | 'reason'>>([
           { $match: { year: { $in: years } } },
-          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', reason: '$reason' }, ...DECISION_SUMS } },
+          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', study: '$study', reason: '$reason' }, ...DECISION_SUMS } },
         ], WHOLE_REPLY)
         .toArray();
       return rows.map(({ _id, approved, refused, confirmed }) => ({ ..._id, reason: _id.reason ?? null, approved, refused, confirmed }));
