@@ -6,6 +6,7 @@
  * swaps the schema in without a restart.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -22,7 +23,6 @@ import {
   listenGateway,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
-import { devGatewaySecret } from '@partnerskap/kit';
 import { readRegistry } from '../schema/compose.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -93,8 +93,8 @@ function devLogger(print: (line: string) => void): Logger {
  * Starts each registered subgraph under `tsx watch` (its SDL watched too) and the gateway over the
  * supergraph file, and resolves once every subgraph answers `/health`. A subgraph that crashes is
  * reported; `tsx watch` starts it again on the next save. Each child gets this process's
- * environment (`PARTNERSKAP_NOW`, `LOG_LEVEL` pass through) with its port, the store, its
- * development secret and the gateway's URL set.
+ * environment (`PARTNERSKAP_NOW`, `LOG_LEVEL` pass through) with its port, the store, a secret
+ * it shares with the gateway (fresh and random for every run, as `npm start`'s) and the gateway's URL set.
  */
 export async function startDev(options: DevOptions): Promise<RunningDev> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -115,6 +115,9 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
   }
   if (taken.length > 0) throw new Error(`port ${taken.join(', ')} in use: is npm start or another npm run dev running?`);
 
+  // Fresh random secrets every run, in this process and the children's environment only: nothing
+  // derivable, nothing on disk, and no development fallback needed by either side.
+  const secrets = new Map(registry.map(({ name }) => [name, randomBytes(32).toString('base64url')]));
   let stopping = false;
   const children = new Map<string, { child: ChildProcess; port: number; crashed: boolean }>();
   registry.forEach(({ name, url }, i) => {
@@ -131,7 +134,7 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
           HOST: '127.0.0.1',
           MONGODB_URI: options.mongodbUri,
           ...(options.prefix ? { MONGODB_DB: `${options.prefix}${name}` } : {}),
-          GATEWAY_SECRET: devGatewaySecret(name),
+          GATEWAY_SECRET: secrets.get(name)!,
           SUPERGRAPH_URL: gatewayUrl,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -206,7 +209,7 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
       subgraphUrls: (name) => urls.get(name),
       development: true,
       authenticate: createAuthenticator({ jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE }),
-      secrets: (name) => devGatewaySecret(name),
+      secrets: (name) => secrets.get(name),
       logger: devLogger((line) => print(`${gatewayLabel} ${line}`)),
       onSupergraphReload: (outcome) =>
         print(

@@ -48,7 +48,7 @@ export interface SupergraphOptions {
   development?: boolean;
   /** The URL the gateway uses for a subgraph, given where it listens (tests put a recording proxy between). */
   subgraphUrl?: (name: string, url: string) => string;
-  /** How the gateway verifies client tokens; default the development key in `.data/`. */
+  /** How the gateway verifies client tokens; default the development key in `.data/` (required with `development: false`). */
   auth?: AuthOptions;
   progress?: (line: string) => void;
   /** The one clock of the subgraphs' rules (default: PARTNERSKAP_NOW or the machine's). */
@@ -152,6 +152,8 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     if (!composed.includes(`@join__graph(name: "${name}"`)) progress(`${name}: started, but not in the supergraph yet (npm run compose adds it)`);
   }
   const everyOne: Record<string, ListeningSubgraph> = { ...subgraphs, ...Object.fromEntries(Object.entries(others).map(([n, o]) => [n, o.listening])) };
+  // The development key is a development convenience, as with PARTNERSKAP_DEV=1 for npm run gateway.
+  if (!options.auth && !development) throw new Error('startSupergraph: development: false needs auth (an identity provider): the development key is for development only');
   const auth = options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const server = createGatewayServer({
     // The committed supergraph, hot-reloaded: npm run compose swaps it in without a restart.

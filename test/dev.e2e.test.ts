@@ -66,7 +66,7 @@ describe('npm run dev', () => {
     const pids = Object.values(dev!.subgraphs).map((s) => s.pid);
     expect(new Set([...pids, process.pid]).size).toBe(pids.length + 1);
     for (const { url } of Object.values(dev!.subgraphs)) expect((await fetch(new URL('/health', url))).status).toBe(200);
-    // The gateway signs for each child with its development secret: an answer joins two of them.
+    // The gateway signs for each child with the secret this run made for it: an answer joins two of them.
     expect(await query('{ statements(first: 1) { totalCount } unions { id } studies(first: 1) { totalCount } }')).toEqual({
       data: { statements: { totalCount: 0 }, unions: [], studies: { totalCount: 0 } },
     });

@@ -1,4 +1,4 @@
-import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, identityFromClaims, isHs256, secretKey, verifyHs256 } from '@partnerskap/kit';
+import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, identityFromClaims, isHs256, secretKey, verifyHs256 } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
@@ -23,7 +23,8 @@ const unauthenticated = (message: string): GraphQLError =>
 /**
  * Verifies bearer JWTs (signature, issuer, audience, expiry with clock skew; EdDSA, ES256 or RS256).
  * No header is the public caller; a bad, expired or wrongly signed token is a 401, never a
- * silent downgrade to public.
+ * silent downgrade to public. A client token never carries the role `service`: that comes only
+ * from a subgraph's own service token ({@link withServiceTokens}).
  */
 export function createAuthenticator(options: AuthOptions): Authenticator {
   let keys: JWTVerifyGetKey;
@@ -52,6 +53,7 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     }
     const identity = identityFromClaims(claims);
     if (!identity) throw unauthenticated('The token names no valid role and organisation');
+    if (identity.role === 'service') throw unauthenticated('A client token cannot carry the role service');
     if (verified.size >= 10_000) verified.clear();
     verified.set(authorization, { identity, expiresAt: Number(claims.exp) * 1000 });
     return identity;
@@ -60,21 +62,25 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
 
 /**
  * Verifies the service tokens subgraphs sign when a rule of theirs asks the supergraph (HS256 with
- * the secret the gateway already shares with that subgraph; subject = the subgraph). Anything
- * else is left to the client authenticator. The identity is `service`: it sees what a rule needs.
+ * the secret the gateway already shares with that subgraph; subject = the subgraph, living at most
+ * {@link SERVICE_TOKEN_LIFETIME_S}). Only a subgraph of the supergraph being served (`served`) is
+ * looked up, never whatever name a token chooses. Anything else is left to the client
+ * authenticator. The identity is `service`: it sees what a rule needs.
  */
-export function withServiceTokens(clients: Authenticator, secrets: Readonly<Record<string, string>> | ((name: string) => string | undefined)): Authenticator {
+export function withServiceTokens(
+  clients: Authenticator,
+  secrets: Readonly<Record<string, string>> | ((name: string) => string | undefined),
+  served: () => ReadonlySet<string>,
+): Authenticator {
   const secretOf = typeof secrets === 'function' ? secrets : (name: string) => (Object.hasOwn(secrets, name) ? secrets[name] : undefined);
-  // Keys are derived once per subgraph; a subgraph added by a new supergraph gets its key on first use.
-  // (only known names are kept: a token naming any string must not grow the map).
+  // Keys are derived once per secret; only served subgraphs' secrets are ever looked up, so the map stays small.
   const keys = new Map<string, ReturnType<typeof secretKey>>();
   const keyOf = (name: string) => {
-    if (!keys.has(name)) {
-      const secret = secretOf(name);
-      if (!secret) return undefined;
-      keys.set(name, secretKey(secret));
-    }
-    return keys.get(name);
+    if (!served().has(name)) return undefined;
+    const secret = secretOf(name);
+    if (!secret || secret.length < 32) return undefined;
+    if (!keys.has(secret)) keys.set(secret, secretKey(secret));
+    return keys.get(secret);
   };
   return async (authorization) => {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
@@ -87,9 +93,9 @@ export function withServiceTokens(clients: Authenticator, secrets: Readonly<Reco
       // a malformed token: the client authenticator refuses it
     }
     if (claims.iss !== SERVICE_ISSUER) return clients(authorization);
-    const key = claims.sub ? keyOf(claims.sub) : undefined;
-    if (!key) throw unauthenticated('The service token names no known subgraph');
-    if (!verifyHs256(token!, key, { issuer: SERVICE_ISSUER, audience: SERVICE_AUDIENCE, subject: claims.sub! })) {
+    const key = typeof claims.sub === 'string' ? keyOf(claims.sub) : undefined;
+    if (!key) throw unauthenticated('The service token names no subgraph of the supergraph');
+    if (!verifyHs256(token, key, { issuer: SERVICE_ISSUER, audience: SERVICE_AUDIENCE, subject: claims.sub!, maxLifetimeS: SERVICE_TOKEN_LIFETIME_S })) {
       throw unauthenticated('The service token is invalid or has expired');
     }
     return { role: 'service' };

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { devGatewaySecret } from '@partnerskap/kit';
+import { devGatewaySecret, devModeFromEnv } from '@partnerskap/kit';
 import { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.js';
@@ -12,8 +12,9 @@ export const envName = (name: string): string => name.toUpperCase().replace(/[^A
  * Where the gateway finds each subgraph and the secret it shares with it. The names come from the
  * supergraph being served (a new supergraph may name a new subgraph), so these are looked up by
  * name: `<NAME>_URL` and `GATEWAY_SECRET_<NAME>` in the environment first, then the file
- * `GATEWAY_SUBGRAPHS_FILE` (read again when it changes, so a new partner needs no restart), then,
- * outside production, the composed URL and the development secret.
+ * `GATEWAY_SUBGRAPHS_FILE` (read again when it changes, so a new partner needs no restart), then
+ * the composed URL and, only with `PARTNERSKAP_DEV=1` and only for a subgraph registered in
+ * `schema/subgraphs.json`, this machine's development secret.
  */
 export interface SubgraphSettings {
   /** The URL replacing the composed one, if any. */
@@ -36,7 +37,9 @@ export interface GatewayConfig {
   readonly subgraphs: SubgraphSettings;
   /** False only when `NODE_ENV=production`: Sandbox and stack traces are for development. */
   readonly development: boolean;
-  /** How client tokens are verified: a JWKS URL, or the development key (never in production). */
+  /** `PARTNERSKAP_DEV=1`: development asked for explicitly, the only way to the development secrets and key (refused with `NODE_ENV=production`). */
+  readonly devMode: boolean;
+  /** How client tokens are verified: a JWKS URL, or the development key (only with `PARTNERSKAP_DEV=1`). */
   readonly auth: Readonly<{ jwksUrl: string; issuer: string; audience: string; clockToleranceS: number } | { devKey: true }>;
   /** Operation limits (`LIMIT_DEPTH`, `LIMIT_ALIASES`, `LIMIT_FIELDS`, `LIMIT_DIRECTIVES`, `LIMIT_TOKENS`, `LIMIT_COST`, `LIMIT_BODY_BYTES`). */
   readonly limits: Limits;
@@ -72,22 +75,25 @@ const list = (raw: string | undefined) => (raw ?? '').split(',').map((x) => x.tr
 
 /** The committed supergraph. */
 export const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
+/** The registry of subgraphs: the only names a development secret is made for. */
+export const DEFAULT_REGISTRY = fileURLToPath(new URL('../../schema/subgraphs.json', import.meta.url));
 
 /**
  * Reads the gateway's configuration once: `PORT` (4000), `HOST`, `SUPERGRAPH_PATH`,
  * `SUPERGRAPH_SOURCE_URL`, `SUPERGRAPH_POLL_MS`, `<SUBGRAPH>_URL`, `GATEWAY_SECRET_<SUBGRAPH>`,
- * `GATEWAY_SUBGRAPHS_FILE`, `AUTH_JWKS_URL`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `NODE_ENV`, the
+ * `GATEWAY_SUBGRAPHS_FILE`, `AUTH_JWKS_URL`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `NODE_ENV`, `PARTNERSKAP_DEV`, the
  * limits (`LIMIT_*`), `RATE_LIMIT_*`, `SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`, `CORS_ORIGINS`,
  * `TRUSTED_PROXIES`, `METRICS`, `SHUTDOWN_GRACE_MS`. Every malformed
  * variable is reported in one error; the result is frozen.
  */
-export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+export function loadGatewayConfig(env: Record<string, string | undefined>, registryPath = DEFAULT_REGISTRY): GatewayConfig {
   const problems: string[] = [];
   const port = env.PORT ? Number(env.PORT) : 4000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number (0-65535), got "${env.PORT}"`);
   const nodeEnv = env.NODE_ENV ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) problems.push(`NODE_ENV must be development, production or test, got "${nodeEnv}"`);
   const production = nodeEnv === 'production';
+  const devMode = devModeFromEnv(env, problems);
   let auth: GatewayConfig['auth'] = { devKey: true };
   if (env.AUTH_JWKS_URL) {
     if (!/^https?:\/\//.test(env.AUTH_JWKS_URL)) problems.push('AUTH_JWKS_URL must be an http(s) URL');
@@ -98,6 +104,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     auth = { jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER ?? '', audience: env.AUTH_AUDIENCE ?? '', clockToleranceS };
   } else if (production) {
     problems.push('AUTH_JWKS_URL (with AUTH_ISSUER and AUTH_AUDIENCE) must be set in production: the development key is refused there');
+  } else if (!devMode) {
+    problems.push('AUTH_JWKS_URL (with AUTH_ISSUER and AUTH_AUDIENCE) must be set, or PARTNERSKAP_DEV=1 for the development key');
   }
   for (const [variable, value] of Object.entries(env)) {
     if (variable.startsWith('GATEWAY_SECRET_') && value !== undefined && value.length < 32) problems.push(`${variable} must be at least 32 characters`);
@@ -143,8 +151,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     supergraphPath: env.SUPERGRAPH_PATH || DEFAULT_SUPERGRAPH,
     supergraphSourceUrl,
     supergraphPollMs,
-    subgraphs: Object.freeze(subgraphSettings(env, subgraphsFile, production)),
+    subgraphs: Object.freeze(subgraphSettings(env, subgraphsFile, devMode ? registryPath : undefined)),
     development: !production,
+    devMode,
     auth: Object.freeze(auth),
     limits: Object.freeze(limits),
     rateLimits: Object.freeze(rateLimits),
@@ -173,8 +182,22 @@ function readSubgraphsFile(path: string): SubgraphsFile {
   return parsed as SubgraphsFile;
 }
 
-/** The lookups of {@link SubgraphSettings} over a snapshot of the environment and the file (re-read when its mtime changes). */
-function subgraphSettings(env: Record<string, string | undefined>, file: string | undefined, production: boolean): SubgraphSettings {
+/** The names `schema/subgraphs.json` registers (none when it cannot be read: no development secret then). */
+function registeredNames(path: string): ReadonlySet<string> {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { subgraphs?: { name?: unknown }[] };
+    return new Set((parsed.subgraphs ?? []).map((s) => s.name).filter((n): n is string => typeof n === 'string'));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * The lookups of {@link SubgraphSettings} over a snapshot of the environment and the file (re-read
+ * when its mtime changes). `registry`, given only with `PARTNERSKAP_DEV=1`: the development secret
+ * for the subgraphs it registers (read again when it changes, as `npm run new-subgraph` adds one).
+ */
+function subgraphSettings(env: Record<string, string | undefined>, file: string | undefined, registry: string | undefined): SubgraphSettings {
   const snapshot = new Map(Object.entries(env).filter(([k, v]) => v && (k.endsWith('_URL') || k.startsWith('GATEWAY_SECRET_'))) as [string, string][]);
   let cached: { mtimeMs: number; content: SubgraphsFile } | undefined;
   const fromFile = (name: string) => {
@@ -187,8 +210,19 @@ function subgraphSettings(env: Record<string, string | undefined>, file: string 
     }
     return cached?.content.subgraphs[name];
   };
+  let registered: { mtimeMs: number; names: ReadonlySet<string> } | undefined;
+  const isRegistered = (name: string) => {
+    if (!registry) return false;
+    try {
+      const { mtimeMs } = statSync(registry);
+      if (!registered || registered.mtimeMs !== mtimeMs) registered = { mtimeMs, names: registeredNames(registry) };
+    } catch {
+      return false;
+    }
+    return registered.names.has(name);
+  };
   return {
     urlOf: (name) => snapshot.get(`${envName(name)}_URL`) ?? fromFile(name)?.url,
-    secretOf: (name) => snapshot.get(`GATEWAY_SECRET_${envName(name)}`) ?? fromFile(name)?.secret ?? (production ? undefined : devGatewaySecret(name)),
+    secretOf: (name) => snapshot.get(`GATEWAY_SECRET_${envName(name)}`) ?? fromFile(name)?.secret ?? (isRegistered(name) ? devGatewaySecret(name) : undefined),
   };
 }

@@ -3,8 +3,8 @@ import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlu
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
-import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/kit';
-import { type DocumentNode, GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, PUBLIC, errorBody, serveGraphQL } from '@partnerskap/kit';
+import { type ASTNode, type DocumentNode, GraphQLError, type GraphQLFormattedError, Kind, print } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
@@ -84,6 +84,22 @@ export interface GatewayServer {
 
 /** "Did you mean ...?" in validation messages: a map of the schema for whoever probes it. */
 const SUGGESTION = / ?Did you mean .*\?$/;
+
+/** graphql-js's message for a variable that failed coercion: it quotes the client's value back. */
+const INVALID_VARIABLE = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)" got invalid value /;
+
+/**
+ * A variable coercion error without the value the client sent (a reflected value is a gift to
+ * whoever probes, and may be someone's personal data in a log or a screenshot): the variable and
+ * the type it expects, from the variable's definition graphql-js attaches to the error.
+ */
+function withoutEchoedValue(message: string, error: unknown): string {
+  const match = INVALID_VARIABLE.exec(message);
+  if (!match) return message;
+  const node = (error as { nodes?: readonly ASTNode[] } | undefined)?.nodes?.[0];
+  const expected = node?.kind === Kind.VARIABLE_DEFINITION ? `; expected type "${print(node.type)}"` : '';
+  return `Variable "$${match[1]}" got an invalid value${expected}`;
+}
 
 /**
  * Logs every error of an operation, in full, with its correlation id, the operation's name and the
@@ -241,7 +257,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       useLocalIntrospection(),
       options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
-    formatError: (formatted: GraphQLFormattedError): GraphQLFormattedError => {
+    formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
       const path = formatted.path ? { path: formatted.path } : {};
       if (typeof code !== 'string' || !SHOWN_CODES.has(code)) {
@@ -249,34 +265,49 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       }
       const extensions: Record<string, unknown> = {};
       for (const key of SHOWN_EXTENSIONS) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
-      const message = options.development ? formatted.message : formatted.message.replace(SUGGESTION, '');
+      const shown = code === 'BAD_USER_INPUT' ? withoutEchoedValue(formatted.message, error) : formatted.message;
+      const message = options.development ? shown : shown.replace(SUGGESTION, '');
       return { message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...path, extensions };
     },
   });
 
-  const authenticate = withServiceTokens(options.authenticate, options.secrets);
+  // Service tokens are checked against the subgraphs of the supergraph being served, never a name a token chooses.
+  let served: { of: LoadedSupergraph | undefined; names: ReadonlySet<string> } = { of: undefined, names: new Set() };
+  const servedNames = () => {
+    if (served.of !== latest) served = { of: latest, names: new Set(latest?.subgraphs.map((s) => s.name)) };
+    return served.names;
+  };
+  const authenticate = withServiceTokens(options.authenticate, options.secrets, servedNames);
   const limiter = createRateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
   const proxies = new Set(options.trustedProxies ?? []);
+  const tooMany = (requestId: string, caller: string, retryAfterS: number) => {
+    logger.warn({ requestId, code: ErrorCode.RATE_LIMITED, caller, msg: 'rate limited' });
+    return {
+      status: 429,
+      headers: { 'retry-after': String(retryAfterS) },
+      body: errorBody(ErrorCode.RATE_LIMITED, `Too many requests: try again in ${retryAfterS} s`),
+    };
+  };
   const admit = async (req: IncomingMessage, requestId: string) => {
     const authorization = req.headers.authorization;
+    const address = clientAddress(req, proxies);
     let identity: GatewayContext['identity'];
     try {
       identity = await authenticate(typeof authorization === 'string' ? authorization : undefined);
     } catch (err) {
+      // A refused token is counted like a public request from its address: refusals are not free
+      // to send, and one over the limit is told 429, whatever token it carries. (A valid partner
+      // keeps its own bucket below, so a flood of bad tokens from a shared address does not stop it.)
+      const unverified = limiter.keyOf(PUBLIC, address);
+      const decision = limiter.take(unverified.key, unverified.perMinute);
+      if (!decision.allowed) return tooMany(requestId, 'unverified', decision.retryAfterS);
       const message = (err as Error).message;
       logger.info({ requestId, code: ErrorCode.UNAUTHENTICATED, msg: message });
       return { status: 401, headers: { 'www-authenticate': 'Bearer' }, body: errorBody(ErrorCode.UNAUTHENTICATED, message) };
     }
-    const { key, perMinute } = limiter.keyOf(identity, clientAddress(req, proxies));
+    const { key, perMinute } = limiter.keyOf(identity, address);
     const decision = limiter.take(key, perMinute);
-    if (!decision.allowed) {
-      logger.warn({ requestId, code: ErrorCode.RATE_LIMITED, caller: identity.role, msg: 'rate limited' });
-      return {
-        status: 429,
-        headers: { 'retry-after': String(decision.retryAfterS) },
-        body: errorBody(ErrorCode.RATE_LIMITED, `Too many requests: try again in ${decision.retryAfterS} s`),
-      };
-    }
+    if (!decision.allowed) return tooMany(requestId, identity.role, decision.retryAfterS);
     return { context: { identity, requestId } };
   };
   return {

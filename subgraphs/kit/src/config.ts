@@ -1,3 +1,7 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from './http.js';
 
 /** What every subgraph needs from its environment. */
@@ -9,6 +13,8 @@ export interface SubgraphConfig {
   readonly database: string;
   /** False only when `NODE_ENV=production`: stack traces and Sandbox are for development. */
   readonly development: boolean;
+  /** `PARTNERSKAP_DEV=1`: development asked for explicitly, so a missing `GATEWAY_SECRET` falls back to this machine's development secret. */
+  readonly devMode: boolean;
   /** The secret this subgraph shares with the gateway, to verify its credentials. */
   readonly gatewaySecret: string;
   /** The gateway, for rules that ask another partner's decision as a service (`SUPERGRAPH_URL`). */
@@ -54,9 +60,51 @@ export function insightsFromEnv(env: Record<string, string | undefined>): Insigh
   return settings;
 }
 
-/** The secret a subgraph and the gateway use in development when none is configured (refused in production). */
-export function devGatewaySecret(name: string): string {
-  return `development-only-gateway-secret-for-${name}`;
+/** Where this machine's development seed is kept (git-ignored, like the development token key). */
+export const DEV_SECRET_FILE = fileURLToPath(new URL('../../../.data/dev-gateway-secret', import.meta.url));
+
+/**
+ * The secret a subgraph and the gateway share when development is asked for (`PARTNERSKAP_DEV=1`)
+ * and none is configured: derived from a random seed made once per machine in `.data/`, so a
+ * gateway and a subgraph started apart on one machine agree, while nobody can derive it from the
+ * name alone (a fixed string once was, and forged service identities on any non-production gateway).
+ */
+export function devGatewaySecret(name: string, file = DEV_SECRET_FILE): string {
+  return createHmac('sha256', devSeed(file)).update(`gateway-secret:${name}`).digest('base64url');
+}
+
+/** Reads the machine's development seed, creating it when there is none (two processes starting at once agree: the first write wins). */
+function devSeed(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dirname(file), { recursive: true });
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    } catch {
+      // another process made it first: read theirs
+    }
+    return readFileSync(file, 'utf8').trim();
+  }
+}
+
+/**
+ * Whether development is asked for explicitly: `PARTNERSKAP_DEV=1` (NODE_ENV alone never turns it
+ * on: a test or staging deployment that forgot a secret must fail, not fall back). Adds a problem
+ * for a malformed value or for PARTNERSKAP_DEV=1 with NODE_ENV=production.
+ */
+export function devModeFromEnv(env: Record<string, string | undefined>, problems: string[]): boolean {
+  const raw = env.PARTNERSKAP_DEV;
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw !== '1') {
+    problems.push(`PARTNERSKAP_DEV must be 1 (development) or 0, got "${raw}"`);
+    return false;
+  }
+  if (env.NODE_ENV === 'production') {
+    problems.push('PARTNERSKAP_DEV=1 must not be set with NODE_ENV=production: the development secrets and key are refused there');
+    return false;
+  }
+  return true;
 }
 
 /** The store `npm run mongo` starts by default. */
@@ -64,7 +112,7 @@ export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
 
 /**
  * Reads a subgraph's configuration once: `PORT`, `HOST`, `MONGODB_URI`, `MONGODB_DB`, `NODE_ENV`,
- * `GATEWAY_SECRET`, `SUPERGRAPH_URL`, `PARTNERSKAP_NOW`, `METRICS`, `SHUTDOWN_GRACE_MS`, `INSIGHTS_NOK_PER_FTE`,
+ * `GATEWAY_SECRET`, `PARTNERSKAP_DEV`, `SUPERGRAPH_URL`, `PARTNERSKAP_NOW`, `METRICS`, `SHUTDOWN_GRACE_MS`, `INSIGHTS_NOK_PER_FTE`,
  * `INSIGHTS_SCHOLARSHIP_NOK`.
  * Every malformed variable is reported in one error; the result is frozen.
  */
@@ -83,8 +131,9 @@ export function loadSubgraphConfig(
   const nodeEnv = env.NODE_ENV ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) problems.push(`NODE_ENV must be development, production or test, got "${nodeEnv}"`);
   const production = nodeEnv === 'production';
-  const gatewaySecret = env.GATEWAY_SECRET || (production ? '' : devGatewaySecret(name));
-  if (gatewaySecret.length < 32) problems.push('GATEWAY_SECRET must be set to at least 32 characters (shared with the gateway)');
+  const devMode = devModeFromEnv(env, problems);
+  const gatewaySecret = env.GATEWAY_SECRET || (devMode ? devGatewaySecret(name) : '');
+  if (gatewaySecret.length < 32) problems.push('GATEWAY_SECRET must be set to at least 32 characters (shared with the gateway), or PARTNERSKAP_DEV=1 for the development secret');
   const supergraphUrl = env.SUPERGRAPH_URL || 'http://127.0.0.1:4000/';
   if (!/^https?:\/\//.test(supergraphUrl)) problems.push(`SUPERGRAPH_URL must be an http(s) URL, got "${supergraphUrl}"`);
   if (env.PARTNERSKAP_NOW && Number.isNaN(Date.parse(env.PARTNERSKAP_NOW))) problems.push(`PARTNERSKAP_NOW must be an ISO 8601 time, got "${env.PARTNERSKAP_NOW}"`);
@@ -99,6 +148,7 @@ export function loadSubgraphConfig(
     mongodbUri,
     database,
     development: !production,
+    devMode,
     gatewaySecret,
     supergraphUrl,
     metrics: !production || env.METRICS === '1',

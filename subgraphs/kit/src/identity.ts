@@ -21,7 +21,10 @@ export const PUBLIC: Identity = Object.freeze({ role: 'public' });
 /** The header that carries the gateway's credential to a subgraph. */
 export const CREDENTIAL_HEADER = 'x-partnerskap-credential';
 const ISSUER = 'partnerskap-gateway';
-const LIFETIME_S = 300;
+/** How long the gateway's credential lives: verifiers refuse one that claims longer. */
+export const CREDENTIAL_LIFETIME_S = 300;
+/** Clock skew allowed between the signer and the verifier of an HS256 token (on `iat`). */
+export const HS256_CLOCK_SKEW_S = 30;
 
 const ORG_PATTERN: Record<Role, RegExp | undefined> = {
   directorate: undefined,
@@ -69,8 +72,18 @@ export function isHs256(token: string): boolean {
   return token.startsWith(`${HS256_HEADER}.`);
 }
 
-/** The claims of an HS256 JWT whose signature, issuer, audience and expiry hold; undefined otherwise. */
-export function verifyHs256(token: string, key: Uint8Array, expect: { issuer: string; audience: string; subject?: string }, nowS = Date.now() / 1000): Record<string, unknown> | undefined {
+/**
+ * The claims of an HS256 JWT whose signature, issuer, audience, issue time and expiry hold;
+ * undefined otherwise. Our signers make short-lived tokens, so one without `iat`, issued in the
+ * future (beyond {@link HS256_CLOCK_SKEW_S}), living longer than `maxLifetimeS` or issued longer
+ * ago than that is refused: a leaked secret must not mint credentials valid for years.
+ */
+export function verifyHs256(
+  token: string,
+  key: Uint8Array,
+  expect: { issuer: string; audience: string; subject?: string; maxLifetimeS: number },
+  nowS = Date.now() / 1000,
+): Record<string, unknown> | undefined {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== HS256_HEADER) return undefined;
   const signature = Buffer.from(parts[2]!, 'base64url');
@@ -84,7 +97,10 @@ export function verifyHs256(token: string, key: Uint8Array, expect: { issuer: st
   }
   if (claims.iss !== expect.issuer || claims.aud !== expect.audience) return undefined;
   if (expect.subject !== undefined && claims.sub !== expect.subject) return undefined;
-  if (typeof claims.exp !== 'number' || claims.exp <= nowS) return undefined;
+  const { iat, exp } = claims;
+  if (typeof exp !== 'number' || exp <= nowS) return undefined;
+  if (typeof iat !== 'number' || !Number.isFinite(iat) || iat > nowS + HS256_CLOCK_SKEW_S) return undefined;
+  if (exp - iat > expect.maxLifetimeS || nowS - iat > expect.maxLifetimeS + HS256_CLOCK_SKEW_S) return undefined;
   return claims;
 }
 
@@ -101,9 +117,9 @@ export function createCredentialSigner(subgraph: string, secret: string): (ident
     const hit = cache.get(id);
     if (hit && hit.renewAt > now) return hit.token;
     const iat = Math.floor(now / 1000);
-    const token = signHs256({ role: identity.role, ...(identity.org ? { org: identity.org } : {}), iss: ISSUER, aud: subgraph, iat, exp: iat + LIFETIME_S }, key);
+    const token = signHs256({ role: identity.role, ...(identity.org ? { org: identity.org } : {}), iss: ISSUER, aud: subgraph, iat, exp: iat + CREDENTIAL_LIFETIME_S }, key);
     if (cache.size > 10_000) cache.clear();
-    cache.set(id, { token, renewAt: now + (LIFETIME_S - 60) * 1000 });
+    cache.set(id, { token, renewAt: now + (CREDENTIAL_LIFETIME_S - 60) * 1000 });
     return token;
   };
 }
@@ -120,7 +136,7 @@ export function createCredentialVerifier(subgraph: string, secret: string): (tok
     if (!token || token.length > 2048) return undefined;
     const hit = cache.get(token);
     if (hit && hit.expires > Date.now()) return hit.identity;
-    const payload = verifyHs256(token, key, { issuer: ISSUER, audience: subgraph });
+    const payload = verifyHs256(token, key, { issuer: ISSUER, audience: subgraph, maxLifetimeS: CREDENTIAL_LIFETIME_S });
     if (!payload) return undefined;
     const identity = payload.role === 'public' ? PUBLIC : identityFromClaims(payload);
     if (!identity) return undefined;

@@ -1,4 +1,4 @@
-export { type InsightsSettings, type SubgraphConfig, DEFAULT_INSIGHTS, DEFAULT_MONGODB_URI, devGatewaySecret, insightsFromEnv, loadSubgraphConfig } from './config.js';
+export { type InsightsSettings, type SubgraphConfig, DEFAULT_INSIGHTS, DEFAULT_MONGODB_URI, DEV_SECRET_FILE, devGatewaySecret, devModeFromEnv, insightsFromEnv, loadSubgraphConfig } from './config.js';
 export { APOLLO_REQUEST_CODES, ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from './errors.js';
 export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
 export {
@@ -12,6 +12,7 @@ export {
   ROUND_FIELDS,
   SERVICE_AUDIENCE,
   SERVICE_ISSUER,
+  SERVICE_TOKEN_LIFETIME_S,
   auditEntry,
   auditView,
   createAuditedWriter,
@@ -68,6 +69,8 @@ export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServe
 export { type StartSubgraphOptions, type SubgraphModule, type SubgraphServices, runSubgraph, startSubgraph } from './module.js';
 export {
   CREDENTIAL_HEADER,
+  CREDENTIAL_LIFETIME_S,
+  HS256_CLOCK_SKEW_S,
   type Identity,
   PUBLIC,
   ROLES,

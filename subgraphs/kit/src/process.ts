@@ -54,6 +54,8 @@ export interface Supergraph {
 export const SERVICE_ISSUER = 'partnerskap-service';
 /** Their audience. */
 export const SERVICE_AUDIENCE = 'partnerskap-gateway';
+/** How long a service token lives: the gateway refuses one that claims longer. */
+export const SERVICE_TOKEN_LIFETIME_S = 120;
 
 /** Options of {@link createSupergraphClient}. */
 export interface SupergraphClientOptions {
@@ -76,7 +78,7 @@ export function createSupergraphClient(options: SupergraphClientOptions): Superg
   const token = async () => {
     if (cached && cached.renewAt > Date.now()) return cached.token;
     const iat = Math.floor(Date.now() / 1000);
-    const t = signHs256({ role: 'service', iss: SERVICE_ISSUER, sub: options.subgraph, aud: SERVICE_AUDIENCE, iat, exp: iat + 120 }, key);
+    const t = signHs256({ role: 'service', iss: SERVICE_ISSUER, sub: options.subgraph, aud: SERVICE_AUDIENCE, iat, exp: iat + SERVICE_TOKEN_LIFETIME_S }, key);
     cached = { token: t, renewAt: Date.now() + 60_000 };
     return t;
   };
