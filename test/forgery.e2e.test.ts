@@ -55,6 +55,8 @@ beforeAll(async () => {
     AUTH_JWKS_URL: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`,
     AUTH_ISSUER: ISSUER,
     AUTH_AUDIENCE: AUDIENCE,
+    // This file is one address sending far more than a public caller may; the rate-limit test uses its own gateway.
+    RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
   };
   for (const name of NAMES) {
     env[`GATEWAY_SECRET_${envName(name)}`] = h.secrets[name];
