@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
-import { CREDENTIAL_HEADER, type Identity, createCredentialSigner } from '@partnerskap/kit';
+import { CREDENTIAL_HEADER, type Identity, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, createCredentialSigner, secretKey, signHs256 } from '@partnerskap/kit';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { memoryLogger } from '@partnerskap/gateway';
 import { type RunningSupergraph, type SupergraphOptions, startSupergraph } from '../demo/supergraph.js';
@@ -31,7 +31,7 @@ export interface Harness extends RunningSupergraph {
   query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   /** Sends an operation straight to one subgraph, with a credential the gateway would sign. */
   querySubgraph<T = Record<string, unknown>>(name: SubgraphName, query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
-  /** A client token for an identity, signed by the test identity provider (claims may be overridden). */
+  /** A client token for an identity, signed by the test identity provider (claims may be overridden); for the role service, a subgraph's service token. */
   token(identity: Identity, claims?: Record<string, unknown>, expiresIn?: string | number): Promise<string>;
   /** Stops the embedded store (a database outage) and starts it again on the same port and journal. */
   stopStore(): Promise<void>;
@@ -106,14 +106,18 @@ export async function startHarness(
       const credential = as ? { [CREDENTIAL_HEADER]: await signers[name](as) } : {};
       return post(running.subgraphs[name].url, query, variables, { ...credential, ...options.headers });
     },
-    token: (identity, claims = {}, expiresIn = '5m') =>
-      new SignJWT({ role: identity.role, ...(identity.org ? { org: identity.org } : {}), ...claims })
-        .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
-        .setIssuer(typeof claims.iss === 'string' ? claims.iss : TEST_ISSUER)
-        .setAudience(typeof claims.aud === 'string' ? claims.aud : TEST_AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(expiresIn)
-        .sign(privateKey),
+    token: async (identity, claims = {}, expiresIn = '5m') =>
+      // The role service comes only from a subgraph's own service token (the gateway refuses it in a
+      // client token): sign one as plans' rules do (createSupergraphClient).
+      identity.role === 'service' && Object.keys(claims).length === 0
+        ? signHs256({ role: 'service', iss: SERVICE_ISSUER, sub: 'plans', aud: SERVICE_AUDIENCE, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + SERVICE_TOKEN_LIFETIME_S }, secretKey(running.secrets.plans))
+        : new SignJWT({ role: identity.role, ...(identity.org ? { org: identity.org } : {}), ...claims })
+          .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
+          .setIssuer(typeof claims.iss === 'string' ? claims.iss : TEST_ISSUER)
+          .setAudience(typeof claims.aud === 'string' ? claims.aud : TEST_AUDIENCE)
+          .setIssuedAt()
+          .setExpirationTime(expiresIn)
+          .sign(privateKey),
     takeCommands: () => {
       const taken = commands;
       commands = [];
