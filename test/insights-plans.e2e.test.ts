@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '@partnerskap/gateway';
 import { type Harness, startHarness } from './harness.js';
 
 // The school owners' part of the strategy insights (plans): owner decisions per partition and
@@ -171,7 +172,8 @@ function countsIn(value: unknown, out: (number | null)[] = []): (number | null)[
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The trend's competence is priced once per year though computed once: this file counts commands, not costs.
+  h = await startHarness({ gateway: { limits: { ...DEFAULT_LIMITS, cost: 100_000 } } });
 }, 120_000);
 afterAll(async () => {
   await h?.close();

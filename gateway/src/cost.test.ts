@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { Kind, type TypeNode, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIST_SIZE, createCostEstimator } from './cost.js';
+import { CPU_US_PER_COST_UNIT, DEFAULT_LIST_SIZE, createCostEstimator } from './cost.js';
+import { DEFAULT_LIMITS } from './limits.js';
 
 const supergraphSdl = readFileSync(new URL('../../schema/supergraph.graphql', import.meta.url), 'utf8');
 const operationsDir = new URL('../../operations/', import.meta.url);
@@ -10,7 +11,7 @@ const cost = (query: string, variables?: Record<string, unknown>, operationName?
 
 /*
  * Costs by hand, with the weights the supergraph carries: an object 1, a scalar or enum 0; @cost 5 on
- * Study.applicants/admitted/waitlisted/vacantSeats/approvedApplications/rating, 10 on Subject.rating;
+ * Study.applicants/admitted/waitlisted/vacantSeats/approvedApplications/rating, 110 on Subject.rating;
  * connections sized by `first` (default 20) through `edges`; counties 15, subjects 10,
  * Subject.requirements 3, RatingSummary.byTopic 5; a mutation 10 before its fields.
  */
@@ -67,7 +68,7 @@ const table: { name: string; query: string; variables?: Record<string, unknown>;
   {
     name: 'plain lists sized by assumedSize',
     query: '{ counties { name } subjects { code rating { count } requirements { credits } } }',
-    expected: 155, // counties 15 * 1 + subjects 10 * (subject 1 + rating 10 + requirements 3 * 1) = 15 + 140
+    expected: 1155, // counties 15 * 1 + subjects 10 * (subject 1 + rating 110 + requirements 3 * 1) = 15 + 1140
   },
   {
     name: 'a named fragment and an inline fragment',
@@ -217,5 +218,49 @@ describe('the registered operations', () => {
         ...rows.map((r) => `${r.file.padEnd(width)}  ${String(r.cost).padStart(4)}  ${String(r.fullPages ?? '-').padStart(10)}  ${r.variables}`),
       ].join('\n'),
     );
+  });
+});
+
+/** Every report field a public caller may ask for, with every breakdown. */
+const REPORT = `offers { subject gradeBand offers cancelled places }
+  funding { funded notFunded bySubject { key funded notFunded } byGradeBand { key funded } byCounty { key funded } split { scheme participants stateNok ownerNok teacherNok stateFtes ownerFtes teacherFtes } }
+  requirements { subject gradeBand credits }
+  applications { total { applications admitted waitlisted rejected withdrawn completed credits } bySubject { key applications admitted } byGradeBand { key applications } byCounty { key applications admitted } }
+  vacantSeats { subject places admitted vacant }
+  decisions { total { approved refused refusalRate confirmed } bySubject { key approved refused } byGradeBand { key approved } byCounty { key approved refused refusalRate } reasons { reason count } }
+  competence { subject teachers below share }
+  ratings { overall { count average byTopic { topic average } } bySubject { key rating { count average } } byCounty { key rating { average } } }`;
+
+describe('the reports cost what they make the backend do', () => {
+  /*
+   * CPU ms per request at the demo volume (npm run bench:cost, two runs of 10 and 20 rounds on the
+   * 2-core machine, the larger figure): each field alone over the same request without it.
+   */
+  const measured: { name: string; query: string; cpuMs: number }[] = [
+    { name: 'offers', query: '{ insights(year: 2024) { offers { subject gradeBand offers cancelled places } } }', cpuMs: 3.9 },
+    { name: 'funding', query: '{ insights(year: 2024) { funding { funded bySubject { key funded } byCounty { key funded } split { scheme stateNok } } } }', cpuMs: 23.8 },
+    { name: 'applications', query: '{ insights(year: 2024) { applications { total { applications } bySubject { key applications } byCounty { key applications } } } }', cpuMs: 67.2 },
+    { name: 'vacantSeats', query: '{ insights(year: 2024) { vacantSeats { subject vacant } } }', cpuMs: 20.5 },
+    { name: 'decisions', query: '{ insights(year: 2024) { decisions { total { approved } bySubject { key approved } byCounty { key approved } reasons { reason count } } } }', cpuMs: 41.5 },
+    { name: 'competence', query: '{ insights(year: 2024) { competence { subject teachers below share } } }', cpuMs: 246.5 },
+    { name: 'ratings', query: '{ insights(year: 2024) { ratings { overall { average } bySubject { key rating { average } } byCounty { key rating { average } } } } }', cpuMs: 24.7 },
+    { name: 'a whole year, every field', query: `{ insights(year: 2024) { year ${REPORT} } }`, cpuMs: 404.6 },
+    { name: 'the trend, every field', query: `{ insightsTrend { year ${REPORT} } }`, cpuMs: 713.3 },
+    { name: 'the insights page', query: readFileSync(new URL('insights-funnel.graphql', operationsDir), 'utf8'), cpuMs: 118.1 },
+    { name: 'an owner\'s decision figures', query: '{ schoolOwner(id: "4601") { decisionFigures(year: 2024) { approved } } }', cpuMs: 18.2 },
+    { name: 'the subjects\' ratings', query: '{ subjects { code rating { average } } }', cpuMs: 45.1 },
+  ];
+
+  it.each(measured)('$name: the estimate is within a factor of 2 of the measured CPU in units', ({ query, cpuMs }) => {
+    const units = (cpuMs * 1000) / CPU_US_PER_COST_UNIT;
+    const estimated = cost(query, { year: 2024 });
+    expect(estimated).toBeGreaterThanOrEqual(units / 2);
+    expect(estimated).toBeLessThanOrEqual(units * 2);
+  });
+
+  it('a whole year with every field, and the trend, are over the cost limit; the insights page is well under it', () => {
+    expect(cost(`{ insights(year: 2024) { year ${REPORT} } }`)).toBeGreaterThan(DEFAULT_LIMITS.cost);
+    expect(cost(`{ insights(year: 2024) { year ${REPORT} } insightsTrend { year ${REPORT} } }`)).toBeGreaterThan(DEFAULT_LIMITS.cost * 3);
+    expect(cost(readFileSync(new URL('insights-funnel.graphql', operationsDir), 'utf8'), { year: 2024 })).toBeLessThanOrEqual(DEFAULT_LIMITS.cost / 2);
   });
 });

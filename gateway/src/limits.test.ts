@@ -1,7 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { Lexer, Source, TokenKind, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { CPU_US_PER_COST_UNIT } from './cost.js';
 import { DEFAULT_LIMITS, measure } from './limits.js';
+import { DEFAULT_RATE_LIMITS } from './rate-limit.js';
 
 const dir = new URL('../../operations/', import.meta.url);
 const operations = readdirSync(dir).filter((f) => f.endsWith('.graphql')).map((f) => ({ name: f, text: readFileSync(new URL(f, dir), 'utf8') }));
@@ -53,5 +55,13 @@ describe('operation limits', () => {
       expect(m.tokens, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.tokens / 2);
       expect(m.bytes, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.bodyBytes / 10);
     }
+  });
+});
+
+describe('what one public address can buy', () => {
+  it('the public rate limit times the cost limit times the CPU per unit is at most a fifth of a core', () => {
+    // Requests per second x the largest cost allowed x µs per unit: CPU seconds per second (README: Hardening).
+    const share = (DEFAULT_RATE_LIMITS.publicPerMinute / 60) * DEFAULT_LIMITS.cost * CPU_US_PER_COST_UNIT * 1e-6;
+    expect(share).toBeLessThanOrEqual(0.2);
   });
 });

@@ -24,10 +24,12 @@ export interface Limits {
   /** Lexical tokens of the document (Apollo's `parseOptions.maxTokens`: a clean 400). The largest registered operation: 98. */
   tokens: number;
   /**
-   * The static cost estimate (`@cost`/`@listSize`, Apollo's weights; cost.ts). The registered
-   * operations cost 10 to 193 with their sample variables and at most 1,903 with `first: 100`;
-   * a page of 100 studies with every figure about 3,600; any page of 100 nested in another at
-   * least 10,000. 5,000 lets the first through and refuses the second.
+   * The static cost estimate (`@cost`/`@listSize`, Apollo's weights; cost.ts), one unit about
+   * `CPU_US_PER_COST_UNIT` (40) µs of backend CPU. The registered operations cost 10 to 4,288
+   * (the insights page) with their sample variables and at most 1,903 with `first: 100`; a page of
+   * 100 studies with every figure 3,801; one year's whole report 10,538 and any page of 100 nested
+   * in another at least 20,000. 10,000 (about 0.4 s of CPU) lets the first through and refuses the
+   * last two; with the public rate limit it bounds what one address can buy (README: Hardening).
    */
   cost: number;
   /** Request body bytes. The largest registered operation: about 1.1 kB. */
@@ -37,7 +39,7 @@ export interface Limits {
 }
 
 /** The limits unless configured otherwise (`LIMIT_DEPTH`, `LIMIT_ALIASES`...). */
-export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, fields: 1000, directives: 20, tokens: 1000, cost: 5000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
+export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, fields: 1000, directives: 20, tokens: 1000, cost: 10_000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
 
 /** An operation's shape, as the limits see it. */
 export interface OperationMeasure {

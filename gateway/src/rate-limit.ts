@@ -9,8 +9,12 @@ export interface RateLimits {
   publicPerMinute: number;
 }
 
-/** The defaults: far above what a partner's frontend sends, low enough to stop a runaway script. */
-export const DEFAULT_RATE_LIMITS: RateLimits = Object.freeze({ partnerPerMinute: 1200, publicPerMinute: 300 });
+/**
+ * The defaults: far above what a partner's frontend sends, low enough to stop a runaway script.
+ * The public's is what bounds the CPU one address can buy: 30 a minute at the cost limit (10,000,
+ * about 0.4 s each) is at most 0.2 of a core (README: Hardening; `limits.test.ts` checks it).
+ */
+export const DEFAULT_RATE_LIMITS: RateLimits = Object.freeze({ partnerPerMinute: 1200, publicPerMinute: 30 });
 
 interface Bucket {
   tokens: number;

@@ -1,0 +1,16 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = new URL('../', import.meta.url);
+
+describe('npm run bench:cost', () => {
+  it('runs every probe once (--smoke) and prints the conversion and the bound', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'gateway/bench/cost.ts', '--smoke'], { cwd: root, timeout: 240_000, maxBuffer: 1 << 20 });
+    expect(stdout).toContain('Insights.competence (public)');
+    expect(stdout).toContain('the page (insights-funnel, public)');
+    expect(stdout).toMatch(/ordinary operations: [\d.]+ to [\d.]+ µs of CPU per cost unit/);
+    expect(stdout).toMatch(/the bound: 30\/min public rate .* = 0\.20 CPU s per second per public address/);
+  }, 300_000);
+});
