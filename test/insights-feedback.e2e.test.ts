@@ -50,9 +50,9 @@ const countBy = <T>(items: T[], key: (item: T) => string) => {
 
 /**
  * A summary of some answers as a caller sees it. `whole`: exact counts, averages to two decimals.
- * Otherwise a count is rounded to base 5, and hidden when any of the finer counts shown in the
- * same answer that add up to it (`cellsBy`: per study, per county) is 1 to 4; an average is shown
- * over 5 or more answers only, to one decimal.
+ * Otherwise a count is the sum of the finer counts that add up to it (`cellsBy`: per study, per
+ * county; the first), each rounded to base 5, and hidden when any of them is 1 to 4; an average is
+ * shown over 5 or more answers only, to the nearest 0.5.
  */
 function summary(answers: Answer[], whole: boolean, cellsBy: ((a: Answer) => string)[]): Summary {
   const figure = (ratings: { answer: Answer; rating: number }[]) => {
@@ -60,7 +60,8 @@ function summary(answers: Answer[], whole: boolean, cellsBy: ((a: Answer) => str
     const mean = n ? ratings.reduce((a, r) => a + r.rating, 0) / n : null;
     if (whole) return { count: n, average: mean === null ? null : round(mean, 2) };
     const hidden = cellsBy.some((by) => countBy(ratings, (r) => by(r.answer)).some((c) => c < 5));
-    return { count: hidden ? null : Math.round(n / 5) * 5, average: mean !== null && n >= 5 ? round(mean, 1) : null };
+    const count = countBy(ratings, (r) => cellsBy[0]!(r.answer)).reduce((a, c) => a + Math.round(c / 5) * 5, 0);
+    return { count: hidden ? null : count, average: mean !== null && n >= 5 ? Math.round(mean * 2) / 2 : null };
   };
   const byTopic = TOPICS.map((topic) => ({
     topic,
@@ -122,10 +123,10 @@ describe('Insights.ratings', () => {
       expect(all.filter((n) => n !== null && n % 5 !== 0)).toEqual([]);
       expect(all.filter((n) => n === null).length).toBeGreaterThan(0);
       expect(all.filter((n) => n !== null && n > 0).length).toBeGreaterThan(0);
-      expect(averages(shown).filter((a) => a !== null && round(a, 1) !== a)).toEqual([]);
+      expect(averages(shown).filter((a) => a !== null && Math.round(a * 2) / 2 !== a)).toEqual([]);
       // Some study of every demo year has 1 to 4 answers: the year's count would give it away.
       expect(shown.overall.count).toBeNull();
-      expect(shown.overall.average).toBe(round(answers.reduce((a, x) => a + x.rating, 0) / answers.length, 1));
+      expect(shown.overall.average).toBe(Math.round((answers.reduce((a, x) => a + x.rating, 0) / answers.length) * 2) / 2);
     },
   );
 
@@ -193,7 +194,8 @@ describe('Insights entities in the feedback subgraph', () => {
     const res = await h.querySubgraph<{ _entities: { ratings: Ratings }[] }>('feedback', ENTITIES, { r }, { as: { role: 'public' } });
     expect(res.errors).toBeUndefined();
     const shown = res.data!._entities[0]!.ratings;
-    const average = round((16 * 4 + 2) / 17, 1);
+    // 66 / 17 = 3.88, banded to the nearest 0.5.
+    const average = 4;
     expect(shown).toEqual({
       overall: { count: null, average, byTopic: [{ topic: 'RELEVANCE', count: null, average }] },
       bySubject: [{ key: 'ENG', rating: { count: 15, average, byTopic: [{ topic: 'RELEVANCE', count: 15, average }] } }],
