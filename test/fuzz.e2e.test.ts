@@ -95,7 +95,7 @@ function check(status: number, text: string): void {
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   // Rate limits far above the run's pace: the fuzzer tests the operations, not the limiter.
-  y = await startYear(clock, [['t-anna', '4601']], { rateLimits: { publicPerMinute: 1_000_000, partnerPerMinute: 1_000_000 } });
+  y = await startYear(clock, [['t-anna', '4601']], { rateLimits: { publicPerMinute: 1_000_000, partnerPerMinute: 1_000_000, publicCostPerMinute: 1_000_000_000 } });
   clock.set('2030-01-10T09:00:00Z');
   await y.ok(UDIR, ROUND);
   await y.ok(UDIR, publishStudy('K2ENG1510', 5));

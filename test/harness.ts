@@ -81,9 +81,9 @@ export async function startHarness(
     mongodbUri,
     prefix,
     ...extra,
-    // A test file is one address sending far more than a public caller may (30 a minute): the tests of
-    // the rate limits set their own.
-    gateway: { logger, rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000 }, ...extra.gateway },
+    // A test file is one address sending far more than a public caller may (300 a minute, 300,000 cost
+    // units a minute): the tests of the rate limits set their own.
+    gateway: { logger, rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000, publicCostPerMinute: 1_000_000_000 }, ...extra.gateway },
     auth: { jwks: { keys: [jwk] }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
     onCommand: (e) => commands.push({ command: e.commandName, collection: e.command[e.commandName], db: e.databaseName }),
   });

@@ -43,7 +43,7 @@ export interface GatewayConfig {
   readonly auth: Readonly<{ jwksUrl: string; issuer: string; audience: string; clockToleranceS: number } | { devKey: true }>;
   /** Operation limits (`LIMIT_DEPTH`, `LIMIT_ALIASES`, `LIMIT_FIELDS`, `LIMIT_DIRECTIVES`, `LIMIT_TOKENS`, `LIMIT_COST`, `LIMIT_BODY_BYTES`). */
   readonly limits: Limits;
-  /** Requests per minute (`RATE_LIMIT_PARTNER_PER_MINUTE`, `RATE_LIMIT_PUBLIC_PER_MINUTE`). */
+  /** Requests per minute (`RATE_LIMIT_PARTNER_PER_MINUTE`, `RATE_LIMIT_PUBLIC_PER_MINUTE`) and the public's cost units per minute (`RATE_LIMIT_PUBLIC_COST_PER_MINUTE`). */
   readonly rateLimits: RateLimits;
   /** Subgraph timeout and pool (`SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`). */
   readonly subgraphCalls: SubgraphCallOptions;
@@ -134,6 +134,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
   const rateLimits: RateLimits = {
     partnerPerMinute: intEnv(env, 'RATE_LIMIT_PARTNER_PER_MINUTE', DEFAULT_RATE_LIMITS.partnerPerMinute, 1, 10_000_000, problems),
     publicPerMinute: intEnv(env, 'RATE_LIMIT_PUBLIC_PER_MINUTE', DEFAULT_RATE_LIMITS.publicPerMinute, 1, 10_000_000, problems),
+    publicCostPerMinute: intEnv(env, 'RATE_LIMIT_PUBLIC_COST_PER_MINUTE', DEFAULT_RATE_LIMITS.publicCostPerMinute, 1, 1_000_000_000, problems),
   };
   const subgraphCalls: SubgraphCallOptions = {
     timeoutMs: intEnv(env, 'SUBGRAPH_TIMEOUT_MS', DEFAULT_SUBGRAPH_CALLS.timeoutMs, 100, 120_000, problems),

@@ -3,6 +3,7 @@ import { type GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { Pool } from 'undici';
+import { type CostBudget } from './limits.js';
 import { type Logger } from './log.js';
 import { type FetchStatus, type GatewayMetrics } from './metrics.js';
 
@@ -13,6 +14,8 @@ export interface GatewayContext {
   requestId?: string;
   /** The gateway's metrics, when `/metrics` is on (`serveGraphQL` sets it). */
   metrics?: GatewayMetrics;
+  /** The caller's budget of cost units per minute (the public's, per address); none for partners. */
+  costBudget?: CostBudget;
 }
 
 /** How the gateway calls its subgraphs. */

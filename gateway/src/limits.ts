@@ -1,4 +1,4 @@
-import { type ApolloServerPlugin } from '@apollo/server';
+import { type ApolloServerPlugin, HeaderMap } from '@apollo/server';
 import { ErrorCode, MAX_PAGE_SIZE } from '@partnerskap/kit';
 import { perOperation } from './per-operation.js';
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode, visit } from 'graphql';
@@ -156,21 +156,29 @@ export function measure(document: DocumentNode, variables: Record<string, unknow
 const over = (limit: keyof Limits, message: string, field?: string): GraphQLError =>
   new GraphQLError(message, { extensions: { code: ErrorCode.LIMIT_EXCEEDED, limit, ...(field ? { field } : {}), http: { status: 400 } } });
 
+/** A caller's budget of cost units: says how long to wait when an operation's cost is more than is left. */
+export interface CostBudget {
+  /** Takes the cost from the caller's budget: undefined when it could, else the seconds to wait. */
+  charge(cost: number): number | undefined;
+}
+
 /**
- * Refuses an operation over a limit before it is planned: depth, aliases, expanded fields, directives and, when an
- * estimator is given, the static cost with the request's variables. HTTP 400, `LIMIT_EXCEEDED`,
- * `extensions.limit` naming the limit.
+ * Refuses an operation over a limit before it is planned: depth, aliases, expanded fields,
+ * directives and, when an estimator is given, the static cost with the request's variables. HTTP
+ * 400, `LIMIT_EXCEEDED`, `extensions.limit` naming the limit. A request whose context carries a
+ * `costBudget` (the public's, per address) has its cost taken from it: over the budget, HTTP 429
+ * `RATE_LIMITED` with `Retry-After`.
  */
-export function useLimits(
+export function useLimits<TContext extends { costBudget?: CostBudget }>(
   limits: Limits,
   estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | null | undefined, schema: unknown) => number,
-): ApolloServerPlugin {
+): ApolloServerPlugin<TContext> {
   // Depth, aliases and directives are the operation text's own, measured once; only `first` reads variables.
   const shape = perOperation((document) => shapeOf(document));
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request, schema }) {
+        async didResolveOperation({ document, request, schema, contextValue }) {
           // A document is measured whole (every operation in it), so the name only picks the cache entry.
           const m = shape(document, null);
           const pageSize = pageSizeOf(m, request.variables ?? {});
@@ -182,6 +190,13 @@ export function useLimits(
           if (estimateCost) {
             const cost = estimateCost(document, request.variables, request.operationName, schema);
             if (cost > limits.cost) throw over('cost', `The operation's estimated cost is ${cost}; the limit is ${limits.cost} (ask for fewer items with first)`);
+            const retryAfterS = contextValue.costBudget?.charge(cost);
+            if (retryAfterS !== undefined) {
+              throw new GraphQLError(`Too much work asked for in the last minute: try again in ${retryAfterS} s`, {
+                // Apollo reads a Map here; the type a dev dependency (graphql-yoga) declares for `http` says otherwise.
+                extensions: { code: ErrorCode.RATE_LIMITED, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfterS)]]) as never } },
+              });
+            }
           }
         },
       };

@@ -7,14 +7,22 @@ export interface RateLimits {
   partnerPerMinute: number;
   /** Per client address, for callers without a token. */
   publicPerMinute: number;
+  /**
+   * Estimated cost units (cost.ts) per minute per client address, for callers without a token:
+   * what bounds the CPU one address can buy, whatever mix of cheap and dear operations it sends.
+   * Default {@link DEFAULT_RATE_LIMITS}' 300,000: 5,000 units a second, at `CPU_US_PER_COST_UNIT`
+   * (40 µs) 0.2 of a core.
+   */
+  publicCostPerMinute?: number;
 }
 
 /**
  * The defaults: far above what a partner's frontend sends, low enough to stop a runaway script.
- * The public's is what bounds the CPU one address can buy: 30 a minute at the cost limit (10,000,
- * about 0.4 s each) is at most 0.2 of a core (README: Hardening; `limits.test.ts` checks it).
+ * The public's cost budget is what bounds the CPU one address can buy: 300,000 units a minute at
+ * 40 µs a unit is 0.2 of a core (README: Hardening; `limits.test.ts` checks it); the request count
+ * alone could not, since one request may cost 1 or 10,000.
  */
-export const DEFAULT_RATE_LIMITS: RateLimits = Object.freeze({ partnerPerMinute: 1200, publicPerMinute: 30 });
+export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimits>> = Object.freeze({ partnerPerMinute: 1200, publicPerMinute: 300, publicCostPerMinute: 300_000 });
 
 interface Bucket {
   tokens: number;
@@ -33,7 +41,8 @@ export function createRateLimiter(limits: RateLimits, now: () => number = Date.n
   const buckets = new Map<string, Bucket>();
   let lastSweep = now();
   return {
-    take(key: string, perMinute: number): RateDecision {
+    /** Takes `amount` (default 1) from a caller's bucket of `perMinute`, or says when to come back. */
+    take(key: string, perMinute: number, amount = 1): RateDecision {
       const t = now();
       if (t - lastSweep > 60_000) {
         for (const [k, b] of buckets) if (t - b.updated > 120_000) buckets.delete(k);
@@ -44,11 +53,12 @@ export function createRateLimiter(limits: RateLimits, now: () => number = Date.n
       b.tokens = Math.min(perMinute, b.tokens + (t - b.updated) * rate);
       b.updated = t;
       buckets.set(key, b);
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
+      if (b.tokens >= amount) {
+        b.tokens -= amount;
         return { allowed: true };
       }
-      return { allowed: false, retryAfterS: Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000)) };
+      // More than a whole bucket can never be had; the cost limit keeps one request below it.
+      return { allowed: false, retryAfterS: Math.max(1, Math.ceil((Math.min(amount, perMinute) - b.tokens) / rate / 1000)) };
     },
     /** The bucket key and limit of a caller: its organisation, or its address for the public. */
     keyOf(identity: Identity, address: string): { key: string; perMinute: number } {

@@ -279,6 +279,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   };
   const authenticate = withServiceTokens(options.authenticate, options.secrets, servedNames);
   const limiter = createRateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const publicCostPerMinute = options.rateLimits?.publicCostPerMinute ?? DEFAULT_RATE_LIMITS.publicCostPerMinute;
   const proxies = new Set(options.trustedProxies ?? []);
   const tooMany = (requestId: string, caller: string, retryAfterS: number) => {
     logger.warn({ requestId, code: ErrorCode.RATE_LIMITED, caller, msg: 'rate limited' });
@@ -308,7 +309,15 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     const { key, perMinute } = limiter.keyOf(identity, address);
     const decision = limiter.take(key, perMinute);
     if (!decision.allowed) return tooMany(requestId, identity.role, decision.retryAfterS);
-    return { context: { identity, requestId } };
+    if (identity.role !== 'public') return { context: { identity, requestId } };
+    // The public pays for what it asks in cost units too (taken once the operation is estimated).
+    const costBudget = {
+      charge: (cost: number) => {
+        const charged = limiter.take(`cost:${key}`, publicCostPerMinute, cost);
+        return charged.allowed ? undefined : charged.retryAfterS;
+      },
+    };
+    return { context: { identity, requestId, costBudget } };
   };
   return {
     server,
