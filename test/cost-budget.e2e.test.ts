@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { type ListeningGateway, createCostEstimator, createGatewayServer, listenGateway, memoryLogger } from '@partnerskap/gateway';
+import { DEFAULT_LIMITS, type ListeningGateway, createCostEstimator, createGatewayServer, listenGateway, memoryLogger } from '@partnerskap/gateway';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -60,5 +60,20 @@ describe('the public cost budget', () => {
     // An operation that costs nothing still goes through; a partner has no cost budget of this kind.
     expect(await (await send('{ __typename }')).json()).toEqual({ data: { __typename: 'Query' } });
     expect((await send(DEAR, 'Bearer partner')).status).toBe(200);
+  });
+});
+
+describe('the cost limits', () => {
+  it('refuse the public an operation between its limit and the partners\' one; a partner runs it', async () => {
+    const page = 'studies(first: 100) { edges { node { id name places applicants admitted rating { average count } } } }';
+    const query = `{ a: ${page} b: ${page} c: ${page} d: ${page} e: ${page} f: ${page} g: ${page} }`;
+    const cost = createCostEstimator(SUPERGRAPH)(parse(query), {});
+    expect(cost).toBeGreaterThan(DEFAULT_LIMITS.cost);
+    expect(cost).toBeLessThanOrEqual(DEFAULT_LIMITS.partnerCost);
+    const refused = (await (await send(query)).json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(refused.errors.map((e) => e.extensions)).toEqual([{ code: 'LIMIT_EXCEEDED', limit: 'cost', requestId: expect.any(String) }]);
+    const partner = (await (await send(query, 'Bearer partner')).json()) as { errors?: { extensions: Record<string, unknown> }[] };
+    // Past the limits, it reaches the (unreachable) subgraphs.
+    expect(partner.errors?.map((e) => e.extensions.code)).not.toContain('LIMIT_EXCEEDED');
   });
 });

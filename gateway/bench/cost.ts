@@ -99,7 +99,7 @@ const running = await startSupergraph({
   prefix: `bench_cost_${randomBytes(3).toString('hex')}_`,
   gateway: {
     // Every probe must run: the limits are what this measures, not what it obeys.
-    limits: { ...DEFAULT_LIMITS, cost: Number.MAX_SAFE_INTEGER },
+    limits: { ...DEFAULT_LIMITS, cost: Number.MAX_SAFE_INTEGER, partnerCost: Number.MAX_SAFE_INTEGER },
     rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000 },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined } as never,
   },
@@ -157,7 +157,7 @@ for (const r of rows) {
 const ordinary = rows.filter((r) => r.ordinary);
 const usPerUnit = ordinary.map((r) => (r.ms * 1000) / r.cost);
 console.log(`\nordinary operations: ${Math.min(...usPerUnit).toFixed(1)} to ${Math.max(...usPerUnit).toFixed(1)} µs of CPU per cost unit; the conversion used: ${CPU_US_PER_COST_UNIT} µs (CPU_US_PER_COST_UNIT)`);
-const share = (DEFAULT_RATE_LIMITS.publicPerMinute / 60) * DEFAULT_LIMITS.cost * CPU_US_PER_COST_UNIT * 1e-6;
+const share = (DEFAULT_RATE_LIMITS.publicCostPerMinute / 60) * CPU_US_PER_COST_UNIT * 1e-6;
 console.log(
-  `the bound: ${DEFAULT_RATE_LIMITS.publicPerMinute}/min public rate (${(DEFAULT_RATE_LIMITS.publicPerMinute / 60).toFixed(2)}/s) x cost limit ${DEFAULT_LIMITS.cost} x ${CPU_US_PER_COST_UNIT} µs = ${share.toFixed(2)} CPU s per second per public address`,
+  `the bound: a public address's cost budget ${DEFAULT_RATE_LIMITS.publicCostPerMinute}/min (${(DEFAULT_RATE_LIMITS.publicCostPerMinute / 60).toFixed(0)}/s) x ${CPU_US_PER_COST_UNIT} µs = ${share.toFixed(2)} CPU s per second; one request at most the public cost limit ${DEFAULT_LIMITS.cost} (${((DEFAULT_LIMITS.cost * CPU_US_PER_COST_UNIT) / 1000).toFixed(0)} ms)`,
 );

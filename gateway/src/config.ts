@@ -41,7 +41,7 @@ export interface GatewayConfig {
   readonly devMode: boolean;
   /** How client tokens are verified: a JWKS URL, or the development key (only with `PARTNERSKAP_DEV=1`). */
   readonly auth: Readonly<{ jwksUrl: string; issuer: string; audience: string; clockToleranceS: number } | { devKey: true }>;
-  /** Operation limits (`LIMIT_DEPTH`, `LIMIT_ALIASES`, `LIMIT_FIELDS`, `LIMIT_DIRECTIVES`, `LIMIT_TOKENS`, `LIMIT_COST`, `LIMIT_BODY_BYTES`). */
+  /** Operation limits (`LIMIT_DEPTH`, `LIMIT_ALIASES`, `LIMIT_FIELDS`, `LIMIT_DIRECTIVES`, `LIMIT_PARTNER_COST`, `LIMIT_TOKENS`, `LIMIT_COST`, `LIMIT_BODY_BYTES`). */
   readonly limits: Limits;
   /** Requests per minute (`RATE_LIMIT_PARTNER_PER_MINUTE`, `RATE_LIMIT_PUBLIC_PER_MINUTE`) and the public's cost units per minute (`RATE_LIMIT_PUBLIC_COST_PER_MINUTE`). */
   readonly rateLimits: RateLimits;
@@ -128,6 +128,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
     directives: intEnv(env, 'LIMIT_DIRECTIVES', DEFAULT_LIMITS.directives, 0, 1000, problems),
     tokens: intEnv(env, 'LIMIT_TOKENS', DEFAULT_LIMITS.tokens, 50, 100_000, problems),
     cost: intEnv(env, 'LIMIT_COST', DEFAULT_LIMITS.cost, 1, 10_000_000, problems),
+    partnerCost: intEnv(env, 'LIMIT_PARTNER_COST', DEFAULT_LIMITS.partnerCost, 1, 10_000_000, problems),
     bodyBytes: intEnv(env, 'LIMIT_BODY_BYTES', DEFAULT_LIMITS.bodyBytes, 1000, 10_000_000, problems),
     pageSize: DEFAULT_LIMITS.pageSize,
   };

@@ -29,9 +29,17 @@ export interface Limits {
    * (the insights page) with their sample variables and at most 1,903 with `first: 100`; a page of
    * 100 studies with every figure 3,801; one year's whole report 10,538 and any page of 100 nested
    * in another at least 20,000. 10,000 (about 0.4 s of CPU) lets the first through and refuses the
-   * last two; with the public rate limit it bounds what one address can buy (README: Hardening).
+   * last two. The limit for callers without a token; what one public address can buy over time is
+   * bounded by its cost budget (rate-limit.ts, README: Hardening).
    */
   cost: number;
+  /**
+   * The cost limit for callers with a token (partners, identified and limited per organisation):
+   * the directorate's whole report of a year (10,538) and the README's report with its trend
+   * (15,430) pass; a page of 100 nested in a page of 100 (more than 20,000) and the whole report with
+   * every field of every trend year (about 31,600) do not: ask those in parts.
+   */
+  partnerCost: number;
   /** Request body bytes. The largest registered operation: about 1.1 kB. */
   bodyBytes: number;
   /** Items per page (`first`): the subgraphs refuse more too, but the gateway refuses before planning. */
@@ -39,7 +47,7 @@ export interface Limits {
 }
 
 /** The limits unless configured otherwise (`LIMIT_DEPTH`, `LIMIT_ALIASES`...). */
-export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, fields: 1000, directives: 20, tokens: 1000, cost: 10_000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
+export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, fields: 1000, directives: 20, tokens: 1000, cost: 10_000, partnerCost: 20_000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
 
 /** An operation's shape, as the limits see it. */
 export interface OperationMeasure {
@@ -164,12 +172,13 @@ export interface CostBudget {
 
 /**
  * Refuses an operation over a limit before it is planned: depth, aliases, expanded fields,
- * directives and, when an estimator is given, the static cost with the request's variables. HTTP
+ * directives and, when an estimator is given, the static cost with the request's variables (the
+ * public's limit, or the higher one for callers with a token). HTTP
  * 400, `LIMIT_EXCEEDED`, `extensions.limit` naming the limit. A request whose context carries a
  * `costBudget` (the public's, per address) has its cost taken from it: over the budget, HTTP 429
  * `RATE_LIMITED` with `Retry-After`.
  */
-export function useLimits<TContext extends { costBudget?: CostBudget }>(
+export function useLimits<TContext extends { costBudget?: CostBudget; identity?: { role: string } }>(
   limits: Limits,
   estimateCost?: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | null | undefined, schema: unknown) => number,
 ): ApolloServerPlugin<TContext> {
@@ -189,7 +198,8 @@ export function useLimits<TContext extends { costBudget?: CostBudget }>(
           if (pageSize > limits.pageSize) throw over('pageSize', `first may be at most ${limits.pageSize}, got ${pageSize}`, 'first');
           if (estimateCost) {
             const cost = estimateCost(document, request.variables, request.operationName, schema);
-            if (cost > limits.cost) throw over('cost', `The operation's estimated cost is ${cost}; the limit is ${limits.cost} (ask for fewer items with first)`);
+            const limit = contextValue.identity && contextValue.identity.role !== 'public' ? limits.partnerCost : limits.cost;
+            if (cost > limit) throw over('cost', `The operation's estimated cost is ${cost}; the limit is ${limit} (ask for fewer items with first)`);
             const retryAfterS = contextValue.costBudget?.charge(cost);
             if (retryAfterS !== undefined) {
               throw new GraphQLError(`Too much work asked for in the last minute: try again in ${retryAfterS} s`, {
