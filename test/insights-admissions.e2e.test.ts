@@ -60,8 +60,12 @@ async function rawYear(year: number) {
     byGradeBand: partition(apps, (a) => a.gradeBand),
     byCounty: partition(apps, (a) => a.county),
     byOwner: partition(apps, (a) => a.owner),
+    byStudy: partition(apps, (a) => a.study),
   };
 }
+
+/** The studies' counts of the applications of one key (a subject, a grade band). */
+const studiesOf = (apps: Doc[], keep: (a: Doc) => boolean) => partition(apps.filter(keep), (a) => a.study).map(([, c]) => c);
 
 const small = (n: number) => n > 0 && n < 5;
 /** A count as everyone but the directorate sees it: hidden when 1 to 4, else rounded to the nearest 5. */
@@ -69,17 +73,33 @@ const pub = (n: number) => (n === 0 ? 0 : small(n) ? null : Math.round(n / 5) * 
 
 const exactCell = (key: string, r: Raw) => ({ key, ...Object.fromEntries(COUNTS.map((f) => [f, r[f]])), credits: r.credits });
 const publicCell = (key: string, r: Raw) => ({ key, ...Object.fromEntries(COUNTS.map((f) => [f, pub(r[f])])), credits: small(r.credited) ? null : pub(r.credits) });
+/** The counts the API also shows per study (`Study.applicants`, `admitted`, `waitlisted`). */
+const STUDY_COUNTS = new Set<string>(['applications', 'admitted', 'waitlisted']);
+/** The sum of cells as shown, null as soon as a cell of any of the partitions is 1 to 4. */
+const addedUp = (cells: number[], partitions: number[][]) => (partitions.some((p) => p.some(small)) ? null : cells.reduce((a, n) => a + pub(n)!, 0));
+/** A subject's or grade band's cell as everyone but the directorate sees it: the per-study counts add up its studies' as shown. */
+const publicStudiesCell = (key: string, r: Raw, studies: Raw[]) => ({
+  ...publicCell(key, r),
+  ...Object.fromEntries([...STUDY_COUNTS].map((f) => [f, addedUp(studies.map((c) => c[f as keyof Raw]), [studies.map((c) => c[f as keyof Raw])])])),
+});
 /**
- * The year's total as everyone but the directorate sees it: each count null as soon as a cell of a
- * partition shown beside it (county, subject, grade band) has that count at 1 to 4 (the total minus
- * the other cells of that partition would narrow the hidden one down), else the exact sum rounded
- * like any count. Credits go with the persons who earned them (`credited`). The owners' rows are the
- * directorate's only: not a partition these callers see, so an owner's 1 to 4 alone hides nothing.
+ * The year's total as everyone but the directorate sees it: each count the sum of the cells of a
+ * partition as shown (the studies for the per-study counts, else the counties, the first of
+ * `partitions`), null as soon as a cell of a partition shown beside it (study, county, subject,
+ * grade band) has that count at 1 to 4 (the total minus the other cells of that partition would
+ * narrow the hidden one down). Credits go with the persons who earned them (`credited`). The
+ * owners' rows are the owner's and the directorate's only: not a partition these callers see, so an
+ * owner's 1 to 4 alone hides nothing.
  */
-const publicTotal = (key: string, partitions: Raw[][], total: Raw) => ({
+const publicTotal = (key: string, partitions: Raw[][], studies: Raw[]) => ({
   key,
-  ...Object.fromEntries(COUNTS.map((f) => [f, partitions.some((p) => p.some((c) => small(c[f]))) ? null : pub(total[f])])),
-  credits: partitions.some((p) => p.some((c) => small(c.credited))) ? null : pub(total.credits),
+  ...Object.fromEntries(
+    COUNTS.map((f) => {
+      const all = [...(STUDY_COUNTS.has(f) ? [studies] : []), ...partitions];
+      return [f, addedUp(all[0]!.map((c) => c[f]), all.map((p) => p.map((c) => c[f])))];
+    }),
+  ),
+  credits: addedUp(partitions[0]!.map((c) => c.credits), partitions.map((p) => p.map((c) => c.credited))),
 });
 
 const CELL = 'key applications admitted waitlisted rejected withdrawn completed credits';
@@ -132,7 +152,7 @@ describe('the applications funnel', () => {
     ['the public', null],
     ['a union', { role: 'union', org: 'UDF' }],
     ['a school owner', { role: 'school-owner', org: '4601' }],
-  ] as const)('as %s: every cell hidden when 1 to 4, else rounded to 5; the total null when a county, subject or grade band cell is hidden', async (_name, identity) => {
+  ] as const)('as %s: every cell hidden when 1 to 4, else rounded to 5, a subject, grade band and the total added up from their cells as shown, null when a study, county, subject or grade band cell is hidden', async (_name, identity) => {
     // Over both years: the partitions whose hidden cells hid a count of the total, and the counts shown.
     const hiddenBy = new Set<string>();
     let shownDespiteAnOwner = 0;
@@ -141,12 +161,13 @@ describe('the applications funnel', () => {
       const res = await h.query<any>(PUBLIC_FUNNEL, { year }, await tokenOf(identity as Identity | null));
       expect(res.errors).toBeUndefined();
       const cells = (p: [string, Raw][]) => p.map(([k, c]) => publicCell(k, c));
+      const studyCells = (p: [string, Raw][], field: string) => p.map(([k, c]) => publicStudiesCell(k, c, studiesOf(r.apps, (a) => a[field] === k)));
       const partitions = [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c));
-      const total: Record<string, unknown> = publicTotal(String(year), partitions, r.total);
+      const total: Record<string, unknown> = publicTotal(String(year), partitions, r.byStudy.map(([, c]) => c));
       expect(res.data.insights.applications).toEqual({
         total,
-        bySubject: cells(r.bySubject),
-        byGradeBand: cells(r.byGradeBand),
+        bySubject: studyCells(r.bySubject, 'subject'),
+        byGradeBand: studyCells(r.byGradeBand, 'gradeBand'),
         byCounty: cells(r.byCounty),
       });
       const counts = countsOf(res.data.insights.applications);
@@ -184,7 +205,7 @@ describe('the funnel’s total with small cells beside it (applications of years
     Array.from({ length: count }, (_, i) => ({
       _id: `scratch-${++n}`,
       teacher: `t-scratch-${n}`,
-      study: `S-SCRATCH-${a.year}`,
+      study: `S-SCRATCH-${a.subject}-${a.gradeBand}-${a.year}`,
       year: a.year,
       subject: a.subject,
       gradeBand: a.gradeBand,
@@ -242,18 +263,22 @@ describe('the funnel’s total with small cells beside it (applications of years
     expect(res.errors).toBeUndefined();
     const cells = (p: [string, Raw][]) => p.map(([k, c]) => publicCell(k, c));
     expect(res.data._entities).toEqual(
-      raws.map((r, i) => ({
-        year: SCRATCH[i],
-        applications: {
-          total: publicTotal(String(SCRATCH[i]), [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)), r.total),
-          bySubject: cells(r.bySubject),
-          byGradeBand: cells(r.byGradeBand),
-          byCounty: cells(r.byCounty),
-        },
-      })),
+      raws.map((r, i) => {
+        const studyCells = (p: [string, Raw][], field: string) => p.map(([k, c]) => publicStudiesCell(k, c, studiesOf(r.apps, (a) => a[field] === k)));
+        return {
+          year: SCRATCH[i],
+          applications: {
+            total: publicTotal(String(SCRATCH[i]), [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)), r.byStudy.map(([, c]) => c)),
+            bySubject: studyCells(r.bySubject, 'subject'),
+            byGradeBand: studyCells(r.byGradeBand, 'gradeBand'),
+            byCounty: cells(r.byCounty),
+          },
+        };
+      }),
     );
-    // Spelled out: 2031's waitlisted, rejected and credits hidden, the rest rounded; 2032's shown,
-    // rounded (7 as 5), although both owners' counts are 1 to 4.
+    // Spelled out: 2031's waitlisted, rejected and credits hidden, the rest its cells as shown
+    // (applications 38 + 7 + 6 as 40 + 5 + 5); 2032's shown, rounded (7 as 5), although both
+    // owners' counts are 1 to 4.
     expect(res.data._entities.map((e: any) => e.applications.total)).toEqual([
       { key: '2031', applications: 50, admitted: 30, waitlisted: null, rejected: null, withdrawn: 0, completed: 10, credits: null },
       { key: '2032', applications: 5, admitted: 5, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 70 },
@@ -312,6 +337,7 @@ describe('vacant seats', () => {
       subject,
       places: studies.filter((s) => s.subject === subject && s.status === 'OFFERED').reduce((n, s) => n + s.places, 0),
       admitted: apps.filter((a) => a.subject === subject).length,
+      byStudy: partition(apps.filter((a) => a.subject === subject), (a) => a.study).map(([, c]) => c.applications),
     }));
   }
   /** The places per subject in the catalogue's offer cells of the same answer. */
@@ -322,7 +348,7 @@ describe('vacant seats', () => {
     const seats = await rawSeats(year);
     const res = await h.query<any>(SEATS, { year }, await tokenOf({ role: 'directorate' }));
     expect(res.errors).toBeUndefined();
-    expect(res.data.insights.vacantSeats).toEqual(seats.map((s) => ({ ...s, vacant: Math.max(0, s.places - s.admitted) })));
+    expect(res.data.insights.vacantSeats).toEqual(seats.map(({ byStudy: _, ...s }) => ({ ...s, vacant: Math.max(0, s.places - s.admitted) })));
     // The places are the catalogue's, as its offer cells give them in the same answer.
     for (const s of res.data.insights.vacantSeats) expect(s.places, s.subject).toBe(offeredPlaces(res.data.insights.offers, s.subject));
     expect(seats.some((s) => s.places > s.admitted && s.admitted > 0)).toBe(true);
@@ -331,19 +357,19 @@ describe('vacant seats', () => {
   it.each([
     ['the public', null],
     ['a union', { role: 'union', org: 'UDF' }],
-  ] as const)('as %s: the admitted count as shown, and vacant seats computed from it', async (_name, identity) => {
+  ] as const)('as %s: the admitted count as shown (its studies’ as shown, added up), and vacant seats computed from it', async (_name, identity) => {
     for (const year of YEARS) {
       const seats = await rawSeats(year);
       const res = await h.query<any>(SEATS, { year }, await tokenOf(identity as Identity | null));
       expect(res.errors).toBeUndefined();
       expect(res.data.insights.vacantSeats).toEqual(
         seats.map((s) => {
-          const admitted = pub(s.admitted);
+          const admitted = addedUp(s.byStudy, [s.byStudy]);
           return { subject: s.subject, places: s.places, admitted, vacant: admitted === null ? null : Math.max(0, s.places - admitted) };
         }),
       );
       // The rounding shows: some subject's vacant seats differ from the exact ones.
-      expect(seats.some((s) => pub(s.admitted) !== s.admitted)).toBe(true);
+      expect(seats.some((s) => addedUp(s.byStudy, [s.byStudy]) !== s.admitted)).toBe(true);
     }
   });
 
@@ -363,7 +389,7 @@ describe('one school owner’s admission figures', () => {
     return { id, counts };
   }
 
-  it.each(YEARS)('%i: exact for the owner itself and the directorate, hidden and rounded for another owner and the public', async (year) => {
+  it.each(YEARS)('%i: exact for the owner itself and the directorate, FORBIDDEN to another owner, refused to a union and the public', async (year) => {
     const { id, counts } = await ownerWithSmallCounts(year);
     const exact = { schoolOwner: { id, admissionFigures: exactCell(id, counts) } };
     for (const identity of [{ role: 'school-owner', org: id }, { role: 'directorate' }] as Identity[]) {
@@ -371,13 +397,16 @@ describe('one school owner’s admission figures', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data, identity.role).toEqual(exact);
     }
-    const suppressed = { schoolOwner: { id, admissionFigures: publicCell(id, counts) } };
-    expect(suppressed).not.toEqual(exact);
+    // Every owner's row, even rounded, beside the totals would narrow hidden cells down: owners' rows
+    // are the owner's and the directorate's only, here as in `byOwner`.
     const other = (await h.dbs.admissions.collection('applications').distinct('owner', { year, owner: { $ne: id } }))[0] as string;
-    for (const identity of [{ role: 'school-owner', org: other }, { role: 'union', org: 'UDF' }, null] as (Identity | null)[]) {
-      const res = await h.query(OWNER, { id, year }, await tokenOf(identity));
-      expect(res.errors).toBeUndefined();
-      expect(res.data, identity?.role ?? 'public').toEqual(suppressed);
+    const denied = await h.query(OWNER, { id, year }, await tokenOf({ role: 'school-owner', org: other }));
+    expect(denied.data).toEqual({ schoolOwner: { id, admissionFigures: null } });
+    expect(denied.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    for (const [identity, status, code] of [[{ role: 'union', org: 'UDF' }, 403, 'FORBIDDEN'], [null, 401, 'UNAUTHENTICATED']] as const) {
+      const res = await h.query(OWNER, { id, year }, await tokenOf(identity as Identity | null));
+      expect(res.status).toBe(status);
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual([code]);
     }
   });
 
@@ -454,7 +483,7 @@ describe('database work', () => {
     const expected = await Promise.all(
       asPublic.data.insightsTrend.map(async (i: any) => {
         const r = await rawYear(i.year);
-        return { year: i.year, applications: { total: publicTotal(String(i.year), [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)), r.total) } };
+        return { year: i.year, applications: { total: publicTotal(String(i.year), [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)), r.byStudy.map(([, c]) => c)) } };
       }),
     );
     expect(asPublic.data.insightsTrend).toEqual(expected);

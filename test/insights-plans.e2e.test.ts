@@ -49,12 +49,10 @@ const publicCell = (key: string, c: Counts): Cell => {
   const [approved, refused, confirmed] = [pub(c.approved), pub(c.refused), pub(c.confirmed)];
   return { key, approved, refused, confirmed, refusalRate: rate(refused, approved === null || refused === null ? null : approved + refused) };
 };
-/** A total as others see it: each count null when `hidden` says so, else the exact total rounded like any count. */
-const publicTotal = (key: string, total: Counts, hidden: (k: keyof Counts) => boolean): Cell => {
-  const shown = (k: keyof Counts) => (hidden(k) ? null : pub(total[k]));
-  const [approved, refused, confirmed] = [shown('approved'), shown('refused'), shown('confirmed')];
-  return { key, approved, refused, confirmed, refusalRate: rate(refused, approved === null || refused === null ? null : approved + refused) };
-};
+/** The sum of cells as shown, null as soon as a cell of any of the partitions is 1 to 4. */
+const addedUp = (cells: number[], partitions: number[][]) => (partitions.some((p) => p.some(small)) ? null : cells.reduce((a, n) => a + pub(n)!, 0));
+/** A cell with the approvals replaced by a sum of studies' as shown (`addedUp`), the rate from them. */
+const withApprovals = (cell: Cell, approved: number | null): Cell => ({ ...cell, approved, refusalRate: rate(cell.refused, approved === null || cell.refused === null ? null : approved + cell.refused) });
 
 /** A year's decisions, counted from the raw documents. */
 async function rawDecisions(year: number) {
@@ -66,6 +64,7 @@ async function rawDecisions(year: number) {
     byGradeBand: partition((d) => d.gradeBand),
     byCounty: partition((d) => d.county),
     byOwner: partition((d) => d.owner),
+    byStudy: groupBy(docs, (d) => d.study).map(([key, ds]) => ({ key, subject: ds[0]!.subject as string, gradeBand: ds[0]!.gradeBand as string, approved: countsOf(ds).approved })),
     reasons: groupBy(
       docs.filter((d) => d.outcome === 'REJECTED'),
       (d) => d.reason,
@@ -97,18 +96,30 @@ function hidingPartitions(raw: Awaited<ReturnType<typeof rawDecisions>>, k: keyo
 }
 
 /**
- * What everyone but the directorate sees (without the owners' rows, which are the directorate's
- * only): every cell, counties included, hidden or rounded on its own; the year's total hidden per
- * count as soon as a cell of a partition shown beside it is (the total minus the other cells would
- * narrow it down), else the exact total rounded.
+ * What everyone but the directorate sees (without the owners' rows, which are the owner's and the
+ * directorate's only): every cell, counties included, hidden or rounded on its own, but approvals
+ * per subject and grade band the sum of their studies' (`Study.approvedApplications`) as shown; the
+ * year's total the sum of a partition's cells as shown (the studies' approvals, the counties'
+ * refusals and confirmations), hidden per count as soon as a cell of a partition shown beside it is
+ * (the total minus the other cells would narrow it down).
  */
 function publicDecisions(year: number, raw: Awaited<ReturnType<typeof rawDecisions>>) {
-  const cells = (p: { key: string; counts: Counts }[]) => p.map((c) => publicCell(c.key, c.counts));
+  const studies = (keep: (s: { subject: string; gradeBand: string }) => boolean) => raw.byStudy.filter(keep).map((s) => s.approved);
+  const addingUp = (p: { key: string; counts: Counts }[], field: 'subject' | 'gradeBand') =>
+    p.map((c) => withApprovals(publicCell(c.key, c.counts), addedUp(studies((s) => s[field] === c.key), [studies((s) => s[field] === c.key)])));
+  const parts = (k: keyof Counts) => [raw.byCounty, raw.bySubject, raw.byGradeBand].map((p) => p.map((c) => c.counts[k]));
+  const all = studies(() => true);
+  const refusedParts = [...parts('refused'), raw.reasons.map((r) => r.count)];
+  const confirmed = parts('confirmed');
+  const total = withApprovals(
+    { key: String(year), approved: null, refused: addedUp(refusedParts[0]!, refusedParts), refusalRate: null, confirmed: addedUp(confirmed[0]!, confirmed) },
+    addedUp(all, [all, ...parts('approved')]),
+  );
   return {
-    total: publicTotal(String(year), raw.total, (k) => hidingPartitions(raw, k).length > 0),
-    bySubject: cells(raw.bySubject),
-    byGradeBand: cells(raw.byGradeBand),
-    byCounty: cells(raw.byCounty),
+    total,
+    bySubject: addingUp(raw.bySubject, 'subject'),
+    byGradeBand: addingUp(raw.byGradeBand, 'gradeBand'),
+    byCounty: raw.byCounty.map((c) => publicCell(c.key, c.counts)),
     reasons: raw.reasons.map((r) => ({ reason: r.reason, count: pub(r.count) })),
   };
 }
@@ -257,7 +268,7 @@ describe('small-number suppression', () => {
         _id: `scratch-${++n}`,
         owner: d.owner,
         teacher: `t-scratch-${n}`,
-        study: `S-SCRATCH-${d.year}`,
+        study: `S-SCRATCH-${d.subject}-${d.gradeBand}-${d.year}`,
         institution: 'inst-scratch',
         year: d.year,
         subject: d.subject,
@@ -395,19 +406,21 @@ describe('one school owner’s decisions', () => {
     }
   });
 
-  it('shows another owner’s decisions hidden or rounded, the directorate every owner’s exact, and an owner with no decisions zeros', async () => {
+  it('refuses another owner’s decisions (FORBIDDEN) and the public every owner’s, shows the directorate every owner’s exact, and an owner with no decisions zeros', async () => {
     const asOwner = await h.token({ role: 'school-owner', org: OWNER });
     const asDirectorate = await h.token({ role: 'directorate' });
     const query = `query($a: ID!, $b: ID!, $year: Int!) { a: schoolOwner(id: $a) { decisionFigures(year: $year) { ${CELL} } } b: schoolOwner(id: $b) { decisionFigures(year: $year) { ${CELL} } } }`;
     const year = 2024;
     const own = await countsOfOwner(OWNER, year);
     const other = await countsOfOwner(OTHER, year);
-    expect(await h.query(query, { a: OWNER, b: OTHER, year }, { token: asOwner })).toMatchObject({
-      data: { a: { decisionFigures: exactCell(OWNER, own) }, b: { decisionFigures: publicCell(OTHER, other) } },
-    });
-    expect(await h.query(query, { a: OWNER, b: OTHER, year }, {})).toMatchObject({
-      data: { a: { decisionFigures: publicCell(OWNER, own) }, b: { decisionFigures: publicCell(OTHER, other) } },
-    });
+    // Every owner's row, even rounded, beside the totals would narrow hidden cells down: owners' rows
+    // are the owner's and the directorate's only, here as in `byOwner`.
+    const mine = await h.query(query, { a: OWNER, b: OTHER, year }, { token: asOwner });
+    expect(mine).toMatchObject({ data: { a: { decisionFigures: exactCell(OWNER, own) }, b: { decisionFigures: null } } });
+    expect(mine.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[['b', 'decisionFigures'], 'FORBIDDEN']]);
+    const anonymous = await h.query(query, { a: OWNER, b: OTHER, year }, {});
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
     expect(await h.query(query, { a: OWNER, b: OTHER, year }, { token: asDirectorate })).toMatchObject({
       data: { a: { decisionFigures: exactCell(OWNER, own) }, b: { decisionFigures: exactCell(OTHER, other) } },
     });
