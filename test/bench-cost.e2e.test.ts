@@ -11,6 +11,6 @@ describe('npm run bench:cost', () => {
     expect(stdout).toContain('Insights.competence (public)');
     expect(stdout).toContain('the page (insights-funnel, public)');
     expect(stdout).toMatch(/ordinary operations: [\d.]+ to [\d.]+ µs of CPU per cost unit/);
-    expect(stdout).toMatch(/the bound: 30\/min public rate .* = 0\.20 CPU s per second per public address/);
+    expect(stdout).toMatch(/the bound: a public address's cost budget 300000\/min \(5000\/s\) x 40 µs = 0\.20 CPU s per second/);
   }, 300_000);
 });
