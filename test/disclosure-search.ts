@@ -22,6 +22,8 @@ export interface Published {
   counts: Map<string, CountShown>;
   /** Averages of ratings, by the name of the count they go with. */
   averages: Map<string, number | null>;
+  /** Hidden counts that may hide any count, not just 1 to 4 (a partition the audit hid whole). */
+  unknown?: Set<string>;
 }
 
 /**
@@ -153,7 +155,7 @@ export interface SearchResult {
 export function search(structure: Structure, published: Published, totals: TotalRule, average: AverageRule, truth: Map<string, number>): SearchResult {
   const m = new Model();
   for (const name of structure.cells) {
-    const [lo, hi] = countRange(published.counts.get(name) ?? null);
+    const [lo, hi] = published.unknown?.has(name) ? [0, BIG] : countRange(published.counts.get(name) ?? null);
     m.variable(name, lo, hi);
   }
   for (const [name, { partitions, whenHidden }] of structure.totals) {
@@ -233,7 +235,7 @@ export function search(structure: Structure, published: Published, totals: Total
     const t = truth.get(name);
     if (t !== undefined && (t < m.lo[v]! || t > m.hi[v]!)) unsound.push(`${name}: true ${t} outside [${m.lo[v]}, ${m.hi[v]}]`);
     if (m.lo[v] === m.hi[v] && m.lo[v] !== 0) pinned.set(name, m.lo[v]!);
-    if (structure.cells.has(name)) {
+    if (structure.cells.has(name) && !published.unknown?.has(name)) {
       const [lo, hi] = countRange(published.counts.get(name) ?? null);
       if (m.hi[v]! - m.lo[v]! < hi - lo) narrowed++;
     }

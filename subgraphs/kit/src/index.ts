@@ -84,4 +84,20 @@ export {
   verifyHs256,
 } from './identity.js';
 export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
-export { AVERAGE_BAND, type ApplicationFacts, MIN_SHOWN_COUNT, erasedPseudonym, isSuppressed, maySeeApplication, seesPersons, shownAverage, shownCount, shownTotal, shownTotalOver } from './rules.js';
+export {
+  AVERAGE_BAND,
+  type ApplicationFacts,
+  type CountRange,
+  MIN_SHOWN_COUNT,
+  erasedPseudonym,
+  isSuppressed,
+  maySeeApplication,
+  partitionRanges,
+  protectPartitions,
+  seesPersons,
+  shownAverage,
+  shownCount,
+  shownRange,
+  shownTotal,
+  shownTotalOver,
+} from './rules.js';

@@ -1,6 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+// The attacker of the end-to-end disclosure test, a pure module: it judges the audit independently of partitionRanges.
+import { type Published, type Structure, search } from '../../../test/disclosure-search.js';
 import { type Identity } from './identity.js';
-import { shownAverage, shownCount, shownTotal, shownTotalOver } from './rules.js';
+import { protectPartitions, shownAverage, shownCount, shownTotal, shownTotalOver } from './rules.js';
 
 const publicCaller = { role: 'public' } as Identity;
 const shown = (n: number) => shownCount(publicCaller, n);
@@ -81,4 +84,75 @@ describe('disclosure control for callers who may not see persons', () => {
     expect(narrowed).toBe(0);
     expect(narrowedOld).toBeGreaterThan(0);
   });
+
+  describe('secondary suppression by audit (protectPartitions)', () => {
+    /**
+     * What the attacker pins from one answer: the cells of every partition and the total, each
+     * partition adding up to the total. A partition after the first whose cells are all hidden may
+     * be one the audit hid, so its cells may hide any count (the attacker cannot tell).
+     */
+    const attack = (truth: number[][], shownCells: (number | null)[][], total: number | null) => {
+      const names = truth.map((p, i) => p.map((_, j) => `p${i}:${j}`));
+      const structure: Structure = { cells: new Set(names.flat()), totals: new Map([['T', { partitions: names, whenHidden: 'hidden-cell' }]]), rated: new Set(), atMost: [] };
+      const counts = new Map<string, number | null>([['T', total], ...names.flatMap((p, i) => p.map((n, j) => [n, shownCells[i]![j]!] as const))]);
+      const unknown = new Set(names.filter((p, i) => i > 0 && p.length > 0 && shownCells[i]!.every((c) => c === null)).flat());
+      const published: Published = { counts, averages: new Map(), unknown };
+      const exact = new Map<string, number>([['T', truth[0]!.reduce((a, n) => a + n, 0)], ...names.flatMap((p, i) => p.map((n, j) => [n, truth[i]![j]!] as const))]);
+      return search(structure, published, 'additive', { show: () => null, halfWidth: AVERAGE_HALF_WIDTH }, exact);
+    };
+    const AVERAGE_HALF_WIDTH = 0.25;
+    const unguarded = (truth: number[][]) => attack(truth, truth.map((p) => p.map(shown)), shownTotalOver(publicCaller, truth));
+    const guarded = (truth: number[][]) => {
+      const { total, partitions } = protectPartitions(publicCaller, truth);
+      return attack(truth, partitions, total);
+    };
+
+    it('hides the county beside studies of 1, 1 and 5 (a county of 7 shown 5 would pin them), and shows the directorate everything', () => {
+      const year = [[1, 1, 5], [7]];
+      // The county caps the total at 7, the shown study is 5 at least, each hidden one 1 at least: all pinned.
+      expect(Object.fromEntries(unguarded(year).pinned)).toEqual({ 'p0:0': 1, 'p0:1': 1, 'p0:2': 5, 'p1:0': 7, T: 7 });
+      expect(protectPartitions(publicCaller, year)).toEqual({ total: null, partitions: [[null, null, 5], [null]] });
+      expect(guarded(year)).toMatchObject({ pinned: new Map(), unsound: [] });
+      expect(protectPartitions({ role: 'directorate' } as Identity, year)).toEqual({ total: 7, partitions: year });
+    });
+
+    it('hides a partition that pins with no cell hidden, and the total with it', () => {
+      // Five counties of 7 (each shown 5: 25 to 35) and seven studies of 5 (35 to 49): 35, every cell pinned.
+      const year = [[5, 5, 5, 5, 5, 5, 5], [7, 7, 7, 7, 7]];
+      expect(unguarded(year).pinned.size).toBe(13);
+      expect(protectPartitions(publicCaller, year)).toEqual({ total: null, partitions: [[5, 5, 5, 5, 5, 5, 5], [null, null, null, null, null]] });
+      expect(guarded(year).pinned).toEqual(new Map());
+    });
+
+    it('changes nothing where nothing is pinned: the cells as shownCount, the total as shownTotalOver', () => {
+      for (const year of [[[8, 8, 1], [15, 2]], [[7, 7, 7, 7], [14, 14]], [[40, 12, 0], [30, 22], [25, 27]]]) {
+        expect(protectPartitions(publicCaller, year)).toEqual({ total: shownTotalOver(publicCaller, year), partitions: year.map((p) => p.map(shown)) });
+      }
+    });
+
+    /** A handful of records, each with a study, a county and a grade band: the year's three partitions (studies first). */
+    const population = fc
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }))
+      .chain(([studies, counties, bands]) =>
+        fc.array(fc.record({ study: fc.nat(studies - 1), county: fc.nat(counties - 1), band: fc.nat(bands - 1) }), { minLength: 1, maxLength: 15, size: 'max' }),
+      )
+      .map((records) => (['study', 'county', 'band'] as const).map((k) => [...new Set(records.map((r) => r[k]))].sort().map((key) => records.filter((r) => r[k] === key).length)));
+    const pinsNothing = (attacker: (truth: number[][]) => ReturnType<typeof search>) =>
+      fc.property(population, (truth) => {
+        const result = attacker(truth);
+        expect(result.unsound).toEqual([]);
+        return result.pinned.size === 0;
+      });
+
+    it('leaves no count of a small random population pinned', () => {
+      // About one population in 70 needs the audit (the next test).
+      fc.assert(pinsNothing(guarded), { numRuns: 5_000 });
+    });
+
+    it('finds pinned counts in the same populations without the audit', () => {
+      const run = fc.check(pinsNothing(unguarded), { numRuns: 5_000, seed: 2031 });
+      expect(run.failed).toBe(true);
+    });
+  });
 });
+

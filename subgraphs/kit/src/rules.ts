@@ -83,6 +83,85 @@ export function shownTotalOver(identity: Identity, partitions: Iterable<number>[
   return first.reduce((a, n) => a + shownCount(identity, n)!, 0);
 }
 
+/** The integer interval `[lo, hi]` an attacker's bounds arithmetic leaves a count. */
+export type CountRange = [lo: number, hi: number];
+
+/** A bound standing for "no upper bound": large, yet summed exactly in doubles. */
+const UNBOUNDED = 1e12;
+
+/**
+ * What a count published by the rule says of the true count: 0 exactly, 1 to 4 when hidden (`null`),
+ * else within 2 of it and 5 at least; `unknown` (a cell the audit hid) says nothing.
+ */
+export function shownRange(shown: number | null, unknown = false): CountRange {
+  if (unknown) return [0, UNBOUNDED];
+  if (shown === null) return [1, 4];
+  if (shown === 0) return [0, 0];
+  return [Math.max(MIN_SHOWN_COUNT, shown - 2), shown + 2];
+}
+
+/**
+ * The attacker's bounds for a total and for every cell of the partitions of it that are published,
+ * from the cells as shown: the total lies within Σ lo .. Σ hi of each partition, a cell within the
+ * total minus the other cells of its partition, to a fixpoint (the arithmetic of
+ * `test/disclosure-search.ts`). `unknown[p]` marks a partition whose cells say nothing.
+ */
+export function partitionRanges(shown: (number | null)[][], unknown: boolean[] = []): { total: CountRange; cells: CountRange[][] } {
+  const cells = shown.map((p, i) => p.map((n) => shownRange(n, unknown[i] ?? false)));
+  const total: CountRange = [0, UNBOUNDED];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const p of cells) {
+      const lo = p.reduce((a, [l]) => a + l, 0);
+      const hi = p.reduce((a, [, h]) => a + h, 0);
+      if (lo > total[0]) [total[0], changed] = [lo, true];
+      if (hi < total[1]) [total[1], changed] = [hi, true];
+      for (const c of p) {
+        const lower = total[0] - (hi - c[1]);
+        const upper = total[1] - (lo - c[0]);
+        if (lower > c[0]) [c[0], changed] = [lower, true];
+        if (upper < c[1]) [c[1], changed] = [upper, true];
+      }
+    }
+    // An empty range means figures the rule cannot publish: stop rather than loop.
+    if (total[0] > total[1] || cells.some((p) => p.some(([l, h]) => l > h))) break;
+  }
+  return { total, cells };
+}
+
+/** Whether the bounds pin a count that is not 0 (a 0 is published as such) to one value. */
+const pins = ([lo, hi]: CountRange) => lo === hi && lo !== 0;
+
+/**
+ * A total and the partitions of it the API publishes cell by cell, as a caller who may not see the
+ * persons behind them may see them: {@link shownCount} for each cell and {@link shownTotalOver} for
+ * the total, then an audit (secondary suppression by audit). Partitions that do not nest (a year's
+ * studies and its counties) constrain each other through the total even when it is hidden (a county
+ * shown 5 and studies shown `null`, `null` and 5 leave the hidden ones 1 each), so the audit runs the
+ * attacker's bounds arithmetic ({@link partitionRanges}) over the published cells and, while it pins
+ * the total or a cell, hides every cell of the coarsest partition still shown (fewest cells; the later
+ * one on a tie), and the total with them. The first partition, the finest the API publishes (per
+ * study, shown elsewhere too), is never hidden: with it alone nothing is pinned. The directorate and
+ * services get every count exact.
+ */
+export function protectPartitions(identity: Identity, partitions: Iterable<number>[]): { total: number | null; partitions: (number | null)[][] } {
+  const lists = partitions.map((cells) => [...cells]);
+  if (seesPersons(identity)) return { total: (lists[0] ?? []).reduce((a, n) => a + n, 0), partitions: lists };
+  const shown = lists.map((p) => p.map((n) => shownCount(identity, n)));
+  const hidden = lists.map(() => false);
+  for (;;) {
+    const ranges = partitionRanges(shown, hidden);
+    if (!pins(ranges.total) && !ranges.cells.some((p, i) => !hidden[i] && p.some((c, j) => shown[i]![j] !== 0 && pins(c)))) break;
+    const candidates = shown.map((p, i) => [p.length, i] as const).filter(([, i]) => i > 0 && !hidden[i]);
+    if (candidates.length === 0) break;
+    const [, coarsest] = candidates.reduce((a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a));
+    hidden[coarsest] = true;
+    shown[coarsest] = shown[coarsest]!.map(() => null);
+  }
+  const total = shown.some((p) => p.includes(null)) ? null : (shown[0] ?? []).reduce<number>((a, n) => a + n!, 0);
+  return { total, partitions: shown };
+}
+
 /** The width of the bands averages of ratings 1 to 5 are shown in to callers who may not see persons. */
 export const AVERAGE_BAND = 0.5;
 
