@@ -1,9 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { Lexer, Source, TokenKind, parse } from 'graphql';
+import { Lexer, Source, TokenKind, getIntrospectionQuery, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { CPU_US_PER_COST_UNIT } from './cost.js';
-import { DEFAULT_LIMITS, measure } from './limits.js';
+import { DEFAULT_LIMITS, INTROSPECTION_FIELDS, measure } from './limits.js';
 import { DEFAULT_RATE_LIMITS } from './rate-limit.js';
+import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from '../../test/introspection-queries.js';
 
 const dir = new URL('../../operations/', import.meta.url);
 const operations = readdirSync(dir).filter((f) => f.endsWith('.graphql')).map((f) => ({ name: f, text: readFileSync(new URL(f, dir), 'utf8') }));
@@ -22,7 +23,7 @@ describe('operation limits', () => {
   it('measure depth (through fragments), aliases and directives', () => {
     const doc = parse(`query Q($x: Boolean!) { a: studies { edges { node { ...F } } } b: subjects { code @include(if: $x) } }
       fragment F on Study { institution { name } subject { name @skip(if: $x) } }`);
-    expect(measure(doc)).toEqual({ depth: 5, aliases: 2, fields: 9, directives: 2, pageSize: 0 });
+    expect(measure(doc)).toEqual({ depth: 5, aliases: 2, fields: 9, introspectionFields: 0, directives: 2, pageSize: 0 });
     expect(measure(parse('query($n: Int) { a: studies(first: 7) { totalCount } b: studies(first: $n) { totalCount } }'), { n: 40 }).pageSize).toBe(40);
   });
 
@@ -42,6 +43,46 @@ describe('operation limits', () => {
     // Several operations in one document: each is measured, the largest counts whichever is run.
     const several = parse(`query A { __typename } query B { ...F0 } ${fragmentChain(links, (next) => `...${next} ...${next}`).replace('query { ...F0 }', '')}`);
     expect(measure(several).fields).toBe(2 ** links);
+  });
+
+  it('measure what __schema and __type select apart, without its depth, so the standard introspection queries pass', () => {
+    const everyOption = { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true };
+    // graphql 17's typeDepth at its largest (100): TypeRef's ofType nested 100 times.
+    const ofType = (level: number): string => (level === 0 ? '' : `ofType { name kind ${ofType(level - 1)} }`);
+    const deepest = GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS.replace(/fragment TypeRef on __Type \{[^]*$/, `fragment TypeRef on __Type { kind name ${ofType(100)} }`);
+    const queries = {
+      'graphql 16, defaults': getIntrospectionQuery(),
+      'graphql 16, every option': getIntrospectionQuery(everyOption),
+      'graphql 17, defaults': GRAPHQL_17_INTROSPECTION_QUERY,
+      'graphql 17, every option': GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS,
+      'graphql 17, typeDepth 100': deepest,
+    };
+    const measured = Object.entries(queries).map(([name, text]) => ({ name, ...measure(parse(text)), tokens: tokens(text) }));
+    console.table(measured);
+    for (const m of measured) {
+      expect(m, m.name).toMatchObject({ depth: 1, aliases: 0, fields: 0, directives: 0 });
+      expect(m.introspectionFields, m.name).toBeGreaterThanOrEqual(220);
+      expect(m.introspectionFields, m.name).toBeLessThanOrEqual(INTROSPECTION_FIELDS / 2);
+      expect(m.tokens, m.name).toBeLessThanOrEqual(DEFAULT_LIMITS.tokens);
+    }
+    expect(measured.at(-1)!.introspectionFields).toBe(1868);
+    // Beside fields of the graph: those count as ever, introspection's apart; so do fragments spread in both.
+    const mixed = parse('{ subjects { ...S } __type(name: "Subject") { name fields { ...S } } } fragment S on Subject { code name }');
+    expect(measure(mixed)).toEqual({ depth: 2, aliases: 0, fields: 3, introspectionFields: 5, directives: 0, pageSize: 0 });
+  });
+
+  it('measure a doubling chain of fragments under __schema at its expanded size, in linear time', () => {
+    const links = 30;
+    const text = [
+      '{ __schema { types { ...F0 } } }',
+      ...Array.from({ length: links }, (_, i) => `fragment F${i} on __Type { ...F${i + 1} ...F${i + 1} }`),
+      `fragment F${links} on __Type { name }`,
+    ].join('\n');
+    const started = performance.now();
+    const m = measure(parse(text));
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(m.introspectionFields).toBe(2 + 2 ** links);
+    expect(m.introspectionFields).toBeGreaterThan(INTROSPECTION_FIELDS);
   });
 
   it('leave every registered operation well inside them (at most half of each)', () => {

@@ -9,7 +9,7 @@ import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, typ
  * operations (`operations/*.graphql`, see `limits.test.ts`), with room to spare.
  */
 export interface Limits {
-  /** Nesting of fields (a root scalar field is depth 1). The deepest registered operation: 7. */
+  /** Nesting of fields (a root scalar field is depth 1), not counting below `__schema`/`__type`. The deepest registered operation: 7. */
   depth: number;
   /** Aliased fields in one operation. Registered operations use none; a page of one-line comparisons needs a few. */
   aliases: number;
@@ -17,6 +17,7 @@ export interface Limits {
    * Field selections of one operation with every fragment spread expanded (each spread counts its
    * fragment again): the work a query planner that expands fragments does. The largest registered
    * operation: 58. A chain of fragments each spreading the next twice doubles this per link.
+   * Introspection's fields are counted apart ({@link INTROSPECTION_FIELDS}).
    */
   fields: number;
   /** Directive uses (`@include`, `@skip`...) in one document. Registered operations use none. */
@@ -46,6 +47,15 @@ export interface Limits {
   pageSize: number;
 }
 
+/**
+ * Fields under `__schema` and `__type` in one operation, fragments expanded: counted apart from
+ * `fields` so that a gateway whose `LIMIT_FIELDS` suits its operations still serves Sandbox,
+ * GraphiQL and codegen. graphql-js's introspection query selects 220 to 230 (16 and 17, every
+ * option on), 1,868 at the largest `typeDepth` graphql 17 allows (100); a doubling fragment chain
+ * under `__schema` passes it in a dozen links.
+ */
+export const INTROSPECTION_FIELDS = 4000;
+
 /** The limits unless configured otherwise (`LIMIT_DEPTH`, `LIMIT_ALIASES`...). */
 export const DEFAULT_LIMITS: Limits = Object.freeze({ depth: 10, aliases: 15, fields: 1000, directives: 20, tokens: 1000, cost: 10_000, partnerCost: 20_000, bodyBytes: 100_000, pageSize: MAX_PAGE_SIZE });
 
@@ -54,6 +64,8 @@ export interface OperationMeasure {
   depth: number;
   aliases: number;
   fields: number;
+  /** Fields under `__schema` and `__type`, fragments expanded (not in `fields`; their depth is in no figure). */
+  introspectionFields: number;
   directives: number;
   /** The largest `first` the operation asks for (a literal or a variable's value). */
   pageSize: number;
@@ -64,6 +76,7 @@ interface OperationShape {
   depth: number;
   aliases: number;
   fields: number;
+  introspectionFields: number;
   directives: number;
   /** The largest literal `first`. */
   firstLiteral: number;
@@ -79,7 +92,17 @@ interface Expanded {
   aliases: number;
   /** Field selections, each spread of a fragment counting its fields again: what a planner that expands fragments walks. */
   fields: number;
+  /** The same for fields under `__schema` and `__type`. */
+  introspectionFields: number;
 }
+
+/**
+ * The introspection root fields. What they select is measured apart: the standard introspection
+ * query nests 15 deep (`ofType` nine times below `fields { type }`), and its depth is bounded by
+ * graphql-js's own `MaxIntrospectionDepthRule` (in `specifiedRules` since 16.9, so Apollo's
+ * validation runs it) and the tokens limit, not by ours.
+ */
+const INTROSPECTION = new Set(['__schema', '__type']);
 
 /**
  * Measures the operations of a document as they would run with every fragment expanded, in time
@@ -94,7 +117,7 @@ function shapeOf(document: DocumentNode): OperationShape {
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   const measured = new Map<string, Expanded>();
   const measuring = new Set<string>();
-  const NOTHING: Expanded = { depth: 0, aliases: 0, fields: 0 };
+  const NOTHING: Expanded = { depth: 0, aliases: 0, fields: 0, introspectionFields: 0 };
   const fragment = (name: string): Expanded => {
     const known = measured.get(name);
     if (known) return known;
@@ -108,15 +131,20 @@ function shapeOf(document: DocumentNode): OperationShape {
     return result;
   };
   const selectionSet = (set: SelectionSetNode): Expanded => {
-    const sum: Expanded = { depth: 0, aliases: 0, fields: 0 };
+    const sum: Expanded = { depth: 0, aliases: 0, fields: 0, introspectionFields: 0 };
     const add = (part: Expanded, deeper: number) => {
       sum.depth = Math.max(sum.depth, part.depth + deeper);
       sum.aliases += part.aliases;
       sum.fields += part.fields;
+      sum.introspectionFields += part.introspectionFields;
     };
     for (const sel of set.selections) {
-      if (sel.kind === Kind.FIELD) {
-        add({ depth: 0, aliases: sel.alias ? 1 : 0, fields: 1 }, 1);
+      if (sel.kind === Kind.FIELD && INTROSPECTION.has(sel.name.value)) {
+        // Fragments stay measured once, wherever spread: what they add under here is moved over whole.
+        const inner = sel.selectionSet ? selectionSet(sel.selectionSet) : NOTHING;
+        add({ depth: 0, aliases: (sel.alias ? 1 : 0) + inner.aliases, fields: 0, introspectionFields: 1 + inner.fields + inner.introspectionFields }, 1);
+      } else if (sel.kind === Kind.FIELD) {
+        add({ depth: 0, aliases: sel.alias ? 1 : 0, fields: 1, introspectionFields: 0 }, 1);
         if (sel.selectionSet) add(selectionSet(sel.selectionSet), 1);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         add(selectionSet(sel.selectionSet), 0);
@@ -126,13 +154,14 @@ function shapeOf(document: DocumentNode): OperationShape {
     }
     return sum;
   };
-  const shape: OperationShape = { depth: 0, aliases: 0, fields: 0, directives: 0, firstLiteral: 0, firstVariables: [] };
+  const shape: OperationShape = { depth: 0, aliases: 0, fields: 0, introspectionFields: 0, directives: 0, firstLiteral: 0, firstVariables: [] };
   for (const def of document.definitions) {
     if (def.kind !== Kind.OPERATION_DEFINITION) continue;
     const op = selectionSet(def.selectionSet);
     shape.depth = Math.max(shape.depth, op.depth);
     shape.aliases = Math.max(shape.aliases, op.aliases);
     shape.fields = Math.max(shape.fields, op.fields);
+    shape.introspectionFields = Math.max(shape.introspectionFields, op.introspectionFields);
   }
   visit(document, {
     Directive: () => void shape.directives++,
@@ -158,7 +187,8 @@ function pageSizeOf(shape: OperationShape, variables: Record<string, unknown>): 
 /** Measures an operation as the limits see it, with the request's variables for `first`. */
 export function measure(document: DocumentNode, variables: Record<string, unknown> = {}): OperationMeasure {
   const shape = shapeOf(document);
-  return { depth: shape.depth, aliases: shape.aliases, fields: shape.fields, directives: shape.directives, pageSize: pageSizeOf(shape, variables) };
+  const { depth, aliases, fields, introspectionFields, directives } = shape;
+  return { depth, aliases, fields, introspectionFields, directives, pageSize: pageSizeOf(shape, variables) };
 }
 
 const over = (limit: keyof Limits, message: string, field?: string): GraphQLError =>
@@ -194,6 +224,9 @@ export function useLimits<TContext extends { costBudget?: CostBudget; identity?:
           if (m.depth > limits.depth) throw over('depth', `The operation is nested ${m.depth} deep; the limit is ${limits.depth}`);
           if (m.aliases > limits.aliases) throw over('aliases', `The operation uses ${m.aliases} aliases; the limit is ${limits.aliases}`);
           if (m.fields > limits.fields) throw over('fields', `The operation selects ${m.fields} fields once its fragments are expanded; the limit is ${limits.fields}`);
+          if (m.introspectionFields > INTROSPECTION_FIELDS) {
+            throw over('fields', `The operation selects ${m.introspectionFields} fields of the schema's introspection once its fragments are expanded; the limit is ${INTROSPECTION_FIELDS}`);
+          }
           if (m.directives > limits.directives) throw over('directives', `The document uses ${m.directives} directives; the limit is ${limits.directives}`);
           if (pageSize > limits.pageSize) throw over('pageSize', `first may be at most ${limits.pageSize}, got ${pageSize}`, 'first');
           if (estimateCost) {
