@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import { getJson, refused } from '../../../test/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { ApolloServer } from '@apollo/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorBody, type ListeningService, serveGraphQL } from './http.js';
@@ -190,6 +191,123 @@ describe('assets', () => {
       // A listed file that is missing is a 404, and logged for whoever deployed it.
       expect((await raw(port, '/gone')).status).toBe(404);
       expect(logged).toEqual([expect.objectContaining({ level: 'error', path: '/gone' })]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('refusals as GraphQL responses', () => {
+  const GRAPHQL_RESPONSE = 'application/graphql-response+json; charset=utf-8';
+  const JSON_TYPE = 'application/json; charset=utf-8';
+  // Apollo Client 4's Accept: it reads a graphql-response+json body as GraphQL errors whatever the status.
+  const APOLLO_CLIENT = { accept: 'application/graphql-response+json,application/json;q=0.9' };
+
+  it('answers every refusal before GraphQL runs with errors[].extensions.code, in the media type Accept prefers, as Apollo does its own', async () => {
+    const s = await start();
+    const send = (body: string, headers: Record<string, string> = {}) => fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const cases = [
+      { what: 'unauthenticated', res: () => send('{"query":"{ hello }"}', { ...APOLLO_CLIENT, 'x-refuse': '1' }), status: 401, code: 'UNAUTHENTICATED' },
+      { what: 'too large', res: () => send(JSON.stringify({ query: `{ hello } #${'x'.repeat(2000)}` }), APOLLO_CLIENT), status: 413, code: 'LIMIT_EXCEEDED' },
+      { what: 'not JSON', res: () => send('{"query":', APOLLO_CLIENT), status: 400, code: 'BAD_REQUEST' },
+      // Apollo's own: a request without a query.
+      { what: "Apollo's", res: () => send('{}', APOLLO_CLIENT), status: 400, code: 'BAD_REQUEST' },
+      { what: 'wrong path', res: () => fetch(new URL('/other', s.url), { headers: APOLLO_CLIENT }), status: 404, code: 'NOT_FOUND' },
+    ];
+    for (const c of cases) {
+      const res = await c.res();
+      expect([c.what, res.status, res.headers.get('content-type')]).toEqual([c.what, c.status, GRAPHQL_RESPONSE]);
+      const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
+      expect(body.errors.map((e) => e.extensions.code)).toEqual([c.code]);
+    }
+    // Without Accept (curl), or with one that prefers it, application/json, as Apollo answers.
+    for (const headers of [{}, { accept: '*/*' }, { accept: 'application/json' }]) {
+      expect((await send('{"query":', headers)).headers.get('content-type')).toBe(JSON_TYPE);
+      expect((await send('{}', headers)).headers.get('content-type')).toBe(JSON_TYPE);
+    }
+    // Health is not GraphQL: plain JSON whatever Accept says.
+    expect((await fetch(new URL('/health', s.url), { headers: APOLLO_CLIENT })).headers.get('content-type')).toBe(JSON_TYPE);
+  });
+
+  it('answers a failure of the HTTP layer 500 INTERNAL_SERVER_ERROR in the same shape', async () => {
+    service = await serveGraphQL({
+      server: new ApolloServer({ typeDefs, resolvers }),
+      port: 0,
+      path: '/graphql',
+      admit: async () => {
+        throw new Error('the identity provider is down');
+      },
+      ready: async () => ({ server: true }),
+      log: () => undefined,
+    });
+    const res = await post(service, { query: '{ hello }' }, APOLLO_CLIENT);
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toBe(GRAPHQL_RESPONSE);
+    expect(await res.json()).toEqual({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  });
+});
+
+describe('compression', () => {
+  /** A request whose body is left as sent (fetch would decode it). */
+  function rawBytes(port: number, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+        .on('error', reject)
+        .end(body);
+    });
+  }
+  const decode = (res: { headers: Record<string, unknown>; body: Buffer }) =>
+    res.headers['content-encoding'] === 'br' ? brotliDecompressSync(res.body) : res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body;
+
+  it('compresses GraphQL answers and assets of 1 kB or more with br, else gzip, when accepted; small ones and other clients get them as they are', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-gzip-'));
+    try {
+      const script = `// ${'a script of some length '.repeat(100)}\n`;
+      writeFileSync(join(dir, 'page.js'), script);
+      service = await serveGraphQL({
+        server: new ApolloServer({ typeDefs: 'type Query { words(n: Int!): [String!]! }', resolvers: { Query: { words: (_: unknown, { n }: { n: number }) => Array.from({ length: n }, (_, i) => `ord ${i}`) } } }),
+        port: 0,
+        path: '/graphql',
+        corsOrigins: ['https://app.example'],
+        admit: async () => ({ context: {} }),
+        ready: async () => ({ server: true }),
+        assets: { '/page.js': { file: join(dir, 'page.js'), contentType: 'text/javascript; charset=utf-8' } },
+        log: () => undefined,
+      });
+      const { port } = service;
+      const big = JSON.stringify({ query: '{ words(n: 300) }' });
+      const plain = await rawBytes(port, '/graphql', {}, big);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.headers.vary).toBe('accept-encoding');
+      expect(plain.body.length).toBeGreaterThan(2000);
+      for (const [accept, encoding] of [['gzip, deflate, br', 'br'], ['gzip', 'gzip'], ['br;q=0, gzip', 'gzip'], ['identity', undefined]] as const) {
+        const res = await rawBytes(port, '/graphql', { 'accept-encoding': accept, origin: 'https://app.example' }, big);
+        expect([accept, res.headers['content-encoding']]).toEqual([accept, encoding]);
+        expect(res.headers.vary).toBe('origin, accept-encoding');
+        expect(Number(res.headers['content-length'])).toBe(res.body.length);
+        expect(JSON.parse(decode(res).toString('utf8'))).toEqual(JSON.parse(plain.body.toString('utf8')));
+        if (encoding) expect(res.body.length).toBeLessThan(plain.body.length / 3);
+      }
+      const small = await rawBytes(port, '/graphql', { 'accept-encoding': 'br' }, JSON.stringify({ query: '{ words(n: 3) }' }));
+      expect(small.headers['content-encoding']).toBeUndefined();
+      expect(JSON.parse(small.body.toString('utf8'))).toEqual({ data: { words: ['ord 0', 'ord 1', 'ord 2'] } });
+
+      const asset = await rawBytes(port, '/page.js', { 'accept-encoding': 'br' });
+      expect(asset.headers).toMatchObject({ 'content-encoding': 'br', vary: 'accept-encoding', 'content-length': String(asset.body.length) });
+      expect(decode(asset).toString('utf8')).toBe(script);
+      const identity = await rawBytes(port, '/page.js', {});
+      expect(identity.body.toString('utf8')).toBe(script);
+      // Each form has its own etag; either answers 304 to a revalidation.
+      expect(asset.headers.etag).toBe(`${String(identity.headers.etag).slice(0, -1)}-br"`);
+      expect((await rawBytes(port, '/page.js', { 'accept-encoding': 'br', 'if-none-match': String(asset.headers.etag) })).status).toBe(304);
+      expect((await rawBytes(port, '/page.js', { 'accept-encoding': 'gzip', 'if-none-match': String(asset.headers.etag) })).status).toBe(304);
+      const gz = await rawBytes(port, '/page.js', { 'accept-encoding': 'gzip' });
+      expect(gz.headers.etag).toBe(`${String(identity.headers.etag).slice(0, -1)}-gzip"`);
+      expect(decode(gz).toString('utf8')).toBe(script);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+import { COMPRESS_MIN_BYTES, type ContentEncoding, MEDIA_TYPES, chooseEncoding, compress, graphqlMediaType, isCompressible } from './encoding.js';
 import { ErrorCode } from './errors.js';
 import { type ServiceMetrics, statusOf } from './metrics.js';
 
@@ -89,11 +90,37 @@ export interface ListeningService {
   stop(options?: StopOptions): Promise<void>;
 }
 
-const json = (res: ServerResponse, answer: PlainAnswer, extra: Record<string, string>) => {
+/**
+ * Writes a plain answer: a refusal (a body with `errors`) as a GraphQL response in the media type
+ * the client's `Accept` prefers, as Apollo Server answers its own (`application/graphql-response+json`
+ * for Apollo Client 4, whose HttpLink then reads it as GraphQL errors whatever the status; else
+ * `application/json`); anything else (health) as JSON. Small: never compressed.
+ */
+const json = (req: IncomingMessage, res: ServerResponse, answer: PlainAnswer, extra: Record<string, string>) => {
   const body = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra, ...answer.headers });
+  const refusal = Array.isArray((answer.body as { errors?: unknown } | null)?.errors);
+  res.writeHead(answer.status, { 'content-type': refusal ? graphqlMediaType(req.headers.accept) : MEDIA_TYPES.JSON, 'content-length': Buffer.byteLength(body), ...extra, ...answer.headers });
   res.end(body);
 };
+
+/** `Vary` with `Accept-Encoding` added to what is there (CORS's `origin`). */
+const varyOnEncoding = (headers: Record<string, string>): string => (headers.vary ? `${headers.vary}, accept-encoding` : 'accept-encoding');
+
+/**
+ * Writes a body, compressed when its type is text, it is at least {@link COMPRESS_MIN_BYTES} and the
+ * client accepts br (preferred) or gzip; `Vary: Accept-Encoding` on every compressible answer.
+ */
+async function sendBody(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): Promise<void> {
+  if (!isCompressible(headers['content-type'])) {
+    res.writeHead(status, { ...headers, 'content-length': String(body.length) });
+    res.end(body);
+    return;
+  }
+  const encoding = body.length >= COMPRESS_MIN_BYTES ? chooseEncoding(req.headers['accept-encoding']) : undefined;
+  const sent = encoding ? await compress(body, encoding) : body;
+  res.writeHead(status, { ...headers, vary: varyOnEncoding(headers), ...(encoding ? { 'content-encoding': encoding } : {}), 'content-length': String(sent.length) });
+  res.end(sent);
+}
 
 /** A JSON error body with one error of our codes. */
 export function errorBody(code: string, message: string, extensions: Record<string, unknown> = {}): unknown {
@@ -106,27 +133,35 @@ interface ReadAsset {
   size: number;
   body: Buffer;
   etag: string;
+  /** Its compressed forms, made at the first request that accepts each. */
+  encoded: Partial<Record<ContentEncoding, Promise<Buffer>>>;
 }
 
 /** Serves one {@link StaticAsset} (its file read again only when it changed on disk). */
 async function serveAsset(req: IncomingMessage, res: ServerResponse, asset: StaticAsset, cache: Map<string, ReadAsset>, extra: Record<string, string>): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, { status: 405, headers: { allow: 'GET, HEAD' }, body: errorBody('BAD_REQUEST', 'Only GET and HEAD are served here') }, extra);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return json(req, res, { status: 405, headers: { allow: 'GET, HEAD' }, body: errorBody('BAD_REQUEST', 'Only GET and HEAD are served here') }, extra);
   const info = await stat(asset.file);
   let read = cache.get(asset.file);
   if (!read || read.mtimeMs !== info.mtimeMs || read.size !== info.size) {
     const body = await readFile(asset.file);
-    read = { mtimeMs: info.mtimeMs, size: info.size, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    read = { mtimeMs: info.mtimeMs, size: info.size, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, encoded: {} };
     cache.set(asset.file, read);
   }
-  const headers = { ...extra, 'content-type': asset.contentType, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', etag: read.etag, ...asset.headers };
-  const tags = req.headers['if-none-match']?.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  const compressible = isCompressible(asset.contentType);
+  const encoding = compressible && read.body.length >= COMPRESS_MIN_BYTES ? chooseEncoding(req.headers['accept-encoding']) : undefined;
+  // A compressed form is another representation: its own strong etag ("<hash>-br").
+  const etag = encoding ? `${read.etag.slice(0, -1)}-${encoding}"` : read.etag;
+  const headers: Record<string, string> = { ...extra, 'content-type': asset.contentType, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', etag, ...asset.headers };
+  if (compressible) headers.vary = varyOnEncoding(extra);
+  const tags = req.headers['if-none-match']?.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/-(?:br|gzip)"$/, '"'));
   if (tags?.includes(read.etag) || tags?.includes('*')) {
     res.writeHead(304, headers);
     res.end();
     return;
   }
-  res.writeHead(200, { ...headers, 'content-length': read.body.length });
-  res.end(req.method === 'HEAD' ? undefined : read.body);
+  const body = encoding ? await (read.encoded[encoding] ??= compress(read.body, encoding)) : read.body;
+  res.writeHead(200, { ...headers, ...(encoding ? { 'content-encoding': encoding } : {}), 'content-length': String(body.length) });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 /** Reads a body up to `limit` bytes; undefined when it is larger (the rest is not read). */
@@ -208,27 +243,24 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     const requestId = options.requestId?.(req) ?? randomUUID();
     const common = { ...cors(req), [REQUEST_ID_HEADER]: requestId };
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/health') return json(res, { status: 200, body: { status: 'alive' } }, common);
+    if (url.pathname === '/health') return json(req, res, { status: 200, body: { status: 'alive' } }, common);
     if (url.pathname === '/ready') {
-      if (draining) return json(res, { status: 503, body: { status: 'draining', checks: { accepting: false } } }, common);
+      if (draining) return json(req, res, { status: 503, body: { status: 'draining', checks: { accepting: false } } }, common);
       const checks = await options.ready().catch(() => ({ ready: false }));
       const ok = Object.values(checks).every(Boolean);
-      return json(res, { status: ok ? 200 : 503, body: { status: ok ? 'ready' : 'not ready', checks } }, common);
+      return json(req, res, { status: ok ? 200 : 503, body: { status: ok ? 'ready' : 'not ready', checks } }, common);
     }
     if (url.pathname === '/metrics' && metrics) {
-      const text = await metrics.text();
-      res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), ...common });
-      res.end(text);
-      return;
+      return sendBody(req, res, 200, { 'content-type': metrics.contentType, ...common }, Buffer.from(await metrics.text()));
     }
     const asset = assets.get(url.pathname);
     if (asset) {
       return serveAsset(req, res, asset, assetCache, common).catch((err: unknown) => {
         options.log({ level: 'error', msg: 'a static asset could not be read', path: url.pathname, file: asset.file, error: String(err) });
-        if (!res.headersSent) json(res, { status: 404, body: errorBody('NOT_FOUND', 'Not found') }, common);
+        if (!res.headersSent) json(req, res, { status: 404, body: errorBody('NOT_FOUND', 'Not found') }, common);
       });
     }
-    if (url.pathname !== options.path) return json(res, { status: 404, body: errorBody('NOT_FOUND', `GraphQL is served at ${options.path}`) }, common);
+    if (url.pathname !== options.path) return json(req, res, { status: 404, body: errorBody('NOT_FOUND', `GraphQL is served at ${options.path}`) }, common);
     if (req.method === 'OPTIONS') {
       res.writeHead(204, common);
       res.end();
@@ -254,7 +286,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     if (raw === undefined) {
       const answer = { status: 413, body: errorBody(ErrorCode.LIMIT_EXCEEDED, `The request body is over ${limit} bytes`, { limit: 'body', requestId }) };
       count(answer.status, answer.body, undefined);
-      return json(res, answer, common);
+      return json(req, res, answer, common);
     }
     let body: unknown = undefined;
     if (raw !== '') {
@@ -263,7 +295,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       } catch {
         const answer = { status: 400, body: errorBody('BAD_REQUEST', 'The request body is not JSON', { requestId }) };
         count(answer.status, answer.body, undefined);
-        return json(res, answer, common);
+        return json(req, res, answer, common);
       }
     }
     const claimed = (body as { operationName?: unknown } | undefined)?.operationName ?? url.searchParams.get('operationName');
@@ -271,7 +303,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     if (!('context' in admitted)) {
       addRequestId(admitted.body, requestId);
       count(admitted.status, admitted.body, claimed);
-      return json(res, admitted, common);
+      return json(req, res, admitted, common);
     }
     metrics?.attach(admitted.context);
     const headers = new HeaderMap();
@@ -286,10 +318,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     for (const [key, value] of answer.headers) out[key] = value;
     if (answer.body.kind === 'complete') {
       const text = (answer.status ?? 200) >= 400 || answer.body.string.includes('"errors"') ? withRequestId(answer.body.string, requestId) : answer.body.string;
-      out['content-length'] = String(Buffer.byteLength(text));
-      res.writeHead(answer.status ?? 200, out);
-      res.end(text);
-      return;
+      return sendBody(req, res, answer.status ?? 200, out, Buffer.from(text));
     }
     res.writeHead(answer.status ?? 200, out);
     for await (const chunk of answer.body.asyncIterator) res.write(chunk);
@@ -309,7 +338,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     });
     handle(req, res).catch((err: unknown) => {
       options.log({ level: 'error', msg: 'the HTTP layer failed', error: String((err as Error)?.stack ?? err) });
-      if (!res.headersSent) json(res, { status: 500, body: errorBody(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error') }, {});
+      if (!res.headersSent) json(req, res, { status: 500, body: errorBody(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error') }, {});
       else res.end();
     });
   });
