@@ -14,13 +14,18 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import {
+  type AuthOptions,
   DEV_AUDIENCE,
   DEV_ISSUER,
+  type GatewayServerOptions,
   type ListeningGateway,
   type Logger,
+  authOptionsFrom,
   createAuthenticator,
   createGatewayServer,
+  gatewayOptionsFrom,
   listenGateway,
+  loadGatewayConfig,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
 import { readRegistry } from '../schema/compose.js';
@@ -48,6 +53,10 @@ export interface DevOptions {
   color?: boolean;
   /** How long the subgraphs may take to answer `/health` at start (default 60 s). */
   readyTimeoutMs?: number;
+  /** How the gateway verifies client tokens (default the development key). */
+  auth?: AuthOptions;
+  /** More gateway options, as the configuration gives them (`gatewayOptionsFrom`: CORS, limits, rate limits...). */
+  gateway?: Partial<Omit<GatewayServerOptions, 'supergraphPath' | 'subgraphUrls' | 'authenticate' | 'secrets' | 'logger' | 'development'>>;
 }
 
 /** A running `npm run dev`. */
@@ -208,7 +217,8 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
       // Where the children listen; a subgraph composed but not registered keeps its composed URL.
       subgraphUrls: (name) => urls.get(name),
       development: true,
-      authenticate: createAuthenticator({ jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE }),
+      authenticate: createAuthenticator(options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE }),
+      ...options.gateway,
       secrets: (name) => secrets.get(name),
       logger: devLogger((line) => print(`${gatewayLabel} ${line}`)),
       onSupergraphReload: (outcome) =>
@@ -262,7 +272,16 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
 
   let running: RunningDev | undefined;
   try {
-    running = await startDev({ mongodbUri, color: process.stdout.isTTY === true && !process.env.NO_COLOR });
+    // The gateway reads the same variables as npm start, npm run gateway and the images (CORS_ORIGINS, LIMIT_*...).
+    const config = loadGatewayConfig({ ...process.env, PARTNERSKAP_DEV: process.env.PARTNERSKAP_DEV || '1' });
+    const { development: _development, ...gateway } = gatewayOptionsFrom(config);
+    running = await startDev({
+      mongodbUri,
+      color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+      gatewayPort: config.port,
+      auth: await authOptionsFrom(config),
+      gateway,
+    });
   } catch (err) {
     console.error(`npm run dev: ${(err as Error).message}`);
     await store?.close();

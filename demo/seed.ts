@@ -26,15 +26,26 @@ export async function isSeeded(dbs: PartnerDbs): Promise<boolean> {
   return counts.every((n) => n > 0);
 }
 
-/** Replaces every demo collection's content; `progress` hears each collection as it is loaded. */
-export async function seedDemoData(dbs: PartnerDbs, progress: (line: string) => void = () => undefined): Promise<number> {
+/**
+ * Replaces every demo collection's content; `progress` hears each collection as it is loaded,
+ * `documents` the documents written so far of all there are, after every batch (a progress bar).
+ */
+export async function seedDemoData(
+  dbs: PartnerDbs,
+  progress: (line: string) => void = () => undefined,
+  documents: (done: number, of: number) => void = () => undefined,
+): Promise<number> {
   const data = generateDemoData();
+  const all = Object.values(data).reduce((n, collections) => n + Object.values(collections as Record<string, unknown[]>).reduce((m, docs) => m + docs.length, 0), 0);
   let total = 0;
   for (const [partner, collections] of Object.entries(data) as [keyof DemoData, Record<string, Record<string, unknown>[]>][]) {
     for (const [name, docs] of Object.entries(collections)) {
       const coll = dbs[partner].collection(name);
       await coll.drop().catch(() => undefined);
-      for (let i = 0; i < docs.length; i += 5000) await coll.insertMany(docs.slice(i, i + 5000) as never[], { ordered: true });
+      for (let i = 0; i < docs.length; i += 5000) {
+        await coll.insertMany(docs.slice(i, i + 5000) as never[], { ordered: true });
+        documents(total + Math.min(i + 5000, docs.length), all);
+      }
       total += docs.length;
       progress(`${partner}.${name}: ${docs.length.toLocaleString('en-US')} documents`);
     }

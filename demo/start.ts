@@ -1,18 +1,58 @@
 /** `npm start`: the embedded store (or MONGODB_URI), demo data on first start, the registry's subgraphs and the gateway. */
 import { readFileSync } from 'node:fs';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { authOptionsFrom, gatewayOptionsFrom, loadGatewayConfig } from '@partnerskap/gateway';
 import { startSupergraph } from './supergraph.js';
+
+if (process.env.NODE_ENV === 'production') {
+  console.error('npm start runs the development stack (demo data, a development key): unset NODE_ENV=production, or deploy the images (README: Deploying)');
+  process.exit(1);
+}
+// The gateway reads the same variables as `npm run gateway` and the images (CORS_ORIGINS, LIMIT_*,
+// RATE_LIMIT_*, AUTH_*...); npm start is development asked for, so the development key is allowed.
+let config: ReturnType<typeof loadGatewayConfig>;
+try {
+  config = loadGatewayConfig({ ...process.env, PARTNERSKAP_DEV: process.env.PARTNERSKAP_DEV || '1' });
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+const terminal = process.stdout.isTTY === true;
+
+/** A progress bar on one terminal line (a plain line now and then elsewhere). */
+function seedBar(): (done: number, of: number) => void {
+  let lastPercent = -1;
+  return (done, of) => {
+    const percent = Math.floor((done / of) * 100);
+    if (percent === lastPercent) return;
+    lastPercent = percent;
+    if (!terminal) {
+      if (percent % 25 === 0) console.log(`  ${percent}% (${done.toLocaleString('en-US')} of ${of.toLocaleString('en-US')} documents)`);
+      return;
+    }
+    const width = 30;
+    const filled = Math.round((percent / 100) * width);
+    process.stdout.write(`\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${done.toLocaleString('en-US')} of ${of.toLocaleString('en-US')} documents${done >= of ? '\n' : ''}`);
+  };
+}
 
 const started = performance.now();
 let store: EmbeddedMongo | undefined;
+const storeDir = process.env.MONGO_DIR || '.data/mongo';
 if (!process.env.MONGODB_URI) {
-  store = await startEmbeddedMongo({ port: Number(process.env.MONGO_PORT ?? 27017), dir: '.data/mongo', fsync: 'interval' });
+  console.log(`starting the embedded store (${storeDir})`);
+  store = await startEmbeddedMongo({ port: Number(process.env.MONGO_PORT ?? 27017), dir: storeDir, fsync: 'interval' });
 }
 const mongodbUri = process.env.MONGODB_URI ?? store!.uri;
 const running = await startSupergraph({
   mongodbUri,
-  ports: { gateway: 4000, catalogue: 4001, admissions: 4002, plans: 4003, feedback: 4004 },
-  progress: (line) => console.log(line),
+  // PORT=0: every service on a free port (a test runs npm start beside another).
+  ports: config.port === 0 ? { gateway: 0, catalogue: 0, admissions: 0, plans: 0, feedback: 0 } : { gateway: config.port, catalogue: 4001, admissions: 4002, plans: 4003, feedback: 4004 },
+  // In a terminal the collections' lines would scroll the bar away: the bar says it all.
+  progress: (line) => (terminal && line.startsWith('  ') ? undefined : console.log(line)),
+  seedProgress: seedBar(),
+  auth: await authOptionsFrom(config),
+  gateway: gatewayOptionsFrom(config),
 });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.log(`
@@ -22,7 +62,7 @@ Partnerskap is up (${seconds} s):
   admissions  ${running.subgraphs.admissions.url}
   plans       ${running.subgraphs.plans.url}
   feedback    ${running.subgraphs.feedback.url}
-${Object.entries(running.others).map(([name, o]) => `  ${name.padEnd(11)} ${o.listening.url}\n`).join('')}  database    ${store ? `${store.uri} (embedded, data in .data/mongo)` : 'MONGODB_URI'}
+${Object.entries(running.others).map(([name, o]) => `  ${name.padEnd(11)} ${o.listening.url}\n`).join('')}  database    ${store ? `${store.uri} (embedded, data in ${storeDir})` : 'MONGODB_URI'}
 
 Try the example (npm run example in another terminal), or paste it into Sandbox:
 ${readFileSync(new URL('../operations/english-studies.graphql', import.meta.url), 'utf8')}

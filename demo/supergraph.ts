@@ -51,6 +51,8 @@ export interface SupergraphOptions {
   /** How the gateway verifies client tokens; default the development key in `.data/` (required with `development: false`). */
   auth?: AuthOptions;
   progress?: (line: string) => void;
+  /** Hears the documents seeded so far of all there are (a progress bar), when the demo data is seeded. */
+  seedProgress?: (done: number, of: number) => void;
   /** The one clock of the subgraphs' rules (default: PARTNERSKAP_NOW or the machine's). */
   clock?: Clock;
   /** More gateway options (limits, timeouts, rate limits, logger, CORS); tests tune them. */
@@ -121,7 +123,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   if ((options.seed ?? true) && !(await isSeeded(dbs))) {
     progress('seeding the demo data (first start only)');
     const started = performance.now();
-    const n = await seedDemoData(dbs, (line) => progress(`  ${line}`));
+    const n = await seedDemoData(dbs, (line) => progress(`  ${line}`), options.seedProgress);
     progress(`seeded ${n.toLocaleString('en-US')} documents in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   // One process runs everything here, so each run shares fresh random secrets with its subgraphs.

@@ -1,5 +1,6 @@
 export { type GatewayConfig, DEFAULT_SUPERGRAPH, type SubgraphSettings, envName, loadGatewayConfig } from './config.js';
-export { type GatewayServer, type GatewayServerOptions, type ListeningGateway, createGatewayServer, listenGateway } from './server.js';
+export { DEVELOPMENT_CORS_ORIGINS, type GatewayServer, type GatewayServerOptions, type ListeningGateway, createGatewayServer, listenGateway } from './server.js';
+export { authOptionsFrom, authenticatorFrom, gatewayOptionsFrom } from './options.js';
 export { type AuthOptions, type Authenticator, createAuthenticator } from './auth.js';
 export { type GatewayContext } from './data-source.js';
 export { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE, loadOrCreateDevKey, signDevToken } from './dev-key.js';

@@ -1,15 +1,11 @@
 import { loadGatewayConfig } from './config.js';
-import { createAuthenticator } from './auth.js';
-import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey } from './dev-key.js';
 import { createLogger } from './log.js';
+import { authenticatorFrom, gatewayOptionsFrom } from './options.js';
 import { recordSupergraphReload } from './metrics.js';
 import { createGatewayServer, listenGateway } from './server.js';
 
 const config = loadGatewayConfig(process.env);
-const authenticate =
-  'jwksUrl' in config.auth
-    ? createAuthenticator(config.auth)
-    : createAuthenticator({ jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE });
+const authenticate = await authenticatorFrom(config);
 const logger = createLogger();
 const server = createGatewayServer({
   logger,
@@ -17,16 +13,9 @@ const server = createGatewayServer({
   supergraphPollMs: config.supergraphPollMs,
   onSupergraphReload: ({ applied }) => recordSupergraphReload(applied ? 'applied' : 'refused'),
   subgraphUrls: config.subgraphs.urlOf,
-  development: config.development,
   authenticate,
   secrets: config.subgraphs.secretOf,
-  limits: config.limits,
-  rateLimits: config.rateLimits,
-  subgraphCalls: config.subgraphCalls,
-  trustedProxies: config.trustedProxies,
-  responseCacheTtlSeconds: config.responseCacheTtlSeconds,
-  metrics: config.metrics,
-  ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
+  ...gatewayOptionsFrom(config),
 });
 const gateway = await listenGateway(server, { port: config.port, host: config.host, shutdownGraceMs: config.shutdownGraceMs });
 process.stdout.write(`gateway ready at ${gateway.url}\n`);

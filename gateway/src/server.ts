@@ -56,7 +56,7 @@ export interface GatewayServerOptions {
   rateLimits?: RateLimits;
   /** Proxies whose `X-Forwarded-For` is believed (their addresses). */
   trustedProxies?: readonly string[];
-  /** Origins browsers may call from (default: Apollo Studio's in development, none in production). */
+  /** Origins browsers may call from, `http://host:*` for any port (default: {@link DEVELOPMENT_CORS_ORIGINS} in development, none in production). */
   corsOrigins?: readonly string[];
   /** Serve `GET /metrics` (default: in development only; in production set `METRICS=1` and keep the port internal). */
   metrics?: boolean;
@@ -330,6 +330,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   };
 }
 
+/**
+ * The browser origins a development gateway answers when `CORS_ORIGINS` is not set: Apollo Studio's
+ * Sandbox and a frontend's dev server on this machine, whatever its port (Vite's 5173, 3000, 8080...).
+ * Production answers none unless they are listed.
+ */
+export const DEVELOPMENT_CORS_ORIGINS: readonly string[] = Object.freeze(['https://studio.apollographql.com', 'http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*']);
+
 /** A gateway listening for HTTP. */
 export interface ListeningGateway extends ListeningService {
   /** Its metrics (the registry `/metrics` serves), when `/metrics` is on. */
@@ -352,7 +359,7 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     ...(options.host ? { host: options.host } : {}),
     path: '/',
     bodyLimitBytes: (o.limits ?? DEFAULT_LIMITS).bodyBytes,
-    corsOrigins: o.corsOrigins ?? (o.development ? ['https://studio.apollographql.com'] : []),
+    corsOrigins: o.corsOrigins ?? (o.development ? DEVELOPMENT_CORS_ORIGINS : []),
     admit: gateway.admit,
     ready: async () => ({ supergraph: gateway.loaded() }),
     ...(metrics ? { metrics } : {}),

@@ -209,6 +209,16 @@ function withRequestId(body: string, requestId: string): string {
 }
 
 /**
+ * Whether a browser origin is one of `origins`: exactly, `*` for any, or `http://localhost:*` for
+ * that scheme and host on any port (a frontend's dev server moves between 3000, 5173, 8080...).
+ */
+export function originMatcher(origins: readonly string[]): (origin: string) => boolean {
+  const exact = new Set(origins.filter((o) => !o.endsWith(':*')));
+  const anyPort = origins.filter((o) => o.endsWith(':*')).map((o) => o.slice(0, -1));
+  return (origin) => exact.has('*') || exact.has(origin) || anyPort.some((p) => origin.startsWith(p) && /^\d{1,5}$/.test(origin.slice(p.length)));
+}
+
+/**
  * Serves an Apollo Server over node:http, instead of `startStandaloneServer` (which always answers
  * CORS `*` and accepts 50 MB bodies): explicit CORS origins, a body cap (413), a correlation id on
  * every answer and error, `/health` (the process is alive) and `/ready` (it can serve), and a hook
@@ -217,6 +227,7 @@ function withRequestId(body: string, requestId: string): string {
 export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<C>): Promise<ListeningService> {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const origins = new Set(options.corsOrigins ?? []);
+  const allowed = originMatcher(options.corsOrigins ?? []);
   const { metrics } = options;
   // A Map, not the options' object: a path such as `/__proto__` must not find anything inherited.
   const assets = new Map(Object.entries(options.assets ?? {}));
@@ -225,7 +236,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
 
   const cors = (req: IncomingMessage): Record<string, string> => {
     const origin = req.headers.origin;
-    if (!origin || (!origins.has('*') && !origins.has(origin))) return {};
+    if (!origin || !allowed(origin)) return {};
     return {
       'access-control-allow-origin': origins.has('*') ? '*' : origin,
       vary: 'origin',

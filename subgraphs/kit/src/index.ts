@@ -35,6 +35,7 @@ export {
   type StaticAsset,
   type StopOptions,
   errorBody,
+  originMatcher,
   serveGraphQL,
 } from './http.js';
 export {
@@ -101,3 +102,4 @@ export {
   shownTotal,
   shownTotalOver,
 } from './rules.js';
+export { type LogFormat, logFormatFor, prettyLogLine } from './log-format.js';

@@ -9,6 +9,7 @@ import { APOLLO_REQUEST_CODES, ErrorCode, isKnownCode } from './errors.js';
 import { type Policy, enforceGuards } from './guards.js';
 import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from './http.js';
 import { CREDENTIAL_HEADER, type Identity } from './identity.js';
+import { logFormatFor, prettyLogLine } from './log-format.js';
 import { type ServiceMetrics, useRequestMetrics } from './metrics.js';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 
@@ -36,9 +37,11 @@ export interface SubgraphServerOptions<C extends BaseContext & { identity: Ident
   log?: (entry: Record<string, unknown>) => void;
 }
 
-/** One JSON line on stderr with its time, unless `LOG_LEVEL=silent` (the test runs set it). */
+/** One line on stderr with its time (JSON, or readable at a terminal: log-format.ts), unless `LOG_LEVEL=silent` (the test runs set it). */
 const defaultLog = (entry: Record<string, unknown>): void => {
-  if (process.env.LOG_LEVEL !== 'silent') process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+  if (process.env.LOG_LEVEL === 'silent') return;
+  const stamped = { time: new Date().toISOString(), ...entry };
+  process.stderr.write(`${logFormatFor(process.stderr) === 'pretty' ? prettyLogLine(stamped, true) : JSON.stringify(stamped)}\n`);
 };
 
 /** Builds a federated subgraph server that masks every error it does not know. */
