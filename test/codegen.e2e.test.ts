@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './harness.js';
+
+// A partner's frontend developer runs graphql-codegen against the gateway's URL, as the README
+// shows: the CLI (a child process, as they run it) downloads the schema by introspection through
+// the limits and CSRF prevention, and generates typed documents for the registered operations
+// with the client preset. The output must compile under strict TypeScript as a bundler sees it.
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OPERATIONS = join(ROOT, 'operations');
+const CLI = join(createRequire(import.meta.url).resolve('@graphql-codegen/cli/package.json'), '..', 'cjs', 'bin.js');
+
+let h: Harness;
+let dir: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  // Under the repository (git-ignored), so the generated code resolves its imports from node_modules.
+  mkdirSync(join(ROOT, 'test-output'), { recursive: true });
+  dir = mkdtempSync(join(ROOT, 'test-output', 'codegen-'));
+}, 120_000);
+afterAll(async () => {
+  await h?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The operations of `operations/*.graphql`, by name and kind, as the files declare them. */
+const operations = readdirSync(OPERATIONS)
+  .filter((f) => f.endsWith('.graphql'))
+  .flatMap((f) => [...readFileSync(join(OPERATIONS, f), 'utf8').matchAll(/^(query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)/gm)].map((m) => ({ kind: m[1]!, name: m[2]! })));
+
+/** The README's codegen.ts, with the test gateway's URL and the temp dir for output. */
+const codegenConfig = (schema: string, output: string) => `import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const config: CodegenConfig = {
+  schema: ${JSON.stringify(schema)},
+  documents: ['operations/*.graphql'],
+  generates: {
+    ${JSON.stringify(output)}: { preset: 'client' },
+  },
+};
+
+export default config;
+`;
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, timeout: 90_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('graphql-codegen against the gateway URL', () => {
+  it('generates typed documents for every registered operation, which compile', async () => {
+    expect(operations.length).toBeGreaterThan(5);
+    const output = join(dir, 'gql') + '/';
+    const config = join(dir, 'codegen.ts');
+    writeFileSync(config, codegenConfig(h.gateway.url, output));
+    const before = h.log.length;
+    const result = await run(['--config', config]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(readdirSync(output).sort()).toEqual(['fragment-masking.ts', 'gql.ts', 'graphql.ts', 'index.ts']);
+
+    const types = readFileSync(join(output, 'graphql.ts'), 'utf8');
+    for (const { kind, name } of operations) {
+      const suffix = kind === 'query' ? 'Query' : 'Mutation';
+      expect(types, name).toContain(`export type ${name}${suffix} = `);
+      expect(types, name).toContain(`export type ${name}${suffix}Variables = `);
+      expect(types, name).toMatch(new RegExp(`export const ${name}Document = .* as unknown as DocumentNode<${name}${suffix}, ${name}${suffix}Variables>;`));
+    }
+    // The schema's own types came from introspection (an enum and an input of the graph).
+    expect(types).toMatch(/export enum GradeBand \{/);
+    expect(types).toMatch(/export type StudyFilter = \{/);
+
+    // What a frontend's strict tsconfig says of the output, resolved as a bundler does.
+    const program = ts.createProgram([join(output, 'index.ts')], {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      skipLibCheck: true,
+      types: [],
+    });
+    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(diagnostics).toEqual([]);
+    // The gateway logged no error for the CLI's requests.
+    expect(h.log.slice(before).filter((e) => e.level === 'error')).toEqual([]);
+  }, 120_000);
+});
