@@ -1,7 +1,7 @@
-import { ErrorCode, type Identity, forbidden, isSuppressed, keyString, seesPersons, shownCount, shownTotal, shownTotalOver, yearArg } from '@partnerskap/kit';
+import { ErrorCode, type Identity, forbidden, isSuppressed, keyString, protectPartitions, seesPersons, shownCount, shownTotal, shownTotalOver, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
-import { type FunnelCounts, type SubjectFunnel } from './store.js';
+import { type FunnelCounts, type OwnerFunnel, type SubjectFunnel } from './store.js';
 
 /** One cell of the applications funnel as the API returns it (`FunnelCell`). */
 export interface FunnelCell {
@@ -131,6 +131,56 @@ export function seatCells(identity: Identity, offers: OfferInput[], admittedBySu
   });
 }
 
+/** The counts of the funnel, each a partition of the year's applications the public sees by county, subject and grade band. */
+const AUDITED_FIELDS = ['applications', 'admitted', 'waitlisted', 'rejected', 'withdrawn', 'completed'] as const;
+type AuditedField = (typeof AUDITED_FIELDS)[number];
+
+/** A year's partitions after the audit, per count: the total and each breakdown's cells as a caller may see them. */
+export interface AuditedFunnel {
+  total: Map<AuditedField, number | null>;
+  byCounty: Map<AuditedField, (number | null)[]>;
+  bySubject: Map<AuditedField, (number | null)[]>;
+  byGradeBand: Map<AuditedField, (number | null)[]>;
+}
+
+/**
+ * The year's counts through `protectPartitions`, for a caller who may not see persons: per count
+ * the studies (the finest partition, `Study.applicants` shows them) beside the counties for the
+ * counts the API shows per study (a subject's and a grade band's add up from the studies and tell
+ * nothing more), else the counties beside the subjects and grade bands. Where the attacker's
+ * bounds over them would pin a count, the audit hides the coarsest of the others, and the total.
+ * (Credits are not persons: they follow their credited persons, as before.)
+ */
+export function auditedFunnel(identity: Identity, studies: SubjectFunnel[], owners: OwnerFunnel[]): AuditedFunnel {
+  const counties = rollUp(owners, (c) => c.county).map(([, c]) => c);
+  const subjects = rollUp(studies, (c) => c.subject).map(([, c]) => c);
+  const bands = rollUp(studies, (c) => c.gradeBand).map(([, c]) => c);
+  const out: AuditedFunnel = { total: new Map(), byCounty: new Map(), bySubject: new Map(), byGradeBand: new Map() };
+  for (const f of AUDITED_FIELDS) {
+    const of = (cells: FunnelCounts[]) => cells.map((c) => c[f]);
+    if ((STUDY_FIELDS as readonly string[]).includes(f)) {
+      const { total, partitions } = protectPartitions(identity, [of(studies), of(counties)]);
+      out.total.set(f, total);
+      out.byCounty.set(f, partitions[1]!);
+    } else {
+      const { total, partitions } = protectPartitions(identity, [of(counties), of(subjects), of(bands)]);
+      out.total.set(f, total);
+      out.byCounty.set(f, partitions[0]!);
+      out.bySubject.set(f, partitions[1]!);
+      out.byGradeBand.set(f, partitions[2]!);
+    }
+  }
+  return out;
+}
+
+/** Cells of one breakdown with the audit's hidden counts hidden (cells in key order, as the audit's). */
+function withAudit(cells: FunnelCell[], audited: Map<AuditedField, (number | null)[]>): FunnelCell[] {
+  for (const [f, shown] of audited) cells.forEach((cell, i) => {
+    if (shown[i] === null) cell[f] = null;
+  });
+  return cells;
+}
+
 /** The catalogue's offers from a representation; a missing or malformed list means the catalogue's part could not be read. */
 function offerInputs(value: unknown): OfferInput[] {
   const valid = (o: unknown): o is OfferInput =>
@@ -156,6 +206,16 @@ interface FunnelRef {
 }
 
 const ownerCells = async (f: FunnelRef, ctx: AdmissionsContext) => rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.owner);
+/** The year's audit (`auditedFunnel`) for a caller who may not see persons; none for one who may. */
+const auditOf = async (f: FunnelRef, ctx: AdmissionsContext): Promise<AuditedFunnel | null> => {
+  if (seesPersons(ctx.identity)) return null;
+  const [owners, studies] = await Promise.all([ctx.loaders.funnelByOwner.load(f.year), ctx.loaders.funnelBySubject.load(f.year)]);
+  return auditedFunnel(ctx.identity, studies, owners);
+};
+const audited = async (f: FunnelRef, ctx: AdmissionsContext, part: 'byCounty' | 'bySubject' | 'byGradeBand', cells: FunnelCell[]) => {
+  const audit = await auditOf(f, ctx);
+  return audit ? withAudit(cells, audit[part]) : cells;
+};
 const cellsOf = (rows: [string, FunnelCounts][], ctx: AdmissionsContext) => rows.map(([key, c]) => shownCell(ctx.identity, key, c));
 /** Cells that add up studies (per subject, per grade band), each shown from its studies (`shownStudiesCell`). */
 const studiesCellsOf = (studies: SubjectFunnel[], keyOf: (c: SubjectFunnel) => string, ctx: AdmissionsContext) =>
@@ -180,12 +240,17 @@ export const insightsResolvers = {
     total: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => {
       const [owners, studies] = await Promise.all([ctx.loaders.funnelByOwner.load(f.year), ctx.loaders.funnelBySubject.load(f.year)]);
       const partitions = [rollUp(owners, (c) => c.county), rollUp(studies, (c) => c.subject), rollUp(studies, (c) => c.gradeBand)];
-      return shownTotalCell(ctx.identity, String(f.year), studies, partitions.map((p) => p.map(([, c]) => c)));
+      const cell = shownTotalCell(ctx.identity, String(f.year), studies, partitions.map((p) => p.map(([, c]) => c)));
+      const audit = await auditOf(f, ctx);
+      for (const [field, total] of audit?.total ?? []) cell[field] = total;
+      return cell;
     },
-    bySubject: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject, ctx),
-    byGradeBand: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.gradeBand, ctx),
+    bySubject: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
+      audited(f, ctx, 'bySubject', studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject, ctx)),
+    byGradeBand: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
+      audited(f, ctx, 'byGradeBand', studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.gradeBand, ctx)),
     byCounty: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
-      cellsOf(rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.county), ctx),
+      audited(f, ctx, 'byCounty', cellsOf(rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.county), ctx)),
     byOwner: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => cellsOf(await ownerCells(f, ctx), ctx),
   },
   SchoolOwner: {

@@ -1,4 +1,4 @@
-import { type Identity, type InsightsSettings, shownCount, shownTotalOver } from '@partnerskap/kit';
+import { type Identity, type InsightsSettings, protectPartitions, shownCount } from '@partnerskap/kit';
 import { type AllocationGroup, type Entity, type OfferGroup, type RequirementDoc } from './store.js';
 
 /** Maths and science (realfag): the subjects whose substitute scheme the state pays 75 % of. */
@@ -163,26 +163,28 @@ function partition(groups: readonly AllocationGroup[], keyOf: (g: AllocationGrou
 /**
  * A year's funding figures from its allocations grouped by subject, grade band, county, decision
  * and scheme. Cells are counts as shown to the caller; `funded` and `notFunded` are the sums of the
- * county cells as shown, hidden as soon as a county's, subject's or grade band's cell is
- * (`shownTotalOver`: else the total minus the other cells would narrow it down); the split per scheme follows
+ * county cells as shown, hidden as soon as a county's, subject's or grade band's cell is (else the
+ * total minus the other cells would narrow it down), and where the three breakdowns would pin a
+ * count through the total the audit hides the coarsest of subjects and grade bands
+ * (`protectPartitions`); the split per scheme follows
  * {@link substituteSplit} and {@link scholarshipSplit}. A funded allocation without a scheme counts
  * as funded but in neither split.
  */
 export function fundingFigures(groups: readonly AllocationGroup[], identity: Identity, settings: InsightsSettings): FundingFigures {
-  const show = (cells: { key: string; funded: number; notFunded: number }[]): FundingCell[] =>
-    cells.map((c) => ({ key: c.key, funded: shownCount(identity, c.funded), notFunded: shownCount(identity, c.notFunded) }));
   const byCounty = partition(groups, (g) => g.county);
   const bySubject = partition(groups, (g) => g.subject);
   const byGradeBand = partition(groups, (g) => g.gradeBand);
-  const total = (k: 'funded' | 'notFunded') => shownTotalOver(identity, [byCounty, bySubject, byGradeBand].map((p) => p.map((c) => c[k])));
+  const [funded, notFunded] = (['funded', 'notFunded'] as const).map((k) => protectPartitions(identity, [byCounty, bySubject, byGradeBand].map((p) => p.map((c) => c[k]))));
+  const show = (cells: { key: string }[], i: number): FundingCell[] =>
+    cells.map((c, j) => ({ key: c.key, funded: funded!.partitions[i]![j] ?? null, notFunded: notFunded!.partitions[i]![j] ?? null }));
   const participants = (scheme: string, subjects: (subject: string) => boolean) =>
     groups.filter((g) => g.funded && g.scheme === scheme && subjects(g.subject)).reduce((sum, g) => sum + g.n, 0);
   return {
-    funded: total('funded'),
-    notFunded: total('notFunded'),
-    bySubject: show(bySubject),
-    byGradeBand: show(byGradeBand),
-    byCounty: show(byCounty),
+    funded: funded!.total,
+    notFunded: notFunded!.total,
+    bySubject: show(bySubject, 1),
+    byGradeBand: show(byGradeBand, 2),
+    byCounty: show(byCounty, 0),
     split: [
       substituteSplit(
         shownCount(identity, participants('SUBSTITUTE', (s) => MATHS_AND_SCIENCE.has(s))),

@@ -1,4 +1,4 @@
-import { type Identity, badUserInput, idArg, seesPersons, shownCount, shownTotal, shownTotalOver } from '@partnerskap/kit';
+import { type Identity, badUserInput, idArg, protectPartitions, seesPersons, shownCount, shownTotal } from '@partnerskap/kit';
 
 /** The grade levels (trinn) each grade band covers. */
 export const BAND_LEVELS: Readonly<Record<string, readonly number[]>> = {
@@ -206,18 +206,62 @@ export function topicPartitions(identity: Identity, topics: TopicCell[]) {
  * count is the sum of the cells of a partition as shown (the studies for approvals, else the
  * counties), and hidden as soon as a cell of a partition shown beside it (study, county,
  * subject, grade band, and for refusals reason) is: the total minus the other cells of that
- * partition would narrow the hidden one down (`shownTotalOver`). (The owners' rows are the owner's
- * and the directorate's only, so they are not a partition such a caller sees.)
+ * partition would narrow the hidden one down; and hidden, with the coarsest breakdown, where the
+ * breakdowns would pin a count through it ({@link auditedDecisions}). (The owners' rows are the
+ * owner's and the directorate's only, so they are not a partition such a caller sees.)
  */
 export function decisionTotal(identity: Identity, year: number, owners: OwnerCell[], topics: TopicCell[]): ShownDecisionCell {
   if (seesPersons(identity)) return shownCell(identity, String(year), ownerCounts(owners), true);
-  const partitions = [rollUp(owners, (c) => c.county), rollUp(topics, (c) => c.subject), rollUp(topics, (c) => c.gradeBand)];
-  const reasons = rollUp(refusalsOf(topics), (c) => c.reason!);
-  const cellsOf = (k: CountName) => [...partitions, ...(k === 'refused' ? [reasons] : [])].map((p) => p.map((c) => c.counts[k]));
-  const approved = shownTotalOver(identity, [studyApprovals(topics), ...cellsOf('approved')]);
-  const [refused, confirmed] = [shownTotalOver(identity, cellsOf('refused')), shownTotalOver(identity, cellsOf('confirmed'))];
+  const { approved, refused, confirmed } = auditedDecisions(identity, owners, topics).total;
   const decided = approved === null || refused === null ? null : approved + refused;
   return { key: String(year), approved, refused, refusalRate: shownShare(refused, decided), confirmed };
+}
+
+/** The breakdowns of a year's decisions the audit covers. */
+export type DecisionBreakdown = 'byCounty' | 'bySubject' | 'byGradeBand' | 'reasons';
+
+/** A year's decisions after the audit: per count, the total and the cells of each breakdown (key order) as a caller may see them. */
+export interface AuditedDecisions {
+  total: Record<CountName, number | null>;
+  cells: Record<DecisionBreakdown, Partial<Record<CountName, (number | null)[]>>>;
+}
+
+/**
+ * A year's decisions through `protectPartitions`, for a caller who may not see persons: approvals
+ * per study (the finest partition, `Study.approvedApplications`) beside the counties (a subject's
+ * and a grade band's add up from the studies and tell nothing more); refusals per county beside the
+ * subjects, grade bands and reasons; confirmations per county beside the subjects and grade bands.
+ * Where the attacker's bounds over them would pin a count, the audit hides the coarsest of the
+ * others, and the total.
+ */
+export function auditedDecisions(identity: Identity, owners: OwnerCell[], topics: TopicCell[]): AuditedDecisions {
+  const counties = rollUp(owners, (c) => c.county);
+  const subjects = rollUp(topics, (c) => c.subject);
+  const bands = rollUp(topics, (c) => c.gradeBand);
+  const reasons = rollUp(refusalsOf(topics), (c) => c.reason!);
+  const of = (k: CountName, p: { counts: DecisionCounts }[]) => p.map((c) => c.counts[k]);
+  const approved = protectPartitions(identity, [studyApprovals(topics), of('approved', counties)]);
+  const refused = protectPartitions(identity, [of('refused', counties), of('refused', subjects), of('refused', bands), of('refused', reasons)]);
+  const confirmed = protectPartitions(identity, [of('confirmed', counties), of('confirmed', subjects), of('confirmed', bands)]);
+  return {
+    total: { approved: approved.total, refused: refused.total, confirmed: confirmed.total },
+    cells: {
+      byCounty: { approved: approved.partitions[1]!, refused: refused.partitions[0]!, confirmed: confirmed.partitions[0]! },
+      bySubject: { refused: refused.partitions[1]!, confirmed: confirmed.partitions[1]! },
+      byGradeBand: { refused: refused.partitions[2]!, confirmed: confirmed.partitions[2]! },
+      reasons: { refused: refused.partitions[3]! },
+    },
+  };
+}
+
+/** Cells of one breakdown (key order, as the audit's) with the counts the audit hid hidden, and their refusal rates with them. */
+export function withDecisionAudit(cells: ShownDecisionCell[], audited: Partial<Record<CountName, (number | null)[]>>): ShownDecisionCell[] {
+  return cells.map((cell, i) => {
+    const out = { ...cell };
+    for (const k of ['approved', 'refused', 'confirmed'] as const) if (audited[k]?.[i] === null) out[k] = null;
+    const decided = out.approved === null || out.refused === null ? null : out.approved + out.refused;
+    return { ...out, refusalRate: shownShare(out.refused, decided) };
+  });
 }
 
 /** The refusal cells, by reason. */

@@ -2,7 +2,7 @@ import { erasedPseudonym, forbidden, idArg, loadByKey, maySeeApplication, seesPe
 import { type PlansContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
 import { approvedKey, ownerDecisionsKey } from './loaders.js';
-import { decisionTotal, ownerCounts, ownerPartitions, requirementRules, shownCell, shownCompetence, topicPartitions } from './insights.js';
+import { type DecisionBreakdown, type ShownDecisionCell, auditedDecisions, decisionTotal, ownerCounts, ownerPartitions, requirementRules, shownCell, shownCompetence, topicPartitions, withDecisionAudit } from './insights.js';
 import { type Owner, type Plan, type Teacher } from './store.js';
 
 const subjectRef = (code: string) => ({ code });
@@ -16,6 +16,9 @@ interface InsightsRef {
 /** The decision figures of a year: each partition from the one aggregation it needs (per request, see the loaders). */
 const owners = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByOwner.load(d.year);
 const topics = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByTopic.load(d.year);
+/** A breakdown's cells with the year's audit (`auditedDecisions`) applied, for a caller who may not see persons. */
+const audited = async (d: { year: number }, ctx: PlansContext, part: DecisionBreakdown, cells: ShownDecisionCell[]) =>
+  seesPersons(ctx.identity) ? cells : withDecisionAudit(cells, auditedDecisions(ctx.identity, await owners(d, ctx), await topics(d, ctx)).cells[part]);
 
 /** The `@policy` rules of the plans SDL. */
 export const policies = {
@@ -107,10 +110,15 @@ export const resolvers = {
     // The directorate's total is the plain sum of the owners' cells; others' needs every partition.
     total: async (d: { year: number }, _: unknown, ctx: PlansContext) =>
       decisionTotal(ctx.identity, d.year, await owners(d, ctx), seesPersons(ctx.identity) ? [] : await topics(d, ctx)),
-    bySubject: async (d: { year: number }, _: unknown, ctx: PlansContext) => topicPartitions(ctx.identity, await topics(d, ctx)).bySubject,
-    byGradeBand: async (d: { year: number }, _: unknown, ctx: PlansContext) => topicPartitions(ctx.identity, await topics(d, ctx)).byGradeBand,
-    reasons: async (d: { year: number }, _: unknown, ctx: PlansContext) => topicPartitions(ctx.identity, await topics(d, ctx)).reasons,
-    byCounty: async (d: { year: number }, _: unknown, ctx: PlansContext) => ownerPartitions(ctx.identity, await owners(d, ctx)).byCounty,
+    bySubject: async (d: { year: number }, _: unknown, ctx: PlansContext) => audited(d, ctx, 'bySubject', topicPartitions(ctx.identity, await topics(d, ctx)).bySubject),
+    byGradeBand: async (d: { year: number }, _: unknown, ctx: PlansContext) => audited(d, ctx, 'byGradeBand', topicPartitions(ctx.identity, await topics(d, ctx)).byGradeBand),
+    reasons: async (d: { year: number }, _: unknown, ctx: PlansContext) => {
+      const rows = topicPartitions(ctx.identity, await topics(d, ctx)).reasons;
+      if (seesPersons(ctx.identity)) return rows;
+      const hidden = auditedDecisions(ctx.identity, await owners(d, ctx), await topics(d, ctx)).cells.reasons.refused!;
+      return rows.map((r, i) => (hidden[i] === null ? { ...r, count: null } : r));
+    },
+    byCounty: async (d: { year: number }, _: unknown, ctx: PlansContext) => audited(d, ctx, 'byCounty', ownerPartitions(ctx.identity, await owners(d, ctx)).byCounty),
     byOwner: async (d: { year: number }, _: unknown, ctx: PlansContext) => ownerPartitions(ctx.identity, await owners(d, ctx)).byOwner,
   },
   County: {
