@@ -1,4 +1,14 @@
 import { Aggregator, Query, update as mingoUpdate } from 'mingo';
+import { Aggregator as BaseAggregator } from 'mingo/aggregator';
+import { Context } from 'mingo/core';
+import * as accumulatorOps from 'mingo/operators/accumulator';
+import * as expressionOps from 'mingo/operators/expression';
+import * as pipelineOps from 'mingo/operators/pipeline';
+import * as projectionOps from 'mingo/operators/projection';
+import * as queryOps from 'mingo/operators/query';
+import * as windowOps from 'mingo/operators/window';
+import { Query as BaseQuery } from 'mingo/query';
+import { resolve } from 'mingo/util';
 import { type Collection, type Engine, type Transaction, newId } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
 import { fastGroup } from './group.js';
@@ -49,8 +59,75 @@ export function refuseUnsupported(value: unknown): void {
   }
 }
 
+const STRENGTH = { 1: 'base', 2: 'accent', 3: 'variant' } as const;
+const collators = new Map<string, Intl.Collator>();
+
+/** The comparison a collation defines for strings, built as mingo builds it for `$sort`. */
+function collator(collation: Collation): Intl.Collator {
+  const key = JSON.stringify(collation);
+  let found = collators.get(key);
+  if (!found) {
+    let sensitivity: string = STRENGTH[(collation.strength ?? 3) as 1 | 2 | 3] ?? 'variant';
+    if (collation.caseLevel === true && sensitivity !== 'variant') sensitivity = sensitivity === 'base' ? 'case' : 'variant';
+    found = new Intl.Collator(collation.locale, { sensitivity: sensitivity as Intl.CollatorOptions['sensitivity'], numeric: collation.numericOrdering ?? false });
+    if (collators.size > 32) collators.clear();
+    collators.set(key, found);
+  }
+  return found;
+}
+
+type QueryOp = (selector: string, value: unknown, options: { collation?: Collation }) => (obj: Doc) => boolean;
+
+/**
+ * `$gt`, `$gte`, `$lt` and `$lte` that compare strings with the command's collation, as MongoDB
+ * does (mingo applies a collation to `$sort` only): with `{ locale: 'nb' }`, `'Ørsta' < 'Åsnes'`.
+ * A string bound matches strings only (type bracketing); any other bound, or no collation, is
+ * mingo's own operator.
+ */
+function collatedRange(name: '$gt' | '$gte' | '$lt' | '$lte', holds: (c: number) => boolean): QueryOp {
+  const builtin = (queryOps as unknown as Record<string, QueryOp>)[name]!;
+  return (selector, value, options) => {
+    const collation = options?.collation;
+    if (typeof value !== 'string' || !collation?.locale) return builtin(selector, value, options);
+    const compare = collator(collation);
+    return (obj) => {
+      const found = resolve(obj, selector, { unwrapArray: true });
+      const values = Array.isArray(found) ? found : [found];
+      return values.some((v) => typeof v === 'string' && holds(compare.compare(v, value)));
+    };
+  };
+}
+
+// mingo's operators with the collation-aware ranges; its top-level Query and Aggregator keep
+// their own operators first, so reads with a collation use the base classes with this context.
+const COLLATED = Context.init({
+  accumulator: accumulatorOps,
+  expression: expressionOps,
+  pipeline: pipelineOps,
+  projection: projectionOps,
+  window: windowOps,
+  query: {
+    ...queryOps,
+    $gt: collatedRange('$gt', (c) => c > 0),
+    $gte: collatedRange('$gte', (c) => c >= 0),
+    $lt: collatedRange('$lt', (c) => c < 0),
+    $lte: collatedRange('$lte', (c) => c <= 0),
+  },
+} as unknown as Parameters<typeof Context.init>[0]);
+
 function mingoOptions(collation: Collation | undefined): Record<string, unknown> {
-  return collation ? { collation, scriptEnabled: false } : { scriptEnabled: false };
+  return collation ? { collation, context: COLLATED, scriptEnabled: false } : { scriptEnabled: false };
+}
+
+/** A mingo query honouring the collation in range comparisons. */
+function newQuery(filter: Doc, collation: Collation | undefined): Query {
+  return collation ? (new BaseQuery(filter, mingoOptions(collation)) as Query) : new Query(filter, mingoOptions(undefined));
+}
+
+/** A mingo pipeline honouring the collation in `$match` range comparisons and `$sort`. */
+function newAggregator(pipeline: Doc[], collation: Collation | undefined, extra: Record<string, unknown> = {}): Aggregator {
+  const options = { ...mingoOptions(collation), ...extra };
+  return collation ? (new BaseAggregator(pipeline, options) as Aggregator) : new Aggregator(pipeline, options);
 }
 
 /** Runs a mingo call, turning its errors (unknown operators, bad arguments) into `BadValue`. */
@@ -120,7 +197,7 @@ export function match(coll: Collection | undefined, filterTyped: Doc | undefined
   refuseUnsupported(filter);
   const { records: all, exact } = candidates(coll, filter, ctx, ordered);
   if (Object.keys(filter).length === 0 || exact) return all;
-  const query = mingo(() => new Query(filter, mingoOptions(ctx.collation)));
+  const query = mingo(() => newQuery(filter, ctx.collation));
   const out: StoredRecord[] = [];
   for (let i = 0; i < all.length; i++) {
     if ((i & 1023) === 0) checkDeadline(ctx.deadline);
@@ -136,7 +213,7 @@ export function sortRecords(records: StoredRecord[], sort: Doc | undefined, ctx:
   if (!sort || Object.keys(sort).length === 0) return records;
   const byView = new Map<Doc, StoredRecord>(records.map((r) => [r.view, r]));
   const sorted = mingo(
-    () => new Aggregator([{ $sort: toView(sort) }], mingoOptions(ctx.collation)).run(records.map((r) => r.view)) as Doc[],
+    () => newAggregator([{ $sort: toView(sort) as Doc }], ctx.collation).run(records.map((r) => r.view)) as Doc[],
   );
   checkDeadline(ctx.deadline);
   return sorted.map((v) => byView.get(v)!);
@@ -181,7 +258,7 @@ export function aggregate(coll: Collection | undefined, db: string, pipelineType
     return other ? ctx.engine.scan(other, ctx.txn).map((r) => toView(r.view) as Doc) : [];
   };
   const output = mingo(
-    () => new Aggregator(rest, { ...mingoOptions(ctx.collation), collectionResolver: resolver }).run(input) as Doc[],
+    () => newAggregator(rest, ctx.collation, { collectionResolver: resolver }).run(input) as Doc[],
   );
   checkDeadline(ctx.deadline);
   const byView = new Map<Doc, StoredRecord>();

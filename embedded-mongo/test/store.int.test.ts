@@ -185,6 +185,24 @@ describe('sorting and collation', () => {
     expect(order).toEqual(['Aasen', 'Bjørn', 'Zorro', 'anne', 'Åse', 'Ærlig', 'Ørjan', 'Øystein']);
   });
 
+
+  it('compares strings in range filters with the collation too, as a keyset page needs', async () => {
+    const c = fresh();
+    await c.insertMany(names.map((name, i) => ({ _id: i, name })));
+    const nb = { locale: 'nb' };
+    const after = async (filter: Document) => (await c.find(filter).sort({ name: 1, _id: 1 }).collation(nb).toArray()).map((d) => d.name);
+    expect(await after({ name: { $gt: 'Zorro' } })).toEqual(['Ærlig', 'Ørjan', 'Øystein', 'Åse', 'Aasen']);
+    expect(await after({ name: { $gte: 'Øystein' } })).toEqual(['Øystein', 'Åse', 'Aasen']);
+    expect(await after({ name: { $lt: 'Bjørn' } })).toEqual(['anne']);
+    expect(await after({ $or: [{ name: { $gt: 'Ørjan' } }, { name: 'Ørjan', _id: { $gt: 2 } }] })).toEqual(['Øystein', 'Åse', 'Aasen']);
+    expect(await c.countDocuments({ name: { $lte: 'Ærlig' } }, { collation: nb })).toBe(4);
+    const agg = await c.aggregate([{ $match: { name: { $gt: 'Åse' } } }], { collation: nb }).toArray();
+    expect(agg.map((d) => d.name)).toEqual(['Aasen']);
+    // Without a collation the comparison is binary: 'anne' > 'Zorro' and 'Åse' < 'Ørjan'.
+    expect((await c.find({ name: { $gt: 'Zorro' } }).sort({ name: 1 }).toArray()).map((d) => d.name)).toEqual(['anne', 'Åse', 'Ærlig', 'Ørjan', 'Øystein']);
+    // A number bound still compares numbers only.
+    expect(await c.countDocuments({ _id: { $gt: 5 } }, { collation: nb })).toBe(2);
+  });
   it('sorts on several keys', async () => {
     const c = fresh();
     await c.insertMany([

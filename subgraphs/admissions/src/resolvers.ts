@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { insightsResolvers } from './insights.js';
 import { applicationStatus, auditQuery, mutations } from './mutations.js';
-import { type Application, type ApplicationQuery } from './store.js';
+import { APPLICATION_ORDER, type Application, type ApplicationQuery } from './store.js';
 
 interface ApplicationFilterInput {
   year?: number | null;
@@ -63,7 +63,7 @@ export const resolvers = {
     institutions: (_: unknown, __: unknown, ctx: AdmissionsContext) => ctx.store.institutions(),
     institution: (_: unknown, args: { orgNumber: string }, ctx: AdmissionsContext) => ctx.loaders.institution.load(args.orgNumber),
     applications: async (_: unknown, args: { filter?: ApplicationFilterInput | null; first?: number | null; after?: string | null }, ctx: AdmissionsContext) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, APPLICATION_ORDER);
       const f = args.filter ?? {};
       const q = {
         year: yearArg(f.year, 'filter.year'),

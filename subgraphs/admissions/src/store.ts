@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
 
 /** An institution as stored; `_id` is its organisation number. */
 export interface InstitutionDoc {
@@ -142,6 +142,9 @@ function applicationFilter(q: ApplicationQuery): Filter<ApplicationDoc> {
 /** Thrown inside a transaction when the record changed since the rules read it: the transaction aborts. */
 class StaleWrite extends Error {}
 
+/** The applications' stable order: newest year first, then id; the index `{ year: -1, _id: 1 }` serves it. */
+export const APPLICATION_ORDER = keysetOrder('applications', [{ field: 'year', direction: -1, type: 'number' }]);
+
 /** The admissions subgraph's data access. */
 export function createAdmissionsStore(db: Db) {
   const institutions = db.collection<InstitutionDoc>('institutions');
@@ -173,9 +176,8 @@ export function createAdmissionsStore(db: Db) {
     },
     async listApplications(q: ApplicationQuery, window: PageWindow): Promise<Application[]> {
       const docs = await applications
-        .find(applicationFilter(q))
-        .sort({ year: -1, _id: 1 })
-        .skip(window.skip)
+        .find(afterCursor(applicationFilter(q), window))
+        .sort(keysetSort(APPLICATION_ORDER))
         .limit(window.limit + 1)
         .toArray();
       return docs.map(withId);

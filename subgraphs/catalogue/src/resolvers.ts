@@ -2,7 +2,7 @@ import { erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWi
 import { type CatalogueContext } from './context.js';
 import { fundingFigures, offerCells, requirementRules } from './insights.js';
 import { auditQuery, mutations } from './mutations.js';
-import { type Entity, type RequirementDoc, type Study, type Subject } from './store.js';
+import { type Entity, type RequirementDoc, STUDY_ORDER, type Study, type Subject } from './store.js';
 
 interface StudyFilterInput {
   year?: number | null;
@@ -43,7 +43,7 @@ async function insightsOf(year: number | undefined, ctx: CatalogueContext): Prom
 export const resolvers = {
   Query: {
     studies: async (_: unknown, args: { filter?: StudyFilterInput | null; first?: number | null; after?: string | null }, ctx: CatalogueContext) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, STUDY_ORDER);
       const f = args.filter ?? {};
       const q = {
         year: yearArg(f.year, 'filter.year'),

@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, type RoundDates, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, type RoundDates, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
 
 /** A study offer as stored. */
 export interface StudyDoc {
@@ -106,6 +106,9 @@ function studyFilter(q: StudyQuery): Filter<StudyDoc> {
  */
 const ONE_BATCH = { batchSize: 100_000 } as const;
 
+/** The studies' stable order: name (Norwegian collation), then id; the index `{ name: 1, _id: 1 }` (collation nb) serves it. */
+export const STUDY_ORDER = keysetOrder('studies', [{ field: 'name', direction: 1, type: 'string' }]);
+
 /** The catalogue's data access: the only code that knows its collections. */
 export function createCatalogueStore(db: Db) {
   const studies = db.collection<StudyDoc>('studies');
@@ -132,11 +135,10 @@ export function createCatalogueStore(db: Db) {
     },
     async listStudies(q: StudyQuery, window: PageWindow): Promise<Study[]> {
       const docs = await studies
-        .find(studyFilter(q))
+        .find(afterCursor(studyFilter(q), window))
         .maxTimeMS(SEARCH_MAX_TIME_MS)
-        .sort({ name: 1, _id: 1 })
+        .sort(keysetSort(STUDY_ORDER))
         .collation(NB)
-        .skip(window.skip)
         .limit(window.limit + 1)
         .toArray();
       return docs.map(withId);

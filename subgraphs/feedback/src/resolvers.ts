@@ -1,5 +1,5 @@
 import { keyString, pageWindow, seesPersons, shownAverage, shownTotalOver, toConnection } from '@partnerskap/kit';
-import { type RatingSummary } from './store.js';
+import { FEEDBACK_ORDER, type RatingSummary, STATEMENT_ORDER } from './store.js';
 import { type FeedbackContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
 
@@ -31,7 +31,7 @@ function shown(ctx: FeedbackContext, summary: RatingSummary | null) {
 export const resolvers = {
   Query: {
     statements: async (_: unknown, args: Page, ctx: FeedbackContext) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, STATEMENT_ORDER);
       return toConnection(await ctx.store.statements(window), window, () => ctx.store.countStatements());
     },
     unions: (_: unknown, __: unknown, ctx: FeedbackContext) => ctx.store.unions(),
@@ -48,7 +48,7 @@ export const resolvers = {
     __resolveReference: (r: { id?: unknown }) => ref(r.id),
     rating: async (s: { id: string }, _: unknown, ctx: FeedbackContext) => shown(ctx, await ctx.loaders.studyRating.load(s.id)),
     feedback: async (s: { id: string }, args: Page, ctx: FeedbackContext) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, FEEDBACK_ORDER);
       return toConnection(await ctx.store.feedbackOn(s.id, window), window, () => ctx.store.countFeedbackOn(s.id));
     },
   },

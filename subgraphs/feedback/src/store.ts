@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, type PageWindow, createAuditedWriter, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Idempotency, type Identity, type PageWindow, afterCursor, keysetOrder, keysetSort, createAuditedWriter, withId } from '@partnerskap/kit';
 
 /** A union as stored; `_id` is its short code. */
 export interface UnionDoc {
@@ -129,6 +129,11 @@ function yearOverall(year: number, bySubject: RatingSummary[], byCounty: RatingS
   return { key: String(year), ...add(bySubject), byTopic, cells: [bySubject.flatMap((s) => s.cells[0]!), byCounty.map((c) => c.count)] };
 }
 
+/** The statements' stable order: newest first, then id; the index `{ publishedAt: -1, _id: 1 }` serves it. */
+export const STATEMENT_ORDER = keysetOrder('statements', [{ field: 'publishedAt', direction: -1, type: 'date' }]);
+/** A study's feedback's stable order: newest first, then id; the index `{ study: 1, givenAt: -1, _id: 1 }` serves it. */
+export const FEEDBACK_ORDER = keysetOrder('feedback', [{ field: 'givenAt', direction: -1, type: 'date' }]);
+
 /** The feedback subgraph's data access. */
 export function createFeedbackStore(db: Db) {
   const unions = db.collection<UnionDoc>('unions');
@@ -197,7 +202,7 @@ export function createFeedbackStore(db: Db) {
   return {
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
-      await feedback.createIndexes([{ key: { study: 1, givenAt: -1 } }, { key: { subject: 1 } }, { key: { year: 1 } }]);
+      await feedback.createIndexes([{ key: { study: 1, givenAt: -1, _id: 1 } }, { key: { subject: 1 } }, { key: { year: 1 } }]);
       await statements.createIndexes([{ key: { publishedAt: -1, _id: 1 } }]);
       await feedback.createIndexes([{ key: { participant: 1 }, unique: true, partialFilterExpression: { participant: { $type: 'string' } } }]);
       await writer.ensureIndexes();
@@ -228,13 +233,13 @@ export function createFeedbackStore(db: Db) {
       return (await unions.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
     async statements(window: PageWindow): Promise<ReturnType<typeof withId<StatementDoc>>[]> {
-      return (await statements.find().sort({ publishedAt: -1, _id: 1 }).skip(window.skip).limit(window.limit + 1).toArray()).map(withId);
+      return (await statements.find(afterCursor({}, window)).sort(keysetSort(STATEMENT_ORDER)).limit(window.limit + 1).toArray()).map(withId);
     },
     countStatements(): Promise<number> {
       return statements.countDocuments();
     },
     async feedbackOn(study: string, window: PageWindow): Promise<Feedback[]> {
-      return (await feedback.find({ study }).sort({ givenAt: -1, _id: 1 }).skip(window.skip).limit(window.limit + 1).toArray()).map(withId);
+      return (await feedback.find(afterCursor({ study }, window)).sort(keysetSort(FEEDBACK_ORDER)).limit(window.limit + 1).toArray()).map(withId);
     },
     countFeedbackOn(study: string): Promise<number> {
       return feedback.countDocuments({ study });

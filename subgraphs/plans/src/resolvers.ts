@@ -3,7 +3,7 @@ import { type PlansContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
 import { approvedKey, ownerDecisionsKey } from './loaders.js';
 import { type DecisionBreakdown, type ShownDecisionCell, auditedDecisions, decisionTotal, ownerCounts, ownerPartitions, requirementRules, shownCell, shownCompetence, topicPartitions, withDecisionAudit } from './insights.js';
-import { type Owner, type Plan, type Teacher } from './store.js';
+import { OWNER_ORDER, type Owner, type Plan, TEACHER_ORDER, type Teacher } from './store.js';
 
 const subjectRef = (code: string) => ({ code });
 
@@ -53,7 +53,7 @@ export const resolvers = {
       args: { filter?: { kind?: string | null; county?: string | null; search?: string | null } | null; first?: number | null; after?: string | null },
       ctx: PlansContext,
     ) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, OWNER_ORDER);
       const f = args.filter ?? {};
       const q = {
         kind: f.kind ?? undefined,
@@ -78,7 +78,7 @@ export const resolvers = {
     __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.owner, ref.id),
     county: (o: Owner, _: unknown, ctx: PlansContext) => ctx.loaders.county.load(o.county),
     teachers: async (o: Owner, args: { first?: number | null; after?: string | null }, ctx: PlansContext) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, TEACHER_ORDER);
       const rows = await ctx.store.teachersOf(o.id, window);
       return toConnection(rows, window, () => ctx.store.countTeachersOf(o.id));
     },

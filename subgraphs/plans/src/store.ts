@@ -1,5 +1,5 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Identity, NB, type PageWindow, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
+import { type AuditDoc, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
 import { type ClientSession } from 'mongodb';
 import { type OwnerCell, type TeacherCell, type TopicCell } from './insights.js';
 
@@ -77,6 +77,11 @@ function ownerFilter(q: OwnerQuery): Filter<OwnerDoc> {
   return f;
 }
 
+/** The school owners' stable order: name (Norwegian collation), then id; the index `{ name: 1, _id: 1 }` (collation nb) serves it. */
+export const OWNER_ORDER = keysetOrder('schoolOwners', [{ field: 'name', direction: 1, type: 'string' }]);
+/** An owner's teachers' stable order: by (pseudonymous) id; the index `{ owner: 1, _id: 1 }` serves it. */
+export const TEACHER_ORDER = keysetOrder('teachers', []);
+
 /** The plans subgraph's data access. */
 export function createPlansStore(db: Db) {
   const counties = db.collection<CountyDoc>('counties');
@@ -140,7 +145,7 @@ export function createPlansStore(db: Db) {
       return (await owners.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
     async listOwners(q: OwnerQuery, window: PageWindow): Promise<Owner[]> {
-      const docs = await owners.find(ownerFilter(q)).maxTimeMS(SEARCH_MAX_TIME_MS).sort({ name: 1, _id: 1 }).collation(NB).skip(window.skip).limit(window.limit + 1).toArray();
+      const docs = await owners.find(afterCursor(ownerFilter(q), window)).maxTimeMS(SEARCH_MAX_TIME_MS).sort(keysetSort(OWNER_ORDER)).collation(NB).limit(window.limit + 1).toArray();
       return docs.map(withId);
     },
     countOwners(q: OwnerQuery): Promise<number> {
@@ -150,7 +155,7 @@ export function createPlansStore(db: Db) {
       return (await teachers.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
     async teachersOf(owner: string, window: PageWindow): Promise<Teacher[]> {
-      return (await teachers.find({ owner }).sort({ _id: 1 }).skip(window.skip).limit(window.limit + 1).toArray()).map(withId);
+      return (await teachers.find(afterCursor({ owner }, window)).sort(keysetSort(TEACHER_ORDER)).limit(window.limit + 1).toArray()).map(withId);
     },
     countTeachersOf(owner: string): Promise<number> {
       return teachers.countDocuments({ owner });
