@@ -1,5 +1,5 @@
-import { keyString, pageWindow, seesPersons, shownAverage, shownTotalOver, toConnection } from '@partnerskap/kit';
-import { FEEDBACK_ORDER, type RatingSummary, STATEMENT_ORDER } from './store.js';
+import { keyString, pageWindow, protectPartitions, seesPersons, shownAverage, shownTotalOver, toConnection } from '@partnerskap/kit';
+import { type RatingSummary, type YearRatings } from './store.js';
 import { type FeedbackContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
 
@@ -27,11 +27,40 @@ function shown(ctx: FeedbackContext, summary: RatingSummary | null) {
   return { ...view(summary), byTopic: summary.byTopic.map((t) => ({ topic: t.topic, ...view(t) })) };
 }
 
+/**
+ * A year's ratings as a caller may see them: {@link shown} for each summary, and for a caller who
+ * may not see the answers the audit of `protectPartitions` over the year's studies and counties,
+ * per count (all answers, each topic's): where the two would pin a count through the year's total,
+ * the counties' counts are hidden with the total, and their averages with them.
+ */
+function yearView(ctx: FeedbackContext, figures: YearRatings) {
+  const keyed = (s: RatingSummary) => ({ key: s.key, rating: shown(ctx, s) });
+  const overall = shown(ctx, figures.overall)!;
+  const bySubject = figures.bySubject.map(keyed);
+  const byCounty = figures.byCounty.map(keyed);
+  if (ctx.identity.role === 'union' || seesPersons(ctx.identity)) return { overall, bySubject, byCounty };
+  const audit = protectPartitions(ctx.identity, figures.overall.cells);
+  overall.count = audit.total;
+  byCounty.forEach((c, j) => {
+    if (audit.partitions[1]?.[j] === null) Object.assign(c.rating!, { count: null, average: null });
+  });
+  figures.overall.byTopic.forEach((t, i) => {
+    const topic = protectPartitions(ctx.identity, t.cells);
+    overall.byTopic[i]!.count = topic.total;
+    // The topic's county cells are the counties that rated it, in county order.
+    const rated = byCounty.flatMap((c) => c.rating!.byTopic.filter((x) => x.topic === t.topic));
+    rated.forEach((x, j) => {
+      if (topic.partitions[1]?.[j] === null) Object.assign(x, { count: null, average: null });
+    });
+  });
+  return { overall, bySubject, byCounty };
+}
+
 /** The feedback resolvers. */
 export const resolvers = {
   Query: {
     statements: async (_: unknown, args: Page, ctx: FeedbackContext) => {
-      const window = pageWindow(args, STATEMENT_ORDER);
+      const window = pageWindow(args);
       return toConnection(await ctx.store.statements(window), window, () => ctx.store.countStatements());
     },
     unions: (_: unknown, __: unknown, ctx: FeedbackContext) => ctx.store.unions(),
@@ -48,7 +77,7 @@ export const resolvers = {
     __resolveReference: (r: { id?: unknown }) => ref(r.id),
     rating: async (s: { id: string }, _: unknown, ctx: FeedbackContext) => shown(ctx, await ctx.loaders.studyRating.load(s.id)),
     feedback: async (s: { id: string }, args: Page, ctx: FeedbackContext) => {
-      const window = pageWindow(args, FEEDBACK_ORDER);
+      const window = pageWindow(args);
       return toConnection(await ctx.store.feedbackOn(s.id, window), window, () => ctx.store.countFeedbackOn(s.id));
     },
   },
@@ -62,9 +91,7 @@ export const resolvers = {
   Insights: {
     __resolveReference: (r: { year?: unknown }) => (typeof r.year === 'number' && Number.isSafeInteger(r.year) ? { year: r.year } : null),
     ratings: async (i: { year: number }, _: unknown, ctx: FeedbackContext) => {
-      const figures = (await ctx.loaders.yearRatings.load(String(i.year)))!;
-      const keyed = (s: RatingSummary) => ({ key: s.key, rating: shown(ctx, s) });
-      return { overall: shown(ctx, figures.overall), bySubject: figures.bySubject.map(keyed), byCounty: figures.byCounty.map(keyed) };
+      return yearView(ctx, (await ctx.loaders.yearRatings.load(String(i.year)))!);
     },
   },
 };
