@@ -1,5 +1,5 @@
 import { keyString, pageWindow, protectPartitions, seesPersons, shownAverage, shownTotalOver, toConnection } from '@partnerskap/kit';
-import { type RatingSummary, type YearRatings } from './store.js';
+import { FEEDBACK_ORDER, type RatingSummary, type YearRatings, STATEMENT_ORDER } from './store.js';
 import { type FeedbackContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
 
@@ -60,7 +60,7 @@ function yearView(ctx: FeedbackContext, figures: YearRatings) {
 export const resolvers = {
   Query: {
     statements: async (_: unknown, args: Page, ctx: FeedbackContext) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, STATEMENT_ORDER);
       return toConnection(await ctx.store.statements(window), window, () => ctx.store.countStatements());
     },
     unions: (_: unknown, __: unknown, ctx: FeedbackContext) => ctx.store.unions(),
@@ -77,7 +77,7 @@ export const resolvers = {
     __resolveReference: (r: { id?: unknown }) => ref(r.id),
     rating: async (s: { id: string }, _: unknown, ctx: FeedbackContext) => shown(ctx, await ctx.loaders.studyRating.load(s.id)),
     feedback: async (s: { id: string }, args: Page, ctx: FeedbackContext) => {
-      const window = pageWindow(args);
+      const window = pageWindow(args, FEEDBACK_ORDER);
       return toConnection(await ctx.store.feedbackOn(s.id, window), window, () => ctx.store.countFeedbackOn(s.id));
     },
   },
