@@ -6,9 +6,13 @@
  * one (autocannon, loopback, fixed connections and duration). Variables and callers rotate
  * through 1,000+ realistic sets; every response body is checked. Prints req/s, p50/p99, gateway
  * CPU ms per request (from /proc), peak RSS, cache hit rates and the ratios against the targets.
+ * Then what compression saves and costs on ours: bytes per response and CPU ms per request for the
+ * README's query without `Accept-Encoding`, with gzip and with br, in alternating rounds.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -51,7 +55,7 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile: SERVE_BUNDLE,
-  external: ['@apollo/*', 'graphql', 'undici', 'pino', 'jose', 'mongodb', 'dataloader', '@graphql-hive/*', '@graphql-mesh/*', 'bson', 'mingo'],
+  external: ['@apollo/*', 'graphql', 'undici', 'pino', 'jose', 'mongodb', 'dataloader', 'prom-client', '@graphql-hive/*', '@graphql-mesh/*', 'bson', 'mingo'],
   logLevel: 'error',
 });
 process.once('exit', () => rmSync(SERVE_BUNDLE, { force: true }));
@@ -115,9 +119,17 @@ interface Measure {
   firstBad?: string;
 }
 
-async function load(target: Target, workload: Workload, calls: Call[], seconds = SECONDS): Promise<Measure> {
+/** A content coding the client accepts (`Accept-Encoding`), or none. */
+type Encoding = 'br' | 'gzip' | undefined;
+/** serveGraphQL leaves bodies under this many bytes as they are. */
+const COMPRESS_MIN_BYTES = 1024;
+/** Whether an answer came in the coding asked for (a small one as it is). */
+const codingOk = (encoding: Encoding, coding: string | undefined, bytes: number) => coding === encoding || (coding === undefined && bytes < COMPRESS_MIN_BYTES);
+
+async function load(target: Target, workload: Workload, calls: Call[], seconds = SECONDS, encoding?: Encoding): Promise<Measure> {
   // Bodies and headers are prepared before the round, so the load generator does little per request.
-  const prepared = await Promise.all(calls.map(async (call) => ({ body: JSON.stringify({ query: workload.query, variables: call.variables }), headers: { 'content-type': 'application/json', ...(await target.headers(call)) } })));
+  const accept = encoding ? { 'accept-encoding': encoding } : {};
+  const prepared = await Promise.all(calls.map(async (call) => ({ body: JSON.stringify({ query: workload.query, variables: call.variables }), headers: { 'content-type': 'application/json', ...accept, ...(await target.headers(call)) } })));
   let next = 0;
   let bad = 0;
   let firstBad: string | undefined;
@@ -134,8 +146,10 @@ async function load(target: Target, workload: Workload, calls: Call[], seconds =
           const p = prepared[next++ % prepared.length]!;
           return { ...req, body: p.body, headers: p.headers };
         },
-        onResponse: (status: number, body: string) => {
-          const problem = status !== 200 ? `HTTP ${status}: ${body.slice(0, 200)}` : workload.check(body);
+        onResponse: (status: number, body: string, _context: unknown, headers: Record<string, string> = {}) => {
+          // autocannon does not decode a compressed body: its coding is checked here, its content by bodyBytes.
+          const coding = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1];
+          const problem = status !== 200 ? `HTTP ${status}: ${body.slice(0, 200)}` : encoding ? (codingOk(encoding, coding, body.length) ? undefined : `content-encoding ${coding}, not ${encoding}`) : workload.check(body);
           if (problem) {
             bad++;
             firstBad ??= problem;
@@ -159,6 +173,29 @@ async function warmUp(target: Target, workload: Workload, calls: Call[]): Promis
       }),
     );
   }
+}
+
+/** The mean body size, as sent, of the first calls with `Accept-Encoding` (each decoded and checked). */
+async function bodyBytes(target: Target, workload: Workload, calls: Call[], encoding: Encoding): Promise<number> {
+  let total = 0;
+  for (const call of calls) {
+    const headers = { 'content-type': 'application/json', ...(encoding ? { 'accept-encoding': encoding } : {}), ...(await target.headers(call)) };
+    const { coding, body } = await new Promise<{ coding: string | undefined; body: Buffer }>((resolve, reject) => {
+      request(target.url, { method: 'POST', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ coding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      })
+        .on('error', reject)
+        .end(JSON.stringify({ query: workload.query, variables: call.variables }));
+    });
+    if (!codingOk(encoding, coding, body.length)) throw new Error(`compression: asked ${encoding ?? 'none'}, got ${coding ?? 'none'}`);
+    const text = (coding === 'br' ? brotliDecompressSync(body) : coding === 'gzip' ? gunzipSync(body) : body).toString('utf8');
+    const problem = workload.check(text);
+    if (problem) throw new Error(`compression (${encoding ?? 'none'}): ${problem}`);
+    total += body.length;
+  }
+  return total / calls.length;
 }
 
 const median = (xs: number[]) => {
@@ -281,7 +318,34 @@ for (const [name, value, op, goal] of checks) {
   if (!ok) failed++;
   console.log(`${name.padEnd(62)} ${value.toFixed(2).padStart(8)}  ${op} ${String(goal).padEnd(5)} ${ok ? 'PASS' : 'FAIL'}`);
 }
-const bad = rows.reduce((a, r) => a + r.m.bad, 0);
+// ---- compression: ours, the README's query (or the one workload chosen), the same calls without
+// Accept-Encoding, with gzip and with br, in alternating rounds; bytes as sent, CPU of the gateway.
+const squeezed = workloads(owners).find((w) => w.name === (values.only ?? 'cross-partner'));
+let compressionBad = 0;
+if (squeezed && (!values.targets || values.targets.split(',').includes('ours'))) {
+  const codings: Encoding[] = [undefined, 'gzip', 'br'];
+  const label = (e: Encoding) => e ?? 'none';
+  console.log(`\ncompression: ${squeezed.name} on ours, Accept-Encoding none, gzip, br`);
+  const bytes = new Map<Encoding, number>();
+  for (const e of codings) bytes.set(e, await bodyBytes(targets.ours!, squeezed, squeezed.calls.slice(0, 50), e));
+  const perCoding = new Map<Encoding, Measure[]>();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const e of r % 2 === 0 ? codings : [...codings].reverse()) {
+      const m = await load(targets.ours!, squeezed, squeezed.calls, SECONDS, e);
+      compressionBad += m.bad;
+      perCoding.set(e, [...(perCoding.get(e) ?? []), m]);
+      console.log(`  round ${r + 1} ${label(e).padEnd(5)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuPerReq.toFixed(3)} CPU ms/req  ${m.bad ? `${m.bad} BAD: ${m.firstBad}` : 'all ok'}`);
+    }
+  }
+  const cpu = (e: Encoding) => median(perCoding.get(e)!.map((m) => m.cpuPerReq));
+  console.log('\nAccept-Encoding  bytes/response  of none   req/s   p50   p99  CPU ms/req  CPU vs none');
+  for (const e of codings) {
+    const ms = perCoding.get(e)!;
+    console.log(`${label(e).padEnd(16)} ${bytes.get(e)!.toFixed(0).padStart(14)} ${((100 * bytes.get(e)!) / bytes.get(undefined)!).toFixed(1).padStart(7)} % ${median(ms.map((m) => m.rps)).toFixed(0).padStart(6)} ${String(median(ms.map((m) => m.p50))).padStart(5)} ${String(median(ms.map((m) => m.p99))).padStart(5)} ${cpu(e).toFixed(3).padStart(11)} ${`${cpu(e) - cpu(undefined) >= 0 ? '+' : ''}${(cpu(e) - cpu(undefined)).toFixed(3)}`.padStart(12)}`);
+  }
+}
+
+const bad = rows.reduce((a, r) => a + r.m.bad, 0) + compressionBad;
 console.log(`\n${checks.length - failed} of ${checks.length} targets met; ${bad} bad responses; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
 // Stop the children gently (SIGTERM lets a profiled gateway write its profile) before leaving.
 await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGTERM'); })));
