@@ -51,7 +51,7 @@ describe('the README example through the gateway', () => {
           node: {
             id: s._id,
             name: s.name,
-            institution: { shortName: inst.shortName, name: inst.name },
+            institution: { orgNumber: inst._id, shortName: inst.shortName, name: inst.name },
             campus: s.campus,
             places: s.places,
             vacantSeats: Math.max(0, s.places - admitted),
