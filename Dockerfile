@@ -73,6 +73,7 @@ COPY --from=gateway-deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/gateway.mjs ./dist/main.mjs
 COPY --from=build /src/schema/supergraph.graphql ./schema/
 COPY --from=build /src/gateway/insights/ ./gateway/insights/
+COPY --from=build /src/gateway/explorer/ ./gateway/explorer/
 COPY --from=build /src/operations/insights-funnel.graphql ./operations/
 ENV PORT=4000
 EXPOSE 4000

@@ -42,7 +42,8 @@ export function listDeployables(root = ROOT): Deployable[] {
   });
   return [
     // The insights page (gateway/src/insights.ts) serves its files and the operation it sends; Chart.js comes from node_modules.
-    { name: 'gateway', entry: 'gateway/src/main.ts', workspace: 'gateway', files: ['schema/supergraph.graphql', 'gateway/insights', 'operations/insights-funnel.graphql'] },
+    // The local explorer (gateway/src/explorer.ts, development only) its page; GraphiQL and React come from node_modules.
+    { name: 'gateway', entry: 'gateway/src/main.ts', workspace: 'gateway', files: ['schema/supergraph.graphql', 'gateway/insights', 'gateway/explorer', 'operations/insights-funnel.graphql'] },
     ...subgraphs,
     // The seed needs only the MongoDB driver, which the kit's dependencies carry.
     { name: 'seed', entry: 'demo/seed.ts', workspace: 'subgraphs/kit', files: ['demo/data'] },

@@ -1,7 +1,6 @@
 import { type IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
 import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, PUBLIC, errorBody, serveGraphQL } from '@partnerskap/kit';
 import { type ASTNode, type DocumentNode, GraphQLError, type GraphQLFormattedError, Kind, print } from 'graphql';
@@ -9,8 +8,10 @@ import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
+import { EXPLORER_PATH, explorerAssets } from './explorer.js';
 import { insightsAssets } from './insights.js';
 import { useGuards } from './plugins/use-guards.js';
+import { useLandingPage } from './plugins/use-landing-page.js';
 import { useLocalIntrospection } from './plugins/use-local-introspection.js';
 import { useResolvedOperation } from './plugins/use-resolved-operation.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
@@ -255,7 +256,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       useMetrics(),
       useResponseCache(options.responseCacheTtlSeconds ?? 0),
       useLocalIntrospection(),
-      options.development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      options.development ? useLandingPage({ explorerPath: EXPLORER_PATH }) : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
@@ -345,8 +346,9 @@ export interface ListeningGateway extends ListeningService {
 
 /**
  * Starts the gateway on a port (0 for a free one), over node:http with the body cap, CORS origins,
- * `/health`, `/ready`, the strategy insights page at `/insights` (gateway/insights) and, in development
- * or with `metrics: true`, `/metrics` (a registry of its own).
+ * `/health`, `/ready`, the strategy insights page at `/insights` (gateway/insights), in development
+ * (where introspection is on) the local explorer at `/graphiql` (GraphiQL, gateway/explorer) and, in
+ * development or with `metrics: true`, `/metrics` (a registry of its own).
  * `stop()` drains requests in flight for up to `shutdownGraceMs` (default 10 s), then closes the
  * connections to the subgraphs.
  */
@@ -364,7 +366,7 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     ready: async () => ({ supergraph: gateway.loaded() }),
     ...(metrics ? { metrics } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
-    assets: insightsAssets(),
+    assets: { ...insightsAssets(), ...(o.development ? explorerAssets() : {}) },
     log: (entry) => o.logger!.error(entry),
   });
   let stopping: Promise<void> | undefined;
