@@ -218,7 +218,7 @@ describe('refusals as GraphQL responses', () => {
       const res = await c.res();
       expect([c.what, res.status, res.headers.get('content-type')]).toEqual([c.what, c.status, GRAPHQL_RESPONSE]);
       const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
-      expect(body.errors.map((e) => e.extensions.code)).toEqual([c.code]);
+      expect(body.errors.map((e) => e.extensions)).toEqual([expect.objectContaining({ code: c.code, requestId: res.headers.get('x-request-id') })]);
     }
     // Without Accept (curl), or with one that prefers it, application/json, as Apollo answers.
     for (const headers of [{}, { accept: '*/*' }, { accept: 'application/json' }]) {

@@ -97,8 +97,10 @@ export interface ListeningService {
  * `application/json`); anything else (health) as JSON. Small: never compressed.
  */
 const json = (req: IncomingMessage, res: ServerResponse, answer: PlainAnswer, extra: Record<string, string>) => {
-  const body = JSON.stringify(answer.body);
   const refusal = Array.isArray((answer.body as { errors?: unknown } | null)?.errors);
+  // Every refusal carries the id a client may quote (404 and 405 too).
+  if (refusal && extra[REQUEST_ID_HEADER]) addRequestId(answer.body, extra[REQUEST_ID_HEADER]);
+  const body = JSON.stringify(answer.body);
   res.writeHead(answer.status, { 'content-type': refusal ? graphqlMediaType(req.headers.accept) : MEDIA_TYPES.JSON, 'content-length': Buffer.byteLength(body), ...extra, ...answer.headers });
   res.end(body);
 };
