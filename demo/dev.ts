@@ -292,6 +292,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(`
 Partnerskap dev is up (${seconds} s):
   gateway     ${running.gateway.url}   (Apollo Sandbox: open it in a browser)
+  explorer    ${new URL('/graphiql', running.gateway.url).href}   (GraphiQL from the gateway itself: works offline)
 ${names.map(([name, s]) => `  ${name.padEnd(11)} ${s.url}   (tsx watch: subgraphs/${name}/src, schema/${name}.graphql)`).join('\n')}
   database    ${store ? `${store.uri} (embedded, data in .data/mongo)` : 'MONGODB_URI'}
 

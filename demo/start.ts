@@ -58,6 +58,7 @@ const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.log(`
 Partnerskap is up (${seconds} s):
   gateway     ${running.gateway.url}   (Apollo Sandbox: open it in a browser)
+  explorer    ${new URL('/graphiql', running.gateway.url).href}   (GraphiQL from the gateway itself: works offline)
   catalogue   ${running.subgraphs.catalogue.url}
   admissions  ${running.subgraphs.admissions.url}
   plans       ${running.subgraphs.plans.url}
