@@ -136,7 +136,7 @@ interface Recorded {
   problems: string[];
 }
 
-function record(context: BrowserContext, page: Page): Recorded {
+async function record(context: BrowserContext, page: Page): Promise<Recorded> {
   const recorded: Recorded = { posts: [], problems: [] };
   context.on('request', (r) => {
     const url = new URL(r.url());
@@ -149,7 +149,7 @@ function record(context: BrowserContext, page: Page): Recorded {
   });
   page.on('pageerror', (err) => recorded.problems.push(`page error: ${err.message}`));
   // What the policy blocked, reported or not to the console (an init script runs outside the page's CSP).
-  void page.addInitScript(() => {
+  await page.addInitScript(() => {
     const seen: string[] = [];
     (window as unknown as { violations: string[] }).violations = seen;
     document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));
@@ -188,7 +188,7 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the local explorer in Chromium' : 'SKIPPE
   it('runs a query, sends a token from its Headers editor and shows the schema\'s docs, from the gateway alone', async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
-    const recorded = record(context, page);
+    const recorded = await record(context, page);
     const response = await page.goto(`${origin}/graphiql`);
     expect((await response!.allHeaders())['content-security-policy']).toBe(CSP);
     await page.waitForSelector('.graphiql-container .graphiql-query-editor .CodeMirror', { timeout: 30_000 });
