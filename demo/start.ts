@@ -5,7 +5,7 @@ import { authOptionsFrom, gatewayOptionsFrom, loadGatewayConfig } from '@partner
 import { startSupergraph } from './supergraph.js';
 
 if (process.env.NODE_ENV === 'production') {
-  console.error('npm start runs the development stack (demo data, a development key): unset NODE_ENV=production, or deploy the images (README: Deploying)');
+  console.error('npm start runs the development stack (demo data, a development key): unset NODE_ENV=production, or deploy the images (docs/operations.md)');
   process.exit(1);
 }
 // The gateway reads the same variables as `npm run gateway` and the images (CORS_ORIGINS, LIMIT_*,

@@ -6,7 +6,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The public pays for what it asks in cost units, per address: a budget per minute that bounds the
-// CPU one address can buy whatever mix of cheap and dear operations it sends (README: Hardening).
+// CPU one address can buy whatever mix of cheap and dear operations it sends (docs/security.md).
 // Charged before planning, so the subgraphs here are unreachable on purpose: nothing may need one.
 const NAMES = ['catalogue', 'admissions', 'plans', 'feedback'] as const;
 const SUPERGRAPH = readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8');

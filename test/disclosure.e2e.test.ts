@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AverageRule, type Published, type SearchResult, type Structure, type TotalHidden, search } from './disclosure-search.js';
 import { type Harness, startHarness } from './harness.js';
 
-// The disclosure rule (README: Who sees what) tried the way an attacker would: every figure the
+// The disclosure rule (docs/frontend.md: Who sees what) tried the way an attacker would: every figure the
 // public (no token) may read about the demo data's three years, through the gateway, turned into
 // integer constraints and searched for a count that has one value left (./disclosure-search.ts).
 // The same search over the same figures published by the old rule (totals rounded on their own,

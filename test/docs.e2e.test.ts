@@ -1,10 +1,20 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { memoryLogger } from '@partnerskap/gateway';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
+
+const run = promisify(execFile);
 
 // The docs kept true by the code: every environment variable a service, a launcher or a tool reads
-// is in the one table of docs/configuration.md.
+// is in the one table of docs/configuration.md, and the shell commands the pages mark for it run
+// against a supergraph as npm start runs it (the address 127.0.0.1:4000 replaced by its own).
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SOURCES = ['gateway/src', 'gateway/bench', 'subgraphs', 'demo', 'embedded-mongo/src', 'schema', 'test/fuzz.e2e.test.ts'];
 
@@ -44,4 +54,46 @@ describe('docs/configuration.md', () => {
     expect(missing).toEqual([]);
     expect(read.size).toBeGreaterThan(30);
   });
+});
+
+/** The fenced shell blocks of README.md and docs/*.md marked `<!-- docs-test: run -->` on the line before. */
+function markedBlocks(): { file: string; script: string }[] {
+  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  return pages.flatMap((file) =>
+    [...readFileSync(join(ROOT, file), 'utf8').matchAll(/<!-- docs-test: run -->\n```sh\n([\s\S]*?)```/g)].map((m) => ({ file, script: m[1]! })),
+  );
+}
+
+describe('the commands the docs mark for it', () => {
+  const blocks = markedBlocks();
+  let running: RunningSupergraph | undefined;
+  let store: EmbeddedMongo | undefined;
+  const prefix = `docs_${randomBytes(4).toString('hex')}_`;
+
+  beforeAll(async () => {
+    const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ port: 0, log: () => undefined })).uri;
+    // As npm start runs it: the development key (npm run token signs with it), the demo data.
+    running = await startSupergraph({ mongodbUri, prefix, gateway: { logger: memoryLogger() } });
+  }, 120_000);
+  afterAll(async () => {
+    await running?.stop();
+    if (process.env.MONGODB_URI) {
+      const client = await MongoClient.connect(process.env.MONGODB_URI);
+      await Promise.all(['catalogue', 'admissions', 'plans', 'feedback'].map((n) => client.db(`${prefix}${n}`).dropDatabase()));
+      await client.close();
+    }
+    await store?.close();
+  });
+
+  it('are there: the README\'s token and query among them', () => {
+    expect(blocks.map((b) => b.file)).toEqual(expect.arrayContaining(['README.md', 'docs/frontend.md', 'docs/operations.md']));
+  });
+
+  it.each(markedBlocks().map((b, i) => [`${b.file} #${i + 1}`, b] as const))('%s runs, against a gateway of its own, and answers data without errors', async (_, { script }) => {
+    const address = new URL(running!.gateway.url).host;
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script.replaceAll('127.0.0.1:4000', address)], { cwd: ROOT, timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
+    const answer = JSON.parse(stdout) as { data?: unknown; errors?: unknown };
+    expect(answer.errors, stdout).toBeUndefined();
+    expect(answer.data).toBeTruthy();
+  }, 90_000);
 });

@@ -5,7 +5,7 @@ import { type Harness, startHarness } from './harness.js';
 
 // The catalogue's part of the strategy insights (offers, funding, requirements) through the
 // gateway. Expected figures are counted here with plain find() and JavaScript, and the funding
-// split is worked out again from the rules (README, Strategy insights), never with the subgraph's code.
+// split is worked out again from the rules (docs/insights.md), never with the subgraph's code.
 let h: Harness;
 type Doc = Record<string, any>;
 const find = (coll: string, filter: Record<string, unknown> = {}) => h.dbs.catalogue.collection(coll).find(filter).toArray() as Promise<Doc[]>;

@@ -103,7 +103,7 @@ describe('Insights.ratings', () => {
     const answers = await answersOf(year);
     const expected = expectedRatings(answers, true);
     expect(await ratingsAs({ role: 'directorate' }, year)).toEqual(expected);
-    // Unions see single answers, so they see their figures whole (README: "Who sees what").
+    // Unions see single answers, so they see their figures whole (docs/frontend.md: "Who sees what").
     expect(await ratingsAs({ role: 'union', org: 'UDF' }, year)).toEqual(expected);
     // The demo data makes every part non-trivial: every subject and county, every topic.
     expect(expected.overall.count).toBeGreaterThan(1000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
 
-// Keyset cursors (README: For partner frontends): a page starts strictly after the last item of
+// Keyset cursors (docs/frontend.md: the client kit): a page starts strictly after the last item of
 // the page before, in the list's stable order, however the list changed in between. Each case
 // reads a first page, then inserts one item before the cursor and one right after it (same sort
 // key, a larger id: the tie-break) and reads the next page; then deletes two items of the first

@@ -78,7 +78,7 @@ describe('the README example through the gateway', () => {
         vacantSeats: pub(admitted) === null ? null : Math.max(0, s.places - pub(admitted)!),
         approvedApplications: approved,
         rating: {
-          // Banded to the nearest 0.5 (README: Who sees what).
+          // Banded to the nearest 0.5 (docs/frontend.md: Who sees what).
           average: ratings.length >= 5 ? Math.round((ratings.reduce((x, y) => x + y, 0) / ratings.length) * 2) / 2 : null,
           count: pub(ratings.length),
         },

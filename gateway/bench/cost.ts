@@ -6,8 +6,8 @@
  * cost (the committed supergraph's `@cost`/`@listSize`), the process's CPU ms per request (user +
  * system, `process.cpuUsage`) and the CPU per cost unit. The ordinary operations give the
  * conversion (`CPU_US_PER_COST_UNIT` in limits.ts); a report field's weight is its CPU over that.
- * The bound printed at the end is the one the README states: the public rate limit times the cost
- * limit times the CPU per unit. `--smoke` runs one round of each, for the test that keeps it working.
+ * The bound printed at the end is the one docs/security.md states: the public cost budget per minute
+ * times the CPU per unit. `--smoke` runs one round of each, for the test that keeps it working.
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

@@ -63,7 +63,7 @@ export const DEFAULT_LIST_SIZE = 10;
  * What one unit of estimated cost makes the backend spend, in µs of CPU (the store, the subgraphs
  * and the gateway), at the demo volume: the conversion the weights follow. `npm run bench:cost`
  * measures it: the registered operations at a full page spend 28 to 35 µs per unit, rounded up
- * here; a report field's `@cost` is its measured CPU over this (README: Hardening).
+ * here; a report field's `@cost` is its measured CPU over this (docs/security.md).
  */
 export const CPU_US_PER_COST_UNIT = 40;
 

@@ -101,7 +101,7 @@ describe('operation limits', () => {
 
 describe('what one public address can buy', () => {
   it('the public cost budget times the CPU per unit is at most a fifth of a core, whatever mix it asks for', () => {
-    // Cost units per second x µs per unit: CPU seconds per second (README: Hardening).
+    // Cost units per second x µs per unit: CPU seconds per second (docs/security.md).
     const share = (DEFAULT_RATE_LIMITS.publicCostPerMinute / 60) * CPU_US_PER_COST_UNIT * 1e-6;
     expect(share).toBeLessThanOrEqual(0.2);
     // And a whole budget is more than the dearest single request: the cost limit, not the budget, refuses that.

@@ -31,12 +31,12 @@ export interface Limits {
    * 100 studies with every figure 3,801; one year's whole report 10,538 and any page of 100 nested
    * in another at least 20,000. 10,000 (about 0.4 s of CPU) lets the first through and refuses the
    * last two. The limit for callers without a token; what one public address can buy over time is
-   * bounded by its cost budget (rate-limit.ts, README: Hardening).
+   * bounded by its cost budget (rate-limit.ts, docs/security.md).
    */
   cost: number;
   /**
    * The cost limit for callers with a token (partners, identified and limited per organisation):
-   * the directorate's whole report of a year (10,538) and the README's report with its trend
+   * the directorate's whole report of a year (10,538) and the report of docs/insights.md with its trend
    * (15,430) pass; a page of 100 nested in a page of 100 (more than 20,000) and the whole report with
    * every field of every trend year (about 31,600) do not: ask those in parts.
    */

@@ -40,7 +40,7 @@ export function recordSupergraphReload(outcome: 'applied' | 'refused'): void {
   reloads[outcome]++;
 }
 
-/** Creates a gateway's registry and metrics (`/metrics` serves them; see the README's list). */
+/** Creates a gateway's registry and metrics (`/metrics` serves them; see docs/operations.md for the list). */
 export function createGatewayMetrics(options: GatewayMetricsOptions = {}): GatewayMetrics {
   const base = createServiceMetrics({ service: 'gateway', ...options });
   const registers = [base.registry];

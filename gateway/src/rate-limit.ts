@@ -19,7 +19,7 @@ export interface RateLimits {
 /**
  * The defaults: far above what a partner's frontend sends, low enough to stop a runaway script.
  * The public's cost budget is what bounds the CPU one address can buy: 300,000 units a minute at
- * 40 µs a unit is 0.2 of a core (README: Hardening; `limits.test.ts` checks it); the request count
+ * 40 µs a unit is 0.2 of a core (docs/security.md; `limits.test.ts` checks it); the request count
  * alone could not, since one request may cost 1 or 10,000.
  */
 export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimits>> = Object.freeze({ partnerPerMinute: 1200, publicPerMinute: 300, publicCostPerMinute: 300_000 });
@@ -34,7 +34,7 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterS: nu
 
 /**
  * A token bucket per caller, in this process's memory: each replica of the gateway counts on its
- * own, so N replicas behind a balancer let a caller make up to N times the limit (see README).
+ * own, so N replicas behind a balancer let a caller make up to N times the limit (see docs/operations.md).
  * Idle buckets are dropped, so memory stays bounded by the callers of the last minutes.
  */
 export function createRateLimiter(limits: RateLimits, now: () => number = Date.now) {
