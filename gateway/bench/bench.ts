@@ -8,6 +8,8 @@
  * CPU ms per request (from /proc), peak RSS, cache hit rates and the ratios against the targets.
  * Then what compression saves and costs on ours: bytes per response and CPU ms per request for the
  * README's query without `Accept-Encoding`, with gzip and with br, in alternating rounds.
+ * `--smoke` sends a few requests to each target instead (one round, every body still checked):
+ * the test that keeps the bench, its bundle and its processes working; its figures mean nothing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -31,17 +33,24 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** Only these targets, comma-separated (ours, stock, hive, floor): for quick comparisons. */
     targets: { type: 'string' },
+    /** A few requests per target and round, one round, no warm-up burst: for the test that keeps the bench working. */
+    smoke: { type: 'boolean', default: false },
   },
 });
+const SMOKE = values.smoke;
+/** Requests per target and round in a smoke run. */
+const SMOKE_REQUESTS = 8;
 const SECONDS = Number(values.seconds);
-const ROUNDS = Number(values.rounds);
-const CONNECTIONS = Number(values.connections);
+const ROUNDS = SMOKE ? 1 : Number(values.rounds);
+const CONNECTIONS = SMOKE ? 2 : Number(values.connections);
 const TICK_MS = 1000 / 100; // /proc times are in clock ticks (USER_HZ, 100 on Linux)
 
 const children: ChildProcess[] = [];
 const cleanup = () => children.forEach((c) => c.kill('SIGTERM'));
 process.once('exit', cleanup);
 process.once('SIGINT', () => process.exit(130));
+// A bench stopped from outside (a test's timeout) still takes its gateways and backend with it.
+process.once('SIGTERM', () => process.exit(143));
 
 /**
  * The gateways run as production would run them: plain JavaScript, bundled once here with esbuild
@@ -138,7 +147,7 @@ async function load(target: Target, workload: Workload, calls: Call[], seconds =
   const result = await autocannon({
     url: target.url,
     connections: CONNECTIONS,
-    duration: seconds,
+    ...(SMOKE ? { amount: SMOKE_REQUESTS } : { duration: seconds }),
     requests: [
       {
         method: 'POST',
@@ -214,7 +223,7 @@ async function metric(url: string, name: string): Promise<number> {
 
 // ---- start everything
 const started = performance.now();
-console.log(`bench: ${ROUNDS} rounds of ${SECONDS} s per target, ${CONNECTIONS} connections; starting the backend (store, demo data, subgraphs)...`);
+console.log(`bench${SMOKE ? ' (smoke)' : ''}: ${ROUNDS} rounds of ${SMOKE ? `${SMOKE_REQUESTS} requests` : `${SECONDS} s`} per target, ${CONNECTIONS} connections; starting the backend (store, demo data, subgraphs)...`);
 const backend = await start('./backend.ts', []);
 const { urls, owners } = backend.ready as { urls: Record<string, string>; owners: string[] };
 const backendPid = backend.child.pid!;
@@ -257,7 +266,8 @@ for (const workload of workloads(owners).filter((w) => !values.only || w.name ==
     const k = `${c.caller.role}|${c.caller.org ?? ''}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
-  for (const name of names) {
+  // A smoke run measures nothing worth warming for.
+  for (const name of SMOKE ? [] : names) {
     await warmUp(targets[name]!, workload, [...warm, ...workload.calls.slice(0, 50)]);
     // and a short unmeasured burst under the same load, so the JIT has settled before round 1
     await load(targets[name]!, workload, workload.calls, 2);
@@ -327,7 +337,7 @@ if (squeezed && (!values.targets || values.targets.split(',').includes('ours')))
   const label = (e: Encoding) => e ?? 'none';
   console.log(`\ncompression: ${squeezed.name} on ours, Accept-Encoding none, gzip, br`);
   const bytes = new Map<Encoding, number>();
-  for (const e of codings) bytes.set(e, await bodyBytes(targets.ours!, squeezed, squeezed.calls.slice(0, 50), e));
+  for (const e of codings) bytes.set(e, await bodyBytes(targets.ours!, squeezed, squeezed.calls.slice(0, SMOKE ? 3 : 50), e));
   const perCoding = new Map<Encoding, Measure[]>();
   for (let r = 0; r < ROUNDS; r++) {
     for (const e of r % 2 === 0 ? codings : [...codings].reverse()) {

@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { type JWK, decodeJwt, importJWK, jwtVerify } from 'jose';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE } from '../gateway/src/dev-key.js';
+import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
+
+// The npm scripts no other test runs, each through npm (so the script line itself, its node flags
+// and all, is what runs) in its smallest mode that still goes end to end: a command no test runs
+// breaks unnoticed. The figures stay in the benches; these only prove they still run and print them.
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Whether a process the script started was still there after npm exited. */
+  leftovers: boolean;
+}
+
+const alive = (group: number) => {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `npm run <script> -- <args>` in a process group of its own (spawn rather than execFile, which
+ * cannot start one): on a timeout, and whatever the script left behind, the whole group is killed.
+ */
+function npmRun(script: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  // Not vitest's own variables (a nested vitest, test:unit, would take itself for a worker), and no colours.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'FORCE_COLOR'));
+  const child = spawn('npm', ['run', script, ...(args.length > 0 ? ['--', ...args] : [])], {
+    cwd: ROOT,
+    env: { ...base, NO_COLOR: '1', npm_config_update_notifier: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const group = child.pid!;
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (alive(group)) process.kill(-group, 'SIGKILL');
+      reject(new Error(`npm run ${script} took over ${timeoutMs / 1000} s:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', async (code) => {
+      clearTimeout(timer);
+      // The script's processes are given a moment to finish leaving after npm.
+      for (let i = 0; i < 20 && alive(group); i++) await new Promise((r) => setTimeout(r, 100));
+      const leftovers = alive(group);
+      if (leftovers) process.kill(-group, 'SIGKILL');
+      resolve({ code, stdout, stderr, leftovers });
+    });
+  });
+}
+
+describe('npm run bench', () => {
+  it('builds every target, sends each a few requests (--smoke), checks every body and prints the figures', async () => {
+    const run = await npmRun('bench', ['--smoke'], 150_000);
+    expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+    for (const workload of ['single-subgraph', 'cross-partner', 'entity-heavy']) {
+      for (const target of ['ours', 'stock Apollo', 'Hive Gateway', ...(workload === 'single-subgraph' ? ['subgraph alone'] : [])]) {
+        expect(run.stdout).toMatch(new RegExp(`^ {2}round 1 ${target} +\\d+ req/s .* all bodies ok$`, 'm'));
+        expect(run.stdout).toMatch(new RegExp(`^${workload} +${target} +rotating +\\d+ +\\d+ +\\d+ +[\\d.]+ +[\\d.NaN]+ +\\d+ +0$`, 'm'));
+      }
+    }
+    expect(run.stdout).toContain('workload          target            mode                   req/s   p50   p99  CPU ms/req  backend ms/req  peak RSS MB  bad');
+    expect(run.stdout).toMatch(/^entity-heavy: CPU\/req ours ÷ Hive +[\d.]+ {2}<= 0\.35 +(PASS|FAIL)$/m);
+    expect(run.stdout).toMatch(/^br +\d+ +[\d.]+ % +\d+/m);
+    expect(run.stdout).toMatch(/^\d+ of 17 targets met; 0 bad responses; \d+ s in all$/m);
+  }, 160_000);
+});
+
+describe('npm run bench:insights', () => {
+  it('times the report queries at the demo volume and twice it (--scale 2 --rounds 1) and prints the table', async () => {
+    const run = await npmRun('bench:insights', ['--scale', '2', '--rounds', '1'], 120_000);
+    expect(run.leftovers).toBe(false);
+    // Under a loaded machine a report may take over its 2 s: the verdict is the bench's, the run is ours.
+    expect([0, 1], run.stderr).toContain(run.code);
+    expect(run.stdout).toMatch(/^report +1x median +1x worst +1x cmds +2x median +2x worst +2x cmds {2}verdict$/m);
+    expect(run.stdout).toMatch(/^the page \(funnel\) +\d+ ms +\d+ ms +\d+ +\d+ ms +\d+ ms +\d+ {2}(PASS|FAIL)/m);
+    expect(run.stdout).toMatch(/^\d of 4 reports within 2000 ms at 2x with no more database commands than at 1x$/m);
+  }, 130_000);
+});
+
+describe('npm run bench:store', () => {
+  it('measures the store and prints its figures and verdict', async () => {
+    const run = await npmRun('bench:store', [], 60_000);
+    expect(run.leftovers).toBe(false);
+    expect([0, 1], run.stderr).toContain(run.code);
+    expect(run.stdout).toMatch(/^insertMany \(batches of 1,000\): +[\d,]+ docs\/s$/m);
+    expect(run.stdout).toMatch(/^findOne by _id: +[\d,]+ lookups\/s$/m);
+    expect(run.stdout).toMatch(/^(PASS|FAIL): the indexed \$in must be at least 50x faster than the scan$/m);
+  }, 70_000);
+});
+
+describe('npm run token', () => {
+  it('prints a development JWT for the role and organisation asked, signed with the development key', async () => {
+    const run = await npmRun('token', ['--role', 'school-owner', '--org', '4601'], 30_000);
+    expect(run).toMatchObject({ code: 0, leftovers: false });
+    const token = run.stdout.trim().split('\n').at(-1)!;
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(decodeJwt(token)).toMatchObject({ role: 'school-owner', org: '4601', iss: DEV_ISSUER, aud: DEV_AUDIENCE });
+    const { publicJwk } = JSON.parse(readFileSync(DEV_KEY_FILE, 'utf8')) as { publicJwk: JWK };
+    await expect(jwtVerify(token, await importJWK(publicJwk, 'EdDSA'), { issuer: DEV_ISSUER, audience: DEV_AUDIENCE })).resolves.toBeTruthy();
+  }, 40_000);
+
+  it('refuses a role no client has, with the usage', async () => {
+    const run = await npmRun('token', ['--role', 'service'], 30_000);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^usage: npm run token -- --role <[a-z|-]+> \[--org/m);
+  }, 40_000);
+});
+
+describe('npm run example', () => {
+  let store: EmbeddedMongo | undefined;
+  let running: RunningSupergraph | undefined;
+  const prefix = `scripts_${randomBytes(4).toString('hex')}_`;
+
+  // A supergraph of its own without the demo data: the example's query and token go end to end all the same.
+  beforeAll(async () => {
+    const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ port: 0, log: () => undefined })).uri;
+    running = await startSupergraph({ mongodbUri, prefix, seed: false });
+  }, 60_000);
+  afterAll(async () => {
+    await running?.stop();
+    if (process.env.MONGODB_URI) {
+      const client = await MongoClient.connect(process.env.MONGODB_URI);
+      await Promise.all(['catalogue', 'admissions', 'plans', 'feedback'].map((n) => client.db(`${prefix}${n}`).dropDatabase()));
+      await client.close();
+    }
+    await store?.close();
+  });
+
+  it('asks the gateway at GATEWAY_URL as Bergen and prints the answer', async () => {
+    const run = await npmRun('example', [], 30_000, { GATEWAY_URL: running!.gateway.url });
+    expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+    const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as unknown;
+    expect(answer).toEqual({ data: { studies: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } } } });
+  }, 40_000);
+});
+
+describe('the checks of the generated files', () => {
+  it('npm run compose -- --check: the committed supergraph is current', async () => {
+    const run = await npmRun('compose', ['--check'], 60_000);
+    expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+    expect(run.stdout).toMatch(/^schema\/supergraph\.graphql is current$/m);
+  }, 70_000);
+
+  it('npm run client-kit -- --check: the committed client kit is current', async () => {
+    const run = await npmRun('client-kit', ['--check'], 60_000);
+    expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+    expect(run.stdout).toMatch(/^the client kit is current$/m);
+  }, 70_000);
+});
+
+describe('the test projects', () => {
+  it('npm run test:unit runs a unit test file of its project', async () => {
+    const run = await npmRun('test:unit', ['gateway/src/config.test.ts'], 60_000);
+    expect(run, run.stdout + run.stderr).toMatchObject({ code: 0, leftovers: false });
+    expect(run.stdout).toMatch(/Test Files +1 passed \(1\)/);
+  }, 70_000);
+
+  it('npm run test:int runs an integration test file of its project', async () => {
+    const run = await npmRun('test:int', ['embedded-mongo/test/wire.int.test.ts'], 60_000);
+    expect(run, run.stdout + run.stderr).toMatchObject({ code: 0, leftovers: false });
+    expect(run.stdout).toMatch(/Test Files +1 passed \(1\)/);
+  }, 70_000);
+});
