@@ -125,7 +125,7 @@ async function run(times: number, token: string): Promise<{ documents: number; f
   const running = await startSupergraph({
     mongodbUri: uri,
     prefix: `bench_insights_${randomBytes(3).toString('hex')}_`,
-    // The full report is over the cost limit (README: Hardening): this times it, whatever it costs.
+    // The full report is over the cost limit (docs/security.md): this times it, whatever it costs.
     gateway: { limits: { ...DEFAULT_LIMITS, cost: Number.MAX_SAFE_INTEGER, partnerCost: Number.MAX_SAFE_INTEGER }, rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000 }, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } as never },
     onCommand: () => void commands++,
   });
