@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { createGatewayServer, listenGateway } from '@partnerskap/gateway';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
+import { rawRequest } from './net.js';
 
 // The local explorer (/graphiql): GraphiQL from node_modules, served by a development gateway with
 // its own strict headers, working without any CDN. Its files over plain HTTP, then the page in
@@ -34,18 +34,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** A raw request: the path goes out as written (fetch would resolve `..` before sending it). */
-function raw(path: string, method = 'GET', headers: Record<string, string> = {}, port = h.gateway.port): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+/** A raw request to the gateway (or another port): the path goes out as written. */
+const raw = (path: string, method = 'GET', headers: Record<string, string> = {}, port = h.gateway.port) => rawRequest(port, path, method, headers);
 
 describe('the local explorer over HTTP', () => {
   it('serves the page with its strict headers, nothing inline', async () => {

@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { createGatewayServer, listenGateway } from '@partnerskap/gateway';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GraphQLResponse, type Harness, startHarness } from './harness.js';
+import { rawRequest } from './net.js';
 
 // The strategy insights page (/insights) over the whole supergraph: its files and headers over
 // plain HTTP, then the page itself in headless Chromium (Debian's `chromium`), as the public and as
@@ -37,18 +37,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** A raw GET: the path goes out as written (fetch would resolve `..` before sending it). */
-function raw(path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port: h.gateway.port, path, method, headers }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+/** A raw request to the gateway: the path goes out as written. */
+const raw = (path: string, method = 'GET', headers: Record<string, string> = {}) => rawRequest(h.gateway.port, path, method, headers);
 
 describe('the insights page over HTTP', () => {
   it('serves the page with its strict headers', async () => {

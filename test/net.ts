@@ -1,4 +1,4 @@
-/** Low-level HTTP and TCP probes the shutdown tests share (a keep-alive agent, a fresh connection). */
+/** Low-level HTTP and TCP probes the tests share (a keep-alive agent, a fresh connection, a path sent as written). */
 import { type Agent, request } from 'node:http';
 import { connect } from 'node:net';
 
@@ -24,5 +24,18 @@ export function refused(port: number): Promise<boolean> {
       resolve(false);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** A raw request: the path goes out as written (fetch would resolve `..` before sending it). */
+export function rawRequest(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    })
+      .on('error', reject)
+      .end();
   });
 }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type StaticAsset } from '@partnerskap/kit';
+import { CONTENT_TYPES, pageAsset } from './pages.js';
 
 /**
  * The insights page's Content-Security-Policy: scripts, styles and requests from the gateway's own
@@ -11,16 +12,6 @@ export const INSIGHTS_CSP = "default-src 'self'; script-src 'self'; style-src 's
 
 /** Where the page is served. */
 export const INSIGHTS_PATH = '/insights';
-
-const HEADERS = {
-  'content-security-policy': INSIGHTS_CSP,
-  'referrer-policy': 'no-referrer',
-  // frame-ancestors says it already; browsers that predate it read this one.
-  'x-frame-options': 'DENY',
-};
-
-const HTML = 'text/html; charset=utf-8';
-const JS = 'text/javascript; charset=utf-8';
 
 /**
  * The files of the strategy insights page, by the path each is served at: the page, its script and
@@ -37,13 +28,14 @@ export function insightsAssets(): Record<string, StaticAsset> {
   } catch (err) {
     throw new Error(`The insights page needs chart.js, a dependency of @partnerskap/gateway (npm install): ${(err as Error).message}`);
   }
-  const asset = (file: string, contentType: string): StaticAsset => ({ file, contentType, headers: HEADERS });
+  const asset = pageAsset(INSIGHTS_CSP);
+  const { html: HTML, js: JS, css: CSS, text: TEXT } = CONTENT_TYPES;
   return {
     [INSIGHTS_PATH]: asset(page('index.html'), HTML),
     [`${INSIGHTS_PATH}/`]: asset(page('index.html'), HTML),
     [`${INSIGHTS_PATH}/insights.js`]: asset(page('insights.js'), JS),
-    [`${INSIGHTS_PATH}/insights.css`]: asset(page('insights.css'), 'text/css; charset=utf-8'),
-    [`${INSIGHTS_PATH}/insights-funnel.graphql`]: asset(fileURLToPath(new URL('../../operations/insights-funnel.graphql', import.meta.url)), 'text/plain; charset=utf-8'),
+    [`${INSIGHTS_PATH}/insights.css`]: asset(page('insights.css'), CSS),
+    [`${INSIGHTS_PATH}/insights-funnel.graphql`]: asset(fileURLToPath(new URL('../../operations/insights-funnel.graphql', import.meta.url)), TEXT),
     [`${INSIGHTS_PATH}/chart.umd.js`]: asset(chart, JS),
   };
 }
