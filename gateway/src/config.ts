@@ -195,34 +195,33 @@ function registeredNames(path: string): ReadonlySet<string> {
 }
 
 /**
+ * A file's content as `read` makes it, read again only when its mtime changes; a file being
+ * rewritten or gone for a moment keeps what was read last (undefined before the first good read).
+ */
+function readWhenChanged<T>(path: string, read: (path: string) => T): () => T | undefined {
+  let cached: { mtimeMs: number; content: T } | undefined;
+  return () => {
+    try {
+      const { mtimeMs } = statSync(path);
+      if (!cached || cached.mtimeMs !== mtimeMs) cached = { mtimeMs, content: read(path) };
+    } catch {
+      // keep the last good read
+    }
+    return cached?.content;
+  };
+}
+
+/**
  * The lookups of {@link SubgraphSettings} over a snapshot of the environment and the file (re-read
  * when its mtime changes). `registry`, given only with `PARTNERSKAP_DEV=1`: the development secret
  * for the subgraphs it registers (read again when it changes, as `npm run new-subgraph` adds one).
  */
 function subgraphSettings(env: Record<string, string | undefined>, file: string | undefined, registry: string | undefined): SubgraphSettings {
   const snapshot = new Map(Object.entries(env).filter(([k, v]) => v && (k.endsWith('_URL') || k.startsWith('GATEWAY_SECRET_'))) as [string, string][]);
-  let cached: { mtimeMs: number; content: SubgraphsFile } | undefined;
-  const fromFile = (name: string) => {
-    if (!file) return undefined;
-    try {
-      const { mtimeMs } = statSync(file);
-      if (!cached || cached.mtimeMs !== mtimeMs) cached = { mtimeMs, content: readSubgraphsFile(file) };
-    } catch {
-      // A file being rewritten or gone for a moment: keep what was read last.
-    }
-    return cached?.content.subgraphs[name];
-  };
-  let registered: { mtimeMs: number; names: ReadonlySet<string> } | undefined;
-  const isRegistered = (name: string) => {
-    if (!registry) return false;
-    try {
-      const { mtimeMs } = statSync(registry);
-      if (!registered || registered.mtimeMs !== mtimeMs) registered = { mtimeMs, names: registeredNames(registry) };
-    } catch {
-      return false;
-    }
-    return registered.names.has(name);
-  };
+  const subgraphsFile = file ? readWhenChanged(file, readSubgraphsFile) : () => undefined;
+  const registeredSet = registry ? readWhenChanged(registry, registeredNames) : () => undefined;
+  const fromFile = (name: string) => subgraphsFile()?.subgraphs[name];
+  const isRegistered = (name: string) => registeredSet()?.has(name) ?? false;
   return {
     urlOf: (name) => snapshot.get(`${envName(name)}_URL`) ?? fromFile(name)?.url,
     secretOf: (name) => snapshot.get(`GATEWAY_SECRET_${envName(name)}`) ?? fromFile(name)?.secret ?? (isRegistered(name) ? devGatewaySecret(name) : undefined),
