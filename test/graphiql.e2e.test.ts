@@ -37,6 +37,12 @@ afterAll(async () => {
 /** A raw request to the gateway (or another port): the path goes out as written. */
 const raw = (path: string, method = 'GET', headers: Record<string, string> = {}, port = h.gateway.port) => rawRequest(port, path, method, headers);
 
+/** A promise read only if a check needs it: unread, its rejection (a page gone) must not fail the run. */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 describe('the local explorer over HTTP', () => {
   it('serves the page with its strict headers, nothing inline', async () => {
     const res = await raw('/graphiql');
@@ -131,7 +137,7 @@ async function record(context: BrowserContext, page: Page): Promise<Recorded> {
   context.on('request', (r) => {
     const url = new URL(r.url());
     if (url.protocol !== 'data:' && url.origin !== origin) recorded.problems.push(`request to another origin: ${r.url()}`);
-    if (r.method() === 'POST') recorded.posts.push({ body: JSON.parse(r.postData() ?? '{}') as Record<string, unknown>, headers: r.allHeaders(), status: r.response().then((res) => res?.status()) });
+    if (r.method() === 'POST') recorded.posts.push({ body: JSON.parse(r.postData() ?? '{}') as Record<string, unknown>, headers: settledLater(r.allHeaders()), status: settledLater(r.response().then((res) => res?.status())) });
   });
   context.on('requestfailed', (r) => recorded.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('console', (m) => {

@@ -236,9 +236,18 @@ interface Recorded {
   problems: string[];
 }
 
+/**
+ * A promise read only if a check needs it: one that rejects unread (a request's headers asked for
+ * after its page reloaded) must not become an unhandled rejection that fails the whole run.
+ */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 function record(context: BrowserContext, page: Page): Recorded {
   const recorded: Recorded = { requests: [], problems: [] };
-  context.on('request', (r) => recorded.requests.push({ url: r.url(), method: r.method(), headers: r.allHeaders(), body: r.postData() }));
+  context.on('request', (r) => recorded.requests.push({ url: r.url(), method: r.method(), headers: settledLater(r.allHeaders()), body: r.postData() }));
   context.on('requestfailed', (r) => recorded.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('console', (m) => {
     if (m.type() === 'error') recorded.problems.push(`console error: ${m.text()}`);
