@@ -143,7 +143,7 @@ describe('masking: what SECURITY.md lists never reaches a client, and the log ha
     resetProxies();
     proxies.feedback.reply = { status: 500, body: JSON.stringify({ message: 'boom at Object.<anonymous> (/srv/feedback/node_modules/x.js:1:2) http://127.0.0.1:4004/graphql' }) };
     const res = await h.query<any>('{ unions { id } }', {}, { token: udir });
-    expect(codes(res)).toEqual(['INTERNAL_SERVER_ERROR']);
+    expect(codes(res)).toEqual(['SUBGRAPH_BAD_RESPONSE']);
     expect(JSON.stringify(res)).not.toMatch(leaks);
     const id = res.errors![0]!.extensions!.requestId;
     expect(id).toBe(res.headers['x-request-id']);
@@ -174,7 +174,7 @@ describe('masking: what SECURITY.md lists never reaches a client, and the log ha
       expect(res.status).toBe(200);
       expect(res.data.subjects.length).toBeGreaterThan(0);
       expect(res.data.institution).toBeNull();
-      expect(res.errors?.map((e) => e.extensions)).toEqual([expect.objectContaining({ code: 'SUBGRAPH_UNAVAILABLE', partner: 'admissions', requestId: res.headers['x-request-id'] })]);
+      expect(res.errors?.map((e) => ({ path: e.path, ...e.extensions }))).toEqual([expect.objectContaining({ path: ['institution'], code: 'SUBGRAPH_UNAVAILABLE', partner: 'admissions', requestId: res.headers['x-request-id'] })]);
       expect(JSON.stringify(res)).not.toMatch(leaks);
     } finally {
       await h.restartSubgraph('admissions');
@@ -278,6 +278,88 @@ describe('faults', () => {
       expect(res.errors.map((e: any) => e.extensions.code), JSON.stringify(logger.entries)).toEqual(['SUBGRAPH_UNAVAILABLE']);
     } finally {
       await listening.stop();
+    }
+  });
+});
+
+describe('one partner down never takes the others’ data with it', () => {
+  const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const EXAMPLE = /```graphql\n(query EnglishStudies[\s\S]*?)```/.exec(README)![1]!.replace(/#.*$/gm, '');
+  const where = (res: { errors?: { path?: (string | number)[]; extensions?: Record<string, unknown> }[] }) =>
+    (res.errors ?? []).map((e) => ({ path: e.path?.join('.'), code: e.extensions?.code, partner: e.extensions?.partner }));
+
+  it('the README example with plans down: the rest stands, each missing figure has an error at its path naming the partner', async () => {
+    const whole = await h.query<any>(EXAMPLE, { owner: '4601' }, { token: udir });
+    expect(whole.errors).toBeUndefined();
+    await h.stopSubgraph('plans');
+    try {
+      const res = await h.query<any>(EXAMPLE, { owner: '4601' }, { token: udir });
+      expect(res.status).toBe(200);
+      const edges = whole.data.studies.edges as { node: Record<string, unknown> }[];
+      expect(edges.length).toBeGreaterThan(1);
+      expect(res.data).toEqual({ studies: { ...whole.data.studies, edges: edges.map(({ node }) => ({ node: { ...node, approvedApplications: null } })) } });
+      expect(where(res)).toEqual(edges.map((_, i) => ({ path: `studies.edges.${i}.node.approvedApplications`, code: 'SUBGRAPH_UNAVAILABLE', partner: 'plans' })));
+    } finally {
+      await h.restartSubgraph('plans');
+    }
+  });
+
+  it('an entity fetch: one error per field of each entity it would have filled, only the fields the client asked', async () => {
+    await h.stopSubgraph('admissions');
+    try {
+      // vacantSeats needs places from catalogue, a field the client did not ask: no error points at it.
+      const res = await h.query<any>('{ studies(first: 2) { edges { node { id applicants vacantSeats } } } }', {}, { token: udir });
+      expect(res.data.studies.edges).toEqual([0, 1].map((i) => ({ node: { id: expect.any(String), applicants: null, vacantSeats: null } })));
+      expect(where(res)).toEqual([0, 1].flatMap((i) => ['applicants', 'vacantSeats'].map((f) => ({ path: `studies.edges.${i}.node.${f}`, code: 'SUBGRAPH_UNAVAILABLE', partner: 'admissions' }))));
+    } finally {
+      await h.restartSubgraph('admissions');
+    }
+  });
+
+  it('a timeout of a root fetch points at each top-level field it feeds', async () => {
+    resetProxies();
+    proxies.admissions.delayMs = 3000;
+    try {
+      const res = await h.query<any>('{ subjects { code } a: institution(orgNumber: "971035854") { name } b: institution(orgNumber: "000000000") { name } }', {}, { token: udir });
+      expect(res.data.subjects.length).toBeGreaterThan(0);
+      expect(where(res)).toEqual([
+        { path: 'a', code: 'SUBGRAPH_TIMEOUT', partner: 'admissions' },
+        { path: 'b', code: 'SUBGRAPH_TIMEOUT', partner: 'admissions' },
+      ]);
+    } finally {
+      proxies.admissions.delayMs = 0;
+    }
+  });
+
+  it('an HTML page with 200, or a 502 with a GraphQL body: SUBGRAPH_BAD_RESPONSE, the body never data, not retried', async () => {
+    const q = '{ subject(code: "ENG") { code } unions { id } }';
+    const html = '<!doctype html><html><body>Bad gateway</body></html>';
+    const graphqlBody = JSON.stringify({ data: { subject: { code: 'FORGED' } } });
+    for (const reply of [{ status: 200, body: html }, { status: 502, body: graphqlBody }, { status: 200, body: '[]' }]) {
+      resetProxies();
+      proxies.catalogue.reply = reply;
+      const res = await h.query<any>(q, {}, { token: udir });
+      expect(res.status).toBe(200);
+      expect(res.data.unions.length).toBeGreaterThan(0);
+      expect(res.data.subject).toBeNull();
+      expect(where(res)).toEqual([{ path: 'subject', code: 'SUBGRAPH_BAD_RESPONSE', partner: 'catalogue' }]);
+      expect(JSON.stringify(res)).not.toMatch(/FORGED|doctype|Bad gateway/);
+      expect(proxies.catalogue.count).toBe(1);
+    }
+    proxies.catalogue.reset();
+  });
+
+  it('a partner’s null for a non-null field: an error at its path in `errors`, masked, no `extensions.valueCompletion`', async () => {
+    resetProxies();
+    proxies.catalogue.reply = { status: 200, body: JSON.stringify({ data: { subject: { code: null, name: 'Engelsk' } } }) };
+    try {
+      const res = await h.query<any>('{ subject(code: "ENG") { code name } }', {}, { token: udir });
+      expect(res.data).toEqual({ subject: null });
+      expect(res.errors).toEqual([{ message: 'Internal server error', path: ['subject', 'code'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: res.headers['x-request-id'] } }]);
+      expect((res as { extensions?: unknown }).extensions).toBeUndefined();
+      expect(JSON.stringify(h.log.filter((e) => e.requestId === res.headers['x-request-id']))).toMatch(/Cannot return null for non-nullable/);
+    } finally {
+      proxies.catalogue.reset();
     }
   });
 });

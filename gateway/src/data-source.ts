@@ -1,8 +1,9 @@
 import { type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { type GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner } from '@partnerskap/kit';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Pool } from 'undici';
+import { type FetchPath, fetchPaths } from './fetch-paths.js';
 import { type CostBudget } from './limits.js';
 import { type Logger } from './log.js';
 import { type FetchStatus, type GatewayMetrics } from './metrics.js';
@@ -35,6 +36,8 @@ export const DEFAULT_SUBGRAPH_CALLS: SubgraphCallOptions = Object.freeze({ timeo
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ENOTFOUND', 'EAI_AGAIN']);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
+const isObjectOrNull = (value: unknown) => value === null || (typeof value === 'object' && !Array.isArray(value));
+
 function codeOf(error: unknown): string | undefined {
   let e = error as { code?: string; cause?: unknown } | undefined;
   for (let i = 0; e && i < 5; i++) {
@@ -64,7 +67,9 @@ interface Raw {
  * client sent. Identical queries in flight at once for the same identity go as one request (never
  * mutations, never across identities: the credential is part of the key). A timeout gives
  * `SUBGRAPH_TIMEOUT`; a failed connection `SUBGRAPH_UNAVAILABLE`, after one more try for a query
- * (a mutation may have been applied, so never again). The rest of the answer stands.
+ * (a mutation may have been applied, so never again); an answer that is not a 2xx GraphQL response
+ * `SUBGRAPH_BAD_RESPONSE`, its body never used as data. Each error carries the path of every field
+ * the call would have filled and the partner's name. The rest of the answer stands.
  */
 export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #sign: (identity: Identity) => Promise<string>;
@@ -107,35 +112,56 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     };
 
     let raw: Raw;
-    if (mutation || this.#calls.dedupe === false) {
-      raw = await this.#send(body, headers, mutation, call);
-    } else {
-      const key = `${credential}\n${body}`;
-      let pending = this.#inflight.get(key);
-      if (pending) call.metrics?.deduplicated(this.#partner);
-      else {
-        pending = this.#send(body, headers, false, call).finally(() => this.#inflight.delete(key));
-        this.#inflight.set(key, pending);
+    try {
+      if (mutation || this.#calls.dedupe === false) {
+        raw = await this.#send(body, headers, mutation, call);
+      } else {
+        const key = `${credential}\n${body}`;
+        let pending = this.#inflight.get(key);
+        if (pending) call.metrics?.deduplicated(this.#partner);
+        else {
+          pending = this.#send(body, headers, false, call).finally(() => this.#inflight.delete(key));
+          this.#inflight.set(key, pending);
+        }
+        raw = await pending;
       }
-      raw = await pending;
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      return this.#failed(options, error.message, error.extensions);
     }
-    let parsed: GatewayGraphQLResponse;
+    let parsed: GatewayGraphQLResponse | undefined;
     try {
       parsed = JSON.parse(raw.text) as GatewayGraphQLResponse;
     } catch {
-      parsed = {};
+      parsed = undefined;
     }
-    if (raw.status >= 400 && !parsed.errors) {
-      call.metrics?.subgraphError(this.#partner, `http_${raw.status}`);
-      throw new GraphQLError(`${raw.status} from the ${this.#partner} subgraph`, {
-        extensions: {
-          code: raw.status === 401 ? ErrorCode.UNAUTHENTICATED : ErrorCode.INTERNAL_SERVER_ERROR,
-          subgraph: this.#partner,
-          response: { status: raw.status, body: raw.text.slice(0, 2000) },
-        },
+    const graphql = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && (isObjectOrNull(parsed.data) || Array.isArray(parsed.errors));
+    // Only a 2xx GraphQL answer is data: a proxy's HTML page, a 502 with a GraphQL body, a refusal are
+    // the partner's fault, never retried (the call reached it), and their bodies go to the log only.
+    if (raw.status < 200 || raw.status >= 300 || !graphql) {
+      call.metrics?.subgraphError(this.#partner, raw.status >= 200 && raw.status < 300 ? 'bad_response' : `http_${raw.status}`);
+      return this.#failed(options, `The ${this.#partner} partner gave an answer that is not a GraphQL response`, {
+        code: ErrorCode.SUBGRAPH_BAD_RESPONSE,
+        partner: this.#partner,
+        response: { status: raw.status, body: raw.text.slice(0, 2000) },
       });
     }
-    return { ...(parsed.data !== undefined ? { data: parsed.data } : {}), ...(parsed.errors ? { errors: parsed.errors } : {}), ...(parsed.extensions ? { extensions: parsed.extensions } : {}) };
+    return { ...(parsed!.data !== undefined ? { data: parsed!.data } : {}), ...(parsed!.errors ? { errors: parsed!.errors } : {}), ...(parsed!.extensions ? { extensions: parsed!.extensions } : {}) };
+  }
+
+  /**
+   * A failed call as an answer with no data and one error per field it would have filled, each with
+   * that field's path and the partner's name (Apollo maps an entity's path into the client's answer):
+   * a client sees which pieces are missing and who to blame. An error thrown here would reach the
+   * client once, without a path. A fetch that fed the client nothing directly gives one error without one.
+   */
+  #failed(options: GraphQLDataSourceProcessOptions<GatewayContext>, message: string, extensions: Record<string, unknown>): GatewayGraphQLResponse {
+    const paths =
+      'incomingRequestContext' in options
+        ? fetchPaths({ ...(options.document ? { document: options.document } : {}), ...(options.request.query ? { query: options.request.query } : {}), ...(options.request.variables ? { variables: options.request.variables } : {}) }, options.incomingRequestContext.document)
+        : [];
+    const error = (path?: FetchPath) => ({ message, ...(path ? { path } : {}), extensions: { ...extensions, partner: this.#partner } }) as GraphQLFormattedError;
+    return { errors: paths.length > 0 ? paths.map(error) : [error()] };
   }
 
   async #send(body: string, headers: Record<string, string>, mutation: boolean, call: CallInfo): Promise<Raw> {
@@ -156,8 +182,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
           done('timeout');
           metrics?.subgraphError(this.#partner, 'timeout');
           throw new GraphQLError(`The ${this.#partner} partner did not answer within ${this.#calls.timeoutMs} ms`, {
-            extensions: { code: ErrorCode.SUBGRAPH_TIMEOUT, partner: this.#partner },
-            originalError: error as Error,
+            extensions: { code: ErrorCode.SUBGRAPH_TIMEOUT, partner: this.#partner, cause: code ?? (error as Error)?.name ?? null },
           });
         }
         if (code && CONNECTION_FAILURES.has(code) && !mutation && attempt === 1) {
@@ -168,8 +193,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         done('unavailable');
         metrics?.subgraphError(this.#partner, 'unavailable');
         throw new GraphQLError(`The ${this.#partner} partner cannot be reached just now`, {
-          extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, partner: this.#partner },
-          originalError: error as Error,
+          extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, partner: this.#partner, cause: code ?? null },
         });
       }
     }

@@ -19,8 +19,8 @@ export interface GatewayMetrics extends ServiceMetrics {
   subgraphRequest(subgraph: string): void;
   /** One fetch from a subgraph, from the first try to its answer or failure. */
   subgraphFetch(subgraph: string, status: FetchStatus, seconds: number): void;
-  /** A fetch that failed: `timeout`, `unavailable` (no connection), or `http_<status>` (an HTTP error without a GraphQL answer). */
-  subgraphError(subgraph: string, reason: 'timeout' | 'unavailable' | `http_${number}`): void;
+  /** A fetch that failed: `timeout`, `unavailable` (no connection), or `http_<status>` (a non-2xx answer), `bad_response` (a 2xx answer that is not GraphQL). */
+  subgraphError(subgraph: string, reason: 'timeout' | 'unavailable' | 'bad_response' | `http_${number}`): void;
   /** A query merged into an identical one in flight. */
   deduplicated(subgraph: string): void;
   /** A query sent once more after its connection failed. */

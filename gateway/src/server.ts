@@ -138,6 +138,24 @@ function logErrors(logger: Logger): ApolloServerPlugin<GatewayContext> {
 type GatewayInterface = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];
 
 /**
+ * Apollo Gateway's `extensions.valueCompletion` (a subgraph's null for a non-null field, a value of
+ * the wrong type) as what they are, errors at their paths: a client sees them in `errors` (masked as
+ * `INTERNAL_SERVER_ERROR`, the message in the log), not field names and messages in an extension it
+ * ignores.
+ */
+function withValueCompletionAsErrors<T extends { errors?: readonly unknown[]; extensions?: Record<string, unknown> }>(result: T): T {
+  const problems = result.extensions?.valueCompletion;
+  if (!Array.isArray(problems)) return result;
+  const { valueCompletion: _, ...extensions } = result.extensions!;
+  const errors = problems.map((problem: GraphQLError) => {
+    // Apollo's own class (graphql's CommonJS copy): an error of another copy reaches formatError without its path.
+    const Of = (problem instanceof Error ? problem.constructor : GraphQLError) as typeof GraphQLError;
+    return new Of(String(problem.message), { ...(problem.path ? { path: problem.path } : {}), extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, valueCompletion: true } });
+  });
+  return { ...result, errors: [...(result.errors ?? []), ...errors], extensions: Object.keys(extensions).length > 0 ? extensions : undefined };
+}
+
+/**
  * The gateway with its query planner's refusals of a document graphql-js has validated (the planner's
  * `INVALID_GRAPHQL`: a field its own copy of the introspection types lacks, and the like) answered as
  * what they are, a validation failure of the client's document: HTTP 400 `GRAPHQL_VALIDATION_FAILED`,
@@ -155,7 +173,7 @@ function withPlannerRefusalsAsBadRequests(gateway: ApolloGateway): GatewayInterf
         ...loaded,
         executor: async (requestContext) => {
           try {
-            return await executor(requestContext);
+            return withValueCompletionAsErrors(await executor(requestContext));
           } catch (err) {
             // By shape: the planner's GraphQLError comes from graphql's CommonJS copy, not this module's.
             const refused = err as { message?: unknown; extensions?: { code?: unknown } } | null;

@@ -19,6 +19,8 @@ export const ErrorCode = Object.freeze({
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** A partner did not answer within the gateway's timeout: its fields are null. */
   SUBGRAPH_TIMEOUT: 'SUBGRAPH_TIMEOUT',
+  /** A partner answered something that is not a GraphQL response (an HTML page, a 502): its fields are null. */
+  SUBGRAPH_BAD_RESPONSE: 'SUBGRAPH_BAD_RESPONSE',
   /** The partner's database could not be reached: try again shortly. */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
   /** The operation is over one of the gateway's limits (`extensions.limit` says which: depth, aliases, directives, cost, body). */
