@@ -133,6 +133,8 @@ describe('owners decide (5 Mar)', () => {
     expect((await y.ok(BERGEN, plan(2_500_000, eng))).saveCompetencePlan.budgetNok).toBe(2_500_000);
     await y.refused(BERGEN, plan(1, `${eng}, ${eng}`), 'BAD_USER_INPUT', 'input.priorities.1');
     await y.refused(BERGEN, plan(-1, eng), 'BAD_USER_INPUT', 'input.budgetNok');
+    // A reference to a subject no partner knows is refused before it is stored.
+    await y.refused(BERGEN, plan(1, `${eng}, { subject: "XYZ", gradeBand: GRADES_5_10, targetTeachers: 1 }`), 'BAD_USER_INPUT', 'input.priorities.1.subject');
   });
 
   it('allocateFunding: not before the owners’ deadline', async () => {

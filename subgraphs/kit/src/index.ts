@@ -108,3 +108,4 @@ export {
   shownTotalOver,
 } from './rules.js';
 export { type LogFormat, logFormatFor, prettyLogLine } from './log-format.js';
+export { SUBJECT_CODES } from './subjects.js';

@@ -11,6 +11,7 @@ import {
   notFound,
   pageWindow,
   refused,
+  SUBJECT_CODES,
   requiredId,
   yearArg,
 } from '@partnerskap/kit';
@@ -146,6 +147,8 @@ export const mutations = {
     const seen = new Set<string>();
     const priorities = args.input.priorities.map((p, i) => {
       const subject = requiredId(p.subject, `input.priorities.${i}.subject`);
+      // An unknown code would be stored and read back as a silent null ever after.
+      if (!SUBJECT_CODES.has(subject)) throw badUserInput('No subject of the strategy has this code', `input.priorities.${i}.subject`);
       if (seen.has(`${subject}|${p.gradeBand}`)) throw badUserInput('Each subject and grade band once', `input.priorities.${i}`);
       seen.add(`${subject}|${p.gradeBand}`);
       return { subject, gradeBand: p.gradeBand, targetTeachers: intArg(p.targetTeachers, `input.priorities.${i}.targetTeachers`, 1, 10_000) };
