@@ -151,10 +151,12 @@ describe('the client kit', () => {
   });
 
   it('gives every object type a mutation returns an identity, so a client cache updates what it shows', () => {
+    // A report of what a mutation did (an erasure's count per partner) is no object a client shows again: nothing to update.
+    const reports = new Set(['Erasure']);
     const mutation = kit.schema.getMutationType()!;
     const unkeyed = Object.values(mutation.getFields())
       .map((f) => getNamedType(f.type))
-      .filter((t) => isObjectType(t) && !kit.types[t.name]?.keyFields)
+      .filter((t) => isObjectType(t) && !reports.has(t.name) && !kit.types[t.name]?.keyFields)
       .map((t) => t.name);
     expect(unkeyed).toEqual([]);
   });

@@ -91,8 +91,9 @@ const ARGS: Record<string, string> = {
   eraseTeacherAllocations: 'teacher: "t-x"',
   eraseTeacherApplications: 'teacher: "t-x"',
   eraseTeacherRecord: 'teacher: "t-x"',
+  eraseTeacherFeedback: 'teacher: "t-x"',
 };
-const SELECTION: Record<string, string> = { submitApplication: '{ id }', withdrawApplication: '{ id }', decideAdmission: '{ id }', recordEnrolment: '{ id }', recordCompletion: '{ id }', publishStudy: '{ id }', updateStudy: '{ id }', cancelStudy: '{ id }', openRound: '{ year }', allocateFunding: '{ funded }', decideApplication: '{ outcome }', rankApplications: '{ rank }', chooseFundingScheme: '{ outcome }', confirmParticipation: '{ outcome }', saveCompetencePlan: '{ year }', giveFeedback: '{ id }', publishStatement: '{ id }' };
+const SELECTION: Record<string, string> = { submitApplication: '{ id }', withdrawApplication: '{ id }', decideAdmission: '{ id }', recordEnrolment: '{ id }', recordCompletion: '{ id }', publishStudy: '{ id }', updateStudy: '{ id }', cancelStudy: '{ id }', openRound: '{ year }', allocateFunding: '{ funded }', decideApplication: '{ outcome }', rankApplications: '{ rank }', chooseFundingScheme: '{ outcome }', confirmParticipation: '{ outcome }', saveCompetencePlan: '{ year }', giveFeedback: '{ id }', publishStatement: '{ id }', eraseTeacherAllocations: '{ records }', eraseTeacherApplications: '{ records }', eraseTeacherRecord: '{ records }', eraseTeacherFeedback: '{ records }' };
 const CALLERS: [string, () => Identity][] = [
   ['the teacher', () => ({ role: 'teacher', org: teacher })],
   ['their owner', () => ({ role: 'school-owner', org: owner })],
@@ -146,8 +147,9 @@ describe('GDPR erasure', () => {
 
     const res = await h.query<any>(operation('erase-teacher.graphql'), { teacher }, { token: directorate });
     expect(res.errors).toBeUndefined();
-    const { eraseTeacherApplications, eraseTeacherRecord, eraseTeacherAllocations } = res.data;
-    expect(eraseTeacherApplications + eraseTeacherRecord + eraseTeacherAllocations).toBe(linked);
+    const { eraseTeacherApplications, eraseTeacherRecord, eraseTeacherAllocations, eraseTeacherFeedback } = res.data;
+    expect([eraseTeacherApplications, eraseTeacherRecord, eraseTeacherAllocations, eraseTeacherFeedback].map((e) => e.partner)).toEqual(['admissions', 'plans', 'catalogue', 'feedback']);
+    expect(eraseTeacherApplications.records + eraseTeacherRecord.records + eraseTeacherAllocations.records).toBe(linked);
 
     expect(await linkedRecords(teacher)).toBe(0);
     expect(await snapshot()).toEqual(before);
@@ -157,6 +159,14 @@ describe('GDPR erasure', () => {
     expect(erased.map((t) => t.school)).toEqual([null]);
 
     const again = await h.query<any>(operation('erase-teacher.graphql'), { teacher }, { token: directorate });
-    expect(again.data).toEqual({ eraseTeacherApplications: 0, eraseTeacherRecord: 0, eraseTeacherAllocations: 0 });
+    expect(again).toMatchObject({
+      data: {
+        eraseTeacherApplications: { partner: 'admissions', records: 0 },
+        eraseTeacherRecord: { partner: 'plans', records: 0 },
+        eraseTeacherAllocations: { partner: 'catalogue', records: 0 },
+        eraseTeacherFeedback: { partner: 'feedback', records: 0 },
+      },
+    });
+    expect(again.errors).toBeUndefined();
   });
 });

@@ -140,7 +140,7 @@ describe('one application year through the gateway', () => {
 
   it('erases a teacher on request: no trace of the id in any database, every figure as it was', async () => {
     const before = await figures();
-    for (const m of ['eraseTeacherApplications', 'eraseTeacherRecord', 'eraseTeacherAllocations']) await ok(UDIR, `mutation { ${m}(teacher: "t-anna") }`);
+    for (const m of ['eraseTeacherApplications', 'eraseTeacherRecord', 'eraseTeacherAllocations', 'eraseTeacherFeedback']) await ok(UDIR, `mutation { ${m}(teacher: "t-anna") { records } }`);
     expect(await y.snapshot()).not.toContain('t-anna');
     expect(await figures()).toEqual(before);
   });

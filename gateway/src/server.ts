@@ -18,6 +18,7 @@ import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter 
 import { useResponseCache } from './response-cache.js';
 import { type GatewayMetrics, createGatewayMetrics, useMetrics } from './metrics.js';
 import { type LoadedSupergraph } from './supergraph.js';
+import { createPartnerProbe } from './partners.js';
 import { type SupergraphSourceOptions, supergraphSource } from './supergraph-source.js';
 import { envName } from './config.js';
 
@@ -364,7 +365,7 @@ export interface ListeningGateway extends ListeningService {
 
 /**
  * Starts the gateway on a port (0 for a free one), over node:http with the body cap, CORS origins,
- * `/health`, `/ready`, the strategy insights page at `/insights` (gateway/insights), in development
+ * `/health`, `/ready` (with the state of each partner: {@link createPartnerProbe}), the strategy insights page at `/insights` (gateway/insights), in development
  * (where introspection is on) the local explorer at `/graphiql` (GraphiQL, gateway/explorer) and, in
  * development or with `metrics: true`, `/metrics` (a registry of its own).
  * `stop()` drains requests in flight for up to `shutdownGraceMs` (default 10 s), then closes the
@@ -373,6 +374,12 @@ export interface ListeningGateway extends ListeningService {
 export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string; shutdownGraceMs?: number }): Promise<ListeningGateway> {
   const { options: o } = gateway;
   const metrics = (o.metrics ?? o.development) ? createGatewayMetrics() : undefined;
+  const urls = o.subgraphUrls;
+  // Each partner of the served supergraph at the URL buildService calls. Reported, never a reason
+  // for 503: with one partner down the gateway still serves the others' data.
+  const partners = createPartnerProbe({
+    subgraphs: () => (gateway.supergraph()?.subgraphs ?? []).map(({ name, url }) => ({ name, url: (typeof urls === 'function' ? urls(name) : urls?.[name]) ?? url })),
+  });
   const listening = await serveGraphQL<GatewayContext>({
     server: gateway.server,
     port: options.port,
@@ -382,6 +389,7 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     corsOrigins: o.corsOrigins ?? (o.development ? DEVELOPMENT_CORS_ORIGINS : []),
     admit: gateway.admit,
     ready: async () => ({ supergraph: gateway.loaded() }),
+    readyDetails: async () => ({ partners: await partners() }),
     ...(metrics ? { metrics } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
     assets: { ...insightsAssets(), ...(o.development ? explorerAssets() : {}) },

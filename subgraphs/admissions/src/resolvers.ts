@@ -115,8 +115,9 @@ export const resolvers = {
   },
   Mutation: {
     ...mutations,
-    eraseTeacherApplications: (_: unknown, args: { teacher: string }, ctx: AdmissionsContext) =>
-      ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
+    // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
+    eraseTeacherApplications: async (_: unknown, args: { teacher: string }, ctx: AdmissionsContext) =>
+      ({ partner: 'admissions', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()) }),
   },
   Study: {
     __resolveReference: (ref: { id?: unknown; places?: unknown }): StudyRef | null => {

@@ -97,8 +97,9 @@ export const resolvers = {
   },
   Mutation: {
     ...mutations,
-    eraseTeacherAllocations: (_: unknown, args: { teacher: string }, ctx: CatalogueContext) =>
-      ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
+    // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
+    eraseTeacherAllocations: async (_: unknown, args: { teacher: string }, ctx: CatalogueContext) =>
+      ({ partner: 'catalogue', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()) }),
   },
   Application: {
     __resolveReference: (ref: { id?: unknown }) => {

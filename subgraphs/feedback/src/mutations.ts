@@ -11,6 +11,11 @@ interface FeedbackInput {
   union: string;
 }
 
+/** The one-way hash of a teacher and a study that lets a participant answer once per study without storing who. */
+function participantOf(teacher: string, study: string): string {
+  return createHash('sha256').update(`partnerskap-feedback|${teacher}|${study}`).digest('base64url');
+}
+
 export const mutations = {
   giveFeedback: async (_: unknown, { input, idempotencyKey }: { input: FeedbackInput; idempotencyKey?: string | null }, ctx: FeedbackContext) => {
     const idempotency = idempotencyOf(ctx.identity, 'giveFeedback', idempotencyKey, input, async (id) => (await ctx.store.feedbackById(id))!);
@@ -53,10 +58,18 @@ export const mutations = {
       comment,
       union,
       givenAt: now,
-      participant: createHash('sha256').update(`partnerskap-feedback|${teacher}|${study}`).digest('base64url'),
+      participant: participantOf(teacher, study),
     };
     // Feedback is anonymous: its audit line names the role, not the teacher.
     return ctx.store.insertFeedback(doc, auditEntry({ role: 'teacher' }, now, 'giveFeedback', doc._id, union, { study, rating }), idempotency);
+  },
+
+  // GDPR erasure: the hash cannot be reversed, so the teacher's is looked for on every study that has
+  // linked feedback; a repeat finds none left and answers 0.
+  eraseTeacherFeedback: async (_: unknown, args: { teacher: string }, ctx: FeedbackContext) => {
+    const teacher = requiredId(args.teacher, 'teacher');
+    const hashes = (await ctx.store.participantStudies()).map((study) => participantOf(teacher, study));
+    return { partner: 'feedback', records: await ctx.store.unlinkParticipants(hashes) };
   },
 
   publishStatement: async (_: unknown, { input, idempotencyKey }: { input: { topic: string; title: string; body: string }; idempotencyKey?: string | null }, ctx: FeedbackContext) => {

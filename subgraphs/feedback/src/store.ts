@@ -213,6 +213,15 @@ export function createFeedbackStore(db: Db) {
     async insertStatement(doc: StatementDoc, line: AuditDoc, idempotency: Idempotency<ReturnType<typeof withId<StatementDoc>>>): Promise<ReturnType<typeof withId<StatementDoc>>> {
       return writer.insert(statements, doc, line, null, idempotency);
     },
+    /** The studies some feedback is linked to a participant on (the ones an erasure hashes the teacher with). */
+    participantStudies(): Promise<string[]> {
+      return feedback.distinct('study', { participant: { $type: 'string' } });
+    },
+    /** Removes these participant hashes (GDPR erasure): the feedback stays in every figure, tied to nobody. */
+    async unlinkParticipants(participants: string[]): Promise<number> {
+      if (participants.length === 0) return 0;
+      return (await feedback.updateMany({ participant: { $in: participants } }, { $unset: { participant: '' } })).modifiedCount;
+    },
     async feedbackById(id: string): Promise<Feedback | null> {
       const doc = await feedback.findOne({ _id: id });
       return doc ? withId(doc) : null;

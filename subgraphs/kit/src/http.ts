@@ -66,6 +66,8 @@ export interface ServeOptions<C extends BaseContext> {
   assets?: Readonly<Record<string, StaticAsset>>;
   /** What `/ready` checks (each must be true for 200). */
   ready(): Promise<Record<string, boolean>>;
+  /** What `/ready` reports beside its checks, without deciding its status (the gateway's `partners`); a failure leaves it out. */
+  readyDetails?(): Promise<Record<string, unknown>>;
   /** Where unexpected failures of the HTTP layer are logged. */
   log(entry: Record<string, unknown>): void;
 }
@@ -259,9 +261,9 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     if (url.pathname === '/health') return json(req, res, { status: 200, body: { status: 'alive' } }, common);
     if (url.pathname === '/ready') {
       if (draining) return json(req, res, { status: 503, body: { status: 'draining', checks: { accepting: false } } }, common);
-      const checks = await options.ready().catch(() => ({ ready: false }));
+      const [checks, details] = await Promise.all([options.ready().catch(() => ({ ready: false })), options.readyDetails?.().catch(() => ({})) ?? {}]);
       const ok = Object.values(checks).every(Boolean);
-      return json(req, res, { status: ok ? 200 : 503, body: { status: ok ? 'ready' : 'not ready', checks } }, common);
+      return json(req, res, { status: ok ? 200 : 503, body: { status: ok ? 'ready' : 'not ready', checks, ...details } }, common);
     }
     if (url.pathname === '/metrics' && metrics) {
       return sendBody(req, res, 200, { 'content-type': metrics.contentType, ...common }, Buffer.from(await metrics.text()));

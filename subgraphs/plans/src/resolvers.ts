@@ -71,8 +71,9 @@ export const resolvers = {
   },
   Mutation: {
     ...mutations,
-    eraseTeacherRecord: (_: unknown, args: { teacher: string }, ctx: PlansContext) =>
-      ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
+    // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
+    eraseTeacherRecord: async (_: unknown, args: { teacher: string }, ctx: PlansContext) =>
+      ({ partner: 'plans', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()) }),
   },
   SchoolOwner: {
     __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.owner, ref.id),
