@@ -88,6 +88,24 @@ describe('schema:check', () => {
     ]);
   });
 
+  it("refuses a field against the nullability rule, even with --allow-breaking, unless it is a listed exception", async () => {
+    const candidateSdl = edited(feedback, ['  rating: RatingSummary @cost(weight: 5)', '  rating: RatingSummary! @cost(weight: 5)']);
+    const message =
+      'Study.rating: RatingSummary! is added by feedback to Study, an entity admissions, catalogue and plans also define: an outage of feedback would null the whole Study reached through them; make it RatingSummary (nullable)';
+    const result = await checkSubgraph({ name: 'feedback', candidateSdl, allowBreaking: true });
+    expect(result).toMatchObject({ summary: 'feedback: 1 field against the nullability rule', ok: false, exitCode: 1 });
+    expect(result.nullability).toEqual([{ coordinate: 'Study.rating', rule: 'entity-field', message }]);
+    expect(formatCheck(result)).toContain(`  ${message}`);
+    // Excepted, Study.rating may blank a study: the non-null references to studies must then stop that null (rule b).
+    const excepted = await checkSubgraph({ name: 'feedback', candidateSdl, nullabilityExceptions: { 'Study.rating': 'reviewed' } });
+    expect(excepted.nullability.map((v) => [v.rule, v.coordinate])).toEqual([
+      ['reference', 'Mutation.publishStudy'],
+      ['reference', 'Mutation.updateStudy'],
+      ['reference', 'Mutation.cancelStudy'],
+      ['reference', 'StudyEdge.node'],
+    ]);
+  });
+
   it('refuses a changed field type even when no registered operation notices', async () => {
     const result = await checkSubgraph({ name: 'feedback', candidateSdl: edited(feedback, ['  count: Int\n  "The average overall', '  count: Float\n  "The average overall']) });
     expect(result).toMatchObject({ summary: 'feedback: 1 breaking change, no registered operation broken', ok: false, exitCode: 1 });
@@ -144,7 +162,7 @@ describe('schema:check', () => {
   it('lists @cost and @listSize changes and the registered operations whose cost changes', async () => {
     const candidateSdl = edited(
       feedback,
-      ['rating: RatingSummary! @cost(weight: 5)', 'rating: RatingSummary! @cost(weight: 8)'],
+      ['rating: RatingSummary @cost(weight: 5)', 'rating: RatingSummary @cost(weight: 8)'],
       ['unions: [Union!]! @listSize(assumedSize: 4)', 'unions: [Union!]! @listSize(assumedSize: 6)'],
     );
     const result = await checkSubgraph({ name: 'feedback', candidateSdl });

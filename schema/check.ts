@@ -15,7 +15,7 @@ import { type ConstDirectiveNode, type DocumentNode, type FragmentDefinitionNode
 import { type Guard } from '@partnerskap/kit';
 import { createCostEstimator } from '../gateway/src/cost.js';
 import { DEFAULT_LIMITS } from '../gateway/src/limits.js';
-import { type RegisteredSubgraph, SUBGRAPHS, SUPERGRAPH_FILE, readSdl, unacceptedHints } from './compose.js';
+import { type NullabilityViolation, type RegisteredSubgraph, SUBGRAPHS, SUPERGRAPH_FILE, nullabilityViolations, readNullabilityExceptions, readSdl, unacceptedHints } from './compose.js';
 
 // One copy of graphql for everything that touches a schema: the CommonJS one that
 // @apollo/federation-internals builds the API schema with. Under vitest an ESM `import` of
@@ -53,6 +53,8 @@ export interface CheckOptions {
   costLimit?: number;
   /** Breaking changes and broken operations are reported but do not refuse the change (exit 0). Default false. */
   allowBreaking?: boolean;
+  /** The reviewed exceptions to the nullability rule. Default: `schema/nullability-exceptions.json`. */
+  nullabilityExceptions?: Readonly<Record<string, string>>;
 }
 
 /** One change of the API schema, as `@graphql-inspector/core` reports it. */
@@ -128,6 +130,8 @@ export interface CheckResult {
   changes: { breaking: SchemaChange[]; dangerous: SchemaChange[]; safe: SchemaChange[] };
   guards: GuardChange[];
   costs: CostChange[];
+  /** Fields that break "a partner's outage is local" (compose.ts): refused even with `allowBreaking`, as `npm run compose` refuses them. */
+  nullability: NullabilityViolation[];
   operations: {
     broken: BrokenOperation[];
     /** Operations already invalid against the deployed supergraph (not this change's doing). */
@@ -171,9 +175,11 @@ export async function checkSubgraph(options: CheckOptions): Promise<CheckResult>
     changes: { breaking: [], dangerous: [], safe: [] },
     guards: [],
     costs: [],
+    nullability: [],
     operations: { broken: [], alreadyInvalid: [], costs: [] },
   };
   if (composition.supergraphSdl !== undefined) {
+    result.nullability = nullabilityViolations(composition.supergraphSdl, options.nullabilityExceptions ?? readNullabilityExceptions());
     const next = Supergraph.build(composition.supergraphSdl, { supportedFeatures: null });
     const before = current.apiSchema().toGraphQLJSSchema() as GraphQLSchema;
     const after = next.apiSchema().toGraphQLJSSchema() as GraphQLSchema;
@@ -194,8 +200,8 @@ export async function checkSubgraph(options: CheckOptions): Promise<CheckResult>
     result.costs = compareCosts(oldDoc, newDoc);
     result.operations = checkOperations({ operationsDir, before, after, currentSdl, nextSdl: composition.supergraphSdl, costLimit });
   }
-  const refused = result.composition.errors.length > 0 || result.changes.breaking.length > 0 || result.operations.broken.length > 0;
-  const exitCode = result.composition.errors.length > 0 || (refused && !allowBreaking) ? 1 : 0;
+  const refused = result.composition.errors.length > 0 || result.nullability.length > 0 || result.changes.breaking.length > 0 || result.operations.broken.length > 0;
+  const exitCode = result.composition.errors.length > 0 || result.nullability.length > 0 || (refused && !allowBreaking) ? 1 : 0;
   const { subgraph, ...findings } = result;
   return { subgraph, summary: summarize(result, allowBreaking), ok: !refused, exitCode, ...findings };
 }
@@ -415,6 +421,7 @@ function summarize(result: Omit<CheckResult, 'summary' | 'ok' | 'exitCode'>, all
   if (composition.hints.length > 0) review.push(plural(composition.hints.length, 'composition hint'));
   const toReview = review.length > 0 ? `; to review: ${review.join(', ')}` : '';
   if (composition.errors.length > 0) return `${result.subgraph}: does not compose (${plural(composition.errors.length, 'error')})${toReview}`;
+  if (result.nullability.length > 0) return `${result.subgraph}: ${plural(result.nullability.length, 'field')} against the nullability rule${toReview}`;
   if (changes.breaking.length > 0 || operations.broken.length > 0) {
     const parts = [
       changes.breaking.length > 0 && plural(changes.breaking.length, 'breaking change'),
@@ -444,6 +451,7 @@ export function formatCheck(result: CheckResult): string {
   if (result.newSubgraph) lines.push('', `${result.subgraph} is not in schema/supergraph.graphql yet: everything it adds is new.`);
   section('Composition errors', result.composition.errors.map((e) => `  ${e.code}: ${e.message}`));
   section('Composition hints (npm run compose refuses them until accepted in schema/compose.ts)', result.composition.hints.map((h) => `  ${h.code}: ${h.message}`));
+  section("Nullability rule: a partner's outage is local (npm run compose refuses these too)", result.nullability.map((v) => `  ${v.message}`));
   section('Breaking changes', result.changes.breaking.map(change));
   section(
     'Operations broken',
@@ -478,6 +486,9 @@ export function formatCheck(result: CheckResult): string {
     result.operations.alreadyInvalid.length,
   );
   if (result.composition.errors.length > 0) lines.push('', 'Refused: the subgraphs do not compose with this SDL.');
+  else if (result.nullability.length > 0) {
+    lines.push('', 'Refused: make these fields nullable, or list each in schema/nullability-exceptions.json with the reason it may blank its parent (reviewed).');
+  }
   else if (!result.ok) {
     lines.push(
       '',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SUPERGRAPH_FILE, compose, unacceptedHints } from './compose.js';
+import { SUPERGRAPH_FILE, compose, nullabilityViolations, readNullabilityExceptions, unacceptedHints } from './compose.js';
 
 describe('composition', () => {
   it('composes the four subgraphs without errors or unaccepted hints', () => {
@@ -33,12 +33,68 @@ describe('composition', () => {
     const guard = '@requiresScopes(scopes: [["role:directorate"]])';
     const sdl = (name: string, requiring: string) => {
       const text = readFileSync(new URL(`./${name}.graphql`, import.meta.url), 'utf8');
-      if (name === 'catalogue') return text.replace('  places: Int!\n', `  places: Int! ${guard}\n`);
+      if (name === 'catalogue') return text.replace('  places: Int\n', `  places: Int ${guard}\n`);
       if (name === 'admissions') return text.replace('vacantSeats: Int @requires(fields: "places")', `vacantSeats: Int @requires(fields: "places")${requiring}`);
       return text;
     };
     const unguarded = compose((name) => sdl(name, ''));
     expect(unguarded.errors.join('\n')).toMatch(/vacantSeats[\s\S]*auth requirements/);
     expect(compose((name) => sdl(name, ` ${guard}`)).errors).toEqual([]);
+  });
+});
+
+/** Two small partners: `cat` owns Study, `rate` adds a field to it and refers to it. */
+const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])\n';
+const partners = [
+  { name: 'cat', url: 'http://cat' },
+  { name: 'rate', url: 'http://rate' },
+];
+const cat = (name = 'String!') => `${LINK}type Query { "Studies." studies: [Study!]! }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Name." name: ${name} }\n`;
+const rate = (rating = 'Int', review = 'Study!', reviews = '[Study!]!') =>
+  `${LINK}type Query { "Reviewed." reviewed: ${reviews} "One." review: Review }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Rating." rating: ${rating} }\n"A review." type Review { "Of." study: ${review} }\n`;
+const composeWith = (catSdl: string, rateSdl: string, exceptions: Record<string, string> = {}) =>
+  compose((name) => (name === 'cat' ? catSdl : rateSdl), partners, exceptions);
+
+describe("the nullability rule: a partner's outage is local", () => {
+  it('refuses a non-null field added to an entity another subgraph defines, naming the field, the reason and the fix', () => {
+    expect(composeWith(cat('String'), rate('Int!'))).toEqual({
+      errors: [
+        'Study.rating: Int! is added by rate to Study, an entity cat also defines: an outage of rate would null the whole Study reached through it; make it Int (nullable)',
+      ],
+      hints: [],
+    });
+  });
+
+  it('accepts the fix, and a field listed in the exceptions', () => {
+    expect(composeWith(cat('String'), rate('Int')).errors).toEqual([]);
+    // An excepted field may blank a study reached through cat: the references there must stop that null (rule b).
+    const excepted = { 'Study.rating': 'reviewed: why it may blank a study' };
+    expect(composeWith(cat('String'), rate('Int!'), excepted).errors).toEqual([
+      'Query.studies: [Study!]! is resolved by cat and refers to Study, whose non-null Study.rating comes from rate: an outage there would null the Query holding it; make it [Study!] (the list nullable) or its items nullable',
+    ]);
+    expect(composeWith(cat('String').replace('studies: [Study!]!', 'studies: [Study!]'), rate('Int!'), excepted).errors).toEqual([]);
+  });
+
+  it("refuses a non-null reference to an entity whose excepted non-null field comes from another subgraph; the list's or the items' nullability fixes it", () => {
+    const excepted = { 'Study.name': 'reviewed' };
+    expect(composeWith(cat(), rate(), excepted).errors).toEqual([
+      'Query.reviewed: [Study!]! is resolved by rate and refers to Study, whose non-null Study.name comes from cat: an outage there would null the Query holding it; make it [Study!] (the list nullable) or its items nullable',
+      'Review.study: Study! is resolved by rate and refers to Study, whose non-null Study.name comes from cat: an outage there would null the Review holding it; make it Study (nullable)',
+    ]);
+    expect(composeWith(cat(), rate('Int', 'Study', '[Study!]'), excepted).errors).toEqual([]);
+    expect(composeWith(cat(), rate('Int', 'Study', '[Study]!'), excepted).errors).toEqual([]);
+  });
+
+  it('reports an exception that excuses nothing, and leaves key fields and fields every defining subgraph resolves alone', () => {
+    expect(composeWith(cat('String'), rate(), { 'Study.rating': 'stale' }).errors).toEqual([
+      'Study.rating is listed in schema/nullability-exceptions.json but the rule does not refuse it (any more): remove it from the file',
+    ]);
+    const supergraph = composeWith(cat('String'), rate()).supergraphSdl!;
+    expect(nullabilityViolations(supergraph)).toEqual([]);
+  });
+
+  it('holds for the committed contracts with the committed exceptions (none)', () => {
+    expect(readNullabilityExceptions()).toEqual({});
+    expect(nullabilityViolations(readFileSync(SUPERGRAPH_FILE, 'utf8'))).toEqual([]);
   });
 });

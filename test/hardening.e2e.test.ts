@@ -273,7 +273,12 @@ describe('faults', () => {
     const listening = await listenGateway(gateway, { port: 0 });
     try {
       const ready = (await (await fetch(new URL('/ready', listening.url))).json()) as any;
-      expect(ready).toEqual({ status: 'ready', checks: { supergraph: true } });
+      expect(ready).toEqual({
+        status: 'ready',
+        checks: { supergraph: true },
+        // Still ready: it serves what it can; /ready says which partners it cannot reach.
+        partners: Object.fromEntries(NAMES.map((n) => [n, 'unreachable'])),
+      });
       const res = (await (await fetch(listening.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ subjects { code } }' }) })).json()) as any;
       expect(res.errors.map((e: any) => e.extensions.code), JSON.stringify(logger.entries)).toEqual(['SUBGRAPH_UNAVAILABLE']);
     } finally {

@@ -107,7 +107,7 @@ describe('hot reload of the supergraph', () => {
     const before = await h.query<any>(STUDIES);
     expect(before.errors).toBeUndefined();
     const outcome = await publish(
-      composeWith({ feedback: withStatementSummary, catalogue: (sdl) => sdl.replace(/("The campus \(study place\) where the offer is run."\n  campus: String!)/, '$1 @requiresScopes(scopes: [["role:directorate"]])') }),
+      composeWith({ feedback: withStatementSummary, catalogue: (sdl) => sdl.replace(/("The campus \(study place\) where the offer is run."\n  campus: String)/, '$1 @requiresScopes(scopes: [["role:directorate"]])') }),
     );
     expect(outcome.applied).toBe(true);
     h.takeCommands();
@@ -122,7 +122,7 @@ describe('hot reload of the supergraph', () => {
   it('rebuilds the costs: a heavier @cost applies to the next request', async () => {
     const rated = '{ studies(first: 50) { edges { node { id rating { average count } } } } }';
     expect((await h.query<any>(rated)).errors).toBeUndefined();
-    const outcome = await publish(composeWith({ feedback: (sdl) => withStatementSummary(sdl).replace('rating: RatingSummary! @cost(weight: 5)', 'rating: RatingSummary! @cost(weight: 500)') }));
+    const outcome = await publish(composeWith({ feedback: (sdl) => withStatementSummary(sdl).replace('rating: RatingSummary @cost(weight: 5)', 'rating: RatingSummary @cost(weight: 500)') }));
     expect(outcome.applied).toBe(true);
     const refused = await h.query<any>(rated);
     expect(refused.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');
