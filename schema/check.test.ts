@@ -163,7 +163,7 @@ describe('schema:check', () => {
     const candidateSdl = edited(
       feedback,
       ['rating: RatingSummary @cost(weight: 5)', 'rating: RatingSummary @cost(weight: 8)'],
-      ['unions: [Union!]! @listSize(assumedSize: 4)', 'unions: [Union!]! @listSize(assumedSize: 6)'],
+      ['unions: [Union!] @listSize(assumedSize: 4)', 'unions: [Union!] @listSize(assumedSize: 6)'],
     );
     const result = await checkSubgraph({ name: 'feedback', candidateSdl });
     expect(result.costs).toEqual([
@@ -183,7 +183,7 @@ describe('schema:check', () => {
 
   it('takes a new partner not yet in the supergraph: everything it adds is additive', async () => {
     const subgraphs = [...SUBGRAPHS, { name: 'reviews', url: 'http://127.0.0.1:4005/graphql' }];
-    const result = await checkSubgraph({ name: 'reviews', subgraphs, candidateSdl: 'type Query {\n  "Reviews of the strategy."\n  reviews: [String!]!\n}\n' });
+    const result = await checkSubgraph({ name: 'reviews', subgraphs, candidateSdl: 'type Query {\n  "Reviews of the strategy."\n  reviews: [String!]\n}\n' });
     expect(result).toMatchObject({ summary: 'reviews: safe to deploy (1 addition)', newSubgraph: true, exitCode: 0 });
     expect(result.changes.safe.map((c) => c.path)).toEqual(['Query.reviews']);
   });

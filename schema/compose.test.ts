@@ -49,9 +49,9 @@ const partners = [
   { name: 'cat', url: 'http://cat' },
   { name: 'rate', url: 'http://rate' },
 ];
-const cat = (name = 'String!') => `${LINK}type Query { "Studies." studies: [Study!]! }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Name." name: ${name} }\n`;
+const cat = (name = 'String!', studies = '[Study!]') => `${LINK}type Query { "Studies." studies: ${studies} }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Name." name: ${name} }\n`;
 const rate = (rating = 'Int', review = 'Study!', reviews = '[Study!]!') =>
-  `${LINK}type Query { "Reviewed." reviewed: ${reviews} "One." review: Review }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Rating." rating: ${rating} }\n"A review." type Review { "Of." study: ${review} }\n`;
+  `${LINK}type Query { "One." review: Review }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Rating." rating: ${rating} }\n"A review." type Review { "Of." study: ${review} "Related." related: ${reviews} }\n`;
 const composeWith = (catSdl: string, rateSdl: string, exceptions: Record<string, string> = {}) =>
   compose((name) => (name === 'cat' ? catSdl : rateSdl), partners, exceptions);
 
@@ -69,17 +69,14 @@ describe("the nullability rule: a partner's outage is local", () => {
     expect(composeWith(cat('String'), rate('Int')).errors).toEqual([]);
     // An excepted field may blank a study reached through cat: the references there must stop that null (rule b).
     const excepted = { 'Study.rating': 'reviewed: why it may blank a study' };
-    expect(composeWith(cat('String'), rate('Int!'), excepted).errors).toEqual([
-      'Query.studies: [Study!]! is resolved by cat and refers to Study, whose non-null Study.rating comes from rate: an outage there would null the Query holding it; make it [Study!] (the list nullable) or its items nullable',
-    ]);
-    expect(composeWith(cat('String').replace('studies: [Study!]!', 'studies: [Study!]'), rate('Int!'), excepted).errors).toEqual([]);
+    expect(composeWith(cat('String'), rate('Int!'), excepted).errors).toEqual([]);
   });
 
   it("refuses a non-null reference to an entity whose excepted non-null field comes from another subgraph; the list's or the items' nullability fixes it", () => {
     const excepted = { 'Study.name': 'reviewed' };
     expect(composeWith(cat(), rate(), excepted).errors).toEqual([
-      'Query.reviewed: [Study!]! is resolved by rate and refers to Study, whose non-null Study.name comes from cat: an outage there would null the Query holding it; make it [Study!] (the list nullable) or its items nullable',
       'Review.study: Study! is resolved by rate and refers to Study, whose non-null Study.name comes from cat: an outage there would null the Review holding it; make it Study (nullable)',
+      'Review.related: [Study!]! is resolved by rate and refers to Study, whose non-null Study.name comes from cat: an outage there would null the Review holding it; make it [Study!] (the list nullable) or its items nullable',
     ]);
     expect(composeWith(cat(), rate('Int', 'Study', '[Study!]'), excepted).errors).toEqual([]);
     expect(composeWith(cat(), rate('Int', 'Study', '[Study]!'), excepted).errors).toEqual([]);
@@ -91,6 +88,13 @@ describe("the nullability rule: a partner's outage is local", () => {
     ]);
     const supergraph = composeWith(cat('String'), rate()).supergraphSdl!;
     expect(nullabilityViolations(supergraph)).toEqual([]);
+  });
+
+  it('refuses a non-null root query field: beside another partner\'s root, its outage would null the whole answer', () => {
+    expect(composeWith(cat('String', '[Study!]!'), rate()).errors).toEqual([
+      "Query.studies: [Study!]! is a root field of cat: asked beside another partner's root field, an outage would null the whole answer; make it [Study!] (nullable)",
+    ]);
+    expect(composeWith(cat('String', '[Study!]!'), rate(), { 'Query.studies': 'reviewed' }).errors).toEqual([]);
   });
 
   it('holds for the committed contracts with the committed exceptions (none)', () => {

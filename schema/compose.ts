@@ -68,8 +68,8 @@ export function compose(
 export interface NullabilityViolation {
   /** As `Study.rating`. */
   coordinate: string;
-  /** (a) an entity's field, (b) a reference to an entity, or a line of the exceptions file to remove. */
-  rule: 'entity-field' | 'reference' | 'stale-exception';
+  /** (a) an entity's field, (b) a reference to an entity, (c) a root query field, or a line of the exceptions file to remove. */
+  rule: 'entity-field' | 'reference' | 'root-field' | 'stale-exception';
   /** The field, the reason and the fix. */
   message: string;
 }
@@ -171,11 +171,28 @@ export function nullabilityViolations(supergraphSdl: string, exceptions: Readonl
   };
   const violations: NullabilityViolation[] = [];
   const excused = new Set<string>();
+  const queryRoot = (() => {
+    for (const def of doc.definitions) if (def.kind === Kind.SCHEMA_DEFINITION) return def.operationTypes.find((o) => o.operation === 'query')?.type.name.value ?? 'Query';
+    return 'Query';
+  })();
   const list = (names: string[]): string => (names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
   for (const [typeName, def] of objects) {
     for (const field of def.fields ?? []) {
       const coordinate = `${typeName}.${field.name.value}`;
       const typeText = print(field.type);
+      // (c) A document may ask several partners' root fields at once: a non-null one of a partner
+      // that is down would null the whole answer, the other partners' roots with it.
+      if (typeName === queryRoot && field.type.kind === Kind.NON_NULL_TYPE) {
+        if (coordinate in exceptions) excused.add(coordinate);
+        else {
+          violations.push({
+            coordinate,
+            rule: 'root-field',
+            message: `${coordinate}: ${typeText} is a root field of ${list(resolvers(typeName, field).by)}: asked beside another partner's root field, an outage would null the whole answer; make it ${print(field.type.type)} (nullable)`,
+          });
+        }
+        continue;
+      }
       // (a)
       const elsewhere = field.type.kind === Kind.NON_NULL_TYPE ? fetchedElsewhere(typeName, field) : [];
       if (elsewhere.length > 0) {

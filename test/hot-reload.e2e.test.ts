@@ -40,7 +40,7 @@ function eventsSupergraph(): string {
   const events = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])
 type Query {
   "Events."
-  events: [Event!]!
+  events: [Event!]
 }
 "An event."
 type Event @key(fields: "id") {
