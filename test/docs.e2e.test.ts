@@ -1,14 +1,11 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { memoryLogger } from '@partnerskap/gateway';
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
+import { startDevSupergraph } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -66,23 +63,14 @@ function markedBlocks(): { file: string; script: string }[] {
 
 describe('the commands the docs mark for it', () => {
   const blocks = markedBlocks();
-  let running: RunningSupergraph | undefined;
-  let store: EmbeddedMongo | undefined;
-  const prefix = `docs_${randomBytes(4).toString('hex')}_`;
+  let running: Awaited<ReturnType<typeof startDevSupergraph>> | undefined;
 
   beforeAll(async () => {
-    const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ port: 0, log: () => undefined })).uri;
     // As npm start runs it: the development key (npm run token signs with it), the demo data.
-    running = await startSupergraph({ mongodbUri, prefix, gateway: { logger: memoryLogger() } });
+    running = await startDevSupergraph('docs', { gateway: { logger: memoryLogger() } });
   }, 120_000);
   afterAll(async () => {
-    await running?.stop();
-    if (process.env.MONGODB_URI) {
-      const client = await MongoClient.connect(process.env.MONGODB_URI);
-      await Promise.all(['catalogue', 'admissions', 'plans', 'feedback'].map((n) => client.db(`${prefix}${n}`).dropDatabase()));
-      await client.close();
-    }
-    await store?.close();
+    await running?.close();
   });
 
   it('are there: the README\'s token and query among them', () => {

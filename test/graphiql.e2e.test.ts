@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createGatewayServer, listenGateway } from '@partnerskap/gateway';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
+import { CHROMIUM, OUTPUT, launchChromium, settledLater, warnWithoutChromium } from './browser.js';
 import { rawRequest } from './net.js';
 
 // The local explorer (/graphiql): GraphiQL from node_modules, served by a development gateway with
@@ -14,14 +14,9 @@ import { rawRequest } from './net.js';
 // Headers editor, and loads the schema's docs by introspection through the limits.
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const packageFile = (name: string, file: string) => join(dirname(createRequire(import.meta.url).resolve(`${name}/package.json`)), file);
 
-/** The system Chromium (`CHROMIUM_PATH` wins), or undefined: the browser tests are then skipped, loudly. */
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium', '/usr/bin/google-chrome']
-  .filter((p): p is string => Boolean(p))
-  .find((p) => existsSync(p));
-if (!CHROMIUM) console.warn('\n*** test/graphiql.e2e.test.ts: SKIPPED the browser tests: Chromium not installed (apt-get install chromium) ***\n');
+warnWithoutChromium('test/graphiql.e2e.test.ts');
 
 let h: Harness;
 let origin: string;
@@ -37,11 +32,6 @@ afterAll(async () => {
 /** A raw request to the gateway (or another port): the path goes out as written. */
 const raw = (path: string, method = 'GET', headers: Record<string, string> = {}, port = h.gateway.port) => rawRequest(port, path, method, headers);
 
-/** A promise read only if a check needs it: unread, its rejection (a page gone) must not fail the run. */
-function settledLater<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 describe('the local explorer over HTTP', () => {
   it('serves the page with its strict headers, nothing inline', async () => {
@@ -170,12 +160,7 @@ async function result(page: Page, containing: string): Promise<Record<string, an
 describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the local explorer in Chromium' : 'SKIPPED: Chromium not installed (apt-get install chromium)', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM!,
-      // Root cannot use Chromium's sandbox; a container's /dev/shm is small.
-      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-dev-shm-usage'],
-    });
-    mkdirSync(OUTPUT, { recursive: true });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { MongoClient } from 'mongodb';
 import { CREDENTIAL_HEADER, type Identity, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, createCredentialSigner, secretKey, signHs256 } from '@partnerskap/kit';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { memoryLogger } from '@partnerskap/gateway';
@@ -128,6 +129,30 @@ export async function startHarness(
     close: async () => {
       await Promise.all(Object.values(running.dbs).map((db) => db.dropDatabase().catch(() => undefined)));
       await running.stop();
+      await store?.close();
+    },
+  };
+}
+
+/**
+ * A supergraph as `npm start` runs it (the development key `npm run token` signs with), on free
+ * ports over a store of its own (or fresh databases of `MONGODB_URI`): for tests that drive the
+ * npm scripts and the docs' commands against it. `close()` stops it and drops what it made.
+ */
+export async function startDevSupergraph(name: string, options: Pick<SupergraphOptions, 'seed' | 'gateway'> = {}): Promise<RunningSupergraph & { close(): Promise<void> }> {
+  const store = process.env.MONGODB_URI ? undefined : await startEmbeddedMongo({ port: 0, log: () => undefined });
+  const mongodbUri = process.env.MONGODB_URI ?? store!.uri;
+  const prefix = `${name}_${randomBytes(4).toString('hex')}_`;
+  const running = await startSupergraph({ mongodbUri, prefix, ...options });
+  return {
+    ...running,
+    close: async () => {
+      await running.stop();
+      if (!store) {
+        const client = await MongoClient.connect(mongodbUri);
+        await Promise.all(Object.values(running.dbs).map((db) => client.db(db.databaseName).dropDatabase()));
+        await client.close();
+      }
       await store?.close();
     },
   };

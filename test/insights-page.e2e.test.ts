@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createGatewayServer, listenGateway } from '@partnerskap/gateway';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GraphQLResponse, type Harness, startHarness } from './harness.js';
+import { CHROMIUM, OUTPUT, launchChromium, settledLater, warnWithoutChromium } from './browser.js';
 import { rawRequest } from './net.js';
 
 // The strategy insights page (/insights) over the whole supergraph: its files and headers over
@@ -18,13 +18,8 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-sr
 const TOKEN_KEY = 'partnerskap.insights.token';
 const HIDDEN = '–';
 const QUERY = readFileSync(new URL('../operations/insights-funnel.graphql', import.meta.url), 'utf8');
-const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 
-/** The system Chromium (`CHROMIUM_PATH` wins), or undefined: the browser tests are then skipped, loudly. */
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium', '/usr/bin/google-chrome']
-  .filter((p): p is string => Boolean(p))
-  .find((p) => existsSync(p));
-if (!CHROMIUM) console.warn('\n*** test/insights-page.e2e.test.ts: SKIPPED the browser tests: Chromium not installed (apt-get install chromium) ***\n');
+warnWithoutChromium('test/insights-page.e2e.test.ts');
 
 let h: Harness;
 let origin: string;
@@ -236,14 +231,6 @@ interface Recorded {
   problems: string[];
 }
 
-/**
- * A promise read only if a check needs it: one that rejects unread (a request's headers asked for
- * after its page reloaded) must not become an unhandled rejection that fails the whole run.
- */
-function settledLater<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 function record(context: BrowserContext, page: Page): Recorded {
   const recorded: Recorded = { requests: [], problems: [] };
@@ -351,12 +338,7 @@ async function expectOnlyTheGateway(recorded: Recorded, token: string | undefine
 describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the insights page in Chromium' : 'SKIPPED: Chromium not installed (apt-get install chromium)', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM!,
-      // Root cannot use Chromium's sandbox; a container's /dev/shm is small.
-      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-dev-shm-usage'],
-    });
-    mkdirSync(OUTPUT, { recursive: true });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

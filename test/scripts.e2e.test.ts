@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { type JWK, decodeJwt, importJWK, jwtVerify } from 'jose';
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevSupergraph } from './harness.js';
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE } from '../gateway/src/dev-key.js';
-import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
 
 // The npm scripts no other test runs, each through npm (so the script line itself, its node flags
 // and all, is what runs) in its smallest mode that still goes end to end: a command no test runs
@@ -124,23 +121,14 @@ describe('npm run token', () => {
 });
 
 describe('npm run example', () => {
-  let store: EmbeddedMongo | undefined;
-  let running: RunningSupergraph | undefined;
-  const prefix = `scripts_${randomBytes(4).toString('hex')}_`;
+  let running: Awaited<ReturnType<typeof startDevSupergraph>> | undefined;
 
   // A supergraph of its own without the demo data: the example's query and token go end to end all the same.
   beforeAll(async () => {
-    const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ port: 0, log: () => undefined })).uri;
-    running = await startSupergraph({ mongodbUri, prefix, seed: false });
+    running = await startDevSupergraph('scripts', { seed: false });
   }, 60_000);
   afterAll(async () => {
-    await running?.stop();
-    if (process.env.MONGODB_URI) {
-      const client = await MongoClient.connect(process.env.MONGODB_URI);
-      await Promise.all(['catalogue', 'admissions', 'plans', 'feedback'].map((n) => client.db(`${prefix}${n}`).dropDatabase()));
-      await client.close();
-    }
-    await store?.close();
+    await running?.close();
   });
 
   it('asks the gateway at GATEWAY_URL as Bergen and prints the answer', async () => {
