@@ -76,6 +76,8 @@ export interface GatewayServer {
   loaded(): boolean;
   /** The supergraph being served. */
   supergraph(): LoadedSupergraph | undefined;
+  /** The subgraphs of the served supergraph, each at the URL the gateway calls. */
+  subgraphs(): { name: string; url: string }[];
   /** Looks for a new supergraph now, as the poll does (resolves once it is applied or refused). */
   reloadSupergraph(): Promise<void>;
   /** Closes the connection pools to the subgraphs (after the server has stopped). */
@@ -344,6 +346,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     options: { ...options, logger },
     loaded: () => loaded,
     supergraph: () => latest,
+    subgraphs: () => (latest?.subgraphs ?? []).flatMap(({ name, url }) => {
+      const target = urlOf(name, url);
+      return target ? [{ name, url: target }] : [];
+    }),
     reloadSupergraph: () => source.poll(),
     admit,
     close: async () => void (await Promise.all([...sources.values()].map((s) => s.close()))),
@@ -374,12 +380,9 @@ export interface ListeningGateway extends ListeningService {
 export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string; shutdownGraceMs?: number }): Promise<ListeningGateway> {
   const { options: o } = gateway;
   const metrics = (o.metrics ?? o.development) ? createGatewayMetrics() : undefined;
-  const urls = o.subgraphUrls;
-  // Each partner of the served supergraph at the URL buildService calls. Reported, never a reason
+  // Each partner of the served supergraph at the URL the gateway calls. Reported, never a reason
   // for 503: with one partner down the gateway still serves the others' data.
-  const partners = createPartnerProbe({
-    subgraphs: () => (gateway.supergraph()?.subgraphs ?? []).map(({ name, url }) => ({ name, url: (typeof urls === 'function' ? urls(name) : urls?.[name]) ?? url })),
-  });
+  const partners = createPartnerProbe({ subgraphs: gateway.subgraphs });
   const listening = await serveGraphQL<GatewayContext>({
     server: gateway.server,
     port: options.port,
