@@ -368,3 +368,91 @@ describe('one partner down never takes the others’ data with it', () => {
     }
   });
 });
+
+describe('onError: the error behaviour a client asks for (PROPAGATE, NULL, HALT)', () => {
+  /** Posts with `onError` beside the query (the request parameter of the spec proposal). */
+  const ask = async (query: string, onError: unknown, variables: Record<string, unknown> = {}) => {
+    const res = await fetch(h.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${udir}` },
+      body: JSON.stringify({ query, variables, ...(onError === undefined ? {} : { onError }) }),
+    });
+    return { status: res.status, ...((await res.json()) as { data?: any; errors?: { path?: (string | number)[]; extensions?: Record<string, unknown> }[] }) };
+  };
+  // A partner's answer with a null in a non-null place (`code: String!`) beside an error there, as a
+  // partner gives it under NULL: PROPAGATE nulls the parent, NULL keeps the rest of `subject`.
+  const partial = JSON.stringify({
+    data: { subject: { code: null, name: 'Engelsk' } },
+    errors: [{ message: 'The partner’s database cannot be reached just now', path: ['subject', 'code'], extensions: { code: 'STORE_UNAVAILABLE' } }],
+  });
+  const q = '{ subject(code: "ENG") { code name } unions { id } }';
+
+  it('PROPAGATE (the default, or asked) bubbles the null up to the nearest nullable field; the partner is not asked for NULL', async () => {
+    for (const onError of [undefined, 'PROPAGATE']) {
+      resetProxies();
+      proxies.catalogue.reply = { status: 200, body: partial };
+      const res = await ask(q, onError);
+      expect(res.data.subject).toBeNull();
+      expect(res.data.unions.length).toBeGreaterThan(0);
+      expect(res.errors?.[0]).toMatchObject({ path: ['subject', 'code'], extensions: { code: 'STORE_UNAVAILABLE' } });
+      expect(proxies.catalogue.bodies.map((b) => JSON.parse(b).onError)).toEqual([undefined]);
+    }
+    proxies.catalogue.reset();
+  });
+
+  it('NULL keeps a failed non-null field null in place with its error, passes NULL on to the partners, and answers as PROPAGATE when nothing fails', async () => {
+    resetProxies();
+    proxies.catalogue.reply = { status: 200, body: partial };
+    try {
+      const res = await ask(q, 'NULL');
+      expect(res.status).toBe(200);
+      expect(res.data.subject).toEqual({ code: null, name: 'Engelsk' });
+      expect(res.data.unions.length).toBeGreaterThan(0);
+      expect(res.errors).toEqual([expect.objectContaining({ path: ['subject', 'code'], extensions: expect.objectContaining({ code: 'STORE_UNAVAILABLE' }) })]);
+      expect(proxies.catalogue.bodies.map((b) => JSON.parse(b).onError)).toEqual(['NULL']);
+      expect(proxies.feedback.bodies.map((b) => JSON.parse(b).onError)).toEqual(['NULL']);
+    } finally {
+      proxies.catalogue.reset();
+    }
+    // With every partner up, a registered cross-partner operation answers the same under either behaviour.
+    const operation = readFileSync(new URL('../operations/institution-applications.graphql', import.meta.url), 'utf8');
+    const variables = { institution: '874789542', year: 2024, first: 10 };
+    const [propagate, nulled] = [await ask(operation, undefined, variables), await ask(operation, 'NULL', variables)];
+    expect(propagate.errors).toBeUndefined();
+    expect(propagate.data.applications.edges.length).toBeGreaterThan(0);
+    expect(nulled).toEqual(propagate);
+  });
+
+  it('HALT gives data: null beside any error, and the data when nothing failed', async () => {
+    resetProxies();
+    proxies.catalogue.reply = { status: 502, body: 'Bad gateway' };
+    try {
+      const res = await ask(q, 'HALT');
+      expect(res.status).toBe(200);
+      expect(res.data).toBeNull();
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['SUBGRAPH_BAD_RESPONSE']);
+    } finally {
+      proxies.catalogue.reset();
+    }
+    const fine = await ask('{ unions { id } }', 'HALT');
+    expect(fine.errors).toBeUndefined();
+    expect(fine.data.unions.length).toBeGreaterThan(0);
+  });
+
+  it('another value is a request error (400 BAD_REQUEST naming the parameter) that reaches no partner; GET takes it in the query string', async () => {
+    // (JSON null is no value, as for operationName and variables: PROPAGATE.)
+    expect((await ask('{ unions { id } }', null)).status).toBe(200);
+    for (const onError of ['ABORT', 'null', 'nUlL', 1, { NULL: true }]) {
+      resetProxies();
+      const res = await ask('{ unions { id } }', onError);
+      expect(res.status).toBe(400);
+      expect(res.data).toBeUndefined();
+      expect(res.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('onError'), extensions: expect.objectContaining({ code: 'BAD_REQUEST', field: 'onError' }) })]);
+      expect(reached()).toBe(0);
+    }
+    const get = (onError: string) =>
+      fetch(`${h.gateway.url}?query=${encodeURIComponent('{ unions { id } }')}&onError=${onError}`, { headers: { authorization: `Bearer ${udir}`, 'apollo-require-preflight': 'true' } });
+    expect((await get('NULL')).status).toBe(200);
+    expect((await get('SOMETIMES')).status).toBe(400);
+  });
+});

@@ -1,6 +1,6 @@
 import { type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { type GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner } from '@partnerskap/kit';
+import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner, errorBehaviourOf } from '@partnerskap/kit';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Pool } from 'undici';
 import { type FetchPath, fetchPaths } from './fetch-paths.js';
@@ -101,7 +101,9 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const { request } = options;
     const context = options.context as Partial<GatewayContext> | undefined;
     const credential = await this.#sign(context?.identity ?? PUBLIC);
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName });
+    // `onError: NULL` goes on to the partner, which then leaves its own failed fields in place too.
+    const onError = context && errorBehaviourOf(context) === 'NULL' ? { onError: 'NULL' } : {};
+    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, ...onError });
     const mutation = /^\s*mutation\b/.test(request.query ?? '');
     const headers: Record<string, string> = { 'content-type': 'application/json', [CREDENTIAL_HEADER]: credential };
     if (context?.requestId) headers[REQUEST_ID_HEADER] = context.requestId;

@@ -2,10 +2,12 @@ import { type IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
-import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, PUBLIC, errorBody, serveGraphQL } from '@partnerskap/kit';
+import { type GatewayExecutionResult, type GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, PUBLIC, errorBehaviourOf, errorBody, halted, serveGraphQL } from '@partnerskap/kit';
 import { type ASTNode, type DocumentNode, GraphQLError, type GraphQLFormattedError, Kind, print } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
+import { createNullOnErrorExecutor } from './error-behaviour.js';
 import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
 import { EXPLORER_PATH, explorerAssets } from './explorer.js';
@@ -164,7 +166,7 @@ function withValueCompletionAsErrors<T extends { errors?: readonly unknown[]; ex
  * what they are, a validation failure of the client's document: HTTP 400 `GRAPHQL_VALIDATION_FAILED`,
  * not a 500 with a stack in the log.
  */
-function withPlannerRefusalsAsBadRequests(gateway: ApolloGateway): GatewayInterface {
+function withPlannerRefusalsAsBadRequests(gateway: ApolloGateway, nullOnError: (requestContext: GatewayGraphQLRequestContext) => Promise<GatewayExecutionResult>): GatewayInterface {
   return {
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
@@ -175,8 +177,11 @@ function withPlannerRefusalsAsBadRequests(gateway: ApolloGateway): GatewayInterf
       return {
         ...loaded,
         executor: async (requestContext) => {
+          // The client's error behaviour (`onError`): NULL is shaped apart, HALT keeps no data beside an error.
+          const behaviour = errorBehaviourOf(requestContext.context);
           try {
-            return withValueCompletionAsErrors(await executor(requestContext));
+            const result = withValueCompletionAsErrors(await (behaviour === 'NULL' ? nullOnError : executor)(requestContext));
+            return behaviour === 'HALT' ? halted(result) : result;
           } catch (err) {
             // By shape: the planner's GraphQLError comes from graphql's CommonJS copy, not this module's.
             const refused = err as { message?: unknown; extensions?: { code?: unknown } } | null;
@@ -252,12 +257,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       return dataSource;
     },
   });
+  const nullOnError = createNullOnErrorExecutor((name) => sources.get(name));
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     if (pending) derived.set(apiSchema, (latest = pending));
     loaded = true;
   });
   const server = new ApolloServer<GatewayContext>({
-    gateway: withPlannerRefusalsAsBadRequests(gateway),
+    gateway: withPlannerRefusalsAsBadRequests(gateway, (requestContext) => nullOnError(requestContext, stateOf(requestContext.schema))),
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
     stopOnTerminationSignals: false,

@@ -4,6 +4,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { COMPRESS_MIN_BYTES, type ContentEncoding, MEDIA_TYPES, chooseEncoding, compress, graphqlMediaType, isCompressible } from './encoding.js';
+import { ERROR_BEHAVIOURS, ERROR_BEHAVIOUR_PARAMETER, requestedErrorBehaviour, setErrorBehaviour } from './error-behaviour.js';
 import { ErrorCode } from './errors.js';
 import { type ServiceMetrics, statusOf } from './metrics.js';
 
@@ -314,12 +315,20 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       }
     }
     const claimed = (body as { operationName?: unknown } | undefined)?.operationName ?? url.searchParams.get('operationName');
+    const behaviour = requestedErrorBehaviour(body, url.searchParams);
+    if (!behaviour) {
+      const message = `The request parameter ${ERROR_BEHAVIOUR_PARAMETER} must be one of ${ERROR_BEHAVIOURS.join(', ')}`;
+      const answer = { status: 400, body: errorBody('BAD_REQUEST', message, { field: ERROR_BEHAVIOUR_PARAMETER, requestId }) };
+      count(answer.status, answer.body, claimed);
+      return json(req, res, answer, common);
+    }
     const admitted = await options.admit(req, requestId);
     if (!('context' in admitted)) {
       addRequestId(admitted.body, requestId);
       count(admitted.status, admitted.body, claimed);
       return json(req, res, admitted, common);
     }
+    setErrorBehaviour(admitted.context, behaviour);
     metrics?.attach(admitted.context);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

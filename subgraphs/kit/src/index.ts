@@ -109,3 +109,17 @@ export {
 } from './rules.js';
 export { type LogFormat, logFormatFor, prettyLogLine } from './log-format.js';
 export { SUBJECT_CODES } from './subjects.js';
+export { isStudyId } from './study-id.js';
+export {
+  DEFAULT_ERROR_BEHAVIOUR,
+  ERROR_BEHAVIOURS,
+  ERROR_BEHAVIOUR_PARAMETER,
+  type ErrorBehaviour,
+  errorBehaviourOf,
+  halted,
+  keepNonNullErrors,
+  requestedErrorBehaviour,
+  schemaWithErrorBehaviours,
+  setErrorBehaviour,
+  withNullableOutputs,
+} from './error-behaviour.js';

@@ -1,5 +1,6 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { type ErrorBehaviour, setErrorBehaviour } from './error-behaviour.js';
 import { type Identity, PUBLIC } from './identity.js';
 import { type MetricsContext, createServiceMetrics } from './metrics.js';
 import { parsePrometheusText, sumOf } from './metrics-text.js';
@@ -33,5 +34,62 @@ describe('createSubgraphServer', () => {
     const m = parsePrometheusText(await metrics.text());
     expect(sumOf(m, 'partnerskap_graphql_requests_total', { operation: 'Boom__catalogue__0', status: 'partial' })).toBe(1);
     expect(sumOf(m, 'partnerskap_graphql_errors_total', { operation: 'Boom__catalogue__0', code: 'INTERNAL_SERVER_ERROR' })).toBe(1);
+  });
+});
+
+describe('onError (the error behaviour a request asks for)', () => {
+  type Ctx = MetricsContext & { identity: Identity; requestId: string };
+  const server = createSubgraphServer<Ctx>({
+    name: 'catalogue',
+    typeDefs: parse('type Query { thing: Thing } type Thing { id: ID!, name: String!, tags: [String!]!, note: String! }'),
+    resolvers: {
+      Query: { thing: () => ({ id: 't1' }) },
+      Thing: {
+        name: () => {
+          throw new Error('the name could not be read');
+        },
+        tags: () => ['a', 'b'],
+        note: () => null,
+      },
+    },
+    development: false,
+    log: () => {},
+  });
+  const ask = async (query: string, behaviour?: ErrorBehaviour) => {
+    const contextValue: Ctx = { identity: PUBLIC, requestId: 'req-12345678' };
+    if (behaviour) setErrorBehaviour(contextValue, behaviour);
+    const res = await server.executeOperation({ query }, { contextValue });
+    if (res.body.kind !== 'single') throw new Error('not a single result');
+    return res.body.singleResult;
+  };
+
+  it('PROPAGATE (the default) bubbles a failed non-null field up to its nearest nullable parent', async () => {
+    const answer = await ask('{ thing { id name } }');
+    expect(answer.data).toEqual({ thing: null });
+    expect(answer.errors?.map((e) => e.path)).toEqual([['thing', 'name']]);
+  });
+
+  it('NULL leaves each failed field null where it is, with its error, and keeps its siblings', async () => {
+    const answer = await ask('{ thing { id name tags note } }', 'NULL');
+    expect(answer.data).toEqual({ thing: { id: 't1', name: null, tags: ['a', 'b'], note: null } });
+    // A null where the contract says non-null is an error still, in place.
+    expect(answer.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([
+      [['thing', 'name'], 'INTERNAL_SERVER_ERROR'],
+      [['thing', 'note'], 'INTERNAL_SERVER_ERROR'],
+    ]);
+    // The errors stay masked as ever: the resolver's message is for the log.
+    expect(JSON.stringify(answer.errors)).not.toContain('could not be read');
+  });
+
+  it('HALT gives no data at all beside an error, and the data when nothing failed', async () => {
+    const failed = await ask('{ thing { id name } }', 'HALT');
+    expect(failed.data).toBeNull();
+    expect(failed.errors).toHaveLength(1);
+    expect((await ask('{ thing { id } }', 'HALT')).data).toEqual({ thing: { id: 't1' } });
+  });
+
+  it('NULL prints the contract as it is in _service (the gateway composes from it)', async () => {
+    const sdl = (await ask('{ _service { sdl } }', 'NULL')).data as { _service: { sdl: string } };
+    expect(sdl._service.sdl).toContain('name: String!');
   });
 });

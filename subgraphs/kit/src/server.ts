@@ -5,6 +5,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
+import { keepNonNullErrors, schemaWithErrorBehaviours, withNullableOutputs } from './error-behaviour.js';
 import { APOLLO_REQUEST_CODES, ErrorCode, isKnownCode } from './errors.js';
 import { type Policy, enforceGuards } from './guards.js';
 import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from './http.js';
@@ -47,13 +48,22 @@ const defaultLog = (entry: Record<string, unknown>): void => {
 /** Builds a federated subgraph server that masks every error it does not know. */
 export function createSubgraphServer<C extends BaseContext & { identity: Identity }>(options: SubgraphServerOptions<C>): ApolloServer<C> {
   const log = options.log ?? defaultLog;
-  const schema = buildSubgraphSchema([
-    { typeDefs: options.typeDefs, resolvers: { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers } as GraphQLResolverMap<C> },
-  ]);
+  const resolvers = { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers } as GraphQLResolverMap<C>;
+  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers }]);
   // The SDL's @authenticated, @requiresScopes and @policy are the rules: enforce exactly those.
   enforceGuards(schema, options.typeDefs, options.policies ?? {});
+  // `onError: NULL` runs against the same resolvers and guards with every output nullable; `_service`
+  // keeps printing the contract as it is.
+  const nullOnError = () => {
+    const twin = buildSubgraphSchema([{ typeDefs: withNullableOutputs(options.typeDefs), resolvers }]);
+    enforceGuards(twin, options.typeDefs, options.policies ?? {});
+    keepNonNullErrors(schema, twin);
+    const [service, contract] = [twin, schema].map((s) => s.getQueryType()?.getFields()._service);
+    if (service && contract?.resolve) service.resolve = contract.resolve;
+    return twin;
+  };
   return new ApolloServer<C>({
-    schema,
+    gateway: schemaWithErrorBehaviours<C>(schema, nullOnError),
     // Traces for Apollo's hosted reporting: nothing here reads them.
     plugins: [ApolloServerPluginInlineTraceDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>, useRequestMetrics() as ApolloServerPlugin<C>],
     includeStacktraceInErrorResponses: options.development,
