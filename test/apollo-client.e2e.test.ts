@@ -168,6 +168,29 @@ describe('Apollo Client 4 gets every refusal as CombinedGraphQLErrors with exten
     }
   });
 
+  it('onError through the fetch of docs/frontend.md: HALT drops the partial data, NULL keeps it, a wrong value is BAD_REQUEST', async () => {
+    // As docs/frontend.md shows it: Apollo Client's HttpLink sends only query, variables,
+    // operationName and extensions, so a fetch of its own adds the request parameter.
+    const withOnError =
+      (onError: 'NULL' | 'HALT' | 'PROPAGATE'): typeof fetch =>
+      (input, init) =>
+        fetch(input, typeof init?.body === 'string' ? { ...init, body: JSON.stringify({ ...JSON.parse(init.body), onError }) } : init);
+    const query = gql('{ subjects { code } institution(orgNumber: "971035854") { name } }');
+    await h.stopSubgraph('admissions');
+    try {
+      const halted = await client(h.gateway.url, { fetch: withOnError('HALT') }).query({ query, errorPolicy: 'all', fetchPolicy: 'no-cache' });
+      expect(halted.data ?? null).toBeNull();
+      expect(codesOf(halted.error)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+      const kept = await client(h.gateway.url, { fetch: withOnError('NULL') }).query({ query, errorPolicy: 'all', fetchPolicy: 'no-cache' });
+      expect((kept.data as { subjects: unknown[] }).subjects.length).toBeGreaterThan(0);
+      expect(codesOf(kept.error)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+    } finally {
+      await h.restartSubgraph('admissions');
+    }
+    const wrong = await refusal(client(h.gateway.url, { fetch: withOnError('ABORT' as 'HALT') }), '{ subjects { code } }');
+    expect(codesOf(wrong)).toEqual(['BAD_REQUEST']);
+  });
+
   it('a client that asks for application/json only gets it, and Apollo Client then sees a ServerError (why the media type matters)', async () => {
     const error = await refusal(client(h.gateway.url, { token: 'not-a-token', headers: { accept: 'application/json' } }), '{ subjects { code } }');
     expect(ServerError.is(error)).toBe(true);
