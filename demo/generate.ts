@@ -40,7 +40,8 @@ function readCsv(name: string): string[][] {
     .map((line) => line.split(','));
 }
 
-const SUBJECTS: { code: string; name: string; courses: number; popularity: number; priorityFrom?: number }[] = [
+/** The strategy's subjects (their codes are the kit's `SUBJECT_CODES`, which a test keeps so), with what the demo makes of each. */
+export const SUBJECTS: readonly { code: string; name: string; courses: number; popularity: number; priorityFrom?: number }[] = [
   { code: 'MAT', name: 'Matematikk', courses: 45, popularity: 30, priorityFrom: 2022 },
   { code: 'ENG', name: 'Engelsk', courses: 35, popularity: 23, priorityFrom: 2022 },
   { code: 'NOR', name: 'Norsk', courses: 35, popularity: 20, priorityFrom: 2022 },
