@@ -3,7 +3,7 @@ import { type GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner, errorBehaviourOf } from '@partnerskap/kit';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Pool } from 'undici';
-import { type FetchPath, fetchPaths } from './fetch-paths.js';
+import { type FetchPath, type RequiredBy, fetchPaths } from './fetch-paths.js';
 import { type CostBudget } from './limits.js';
 import { type Logger } from './log.js';
 import { type FetchStatus, type GatewayMetrics } from './metrics.js';
@@ -81,7 +81,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #logger: Logger | undefined;
 
   /** `logger` hears the retries (failures reach the client's answer and the gateway's error log). */
-  constructor(options: { name: string; url: string; secret: string; calls?: SubgraphCallOptions; logger?: Logger }) {
+  readonly #requiredBy: RequiredBy | undefined;
+
+  /** `requiredBy` names the fields a failed fetch leaves missing beside its own (the served supergraph's `@requires`). */
+  constructor(options: { name: string; url: string; secret: string; calls?: SubgraphCallOptions; logger?: Logger; requiredBy?: RequiredBy }) {
+    this.#requiredBy = options.requiredBy;
     this.#calls = options.calls ?? DEFAULT_SUBGRAPH_CALLS;
     this.#logger = options.logger;
     const url = new URL(options.url);
@@ -160,7 +164,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   #failed(options: GraphQLDataSourceProcessOptions<GatewayContext>, message: string, extensions: Record<string, unknown>): GatewayGraphQLResponse {
     const paths =
       'incomingRequestContext' in options
-        ? fetchPaths({ ...(options.document ? { document: options.document } : {}), ...(options.request.query ? { query: options.request.query } : {}), ...(options.request.variables ? { variables: options.request.variables } : {}) }, options.incomingRequestContext.document)
+        ? fetchPaths({ ...(options.document ? { document: options.document } : {}), ...(options.request.query ? { query: options.request.query } : {}), ...(options.request.variables ? { variables: options.request.variables } : {}) }, options.incomingRequestContext.document, this.#requiredBy)
         : [];
     const error = (path?: FetchPath) => ({ message, ...(path ? { path } : {}), extensions: { ...extensions, partner: this.#partner } }) as GraphQLFormattedError;
     return { errors: paths.length > 0 ? paths.map(error) : [error()] };

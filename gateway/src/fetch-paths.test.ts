@@ -20,6 +20,19 @@ describe('fetchPaths', () => {
     expect(fetchPaths({ query: '{ hidden }' }, client)).toEqual([]);
   });
 
+  it('names the fields that @require what failed (Apollo leaves their entity out of the later fetch), at every remove', () => {
+    const query = 'query Q($representations: [_Any!]!) { _entities(representations: $representations) { ... on Study { places } ... on Application { ownerDecision { outcome } } } }';
+    const variables = { representations: [{ __typename: 'Study', id: 's1' }, { __typename: 'Application', id: 'a1' }] };
+    const requires: Record<string, string[]> = { 'Study.places': ['vacantSeats'], 'Study.vacantSeats': ['seatsNote'], 'Application.ownerDecision': ['status'] };
+    const requiredBy = (typename: string, field: string) => requires[`${typename}.${field}`] ?? [];
+    const client = parse('{ studies { edges { node { vacantSeats seatsNote } } } applications { edges { node { status } } } }');
+    expect(fetchPaths({ query, variables }, client, requiredBy)).toEqual([
+      ['_entities', 0, 'vacantSeats'],
+      ['_entities', 0, 'seatsNote'],
+      ['_entities', 1, 'status'],
+    ]);
+  });
+
   it('expands named fragments, caps the paths, and gives none for what it cannot read', () => {
     expect(fetchPaths({ query: 'query { ...F } fragment F on Query { subjects { code } }' })).toEqual([['subjects']]);
     const representations = Array.from({ length: MAX_FETCH_PATHS + 5 }, (_, i) => ({ __typename: 'Study', id: `s${i}` }));

@@ -8,6 +8,9 @@ export const MAX_FETCH_PATHS = 100;
 
 type Fragments = ReadonlyMap<string, FragmentDefinitionNode>;
 
+/** The fields of a type whose `@requires` names a field of it (`Study`, `places` → `vacantSeats`), from the supergraph. */
+export type RequiredBy = (typename: string, field: string) => readonly string[];
+
 /** The fields of a selection set, fragments expanded; `typename` keeps only fragments on that type (or on none). */
 function fieldsOf(set: SelectionSetNode, fragments: Fragments, typename?: string): FieldNode[] {
   const fields: FieldNode[] = [];
@@ -42,11 +45,16 @@ function responseNames(document: DocumentNode): Set<string> {
 /**
  * The paths a subgraph fetch of Apollo Gateway's query plan would have filled: the top-level fields of
  * a root fetch (`['subjects']`), or each field of each entity of an entity fetch (`['_entities', i, 'rating']`,
- * which Apollo maps to the entity's place in the client's answer). Fields the client did not select
+ * which Apollo maps to the entity's place in the client's answer), with the fields that `@require` any
+ * of an entity's (`requiredBy`, at every remove). Fields the client did not select
  * (a key or `@requires` input fetched for a later fetch) are left out, so `[]` means the fetch fed
  * nothing the client sees directly. At most {@link MAX_FETCH_PATHS}.
  */
-export function fetchPaths(fetch: { document?: DocumentNode; query?: string; variables?: Record<string, unknown> }, client?: DocumentNode): FetchPath[] {
+export function fetchPaths(
+  fetch: { document?: DocumentNode; query?: string; variables?: Record<string, unknown> },
+  client?: DocumentNode,
+  requiredBy: RequiredBy = () => [],
+): FetchPath[] {
   let document = fetch.document;
   try {
     document ??= fetch.query ? parse(fetch.query) : undefined;
@@ -71,6 +79,19 @@ export function fetchPaths(fetch: { document?: DocumentNode; query?: string; var
       // A fragment on an interface (an entity interface) matches no concrete type name: take them all.
       if (fields.length === 0) fields = fieldsOf(root.selectionSet!, fragments);
       for (const field of fields) paths.push([responseName(root), i, responseName(field)]);
+      // A field of another partner that `@requires` one of these cannot be fetched either (Apollo
+      // leaves the entity out of that fetch, so no error would name it): it is missing with them.
+      if (typeof typename !== 'string') return;
+      const fetched = new Set(fields.map((f) => f.name.value));
+      const pending = [...fetched];
+      for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+        for (const dependent of requiredBy(typename, name)) {
+          if (fetched.has(dependent)) continue;
+          fetched.add(dependent);
+          pending.push(dependent);
+          paths.push([responseName(root), i, dependent]);
+        }
+      }
     });
   }
   const names = client ? responseNames(client) : undefined;

@@ -252,7 +252,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       if (!secret) throw new Error(`no gateway secret for subgraph ${name}`);
       const replaced = sources.get(name);
       if (replaced) setTimeout(() => void replaced.close(), calls.timeoutMs * 2).unref();
-      const dataSource = new SubgraphDataSource({ name, url: target, secret, calls, logger });
+      const requiredBy = (typename: string, field: string) => latest?.requiredBy.get(`${typename}.${field}`) ?? [];
+      const dataSource = new SubgraphDataSource({ name, url: target, secret, calls, logger, requiredBy });
       sources.set(name, dataSource);
       return dataSource;
     },

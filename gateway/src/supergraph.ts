@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Supergraph } from '@apollo/federation-internals';
 import { type Guard, readGuards } from '@partnerskap/kit';
-import { parse } from 'graphql';
+import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { type CostEstimator, createCostEstimator } from './cost.js';
 
 /** The authorization features @apollo/gateway 2.14 refuses to load (`for: SECURITY`), which we enforce ourselves. */
@@ -31,6 +31,30 @@ export interface LoadedSupergraph {
   guards: ReadonlyMap<string, Guard>;
   /** The static cost of an operation, from the SDL's `@cost` / `@listSize`. */
   estimateCost: CostEstimator;
+  /** By `Type.field`: the fields of that type whose `@requires` names it (a failed fetch of it leaves them missing too). */
+  requiredBy: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The top-level field names of each `@join__field(requires:)`, turned round: required field → the fields requiring it. */
+function readRequiredBy(document: DocumentNode): Map<string, string[]> {
+  const requiredBy = new Map<string, string[]>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
+    for (const field of definition.fields ?? []) {
+      for (const directive of field.directives ?? []) {
+        if (directive.name.value !== 'join__field') continue;
+        const requires = directive.arguments?.find((a) => a.name.value === 'requires')?.value;
+        if (requires?.kind !== Kind.STRING) continue;
+        const selection = parse(`{ ${requires.value} }`).definitions[0] as OperationDefinitionNode;
+        for (const required of selection.selectionSet.selections) {
+          if (required.kind !== Kind.FIELD) continue;
+          const key = `${definition.name.value}.${required.name.value}`;
+          requiredBy.set(key, [...new Set([...(requiredBy.get(key) ?? []), field.name.value])]);
+        }
+      }
+    }
+  }
+  return requiredBy;
 }
 
 /**
@@ -53,5 +77,6 @@ export function readSupergraph(sdl: string): LoadedSupergraph {
     subgraphs,
     guards: readGuards(document),
     estimateCost: createCostEstimator(document),
+    requiredBy: readRequiredBy(document),
   };
 }
