@@ -1,4 +1,5 @@
 import { type Identity, type SettableClock } from '@partnerskap/kit';
+import { type FieldNode, Kind, parse } from 'graphql';
 import { expect } from 'vitest';
 import { seedYearReference } from '../demo/year-reference.js';
 import { type GraphQLResponse, type Harness, startHarness } from './harness.js';
@@ -14,12 +15,22 @@ export const teacher = (id: string): Identity => ({ role: 'teacher', org: id });
 
 export { ROUND, publishStudy, submitApplication } from '../demo/year-reference.js';
 
+/** The response name of an operation's first root field: the path of an error its resolver raised. */
+function rootField(operation: string): string {
+  const op = parse(operation).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)!;
+  const field = op.selectionSet.selections[0] as FieldNode;
+  return (field.alias ?? field.name).value;
+}
+
 /** A year test's view of the running supergraph. */
 export interface Year {
   h: Harness;
   as<T = any>(who: Identity, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   ok<T = any>(who: Identity, mutation: string): Promise<T>;
-  /** A mutation that must be refused with `code` (and `field`), leaving all four databases exactly as they were; `down` stops that partner meanwhile. */
+  /**
+   * A mutation that must be refused with `code` (and `field`, at the mutation's path), leaving all four databases exactly as they
+   * were; `down` stops that partner meanwhile.
+   */
   refused(who: Identity, mutation: string, code: string, field?: string, down?: 'catalogue' | 'admissions' | 'plans' | 'feedback'): Promise<void>;
   /** Every document of every collection of the four databases, as one string. */
   snapshot(): Promise<string>;
@@ -64,7 +75,8 @@ export async function startYear(
         if (down) await h.restartSubgraph(down);
       }
       expect(res.errors?.map((e) => e.extensions?.code), JSON.stringify(res.errors)).toEqual([code]);
-      if (field) expect(res.errors?.[0]?.extensions?.field, JSON.stringify(res.errors)).toBe(field);
+      // A refusal naming an argument is the mutation's own: it names its root field too (the gateway's guards name neither).
+      if (field) expect([res.errors?.[0]?.extensions?.field, res.errors?.[0]?.path], JSON.stringify(res.errors)).toEqual([field, [rootField(mutation)]]);
       expect(await snapshot()).toBe(before);
     },
     close: () => h.close(),

@@ -12,6 +12,8 @@ const S1 = 'K2ENG1510-2030'; // 1 place
 const S2 = 'K2ENG1520-2030'; // 4 places
 const S3 = 'K2ENG1530-2030'; // cancelled
 const app: Record<string, string> = {};
+/** A school-owner token for an organisation plans has no owner for. */
+const NO_OWNER = { role: 'school-owner', org: '9999' } as const;
 
 beforeAll(async () => {
   y = await startYear(clock, [['t-anna', '4601'], ['t-bjorn', '4601'], ['t-cecilie', '0301'], ['t-dag', '4601'], ['t-eva', '4601']]);
@@ -63,7 +65,7 @@ describe('before the round opens (10 Jan)', () => {
 });
 
 describe('teachers apply (10 Feb)', () => {
-  it('submitApplication: applies; refuses a second application, a campus the institution lacks, a cancelled offer, a teacher no owner employs, partners down', async () => {
+  it('submitApplication: applies; refuses a second application, a campus not taught, a cancelled or unknown offer, a teacher no owner employs, partners down', async () => {
     clock.set('2030-02-10T09:00:00Z');
     for (const [t, s, single] of [['t-anna', S1, false], ['t-bjorn', S1, false], ['t-cecilie', S1, false], ['t-dag', S2, true], ['t-eva', S2, false]] as const) {
       app[t] = (await y.ok(teacher(t), submitApplication(s, single))).submitApplication.id;
@@ -73,6 +75,9 @@ describe('teachers apply (10 Feb)', () => {
     await y.refused(teacher('t-fred'), submitApplication(S3), 'INVALID_STATE', 'input.study');
     await y.refused(teacher('t-fred'), submitApplication(S1), 'FORBIDDEN', 'input.study');
     await y.refused(teacher('t-fred'), submitApplication(S1), 'SUBGRAPH_UNAVAILABLE', undefined, 'catalogue');
+    // A study no offer has is refused before it is stored: one the catalogue does not know, and one of no offer's shape (without asking it).
+    await y.refused(teacher('t-fred'), submitApplication('K2NOPE-2030'), 'BAD_USER_INPUT', 'input.study');
+    await y.refused(teacher('t-fred'), submitApplication('K2ENG1510'), 'BAD_USER_INPUT', 'input.study', 'catalogue');
     await y.refused(teacher('t-fred'), submitApplication(S1), 'SUBGRAPH_UNAVAILABLE', undefined, 'plans');
   });
 
@@ -91,7 +96,7 @@ describe('teachers apply (10 Feb)', () => {
 });
 
 describe('owners decide (5 Mar)', () => {
-  it('decideApplication: approves, rejects with a reason, changes its mind; refuses a withdrawn application, a scheme the teacher did not choose, partners down', async () => {
+  it('decideApplication: approves, rejects, changes its mind; refuses a withdrawn or unknown application, a scheme not chosen, an unknown owner, partners down', async () => {
     clock.set('2030-03-05T09:00:00Z');
     await y.refused(UDIR, publishStudy('K2ENG1540', 5), 'DEADLINE_PASSED', 'input.year');
     await y.refused(UDIR, `mutation { updateStudy(id: "${S2}", input: { places: 3 }) { places } }`, 'DEADLINE_PASSED', 'id');
@@ -104,6 +109,9 @@ describe('owners decide (5 Mar)', () => {
     await y.refused(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED, reason: COST'), 'BAD_USER_INPUT', 'reason');
     await y.refused(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED'), 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
     await y.refused(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED'), 'SUBGRAPH_UNAVAILABLE', undefined, 'catalogue');
+    // A decision on no application, or by an owner plans does not know (refused locally, without asking admissions), is never stored.
+    await y.refused(BERGEN, decide('a-nope', 'outcome: APPROVED'), 'BAD_USER_INPUT', 'application');
+    await y.refused(NO_OWNER, decide(app['t-dag']!, 'outcome: APPROVED'), 'FORBIDDEN', 'application', 'admissions');
     expect((await y.ok(BERGEN, decide(app['t-dag']!, 'outcome: APPROVED'))).decideApplication).toMatchObject({ rank: 3 });
     // The institution sees approved applications only.
     expect((await y.as(UIB, `{ application(id: "${app['t-cecilie']}") { id } }`)).errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
@@ -117,12 +125,15 @@ describe('owners decide (5 Mar)', () => {
     await y.refused(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-anna']}", fundingScheme: SUBSTITUTE) { fundingScheme } }`, 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
   });
 
-  it('rankApplications: ranks all approved ones; refuses a repeat, an incomplete list, another owner’s application, the catalogue down', async () => {
+  it('rankApplications: ranks all approved ones; refuses a repeat, an incomplete list, another owner’s or no application, an unknown owner, catalogue down', async () => {
     const rank = (ids: string[]) => `mutation { rankApplications(year: 2030, applications: ${JSON.stringify(ids)}) { rank } }`;
     expect((await y.ok(BERGEN, rank([app['t-dag']!, app['t-anna']!, app['t-bjorn']!]))).rankApplications).toEqual([{ rank: 1 }, { rank: 2 }, { rank: 3 }]);
     await y.refused(BERGEN, rank([app['t-dag']!, app['t-dag']!, app['t-anna']!]), 'BAD_USER_INPUT', 'applications');
     await y.refused(BERGEN, rank([app['t-dag']!, app['t-anna']!]), 'BAD_USER_INPUT', 'applications');
     await y.refused(BERGEN, rank([app['t-dag']!, app['t-anna']!, app['t-cecilie']!]), 'BAD_USER_INPUT', 'applications.2');
+    await y.refused(BERGEN, rank([app['t-dag']!, 'a-nope', app['t-bjorn']!]), 'BAD_USER_INPUT', 'applications.1');
+    // An owner plans does not know ranks nothing, not even an empty list (no audit line in its name).
+    await y.refused(NO_OWNER, rank([]), 'FORBIDDEN', 'year');
     await y.refused(BERGEN, rank([app['t-anna']!, app['t-dag']!, app['t-bjorn']!]), 'SUBGRAPH_UNAVAILABLE', undefined, 'catalogue');
   });
 
@@ -152,7 +163,7 @@ describe('Udir allocates (10 Apr)', () => {
     expect((await y.ok(UDIR, allocate(app['t-dag']!, false))).allocateFunding).toEqual({ funded: false, scheme: null });
     await y.refused(UDIR, allocate(app['t-cecilie']!), 'MISSING_DECISION', 'application');
     await y.refused(UDIR, allocate(app['t-eva']!), 'INVALID_STATE', 'application');
-    await y.refused(UDIR, allocate('a-nope'), 'NOT_FOUND', 'application');
+    await y.refused(UDIR, allocate('a-nope'), 'BAD_USER_INPUT', 'application');
     await y.refused(UDIR, allocate(app['t-dag']!), 'SUBGRAPH_UNAVAILABLE', undefined, 'plans');
   });
 
@@ -212,23 +223,30 @@ describe('the study year (20 Aug)', () => {
     await y.refused(UIB, complete(app['t-dag']!), 'INVALID_STATE', 'application');
   });
 
-  it('giveFeedback: participants once; refuses others, bad ratings, an unknown union, admissions down', async () => {
+  it('giveFeedback: participants once; refuses others, bad ratings, an unknown union, a study of no offer’s shape, admissions down', async () => {
     const give = (rest = '') => `mutation { giveFeedback(input: { study: "${S1}", rating: 4, union: "UDF"${rest} }) { rating } }`;
     await y.refused(teacher('t-anna'), give(), 'SUBGRAPH_UNAVAILABLE', undefined, 'admissions');
     await y.refused(teacher('t-anna'), give().replace('rating: 4', 'rating: 6'), 'BAD_USER_INPUT', 'input.rating');
     await y.refused(teacher('t-anna'), give(', topics: [{ topic: QUALITY, rating: 4 }, { topic: QUALITY, rating: 5 }]'), 'BAD_USER_INPUT', 'input.topics.1.topic');
     await y.refused(teacher('t-anna'), give().replace('"UDF"', '"NOPE"'), 'BAD_USER_INPUT', 'input.union');
+    // A study of no offer's shape is refused without asking admissions; a well-shaped one the teacher did not take part in
+    // cannot be told from an unknown one without asking the catalogue, and is refused as not taken part in.
+    await y.refused(teacher('t-anna'), give().replace(S1, 'K2ENG1510'), 'BAD_USER_INPUT', 'input.study', 'admissions');
+    await y.refused(teacher('t-anna'), give().replace(S1, 'K2NOPE-2030'), 'MISSING_DECISION', 'input.study');
     expect((await y.ok(teacher('t-anna'), give())).giveFeedback).toEqual({ rating: 4 });
     await y.refused(teacher('t-anna'), give(), 'CONFLICT', 'input.study');
     await y.refused(teacher('t-bjorn'), give(), 'MISSING_DECISION', 'input.study');
   });
 
-  it('publishStatement: publishes in the union’s name; refuses a short title', async () => {
+  it('publishStatement: publishes in the union’s name; refuses a short title and a union the partnership does not have', async () => {
     expect((await y.ok(UDF, 'mutation { publishStatement(input: { topic: OWN_TIME, title: "Egen tid", body: "25 % er for mye." }) { union { id } topic } }')).publishStatement).toEqual({
       union: { id: 'UDF' },
       topic: 'OWN_TIME',
     });
     await y.refused(UDF, 'mutation { publishStatement(input: { topic: COST, title: "X", body: "Y" }) { id } }', 'BAD_USER_INPUT', 'input.title');
+    // The statement's union is the caller: one the partnership does not have publishes nothing.
+    const statement = 'mutation { publishStatement(input: { topic: COST, title: "Egen tid", body: "Y" }) { id } }';
+    await y.refused({ role: 'union', org: 'NOPE' }, statement, 'FORBIDDEN', 'input');
   });
 
   it('syncOwnerDecision: for services only; keeps admissions’ copy and refuses an unknown application', async () => {

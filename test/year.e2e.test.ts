@@ -48,7 +48,7 @@ describe('one application year through the gateway', () => {
       expect(data.submitApplication.status).toBe('SUBMITTED');
     }
     await refused(teacher('t-anna'), submit(), 'CONFLICT', 'input.study');
-    await refused(teacher('t-anna'), submit('K2NOPE-2030'), 'NOT_FOUND', 'input.study');
+    await refused(teacher('t-anna'), submit('K2NOPE-2030'), 'BAD_USER_INPUT', 'input.study');
     expect(await figures()).toMatchObject({ applicants: 3, admitted: 0, vacantSeats: 2, approvedApplications: 0 });
   });
 

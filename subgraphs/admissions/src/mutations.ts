@@ -9,6 +9,7 @@ import {
   forbidden,
   idempotencyOf,
   intArg,
+  isStudyId,
   notFound,
   pageWindow,
   refused,
@@ -53,6 +54,8 @@ export const mutations = {
     if (again) return again;
     const teacher = ctx.identity.org!;
     const studyId = requiredId(input.study, 'input.study');
+    // An id no offer can have is refused here, without asking the catalogue.
+    if (!isStudyId(studyId)) throw badUserInput('input.study names no study offer', 'input.study');
     const choices = [input.firstChoice, input.secondChoice ?? null];
     choices.forEach((c, i) => c && textArg(c.campus, `input.${i === 0 ? 'first' : 'second'}Choice.campus`, 2, 100));
     const data = await ctx.supergraph.ask<{
@@ -68,7 +71,8 @@ export const mutations = {
       { study: studyId, teacher },
     );
     const study = data.study;
-    if (!study) throw notFound(`There is no study offer ${studyId}`, 'input.study');
+    // The application stores the study's id: one that names no offer is refused before anything is stored.
+    if (!study) throw badUserInput('input.study names no study offer', 'input.study');
     if (study.status !== 'OFFERED') throw refused(ErrorCode.INVALID_STATE, `The offer is ${study.status === 'CANCELLED' ? 'cancelled' : 'not offered this year'}`, 'input.study');
     checkWindow(data.applicationRounds.find((r) => r.year === study.year) ?? null, 'apply', ctx.clock.now(), study.year, 'input.study');
     if (!data.teacher) throw forbidden('Only a teacher employed by a school owner of the partnership can apply', 'input.study');

@@ -83,10 +83,11 @@ export const mutations = {
       places: intArg(input.places, 'input.places', 1, 1000),
       status: 'OFFERED',
     };
-    if (!(await ctx.loaders.subject.load(doc.subject))) throw badUserInput(`There is no subject ${doc.subject}`, 'input.subject');
+    // References are checked before anything is stored: the subject is the catalogue's own, the institution admissions'.
+    if (!(await ctx.loaders.subject.load(doc.subject))) throw badUserInput('input.subject names no subject of the catalogue', 'input.subject');
     await checkCatalogueOpen(ctx, year, 'input.year');
     const campuses = await campusesOf(ctx, doc.institution);
-    if (!campuses) throw badUserInput(`There is no institution ${doc.institution}`, 'input.institution');
+    if (!campuses) throw badUserInput('input.institution names no institution of the partnership', 'input.institution');
     if (!campuses.includes(doc.campus)) throw badUserInput(`The institution has no campus "${doc.campus}" (it has ${campuses.join(', ')})`, 'input.campus');
     return ctx.store.insertStudy(doc, auditEntry(ctx.identity, ctx.clock.now(), 'publishStudy', doc._id, UDIR, { code, year, places: doc.places }), idempotency);
   },
@@ -157,7 +158,8 @@ export const mutations = {
       { id },
     );
     const app = data.application;
-    if (!app) throw notFound(`There is no application ${id}`, 'application');
+    // The allocation is stored under the application's id: one for no application would reference nothing.
+    if (!app) throw badUserInput('application names no application', 'application');
     checkWindow(await round(ctx, app.year), 'allocation', ctx.clock.now(), app.year, 'application');
     if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
     if (app.ownerDecision?.outcome !== 'APPROVED') {

@@ -1,5 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ErrorCode, auditEntry, idempotencyOf, auditView, badUserInput, forbidden, intArg, pageWindow, refused, requiredId, textArg } from '@partnerskap/kit';
+import {
+  ErrorCode,
+  auditEntry,
+  idempotencyOf,
+  auditView,
+  badUserInput,
+  forbidden,
+  intArg,
+  isStudyId,
+  pageWindow,
+  refused,
+  requiredId,
+  textArg,
+} from '@partnerskap/kit';
 import { type FeedbackContext } from './context.js';
 import { type FeedbackDoc } from './store.js';
 
@@ -22,6 +35,9 @@ export const mutations = {
     const again = await ctx.store.replayed(idempotency);
     if (again) return again;
     const study = requiredId(input.study, 'input.study');
+    // An id no offer can have is refused here; a well-shaped one the teacher did not take part in is MISSING_DECISION
+    // below (whether it names an offer at all only the catalogue knows, and this write asks only admissions).
+    if (!isStudyId(study)) throw badUserInput('input.study names no study offer', 'input.study');
     const rating = intArg(input.rating, 'input.rating', 1, 5);
     const seen = new Set<string>();
     const topics = input.topics.map((t, i) => {

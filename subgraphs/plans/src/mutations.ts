@@ -15,6 +15,7 @@ import {
   requiredId,
   yearArg,
 } from '@partnerskap/kit';
+import { type GraphQLError } from 'graphql';
 import { type PlansContext } from './context.js';
 import { type DecisionDoc } from './store.js';
 
@@ -29,8 +30,17 @@ interface AppFacts {
   admission: { outcome: string } | null;
 }
 
-/** Reads an application and the rounds through the supergraph (admissions and the catalogue own them), as a service. */
-async function facts(ctx: PlansContext, value: string, field: string): Promise<{ app: AppFacts; id: string; round: RoundDates | null }> {
+/**
+ * Reads an application and the rounds through the supergraph (admissions and the catalogue own them), as a service.
+ * No such application is `unknown`: bad input for a write that would store a reference to it, NOT_FOUND where the
+ * owner's decision on it is what changes.
+ */
+async function facts(
+  ctx: PlansContext,
+  value: string,
+  field: string,
+  unknown: (message: string, field: string) => GraphQLError = notFound,
+): Promise<{ app: AppFacts; id: string; round: RoundDates | null }> {
   const id = requiredId(value, field);
   const data = await ctx.supergraph.ask<{ application: AppFacts | null; applicationRounds: RoundDates[] }>(
     'admissions and the catalogue (the institutions and Udir)',
@@ -41,7 +51,7 @@ async function facts(ctx: PlansContext, value: string, field: string): Promise<{
     { id },
   );
   const app = data.application;
-  if (!app) throw notFound(`There is no application ${id}`, field);
+  if (!app) throw unknown(`${field} names no application`, field);
   if (app.schoolOwner.id !== ctx.identity.org) throw forbidden('Only the teacher’s own school owner decides on this application', field);
   return { app, id, round: data.applicationRounds.find((r) => r.year === app.year) ?? null };
 }
@@ -62,7 +72,10 @@ export const mutations = {
     if (approve && args.reason) throw badUserInput('A reason is given only when rejecting', 'reason');
     if (!approve && !args.reason) throw badUserInput('Say why the application is rejected: COST, PRIORITIES, INCOMPLETE_APPLICATION or OTHER', 'reason');
     if (!approve && args.fundingScheme) throw badUserInput('A funding scheme is chosen only when approving', 'fundingScheme');
-    const { app, id, round } = await facts(ctx, args.application, 'application');
+    // The decision stores the owner and its county: an owner plans does not know never decides (read locally, before asking anyone).
+    const owner = await ctx.loaders.owner.load(ctx.identity.org!);
+    if (!owner) throw forbidden('Only a school owner of the partnership decides on applications', 'application');
+    const { app, id, round } = await facts(ctx, args.application, 'application', badUserInput);
     if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
     if (app.study.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer applied for is cancelled', 'application');
     checkWindow(round, 'ownerDecision', ctx.clock.now(), app.year, 'application');
@@ -70,7 +83,6 @@ export const mutations = {
     if (scheme && !schemesOf(app).includes(scheme)) throw badUserInput(`Choose one of the teacher's schemes: ${schemesOf(app).join(' or ')}`, 'fundingScheme');
     const before = await ctx.loaders.decision.load(id);
     if (before?.participationConfirmed) throw refused(ErrorCode.INVALID_STATE, 'Participation is already confirmed', 'application');
-    const owner = await ctx.loaders.owner.load(ctx.identity.org!);
     const rank = !approve ? null : before?.outcome === 'APPROVED' ? before.rank : (await ctx.store.approvedOf(ctx.identity.org!, app.year)).length + 1;
     const now = ctx.clock.now();
     const doc: DecisionDoc = {
@@ -82,7 +94,7 @@ export const mutations = {
       year: app.year,
       subject: app.study.subject.code,
       gradeBand: app.study.gradeBand,
-      county: owner?.county ?? '',
+      county: owner.county,
       outcome: args.outcome,
       reason: approve ? null : args.reason!,
       rank,
@@ -97,7 +109,10 @@ export const mutations = {
 
   rankApplications: async (_: unknown, args: { year: number; applications: string[] }, ctx: PlansContext) => {
     const year = yearArg(args.year, 'year')!;
+    // The ranking's audit line is the owner's: an owner plans does not know ranks nothing, not even an empty list.
+    if (!(await ctx.loaders.owner.load(ctx.identity.org!))) throw forbidden('Only a school owner of the partnership ranks applications', 'year');
     const order = args.applications.map((a, i) => requiredId(a, `applications.${i}`));
+    // Only ids of the owner's own approved decisions (local data) pass: an unknown id is refused at its index.
     const approved = await ctx.store.approvedOf(ctx.identity.org!, year);
     const ids = new Set(approved.map((d) => d.id));
     if (new Set(order).size !== order.length) throw badUserInput('Each application may appear only once', 'applications');
@@ -148,7 +163,7 @@ export const mutations = {
     const priorities = args.input.priorities.map((p, i) => {
       const subject = requiredId(p.subject, `input.priorities.${i}.subject`);
       // An unknown code would be stored and read back as a silent null ever after.
-      if (!SUBJECT_CODES.has(subject)) throw badUserInput('No subject of the strategy has this code', `input.priorities.${i}.subject`);
+      if (!SUBJECT_CODES.has(subject)) throw badUserInput(`input.priorities.${i}.subject names no subject of the strategy`, `input.priorities.${i}.subject`);
       if (seen.has(`${subject}|${p.gradeBand}`)) throw badUserInput('Each subject and grade band once', `input.priorities.${i}`);
       seen.add(`${subject}|${p.gradeBand}`);
       return { subject, gradeBand: p.gradeBand, targetTeachers: intArg(p.targetTeachers, `input.priorities.${i}.targetTeachers`, 1, 10_000) };
