@@ -17,6 +17,7 @@ import { rawRequest } from './net.js';
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
 const TOKEN_KEY = 'partnerskap.insights.token';
 const HIDDEN = '–';
+const MISSING = 'n/a';
 const QUERY = readFileSync(new URL('../operations/insights-funnel.graphql', import.meta.url), 'utf8');
 
 warnWithoutChromium('test/insights-page.e2e.test.ts');
@@ -429,4 +430,108 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the insights page in Chromium' : 'SKIPPED
     expect(recorded.problems.filter((p) => !/status of 401/.test(p))).toEqual([]);
     await context.close();
   }, 60_000);
+
+  it('shows the figures it has with partners down, marks what is missing as n/a and names the partners', async () => {
+    const { year } = await newestYear(undefined);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const recorded = record(context, page);
+    await h.stopSubgraph('plans');
+    await h.stopSubgraph('feedback');
+    try {
+      const answer = await h.query<Data>(QUERY, { year });
+      expect(answer.data?.insights?.applications, JSON.stringify(answer.errors)).toBeTruthy();
+      expect([answer.data!.insights.decisions, answer.data!.insights.ratings, answer.data!.counties]).toEqual([null, null, null]);
+      await page.goto(`${origin}/insights#${year}`);
+      expect(await shown(page, year)).toBe('partial');
+      expect((await page.getAttribute('main', 'data-missing'))?.split(' ').sort()).toEqual(['feedback', 'plans']);
+      expect(await page.isVisible('#missing')).toBe(true);
+      expect(await page.textContent('#missing-text')).toMatch(
+        /^Figures from (plans|feedback) \(.+\) and (plans|feedback) \(.+\) are missing: these partners did not answer\. The rest is shown/,
+      );
+      expect(await page.textContent('#missing-text')).toContain('Without the county names from plans, counties show their numbers.');
+      expect(await page.textContent('#status')).toMatch(/Missing \(n\/a\): those from (plans|feedback) .+, which did not answer\.$/);
+      const errors = await page.$$eval('#error-list li', (items) => items.map((li) => li.textContent ?? ''));
+      expect(errors.length).toBe(answer.errors!.length);
+      expect(errors.some((e) => e.includes('(SUBGRAPH_UNAVAILABLE at insights.decisions)'))).toBe(true);
+
+      // The API's answer with the two partners' parts as empty, then their columns as n/a on the page.
+      const empty = structuredClone(answer.data!);
+      empty.insights.decisions = { total: { approved: 0, refused: 0, refusalRate: 0 }, bySubject: [], byCounty: [] };
+      empty.insights.ratings = { overall: { average: 0 }, byCounty: [] };
+      empty.counties = [];
+      const subjects = expectedSubjectTable(empty);
+      const expectedCounties = expectedCountyTable(empty);
+      /** The page's table against the expected one: the missing columns all n/a (body and totals), the others the API's figures. */
+      const expectColumns = (shownTable: string[][], expected: unknown[][], kinds: Kind[], missing: number[]) => {
+        expect(shownTable.map((r) => r[0])).toEqual(expected.map((r) => r[0]));
+        for (const k of missing) expect(shownTable.map((r) => r[k + 1])).toEqual(shownTable.map(() => MISSING));
+        const keep = (table: unknown[][]) => table.map((r) => r.filter((_, k) => k === 0 || !missing.includes(k - 1)));
+        const kept = kinds.filter((_, k) => !missing.includes(k));
+        expect(comparable(keep(shownTable), kept, true)).toEqual(comparable(keep(expected), kept, false));
+        // Hidden figures stay "–", and only where the API hid them: a missing one is never "–" or 0.
+        expect(keep(shownTable).flat().filter((t) => t === HIDDEN).length).toBe(keep(expected).flat().filter((v) => v === null).length);
+      };
+      const subjectTable = await tableOf(page, 'subject-table');
+      const countyTable = await tableOf(page, 'county-table');
+      expectColumns(subjectTable, subjects.table, SUBJECT_KINDS, [1]);
+      expectColumns(countyTable, expectedCounties, COUNTY_KINDS, [1, 2, 3, 7]);
+      // A figure of another partner is there: admissions' applications in all.
+      const total = answer.data!.insights.applications.total.applications as number;
+      expect(total).toBeGreaterThan(0);
+      expect(subjectTable.at(-1)![1]).toBe(total.toLocaleString('en-GB'));
+      // Each missing cell says why; the missing columns' headers say so too.
+      expect(await page.getAttribute('#subject-table tbody td.missing-figure abbr', 'title')).toBe('Missing: plans (KS and the school owners) did not answer');
+      expect(await page.getAttribute('#county-table tfoot td.missing-figure[data-partner="feedback"] abbr', 'title')).toContain('feedback');
+      expect(await page.$$eval('th.missing-column', (ths) => ths.map((th) => th.textContent))).toEqual([
+        'Approved by owners (n/a: plans)',
+        'Approved (n/a: plans)',
+        'Refused (n/a: plans)',
+        'Refusal rate (n/a: plans)',
+        'Average rating (n/a: feedback)',
+      ]);
+
+      // The chart leaves out the stage of plans rather than drawing zeros, and says so.
+      type Datasets = { data: { datasets: { label: string; data: (number | null)[] }[] } };
+      const chart = await page.evaluate(() => {
+        const c = (window as unknown as { Chart: { getChart(canvas: unknown): Datasets } }).Chart.getChart(document.querySelector('#funnel-chart'));
+        return c.data.datasets.map((d) => ({ label: d.label, data: d.data }));
+      });
+      const stages = [['Applications', 0], ['Funded', 2], ['Admitted', 3], ['Completed', 4]] as const;
+      expect(chart).toEqual(stages.map(([label, k]) => ({ label, data: subjects.rows.map((r) => r.values[k]) })));
+      expect(await page.textContent('#chart-note')).toContain('approved by owners (plans (KS and the school owners) did not answer)');
+      expect(await page.getAttribute('#funnel-chart', 'aria-label')).toContain('Missing: approved by owners');
+      const screenshot = join(OUTPUT, 'insights-partners-down.png');
+      await page.screenshot({ path: screenshot, fullPage: true });
+      console.log(`insights page with plans and feedback down: ${screenshot}`);
+    } finally {
+      await h.restartSubgraph('plans');
+      await h.restartSubgraph('feedback');
+    }
+
+    // Back up: the same page asked again shows every figure, and no mark is left.
+    await page.reload();
+    expect(await shown(page, year)).toBe('ready');
+    expect(await page.isVisible('#missing')).toBe(false);
+    expect(await page.$$eval('.missing-figure, th.missing-column, .column-missing', (els) => els.length)).toBe(0);
+
+    // The catalogue down: it owns the year's figures (every partner's are asked through it), so there are
+    // none to show: the errors and a clear status, no crash, no table of zeros.
+    await h.stopSubgraph('catalogue');
+    try {
+      await page.reload();
+      expect(await shown(page, year)).toBe('error');
+      expect(await page.textContent('#status')).toMatch(/^No figures for \d{4}\/\d\d: the catalogue \(Udir\) did not answer/);
+      expect(await page.textContent('#missing-text')).toContain('Figures from the catalogue (Udir) are missing');
+      const errors = await page.$$eval('#error-list li', (items) => items.map((li) => li.textContent ?? ''));
+      expect(errors.some((e) => e.includes('(SUBGRAPH_UNAVAILABLE at insights)'))).toBe(true);
+      expect(await page.$$eval('#subject-table tbody tr, #county-table tbody tr', (rows) => rows.length)).toBe(0);
+      // The picker keeps the year asked for, not marked "no round": the catalogue did not say.
+      expect(await page.$$eval('#year option', (options) => options.map((o) => o.textContent))).toEqual([`${year}/${String(year + 1).slice(2)}`]);
+    } finally {
+      await h.restartSubgraph('catalogue');
+    }
+    expect(recorded.problems).toEqual([]);
+    await context.close();
+  }, 90_000);
 });
