@@ -137,6 +137,52 @@ describe('npm run example', () => {
     const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as unknown;
     expect(answer).toEqual({ data: { studies: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } } } });
   }, 40_000);
+
+  it('with a partner down prints the partial answer, says on stderr who did not answer and what is missing, and exits 0', async () => {
+    // Two English studies of the example's year in the empty catalogue: enough for feedback's ratings to go missing.
+    const studies = running!.dbs.catalogue.collection<Record<string, unknown> & { _id: string }>('studies');
+    const study = { code: 'K2ENG51001', subject: 'ENG', gradeBand: 'GRADES_5_10', credits: 30, level: 'BACHELOR', institution: '911770709' };
+    const more = { campus: 'Horten', delivery: 'GATHERINGS', gatherings: 4, semesters: 2, startTerm: '2024 autumn', year: 2024, places: 45, status: 'OFFERED' };
+    await studies.insertMany([
+      { _id: 'K2ENG51001-2024', name: 'Engelsk 1 for 5.-10. trinn', ...study, ...more },
+      { _id: 'K2ENG52001-2024', name: 'Engelsk 2 for 5.-10. trinn', ...study, code: 'K2ENG52001', ...more },
+    ]);
+    await running!.stopSubgraph('feedback');
+    try {
+      const run = await npmRun('example', [], 30_000, { GATEWAY_URL: running!.gateway.url });
+      expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+      // stdout is the JSON answer alone (after npm's header): the catalogue's studies are there, the ratings null.
+      type Answer = { data: { studies: { edges: { node: Record<string, unknown> }[] } }; errors: unknown[] };
+      const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as Answer;
+      expect(answer.data.studies.edges.map((e) => [e.node.name, e.node.places, e.node.rating])).toEqual([
+        ['Engelsk 1 for 5.-10. trinn', 45, null],
+        ['Engelsk 2 for 5.-10. trinn', 45, null],
+      ]);
+      expect(answer.errors).toHaveLength(2);
+      expect(run.stderr).toContain("Partial answer: feedback (the teachers' unions) did not answer; the rest of the answer is there.");
+      expect(run.stderr).toContain('  studies.edges[*].node.rating (feedback: SUBGRAPH_UNAVAILABLE), 2 values');
+      // The public too, whose FORBIDDEN for Bergen's approvals is the expected answer, not a failure.
+      const asPublic = await npmRun('example', ['--public'], 30_000, { GATEWAY_URL: running!.gateway.url });
+      expect(asPublic, asPublic.stderr).toMatchObject({ code: 0, leftovers: false });
+      expect(asPublic.stderr).toContain('  studies.edges[*].node.rating (feedback: SUBGRAPH_UNAVAILABLE), 2 values');
+      expect(asPublic.stderr).toContain('Not for the public (as expected, not a failure):\n  studies.edges[*].node.approvedApplications (FORBIDDEN), 2 values');
+
+      // The catalogue down: no studies at all, so no answer (exit 1), the same summary.
+      await running!.stopSubgraph('catalogue');
+      try {
+        const none = await npmRun('example', ['--public'], 30_000, { GATEWAY_URL: running!.gateway.url });
+        expect(none, none.stderr).toMatchObject({ code: 1, leftovers: false });
+        expect(JSON.parse(none.stdout.slice(none.stdout.indexOf('\n{') + 1))).toMatchObject({ data: { studies: null } });
+        expect(none.stderr).toContain('No answer: catalogue (Udir) did not answer, and nothing else came.');
+        expect(none.stderr).toContain('  studies (catalogue: SUBGRAPH_UNAVAILABLE), 1 value');
+      } finally {
+        await running!.restartSubgraph('catalogue');
+      }
+    } finally {
+      await running!.restartSubgraph('feedback');
+      await studies.deleteMany({});
+    }
+  }, 70_000);
 });
 
 describe('the checks of the generated files', () => {
