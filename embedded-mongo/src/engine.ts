@@ -55,7 +55,8 @@ export class Transaction {
   }
 }
 
-type Listener = (op: Op) => void;
+/** The journal's hook: writes an op before it is applied (throws: not applied), and returns how to take it back out. */
+type Listener = (op: Op) => (() => void) | void;
 
 /** All databases in memory, and the one path by which their state changes. */
 export class Engine {
@@ -63,7 +64,7 @@ export class Engine {
   #seq = 0;
   #listener: Listener | undefined;
 
-  /** Called with every applied op (not during replay): the journal's hook. */
+  /** Called with every op before it is applied (not during replay): the journal's hook. */
   onApply(listener: Listener | undefined): void {
     this.#listener = listener;
   }
@@ -77,10 +78,19 @@ export class Engine {
     return this.collection(db, name) ?? (this.apply({ t: 'create', db, c: name, o: {} }), this.collection(db, name)!);
   }
 
-  /** Applies one change to the stored state; replay passes `journal = false`. */
+  /**
+   * Applies one change to the stored state; replay passes `journal = false`. The journal comes
+   * first: a change it cannot write (a full disk) is not applied, and one that fails to apply is
+   * taken back out of it.
+   */
   apply(op: Op, journal = true): void {
-    this.#applyOp(op);
-    if (journal) this.#listener?.(op);
+    const undo = journal ? this.#listener?.(op) : undefined;
+    try {
+      this.#applyOp(op);
+    } catch (err) {
+      undo?.();
+      throw err;
+    }
   }
 
   #applyOp(op: Op): void {

@@ -20,6 +20,7 @@ export const ErrorCodes = Object.freeze({
   TransactionCommitted: 256,
   Location40414: 40414,
   DuplicateKey: 11000,
+  OutOfDiskSpace: 14031,
 } as const);
 
 /** The name of an error code in {@link ErrorCodes}. */

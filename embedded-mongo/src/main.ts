@@ -1,14 +1,17 @@
 import { parseArgs } from 'node:util';
-import { type FsyncMode } from './journal.js';
+import { type FsyncMode, JournalError } from './journal.js';
+import { StoreLockedError } from './lock.js';
 import { startEmbeddedMongo } from './server.js';
 
-const USAGE = 'usage: npm run mongo -- [--port 27017] [--dir .data/mongo] [--fsync always|interval]';
+const USAGE = 'usage: npm run mongo -- [--port 27017] [--dir .data/mongo] [--fsync always|interval] [--salvage]';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '27017' },
     dir: { type: 'string' },
     fsync: { type: 'string', default: 'always' },
+    // Start from the valid records of a damaged journal, keeping the damaged file aside.
+    salvage: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -26,6 +29,12 @@ const store = await startEmbeddedMongo({
   port,
   fsync: values.fsync as FsyncMode,
   ...(values.dir ? { dir: values.dir } : {}),
+  ...(values.salvage ? { salvage: true } : {}),
+}).catch((err: unknown) => {
+  // A refusal the operator acts on: its message, not a stack.
+  if (!(err instanceof JournalError || err instanceof StoreLockedError)) throw err;
+  process.stderr.write(`[embedded-mongo] ${err.message}\n`);
+  process.exit(1);
 });
 console.log(store.uri);
 

@@ -1,8 +1,10 @@
+import { mkdirSync } from 'node:fs';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { CommandRunner } from './commands.js';
 import { Engine } from './engine.js';
 import { MongoServerError } from './errors.js';
-import { type FsyncMode, Journal } from './journal.js';
+import { type FsyncMode, Journal, type JournalFiles } from './journal.js';
+import { type DirectoryLock, lockDirectory } from './lock.js';
 import { type Request, ProtocolError, decode, encodeReply, messageLength } from './wire.js';
 
 /** Options of {@link startEmbeddedMongo}. */
@@ -11,8 +13,12 @@ export interface EmbeddedMongoOptions {
   port?: number;
   /** Interface to listen on; default `127.0.0.1`. */
   host?: string;
-  /** Folder for the journal; without it the store is purely in memory. */
+  /** Folder for the journal (one store at a time: a lock file); without it the store is purely in memory. */
   dir?: string;
+  /** Start from the valid records of a damaged journal, keeping the damaged file aside (see docs/contributing.md). */
+  salvage?: boolean;
+  /** For tests: the journal's file writes and free-space check (default node:fs). */
+  journalFiles?: JournalFiles;
   /** When the journal is fsynced (see {@link FsyncMode}); default `always`. */
   fsync?: FsyncMode;
   /** With `fsync: 'interval'`; default 100 ms. */
@@ -40,14 +46,30 @@ const MAX_MESSAGE_BYTES = 48_000_000;
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[embedded-mongo] ${line}\n`));
   const engine = new Engine();
-  const journal = options.dir
-    ? Journal.open(engine, {
+  // The lock before the journal is read: a second store must not replay, compact or append.
+  let lock: DirectoryLock | undefined;
+  let journal: Journal | undefined;
+  const closeFiles = (): void => {
+    journal?.close();
+    lock?.release();
+  };
+  if (options.dir) {
+    mkdirSync(options.dir, { recursive: true });
+    lock = lockDirectory(options.dir, log);
+    try {
+      journal = Journal.open(engine, {
         dir: options.dir,
         log,
         ...(options.fsync ? { fsync: options.fsync } : {}),
         ...(options.fsyncIntervalMs ? { fsyncIntervalMs: options.fsyncIntervalMs } : {}),
-      })
-    : undefined;
+        ...(options.salvage ? { salvage: true } : {}),
+        ...(options.journalFiles ? { files: options.journalFiles } : {}),
+      });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
   const runner = new CommandRunner(engine);
   const sockets = new Set<Socket>();
   const maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
@@ -61,8 +83,12 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       reply = runner.run(request.command, { connectionId: id, host });
     } catch (err) {
       reply = errorReply(err, log);
-    } finally {
+    }
+    try {
       journal?.flush();
+    } catch (err) {
+      // A failed fsync (a full disk): the client hears it, the process stays up.
+      reply = errorReply(err, log);
     }
     return request.noReply ? undefined : encodeReply(request, reply, ++replyId);
   };
@@ -98,15 +124,22 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  }).catch((err: unknown) => {
+    closeFiles();
+    throw err;
   });
   const { port } = server.address() as AddressInfo;
   host = `${options.host ?? '127.0.0.1'}:${port}`;
 
   const ttl = setInterval(() => {
     const now = Date.now();
-    engine.expire(now);
     runner.expireCursors(now);
-    journal?.flush();
+    try {
+      engine.expire(now);
+      journal?.flush();
+    } catch {
+      // The journal refused (a full disk, logged there): the sweep runs again at the next tick.
+    }
   }, options.ttlIntervalMs ?? 1000);
   ttl.unref();
 
@@ -119,7 +152,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
         clearInterval(ttl);
         for (const socket of sockets) socket.destroy();
         server.close(() => {
-          journal?.close();
+          closeFiles();
           resolve();
         });
       })),
