@@ -1,4 +1,5 @@
 import { parse } from 'graphql';
+import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { type ErrorBehaviour, setErrorBehaviour } from './error-behaviour.js';
 import { type Identity, PUBLIC } from './identity.js';
@@ -34,6 +35,38 @@ describe('createSubgraphServer', () => {
     const m = parsePrometheusText(await metrics.text());
     expect(sumOf(m, 'partnerskap_graphql_requests_total', { operation: 'Boom__catalogue__0', status: 'partial' })).toBe(1);
     expect(sumOf(m, 'partnerskap_graphql_errors_total', { operation: 'Boom__catalogue__0', code: 'INTERNAL_SERVER_ERROR' })).toBe(1);
+  });
+});
+
+describe('a database that cannot store (its disk full)', () => {
+  // The driver's errors as the store's OutOfDiskSpace reply (code 14031) and a write error of it become.
+  const errmsg = "the embedded store's disk is full (ENOSPC on its journal): the write was not applied";
+  const outOfDisk = { ok: 0, code: 14031, codeName: 'OutOfDiskSpace', errmsg };
+  const server = createSubgraphServer<MetricsContext & { identity: Identity; requestId: string }>({
+    name: 'feedback',
+    typeDefs: parse('type Query { ok: String } type Mutation { command: String, insert: String }'),
+    resolvers: {
+      Mutation: {
+        command: () => {
+          throw new MongoServerError(outOfDisk);
+        },
+        insert: () => {
+          throw new MongoBulkWriteError({ message: outOfDisk.errmsg, code: 14031, writeErrors: [] }, { insertedCount: 0 } as never);
+        },
+      },
+    },
+    development: false,
+    log: () => {},
+  });
+
+  it('answers STORE_UNAVAILABLE, not an internal error, for the command and for a write error', async () => {
+    const res = await server.executeOperation({ query: 'mutation { command insert }' }, { contextValue: { identity: PUBLIC, requestId: 'req-12345678' } });
+    const errors = res.body.kind === 'single' ? res.body.singleResult.errors : undefined;
+    const message = 'The partner’s database cannot store changes just now (its disk is full); try again later';
+    expect(errors).toEqual([
+      { message, path: ['command'], extensions: { code: 'STORE_UNAVAILABLE' } },
+      { message, path: ['insert'], extensions: { code: 'STORE_UNAVAILABLE' } },
+    ]);
   });
 });
 

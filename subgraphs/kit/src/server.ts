@@ -78,9 +78,24 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
       if (isStoreDown(error)) {
         return { message: 'The partner’s database cannot be reached just now; try again shortly', ...path, extensions: { code: ErrorCode.STORE_UNAVAILABLE } };
       }
+      // The database answers but cannot store (its disk is full): the write was not made, reads still work.
+      if (isOutOfDiskSpace(error)) {
+        const message = 'The partner’s database cannot store changes just now (its disk is full); try again later';
+        return { message, ...path, extensions: { code: ErrorCode.STORE_UNAVAILABLE } };
+      }
       return { message: 'Internal server error', ...path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
     },
   });
+}
+
+/** MongoDB's `OutOfDiskSpace` (the embedded store's full disk), as the driver throws it for a command or a write error. */
+function isOutOfDiskSpace(error: unknown): boolean {
+  let e = error as { code?: unknown; codeName?: unknown; originalError?: unknown; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 5; i++) {
+    if (e.code === 14031 || e.codeName === 'OutOfDiskSpace') return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }
 
 /** @apollo/subgraph's error for an `_entities` representation of a type the subgraph does not have: the caller's mistake. */
