@@ -178,6 +178,27 @@ describe.skipIf(REAL_MONGODB)(`a damaged journal (${EMBEDDED_ONLY})`, () => {
     await again.close();
   });
 
+  it('salvage resynchronises after a zeroed stretch of several records, losing only the records it touches', async () => {
+    const { dir, journal } = await journalOf(200);
+    const buf = readFileSync(journal);
+    const offsets = recordOffsets(buf);
+    const from = buf.length >> 2;
+    const to = from + 500;
+    buf.fill(0, from, to);
+    writeFileSync(journal, buf);
+    await expect(startEmbeddedMongo({ dir, log: () => undefined })).rejects.toBeInstanceOf(JournalCorruptError);
+    const s = await open(dir, { salvage: true });
+    // The records overlapping the zeroed bytes (record 0 is the collection's create, record k + 1 inserts k).
+    const ends = offsets.map((_, k) => offsets[k + 1] ?? buf.length);
+    const hit = offsets.map((at, k) => at < to && ends[k]! > from);
+    const lost = range(200).filter((i) => hit[i + 1]);
+    expect(lost.length).toBeGreaterThan(2);
+    expect(await ids(s.client)).toEqual(range(200).filter((i) => !lost.includes(i)));
+    const skipped = `${offsets[hit.indexOf(true)]}-${offsets[hit.lastIndexOf(true) + 1]}`;
+    expect(s.logs).toEqual([expect.stringMatching(new RegExp(`the damaged bytes ${skipped} skipped`))]);
+    await s.close();
+  });
+
   it('salvage of a journal damaged at its very start recovers what follows', async () => {
     const { dir, journal } = await journalOf(10);
     const buf = readFileSync(journal);
