@@ -218,8 +218,8 @@ export class Journal {
   /** A failed write could not be cut back: the next write does it first. */
   #cutPending = false;
   #dirty = false;
-  /** The error of the failure being reported (logged once, and once when writes work again). */
-  #failing: string | undefined;
+  /** The failure being reported: logged once, and once when that works again. */
+  #failing: { what: 'write' | 'fsync'; code: string } | undefined;
 
   private constructor(fd: number, size: number, path: string, options: JournalOptions) {
     this.#fd = fd;
@@ -340,7 +340,7 @@ export class Journal {
     }
     this.#size = start + buf.length;
     this.#dirty = true;
-    this.#recovered();
+    this.#recovered('write');
     return () => {
       this.#size = start;
       this.#cutPending = true;
@@ -366,6 +366,7 @@ export class Journal {
     } catch (err) {
       throw this.#failed(err, 'fsync');
     }
+    this.#recovered('fsync');
   }
 
   #syncInBackground(): void {
@@ -376,15 +377,18 @@ export class Journal {
     } catch (err) {
       // Retried at the next tick; the writes are in the file already.
       this.#failed(err, 'fsync');
+      return;
     }
+    this.#recovered('fsync');
   }
 
   /** The error a client gets for a failed journal write, logged once per episode. */
   #failed(err: unknown, what: 'write' | 'fsync'): Error {
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-    if (this.#failing !== code) {
-      this.#failing = code;
-      this.#log(`journal: ${what} to ${this.#path} failed (${code}): writes are refused and reads served until it works again`);
+    if (this.#failing?.what !== what || this.#failing.code !== code) {
+      this.#failing = { what, code };
+      const meanwhile = what === 'write' ? 'writes are refused and reads served' : 'written changes may not survive a power cut';
+      this.#log(`journal: ${what} to ${this.#path} failed (${code}): ${meanwhile} until it works again`);
     }
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       const outcome = what === 'write' ? 'the write was not applied' : 'the write is applied but may not survive a power cut';
@@ -394,9 +398,9 @@ export class Journal {
     return err instanceof Error ? err : new Error(String(err));
   }
 
-  #recovered(): void {
-    if (this.#failing === undefined) return;
-    this.#log(`journal: writes to ${this.#path} work again (after ${this.#failing})`);
+  #recovered(what: 'write' | 'fsync'): void {
+    if (this.#failing?.what !== what) return;
+    this.#log(`journal: ${what}s to ${this.#path} work again (after ${this.#failing.code})`);
     this.#failing = undefined;
   }
 
