@@ -1,17 +1,21 @@
 import { Long, ObjectId } from 'bson';
+import { compare } from 'mingo/util';
+import { type Collation, compareStrings, parseCollation } from './collation.js';
 import { type Collection, Engine, Transaction, idKeyOf } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
 import { type IndexSpec, defaultIndexName, sameIndex } from './indexes.js';
 import {
-  type Collation,
   type ReadContext,
   aggregate,
   applyUpdate,
+  evaluateLet,
   match,
   project,
+  refuseUnsupported,
   sortRecords,
   upsertSeed,
 } from './query.js';
+import { checkValidationOptions, validatorFor } from './validation.js';
 import { type Doc, keyOf, toNumber, toView, valuesAt } from './values.js';
 
 /** The wire version we claim: MongoDB 7.0. The driver needs at least 9 (4.4). */
@@ -159,6 +163,8 @@ export class CommandRunner {
         return this.#listCollections(cmd, db);
       case 'create':
         return this.#create(cmd, db);
+      case 'collMod':
+        return this.#collMod(cmd, db);
       case 'drop':
         return this.#drop(cmd, db);
       case 'dropDatabase':
@@ -181,13 +187,8 @@ export class CommandRunner {
         return this.#findAndModify(cmd, db, txn, read(cmd.collation));
       case 'aggregate':
         return this.#aggregate(cmd, db, read(cmd.collation));
-      case 'count': {
-        const coll = this.#engine.collection(db, String(cmd.count));
-        let n = match(coll, cmd.query as Doc | undefined, read(cmd.collation)).length;
-        if (cmd.skip !== undefined) n = Math.max(0, n - toNumber(cmd.skip));
-        if (cmd.limit !== undefined && toNumber(cmd.limit) !== 0) n = Math.min(n, Math.abs(toNumber(cmd.limit)));
-        return { n, ok: 1 };
-      }
+      case 'count':
+        return this.#count(cmd, db, read());
       case 'distinct':
         return this.#distinct(cmd, db, read(cmd.collation));
       case 'createIndexes':
@@ -243,6 +244,26 @@ export class CommandRunner {
     return [...(this.#engine.dbs.get(db)?.values() ?? [])];
   }
 
+  /**
+   * A read's context on `coll`: the command's collation (`{ locale: 'simple' }` for binary), else
+   * the collection's or view's default, and the command's evaluated `let` variables. A view's
+   * collation cannot be overridden, as in MongoDB.
+   */
+  #reading(ctx: ReadContext, cmd: Doc, coll: Collection | undefined): ReadContext {
+    const collation = collationOf(cmd.collation, coll);
+    const variables = evaluateLet(cmd.let);
+    // The common read (no collation, no let) keeps its context: a copy per command costs a find by _id a third of its time.
+    if (collation === undefined && variables === undefined && ctx.collation === undefined) return ctx;
+    return { ...ctx, collation, variables };
+  }
+
+  /** The collection a write goes to; a view refuses it as MongoDB does. */
+  #writable(db: string, name: string): Collection | undefined {
+    const coll = this.#engine.collection(db, name);
+    if (isView(coll)) throw new MongoServerError('CommandNotSupportedOnView', `Namespace ${db}.${name} is a view, not a collection`);
+    return coll;
+  }
+
   #listDatabases(cmd: Doc): Doc {
     const databases = [...this.#engine.dbs.keys()].map((name) => ({
       name,
@@ -255,13 +276,17 @@ export class CommandRunner {
   }
 
   #listCollections(cmd: Doc, db: string): Doc {
-    const all = this.#collections(db).map((c) => ({
-      name: c.name,
-      type: 'collection',
-      options: c.options,
-      info: { readOnly: false, uuid: c.uuid },
-      idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
-    }));
+    const all = this.#collections(db).map((c) =>
+      isView(c)
+        ? { name: c.name, type: 'view', options: c.options, info: { readOnly: true } }
+        : {
+            name: c.name,
+            type: 'collection',
+            options: c.options,
+            info: { readOnly: false, uuid: c.uuid },
+            idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
+          },
+    );
     const filter = cmd.filter as Doc | undefined;
     const docs = filter && Object.keys(filter).length > 0 ? this.#filterPlain(all, filter) : all;
     const shown = cmd.nameOnly ? docs.map((d) => ({ name: d.name, type: d.type })) : docs;
@@ -281,8 +306,43 @@ export class CommandRunner {
     if (this.#engine.collection(db, name)) {
       throw new MongoServerError('NamespaceExists', `Collection ${db}.${name} already exists.`);
     }
-    const { create: _c, $db: _d, lsid: _l, $clusterTime: _t, $readPreference: _r, writeConcern: _w, ...options } = cmd;
+    const options: Doc = {};
+    for (const [key, value] of Object.entries(cmd)) {
+      if (key === 'create' || ANY_COMMAND_FIELDS.has(key) || value === undefined) continue;
+      const refused = CREATE_REFUSED[key];
+      if (refused && !(key === 'capped' && value === false)) throw new MongoServerError('CommandNotSupported', `${refused} not supported by the embedded store`);
+      if (!CREATE_OPTIONS.has(key)) throw new MongoServerError('Location40415', `BSON field 'create.${key}' is an unknown field.`);
+      options[key] = value;
+    }
+    checkCollectionOptions(options);
     this.#engine.apply({ t: 'create', db, c: name, o: options });
+    return { ok: 1 };
+  }
+
+  /**
+   * `collMod`: changes a collection's validator, `validationLevel` and `validationAction`, or a
+   * view's `viewOn` and `pipeline`. Documents already stored are not checked again (as in MongoDB).
+   */
+  #collMod(cmd: Doc, db: string): Doc {
+    const name = this.#collectionName(cmd.collMod);
+    const coll = this.#engine.collection(db, name);
+    if (!coll) throw new MongoServerError('NamespaceNotFound', `ns does not exist: ${db}.${name}`);
+    const changes: Doc = {};
+    for (const [key, value] of Object.entries(cmd)) {
+      if (key === 'collMod' || ANY_COMMAND_FIELDS.has(key) || value === undefined) continue;
+      if (COLLMOD_REFUSED.has(key)) throw new MongoServerError('CommandNotSupported', `collMod '${key}' is not supported by the embedded store`);
+      if (!COLLMOD_OPTIONS.has(key)) throw new MongoServerError('Location40415', `BSON field 'collMod.${key}' is an unknown field.`);
+      changes[key] = value;
+    }
+    const view = isView(coll);
+    for (const key of Object.keys(changes)) {
+      if (view !== (key === 'viewOn' || key === 'pipeline')) {
+        throw new MongoServerError('InvalidOptions', view ? `option not supported on a view: ${key}` : `option only supported on a view: ${key}`);
+      }
+    }
+    const options = { ...coll.options, ...changes };
+    checkCollectionOptions(options);
+    this.#engine.apply({ t: 'options', db, c: name, o: options });
     return { ok: 1 };
   }
 
@@ -311,7 +371,9 @@ export class CommandRunner {
     const name = this.#collectionName(cmd.insert);
     const docs = (cmd.documents as Doc[] | undefined) ?? [];
     const ordered = cmd.ordered !== false;
+    this.#writable(db, name);
     const coll = this.#engine.ensureCollection(db, name);
+    const validate = validatorFor(coll.options, cmd.bypassDocumentValidation === true);
     const writeErrors: Doc[] = [];
     let n = 0;
     for (let i = 0; i < docs.length; i++) {
@@ -321,6 +383,7 @@ export class CommandRunner {
       const doc = { _id, ...rest };
       try {
         if (Array.isArray(doc._id)) throw badValue("can't use an array for _id");
+        validate?.(doc, undefined);
         const id = idKeyOf(doc);
         if (this.#engine.effective(coll, txn, id)) {
           this.#engine.checkUnique(coll, txn, `${id}\0new`, toView(doc) as Doc);
@@ -339,6 +402,10 @@ export class CommandRunner {
   #update(cmd: Doc, db: string, txn: Transaction | undefined): Doc {
     const name = this.#collectionName(cmd.update);
     const statements = (cmd.updates as Doc[] | undefined) ?? [];
+    refuseUnknownFields(statements, UPDATE_STATEMENT_FIELDS, 'update.updates');
+    this.#writable(db, name);
+    const variables = evaluateLet(cmd.let);
+    const bypass = cmd.bypassDocumentValidation === true;
     const ordered = cmd.ordered !== false;
     const writeErrors: Doc[] = [];
     const upserted: Doc[] = [];
@@ -347,7 +414,7 @@ export class CommandRunner {
     for (let i = 0; i < statements.length; i++) {
       const s = statements[i]!;
       try {
-        const result = this.#updateOne(db, name, txn, s);
+        const result = this.#updateOne(db, name, txn, s, variables, bypass);
         n += result.n;
         nModified += result.modified;
         if (result.upsertedId !== undefined) upserted.push({ index: i, _id: result.upsertedId });
@@ -369,25 +436,34 @@ export class CommandRunner {
     name: string,
     txn: Transaction | undefined,
     s: Doc,
+    letVariables: Doc | undefined,
+    bypass: boolean,
   ): { n: number; modified: number; upsertedId?: unknown } {
     const u = s.u as Doc | Doc[];
     if (u === null || typeof u !== 'object') throw badValue('the update must be a document or a pipeline');
-    const spec = { u, arrayFilters: s.arrayFilters as Doc[] | undefined };
-    const filter = (s.q as Doc | undefined) ?? {};
     const coll = this.#engine.collection(db, name);
-    let targets = match(coll, filter, { engine: this.#engine, txn, collation: s.collation as Collation | undefined });
+    checkHint(coll, s.hint);
+    const collation = collationOf(s.collation, coll);
+    // A statement's constants `c` (MongoDB 5.0+) join the command's `let` for its pipeline.
+    const variables = s.c !== undefined ? { ...letVariables, ...constants(s.c) } : letVariables;
+    const spec = { u, arrayFilters: s.arrayFilters as Doc[] | undefined, collation, variables };
+    const filter = (s.q as Doc | undefined) ?? {};
+    let targets = match(coll, filter, { engine: this.#engine, txn, collation, variables });
     if (!s.multi) targets = targets.slice(0, 1);
     if (targets.length === 0) {
       if (!s.upsert) return { n: 0, modified: 0 };
       const target = this.#engine.ensureCollection(db, name);
       const doc = applyUpdate(upsertBase(u, filter), spec, filter, true);
+      validatorFor(target.options, bypass)?.(doc, undefined);
       this.#engine.write(target, txn, idKeyOf(doc), doc);
       return { n: 1, modified: 0, upsertedId: doc._id };
     }
+    const validate = validatorFor(coll!.options, bypass);
     let modified = 0;
     for (const rec of targets) {
       const next = applyUpdate(rec.doc, spec, filter, false);
       if (!sameBson(next, rec.doc)) {
+        validate?.(next, rec.doc);
         this.#engine.write(coll!, txn, rec.id, next);
         modified++;
       }
@@ -397,11 +473,15 @@ export class CommandRunner {
 
   #delete(cmd: Doc, db: string, txn: Transaction | undefined): Doc {
     const name = this.#collectionName(cmd.delete);
-    const coll = this.#engine.collection(db, name);
+    const coll = this.#writable(db, name);
     const statements = (cmd.deletes as Doc[] | undefined) ?? [];
+    refuseUnknownFields(statements, DELETE_STATEMENT_FIELDS, 'delete.deletes');
+    const variables = evaluateLet(cmd.let);
     let n = 0;
     for (const s of statements) {
-      let targets = match(coll, s.q as Doc, { engine: this.#engine, txn, collation: s.collation as Collation | undefined });
+      const collation = collationOf(s.collation, coll);
+      checkHint(coll, s.hint);
+      let targets = match(coll, s.q as Doc, { engine: this.#engine, txn, collation, variables });
       if (toNumber(s.limit) === 1) targets = targets.slice(0, 1);
       for (const rec of targets) {
         this.#engine.write(coll!, txn, rec.id, null);
@@ -411,16 +491,30 @@ export class CommandRunner {
     return { n, ok: 1 };
   }
 
-  #find(cmd: Doc, db: string, ctx: ReadContext): Doc {
+  #find(cmd: Doc, db: string, readCtx: ReadContext): Doc {
     const name = this.#collectionName(cmd.find);
     const coll = this.#engine.collection(db, name);
+    const ctx = this.#reading(readCtx, cmd, coll);
+    checkHint(coll, cmd.hint);
     const filter = cmd.filter as Doc | undefined;
-    let records = sortRecords(match(coll, filter, ctx), cmd.sort as Doc | undefined, ctx);
     const skip = cmd.skip !== undefined ? toNumber(cmd.skip) : 0;
     const limit = cmd.limit !== undefined ? toNumber(cmd.limit) : 0;
     if (skip < 0) throw badValue('skip value must be non-negative');
-    records = records.slice(skip, limit !== 0 ? skip + Math.abs(limit) : undefined);
-    const docs = records.map((r) => project(r, cmd.projection as Doc | undefined, filter));
+    const projection = cmd.projection as Doc | undefined;
+    let docs: Doc[];
+    if (isView(coll)) {
+      // A find on a view runs as an aggregation after the view's pipeline, as in MongoDB.
+      const stages: Doc[] = [];
+      if (filter && Object.keys(filter).length > 0) stages.push({ $match: filter });
+      if (cmd.sort && Object.keys(cmd.sort).length > 0) stages.push({ $sort: cmd.sort });
+      if (skip > 0) stages.push({ $skip: skip });
+      if (limit !== 0) stages.push({ $limit: Math.abs(limit) });
+      if (projection && Object.keys(projection).length > 0) stages.push({ $project: projection });
+      docs = aggregate(coll, db, stages, ctx);
+    } else {
+      const records = sortRecords(match(coll, filter, ctx), cmd.sort as Doc | undefined, ctx);
+      docs = records.slice(skip, limit !== 0 ? skip + Math.abs(limit) : undefined).map((r) => project(r, projection, filter, ctx.variables));
+    }
     const single = cmd.singleBatch === true || limit < 0;
     return this.#cursorReply(`${db}.${name}`, docs, { batchSize: cmd.batchSize }, 'firstBatch', single);
   }
@@ -461,25 +555,29 @@ export class CommandRunner {
     return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
   }
 
-  #findAndModify(cmd: Doc, db: string, txn: Transaction | undefined, ctx: ReadContext): Doc {
+  #findAndModify(cmd: Doc, db: string, txn: Transaction | undefined, readCtx: ReadContext): Doc {
     const name = this.#collectionName(cmd.findAndModify ?? cmd.findandmodify);
-    const coll = this.#engine.collection(db, name);
+    const coll = this.#writable(db, name);
+    const ctx = this.#reading(readCtx, cmd, coll);
+    checkHint(coll, cmd.hint);
+    const bypass = cmd.bypassDocumentValidation === true;
     const filter = (cmd.query as Doc | undefined) ?? {};
     const [target] = sortRecords(match(coll, filter, ctx), cmd.sort as Doc | undefined, ctx);
     const fields = cmd.fields as Doc | undefined;
     const shown = (doc: Doc | undefined): Doc | null =>
-      doc === undefined ? null : project({ id: '', doc, view: toView(doc) as Doc, seq: 0, version: 0 }, fields, filter);
+      doc === undefined ? null : project({ id: '', doc, view: toView(doc) as Doc, seq: 0, version: 0 }, fields, filter, ctx.variables);
     if (cmd.remove === true) {
       if (target) this.#engine.write(coll!, txn, target.id, null);
       return { lastErrorObject: { n: target ? 1 : 0 }, value: shown(target?.doc), ok: 1 };
     }
     const u = cmd.update as Doc | Doc[] | undefined;
     if (u === undefined || u === null) throw badValue('Either an update or remove=true must be specified');
-    const spec = { u, arrayFilters: cmd.arrayFilters as Doc[] | undefined };
+    const spec = { u, arrayFilters: cmd.arrayFilters as Doc[] | undefined, collation: ctx.collation, variables: ctx.variables };
     if (!target) {
       if (cmd.upsert !== true) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
       const doc = applyUpdate(upsertBase(u, filter), spec, filter, true);
       const coll2 = this.#engine.ensureCollection(db, name);
+      validatorFor(coll2.options, bypass)?.(doc, undefined);
       this.#engine.write(coll2, txn, idKeyOf(doc), doc);
       return {
         lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
@@ -488,7 +586,10 @@ export class CommandRunner {
       };
     }
     const next = applyUpdate(target.doc, spec, filter, false);
-    if (!sameBson(next, target.doc)) this.#engine.write(coll!, txn, target.id, next);
+    if (!sameBson(next, target.doc)) {
+      validatorFor(coll!.options, bypass)?.(next, target.doc);
+      this.#engine.write(coll!, txn, target.id, next);
+    }
     return {
       lastErrorObject: { n: 1, updatedExisting: true },
       value: shown(cmd.new === true ? next : target.doc),
@@ -504,26 +605,60 @@ export class CommandRunner {
     const pipeline = cmd.pipeline as Doc[] | undefined;
     if (!Array.isArray(pipeline)) throw new MongoServerError('TypeMismatch', "'pipeline' option must be specified as an array");
     if (cmd.explain === true) throw badValue('explain is not supported by the embedded store');
-    const docs = aggregate(this.#engine.collection(db, name), db, pipeline, ctx);
+    const coll = this.#engine.collection(db, name);
+    checkHint(coll, cmd.hint);
+    const docs = aggregate(coll, db, pipeline, this.#reading(ctx, cmd, coll));
     return this.#cursorReply(`${db}.${name}`, docs, cmd.cursor as Doc | undefined, 'firstBatch');
   }
 
-  #distinct(cmd: Doc, db: string, ctx: ReadContext): Doc {
+  /** The documents a `count` or `distinct` reads: a collection's matching records, or a view's output. */
+  #matching(db: string, coll: Collection | undefined, query: Doc | undefined, ctx: ReadContext): Doc[] {
+    if (!isView(coll)) return match(coll, query, ctx).map((r) => r.doc);
+    return aggregate(coll, db, query && Object.keys(query).length > 0 ? [{ $match: query }] : [], ctx);
+  }
+
+  #count(cmd: Doc, db: string, readCtx: ReadContext): Doc {
+    const coll = this.#engine.collection(db, this.#collectionName(cmd.count));
+    checkHint(coll, cmd.hint);
+    let n = this.#matching(db, coll, cmd.query as Doc | undefined, this.#reading(readCtx, { collation: cmd.collation }, coll)).length;
+    if (cmd.skip !== undefined) n = Math.max(0, n - toNumber(cmd.skip));
+    if (cmd.limit !== undefined && toNumber(cmd.limit) !== 0) n = Math.min(n, Math.abs(toNumber(cmd.limit)));
+    return { n, ok: 1 };
+  }
+
+  /** `distinct`: under a collation, strings equal by the collator count once (the first one met is returned). */
+  #distinct(cmd: Doc, db: string, readCtx: ReadContext): Doc {
     const name = this.#collectionName(cmd.distinct);
+    const coll = this.#engine.collection(db, name);
+    const ctx = this.#reading(readCtx, { collation: cmd.collation }, coll);
     const key = String(cmd.key);
     const seen = new Map<string, unknown>();
-    for (const rec of match(this.#engine.collection(db, name), cmd.query as Doc | undefined, ctx)) {
-      for (const v of valuesAt(rec.doc, key)) {
+    const strings: string[] = [];
+    for (const doc of this.#matching(db, coll, cmd.query as Doc | undefined, ctx)) {
+      for (const v of valuesAt(doc, key)) {
         for (const item of Array.isArray(v) ? v : [v]) {
-          if (item !== undefined && !seen.has(keyOf(item))) seen.set(keyOf(item), item);
+          if (item === undefined || seen.has(keyOf(item))) continue;
+          if (ctx.collation && typeof item === 'string') {
+            const collation = ctx.collation;
+            if (strings.some((s) => compareStrings(collation, s, item) === 0)) continue;
+            strings.push(item);
+          }
+          seen.set(keyOf(item), item);
         }
       }
     }
-    return { values: [...seen.values()], ok: 1 };
+    // MongoDB answers from an ordered set: values come back in BSON order (strings by the collation).
+    const collation = ctx.collation;
+    const order = (a: unknown, b: unknown): number => {
+      const [x, y] = [toView(a), toView(b)];
+      return collation && typeof x === 'string' && typeof y === 'string' ? compareStrings(collation, x, y) : compare(x, y);
+    };
+    return { values: [...seen.values()].sort(order), ok: 1 };
   }
 
   #createIndexes(cmd: Doc, db: string): Doc {
     const name = this.#collectionName(cmd.createIndexes);
+    this.#writable(db, name);
     const created = !this.#engine.collection(db, name);
     const coll = this.#engine.ensureCollection(db, name);
     const before = coll.indexes.size;
@@ -570,7 +705,7 @@ export class CommandRunner {
 
   #listIndexes(cmd: Doc, db: string): Doc {
     const name = this.#collectionName(cmd.listIndexes);
-    const coll = this.#engine.collection(db, name);
+    const coll = this.#writable(db, name);
     if (!coll) throw new MongoServerError('NamespaceNotFound', `ns does not exist: ${db}.${name}`);
     const docs = [...coll.indexes.values()].map((i) => i.describe());
     return this.#cursorReply(`${db}.${name}`, docs, cmd.cursor as Doc | undefined, 'firstBatch');
@@ -647,4 +782,91 @@ function typesOf(v: unknown): string {
       .join(',')}}`;
   }
   return typeof v;
+}
+
+/** Fields any command may carry besides its own (sessions, transactions, read and write concerns, the stable API). */
+const ANY_COMMAND_FIELDS = new Set([
+  '$db', 'lsid', 'txnNumber', 'autocommit', 'startTransaction', '$clusterTime', '$readPreference', 'readConcern', 'writeConcern',
+  'comment', 'maxTimeMS', 'apiVersion', 'apiStrict', 'apiDeprecationErrors', '$audit', '$client', 'mayBypassWriteBlocking',
+]);
+/** The options of `create` the store keeps (the storage ones have no effect here). */
+const CREATE_OPTIONS = new Set([
+  'validator', 'validationLevel', 'validationAction', 'viewOn', 'pipeline', 'collation', 'idIndex', 'storageEngine',
+  'indexOptionDefaults', 'changeStreamPreAndPostImages', 'autoIndexId', 'temp', 'flags', 'size', 'max', 'capped',
+]);
+/** Options of `create` MongoDB 7.0 has and the store refuses rather than ignore. */
+const CREATE_REFUSED: Record<string, string> = {
+  capped: 'capped collections are',
+  timeseries: 'time series collections are',
+  clusteredIndex: 'clustered collections are',
+  expireAfterSeconds: 'collections that expire documents without a TTL index are',
+  encryptedFields: 'queryable encryption is',
+};
+const COLLMOD_OPTIONS = new Set(['validator', 'validationLevel', 'validationAction', 'viewOn', 'pipeline']);
+const COLLMOD_REFUSED = new Set(['index', 'expireAfterSeconds', 'timeseries', 'clusteredIndex', 'changeStreamPreAndPostImages', 'cappedSize', 'cappedMax']);
+/** The fields of an update statement in MongoDB 7.0 (`sort` came with 8.0). */
+const UPDATE_STATEMENT_FIELDS = new Set(['q', 'u', 'c', 'upsert', 'multi', 'arrayFilters', 'hint', 'collation', 'upsertSupplied', 'sampleId']);
+const DELETE_STATEMENT_FIELDS = new Set(['q', 'limit', 'hint', 'collation', 'sampleId']);
+
+function isView(coll: Collection | undefined): boolean {
+  return typeof coll?.options.viewOn === 'string';
+}
+
+/** The collation in force: the given one (`{ locale: 'simple' }` for binary), else the collection's default; a view's cannot be overridden. */
+function collationOf(raw: unknown, coll: Collection | undefined): Collation | undefined {
+  const own = coll?.options.collation !== undefined ? parseCollation(coll.options.collation) : undefined;
+  if (raw === undefined || raw === null) return own;
+  const given = parseCollation(raw);
+  if (isView(coll) && keyOf(toView(given ?? null)) !== keyOf(toView(own ?? null))) {
+    throw new MongoServerError('OptionNotSupportedOnView', `Cannot override a view's default collation ${coll!.ns}`);
+  }
+  return given;
+}
+
+/** Refuses a hint naming no index of the collection, as MongoDB does (`{ $natural: 1 }` asks for a scan). */
+function checkHint(coll: Collection | undefined, hint: unknown): void {
+  if (hint === undefined || hint === null || !coll || isView(coll)) return;
+  if (typeof hint === 'string' && coll.indexes.has(hint)) return;
+  if (typeof hint === 'object') {
+    const keys = Object.keys(hint);
+    if (keys.length === 0 || keys[0] === '$natural') return;
+    const key = keyOf(toView(hint));
+    if ([...coll.indexes.values()].some((i) => keyOf(toView(i.spec.key)) === key)) return;
+  }
+  throw badValue('hint provided does not correspond to an existing index');
+}
+
+/** Refuses a statement field the reported version (7.0) does not know, with its IDL error (40415). */
+function refuseUnknownFields(statements: Doc[], known: Set<string>, path: string): void {
+  for (const s of statements) {
+    for (const key of Object.keys(s ?? {})) {
+      if (!known.has(key)) throw new MongoServerError('Location40415', `BSON field '${path}.${key}' is an unknown field.`);
+    }
+  }
+}
+
+/** An update statement's constants `c`: literal values, named as `let` variables are. */
+function constants(c: unknown): Doc {
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new MongoServerError('TypeMismatch', "BSON field 'update.updates.c' is the wrong type, expected type 'object'");
+  const literal: Doc = {};
+  for (const [k, v] of Object.entries(c)) literal[k] = { $literal: v };
+  return evaluateLet(literal) ?? {};
+}
+
+/** Checks a collection's or view's options as `create` and `collMod` leave them. */
+function checkCollectionOptions(options: Doc): void {
+  if (options.collation !== undefined) parseCollation(options.collation);
+  if (options.viewOn === undefined) {
+    if (options.pipeline !== undefined) throw badValue("'pipeline' requires 'viewOn' to also be specified");
+    checkValidationOptions(options);
+    return;
+  }
+  if (typeof options.viewOn !== 'string' || options.viewOn === '') throw new MongoServerError('TypeMismatch', "'viewOn' must be a non-empty string");
+  const pipeline = options.pipeline ?? [];
+  if (!Array.isArray(pipeline)) throw new MongoServerError('TypeMismatch', "'pipeline' must be an array");
+  for (const key of ['validator', 'validationLevel', 'validationAction', 'idIndex', 'storageEngine', 'indexOptionDefaults', 'size', 'max']) {
+    if (options[key] !== undefined) throw new MongoServerError('InvalidOptions', `option not supported on a view: ${key}`);
+  }
+  refuseUnsupported(toView(pipeline));
+  options.pipeline = pipeline;
 }

@@ -6,6 +6,7 @@ import { type Doc, keyOf, toNumber, toView } from './values.js';
 /** A change to the stored state: what the journal records and what replay applies. */
 export type Op =
   | { t: 'create'; db: string; c: string; o: Doc }
+  | { t: 'options'; db: string; c: string; o: Doc }
   | { t: 'drop'; db: string; c: string }
   | { t: 'dropDatabase'; db: string }
   | { t: 'index'; db: string; c: string; s: IndexSpec }
@@ -102,6 +103,14 @@ export class Engine {
         let db = this.dbs.get(op.db);
         if (!db) this.dbs.set(op.db, (db = new Map()));
         if (!db.has(op.c)) db.set(op.c, new Collection(op.db, op.c, op.o));
+        return;
+      }
+      case 'options': {
+        // collMod: the collection's options (validator, view definition) replaced in place.
+        const coll = this.dbs.get(op.db)?.get(op.c);
+        if (!coll) return;
+        for (const k of Object.keys(coll.options)) delete coll.options[k];
+        Object.assign(coll.options, op.o);
         return;
       }
       case 'drop':

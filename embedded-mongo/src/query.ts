@@ -1,6 +1,6 @@
 import { Aggregator, Query, update as mingoUpdate } from 'mingo';
 import { Aggregator as BaseAggregator } from 'mingo/aggregator';
-import { Context } from 'mingo/core';
+import { Context, evalExpr } from 'mingo/core';
 import * as accumulatorOps from 'mingo/operators/accumulator';
 import * as expressionOps from 'mingo/operators/expression';
 import * as pipelineOps from 'mingo/operators/pipeline';
@@ -8,26 +8,26 @@ import * as projectionOps from 'mingo/operators/projection';
 import * as queryOps from 'mingo/operators/query';
 import * as windowOps from 'mingo/operators/window';
 import { Query as BaseQuery } from 'mingo/query';
-import { resolve } from 'mingo/util';
+import { update as baseUpdate } from 'mingo/updater';
+import { flatten, resolve } from 'mingo/util';
+import { type Collation, collatedEqual, compareStrings, holdsString } from './collation.js';
 import { type Collection, type Engine, type Transaction, newId } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
 import { fastGroup } from './group.js';
 import { type Index, type StoredRecord } from './indexes.js';
+import { compileSchema } from './schema.js';
 import { type Doc, keyOf, retype, toView } from './values.js';
 
-/** The collation a command may carry (`locale` is what mingo uses; `strength` changes equality). */
-export interface Collation {
-  locale: string;
-  strength?: number;
-  caseLevel?: boolean;
-  numericOrdering?: boolean;
-}
+export type { Collation } from './collation.js';
 
 /** What every read needs besides its filter. */
 export interface ReadContext {
   engine: Engine;
   txn: Transaction | undefined;
+  /** The collation in force (the command's, else the collection's default); undefined for binary comparison. */
   collation?: Collation | undefined;
+  /** The command's `let` variables, evaluated (see {@link evaluateLet}). */
+  variables?: Doc | undefined;
   /** Epoch milliseconds after which the operation fails with `MaxTimeMSExpired`. */
   deadline?: number | undefined;
 }
@@ -45,6 +45,12 @@ const REFUSED = new Map<string, string>([
   ['$search', '$search is not supported by the embedded store'],
 ]);
 
+// Operators mingo knows that came after MongoDB 7.0, the version the store reports: refused as 7.0 refuses them.
+const NEWER = new Map<string, string>([
+  ['$sigmoid', "Unrecognized expression '$sigmoid'"],
+  ['$minMaxScaler', "Unrecognized window function, $minMaxScaler"],
+]);
+
 /** Throws `BadValue` naming the first refused operator anywhere in `value`. */
 export function refuseUnsupported(value: unknown): void {
   if (Array.isArray(value)) {
@@ -53,30 +59,72 @@ export function refuseUnsupported(value: unknown): void {
   }
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return;
   for (const [k, v] of Object.entries(value)) {
-    const reason = REFUSED.get(k);
-    if (reason) throw badValue(reason);
+    if (k.startsWith('$')) {
+      const reason = REFUSED.get(k);
+      if (reason) throw badValue(reason);
+      const newer = NEWER.get(k);
+      if (newer) throw new MongoServerError('InvalidPipelineOperator', newer);
+    }
     refuseUnsupported(v);
   }
 }
 
-const STRENGTH = { 1: 'base', 2: 'accent', 3: 'variant' } as const;
-const collators = new Map<string, Intl.Collator>();
+type QueryOp = (selector: string, value: unknown, options: { collation?: Collation }) => (obj: Doc) => boolean;
+type ExpressionOp = (obj: Doc, expr: unknown, options: { collation?: Collation }) => unknown;
+const QUERY = queryOps as unknown as Record<string, QueryOp>;
+const EXPRESSION = expressionOps as unknown as Record<string, ExpressionOp>;
 
-/** The comparison a collation defines for strings, built as mingo builds it for `$sort`. */
-function collator(collation: Collation): Intl.Collator {
-  const key = JSON.stringify(collation);
-  let found = collators.get(key);
-  if (!found) {
-    let sensitivity: string = STRENGTH[(collation.strength ?? 3) as 1 | 2 | 3] ?? 'variant';
-    if (collation.caseLevel === true && sensitivity !== 'variant') sensitivity = sensitivity === 'base' ? 'case' : 'variant';
-    found = new Intl.Collator(collation.locale, { sensitivity: sensitivity as Intl.CollatorOptions['sensitivity'], numeric: collation.numericOrdering ?? false });
-    if (collators.size > 32) collators.clear();
-    collators.set(key, found);
-  }
-  return found;
+/** The collation an operator runs under: only one with a locale changes anything. */
+function collationOf(options: { collation?: Collation } | undefined): Collation | undefined {
+  const c = options?.collation;
+  return c?.locale ? c : undefined;
 }
 
-type QueryOp = (selector: string, value: unknown, options: { collation?: Collation }) => (obj: Doc) => boolean;
+/** The values a selector reaches, as mingo's own operators read them. */
+function reach(obj: Doc, selector: string): unknown {
+  return resolve(obj, selector, { unwrapArray: true });
+}
+
+/**
+ * `$eq` (and the implicit equality of `{ x: 'PING' }`) under a collation, as MongoDB matches: a
+ * string compares by the collator, an array field matches when one element does. A value that
+ * holds no string, or no collation, is mingo's own operator.
+ */
+function collatedEq(negate: boolean): QueryOp {
+  const builtin = QUERY[negate ? '$ne' : '$eq']!;
+  return (selector, value, options) => {
+    const collation = collationOf(options);
+    if (!collation || !holdsString(value)) return builtin(selector, value, options);
+    const depth = selector.split('.').length - 1;
+    const eq = (v: unknown) => collatedEqual(collation, v, value);
+    return (obj) => {
+      const found = reach(obj, selector);
+      const hit = eq(found) || (Array.isArray(found) && (found.some(eq) || flatten(found, depth).some(eq)));
+      return hit !== negate;
+    };
+  };
+}
+
+/** `$in` and `$nin` under a collation: strings in the list compare by the collator, regular expressions as ever. */
+function collatedIn(negate: boolean): QueryOp {
+  const builtin = QUERY[negate ? '$nin' : '$in']!;
+  return (selector, value, options) => {
+    const collation = collationOf(options);
+    if (!collation || !Array.isArray(value) || !value.some(holdsString)) return builtin(selector, value, options);
+    return (obj) => {
+      const found = reach(obj, selector);
+      let hit: boolean;
+      if (found === undefined || found === null) hit = value.some((v) => v === null);
+      else {
+        const values = Array.isArray(found) ? [found, ...found] : [found];
+        hit = value.some((v) =>
+          v instanceof RegExp ? values.some((x) => typeof x === 'string' && v.test(x)) : values.some((x) => collatedEqual(collation, x, v)),
+        );
+      }
+      return hit !== negate;
+    };
+  };
+}
 
 /**
  * `$gt`, `$gte`, `$lt` and `$lte` that compare strings with the command's collation, as MongoDB
@@ -85,29 +133,70 @@ type QueryOp = (selector: string, value: unknown, options: { collation?: Collati
  * mingo's own operator.
  */
 function collatedRange(name: '$gt' | '$gte' | '$lt' | '$lte', holds: (c: number) => boolean): QueryOp {
-  const builtin = (queryOps as unknown as Record<string, QueryOp>)[name]!;
+  const builtin = QUERY[name]!;
   return (selector, value, options) => {
-    const collation = options?.collation;
-    if (typeof value !== 'string' || !collation?.locale) return builtin(selector, value, options);
-    const compare = collator(collation);
+    const collation = collationOf(options);
+    if (typeof value !== 'string' || !collation) return builtin(selector, value, options);
     return (obj) => {
-      const found = resolve(obj, selector, { unwrapArray: true });
+      const found = reach(obj, selector);
       const values = Array.isArray(found) ? found : [found];
-      return values.some((v) => typeof v === 'string' && holds(compare.compare(v, value)));
+      return values.some((v) => typeof v === 'string' && holds(compareStrings(collation, v, value)));
     };
   };
 }
 
-// mingo's operators with the collation-aware ranges; its top-level Query and Aggregator keep
-// their own operators first, so reads with a collation use the base classes with this context.
+/**
+ * An aggregation comparison (`$eq`, `$ne`, `$gt`, ..., `$cmp`) under a collation: two strings, or
+ * for `$eq`/`$ne` two values holding strings, compare by the collator; anything else is mingo's
+ * own operator on the evaluated values.
+ */
+function collatedCompare(name: string, result: (c: number) => unknown): ExpressionOp {
+  const builtin = EXPRESSION[name]!;
+  const equality = name === '$eq' || name === '$ne';
+  return (obj, expr, options) => {
+    const collation = collationOf(options);
+    if (!collation || !Array.isArray(expr) || expr.length !== 2) return builtin(obj, expr, options);
+    const [a, b] = evalExpr(obj, expr, options as never) as [unknown, unknown];
+    if (typeof a === 'string' && typeof b === 'string') return result(compareStrings(collation, a, b));
+    if (equality && holdsString(a) && holdsString(b)) return result(collatedEqual(collation, a, b) ? 0 : 1);
+    return builtin(obj, [{ $literal: a }, { $literal: b }], options);
+  };
+}
+
+/** The aggregation `$in` under a collation. */
+const collatedInExpression: ExpressionOp = (obj, expr, options) => {
+  const collation = collationOf(options);
+  if (!collation || !Array.isArray(expr) || expr.length !== 2) return EXPRESSION.$in!(obj, expr, options);
+  const [item, list] = evalExpr(obj, expr, options as never) as [unknown, unknown];
+  if (!Array.isArray(list)) return EXPRESSION.$in!(obj, [{ $literal: item }, { $literal: list }], options);
+  return list.some((v) => collatedEqual(collation, v, item));
+};
+
+// mingo's operators with the collation-aware comparisons; its top-level Query and Aggregator keep
+// their own operators first, so reads with a collation or variables use the base classes with this
+// context. Each collated operator is mingo's own when no collation is in force.
 const COLLATED = Context.init({
   accumulator: accumulatorOps,
-  expression: expressionOps,
+  expression: {
+    ...expressionOps,
+    $eq: collatedCompare('$eq', (c) => c === 0),
+    $ne: collatedCompare('$ne', (c) => c !== 0),
+    $gt: collatedCompare('$gt', (c) => c > 0),
+    $gte: collatedCompare('$gte', (c) => c >= 0),
+    $lt: collatedCompare('$lt', (c) => c < 0),
+    $lte: collatedCompare('$lte', (c) => c <= 0),
+    $cmp: collatedCompare('$cmp', (c) => Math.sign(c)),
+    $in: collatedInExpression,
+  },
   pipeline: pipelineOps,
   projection: projectionOps,
   window: windowOps,
   query: {
     ...queryOps,
+    $eq: collatedEq(false),
+    $ne: collatedEq(true),
+    $in: collatedIn(false),
+    $nin: collatedIn(true),
     $gt: collatedRange('$gt', (c) => c > 0),
     $gte: collatedRange('$gte', (c) => c >= 0),
     $lt: collatedRange('$lt', (c) => c < 0),
@@ -115,19 +204,53 @@ const COLLATED = Context.init({
   },
 } as unknown as Parameters<typeof Context.init>[0]);
 
-function mingoOptions(collation: Collation | undefined): Record<string, unknown> {
-  return collation ? { collation, context: COLLATED, scriptEnabled: false } : { scriptEnabled: false };
+/** `$jsonSchema` in a query, on the query view (numbers as JS numbers: `bsonType` tells int from double by value there). */
+export function jsonSchemaValidator(schema: Doc): (obj: Doc) => boolean {
+  const check = compileSchema(schema);
+  return (obj) => check(obj).length === 0;
 }
 
-/** A mingo query honouring the collation in range comparisons. */
-function newQuery(filter: Doc, collation: Collation | undefined): Query {
-  return collation ? (new BaseQuery(filter, mingoOptions(collation)) as Query) : new Query(filter, mingoOptions(undefined));
+function mingoOptions(collation: Collation | undefined, variables?: Doc): Record<string, unknown> {
+  const options: Record<string, unknown> =
+    collation || variables ? { context: COLLATED, scriptEnabled: false, jsonSchemaValidator } : { scriptEnabled: false, jsonSchemaValidator };
+  if (collation) options.collation = collation;
+  if (variables) options.variables = variables;
+  return options;
 }
 
-/** A mingo pipeline honouring the collation in `$match` range comparisons and `$sort`. */
-function newAggregator(pipeline: Doc[], collation: Collation | undefined, extra: Record<string, unknown> = {}): Aggregator {
-  const options = { ...mingoOptions(collation), ...extra };
-  return collation ? (new BaseAggregator(pipeline, options) as Aggregator) : new Aggregator(pipeline, options);
+/** A mingo query honouring the collation and the command's variables. */
+function newQuery(filter: Doc, collation: Collation | undefined, variables?: Doc): Query {
+  const options = mingoOptions(collation, variables);
+  return options.context ? (new BaseQuery(filter, options) as Query) : new Query(filter, options);
+}
+
+/** A mingo pipeline honouring the collation (matching, comparisons, `$sort`) and the command's variables. */
+function newAggregator(pipeline: Doc[], collation: Collation | undefined, extra: Record<string, unknown> = {}, variables?: Doc): Aggregator {
+  const options = { ...mingoOptions(collation, variables), ...extra };
+  return options.context ? (new BaseAggregator(pipeline, options) as Aggregator) : new Aggregator(pipeline, options);
+}
+
+/**
+ * Evaluates a command's `let` (MongoDB 5.0+): each value an aggregation expression evaluated once,
+ * before any document (`{ $literal: 'x' }` is 'x', `'$$NOW'` the time). Names follow MongoDB's rule
+ * for user variables: a lowercase letter or a non-ASCII character first, then letters, digits and `_`.
+ */
+export function evaluateLet(raw: unknown): Doc | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new MongoServerError('TypeMismatch', "BSON field 'let' is the wrong type, expected type 'object'");
+  }
+  const spec = toView(raw) as Doc;
+  const out: Doc = {};
+  for (const [name, expr] of Object.entries(spec)) {
+    if (name === '') throw badValue('empty variable names are not allowed');
+    if (!/^[a-z\u0080-\uffff]/.test(name)) throw badValue(`'${name}' starts with an invalid character for a user variable name`);
+    const bad = /[^A-Za-z0-9_\u0080-\uffff]/.exec(name);
+    if (bad) throw badValue(`'${name}' contains an invalid character for a variable name: '${bad[0]}'`);
+    refuseUnsupported(expr);
+    out[name] = mingo(() => evalExpr({}, expr, { context: COLLATED, scriptEnabled: false, variables: out } as never));
+  }
+  return out;
 }
 
 /** Runs a mingo call, turning its errors (unknown operators, bad arguments) into `BadValue`. */
@@ -136,7 +259,14 @@ export function mingo<T>(run: () => T): T {
     return run();
   } catch (err) {
     if (err instanceof MongoServerError) throw err;
-    throw badValue(err instanceof Error ? err.message : String(err));
+    const message = err instanceof Error ? err.message : String(err);
+    // mingo words this as MongoDB does; MongoDB's code is 17276.
+    if (message.startsWith('Use of undefined variable')) throw new MongoServerError('Location17276', message);
+    const stage = /^unregistered pipeline operator (\S+?)\.?$/.exec(message)?.[1];
+    if (stage) throw new MongoServerError('Location40324', `Unrecognized pipeline stage name: '${stage}'`);
+    const expression = /^accumulator '(\S+)' is not registered/.exec(message)?.[1];
+    if (expression) throw new MongoServerError('InvalidPipelineOperator', `Unrecognized expression '${expression}'`);
+    throw badValue(message);
   }
 }
 
@@ -169,23 +299,21 @@ function pinnedValues(cond: unknown): unknown[] | undefined {
  * needs testing again.
  */
 function candidates(coll: Collection, filter: Doc, ctx: ReadContext, ordered = true): { records: StoredRecord[]; exact: boolean } {
-  // A collation that folds case or accents makes binary index keys unsafe for equality.
-  const binaryEquality = !ctx.collation || (ctx.collation.strength ?? 3) >= 3;
-  if (binaryEquality) {
-    let best: { index: Index; values: unknown[]; prefix: boolean } | undefined;
-    for (const index of coll.indexes.values()) {
-      if (index.spec.partialFilterExpression || index.spec.sparse) continue;
-      const values = pinnedValues(filter[index.fields[0]!]);
-      const prefix = index.fields.length > 1;
-      // Prefer a single-field index over a compound prefix with as few values.
-      if (values && (!best || values.length < best.values.length || (values.length === best.values.length && best.prefix && !prefix))) best = { index, values, prefix };
-    }
-    if (best) {
-      const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix, ordered);
-      const only = Object.keys(filter);
-      const plain = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-      return { records, exact: only.length === 1 && only[0] === best.index.fields[0] && best.values.every(plain) };
-    }
+  let best: { index: Index; values: unknown[]; prefix: boolean } | undefined;
+  for (const index of coll.indexes.values()) {
+    if (index.spec.partialFilterExpression || index.spec.sparse) continue;
+    const values = pinnedValues(filter[index.fields[0]!]);
+    // Under a collation, strings equal by the collator may differ in binary index keys: those scan.
+    if (!values || (ctx.collation && values.some(holdsString))) continue;
+    const prefix = index.fields.length > 1;
+    // Prefer a single-field index over a compound prefix with as few values.
+    if (!best || values.length < best.values.length || (values.length === best.values.length && best.prefix && !prefix)) best = { index, values, prefix };
+  }
+  if (best) {
+    const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix, ordered);
+    const only = Object.keys(filter);
+    const plain = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+    return { records, exact: only.length === 1 && only[0] === best.index.fields[0] && best.values.every(plain) };
   }
   return { records: ctx.engine.scan(coll, ctx.txn), exact: false };
 }
@@ -197,7 +325,7 @@ export function match(coll: Collection | undefined, filterTyped: Doc | undefined
   refuseUnsupported(filter);
   const { records: all, exact } = candidates(coll, filter, ctx, ordered);
   if (Object.keys(filter).length === 0 || exact) return all;
-  const query = mingo(() => newQuery(filter, ctx.collation));
+  const query = mingo(() => newQuery(filter, ctx.collation, ctx.variables));
   const out: StoredRecord[] = [];
   for (let i = 0; i < all.length; i++) {
     if ((i & 1023) === 0) checkDeadline(ctx.deadline);
@@ -220,13 +348,13 @@ export function sortRecords(records: StoredRecord[], sort: Doc | undefined, ctx:
 }
 
 /** Applies a find projection to a stored record, keeping every number's BSON type. */
-export function project(rec: StoredRecord, projection: Doc | undefined, filter: Doc | undefined): Doc {
+export function project(rec: StoredRecord, projection: Doc | undefined, filter: Doc | undefined, variables?: Doc): Doc {
   if (!projection || Object.keys(projection).length === 0) return rec.doc;
   const spec = toView(projection) as Doc;
   refuseUnsupported(spec);
   const [out] = mingo(
     () =>
-      new Query((toView(filter ?? {}) as Doc) ?? {}, { scriptEnabled: false })
+      newQuery((toView(filter ?? {}) as Doc) ?? {}, undefined, variables)
         .find([toView(rec.view) as Doc], spec)
         .all() as Doc[],
   );
@@ -236,8 +364,16 @@ export function project(rec: StoredRecord, projection: Doc | undefined, filter: 
 const IN_PLACE_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$count', '$group']);
 
 /** Runs an aggregation pipeline over a collection; `$lookup` reads collections of the same database. */
-export function aggregate(coll: Collection | undefined, db: string, pipelineTyped: Doc[], ctx: ReadContext): Doc[] {
-  const pipeline = toView(pipelineTyped) as Doc[];
+export function aggregate(collOrView: Collection | undefined, db: string, pipelineTyped: Doc[], ctx: ReadContext): Doc[] {
+  // A view runs as its pipeline over its source (a view on a view too), then the command's stages.
+  let coll = collOrView;
+  let full = pipelineTyped;
+  for (let depth = 0; coll && typeof coll.options.viewOn === 'string'; depth++) {
+    if (depth >= 20) throw new MongoServerError('ViewDepthLimitExceeded', `View depth too deep or view cycle detected; maximum depth is 20`);
+    full = [...((coll.options.pipeline as Doc[] | undefined) ?? []), ...full];
+    coll = ctx.engine.collection(db, coll.options.viewOn);
+  }
+  const pipeline = toView(full) as Doc[];
   refuseUnsupported(pipeline);
   const first = pipeline[0]?.$match as Doc | undefined;
   const rest = first ? pipeline.slice(1) : pipeline;
@@ -255,10 +391,11 @@ export function aggregate(coll: Collection | undefined, db: string, pipelineType
   const input = records.map((r) => (inPlace ? r.view : (toView(r.view) as Doc)));
   const resolver = (name: string): Doc[] => {
     const other = ctx.engine.collection(db, name);
+    if (typeof other?.options.viewOn === 'string') return aggregate(other, db, [], { ...ctx, collation: undefined }).map((d) => toView(d) as Doc);
     return other ? ctx.engine.scan(other, ctx.txn).map((r) => toView(r.view) as Doc) : [];
   };
   const output = mingo(
-    () => newAggregator(rest, ctx.collation, { collectionResolver: resolver }).run(input) as Doc[],
+    () => newAggregator(rest, ctx.collation, { collectionResolver: resolver }, ctx.variables).run(input) as Doc[],
   );
   checkDeadline(ctx.deadline);
   const byView = new Map<Doc, StoredRecord>();
@@ -278,6 +415,35 @@ export function aggregate(coll: Collection | undefined, db: string, pipelineType
 export interface UpdateSpec {
   u: Doc | Doc[];
   arrayFilters?: Doc[] | undefined;
+  /** The statement's collation: `$pull` conditions, `arrayFilters` and a pipeline's comparisons honour it. */
+  collation?: Collation | undefined;
+  /** The command's `let` variables (and a statement's constants `c`), for a pipeline update. */
+  variables?: Doc | undefined;
+}
+
+/** The stages MongoDB runs in a pipeline update. */
+const UPDATE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+/** The other stages MongoDB 7.0 knows: refused in an update as not allowed there, where an unknown name is unrecognised. */
+const OTHER_STAGES = new Set([
+  '$bucket', '$bucketAuto', '$changeStream', '$collStats', '$count', '$currentOp', '$densify', '$documents', '$facet', '$fill',
+  '$geoNear', '$graphLookup', '$group', '$indexStats', '$limit', '$listLocalSessions', '$listSessions', '$lookup', '$match',
+  '$merge', '$out', '$planCacheStats', '$redact', '$sample', '$search', '$searchMeta', '$setWindowFields', '$skip', '$sort',
+  '$sortByCount', '$unionWith', '$unwind',
+]);
+
+/** Refuses a pipeline update as MongoDB does: one stage per element, among {@link UPDATE_STAGES}. */
+function checkUpdatePipeline(u: unknown[]): void {
+  for (const stage of u) {
+    if (stage === null || typeof stage !== 'object' || Array.isArray(stage)) {
+      throw new MongoServerError('TypeMismatch', "Each element of the 'pipeline' array must be an object");
+    }
+    const names = Object.keys(stage);
+    if (names.length !== 1) throw new MongoServerError('Location40323', 'A pipeline stage specification object must contain exactly one field.');
+    const name = names[0]!;
+    if (UPDATE_STAGES.has(name)) continue;
+    if (OTHER_STAGES.has(name)) throw new MongoServerError('InvalidOptions', `${name} is not allowed to be used within an update`);
+    throw new MongoServerError('Location40324', `Unrecognized pipeline stage name: '${name}'`);
+  }
 }
 
 function isOperatorUpdate(u: Doc | Doc[]): u is Doc {
@@ -316,8 +482,12 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
   let view: Doc;
   let sources: unknown[];
   if (Array.isArray(u)) {
-    refuseUnsupported(u);
-    view = mingo(() => new Aggregator(toView(u) as Doc[], { scriptEnabled: false }).run([toView(doc) as Doc])[0] as Doc);
+    checkUpdatePipeline(u);
+    const pipeline = toView(u) as Doc[];
+    refuseUnsupported(pipeline);
+    view = mingo(() => newAggregator(pipeline, spec.collation, {}, spec.variables).run([toView(doc) as Doc])[0] as Doc);
+    // MongoDB keeps the original _id when the pipeline drops it ($replaceRoot, $project: { _id: 0 }, $unset: '_id').
+    if (doc._id !== undefined && view._id === undefined) view = { _id: toView(doc._id), ...view };
     sources = [doc];
   } else if (isOperatorUpdate(u)) {
     const { $setOnInsert, ...rest } = u;
@@ -327,10 +497,11 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
     if (!insert) guardId(modifier, view._id);
     if (Object.keys(modifier).length > 0) {
       const arrayFilters = spec.arrayFilters ? (toView(spec.arrayFilters) as Doc[]) : undefined;
+      const condition = filter ? (toView(filter) as Doc) : undefined;
       mingo(() =>
-        mingoUpdate(view, modifier as never, arrayFilters, filter ? (toView(filter) as Doc) : undefined, {
-          cloneMode: 'none',
-        } as never),
+        spec.collation
+          ? baseUpdate(view, modifier as never, arrayFilters, condition, { cloneMode: 'none', queryOptions: mingoOptions(spec.collation) } as never)
+          : mingoUpdate(view, modifier as never, arrayFilters, condition, { cloneMode: 'none' } as never),
       );
     }
     sources = [assignedShape(u), doc];
