@@ -1,8 +1,9 @@
-import { Long, ObjectId } from 'bson';
+import { Long, ObjectId, Timestamp } from 'bson';
 import { compare } from 'mingo/util';
 import { type Collation, compareStrings, parseCollation } from './collation.js';
 import { type Collection, Engine, Transaction, idKeyOf } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
+import { type FailAction, FailCommandError, type FailPoints } from './failpoints.js';
 import { type IndexSpec, defaultIndexName, sameIndex } from './indexes.js';
 import {
   type ReadContext,
@@ -38,6 +39,18 @@ interface Session {
   retried: { txnNumber: number; reply: Doc } | undefined;
 }
 
+/** How long a transaction may stay open, as MongoDB's `transactionLifetimeLimitSeconds`. */
+export const TRANSACTION_LIFETIME_MS = 60_000;
+
+// What MongoDB 7.0 runs inside a transaction; anything else is OperationNotSupportedInTransaction.
+const IN_TRANSACTION = new Set([
+  'find', 'getMore', 'killCursors', 'insert', 'update', 'delete', 'findAndModify', 'findandmodify',
+  'aggregate', 'distinct', 'create', 'createIndexes', 'commitTransaction', 'abortTransaction',
+]);
+const WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
+// Catalog changes outside transactions: each advances the clock, as a write.
+const CATALOG_WRITES = new Set(['create', 'drop', 'dropDatabase', 'createIndexes', 'dropIndexes', 'deleteIndexes', 'collMod']);
+
 /** What a command needs to know about where it came from. */
 export interface CommandContext {
   connectionId: number;
@@ -50,10 +63,27 @@ export class CommandRunner {
   readonly #cursors = new Map<string, Cursor>();
   readonly #sessions = new Map<string, Session>();
   readonly #electionId = new ObjectId('7fffffff0000000000000001');
+  readonly #failPoints: FailPoints | undefined;
   #nextCursor = 1n;
 
-  constructor(engine: Engine) {
+  /** `failPoints`: given when the store runs with test commands (`configureFailPoint`). */
+  constructor(engine: Engine, failPoints?: FailPoints) {
     this.#engine = engine;
+    this.#failPoints = failPoints;
+  }
+
+  /** Aborts transactions open longer than {@link TRANSACTION_LIFETIME_MS}, as MongoDB does; returns how many. */
+  expireTransactions(now: number): number {
+    let n = 0;
+    for (const session of this.#sessions.values()) {
+      const txn = session.txn;
+      if (txn?.state === 'active' && now - txn.startedAt > TRANSACTION_LIFETIME_MS) {
+        txn.abortReason = 'it exceeded the transaction lifetime limit (transactionLifetimeLimitSeconds: 60)';
+        this.#engine.abort(txn);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Forgets cursors nobody has read from for {@link CURSOR_TIMEOUT_MS}; returns how many. */
@@ -68,13 +98,20 @@ export class CommandRunner {
     return n;
   }
 
-  /** Runs one command document (`$db` names the database) and returns its reply. */
-  run(cmd: Doc, ctx: CommandContext): Doc {
+  /**
+   * Runs one command document (`$db` names the database) and returns its reply. `failure` is what
+   * a triggered fail point asks: its `errorCode` fails the command before anything runs, as in
+   * MongoDB (where the fail point comes before the session's transaction is looked up).
+   */
+  run(cmd: Doc, ctx: CommandContext, failure?: FailAction): Doc {
     const name = Object.keys(cmd)[0] ?? '';
     const db = typeof cmd.$db === 'string' ? cmd.$db : 'admin';
+    if (failure?.errorCode !== undefined) throw new FailCommandError(failure.errorCode);
     const session = this.#session(cmd);
     const txnNumber = cmd.txnNumber !== undefined ? toNumber(cmd.txnNumber) : undefined;
     const inTxn = cmd.autocommit === false;
+    if (inTxn) checkTransactionStatement(name, db, cmd);
+    this.#readConcern(cmd, inTxn);
     let txn: Transaction | undefined;
     if (session && inTxn && txnNumber !== undefined && name !== 'commitTransaction' && name !== 'abortTransaction') {
       txn = this.#transactionFor(session, txnNumber, cmd.startTransaction === true);
@@ -83,8 +120,11 @@ export class CommandRunner {
       return session.retried.reply;
     }
     try {
-      const reply = this.#dispatch(name, cmd, db, ctx, txn, session, txnNumber);
+      const reply = txn
+        ? this.#engine.within(txn, () => this.#dispatch(name, cmd, db, ctx, txn, session, txnNumber))
+        : this.#dispatch(name, cmd, db, ctx, txn, session, txnNumber);
       if (txn && Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) this.#engine.abort(txn);
+      if (!txn && CATALOG_WRITES.has(name)) this.#engine.tick();
       if (session && !inTxn && txnNumber !== undefined) session.retried = { txnNumber, reply };
       return reply;
     } catch (err) {
@@ -102,17 +142,42 @@ export class CommandRunner {
     return session;
   }
 
+  /**
+   * What a command's readConcern asks, as MongoDB checks it: `afterClusterTime` (causal
+   * consistency) is met at once on this single node, moving the clock up to a time seen
+   * elsewhere; a snapshot read outside a transaction is refused (its history is kept only for
+   * open transactions).
+   */
+  #readConcern(cmd: Doc, inTxn: boolean): void {
+    const rc = cmd.readConcern as Doc | undefined;
+    if (rc === undefined || rc === null) return;
+    const level = rc.level;
+    if (inTxn && level !== undefined && level !== 'local' && level !== 'majority' && level !== 'snapshot') {
+      throw new MongoServerError('InvalidOptions', `The readConcern level must be either 'local', 'majority' or 'snapshot' in a transaction, not '${String(level)}'`);
+    }
+    if (!inTxn && level === 'snapshot') {
+      throw new MongoServerError('InvalidOptions', "readConcern level 'snapshot' is only supported in multi-document transactions by the embedded store");
+    }
+    const after = rc.afterClusterTime;
+    if (after !== undefined) {
+      if (!(after instanceof Timestamp)) throw new MongoServerError('TypeMismatch', "readConcern 'afterClusterTime' must be a Timestamp");
+      this.#engine.advanceClusterTime(after);
+    }
+  }
+
   #transactionFor(session: Session, txnNumber: number, start: boolean): Transaction {
     if (start) {
       if (session.txn?.state === 'active') this.#engine.abort(session.txn);
-      session.txn = new Transaction(txnNumber);
+      session.txn = this.#engine.begin(new Transaction(txnNumber));
       return session.txn;
     }
     const txn = session.txn;
     if (!txn || txn.txnNumber !== txnNumber || txn.state !== 'active') {
       throw new MongoServerError(
         'NoSuchTransaction',
-        `Transaction with { txnNumber: ${txnNumber} } has been aborted.`,
+        txn?.abortReason && txn.txnNumber === txnNumber
+          ? `Transaction with { txnNumber: ${txnNumber} } has been aborted: ${txn.abortReason}.`
+          : `Transaction with { txnNumber: ${txnNumber} } has been aborted.`,
         {},
         ['TransientTransactionError'],
       );
@@ -192,7 +257,7 @@ export class CommandRunner {
       case 'distinct':
         return this.#distinct(cmd, db, read(cmd.collation));
       case 'createIndexes':
-        return this.#createIndexes(cmd, db);
+        return this.#createIndexes(cmd, db, txn);
       case 'listIndexes':
         return this.#listIndexes(cmd, db);
       case 'dropIndexes':
@@ -206,6 +271,10 @@ export class CommandRunner {
           if (key !== undefined) this.#sessions.delete(key);
         }
         return { ok: 1 };
+      case 'configureFailPoint':
+        if (!this.#failPoints) throw new MongoServerError('CommandNotFound', `no such command: '${name}'`);
+        if (db !== 'admin') throw new MongoServerError('Unauthorized', 'configureFailPoint may only be run against the admin database.');
+        return this.#failPoints.configure(cmd);
       case 'commitTransaction':
         return this.#endTransaction(session, txnNumber, 'commit');
       case 'abortTransaction':
@@ -315,7 +384,7 @@ export class CommandRunner {
       options[key] = value;
     }
     checkCollectionOptions(options);
-    this.#engine.apply({ t: 'create', db, c: name, o: options });
+    this.#engine.createCollection(db, name, options);
     return { ok: 1 };
   }
 
@@ -604,6 +673,8 @@ export class CommandRunner {
     const name = this.#collectionName(cmd.aggregate);
     const pipeline = cmd.pipeline as Doc[] | undefined;
     if (!Array.isArray(pipeline)) throw new MongoServerError('TypeMismatch', "'pipeline' option must be specified as an array");
+      // An index's collation is checked (an unknown locale refused) but not kept: see docs/contributing.md.
+      if (raw.collation !== undefined) parseCollation(raw.collation);
     if (cmd.explain === true) throw badValue('explain is not supported by the embedded store');
     const coll = this.#engine.collection(db, name);
     checkHint(coll, cmd.hint);
@@ -629,7 +700,7 @@ export class CommandRunner {
   /** `distinct`: under a collation, strings equal by the collator count once (the first one met is returned). */
   #distinct(cmd: Doc, db: string, readCtx: ReadContext): Doc {
     const name = this.#collectionName(cmd.distinct);
-    const coll = this.#engine.collection(db, name);
+    const coll = this.#writable(db, name);
     const ctx = this.#reading(readCtx, { collation: cmd.collation }, coll);
     const key = String(cmd.key);
     const seen = new Map<string, unknown>();
@@ -656,7 +727,7 @@ export class CommandRunner {
     return { values: [...seen.values()].sort(order), ok: 1 };
   }
 
-  #createIndexes(cmd: Doc, db: string): Doc {
+  #createIndexes(cmd: Doc, db: string, txn: Transaction | undefined): Doc {
     const name = this.#collectionName(cmd.createIndexes);
     this.#writable(db, name);
     const created = !this.#engine.collection(db, name);
@@ -682,7 +753,8 @@ export class CommandRunner {
         );
       }
       if (spec.unique) this.#assertUniqueHolds(coll, spec);
-      this.#engine.apply({ t: 'index', db, c: name, s: spec });
+      if (txn) this.#checkIndexInTransaction(coll, txn);
+      this.#engine.createIndex(coll, spec);
     }
     return {
       numIndexesBefore: before,
@@ -690,6 +762,16 @@ export class CommandRunner {
       createdCollectionAutomatically: created,
       ok: 1,
     };
+  }
+
+  /** MongoDB 7.0 builds an index in a transaction only on a collection that transaction created, while it is empty. */
+  #checkIndexInTransaction(coll: Collection, txn: Transaction): void {
+    if (!this.#engine.isUncommitted(coll)) {
+      throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot create new indexes on existing collection ${coll.ns} in a multi-document transaction.`);
+    }
+    if ([...(txn.writes.get(coll)?.values() ?? [])].some((rec) => rec !== null)) {
+      throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot create new indexes on non-empty collection ${coll.ns} in a multi-document transaction.`);
+    }
   }
 
   #assertUniqueHolds(coll: Collection, spec: IndexSpec): void {
@@ -757,6 +839,33 @@ export class CommandRunner {
     }
     this.#engine.abort(txn);
     return { ok: 1 };
+  }
+}
+
+/** Refuses, as MongoDB 7.0 does, what a transaction statement may not do. */
+function checkTransactionStatement(name: string, db: string, cmd: Doc): void {
+  if (name === 'count') {
+    throw new MongoServerError(
+      'OperationNotSupportedInTransaction',
+      "Cannot run 'count' in a multi-document transaction. Please see http://dochub.mongodb.org/core/transaction-count for a recommended alternative.",
+    );
+  }
+  if (!IN_TRANSACTION.has(name)) throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot run '${name}' in a multi-document transaction.`);
+  if (name === 'commitTransaction' || name === 'abortTransaction') return;
+  if (db === 'local' || db === 'config') {
+    throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot run command against the '${db}' database in a transaction.`);
+  }
+  const coll = cmd[name];
+  if (WRITES.has(name) && typeof coll === 'string' && coll.startsWith('system.')) {
+    throw new MongoServerError('Location50791', `Cannot write to system collection ${db}.${coll} within a transaction.`);
+  }
+  if (name === 'create' && cmd.viewOn !== undefined) throw new MongoServerError('OperationNotSupportedInTransaction', 'Cannot create a view in a multi-document transaction.');
+  if (name === 'create' && typeof coll === 'string' && coll.startsWith('system.')) {
+    throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot create system collection ${db}.${coll} within a transaction.`);
+  }
+  if (cmd.writeConcern !== undefined) throw new MongoServerError('InvalidOptions', 'writeConcern is not allowed within a multi-statement transaction');
+  if (cmd.readConcern !== undefined && cmd.startTransaction !== true) {
+    throw new MongoServerError('InvalidOptions', 'Only the first command in a transaction may specify a readConcern');
   }
 }
 

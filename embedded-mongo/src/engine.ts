@@ -1,4 +1,4 @@
-import { ObjectId, UUID } from 'bson';
+import { ObjectId, Timestamp, UUID } from 'bson';
 import { MongoServerError } from './errors.js';
 import { Index, type IndexSpec, type StoredRecord } from './indexes.js';
 import { type Doc, keyOf, toNumber, toView } from './values.js';
@@ -24,6 +24,8 @@ export class Collection {
   readonly records = new Map<string, StoredRecord>();
   readonly indexes = new Map<string, Index>();
   readonly locks = new Map<string, Transaction>();
+  /** Per id, the states a document had before commits that open transactions' snapshots may still read (oldest first). */
+  readonly history = new Map<string, PastVersion[]>();
 
   constructor(db: string, name: string, options: Doc) {
     this.db = db;
@@ -42,18 +44,39 @@ export function idKeyOf(doc: Doc): string {
   return keyOf(toView(doc._id));
 }
 
-/** A multi-document transaction: its own writes, invisible to others until commit. */
+/** A document's state (undefined: absent) until the commit numbered `until` replaced it. */
+interface PastVersion {
+  rec: StoredRecord | undefined;
+  until: number;
+}
+
+/**
+ * A multi-document transaction: its own writes, invisible to others until commit, over a snapshot
+ * of the committed documents as they were when it began (MongoDB's snapshot isolation).
+ */
 export class Transaction {
   readonly txnNumber: number;
   state: 'active' | 'committed' | 'aborted' = 'active';
+  /** The commit counter when it began: it reads each document as of then. */
+  snapshot = 0;
+  readonly startedAt = Date.now();
+  /** Why the store aborted it by itself (its lifetime ran out), for the next statement's error. */
+  abortReason: string | undefined;
   /** Per collection, per id: the document as this transaction left it (null = deleted). */
   readonly writes = new Map<Collection, Map<string, StoredRecord | null>>();
-  /** The version of each written document when the transaction first touched it. */
-  readonly baseVersions = new Map<Collection, Map<string, number>>();
+  /** The committed record (undefined: none) each written document had in the snapshot: a commit finding another one conflicts. */
+  readonly bases = new Map<Collection, Map<string, StoredRecord | undefined>>();
+  /** Collections it created, by namespace: invisible to others, created for real at commit, gone on abort. */
+  readonly created = new Map<string, Collection>();
 
   constructor(txnNumber: number) {
     this.txnNumber = txnNumber;
   }
+}
+
+/** A WriteConflict the driver retries the transaction after. */
+function writeConflict(message = 'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.'): MongoServerError {
+  return new MongoServerError('WriteConflict', message, {}, ['TransientTransactionError']);
 }
 
 /** The journal's hook: writes an op before it is applied (throws: not applied), and returns how to take it back out. */
@@ -64,19 +87,101 @@ export class Engine {
   readonly dbs = new Map<string, Map<string, Collection>>();
   #seq = 0;
   #listener: Listener | undefined;
+  /** Counts committed changes: a transaction's snapshot is its value when the transaction began. */
+  #commits = 0;
+  /** The logical clock replies carry as operationTime and $clusterTime: seconds and an increment, advanced by each write. */
+  #time = { t: Math.floor(Date.now() / 1000), i: 0 };
+  #timestamp: Timestamp | undefined;
+  /** Transactions that may still read: while there are any, a commit keeps what it replaces (see {@link Collection.history}). */
+  readonly #open = new Set<Transaction>();
+  readonly #aged = new Set<Collection>();
+  /** Namespaces an open transaction created, so that another one creating it too conflicts. */
+  readonly #pending = new Map<string, Transaction>();
+  /** The transaction the running command belongs to (see {@link within}): its new collections are visible to it. */
+  #current: Transaction | undefined;
 
   /** Called with every op before it is applied (not during replay): the journal's hook. */
   onApply(listener: Listener | undefined): void {
     this.#listener = listener;
   }
 
+  /** The collection as the running command sees it: its transaction's own new one first, else the committed one. */
   collection(db: string, name: string): Collection | undefined {
-    return this.dbs.get(db)?.get(name);
+    const txn = this.#current;
+    return (txn && txn.created.size > 0 ? txn.created.get(`${db}.${name}`) : undefined) ?? this.dbs.get(db)?.get(name);
   }
 
-  /** The collection, created (with a journal record) when it does not exist yet. */
+  /** The collection, created when it does not exist yet (inside a transaction: for that transaction until it commits). */
   ensureCollection(db: string, name: string): Collection {
-    return this.collection(db, name) ?? (this.apply({ t: 'create', db, c: name, o: {} }), this.collection(db, name)!);
+    return this.collection(db, name) ?? this.createCollection(db, name, {});
+  }
+
+  /** Creates a collection: at once (with a journal record), or inside the running command's transaction. */
+  createCollection(db: string, name: string, options: Doc): Collection {
+    const txn = this.#current;
+    if (!txn) {
+      this.apply({ t: 'create', db, c: name, o: options });
+      this.tick();
+      return this.dbs.get(db)!.get(name)!;
+    }
+    const ns = `${db}.${name}`;
+    const holder = this.#pending.get(ns);
+    if (holder && holder !== txn && holder.state === 'active') throw writeConflict(`Collection ${ns} is being created by another transaction`);
+    const coll = new Collection(db, name, options);
+    txn.created.set(ns, coll);
+    this.#pending.set(ns, txn);
+    return coll;
+  }
+
+  /** Whether `coll` exists only in the running command's transaction. */
+  isUncommitted(coll: Collection): boolean {
+    return this.#current?.created.get(coll.ns) === coll;
+  }
+
+  /** Adds an index: at once, or to a collection the running transaction created (journalled at its commit). */
+  createIndex(coll: Collection, spec: IndexSpec): void {
+    if (this.isUncommitted(coll)) coll.indexes.set(spec.name, new Index(spec));
+    else this.apply({ t: 'index', db: coll.db, c: coll.name, s: spec });
+  }
+
+  /** Runs one command's work as part of `txn` (or of none): what {@link collection} sees depends on it. */
+  within<T>(txn: Transaction | undefined, run: () => T): T {
+    const outer = this.#current;
+    this.#current = txn;
+    try {
+      return run();
+    } finally {
+      this.#current = outer;
+    }
+  }
+
+  /** Starts a transaction on the documents as they are now. */
+  begin(txn: Transaction): Transaction {
+    txn.snapshot = this.#commits;
+    this.#open.add(txn);
+    return txn;
+  }
+
+  /** The logical clock now: a write's operationTime, and what a read has seen. */
+  get clusterTime(): Timestamp {
+    return (this.#timestamp ??= new Timestamp({ t: this.#time.t, i: this.#time.i }));
+  }
+
+  /** Advances the clock for one change and returns its commit number. */
+  tick(): number {
+    const now = Math.floor(Date.now() / 1000);
+    this.#time = now > this.#time.t ? { t: now, i: 1 } : { t: this.#time.t, i: this.#time.i + 1 };
+    this.#timestamp = undefined;
+    return ++this.#commits;
+  }
+
+  /** Moves the clock up to a cluster time a client has seen elsewhere (`afterClusterTime`), as a primary's no-op write would. */
+  advanceClusterTime(to: Timestamp): void {
+    const now = this.#time;
+    if (to.t > now.t || (to.t === now.t && to.i > now.i)) {
+      this.#time = { t: to.t, i: to.i };
+      this.#timestamp = undefined;
+    }
   }
 
   /**
@@ -129,7 +234,7 @@ export class Engine {
         return;
       }
       case 'dropIndex':
-        this.collection(op.db, op.c)?.indexes.delete(op.n);
+        this.dbs.get(op.db)?.get(op.c)?.indexes.delete(op.n);
         return;
       case 'put': {
         const coll = this.#must(op.db, op.c);
@@ -148,7 +253,7 @@ export class Engine {
         return;
       }
       case 'delete': {
-        const coll = this.collection(op.db, op.c);
+        const coll = this.dbs.get(op.db)?.get(op.c);
         const id = keyOf(toView(op.id));
         const old = coll?.records.get(id);
         if (!coll || !old) return;
@@ -159,40 +264,58 @@ export class Engine {
     }
   }
 
+  /** The committed collection (never a transaction's new one), created when missing. */
   #must(db: string, name: string): Collection {
-    if (!this.collection(db, name)) this.#applyOp({ t: 'create', db, c: name, o: {} });
-    return this.collection(db, name)!;
+    if (!this.dbs.get(db)?.has(name)) this.#applyOp({ t: 'create', db, c: name, o: {} });
+    return this.dbs.get(db)!.get(name)!;
   }
 
-  /** The record a reader sees: the transaction's own write if it made one, else the committed one. */
+  /** The record a reader sees: the transaction's own write if it made one, else the committed one (as of its snapshot). */
   effective(coll: Collection, txn: Transaction | undefined, id: string): StoredRecord | undefined {
     const own = txn?.writes.get(coll)?.get(id);
     if (own !== undefined) return own ?? undefined;
-    return coll.records.get(id);
+    const rec = coll.records.get(id);
+    return txn && coll.history.size > 0 ? asOf(coll, id, txn.snapshot, rec) : rec;
   }
 
   /** Every record a reader sees, in natural order. */
   scan(coll: Collection, txn: Transaction | undefined): StoredRecord[] {
     const own = txn?.writes.get(coll);
-    if (!own || own.size === 0) return [...coll.records.values()];
+    const past = txn && coll.history.size > 0 ? coll.history : undefined;
+    if ((!own || own.size === 0) && !past) return [...coll.records.values()];
     const out: StoredRecord[] = [];
     for (const rec of coll.records.values()) {
-      const mine = own.get(rec.id);
-      if (mine === undefined) out.push(rec);
-      else if (mine !== null) out.push(mine);
+      const mine = own?.get(rec.id);
+      if (mine !== undefined) {
+        if (mine !== null) out.push(mine);
+        continue;
+      }
+      const seen = past?.has(rec.id) ? asOf(coll, rec.id, txn!.snapshot, rec) : rec;
+      if (seen) out.push(seen);
     }
-    for (const [id, rec] of own) if (rec && !coll.records.has(id)) out.push(rec);
-    return out;
+    if (past) {
+      // Documents deleted since the snapshot.
+      for (const id of past.keys()) {
+        if (coll.records.has(id) || own?.has(id)) continue;
+        const seen = asOf(coll, id, txn!.snapshot, undefined);
+        if (seen) out.push(seen);
+      }
+    }
+    if (own) for (const [id, rec] of own) if (rec && !coll.records.has(id)) out.push(rec);
+    return past ? out.sort((a, b) => a.seq - b.seq) : out;
   }
 
   /**
    * The records with one of `keys` in `index`, as a reader sees them, in natural order (or in any
    * order when `ordered` is false: a `$group` does not care, and sorting a large match costs).
+   * The index holds the committed documents as they are now: what a transaction wrote, and what
+   * changed since its snapshot, is checked against the keys one by one.
    */
   lookup(coll: Collection, txn: Transaction | undefined, index: Index, keys: string[], prefix = false, ordered = true): StoredRecord[] {
     const map = prefix ? index.prefixes : index.entries;
     const keysOf = (view: Doc) => (prefix ? index.prefixKeysFor(view) : index.keysFor(view));
-    if (!ordered && !txn?.writes.get(coll)?.size) {
+    const past = txn && coll.history.size > 0 ? coll.history : undefined;
+    if (!ordered && !txn?.writes.get(coll)?.size && !past) {
       // Outside a transaction's own writes: the committed records under each key, each once.
       const out: StoredRecord[] = [];
       const distinct = [...new Set(keys)];
@@ -213,11 +336,12 @@ export class Engine {
     for (const k of keys) for (const id of map.get(k) ?? []) ids.add(id);
     const own = txn?.writes.get(coll);
     if (own) for (const [id, rec] of own) if (rec && keysOf(rec.view).some((k) => keys.includes(k))) ids.add(id);
+    if (past) for (const id of past.keys()) ids.add(id);
     const out: StoredRecord[] = [];
     const wanted = new Set(keys);
     for (const id of ids) {
       const rec = this.effective(coll, txn, id);
-      if (rec && (!own?.has(id) || keysOf(rec.view).some((k) => wanted.has(k)))) out.push(rec);
+      if (rec && ((!own?.has(id) && !past?.has(id)) || keysOf(rec.view).some((k) => wanted.has(k)))) out.push(rec);
     }
     return out.sort((a, b) => a.seq - b.seq);
   }
@@ -246,48 +370,69 @@ export class Engine {
 
   /** Stores (or with `doc = null`, deletes) one document, in `txn` or committed at once. */
   write(coll: Collection, txn: Transaction | undefined, id: string, doc: Doc | null): void {
-    if (doc) this.checkUnique(coll, txn, id, toView(doc) as Doc);
+    const view = doc ? (toView(doc) as Doc) : undefined;
+    if (view) this.checkUnique(coll, txn, id, view);
     if (!txn) {
+      const old = coll.records.get(id);
+      const until = this.tick();
       if (doc) this.apply({ t: 'put', db: coll.db, c: coll.name, d: doc });
-      else this.apply({ t: 'delete', db: coll.db, c: coll.name, id: coll.records.get(id)?.doc._id });
+      else this.apply({ t: 'delete', db: coll.db, c: coll.name, id: old?.doc._id });
+      if (this.#open.size > 0) this.#remember(coll, id, old, until);
       return;
     }
+    // First writer wins, as in MongoDB: a document another open transaction wrote, or one
+    // committed since this transaction's snapshot, cannot be written.
     const holder = coll.locks.get(id);
-    if (holder && holder !== txn && holder.state === 'active') {
-      throw new MongoServerError(
-        'WriteConflict',
-        'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.',
-        {},
-        ['TransientTransactionError'],
-      );
+    if (holder && holder !== txn && holder.state === 'active') throw writeConflict();
+    let bases = txn.bases.get(coll);
+    if (!bases) txn.bases.set(coll, (bases = new Map()));
+    if (!bases.has(id)) {
+      const current = coll.records.get(id);
+      const seen = coll.history.size > 0 ? asOf(coll, id, txn.snapshot, current) : current;
+      if (seen !== current) throw writeConflict();
+      bases.set(id, seen);
     }
+    // A unique key committed since the snapshot (invisible to it) conflicts too.
+    if (view && coll.history.size > 0) this.#checkUniqueNow(coll, txn, id, view);
     coll.locks.set(id, txn);
-    let versions = txn.baseVersions.get(coll);
-    if (!versions) txn.baseVersions.set(coll, (versions = new Map()));
-    if (!versions.has(id)) versions.set(id, coll.records.get(id)?.version ?? 0);
     let writes = txn.writes.get(coll);
     if (!writes) txn.writes.set(coll, (writes = new Map()));
     const previous = this.effective(coll, txn, id);
-    writes.set(
-      id,
-      doc
-        ? { id, doc, view: toView(doc) as Doc, seq: previous?.seq ?? ++this.#seq, version: 0 }
-        : null,
-    );
+    writes.set(id, doc ? { id, doc, view: view!, seq: previous?.seq ?? ++this.#seq, version: 0 } : null);
   }
 
-  /** Applies a transaction's writes all at once, or throws (and aborts it) when another write got there first. */
+  #checkUniqueNow(coll: Collection, txn: Transaction, id: string, view: Doc): void {
+    const snapshot = txn.snapshot;
+    txn.snapshot = Number.POSITIVE_INFINITY;
+    try {
+      this.checkUnique(coll, txn, id, view);
+    } catch (err) {
+      throw err instanceof MongoServerError && err.codeName === 'DuplicateKey' ? writeConflict() : err;
+    } finally {
+      txn.snapshot = snapshot;
+    }
+  }
+
+  /**
+   * Applies a transaction's writes (and creates its new collections) all at once, or throws (and
+   * aborts it) when another operation got there first.
+   */
   commit(txn: Transaction): void {
     try {
-      for (const [coll, versions] of txn.baseVersions) {
-        for (const [id, version] of versions) {
-          if ((coll.records.get(id)?.version ?? 0) !== version) {
-            throw new MongoServerError(
-              'WriteConflict',
-              'Write conflict during commit: a document written in this transaction was changed by another operation',
-              {},
-              ['TransientTransactionError'],
-            );
+      // From here on the transaction reads the newest committed state: its checks must.
+      txn.snapshot = Number.POSITIVE_INFINITY;
+      for (const coll of txn.created.values()) {
+        if (this.dbs.get(coll.db)?.has(coll.name)) throw writeConflict(`Write conflict during commit: collection ${coll.ns} was created by another operation`);
+      }
+      for (const coll of txn.writes.keys()) {
+        if (txn.created.get(coll.ns) !== coll && this.dbs.get(coll.db)?.get(coll.name) !== coll) {
+          throw writeConflict(`Write conflict during commit: collection ${coll.ns} was dropped by another operation`);
+        }
+      }
+      for (const [coll, bases] of txn.bases) {
+        for (const [id, base] of bases) {
+          if (coll.records.get(id) !== base) {
+            throw writeConflict('Write conflict during commit: a document written in this transaction was changed by another operation');
           }
         }
       }
@@ -295,30 +440,69 @@ export class Engine {
         for (const [id, rec] of writes) if (rec) this.checkUnique(coll, txn, id, rec.view);
       }
       const ops: Op[] = [];
+      for (const coll of txn.created.values()) {
+        ops.push({ t: 'create', db: coll.db, c: coll.name, o: coll.options });
+        for (const index of coll.indexes.values()) if (index.name !== '_id_') ops.push({ t: 'index', db: coll.db, c: coll.name, s: index.spec });
+      }
+      const replaced: [Collection, string, StoredRecord | undefined][] = [];
       for (const [coll, writes] of txn.writes) {
         for (const [id, rec] of writes) {
           const base = coll.records.get(id);
+          replaced.push([coll, id, base]);
           if (rec) ops.push({ t: 'put', db: coll.db, c: coll.name, d: rec.doc });
           else if (base) ops.push({ t: 'delete', db: coll.db, c: coll.name, id: base.doc._id });
         }
       }
-      if (ops.length > 0) this.apply({ t: 'batch', ops });
+      this.#open.delete(txn);
+      if (ops.length > 0) {
+        const until = this.tick();
+        this.apply({ t: 'batch', ops });
+        if (this.#open.size > 0) for (const [coll, id, old] of replaced) this.#remember(this.dbs.get(coll.db)?.get(coll.name), id, old, until);
+      }
       txn.state = 'committed';
     } finally {
       if (txn.state !== 'committed') txn.state = 'aborted';
-      this.release(txn);
+      this.#end(txn);
     }
   }
 
-  /** Drops a transaction's writes and frees the documents it held. */
+  /** Drops a transaction's writes and new collections, and frees the documents it held. */
   abort(txn: Transaction): void {
     if (txn.state === 'active') txn.state = 'aborted';
-    this.release(txn);
+    this.#end(txn);
   }
 
-  release(txn: Transaction): void {
-    for (const coll of txn.baseVersions.keys()) {
-      for (const [id, holder] of coll.locks) if (holder === txn) coll.locks.delete(id);
+  #end(txn: Transaction): void {
+    for (const [coll, bases] of txn.bases) for (const id of bases.keys()) if (coll.locks.get(id) === txn) coll.locks.delete(id);
+    for (const ns of txn.created.keys()) if (this.#pending.get(ns) === txn) this.#pending.delete(ns);
+    if (this.#open.delete(txn) || this.#aged.size > 0) this.#prune();
+  }
+
+  /** Keeps the state a commit numbered `until` replaced, for the open transactions' snapshots. */
+  #remember(coll: Collection | undefined, id: string, old: StoredRecord | undefined, until: number): void {
+    if (!coll) return;
+    let past = coll.history.get(id);
+    if (!past) coll.history.set(id, (past = []));
+    past.push({ rec: old, until });
+    this.#aged.add(coll);
+  }
+
+  /** Forgets the past states no open transaction can read any more. */
+  #prune(): void {
+    if (this.#open.size === 0) {
+      for (const coll of this.#aged) coll.history.clear();
+      this.#aged.clear();
+      return;
+    }
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const txn of this.#open) oldest = Math.min(oldest, txn.snapshot);
+    for (const coll of this.#aged) {
+      for (const [id, past] of coll.history) {
+        const keep = past.findIndex((v) => v.until > oldest);
+        if (keep < 0) coll.history.delete(id);
+        else if (keep > 0) past.splice(0, keep);
+      }
+      if (coll.history.size === 0) this.#aged.delete(coll);
     }
   }
 
@@ -350,7 +534,9 @@ export class Engine {
             if (dates.length === 0) continue;
             const earliest = Math.min(...dates.map((d) => d.getTime()));
             if (earliest + ttl * 1000 <= now) {
+              const until = this.tick();
               this.apply({ t: 'delete', db: coll.db, c: coll.name, id: rec.doc._id });
+              if (this.#open.size > 0) this.#remember(coll, rec.id, rec, until);
               removed++;
             }
           }
@@ -359,6 +545,13 @@ export class Engine {
     }
     return removed;
   }
+}
+
+/** A document as a snapshot taken at commit number `snapshot` sees it: the first state replaced after it, else `current`. */
+function asOf(coll: Collection, id: string, snapshot: number, current: StoredRecord | undefined): StoredRecord | undefined {
+  const past = coll.history.get(id);
+  if (past) for (const v of past) if (v.until > snapshot) return v.rec;
+  return current;
 }
 
 /** Reads one dotted path without descending into arrays. */

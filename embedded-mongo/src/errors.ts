@@ -2,6 +2,7 @@
 export const ErrorCodes = Object.freeze({
   BadValue: 2,
   FailedToParse: 9,
+  Unauthorized: 13,
   TypeMismatch: 14,
   IllegalOperation: 20,
   NamespaceNotFound: 26,
@@ -25,12 +26,14 @@ export const ErrorCodes = Object.freeze({
   QueryFeatureNotAllowed: 224,
   NoSuchTransaction: 251,
   TransactionCommitted: 256,
+  OperationNotSupportedInTransaction: 263,
   Location40414: 40414,
   Location17276: 17276,
   Location40323: 40323,
   Location40324: 40324,
   Location40415: 40415,
   DuplicateKey: 11000,
+  Location50791: 50791,
   OutOfDiskSpace: 14031,
 } as const);
 

@@ -3,7 +3,7 @@ import { type FsyncMode, JournalError } from './journal.js';
 import { StoreLockedError } from './lock.js';
 import { startEmbeddedMongo } from './server.js';
 
-const USAGE = 'usage: npm run mongo -- [--port 27017] [--dir .data/mongo] [--fsync always|interval] [--salvage]';
+const USAGE = 'usage: npm run mongo -- [--port 27017] [--dir .data/mongo] [--fsync always|interval] [--salvage] [--enable-test-commands]';
 
 const { values } = parseArgs({
   options: {
@@ -12,6 +12,8 @@ const { values } = parseArgs({
     fsync: { type: 'string', default: 'always' },
     // Start from the valid records of a damaged journal, keeping the damaged file aside.
     salvage: { type: 'boolean', default: false },
+    // configureFailPoint, for the driver's retry tests; never for npm start.
+    'enable-test-commands': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -30,6 +32,7 @@ const store = await startEmbeddedMongo({
   fsync: values.fsync as FsyncMode,
   ...(values.dir ? { dir: values.dir } : {}),
   ...(values.salvage ? { salvage: true } : {}),
+  ...(values['enable-test-commands'] ? { enableTestCommands: true } : {}),
 }).catch((err: unknown) => {
   // A refusal the operator acts on: its message, not a stack.
   if (!(err instanceof JournalError || err instanceof StoreLockedError)) throw err;

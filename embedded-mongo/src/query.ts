@@ -126,6 +126,16 @@ function collatedIn(negate: boolean): QueryOp {
   };
 }
 
+/** `$all` under a collation: each listed value as an equality of its own (strings by the collator), as MongoDB reads it. */
+const collatedAll: QueryOp = (selector, value, options) => {
+  const collation = collationOf(options);
+  if (!collation || !Array.isArray(value) || !value.some(holdsString)) return QUERY.$all!(selector, value, options);
+  const each = value.map((v) =>
+    v !== null && typeof v === 'object' && '$elemMatch' in (v as Doc) ? QUERY.$all!(selector, [v], options) : collatedEq(false)(selector, v, options),
+  );
+  return (obj) => each.length > 0 && each.every((test) => test(obj));
+};
+
 /**
  * `$gt`, `$gte`, `$lt` and `$lte` that compare strings with the command's collation, as MongoDB
  * does (mingo applies a collation to `$sort` only): with `{ locale: 'nb' }`, `'Ørsta' < 'Åsnes'`.
@@ -197,6 +207,7 @@ const COLLATED = Context.init({
     $ne: collatedEq(true),
     $in: collatedIn(false),
     $nin: collatedIn(true),
+    $all: collatedAll,
     $gt: collatedRange('$gt', (c) => c > 0),
     $gte: collatedRange('$gte', (c) => c >= 0),
     $lt: collatedRange('$lt', (c) => c < 0),

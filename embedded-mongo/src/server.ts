@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { Binary, Long, type Timestamp } from 'bson';
 import { CommandRunner } from './commands.js';
 import { Engine } from './engine.js';
 import { MongoServerError } from './errors.js';
+import { type FailAction, FailCommandError, FailPoints, errorLabelsFor } from './failpoints.js';
 import { type FsyncMode, Journal, type JournalFiles } from './journal.js';
 import { type DirectoryLock, lockDirectory } from './lock.js';
-import { type Request, ProtocolError, decode, encodeReply, messageLength } from './wire.js';
+import { toNumber } from './values.js';
+import { type Request, ProtocolError, decode, encodeElements, encodeReply, messageLength } from './wire.js';
 
 /** Options of {@link startEmbeddedMongo}. */
 export interface EmbeddedMongoOptions {
@@ -29,6 +32,8 @@ export interface EmbeddedMongoOptions {
   maxMessageBytes?: number;
   /** Where warnings go (malformed messages, torn journal records); default stderr. */
   log?: (line: string) => void;
+  /** Answers `configureFailPoint` (the `failCommand` fail point), as mongod with `enableTestCommands`; for tests only. */
+  enableTestCommands?: boolean;
 }
 
 /** A running embedded store. */
@@ -41,6 +46,8 @@ export interface EmbeddedMongo {
 }
 
 const MAX_MESSAGE_BYTES = 48_000_000;
+// A replica set without keys (as MongoDB without auth) sends a zero hash.
+const SIGNATURE = Object.freeze({ hash: new Binary(Buffer.alloc(20)), keyId: Long.ZERO });
 
 /** Starts an embedded MongoDB-wire-compatible server. */
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
@@ -70,17 +77,45 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       throw err;
     }
   }
-  const runner = new CommandRunner(engine);
+  const failPoints = options.enableTestCommands ? new FailPoints() : undefined;
+  const runner = new CommandRunner(engine, failPoints);
   const sockets = new Set<Socket>();
   const maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
   let connectionId = 0;
   let replyId = 0;
   let host = '';
 
-  const handle = (request: Request, id: number): Buffer | undefined => {
+  /**
+   * What a reply gets besides the command's answer: a fail point's write concern error, and the
+   * error labels the driver's retries read. A copy when it changes: a retryable write's stored
+   * reply is sent again on retry.
+   */
+  const finish = (reply: Record<string, unknown>, cmd: Record<string, unknown>, failure: FailAction | undefined): Record<string, unknown> => {
+    if (reply.ok === 1 && !failure?.writeConcernError) return reply;
+    const out = { ...reply };
+    if (failure?.writeConcernError && out.ok === 1) out.writeConcernError = failure.writeConcernError;
+    const code = out.ok === 1 ? undefined : toCode(out.code);
+    const wcCode = out.writeConcernError ? toCode((out.writeConcernError as Record<string, unknown>).code) : undefined;
+    if (code !== undefined || wcCode !== undefined) {
+      const labels = failure?.errorLabels ?? [...new Set([...((out.errorLabels as string[] | undefined) ?? []), ...errorLabelsFor(cmd, code, wcCode)])];
+      if (labels.length > 0) out.errorLabels = labels;
+      else delete out.errorLabels;
+    }
+    return out;
+  };
+
+  // Every reply carries the logical clock, as a replica set member's does: encoded once per tick.
+  let clock = { at: engine.clusterTime, tail: encodeElements(clockFields(engine.clusterTime)) };
+  const clockTail = (): Buffer => {
+    const now = engine.clusterTime;
+    if (clock.at !== now) clock = { at: now, tail: encodeElements(clockFields(now)) };
+    return clock.tail;
+  };
+
+  const handle = (request: Request, id: number, failure?: FailAction): Buffer | undefined => {
     let reply: Record<string, unknown>;
     try {
-      reply = runner.run(request.command, { connectionId: id, host });
+      reply = runner.run(request.command, { connectionId: id, host }, failure);
     } catch (err) {
       reply = errorReply(err, log);
     }
@@ -90,7 +125,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       // A failed fsync (a full disk): the client hears it, the process stays up.
       reply = errorReply(err, log);
     }
-    return request.noReply ? undefined : encodeReply(request, reply, ++replyId);
+    return request.noReply ? undefined : encodeReply(request, finish(reply, request.command, failure), ++replyId, clockTail());
   };
 
   const server: Server = createServer((socket) => {
@@ -98,24 +133,55 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     sockets.add(socket);
     socket.setNoDelay(true);
     let buffered: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    let appName: string | undefined;
+    // A fail point's blockConnection holds this connection's messages (in order), never the others'.
+    let blocked = false;
+    const out: Buffer[] = [];
+    const send = (): void => {
+      if (out.length > 0) socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      out.length = 0;
+    };
+    const pump = (): void => {
       try {
-        const out: Buffer[] = [];
-        for (;;) {
+        while (!blocked) {
           const length = messageLength(buffered, maxBytes);
           if (length === undefined || buffered.length < length) break;
           const msg = buffered.subarray(0, length);
           buffered = buffered.subarray(length);
-          const reply = handle(decode(msg), id);
+          const request = decode(msg);
+          appName ??= appNameOf(request.command);
+          const failure = failPoints?.trigger(request.command, appName);
+          if (failure?.closeConnection) {
+            send();
+            socket.destroy();
+            return;
+          }
+          if (failure && failure.blockTimeMS > 0) {
+            send();
+            blocked = true;
+            setTimeout(() => {
+              blocked = false;
+              if (socket.destroyed) return;
+              const reply = handle(request, id, failure);
+              if (reply) socket.write(reply);
+              pump();
+            }, failure.blockTimeMS);
+            return;
+          }
+          const reply = handle(request, id, failure);
           if (reply) out.push(reply);
         }
-        if (out.length > 0) socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+        send();
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         log(`connection ${id} from ${socket.remoteAddress ?? '?'}: ${err.message}; closing it`);
+        out.length = 0;
         socket.destroy();
       }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      if (!blocked) pump();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => sockets.delete(socket));
@@ -134,6 +200,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   const ttl = setInterval(() => {
     const now = Date.now();
     runner.expireCursors(now);
+    runner.expireTransactions(now);
     try {
       engine.expire(now);
       journal?.flush();
@@ -159,7 +226,24 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   };
 }
 
+/** `operationTime` and `$clusterTime` at `clusterTime`; the store signs nothing, as a replica set without keys. */
+function clockFields(clusterTime: Timestamp): Record<string, unknown> {
+  return { operationTime: clusterTime, $clusterTime: { clusterTime, signature: SIGNATURE } };
+}
+
+/** The application name a handshake carries (`client.application.name`), which a fail point's `appName` matches. */
+function appNameOf(cmd: Record<string, unknown>): string | undefined {
+  const client = cmd.client as { application?: { name?: unknown } } | undefined;
+  return typeof client?.application?.name === 'string' ? client.application.name : undefined;
+}
+
+function toCode(value: unknown): number | undefined {
+  const n = value === undefined || value === null ? undefined : toNumber(value);
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
 function errorReply(err: unknown, log: (line: string) => void): Record<string, unknown> {
+  if (err instanceof FailCommandError) return { ok: 0, errmsg: err.message, code: err.code, codeName: err.codeName };
   if (err instanceof MongoServerError) {
     return {
       ok: 0,

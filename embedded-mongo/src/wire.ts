@@ -126,24 +126,45 @@ function decodeQuery(msg: Buffer, requestId: number): Request {
   return { requestId, opCode: OpCode.QUERY, command: { ...command, $db: db }, noReply: false };
 }
 
-/** Encodes a reply in the form the request came in: OP_MSG, or OP_REPLY for a legacy OP_QUERY. */
-export function encodeReply(request: Request, reply: Document, requestId: number): Buffer {
+/**
+ * The BSON elements of `fields`, to append to replies with {@link encodeReply}: fields every
+ * reply carries (the logical clock) are encoded once, not per reply.
+ */
+export function encodeElements(fields: Document): Buffer {
+  const doc = serialize(fields);
+  return Buffer.from(doc.buffer, doc.byteOffset + 4, doc.length - 5);
+}
+
+/**
+ * Encodes a reply in the form the request came in: OP_MSG, or OP_REPLY for a legacy OP_QUERY.
+ * `tail` (from {@link encodeElements}) is appended to the reply document's fields.
+ */
+export function encodeReply(request: Request, reply: Document, requestId: number, tail?: Buffer): Buffer {
   const doc = serialize(reply, { ignoreUndefined: true });
+  const extra = tail?.length ?? 0;
+  const size = doc.length + extra;
+  let at: number;
+  let out: Buffer;
   if (request.opCode === OpCode.QUERY) {
-    const out = Buffer.alloc(HEADER + 20 + doc.length);
+    out = Buffer.allocUnsafe(HEADER + 20 + size);
     writeHeader(out, requestId, request.requestId, OpCode.REPLY);
     out.writeInt32LE(0, HEADER);
     out.writeBigInt64LE(0n, HEADER + 4);
     out.writeInt32LE(0, HEADER + 12);
     out.writeInt32LE(1, HEADER + 16);
-    out.set(doc, HEADER + 20);
-    return out;
+    at = HEADER + 20;
+  } else {
+    out = Buffer.allocUnsafe(HEADER + 5 + size);
+    writeHeader(out, requestId, request.requestId, OpCode.MSG);
+    out.writeUInt32LE(0, HEADER);
+    out.writeUInt8(0, HEADER + 4);
+    at = HEADER + 5;
   }
-  const out = Buffer.alloc(HEADER + 5 + doc.length);
-  writeHeader(out, requestId, request.requestId, OpCode.MSG);
-  out.writeUInt32LE(0, HEADER);
-  out.writeUInt8(0, HEADER + 4);
-  out.set(doc, HEADER + 5);
+  // The document without its closing 0, the tail's elements, the 0, and the new length.
+  out.set(doc.subarray(0, doc.length - 1), at);
+  if (tail) out.set(tail, at + doc.length - 1);
+  out.writeUInt8(0, at + size - 1);
+  out.writeInt32LE(size, at);
   return out;
 }
 

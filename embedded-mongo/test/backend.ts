@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
-import { type EmbeddedMongo, startEmbeddedMongo } from '../src/index.js';
+import { type EmbeddedMongo, type EmbeddedMongoOptions, startEmbeddedMongo } from '../src/index.js';
 
 /** True when the tests run against a real MongoDB (`MONGODB_URI` is set). */
 export const REAL_MONGODB = Boolean(process.env.MONGODB_URI);
@@ -18,10 +18,10 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** Starts (or connects to) the backend and picks a fresh database name. */
-export async function startBackend(): Promise<TestBackend> {
+/** Starts (or connects to) the backend and picks a fresh database name; `storeOptions` apply to the embedded store only. */
+export async function startBackend(storeOptions: EmbeddedMongoOptions = {}): Promise<TestBackend> {
   let store: EmbeddedMongo | undefined;
-  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ ttlIntervalMs: 200 })).uri;
+  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ ttlIntervalMs: 200, ...storeOptions })).uri;
   const clients: MongoClient[] = [];
   const connect = async (options: MongoClientOptions = {}): Promise<MongoClient> => {
     const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5000, ...options });

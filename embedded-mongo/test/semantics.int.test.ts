@@ -57,6 +57,8 @@ describe('collation in matching', () => {
     expect(await find({ x: { $nin: ['ping'] } }, EN2)).toEqual([3]);
     expect(await find({ tags: 'a' }, EN2)).toEqual([4]);
     expect(await find({ tags: 'a' })).toEqual([]);
+    expect(await find({ tags: { $all: ['a', 'B'] } }, EN2)).toEqual([4]);
+    expect(await find({ tags: { $all: ['a', 'B'] } })).toEqual([]);
     expect(await find({ $expr: { $eq: ['$x', 'ping'] } }, EN2)).toEqual([1, 2, 4]);
     expect(await c.countDocuments({ x: 'ping' }, { collation: EN2 })).toBe(3);
     const agg = await c.aggregate([{ $match: { x: 'ping' } }, { $sort: { _id: 1 } }], { collation: EN2 }).toArray();
@@ -136,6 +138,7 @@ describe('collation in matching', () => {
     await expect(c.countDocuments({}, { collation: { locale: 'nb' } })).resolves.toBe(1);
     await expect(c.countDocuments({}, { collation: { locale: 'de@collation=phonebook' } })).resolves.toBe(1);
     await expect(c.updateOne({}, { $set: { y: 1 } }, { collation: { locale: 'xx' } })).rejects.toMatchObject({ code: 2 });
+    await expect(c.createIndex({ x: 1 }, { collation: { locale: 'xx' } })).rejects.toMatchObject({ code: 2 });
   });
 });
 
@@ -338,7 +341,7 @@ describe('views', () => {
     expect(await v.aggregate([{ $group: { _id: null, n: { $sum: 1 } } }]).toArray()).toEqual([{ _id: null, n: 2 }]);
     const [info] = await backend.db.listCollections({ name: view }).toArray();
     expect(info).toMatchObject({ type: 'view', options: { viewOn: base.collectionName } });
-    for (const write of [() => v.insertOne({ x: 1 }), () => v.updateOne({}, { $set: { x: 1 } }), () => v.deleteMany({}), () => v.createIndex({ x: 1 })]) {
+    for (const write of [() => v.insertOne({ x: 1 }), () => v.updateOne({}, { $set: { x: 1 } }), () => v.deleteMany({}), () => v.createIndex({ x: 1 }), () => v.dropIndex('x_1')]) {
       expect((await failure(write())).code).toBe(166);
     }
     expect(await base.countDocuments()).toBe(3);
