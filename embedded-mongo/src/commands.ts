@@ -673,8 +673,6 @@ export class CommandRunner {
     const name = this.#collectionName(cmd.aggregate);
     const pipeline = cmd.pipeline as Doc[] | undefined;
     if (!Array.isArray(pipeline)) throw new MongoServerError('TypeMismatch', "'pipeline' option must be specified as an array");
-      // An index's collation is checked (an unknown locale refused) but not kept: see docs/contributing.md.
-      if (raw.collation !== undefined) parseCollation(raw.collation);
     if (cmd.explain === true) throw badValue('explain is not supported by the embedded store');
     const coll = this.#engine.collection(db, name);
     checkHint(coll, cmd.hint);
@@ -700,7 +698,7 @@ export class CommandRunner {
   /** `distinct`: under a collation, strings equal by the collator count once (the first one met is returned). */
   #distinct(cmd: Doc, db: string, readCtx: ReadContext): Doc {
     const name = this.#collectionName(cmd.distinct);
-    const coll = this.#writable(db, name);
+    const coll = this.#engine.collection(db, name);
     const ctx = this.#reading(readCtx, { collation: cmd.collation }, coll);
     const key = String(cmd.key);
     const seen = new Map<string, unknown>();
@@ -744,6 +742,8 @@ export class CommandRunner {
       if (raw.sparse === true) spec.sparse = true;
       if (raw.partialFilterExpression) spec.partialFilterExpression = raw.partialFilterExpression as Doc;
       if (raw.expireAfterSeconds !== undefined) spec.expireAfterSeconds = toNumber(raw.expireAfterSeconds);
+      // An index's collation is checked (an unknown locale refused) but not kept: see docs/contributing.md.
+      if (raw.collation !== undefined) parseCollation(raw.collation);
       const existing = coll.indexes.get(spec.name);
       if (existing) {
         if (sameIndex(existing.spec, spec)) continue;
@@ -795,7 +795,7 @@ export class CommandRunner {
 
   #dropIndexes(cmd: Doc, db: string): Doc {
     const name = this.#collectionName(cmd.dropIndexes ?? cmd.deleteIndexes);
-    const coll = this.#engine.collection(db, name);
+    const coll = this.#writable(db, name);
     if (!coll) throw new MongoServerError('NamespaceNotFound', `ns not found ${db}.${name}`);
     const before = coll.indexes.size;
     const wanted = cmd.index;
