@@ -112,6 +112,8 @@ export class CommandRunner {
     const inTxn = cmd.autocommit === false;
     if (inTxn) checkTransactionStatement(name, db, cmd);
     this.#readConcern(cmd, inTxn);
+    // A newer txnNumber on the session ends its open transaction, as in MongoDB (a retryable write too).
+    if (session?.txn?.state === 'active' && txnNumber !== undefined && txnNumber > session.txn.txnNumber) this.#engine.abort(session.txn);
     let txn: Transaction | undefined;
     if (session && inTxn && txnNumber !== undefined && name !== 'commitTransaction' && name !== 'abortTransaction') {
       txn = this.#transactionFor(session, txnNumber, cmd.startTransaction === true);
@@ -194,12 +196,6 @@ export class CommandRunner {
     session: Session | undefined,
     txnNumber: number | undefined,
   ): Doc {
-    const read = (collation?: unknown): ReadContext => ({
-      engine: this.#engine,
-      txn,
-      collation: collation as Collation | undefined,
-      deadline: cmd.maxTimeMS !== undefined && toNumber(cmd.maxTimeMS) > 0 ? Date.now() + toNumber(cmd.maxTimeMS) : undefined,
-    });
     switch (name) {
       case 'hello':
       case 'isMaster':
@@ -242,20 +238,20 @@ export class CommandRunner {
       case 'delete':
         return this.#delete(cmd, db, txn);
       case 'find':
-        return this.#find(cmd, db, read(cmd.collation));
+        return this.#find(cmd, db, this.#read(cmd, txn, cmd.collation));
       case 'getMore':
         return this.#getMore(cmd);
       case 'killCursors':
         return this.#killCursors(cmd);
       case 'findAndModify':
       case 'findandmodify':
-        return this.#findAndModify(cmd, db, txn, read(cmd.collation));
+        return this.#findAndModify(cmd, db, txn, this.#read(cmd, txn, cmd.collation));
       case 'aggregate':
-        return this.#aggregate(cmd, db, read(cmd.collation));
+        return this.#aggregate(cmd, db, this.#read(cmd, txn, cmd.collation));
       case 'count':
-        return this.#count(cmd, db, read());
+        return this.#count(cmd, db, this.#read(cmd, txn));
       case 'distinct':
-        return this.#distinct(cmd, db, read(cmd.collation));
+        return this.#distinct(cmd, db, this.#read(cmd, txn, cmd.collation));
       case 'createIndexes':
         return this.#createIndexes(cmd, db, txn);
       case 'listIndexes':
@@ -282,6 +278,16 @@ export class CommandRunner {
       default:
         throw new MongoServerError('CommandNotFound', `no such command: '${name}'`);
     }
+  }
+
+  /** What a read needs besides its filter (a method: a closure per command would cost on the single-document path). */
+  #read(cmd: Doc, txn: Transaction | undefined, collation?: unknown): ReadContext {
+    return {
+      engine: this.#engine,
+      txn,
+      collation: collation as Collation | undefined,
+      deadline: cmd.maxTimeMS !== undefined && toNumber(cmd.maxTimeMS) > 0 ? Date.now() + toNumber(cmd.maxTimeMS) : undefined,
+    };
   }
 
   #hello(legacy: boolean, ctx: CommandContext): Doc {

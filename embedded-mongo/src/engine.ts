@@ -162,6 +162,11 @@ export class Engine {
     return txn;
   }
 
+  /** The logical clock's seconds and increment, a new object at each change (cheap to compare). */
+  get time(): { readonly t: number; readonly i: number } {
+    return this.#time;
+  }
+
   /** The logical clock now: a write's operationTime, and what a read has seen. */
   get clusterTime(): Timestamp {
     return (this.#timestamp ??= new Timestamp({ t: this.#time.t, i: this.#time.i }));
@@ -313,28 +318,35 @@ export class Engine {
    */
   lookup(coll: Collection, txn: Transaction | undefined, index: Index, keys: string[], prefix = false, ordered = true): StoredRecord[] {
     const map = prefix ? index.prefixes : index.entries;
-    const keysOf = (view: Doc) => (prefix ? index.prefixKeysFor(view) : index.keysFor(view));
+    const own = txn?.writes.get(coll);
     const past = txn && coll.history.size > 0 ? coll.history : undefined;
-    if (!ordered && !txn?.writes.get(coll)?.size && !past) {
-      // Outside a transaction's own writes: the committed records under each key, each once.
+    if (!past && (!own || own.size === 0)) {
+      // The committed records under each key, each once: the single-document path, kept lean.
       const out: StoredRecord[] = [];
-      const distinct = [...new Set(keys)];
-      const seen = distinct.length > 1 ? new Set<string>() : undefined;
-      for (const k of distinct) {
-        for (const id of map.get(k) ?? []) {
-          if (seen) {
-            if (seen.has(id)) continue;
-            seen.add(id);
-          }
+      if (keys.length === 1) {
+        for (const id of map.get(keys[0]!) ?? []) {
           const rec = coll.records.get(id);
           if (rec) out.push(rec);
         }
+      } else {
+        const distinct = [...new Set(keys)];
+        const seen = distinct.length > 1 ? new Set<string>() : undefined;
+        for (const k of distinct) {
+          for (const id of map.get(k) ?? []) {
+            if (seen) {
+              if (seen.has(id)) continue;
+              seen.add(id);
+            }
+            const rec = coll.records.get(id);
+            if (rec) out.push(rec);
+          }
+        }
       }
-      return out;
+      return ordered && out.length > 1 ? out.sort(bySeq) : out;
     }
+    const keysOf = (view: Doc) => (prefix ? index.prefixKeysFor(view) : index.keysFor(view));
     const ids = new Set<string>();
     for (const k of keys) for (const id of map.get(k) ?? []) ids.add(id);
-    const own = txn?.writes.get(coll);
     if (own) for (const [id, rec] of own) if (rec && keysOf(rec.view).some((k) => keys.includes(k))) ids.add(id);
     if (past) for (const id of past.keys()) ids.add(id);
     const out: StoredRecord[] = [];
@@ -343,7 +355,7 @@ export class Engine {
       const rec = this.effective(coll, txn, id);
       if (rec && ((!own?.has(id) && !past?.has(id)) || keysOf(rec.view).some((k) => wanted.has(k)))) out.push(rec);
     }
-    return out.sort((a, b) => a.seq - b.seq);
+    return out.sort(bySeq);
   }
 
   /** Throws `DuplicateKey` when `doc` (to be stored under `id`) collides in a unique index. */
@@ -545,6 +557,11 @@ export class Engine {
     }
     return removed;
   }
+}
+
+/** Natural order: insertion order, which an update keeps. */
+function bySeq(a: StoredRecord, b: StoredRecord): number {
+  return a.seq - b.seq;
 }
 
 /** A document as a snapshot taken at commit number `snapshot` sees it: the first state replaced after it, else `current`. */

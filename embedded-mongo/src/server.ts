@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { Binary, Long, type Timestamp } from 'bson';
+import { Binary, Long, Timestamp } from 'bson';
 import { CommandRunner } from './commands.js';
 import { Engine } from './engine.js';
 import { MongoServerError } from './errors.js';
@@ -104,11 +104,19 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     return out;
   };
 
-  // Every reply carries the logical clock, as a replica set member's does: encoded once per tick.
-  let clock = { at: engine.clusterTime, tail: encodeElements(clockFields(engine.clusterTime)) };
+  // Every reply carries the logical clock, as a replica set member's does: its encoded fields, with
+  // the time written into them when it changes (each write: a serialization there would cost).
+  const clock = clockTemplate();
+  let shown: { t: number; i: number } | undefined;
   const clockTail = (): Buffer => {
-    const now = engine.clusterTime;
-    if (clock.at !== now) clock = { at: now, tail: encodeElements(clockFields(now)) };
+    const now = engine.time;
+    if (now !== shown) {
+      for (const at of clock.offsets) {
+        clock.tail.writeUInt32LE(now.i, at);
+        clock.tail.writeUInt32LE(now.t, at + 4);
+      }
+      shown = now;
+    }
     return clock.tail;
   };
 
@@ -226,9 +234,15 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   };
 }
 
-/** `operationTime` and `$clusterTime` at `clusterTime`; the store signs nothing, as a replica set without keys. */
-function clockFields(clusterTime: Timestamp): Record<string, unknown> {
-  return { operationTime: clusterTime, $clusterTime: { clusterTime, signature: SIGNATURE } };
+/**
+ * `operationTime` and `$clusterTime` as BSON elements (the store signs nothing, as a replica set
+ * without keys), and where in them the two Timestamps' 8 bytes (increment, seconds) are.
+ */
+function clockTemplate(): { tail: Buffer; offsets: number[] } {
+  const zero = new Timestamp({ t: 0, i: 0 });
+  const tail = encodeElements({ operationTime: zero, $clusterTime: { clusterTime: zero, signature: SIGNATURE } });
+  const valueAt = (name: string): number => tail.indexOf(Buffer.from(`\x11${name}\0`, 'latin1')) + name.length + 2;
+  return { tail, offsets: [valueAt('operationTime'), valueAt('clusterTime')] };
 }
 
 /** The application name a handshake carries (`client.application.name`), which a fail point's `appName` matches. */

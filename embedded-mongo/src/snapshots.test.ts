@@ -53,6 +53,17 @@ describe('transactions in the command runner', () => {
   });
 });
 
+describe('sessions', () => {
+  it('ends an open transaction when the session sends a newer txnNumber (a retryable write)', () => {
+    const runner = new CommandRunner(new Engine());
+    const lsid = { id: { toString: () => 'cafe' } };
+    runner.run({ insert: 'c', documents: [{ _id: 1 }], lsid, txnNumber: Long.fromNumber(1), autocommit: false, startTransaction: true, $db: 'd' }, ctx);
+    runner.run({ insert: 'c', documents: [{ _id: 2 }], lsid, txnNumber: Long.fromNumber(2), $db: 'd' }, ctx);
+    expect(() => runner.run({ commitTransaction: 1, lsid, txnNumber: Long.fromNumber(1), autocommit: false, $db: 'admin' }, ctx)).toThrow(/not found|aborted/);
+    expect(runner.run({ find: 'c', $db: 'd' }, ctx)).toMatchObject({ cursor: { firstBatch: [{ _id: 2 }] } });
+  });
+});
+
 describe('failCommand', () => {
   const insert = { insert: 'c', documents: [], $db: 'd' };
 

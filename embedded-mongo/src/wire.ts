@@ -52,14 +52,81 @@ export function messageLength(buf: Buffer, maxBytes: number): number | undefined
   return length;
 }
 
-function readDocument(buf: Buffer, offset: number, end: number): [Document, number] {
+function readDocument(buf: Buffer, offset: number, end: number, body = false): [Document, number] {
   if (offset + 5 > end) throw new ProtocolError('truncated BSON document');
   const size = buf.readInt32LE(offset);
   if (size < 5 || offset + size > end) throw new ProtocolError(`BSON document of ${size} bytes overruns its message`);
   try {
-    return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
+    const bytes = body ? withoutClusterTime(buf, offset, offset + size) : buf.subarray(offset, offset + size);
+    return [deserialize(bytes, DESERIALIZE), offset + size];
   } catch (err) {
     throw new ProtocolError(`invalid BSON: ${(err as Error).message}`);
+  }
+}
+
+const CLUSTER_TIME = Buffer.from('$clusterTime', 'latin1');
+
+/**
+ * A command's bytes without its top-level `$clusterTime`: the driver gossips it back with every
+ * command, and the store has no use for it, so it is not decoded (a Timestamp, a Binary and a
+ * Long each time). Anything the walk does not expect leaves the bytes whole.
+ */
+function withoutClusterTime(buf: Buffer, start: number, end: number): Buffer {
+  const whole = buf.subarray(start, end);
+  const hit = buf.indexOf(CLUSTER_TIME, start);
+  if (hit < 0 || hit >= end) return whole;
+  let pos = start + 4;
+  while (pos < end - 1) {
+    const type = buf[pos]!;
+    const nameEnd = buf.indexOf(0, pos + 1);
+    if (nameEnd < 0 || nameEnd >= end) return whole;
+    const next = valueEnd(buf, type, nameEnd + 1);
+    if (next <= nameEnd || next > end - 1) return whole;
+    if (type === 0x03 && nameEnd - pos - 1 === CLUSTER_TIME.length && buf.compare(CLUSTER_TIME, 0, CLUSTER_TIME.length, pos + 1, nameEnd) === 0) {
+      const out = Buffer.allocUnsafe(end - start - (next - pos));
+      buf.copy(out, 0, start, pos);
+      buf.copy(out, pos - start, next, end);
+      out.writeInt32LE(out.length, 0);
+      return out;
+    }
+    pos = next;
+  }
+  return whole;
+}
+
+/** Where the value of a BSON element of `type` that starts at `at` ends; -1 for a type not walked. */
+function valueEnd(buf: Buffer, type: number, at: number): number {
+  switch (type) {
+    case 0x01: // double
+    case 0x09: // date
+    case 0x11: // timestamp
+    case 0x12: // int64
+      return at + 8;
+    case 0x02: // string
+    case 0x0d: // JavaScript code
+    case 0x0e: // symbol
+      return at + 4 + buf.readInt32LE(at);
+    case 0x03: // document
+    case 0x04: // array
+    case 0x0f: // code with scope
+      return at + buf.readInt32LE(at);
+    case 0x05: // binary: length, subtype, bytes
+      return at + 5 + buf.readInt32LE(at);
+    case 0x06: // undefined
+    case 0x0a: // null
+    case 0x7f: // max key
+    case 0xff: // min key
+      return at;
+    case 0x07: // ObjectId
+      return at + 12;
+    case 0x08: // boolean
+      return at + 1;
+    case 0x10: // int32
+      return at + 4;
+    case 0x13: // decimal128
+      return at + 16;
+    default:
+      return -1;
   }
 }
 
@@ -89,7 +156,7 @@ function decodeMsg(msg: Buffer, requestId: number): Request {
     const kind = msg[offset++];
     if (kind === 0) {
       if (body) throw new ProtocolError('OP_MSG has more than one body section');
-      [body, offset] = readDocument(msg, offset, end);
+      [body, offset] = readDocument(msg, offset, end, true);
     } else if (kind === 1) {
       if (offset + 4 > end) throw new ProtocolError('truncated document sequence');
       const size = msg.readInt32LE(offset);
