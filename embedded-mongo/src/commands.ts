@@ -37,6 +37,8 @@ interface Session {
   txn: Transaction | undefined;
   /** The last retryable write's number and reply, so a retry returns the first result. */
   retried: { txnNumber: number; reply: Doc } | undefined;
+  /** Per statement index, the replies of a retryable write's statements committed before it failed: a retry skips them. */
+  done?: { txnNumber: number; replies: Map<number, Doc> };
 }
 
 /** How long a transaction may stay open, as MongoDB's `transactionLifetimeLimitSeconds`. */
@@ -48,6 +50,8 @@ const IN_TRANSACTION = new Set([
   'aggregate', 'distinct', 'create', 'createIndexes', 'commitTransaction', 'abortTransaction',
 ]);
 const WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
+// What MongoDB 5.0+ reads with readConcern snapshot outside a transaction.
+const SNAPSHOT_READS = new Set(['find', 'aggregate', 'distinct']);
 // Catalog changes outside transactions: each advances the clock, as a write.
 const CATALOG_WRITES = new Set(['create', 'drop', 'dropDatabase', 'createIndexes', 'dropIndexes', 'deleteIndexes', 'collMod']);
 
@@ -55,6 +59,8 @@ const CATALOG_WRITES = new Set(['create', 'drop', 'dropDatabase', 'createIndexes
 export interface CommandContext {
   connectionId: number;
   host: string;
+  /** Set by the command: the connection closes without a reply (the `onPrimaryTransactionalWrite` fail point). */
+  closeConnection?: boolean;
 }
 
 /** Executes commands against an engine: the server's brain, free of any wire detail. */
@@ -111,7 +117,7 @@ export class CommandRunner {
     const txnNumber = cmd.txnNumber !== undefined ? toNumber(cmd.txnNumber) : undefined;
     const inTxn = cmd.autocommit === false;
     if (inTxn) checkTransactionStatement(name, db, cmd);
-    this.#readConcern(cmd, inTxn);
+    const snapshot = this.#readConcern(cmd, inTxn, name);
     // A newer txnNumber on the session ends its open transaction, as in MongoDB (a retryable write too).
     if (session?.txn?.state === 'active' && txnNumber !== undefined && txnNumber > session.txn.txnNumber) this.#engine.abort(session.txn);
     let txn: Transaction | undefined;
@@ -122,9 +128,20 @@ export class CommandRunner {
       return session.retried.reply;
     }
     try {
-      const reply = txn
-        ? this.#engine.within(txn, () => this.#dispatch(name, cmd, db, ctx, txn, session, txnNumber))
-        : this.#dispatch(name, cmd, db, ctx, txn, session, txnNumber);
+      let reply: Doc;
+      if (snapshot) {
+        reply = this.#engine.within(snapshot.reader, () => this.#dispatch(name, cmd, db, ctx, snapshot.reader, session, txnNumber));
+        // The driver reads the time from the reply's top level (distinct's place), MongoDB puts it on the cursor too.
+        if (reply.cursor) (reply.cursor as Doc).atClusterTime = snapshot.atClusterTime;
+        reply.atClusterTime = snapshot.atClusterTime;
+      } else if (session && !inTxn && txnNumber !== undefined && this.#failPoints && WRITES.has(name)
+        && (this.#failPoints.primaryWriteArmed || session.done?.txnNumber === txnNumber)) {
+        reply = this.#statementwise(name, cmd, db, ctx, session, txnNumber, this.#failPoints);
+      } else {
+        reply = txn
+          ? this.#engine.within(txn, () => this.#dispatch(name, cmd, db, ctx, txn, session, txnNumber))
+          : this.#dispatch(name, cmd, db, ctx, txn, session, txnNumber);
+      }
       if (txn && Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) this.#engine.abort(txn);
       if (!txn && CATALOG_WRITES.has(name)) this.#engine.tick();
       if (session && !inTxn && txnNumber !== undefined) session.retried = { txnNumber, reply };
@@ -147,24 +164,73 @@ export class CommandRunner {
   /**
    * What a command's readConcern asks, as MongoDB checks it: `afterClusterTime` (causal
    * consistency) is met at once on this single node, moving the clock up to a time seen
-   * elsewhere; a snapshot read outside a transaction is refused (its history is kept only for
-   * open transactions).
+   * elsewhere; a snapshot read outside a transaction (find, aggregate, distinct, as MongoDB 5.0+)
+   * reads the committed state at its `atClusterTime`, or now: what it returns is the reader.
    */
-  #readConcern(cmd: Doc, inTxn: boolean): void {
+  #readConcern(cmd: Doc, inTxn: boolean, name: string): { reader: Transaction; atClusterTime: Timestamp } | undefined {
     const rc = cmd.readConcern as Doc | undefined;
-    if (rc === undefined || rc === null) return;
+    if (rc === undefined || rc === null) return undefined;
     const level = rc.level;
     if (inTxn && level !== undefined && level !== 'local' && level !== 'majority' && level !== 'snapshot') {
       throw new MongoServerError('InvalidOptions', `The readConcern level must be either 'local', 'majority' or 'snapshot' in a transaction, not '${String(level)}'`);
     }
-    if (!inTxn && level === 'snapshot') {
-      throw new MongoServerError('InvalidOptions', "readConcern level 'snapshot' is only supported in multi-document transactions by the embedded store");
-    }
     const after = rc.afterClusterTime;
     if (after !== undefined) {
       if (!(after instanceof Timestamp)) throw new MongoServerError('TypeMismatch', "readConcern 'afterClusterTime' must be a Timestamp");
+      if (rc.atClusterTime !== undefined) throw new MongoServerError('InvalidOptions', 'Specifying a timestamp for readConcern snapshot in a causally consistent session is not allowed');
       this.#engine.advanceClusterTime(after);
     }
+    if (inTxn || level !== 'snapshot') {
+      if (rc.atClusterTime !== undefined && !inTxn) throw new MongoServerError('InvalidOptions', 'readConcern atClusterTime is only valid with level snapshot');
+      return undefined;
+    }
+    if (!SNAPSHOT_READS.has(name)) throw new MongoServerError('InvalidOptions', `readConcern level snapshot is not supported for command ${name} outside transactions`);
+    const at = rc.atClusterTime;
+    if (at !== undefined && !(at instanceof Timestamp)) throw new MongoServerError('TypeMismatch', "readConcern 'atClusterTime' must be a Timestamp");
+    return this.#engine.snapshotAt(at);
+  }
+
+  /**
+   * A retryable write while `onPrimaryTransactionalWrite` may trigger, or the retry of one it
+   * failed: one statement at a time, as mongod applies them, so that a retry skips the statements
+   * already committed (exactly once) and runs the others. The replies are merged as one command's.
+   */
+  #statementwise(name: string, cmd: Doc, db: string, ctx: CommandContext, session: Session, txnNumber: number, failPoints: FailPoints): Doc {
+    const key = name === 'insert' ? 'documents' : name === 'update' ? 'updates' : name === 'delete' ? 'deletes' : undefined;
+    if (session.done?.txnNumber !== txnNumber) session.done = { txnNumber, replies: new Map() };
+    const done = session.done.replies;
+    const statements = key ? ((cmd[key] as Doc[] | undefined) ?? []) : [cmd];
+    const merged: Doc = name === 'update' ? { n: 0, nModified: 0 } : key ? { n: 0 } : {};
+    const upserted: Doc[] = [];
+    const writeErrors: Doc[] = [];
+    this.#engine.beforeCommit = () => {
+      const action = failPoints.primaryWrite();
+      if (!action) return;
+      if (action.closeConnection) ctx.closeConnection = true;
+      if (action.failCode !== undefined) throw new FailCommandError(action.failCode, 'Failing write for test due to failpoint onPrimaryTransactionalWrite');
+    };
+    try {
+      for (let i = 0; i < statements.length; i++) {
+        let reply = done.get(i);
+        if (!reply) {
+          reply = this.#dispatch(name, key ? { ...cmd, [key]: [statements[i]] } : cmd, db, ctx, undefined, session, txnNumber);
+          // A statement that failed is not recorded: a retry runs it again, as in MongoDB.
+          if (!Array.isArray(reply.writeErrors)) done.set(i, reply);
+        }
+        if (!key) return reply;
+        merged.n = toNumber(merged.n) + toNumber(reply.n ?? 0);
+        if (name === 'update') merged.nModified = toNumber(merged.nModified) + toNumber(reply.nModified ?? 0);
+        for (const u of (reply.upserted as Doc[] | undefined) ?? []) upserted.push({ ...u, index: i });
+        for (const e of (reply.writeErrors as Doc[] | undefined) ?? []) writeErrors.push({ ...e, index: i });
+        if (writeErrors.length > 0 && cmd.ordered !== false) break;
+      }
+    } finally {
+      this.#engine.beforeCommit = undefined;
+    }
+    if (upserted.length > 0) merged.upserted = upserted;
+    if (writeErrors.length > 0) merged.writeErrors = writeErrors;
+    merged.ok = 1;
+    return merged;
   }
 
   #transactionFor(session: Session, txnNumber: number, start: boolean): Transaction {

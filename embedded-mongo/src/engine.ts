@@ -99,6 +99,14 @@ export class Engine {
   readonly #pending = new Map<string, Transaction>();
   /** The transaction the running command belongs to (see {@link within}): its new collections are visible to it. */
   #current: Transaction | undefined;
+  /**
+   * Snapshot reads' history, off until the first snapshot read (a store that never makes one keeps
+   * nothing): the replaced versions of the last {@link SNAPSHOT_WINDOW_MS}, and each commit's
+   * cluster time to find the state at an `atClusterTime`. `from` is the oldest readable commit.
+   */
+  #window: { from: number; fromTime: ClockTime; times: { c: number; time: ClockTime; at: number }[]; nextPrune: number } | undefined;
+  /** Called before a write outside a transaction commits (the `onPrimaryTransactionalWrite` fail point); may throw. */
+  beforeCommit: (() => void) | undefined;
 
   /** Called with every op before it is applied (not during replay): the journal's hook. */
   onApply(listener: Listener | undefined): void {
@@ -174,10 +182,58 @@ export class Engine {
 
   /** Advances the clock for one change and returns its commit number. */
   tick(): number {
-    const now = Math.floor(Date.now() / 1000);
+    const ms = Date.now();
+    const now = Math.floor(ms / 1000);
     this.#time = now > this.#time.t ? { t: now, i: 1 } : { t: this.#time.t, i: this.#time.i + 1 };
     this.#timestamp = undefined;
-    return ++this.#commits;
+    const c = ++this.#commits;
+    const window = this.#window;
+    if (window) {
+      window.times.push({ c, time: this.#time, at: ms });
+      if (ms >= window.nextPrune && window.times[0]!.at < ms - SNAPSHOT_WINDOW_MS) {
+        window.nextPrune = ms + 1000;
+        this.#prune();
+      }
+    }
+    return c;
+  }
+
+  /**
+   * A read-only transaction over the committed state at `at` (a snapshot read outside a
+   * transaction), and the cluster time it reads at; without `at`, the state now. The first call
+   * starts keeping history: the state before it cannot be read (SnapshotTooOld).
+   */
+  snapshotAt(at: Timestamp | undefined): { reader: Transaction; atClusterTime: Timestamp } {
+    const reader = new Transaction(-1);
+    reader.state = 'committed';
+    this.#window ??= { from: this.#commits, fromTime: this.#time, times: [], nextPrune: 0 };
+    if (at === undefined) {
+      reader.snapshot = this.#commits;
+      return { reader, atClusterTime: this.clusterTime };
+    }
+    const wanted = { t: at.t, i: at.i };
+    // MongoDB refuses a time it has not reached (InvalidOptions), and one older than its history (SnapshotTooOld).
+    if (before(this.#time, wanted)) {
+      throw new MongoServerError(
+        'InvalidOptions',
+        `readConcern atClusterTime value must not be greater than the current clusterTime. Requested clusterTime: ${fmt(wanted)}; current clusterTime: ${fmt(this.#time)}`,
+      );
+    }
+    const window = this.#window;
+    if (before(wanted, window.fromTime)) {
+      throw new MongoServerError('SnapshotTooOld', `Read timestamp ${fmt(wanted)} is older than the oldest available timestamp ${fmt(window.fromTime)}`);
+    }
+    // The last commit at or before `wanted`.
+    const times = window.times;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(wanted, times[mid]!.time)) hi = mid;
+      else lo = mid + 1;
+    }
+    reader.snapshot = lo > 0 ? times[lo - 1]!.c : window.from;
+    return { reader, atClusterTime: at };
   }
 
   /** Moves the clock up to a cluster time a client has seen elsewhere (`afterClusterTime`), as a primary's no-op write would. */
@@ -385,11 +441,12 @@ export class Engine {
     const view = doc ? (toView(doc) as Doc) : undefined;
     if (view) this.checkUnique(coll, txn, id, view);
     if (!txn) {
+      this.beforeCommit?.();
       const old = coll.records.get(id);
       const until = this.tick();
       if (doc) this.apply({ t: 'put', db: coll.db, c: coll.name, d: doc });
       else this.apply({ t: 'delete', db: coll.db, c: coll.name, id: old?.doc._id });
-      if (this.#open.size > 0) this.#remember(coll, id, old, until);
+      if (this.#keeping) this.#remember(coll, id, old, until);
       return;
     }
     // First writer wins, as in MongoDB: a document another open transaction wrote, or one
@@ -469,7 +526,7 @@ export class Engine {
       if (ops.length > 0) {
         const until = this.tick();
         this.apply({ t: 'batch', ops });
-        if (this.#open.size > 0) for (const [coll, id, old] of replaced) this.#remember(this.dbs.get(coll.db)?.get(coll.name), id, old, until);
+        if (this.#keeping) for (const [coll, id, old] of replaced) this.#remember(this.dbs.get(coll.db)?.get(coll.name), id, old, until);
       }
       txn.state = 'committed';
     } finally {
@@ -499,14 +556,32 @@ export class Engine {
     this.#aged.add(coll);
   }
 
-  /** Forgets the past states no open transaction can read any more. */
+  /** Whether a commit keeps what it replaces: for open transactions, and snapshot reads once there was one. */
+  get #keeping(): boolean {
+    return this.#open.size > 0 || this.#window !== undefined;
+  }
+
+  /** Forgets the past states no open transaction, and no snapshot read within the window, can read any more. */
   #prune(): void {
-    if (this.#open.size === 0) {
+    let oldest = Number.POSITIVE_INFINITY;
+    const window = this.#window;
+    if (window) {
+      const horizon = Date.now() - SNAPSHOT_WINDOW_MS;
+      let drop = 0;
+      while (drop < window.times.length && window.times[drop]!.at < horizon) drop++;
+      if (drop > 0) {
+        const last = window.times[drop - 1]!;
+        window.from = last.c;
+        window.fromTime = last.time;
+        window.times.splice(0, drop);
+      }
+      oldest = window.from;
+    }
+    if (this.#open.size === 0 && oldest === Number.POSITIVE_INFINITY) {
       for (const coll of this.#aged) coll.history.clear();
       this.#aged.clear();
       return;
     }
-    let oldest = Number.POSITIVE_INFINITY;
     for (const txn of this.#open) oldest = Math.min(oldest, txn.snapshot);
     for (const coll of this.#aged) {
       for (const [id, past] of coll.history) {
@@ -548,7 +623,7 @@ export class Engine {
             if (earliest + ttl * 1000 <= now) {
               const until = this.tick();
               this.apply({ t: 'delete', db: coll.db, c: coll.name, id: rec.doc._id });
-              if (this.#open.size > 0) this.#remember(coll, rec.id, rec, until);
+              if (this.#keeping) this.#remember(coll, rec.id, rec, until);
               removed++;
             }
           }
@@ -557,6 +632,19 @@ export class Engine {
     }
     return removed;
   }
+}
+
+/** How long snapshot reads can look back, as MongoDB's `minSnapshotHistoryWindowInSeconds` (default 300). */
+export const SNAPSHOT_WINDOW_MS = 300_000;
+
+type ClockTime = { readonly t: number; readonly i: number };
+
+function before(a: ClockTime, b: ClockTime): boolean {
+  return a.t < b.t || (a.t === b.t && a.i < b.i);
+}
+
+function fmt(time: ClockTime): string {
+  return `Timestamp(${time.t}, ${time.i})`;
 }
 
 /** Natural order: insertion order, which an update keeps. */

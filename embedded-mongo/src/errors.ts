@@ -24,6 +24,7 @@ export const ErrorCodes = Object.freeze({
   InvalidPipelineOperator: 168,
   ViewDepthLimitExceeded: 175,
   QueryFeatureNotAllowed: 224,
+  SnapshotTooOld: 239,
   NoSuchTransaction: 251,
   TransactionCommitted: 256,
   OperationNotSupportedInTransaction: 263,

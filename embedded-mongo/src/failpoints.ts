@@ -20,6 +20,17 @@ export interface FailAction {
   writeConcernError: Doc | undefined;
 }
 
+/**
+ * What `onPrimaryTransactionalWrite` does to one statement of a retryable write, as mongod does where
+ * the statement is about to commit: it closes the connection unless `closeConnection` is false (the
+ * statement still commits, the reply is lost), and with `failBeforeCommitExceptionCode` the statement
+ * fails with that code instead of committing.
+ */
+export interface PrimaryWriteAction {
+  closeConnection: boolean;
+  failCode: number | undefined;
+}
+
 type Mode = { kind: 'off' } | { kind: 'alwaysOn' } | { kind: 'times'; left: number } | { kind: 'skip'; left: number } | { kind: 'random'; p: number };
 
 // The server's RetriableError category: a retryable write (or a commit) failing with one gets RetryableWriteError.
@@ -79,8 +90,8 @@ export class FailCommandError extends Error {
   readonly code: number;
   readonly codeName: string;
 
-  constructor(code: number) {
-    super("Failing command via 'failCommand' failpoint");
+  constructor(code: number, message = "Failing command via 'failCommand' failpoint") {
+    super(message);
     this.code = code;
     this.codeName = codeNameOf(code);
   }
@@ -108,17 +119,23 @@ export function errorLabelsFor(cmd: Doc, code: number | undefined, wcCode: numbe
   return [];
 }
 
-/** The store's fail points: `failCommand` only. */
+/** The store's fail points: `failCommand` and `onPrimaryTransactionalWrite`. */
 export class FailPoints {
   #mode: Mode = { kind: 'off' };
   #data: Doc = {};
   #entered = 0;
+  #write: { mode: Mode; data: Doc; entered: number } = { mode: { kind: 'off' }, data: {}, entered: 0 };
 
   /** Runs `configureFailPoint`; answers as the server does, with how often the fail point triggered before. */
   configure(cmd: Doc): Doc {
     const name = cmd.configureFailPoint;
+    if (name === 'onPrimaryTransactionalWrite') {
+      const count = this.#write.entered;
+      this.#write = { mode: parseMode(cmd.mode), data: (cmd.data ?? {}) as Doc, entered: 0 };
+      return { count, ok: 1 };
+    }
     if (name !== 'failCommand') {
-      throw new MongoServerError('BadValue', `Cannot find failpoint: ${String(name)} (the embedded store has only failCommand)`);
+      throw new MongoServerError('BadValue', `Cannot find failpoint: ${String(name)} (the embedded store has failCommand and onPrimaryTransactionalWrite)`);
     }
     const mode = parseMode(cmd.mode);
     const data = (cmd.data ?? {}) as Doc;
@@ -157,14 +174,45 @@ export class FailPoints {
       writeConcernError: data.writeConcernError as Doc | undefined,
     };
     if (!action.closeConnection && action.blockTimeMS <= 0 && action.errorCode === undefined && !action.writeConcernError) return undefined;
-    if (mode.kind === 'skip' && mode.left > 0) {
-      mode.left--;
-      return undefined;
-    }
-    if (mode.kind === 'random' && Math.random() >= mode.p) return undefined;
-    if (mode.kind === 'times' && --mode.left <= 0) this.#mode = { kind: 'off' };
+    if (!fires(mode)) return undefined;
+    if (mode.kind === 'times' && mode.left <= 0) this.#mode = { kind: 'off' };
     this.#entered++;
     return action;
+  }
+
+  /** Whether `onPrimaryTransactionalWrite` may trigger: retryable writes then run statement by statement. */
+  get primaryWriteArmed(): boolean {
+    return this.#write.mode.kind !== 'off';
+  }
+
+  /** What `onPrimaryTransactionalWrite` does to a retryable write's statement about to commit, counting it; undefined when it does not trigger. */
+  primaryWrite(): PrimaryWriteAction | undefined {
+    const point = this.#write;
+    if (!fires(point.mode)) return undefined;
+    if (point.mode.kind === 'times' && point.mode.left <= 0) point.mode = { kind: 'off' };
+    point.entered++;
+    const code = point.data.failBeforeCommitExceptionCode;
+    // mongod closes the connection unless told not to (an absent closeConnection means true).
+    return { closeConnection: point.data.closeConnection !== false, failCode: code !== undefined ? toNumber(code) : undefined };
+  }
+}
+
+/** Whether a fail point in `mode` triggers now (a `times` mode counted down, a `skip` one too). */
+function fires(mode: Mode): boolean {
+  switch (mode.kind) {
+    case 'off':
+      return false;
+    case 'skip':
+      if (mode.left <= 0) return true;
+      mode.left--;
+      return false;
+    case 'random':
+      return Math.random() < mode.p;
+    case 'times':
+      mode.left--;
+      return true;
+    default:
+      return true;
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { Binary, Long, Timestamp } from 'bson';
-import { CommandRunner } from './commands.js';
+import { type CommandContext, CommandRunner } from './commands.js';
 import { Engine } from './engine.js';
 import { MongoServerError } from './errors.js';
 import { type FailAction, FailCommandError, FailPoints, errorLabelsFor } from './failpoints.js';
@@ -32,7 +32,7 @@ export interface EmbeddedMongoOptions {
   maxMessageBytes?: number;
   /** Where warnings go (malformed messages, torn journal records); default stderr. */
   log?: (line: string) => void;
-  /** Answers `configureFailPoint` (the `failCommand` fail point), as mongod with `enableTestCommands`; for tests only. */
+  /** Answers `configureFailPoint` (`failCommand`, `onPrimaryTransactionalWrite`), as mongod with `enableTestCommands`; for tests only. */
   enableTestCommands?: boolean;
 }
 
@@ -120,10 +120,12 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     return clock.tail;
   };
 
-  const handle = (request: Request, id: number, failure?: FailAction): Buffer | undefined => {
+  /** The encoded reply (undefined: none asked), or null when the command closes the connection instead. */
+  const handle = (request: Request, id: number, failure?: FailAction): Buffer | undefined | null => {
     let reply: Record<string, unknown>;
+    const ctx: CommandContext = { connectionId: id, host };
     try {
-      reply = runner.run(request.command, { connectionId: id, host }, failure);
+      reply = runner.run(request.command, ctx, failure);
     } catch (err) {
       reply = errorReply(err, log);
     }
@@ -133,6 +135,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       // A failed fsync (a full disk): the client hears it, the process stays up.
       reply = errorReply(err, log);
     }
+    if (ctx.closeConnection) return null;
     return request.noReply ? undefined : encodeReply(request, finish(reply, request.command, failure), ++replyId, clockTail());
   };
 
@@ -171,12 +174,18 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
               blocked = false;
               if (socket.destroyed) return;
               const reply = handle(request, id, failure);
+              if (reply === null) return void socket.destroy();
               if (reply) socket.write(reply);
               pump();
             }, failure.blockTimeMS);
             return;
           }
           const reply = handle(request, id, failure);
+          if (reply === null) {
+            send();
+            socket.destroy();
+            return;
+          }
           if (reply) out.push(reply);
         }
         send();

@@ -1,4 +1,4 @@
-import { type Collection, type CommandStartedEvent, type Document, type MongoClient, MongoServerError } from 'mongodb';
+import { type Collection, type CommandStartedEvent, type Document, Long, type MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '../src/index.js';
 import { EMBEDDED_ONLY, REAL_MONGODB, type TestBackend, startBackend } from './backend.js';
@@ -246,5 +246,90 @@ describe('the failCommand fail point (needs a server with test commands)', () =>
       await session.endSession();
     }
     expect(await c.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 0 }, { _id: 1 }]);
+  });
+});
+
+// onPrimaryTransactionalWrite acts where a retryable write's statement commits; it is not scoped to a client, so each test turns it off.
+describe('the onPrimaryTransactionalWrite fail point (needs a server with test commands)', () => {
+  const needs = (name: string) => `${name}${REAL_MONGODB ? ' (skipped when MONGODB_URI has no test commands)' : ''}`;
+  const check = (ctx: { skip: (note?: string) => void }): void => {
+    if (!failPoints) ctx.skip('the server at MONGODB_URI was not started with enableTestCommands: no fail points');
+  };
+  const onWrite = (mode: Document | string, data: Document = {}): Promise<Document> =>
+    backend.client.db('admin').command({ configureFailPoint: 'onPrimaryTransactionalWrite', mode, data });
+  afterEach(async () => {
+    if (failPoints) await onWrite('off');
+  });
+
+  it(needs('commits the write, closes the connection before the reply, and the retry applies it once'), async (ctx) => {
+    check(ctx);
+    const { client, sent } = await recordingClient();
+    const c = collection(client);
+    await c.insertOne({ _id: 'counter', v: 0 });
+    await onWrite({ times: 1 });
+    await c.updateOne({ _id: 'counter' }, { $inc: { v: 1 } });
+    const updates = named(sent, 'update');
+    expect(updates).toHaveLength(2);
+    expect(updates[1]!.command.txnNumber).toEqual(updates[0]!.command.txnNumber);
+    expect(await c.findOne({ _id: 'counter' })).toEqual({ _id: 'counter', v: 1 });
+    await onWrite({ times: 1 });
+    await expect(c.insertMany([{ _id: 1 }, { _id: 2 }])).resolves.toMatchObject({ insertedCount: 2 });
+    expect(await c.find({ _id: { $in: [1, 2] } }).toArray()).toEqual([{ _id: 1 }, { _id: 2 }]);
+  });
+
+  it(needs('fails a statement before it commits with failBeforeCommitExceptionCode: the retry applies it'), async (ctx) => {
+    check(ctx);
+    const { client, sent } = await recordingClient();
+    const c = collection(client);
+    await c.insertOne({ _id: 'counter', v: 0 });
+    await onWrite({ times: 1 }, { failBeforeCommitExceptionCode: 1 });
+    await c.findOneAndUpdate({ _id: 'counter' }, { $inc: { v: 1 } });
+    expect(named(sent, 'findAndModify')).toHaveLength(2);
+    expect(await c.findOne({ _id: 'counter' })).toEqual({ _id: 'counter', v: 1 });
+    // Both attempts fail: never committed.
+    await onWrite({ times: 2 }, { failBeforeCommitExceptionCode: 1 });
+    await expect(c.insertOne({ _id: 'never' })).rejects.toThrow();
+    expect(await c.countDocuments({ _id: 'never' })).toBe(0);
+  });
+
+  it(needs('skips on retry the statements committed before a later one failed: each applied exactly once'), async (ctx) => {
+    check(ctx);
+    const { client } = await recordingClient();
+    const c = collection(client);
+    await c.insertMany([
+      { _id: 1, x: 10 },
+      { _id: 2, x: 20 },
+    ]);
+    // One update command of two statements, sent by hand with the same lsid and txnNumber twice: the first attempt
+    // commits the first statement and fails the second; the retry must run the second only.
+    const session = client.startSession();
+    const update = {
+      update: c.collectionName,
+      updates: [
+        { q: { _id: 1 }, u: { $inc: { x: 1 } } },
+        { q: { _id: 2 }, u: { $inc: { x: 1 } } },
+      ],
+      ordered: true,
+      // Above any the driver used on this (pooled) session.
+      txnNumber: Long.fromNumber(1_000_000),
+    };
+    try {
+      await onWrite({ skip: 1 }, { closeConnection: false, failBeforeCommitExceptionCode: 1 });
+      const first = await client.db(backend.db.databaseName).command(update, { session }).catch((e: unknown) => e);
+      await onWrite('off');
+      // mongod answers the statement's failure as a write error; the embedded store as the command's error: either way the second did not commit.
+      if (!(first instanceof Error)) expect(first).toMatchObject({ n: 1, writeErrors: [{ index: 1, code: 1 }] });
+      expect(await c.find().sort({ _id: 1 }).toArray()).toEqual([
+        { _id: 1, x: 11 },
+        { _id: 2, x: 20 },
+      ]);
+      await expect(client.db(backend.db.databaseName).command(update, { session })).resolves.toMatchObject({ n: 2, nModified: 2 });
+    } finally {
+      await session.endSession();
+    }
+    expect(await c.find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 1, x: 11 },
+      { _id: 2, x: 21 },
+    ]);
   });
 });
