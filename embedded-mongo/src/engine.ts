@@ -414,10 +414,13 @@ export class Engine {
     return out.sort(bySeq);
   }
 
-  /** Throws `DuplicateKey` when `doc` (to be stored under `id`) collides in a unique index. */
-  checkUnique(coll: Collection, txn: Transaction | undefined, id: string, view: Doc): void {
+  /**
+   * Throws `DuplicateKey` when `doc` (to be stored under `id`) collides in a unique index. `byId`:
+   * the `_id` index is left out, as for a write under the document's own id, which is its `_id` key.
+   */
+  checkUnique(coll: Collection, txn: Transaction | undefined, id: string, view: Doc, byId = false): void {
     for (const index of coll.indexes.values()) {
-      if (!index.unique && index.name !== '_id_') continue;
+      if (index.name === '_id_' ? byId : !index.unique) continue;
       const keys = index.keysFor(view);
       if (keys.length === 0) continue;
       for (const other of this.lookup(coll, txn, index, keys)) {
@@ -439,7 +442,7 @@ export class Engine {
   /** Stores (or with `doc = null`, deletes) one document, in `txn` or committed at once. */
   write(coll: Collection, txn: Transaction | undefined, id: string, doc: Doc | null): void {
     const view = doc ? (toView(doc) as Doc) : undefined;
-    if (view) this.checkUnique(coll, txn, id, view);
+    if (view) this.checkUnique(coll, txn, id, view, true);
     if (!txn) {
       this.beforeCommit?.();
       const old = coll.records.get(id);
