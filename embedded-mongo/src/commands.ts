@@ -1,21 +1,27 @@
-import { Long, ObjectId, Timestamp } from 'bson';
+import { createHash } from 'node:crypto';
+import { Binary, Long, ObjectId, Timestamp, UUID } from 'bson';
 import { compare } from 'mingo/util';
 import { type Collation, compareStrings, parseCollation } from './collation.js';
 import { type Collection, Engine, Transaction, idKeyOf } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
 import { type FailAction, FailCommandError, type FailPoints } from './failpoints.js';
 import { type IndexSpec, defaultIndexName, sameIndex } from './indexes.js';
+import { type OutputStage, takeOutputStage, writeOutput } from './output.js';
 import {
   type ReadContext,
   aggregate,
   applyUpdate,
+  checkStagePlaces,
+  collectionlessSource,
   evaluateLet,
+  isOperatorUpdate,
   match,
   project,
   refuseUnsupported,
   sortRecords,
   upsertSeed,
 } from './query.js';
+import { checkInsertId } from './storage.js';
 import { checkValidationOptions, validatorFor } from './validation.js';
 import { type Doc, keyOf, toNumber, toView, valuesAt } from './values.js';
 
@@ -523,7 +529,7 @@ export class CommandRunner {
       const { _id = new ObjectId(), ...rest } = given;
       const doc = { _id, ...rest };
       try {
-        if (Array.isArray(doc._id)) throw badValue("can't use an array for _id");
+        checkInsertId(doc._id);
         validate?.(doc, undefined);
         const id = idKeyOf(doc);
         if (this.#engine.effective(coll, txn, id)) {
@@ -738,18 +744,41 @@ export class CommandRunner {
     };
   }
 
+  /** `aggregate` on a collection or view, or on the database (`aggregate: 1`); a final `$out` or `$merge` writes the results. */
   #aggregate(cmd: Doc, db: string, ctx: ReadContext): Doc {
-    if (typeof cmd.aggregate !== 'string') {
-      throw badValue('aggregate on a database ({ aggregate: 1 }) is not supported by the embedded store');
-    }
-    const name = this.#collectionName(cmd.aggregate);
     const pipeline = cmd.pipeline as Doc[] | undefined;
     if (!Array.isArray(pipeline)) throw new MongoServerError('TypeMismatch', "'pipeline' option must be specified as an array");
     if (cmd.explain === true) throw badValue('explain is not supported by the embedded store');
-    const coll = this.#engine.collection(db, name);
-    checkHint(coll, cmd.hint);
-    const docs = aggregate(coll, db, pipeline, this.#reading(ctx, cmd, coll));
-    return this.#cursorReply(`${db}.${name}`, docs, cmd.cursor as Doc | undefined, 'firstBatch');
+    const { stages, output } = takeOutputStage(pipeline, db);
+    if (output) checkOutputCommand(output, cmd);
+    let docs: Doc[];
+    let ns: string;
+    let reading: ReadContext;
+    if (typeof cmd.aggregate === 'string') {
+      const name = this.#collectionName(cmd.aggregate);
+      const coll = this.#engine.collection(db, name);
+      checkHint(coll, cmd.hint);
+      reading = this.#reading(ctx, cmd, coll);
+      docs = aggregate(coll, db, stages, reading);
+      ns = `${db}.${name}`;
+    } else {
+      if (toNumber(cmd.aggregate) !== 1) {
+        throw new MongoServerError('FailedToParse', "Invalid command format: the 'aggregate' field must specify a collection name or 1");
+      }
+      reading = this.#reading(ctx, cmd, undefined);
+      const source = collectionlessSource(stages[0], reading.variables, () => this.#localSessions());
+      docs = aggregate(undefined, db, stages.slice(1), reading, source);
+      ns = `${db}.$cmd.aggregate`;
+    }
+    if (!output) return this.#cursorReply(ns, docs, cmd.cursor as Doc | undefined, 'firstBatch');
+    writeOutput(this.#engine, output, docs, { bypass: cmd.bypassDocumentValidation === true, variables: reading.variables });
+    return { cursor: { firstBatch: [], id: Long.ZERO, ns }, ok: 1 };
+  }
+
+  /** What `$listLocalSessions` lists: the sessions this server has seen (no user: the store has no authentication). */
+  #localSessions(): Doc[] {
+    const uid = new Binary(createHash('sha256').update('').digest());
+    return [...this.#sessions.keys()].map((hex) => ({ _id: { id: new UUID(hex), uid } }));
   }
 
   /** The documents a `count` or `distinct` reads: a collection's matching records, or a view's output. */
@@ -941,10 +970,21 @@ function checkTransactionStatement(name: string, db: string, cmd: Doc): void {
   }
 }
 
+/** Refuses a `$out` or `$merge` where MongoDB 7.0 does: in a transaction (263), under a `linearizable` or `snapshot` read concern. */
+function checkOutputCommand(output: OutputStage, cmd: Doc): void {
+  if (cmd.autocommit === false) throw new MongoServerError('OperationNotSupportedInTransaction', `${output.stage} cannot be used in a transaction`);
+  const level = (cmd.readConcern as Doc | undefined)?.level;
+  if (level === undefined || level === 'local' || level === 'majority' || level === 'available') return;
+  if (level === 'linearizable' || level === 'snapshot') {
+    throw new MongoServerError('InvalidOptions', `${output.stage} cannot be used with a '${level}' read concern level`);
+  }
+  throw badValue(`Enumeration value '${String(level)}' for field 'readConcern.level' is not a valid value.`);
+}
+
 /** The document an upsert starts from: the filter's equalities for an operator update, only its `_id` for a replacement. */
 function upsertBase(u: Doc | Doc[], filter: Doc): Doc {
   const seed = upsertSeed(filter);
-  if (Array.isArray(u) || Object.keys(u).some((k) => k.startsWith('$'))) return seed;
+  if (Array.isArray(u) || isOperatorUpdate(u)) return seed;
   return seed._id !== undefined ? { _id: seed._id } : {};
 }
 
@@ -1049,5 +1089,6 @@ function checkCollectionOptions(options: Doc): void {
     if (options[key] !== undefined) throw new MongoServerError('InvalidOptions', `option not supported on a view: ${key}`);
   }
   refuseUnsupported(toView(pipeline));
+  checkStagePlaces(pipeline, 'view');
   options.pipeline = pipeline;
 }

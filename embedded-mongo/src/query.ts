@@ -11,11 +11,12 @@ import { Query as BaseQuery } from 'mingo/query';
 import { update as baseUpdate } from 'mingo/updater';
 import { flatten, resolve } from 'mingo/util';
 import { type Collation, collatedEqual, compareStrings, holdsString } from './collation.js';
-import { type Collection, type Engine, type Transaction, newId } from './engine.js';
+import { type Collection, type Engine, type Transaction, idKeyOf, newId } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
 import { fastGroup } from './group.js';
 import { type Index, type StoredRecord } from './indexes.js';
 import { compileSchema } from './schema.js';
+import { checkReplacementFields, checkUpdatedId } from './storage.js';
 import { type Doc, keyOf, retype, toView } from './values.js';
 
 export type { Collation } from './collation.js';
@@ -39,8 +40,6 @@ const REFUSED = new Map<string, string>([
   ['$accumulator', '$accumulator is not allowed: it runs JavaScript'],
   ['$text', '$text is not supported by the embedded store (it has no text indexes)'],
   ['$changeStream', '$changeStream is not supported by the embedded store'],
-  ['$out', '$out is not supported by the embedded store'],
-  ['$merge', '$merge is not supported by the embedded store'],
   ['$currentOp', '$currentOp is not supported by the embedded store'],
   ['$search', '$search is not supported by the embedded store'],
 ]);
@@ -264,6 +263,18 @@ export function evaluateLet(raw: unknown): Doc | undefined {
   return out;
 }
 
+/** Expressions evaluated on one document (`$$ROOT` is it), as a `$merge` stage's `let` is for each document it writes. */
+export function evaluateOn(docTyped: Doc, spec: Doc, variables: Doc | undefined): Doc {
+  const doc = toView(docTyped) as Doc;
+  const exprs = toView(spec) as Doc;
+  refuseUnsupported(exprs);
+  const out: Doc = {};
+  for (const [name, expr] of Object.entries(exprs)) {
+    out[name] = mingo(() => evalExpr(doc, expr, { context: COLLATED, scriptEnabled: false, variables: variables ?? {} } as never));
+  }
+  return out;
+}
+
 /** Runs a mingo call, turning its errors (unknown operators, bad arguments) into `BadValue`. */
 export function mingo<T>(run: () => T): T {
   try {
@@ -374,8 +385,72 @@ export function project(rec: StoredRecord, projection: Doc | undefined, filter: 
 
 const IN_PLACE_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$count', '$group']);
 
-/** Runs an aggregation pipeline over a collection; `$lookup` reads collections of the same database. */
-export function aggregate(collOrView: Collection | undefined, db: string, pipelineTyped: Doc[], ctx: ReadContext): Doc[] {
+/** Where a pipeline sits, for the stages that may stand only in some places ($out, $merge, $documents). */
+type PipelinePlace = 'collection' | 'collectionless' | 'view' | '$facet' | '$lookup' | '$unionWith';
+
+const WRITE_STAGE_REFUSED: Record<'$facet' | '$lookup' | '$unionWith', ['Location40600' | 'Location51047' | 'Location31441', string]> = {
+  $facet: ['Location40600', 'is not allowed to be used within a $facet stage'],
+  $lookup: ['Location51047', "is not allowed within a $lookup's sub-pipeline"],
+  $unionWith: ['Location31441', "is not allowed within a $unionWith's sub-pipeline"],
+};
+
+/**
+ * Refuses, as MongoDB 7.0 does, a stage where it may not stand: `$out` and `$merge` anywhere but
+ * last in the command's own pipeline (the caller takes that one off first, so any left is misplaced),
+ * `$documents` anywhere but first in a collectionless pipeline (which comes without its first stage)
+ * or a sub-pipeline.
+ */
+export function checkStagePlaces(pipeline: unknown, place: PipelinePlace): void {
+  if (!Array.isArray(pipeline)) return;
+  pipeline.forEach((stage: unknown, i) => {
+    if (stage === null || typeof stage !== 'object') return;
+    const name = Object.keys(stage)[0] ?? '';
+    const spec = (stage as Doc)[name];
+    if (name === '$out' || name === '$merge') {
+      if (place === 'view') {
+        throw new MongoServerError(
+          'OptionNotSupportedOnView',
+          `The aggregation stage ${name} in location ${i} of the pipeline cannot be used in the view definition because it writes to disk`,
+        );
+      }
+      const refused = place === 'collection' || place === 'collectionless' ? undefined : WRITE_STAGE_REFUSED[place];
+      if (refused) throw new MongoServerError(refused[0], `${name} ${refused[1]}`);
+      throw new MongoServerError('Location40601', `${name} can only be the final stage in the pipeline`);
+    }
+    if (name === '$documents') {
+      if (i === 0 && place === 'collection') throw new MongoServerError('InvalidNamespace', "'$documents' can only be run with {aggregate: 1}");
+      // A collectionless pipeline comes here without its first stage.
+      if (i > 0 || place === 'collectionless') throw new MongoServerError('Location40602', '$documents is only valid as the first stage in a pipeline');
+    }
+    if (spec === null || typeof spec !== 'object') return;
+    if (name === '$facet') for (const sub of Object.values(spec as Doc)) checkStagePlaces(sub, '$facet');
+    if (name === '$lookup') checkStagePlaces((spec as Doc).pipeline, '$lookup');
+    if (name === '$unionWith') checkStagePlaces((spec as Doc).pipeline, '$unionWith');
+  });
+}
+
+/**
+ * The documents of a `$documents` stage (MongoDB 5.1+): its expression evaluated once (`let`
+ * variables, `$$NOW`), an array of objects; literal values keep their BSON types.
+ */
+export function documentsOf(exprTyped: unknown, variables: Doc | undefined): Doc[] {
+  const expr = toView(exprTyped);
+  refuseUnsupported(expr);
+  const value = mingo(() => evalExpr({}, expr, { context: COLLATED, scriptEnabled: false, variables: variables ?? {} } as never));
+  if (!Array.isArray(value)) throw new MongoServerError('Location5858203', 'error during $documents stage evaluation: it must evaluate to an array of objects');
+  return value.map((doc, i) => {
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+      throw new MongoServerError('Location40228', `'newRoot' expression must evaluate to an object, but resulting value was: ${JSON.stringify(doc)}`);
+    }
+    return retype(doc, Array.isArray(exprTyped) ? [exprTyped[i]] : []) as Doc;
+  });
+}
+
+/**
+ * Runs an aggregation pipeline over a collection, or over `source` (typed documents: a
+ * collectionless aggregate's first stage); `$lookup` reads collections of the same database.
+ */
+export function aggregate(collOrView: Collection | undefined, db: string, pipelineTyped: Doc[], ctx: ReadContext, source?: Doc[]): Doc[] {
   // A view runs as its pipeline over its source (a view on a view too), then the command's stages.
   let coll = collOrView;
   let full = pipelineTyped;
@@ -386,11 +461,18 @@ export function aggregate(collOrView: Collection | undefined, db: string, pipeli
   }
   const pipeline = toView(full) as Doc[];
   refuseUnsupported(pipeline);
-  const first = pipeline[0]?.$match as Doc | undefined;
+  checkStagePlaces(pipeline, source ? 'collectionless' : 'collection');
+  const first = source ? undefined : (pipeline[0]?.$match as Doc | undefined);
   const rest = first ? pipeline.slice(1) : pipeline;
   // A $group next (after an optional $unwind) makes no promise about order: the match need not sort.
   const groupNext = rest[0]?.$group !== undefined || (rest[0]?.$unwind !== undefined && rest[1]?.$group !== undefined);
-  let records = coll ? (first ? match(coll, first as Doc, ctx, !groupNext) : ctx.engine.scan(coll, ctx.txn)) : [];
+  let records = source
+    ? source.map((doc, i): StoredRecord => ({ id: doc._id !== undefined ? idKeyOf(doc) : `\0${i}`, doc, view: toView(doc) as Doc, seq: i, version: 0 }))
+    : coll
+      ? first
+        ? match(coll, first as Doc, ctx, !groupNext)
+        : ctx.engine.scan(coll, ctx.txn)
+      : [];
   // The commonest shape ($unwind and $group with sums) runs natively: it only reads the views.
   const grouped = fastGroup(rest, records.map((r) => r.view));
   if (grouped) {
@@ -417,8 +499,8 @@ export function aggregate(collOrView: Collection | undefined, db: string, pipeli
     const same = byView.get(out);
     if (same) return same.doc;
     if (byId.size === 0 && byView.size > 0) for (const rec of byView.values()) byId.set(rec.id, rec);
-    const source = out._id !== undefined ? byId.get(keyOf(out._id)) : undefined;
-    return retype(out, source ? [source.doc] : []) as Doc;
+    const from = out._id !== undefined ? byId.get(keyOf(out._id)) : undefined;
+    return retype(out, from ? [from.doc] : []) as Doc;
   });
 }
 
@@ -442,6 +524,38 @@ const OTHER_STAGES = new Set([
   '$sortByCount', '$unionWith', '$unwind',
 ]);
 
+// First stages of a collectionless aggregate ({ aggregate: 1 }) MongoDB 7.0 has and the store does not.
+const COLLECTIONLESS_REFUSED = new Set([
+  '$currentOp', '$changeStream', '$listCachedAndActiveUsers', '$listCatalog', '$listSampledQueries', '$shardedDataDistribution',
+]);
+
+/**
+ * The documents a collectionless aggregate's first stage produces: `$documents`, and
+ * `$listLocalSessions` (from `localSessions`); other stages that need no collection are refused as
+ * not in the store, and those that need one as MongoDB refuses them (73).
+ */
+export function collectionlessSource(stage: Doc | undefined, variables: Doc | undefined, localSessions: () => Doc[]): Doc[] {
+  if (!stage) throw new MongoServerError('InvalidNamespace', '{aggregate: 1} is not valid for an empty pipeline.');
+  const name = Object.keys(stage)[0] ?? '';
+  const spec = stage[name];
+  if (name === '$documents') return documentsOf(spec, variables);
+  if (name === '$listLocalSessions') {
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+      throw new MongoServerError('TypeMismatch', '$listLocalSessions options must be specified in an object');
+    }
+    for (const key of Object.keys(spec)) {
+      if (key !== 'allUsers' && key !== 'users') throw new MongoServerError('Location40415', `BSON field '$listLocalSessions.${key}' is an unknown field.`);
+    }
+    // Without authentication no session belongs to a named user.
+    return (spec as Doc).users !== undefined ? [] : localSessions();
+  }
+  if (COLLECTIONLESS_REFUSED.has(name)) throw badValue(`${name} is not supported by the embedded store`);
+  if (UPDATE_STAGES.has(name) || OTHER_STAGES.has(name)) {
+    throw new MongoServerError('InvalidNamespace', `{aggregate: 1} is not valid for '${name}'; a collection is required.`);
+  }
+  throw new MongoServerError('Location40324', `Unrecognized pipeline stage name: '${name}'`);
+}
+
 /** Refuses a pipeline update as MongoDB does: one stage per element, among {@link UPDATE_STAGES}. */
 function checkUpdatePipeline(u: unknown[]): void {
   for (const stage of u) {
@@ -457,8 +571,14 @@ function checkUpdatePipeline(u: unknown[]): void {
   }
 }
 
-function isOperatorUpdate(u: Doc | Doc[]): u is Doc {
-  return !Array.isArray(u) && Object.keys(u).some((k) => k.startsWith('$'));
+/** The update operators of MongoDB 7.0: an operator update holds these alone. */
+const UPDATE_OPERATORS = new Set([
+  '$currentDate', '$inc', '$min', '$max', '$mul', '$rename', '$set', '$setOnInsert', '$unset', '$addToSet', '$pop', '$pull', '$push', '$pullAll', '$bit',
+]);
+
+/** Whether `u` is an operator update: as MongoDB reads it, its first field decides (`{ a: 1, $b: 1 }` is a replacement). */
+export function isOperatorUpdate(u: Doc | Doc[]): boolean {
+  return !Array.isArray(u) && (Object.keys(u)[0]?.startsWith('$') ?? false);
 }
 
 /** Sets a dotted path in a plain object, creating the objects on the way. */
@@ -501,11 +621,17 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
     if (doc._id !== undefined && view._id === undefined) view = { _id: toView(doc._id), ...view };
     sources = [doc];
   } else if (isOperatorUpdate(u)) {
+    for (const op of Object.keys(u)) {
+      if (!UPDATE_OPERATORS.has(op)) {
+        throw new MongoServerError('FailedToParse', `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+      }
+    }
     const { $setOnInsert, ...rest } = u;
     const modifier = toView(insert && $setOnInsert ? { ...rest, $set: { ...(rest.$set as Doc), ...($setOnInsert as Doc) } } : rest) as Doc;
     refuseUnsupported(modifier);
     view = toView(doc) as Doc;
-    if (!insert) guardId(modifier, view._id);
+    if (insert) assignId(modifier, view);
+    else guardId(modifier, view._id);
     if (Object.keys(modifier).length > 0) {
       const arrayFilters = spec.arrayFilters ? (toView(spec.arrayFilters) as Doc[]) : undefined;
       const condition = filter ? (toView(filter) as Doc) : undefined;
@@ -517,13 +643,20 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
     }
     sources = [assignedShape(u), doc];
   } else {
-    for (const key of Object.keys(u)) {
-      if (key.includes('.')) throw badValue(`The dotted field '${key}' is not valid in a replacement document`);
+    // Dotted and nested `$`-prefixed field names are data since MongoDB 5.0.
+    if (!insert) checkReplacementFields(u);
+    // An upsert checks the immutable _id before the document's storage rules: an array is this error, not 53.
+    else if (Array.isArray(u._id)) {
+      throw new MongoServerError(
+        'NotSingleValueField',
+        "After applying the update to the document, the (immutable) field '_id' was found to be an array or array descendant.",
+      );
     }
     view = doc._id !== undefined ? { _id: toView(doc._id), ...(toView(u) as Doc) } : (toView(u) as Doc);
     sources = [u, doc];
   }
   const typed = retype(view, sources) as Doc;
+  checkUpdatedId(typed._id);
   if (doc._id !== undefined && keyOf(toView(typed._id)) !== keyOf(toView(doc._id))) {
     throw new MongoServerError(
       'ImmutableField',
@@ -531,7 +664,23 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
     );
   }
   const { _id, ...others } = typed;
-  return { _id: _id ?? newId(), ...others };
+  // An upsert's `_id: null` (from its filter or replacement) stays null, as in MongoDB.
+  return { _id: _id === undefined ? newId() : _id, ...others };
+}
+
+/** An upsert's `$set` (or `$setOnInsert`) of `_id` gives the new document its `_id`, as in MongoDB (mingo refuses any `_id` path). */
+function assignId(modifier: Doc, view: Doc): void {
+  const fields = modifier.$set as Doc | undefined;
+  if (!fields) return;
+  for (const path of Object.keys(fields)) {
+    if (path !== '_id' && !path.startsWith('_id.')) continue;
+    // An _id the filter pinned is immutable already.
+    if (view._id !== undefined && (path !== '_id' || keyOf(view._id) !== keyOf(fields[path]))) {
+      throw new MongoServerError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+    }
+    setPath(view, path, fields[path]);
+    delete fields[path];
+  }
 }
 
 /** Refuses an operator that would change `_id`; setting it to the value it has is a no-op, as in MongoDB. */
@@ -558,7 +707,7 @@ export function upsertSeed(filter: Doc | undefined): Doc {
   const visit = (f: Doc): void => {
     for (const [k, v] of Object.entries(f)) {
       if (k === '$and' && Array.isArray(v)) for (const part of v) visit(part as Doc);
-      if (k.startsWith('$')) continue;
+      if (k.startsWith('$') || v instanceof RegExp) continue;
       if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
         const ops = v as Doc;
         if (Object.keys(ops).some((o) => o.startsWith('$'))) {
