@@ -49,6 +49,19 @@ const MAX_MESSAGE_BYTES = 48_000_000;
 // A replica set without keys (as MongoDB without auth) sends a zero hash.
 const SIGNATURE = Object.freeze({ hash: new Binary(Buffer.alloc(20)), keyId: Long.ZERO });
 
+/**
+ * The write concern error a one-member replica set gives a write it applied but cannot acknowledge
+ * as asked: `w` above one member (UnsatisfiableWriteConcern 100), or a tag mode it has none of
+ * (UnknownReplWriteConcern 79). The write stands, as in MongoDB.
+ */
+function unsatisfiable(writeConcern: unknown): Record<string, unknown> | undefined {
+  const w = (writeConcern as { w?: unknown } | null)?.w;
+  const n = typeof w === 'number' ? w : typeof w === 'object' && w !== null && 'valueOf' in w ? Number(w.valueOf()) : undefined;
+  if (n !== undefined && Number.isFinite(n) && n > 1) return { code: 100, codeName: 'UnsatisfiableWriteConcern', errmsg: 'Not enough data-bearing nodes' };
+  if (typeof w === 'string' && w !== 'majority') return { code: 79, codeName: 'UnknownReplWriteConcern', errmsg: `No write concern mode named '${w}' found in replica set configuration` };
+  return undefined;
+}
+
 /** Starts an embedded MongoDB-wire-compatible server. */
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[embedded-mongo] ${line}\n`));
@@ -91,9 +104,10 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
    * reply is sent again on retry.
    */
   const finish = (reply: Record<string, unknown>, cmd: Record<string, unknown>, failure: FailAction | undefined): Record<string, unknown> => {
-    if (reply.ok === 1 && !failure?.writeConcernError) return reply;
+    const unmet = reply.ok === 1 && cmd.writeConcern !== undefined ? unsatisfiable(cmd.writeConcern) : undefined;
+    if (reply.ok === 1 && !failure?.writeConcernError && !unmet) return reply;
     const out = { ...reply };
-    if (failure?.writeConcernError && out.ok === 1) out.writeConcernError = failure.writeConcernError;
+    if (out.ok === 1 && (failure?.writeConcernError || unmet)) out.writeConcernError = failure?.writeConcernError ?? unmet;
     const code = out.ok === 1 ? undefined : toCode(out.code);
     const wcCode = out.writeConcernError ? toCode((out.writeConcernError as Record<string, unknown>).code) : undefined;
     if (code !== undefined || wcCode !== undefined) {

@@ -325,3 +325,28 @@ describe('the logical clock and causal consistency', () => {
     }, client);
   });
 });
+
+describe('write concern a one-member replica set cannot meet', () => {
+  it('applies the write and answers UnsatisfiableWriteConcern 100 (w above its members) or UnknownReplWriteConcern 79 (a tag it has none of)', async () => {
+    const c = fresh();
+    const tooMany = await failure(c.insertOne({ _id: 1 }, { writeConcern: { w: 50 } }));
+    expect(tooMany.code ?? (tooMany as { result?: { writeConcernError?: { code?: number } } }).result?.writeConcernError?.code).toBe(100);
+    const tagged = await failure(c.updateOne({ _id: 1 }, { $set: { a: 1 } }, { writeConcern: { w: 'eu-and-us' } }));
+    expect(tagged.code ?? (tagged as { result?: { writeConcernError?: { code?: number } } }).result?.writeConcernError?.code).toBe(79);
+    expect(await c.findOne({ _id: 1 })).toEqual({ _id: 1, a: 1 });
+  });
+
+  it('a commit with w above the members: the transaction commits, the error has neither TransientTransactionError nor UnknownTransactionCommitResult', async () => {
+    const c = fresh();
+    await c.insertOne({ _id: 0 });
+    const error = await withSession(async (session) => {
+      session.startTransaction({ writeConcern: { w: 50 } });
+      await c.insertOne({ _id: 1 }, { session });
+      return failure(session.commitTransaction());
+    });
+    expect(error.code).toBe(100);
+    expect(error.hasErrorLabel('TransientTransactionError')).toBe(false);
+    expect(error.hasErrorLabel('UnknownTransactionCommitResult')).toBe(false);
+    expect(await c.countDocuments({ _id: 1 })).toBe(1);
+  });
+});
