@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Collection, type CommandStartedEvent, type Document, Long, type MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '../src/index.js';
 import { EMBEDDED_ONLY, REAL_MONGODB, type TestBackend, startBackend } from './backend.js';
+import { exited, startCli } from './cli.js';
 
 // MongoDB's failCommand fail point, as the driver's retry and transaction tests use it. On the
 // embedded store it needs `enableTestCommands`; against a real MongoDB (MONGODB_URI) it needs a
@@ -62,6 +66,30 @@ describe('configureFailPoint on the embedded store', () => {
     } finally {
       await client.close();
       await store.close();
+    }
+  });
+});
+
+describe('npm run mongo -- --enable-test-commands', () => {
+  it.skipIf(REAL_MONGODB)(`answers configureFailPoint, which it refuses without the flag (${EMBEDDED_ONLY})`, async () => {
+    const { MongoClient } = await import('mongodb');
+    for (const flag of [true, false]) {
+      const dir = mkdtempSync(join(tmpdir(), 'fp-cli-'));
+      const cli = await startCli(dir, flag ? ['--enable-test-commands'] : []);
+      const client = await MongoClient.connect(cli.uri, { serverSelectionTimeoutMS: 5000 });
+      try {
+        const asked = client.db('admin').command({ configureFailPoint: 'failCommand', mode: { times: 1 }, data: { failCommands: ['ping'], errorCode: 91 } });
+        if (flag) {
+          await asked;
+          await expect(client.db('admin').command({ ping: 1 })).rejects.toMatchObject({ code: 91 });
+          expect(await client.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });
+        } else await expect(asked).rejects.toMatchObject({ code: 59 });
+      } finally {
+        await client.close();
+        cli.proc.kill('SIGTERM');
+        await exited(cli.proc);
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   });
 });

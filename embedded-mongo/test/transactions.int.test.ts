@@ -331,7 +331,7 @@ describe('write concern a one-member replica set cannot meet', () => {
     const c = fresh();
     const tooMany = await failure(c.insertOne({ _id: 1 }, { writeConcern: { w: 50 } }));
     expect(tooMany.code ?? (tooMany as { result?: { writeConcernError?: { code?: number } } }).result?.writeConcernError?.code).toBe(100);
-    const tagged = await failure(c.updateOne({ _id: 1 }, { $set: { a: 1 } }, { writeConcern: { w: 'eu-and-us' } }));
+    const tagged = await failure(c.updateOne({ _id: 1 }, { $set: { a: 1 } }, { writeConcern: { w: 'eu-and-us' as 'majority' } }));
     expect(tagged.code ?? (tagged as { result?: { writeConcernError?: { code?: number } } }).result?.writeConcernError?.code).toBe(79);
     expect(await c.findOne({ _id: 1 })).toEqual({ _id: 1, a: 1 });
   });
