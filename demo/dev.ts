@@ -247,7 +247,7 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { startEmbeddedMongo } = await import('@partnerskap/embedded-mongo');
+  const { startEmbeddedMongo, storeRefusal } = await import('@partnerskap/embedded-mongo');
   const { isSeeded, partnerDbs, seedDemoData } = await import('./seed.js');
   if (process.env.NODE_ENV === 'production') {
     console.error('npm run dev is for development: unset NODE_ENV=production');
@@ -259,7 +259,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.error(`port ${mongoPort} (the embedded store) in use: is npm start or another npm run dev running?`);
     process.exit(1);
   }
-  const store = process.env.MONGODB_URI ? undefined : await startEmbeddedMongo({ port: mongoPort, dir: '.data/mongo', fsync: 'interval' });
+  const store = process.env.MONGODB_URI
+    ? undefined
+    : await startEmbeddedMongo({ port: mongoPort, dir: '.data/mongo', fsync: 'interval' }).catch((err: unknown) => {
+        const refusal = storeRefusal(err);
+        if (!refusal) throw err;
+        console.error(refusal);
+        process.exit(1);
+      });
   const mongodbUri = process.env.MONGODB_URI ?? store!.uri;
   const client = await MongoClient.connect(mongodbUri, { serverSelectionTimeoutMS: 3000 });
   const dbs = partnerDbs(client);

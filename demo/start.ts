@@ -1,6 +1,6 @@
 /** `npm start`: the embedded store (or MONGODB_URI), demo data on first start, the registry's subgraphs and the gateway. */
 import { readFileSync } from 'node:fs';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { type EmbeddedMongo, startEmbeddedMongo, storeRefusal } from '@partnerskap/embedded-mongo';
 import { authOptionsFrom, gatewayOptionsFrom, loadGatewayConfig } from '@partnerskap/gateway';
 import { startSupergraph } from './supergraph.js';
 
@@ -41,7 +41,15 @@ let store: EmbeddedMongo | undefined;
 const storeDir = process.env.MONGO_DIR || '.data/mongo';
 if (!process.env.MONGODB_URI) {
   console.log(`starting the embedded store (${storeDir})`);
-  store = await startEmbeddedMongo({ port: Number(process.env.MONGO_PORT ?? 27017), dir: storeDir, fsync: 'interval' });
+  try {
+    store = await startEmbeddedMongo({ port: Number(process.env.MONGO_PORT ?? 27017), dir: storeDir, fsync: 'interval' });
+  } catch (err) {
+    // A damaged journal or a directory another store holds: the message says what to do, no stack.
+    const refusal = storeRefusal(err);
+    if (!refusal) throw err;
+    console.error(refusal);
+    process.exit(1);
+  }
 }
 const mongodbUri = process.env.MONGODB_URI ?? store!.uri;
 const running = await startSupergraph({

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // `npm start` as the README's first command runs it (tsx demo/start.ts), on free ports (PORT=0,
@@ -39,6 +41,24 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Runs npm start with more variables to its end (a start that refuses): its exit code and output. */
+function run(extra: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', MONGO_PORT: '0', LOG_LEVEL: 'silent', ...extra };
+  delete env.MONGODB_URI;
+  delete env.NODE_ENV;
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'demo/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  proc.stderr!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 45_000);
+  return new Promise((resolve) =>
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: out });
+    }),
+  );
+}
+
 const post = (query: string, headers: Record<string, string> = {}) =>
   fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
 
@@ -66,6 +86,32 @@ describe('npm start', () => {
       expect((await preflight(origin)).headers.get('access-control-allow-origin'), origin).toBeNull();
     }
   });
+
+  it('a second npm start on the same data directory stops at once, naming the store that holds it, without a stack', async () => {
+    const second = await run({ MONGO_DIR: join(dir, 'mongo') });
+    expect(second.code).toBe(1);
+    expect(second.output).toMatch(new RegExp(`the embedded store did not start: .*pid ${child.pid}`));
+    expect(second.output).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('a journal damaged before its end stops npm start with the file, the offset and how to salvage', async () => {
+    const damaged = join(dir, 'damaged');
+    const store = await startEmbeddedMongo({ port: 0, dir: damaged });
+    const client = await MongoClient.connect(store.uri);
+    await client.db('d').collection<{ _id: number; text?: string }>('c').insertMany(Array.from({ length: 50 }, (_, i) => ({ _id: i, text: 'x'.repeat(100) })), { ordered: false });
+    for (let i = 50; i < 60; i++) await client.db('d').collection<{ _id: number }>('c').insertOne({ _id: i });
+    await client.close();
+    await store.close();
+    const journal = join(damaged, 'journal.bin');
+    const bytes = readFileSync(journal);
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(journal, bytes);
+    const refused = await run({ MONGO_DIR: damaged });
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain(`the embedded store did not start: journal ${journal} is damaged at byte`);
+    expect(refused.output).toContain('--salvage');
+    expect(refused.output).not.toMatch(/\n\s+at /);
+  }, 60_000);
 
   it('stops on Ctrl-C with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -5,8 +5,8 @@ import { type CommandContext, CommandRunner } from './commands.js';
 import { Engine } from './engine.js';
 import { MongoServerError } from './errors.js';
 import { type FailAction, FailCommandError, FailPoints, errorLabelsFor } from './failpoints.js';
-import { type FsyncMode, Journal, type JournalFiles } from './journal.js';
-import { type DirectoryLock, lockDirectory } from './lock.js';
+import { type FsyncMode, Journal, JournalError, type JournalFiles } from './journal.js';
+import { type DirectoryLock, StoreLockedError, lockDirectory } from './lock.js';
 import { toNumber } from './values.js';
 import { type Request, ProtocolError, decode, encodeElements, encodeReply, messageLength } from './wire.js';
 
@@ -293,4 +293,13 @@ function errorReply(err: unknown, log: (line: string) => void): Record<string, u
   }
   log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return { ok: 0, errmsg: 'internal error in the embedded store', code: 1, codeName: 'InternalError' };
+}
+
+/**
+ * What a launcher tells its user when the store refuses to start on its data directory (a damaged
+ * journal, a directory another store holds), the message naming the fix; `undefined` for any
+ * other failure, which is a bug to show in full.
+ */
+export function storeRefusal(err: unknown): string | undefined {
+  return err instanceof JournalError || err instanceof StoreLockedError ? `the embedded store did not start: ${err.message}` : undefined;
 }
