@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+import { expect } from 'vitest';
 import { type EmbeddedMongo, type EmbeddedMongoOptions, startEmbeddedMongo } from '../src/index.js';
 
 /** True when the tests run against a real MongoDB (`MONGODB_URI` is set). */
@@ -41,4 +42,14 @@ export async function startBackend(storeOptions: EmbeddedMongoOptions = {}): Pro
       await store?.close();
     },
   };
+}
+
+/** The server's error a command must fail with (the test fails if it succeeds or fails otherwise). */
+export async function failure(p: Promise<unknown>): Promise<MongoServerError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(MongoServerError);
+  return err as MongoServerError;
 }

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Collection, type Db, type Document, MongoClient, MongoServerError } from 'mongodb';
+import { type Collection, type Db, type Document, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '../src/index.js';
-import { EMBEDDED_ONLY, REAL_MONGODB, type TestBackend, startBackend } from './backend.js';
+import { EMBEDDED_ONLY, REAL_MONGODB, type TestBackend, failure, startBackend } from './backend.js';
 
 // What MongoDB 7.0 does with `_id` values, dotted and `$`-prefixed field names, the `$out` and
 // `$merge` stages and the collectionless aggregate (`db.aggregate`), through the official driver.
@@ -26,14 +26,6 @@ afterAll(async () => {
   await backend?.close();
 });
 
-const failure = async (p: Promise<unknown>): Promise<MongoServerError> => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MongoServerError);
-  return err as MongoServerError;
-};
 const sorted = async (c: Collection<Document>): Promise<Document[]> => c.find().sort({ _id: 1 }).toArray();
 
 describe('_id: null and the _id values MongoDB refuses', () => {

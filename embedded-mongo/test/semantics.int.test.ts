@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '../src/index.js';
-import { EMBEDDED_ONLY, REAL_MONGODB, type TestBackend, startBackend } from './backend.js';
+import { EMBEDDED_ONLY, REAL_MONGODB, type TestBackend, failure, startBackend } from './backend.js';
 
 // MongoDB's semantics for collation, `let`, pipeline updates, validators, views and the 7.0 command
 // set, through the official driver. Every test that touches data holds on a real MongoDB 7.0 too
@@ -28,14 +28,6 @@ afterAll(async () => {
 });
 
 const ids = (docs: Document[]): unknown[] => docs.map((d) => d._id);
-const failure = async (p: Promise<unknown>): Promise<MongoServerError> => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MongoServerError);
-  return err as MongoServerError;
-};
 
 describe('collation in matching', () => {
   const pings = [
