@@ -2,13 +2,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type JWK, decodeJwt, importJWK, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startDevSupergraph } from './harness.js';
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE } from '../gateway/src/dev-key.js';
 
 // The npm scripts no other test runs, each through npm (so the script line itself, its node flags
 // and all, is what runs) in its smallest mode that still goes end to end: a command no test runs
 // breaks unnoticed. The figures stay in the benches; these only prove they still run and print them.
+// The scripts are independent processes on ports of their own, so the suites run concurrently (the
+// longest, npm run bench, first): the file takes about as long as its busiest core, not the sum of
+// every script. Concurrent tests assert with their own context's expect.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 interface Run {
@@ -62,8 +65,8 @@ function npmRun(script: string, args: string[], timeoutMs: number, env: NodeJS.P
   });
 }
 
-describe('npm run bench', () => {
-  it('builds every target, sends each a few requests (--smoke), checks every body and prints the figures', async () => {
+describe.concurrent('npm run bench', () => {
+  it('builds every target, sends each a few requests (--smoke), checks every body and prints the figures', async ({ expect }) => {
     const run = await npmRun('bench', ['--smoke'], 150_000);
     expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
     for (const workload of ['single-subgraph', 'cross-partner', 'entity-heavy']) {
@@ -79,8 +82,8 @@ describe('npm run bench', () => {
   }, 160_000);
 });
 
-describe('npm run bench:insights', () => {
-  it('times the report queries at the demo volume and twice it (--scale 2 --rounds 1) and prints the table', async () => {
+describe.concurrent('npm run bench:insights', () => {
+  it('times the report queries at the demo volume and twice it (--scale 2 --rounds 1) and prints the table', async ({ expect }) => {
     const run = await npmRun('bench:insights', ['--scale', '2', '--rounds', '1'], 120_000);
     expect(run.leftovers).toBe(false);
     // Under a loaded machine a report may take over its 2 s: the verdict is the bench's, the run is ours.
@@ -91,8 +94,8 @@ describe('npm run bench:insights', () => {
   }, 130_000);
 });
 
-describe('npm run bench:store', () => {
-  it('measures the store and prints its figures and verdict', async () => {
+describe.concurrent('npm run bench:store', () => {
+  it('measures the store and prints its figures and verdict', async ({ expect }) => {
     const run = await npmRun('bench:store', [], 60_000);
     expect(run.leftovers).toBe(false);
     expect([0, 1], run.stderr).toContain(run.code);
@@ -102,8 +105,8 @@ describe('npm run bench:store', () => {
   }, 70_000);
 });
 
-describe('npm run token', () => {
-  it('prints a development JWT for the role and organisation asked, signed with the development key', async () => {
+describe.concurrent('npm run token', () => {
+  it('prints a development JWT for the role and organisation asked, signed with the development key', async ({ expect }) => {
     const run = await npmRun('token', ['--role', 'school-owner', '--org', '4601'], 30_000);
     expect(run).toMatchObject({ code: 0, leftovers: false });
     const token = run.stdout.trim().split('\n').at(-1)!;
@@ -113,14 +116,15 @@ describe('npm run token', () => {
     await expect(jwtVerify(token, await importJWK(publicJwk, 'EdDSA'), { issuer: DEV_ISSUER, audience: DEV_AUDIENCE })).resolves.toBeTruthy();
   }, 40_000);
 
-  it('refuses a role no client has, with the usage', async () => {
+  it('refuses a role no client has, with the usage', async ({ expect }) => {
     const run = await npmRun('token', ['--role', 'service'], 30_000);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^usage: npm run token -- --role <[a-z|-]+> \[--org/m);
   }, 40_000);
 });
 
-describe('npm run example', () => {
+// Concurrent with the other suites, but its two tests one after the other: they share one supergraph, whose data and partners the second changes.
+describe.concurrent('npm run example', () => {
   let running: Awaited<ReturnType<typeof startDevSupergraph>> | undefined;
 
   // A supergraph of its own without the demo data: the example's query and token go end to end all the same.
@@ -131,14 +135,14 @@ describe('npm run example', () => {
     await running?.close();
   });
 
-  it('asks the gateway at GATEWAY_URL as Bergen and prints the answer', async () => {
+  it.sequential('asks the gateway at GATEWAY_URL as Bergen and prints the answer', async ({ expect }) => {
     const run = await npmRun('example', [], 30_000, { GATEWAY_URL: running!.gateway.url });
     expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
     const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as unknown;
     expect(answer).toEqual({ data: { studies: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } } } });
   }, 40_000);
 
-  it('with a partner down prints the partial answer, says on stderr who did not answer and what is missing, and exits 0', async () => {
+  it.sequential('with a partner down prints the partial answer, says on stderr who did not answer and what is missing, and exits 0', async ({ expect }) => {
     // Two English studies of the example's year in the empty catalogue: enough for feedback's ratings to go missing.
     const studies = running!.dbs.catalogue.collection<Record<string, unknown> & { _id: string }>('studies');
     const study = { code: 'K2ENG51001', subject: 'ENG', gradeBand: 'GRADES_5_10', credits: 30, level: 'BACHELOR', institution: '911770709' };
@@ -185,28 +189,28 @@ describe('npm run example', () => {
   }, 70_000);
 });
 
-describe('the checks of the generated files', () => {
-  it('npm run compose -- --check: the committed supergraph is current', async () => {
+describe.concurrent('the checks of the generated files', () => {
+  it('npm run compose -- --check: the committed supergraph is current', async ({ expect }) => {
     const run = await npmRun('compose', ['--check'], 60_000);
     expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
     expect(run.stdout).toMatch(/^schema\/supergraph\.graphql is current$/m);
   }, 70_000);
 
-  it('npm run client-kit -- --check: the committed client kit is current', async () => {
+  it('npm run client-kit -- --check: the committed client kit is current', async ({ expect }) => {
     const run = await npmRun('client-kit', ['--check'], 60_000);
     expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
     expect(run.stdout).toMatch(/^the client kit is current$/m);
   }, 70_000);
 });
 
-describe('the test projects', () => {
-  it('npm run test:unit runs a unit test file of its project', async () => {
+describe.concurrent('the test projects', () => {
+  it('npm run test:unit runs a unit test file of its project', async ({ expect }) => {
     const run = await npmRun('test:unit', ['gateway/src/config.test.ts'], 60_000);
     expect(run, run.stdout + run.stderr).toMatchObject({ code: 0, leftovers: false });
     expect(run.stdout).toMatch(/Test Files +1 passed \(1\)/);
   }, 70_000);
 
-  it('npm run test:int runs an integration test file of its project', async () => {
+  it('npm run test:int runs an integration test file of its project', async ({ expect }) => {
     const run = await npmRun('test:int', ['embedded-mongo/test/wire.int.test.ts'], 60_000);
     expect(run, run.stdout + run.stderr).toMatchObject({ code: 0, leftovers: false });
     expect(run.stdout).toMatch(/Test Files +1 passed \(1\)/);
