@@ -47,11 +47,28 @@ function raw(apps: Doc[]): Raw {
 /** The applications of a year per key, sorted by key in string order. */
 function partition(apps: Doc[], keyOf: (a: Doc) => string): [string, Raw][] {
   const groups = new Map<string, Doc[]>();
-  for (const a of apps) groups.set(keyOf(a), [...(groups.get(keyOf(a)) ?? []), a]);
+  for (const a of apps) {
+    const key = keyOf(a);
+    const group = groups.get(key);
+    if (group) group.push(a);
+    else groups.set(key, [a]);
+  }
   return [...groups.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((k) => [k, raw(groups.get(k)!)]);
 }
 
-async function rawYear(year: number) {
+/**
+ * A year's applications and their counts, read once per year: no test changes a year's applications
+ * once read (the scratch years' describe clears this before it inserts and after it deletes), and
+ * reading a year of the demo data through the driver costs a few hundred ms each time.
+ */
+const rawYears = new Map<number, ReturnType<typeof readYear>>();
+function rawYear(year: number): ReturnType<typeof readYear> {
+  let r = rawYears.get(year);
+  if (!r) rawYears.set(year, (r = readYear(year)));
+  return r;
+}
+
+async function readYear(year: number) {
   const apps = (await h.dbs.admissions.collection('applications').find({ year }).toArray()) as Doc[];
   return {
     apps,
@@ -224,6 +241,7 @@ describe('the funnel’s total with small cells beside it (applications of years
     }));
 
   beforeAll(async () => {
+    rawYears.clear();
     const coll = h.dbs.admissions.collection('applications');
     expect(await coll.countDocuments({ year: { $in: [...SCRATCH] } })).toBe(0);
     const [y1, y2] = SCRATCH;
@@ -246,6 +264,7 @@ describe('the funnel’s total with small cells beside it (applications of years
   });
   afterAll(async () => {
     await h.dbs.admissions.collection('applications').deleteMany({ year: { $in: [...SCRATCH] } });
+    rawYears.clear();
   });
 
   it.each([
@@ -328,8 +347,14 @@ describe('the owners’ rows of the funnel', () => {
 });
 
 describe('vacant seats', () => {
-  /** Places of the offers that run this year (status OFFERED) and teachers admitted, per subject, counted here. */
-  async function rawSeats(year: number) {
+  /** Places of the offers that run this year (status OFFERED) and teachers admitted, per subject, counted here (once a year: these tests change nothing). */
+  const seatsOf = new Map<number, ReturnType<typeof readSeats>>();
+  function rawSeats(year: number): ReturnType<typeof readSeats> {
+    let seats = seatsOf.get(year);
+    if (!seats) seatsOf.set(year, (seats = readSeats(year)));
+    return seats;
+  }
+  async function readSeats(year: number) {
     const studies = (await h.dbs.catalogue.collection('studies').find({ year }).toArray()) as Doc[];
     const apps = (await h.dbs.admissions.collection('applications').find({ year, 'admission.outcome': 'ADMITTED' }).toArray()) as Doc[];
     const subjects = [...new Set(studies.map((s) => s.subject as string))].sort();
