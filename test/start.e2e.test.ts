@@ -87,14 +87,15 @@ describe('npm start', () => {
     }
   });
 
-  it('a second npm start on the same data directory stops at once, naming the store that holds it, without a stack', async () => {
+  // The two refused starts are processes of their own on directories of their own: side by side.
+  it.concurrent('a second npm start on the same data directory stops at once, naming the store that holds it, without a stack', async ({ expect }) => {
     const second = await run({ MONGO_DIR: join(dir, 'mongo') });
     expect(second.code).toBe(1);
     expect(second.output).toMatch(new RegExp(`the embedded store did not start: .*pid ${child.pid}`));
     expect(second.output).not.toMatch(/\n\s+at /);
   }, 60_000);
 
-  it('a journal damaged before its end stops npm start with the file, the offset and how to salvage', async () => {
+  it.concurrent('a journal damaged before its end stops npm start with the file, the offset and how to salvage', async ({ expect }) => {
     const damaged = join(dir, 'damaged');
     const store = await startEmbeddedMongo({ port: 0, dir: damaged });
     const client = await MongoClient.connect(store.uri);
