@@ -78,11 +78,11 @@ describe('the commands the docs mark for it', () => {
   });
 
   // Each block is a shell of its own against the same read-only gateway: side by side.
-  it.concurrent.for(markedBlocks().map((b, i) => [`${b.file} #${i + 1}`, b] as const))('%s runs, against a gateway of its own, and answers data without errors', async ([, { script }], { expect }) => {
+  it.concurrent.for(markedBlocks().map((b, i) => [`${b.file} #${i + 1}`, b] as const))('%s runs, against a gateway of its own, and answers data without errors', { timeout: 90_000 }, async ([, { script }], { expect }) => {
     const address = new URL(running!.gateway.url).host;
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script.replaceAll('127.0.0.1:4000', address)], { cwd: ROOT, timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
     const answer = JSON.parse(stdout) as { data?: unknown; errors?: unknown };
     expect(answer.errors, stdout).toBeUndefined();
     expect(answer.data).toBeTruthy();
-  }, 90_000);
+  });
 });
