@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { MongoClient } from 'mongodb';
 import { memoryLogger } from '@partnerskap/gateway';
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { compose, readRegistry, unacceptedHints } from '../schema/compose.js';
+import { partnerDbs, seedDemoData } from '../demo/seed.js';
 import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
 import { createSubgraph } from '../subgraphs/template/new-subgraph.js';
 
@@ -20,6 +22,30 @@ import { createSubgraph } from '../subgraphs/template/new-subgraph.js';
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const NAME = 'study-guidance';
 let root = '';
+
+/**
+ * The store and the demo data of the supergraph at the end, begun with the file: seeding needs no
+ * generated subgraph, so it runs while the generator's processes do; startSupergraph then finds
+ * the databases seeded (the same seedDemoData it would run) and only starts the services.
+ */
+interface Seeded {
+  store: EmbeddedMongo | undefined;
+  mongodbUri: string;
+  prefix: string;
+}
+let seeding: Promise<Seeded> | undefined;
+async function seed(): Promise<Seeded> {
+  const store = process.env.MONGODB_URI ? undefined : await startEmbeddedMongo({ port: 0, log: () => undefined });
+  const mongodbUri = process.env.MONGODB_URI ?? store!.uri;
+  const prefix = `e2e_${randomBytes(4).toString('hex')}_`;
+  const client = await MongoClient.connect(mongodbUri);
+  try {
+    await seedDemoData(partnerDbs(client, prefix));
+  } finally {
+    await client.close();
+  }
+  return { store, mongodbUri, prefix };
+}
 
 /** Runs a command to its end; its exit code and output. */
 function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -57,6 +83,9 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 beforeAll(() => {
+  seeding = seed();
+  // Awaited by the supergraph's beforeAll; a failure here is its failure, not an unhandled rejection.
+  seeding.catch(() => undefined);
   root = mkdtempSync(join(tmpdir(), 'partnerskap-new-subgraph-'));
   mkdirSync(join(root, 'schema'));
   mkdirSync(join(root, 'subgraphs'));
@@ -67,7 +96,10 @@ beforeAll(() => {
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
 });
 
-afterAll(() => {
+afterAll(async () => {
+  // The store the demo data was seeded into (the supergraph's afterAll dropped its databases).
+  const seeded = await seeding?.catch(() => undefined);
+  await seeded?.store?.close();
   if (root) rmSync(root, { recursive: true, force: true });
   // Whatever happened above, the repository itself never holds the generated subgraph.
   expect(existsSync(join(REPO, 'subgraphs', NAME))).toBe(false);
@@ -97,10 +129,12 @@ describe('npm run new-subgraph', () => {
     expect(refusal({ root, name: 'leftover' })).toMatch(/^"leftover" is taken: subgraphs\/leftover exists already/);
     rmSync(join(root, 'subgraphs', 'leftover'), { recursive: true });
     // The command line says the same on stderr and exits non-zero.
-    const cli = await run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'subgraphs', 'template', 'new-subgraph.ts'), 'Mentoring', '--root', root], REPO);
+    const [cli, badPort] = await Promise.all([
+      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'subgraphs', 'template', 'new-subgraph.ts'), 'Mentoring', '--root', root], REPO),
+      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'subgraphs', 'template', 'new-subgraph.ts'), 'mentoring', '--port', 'x', '--root', root], REPO),
+    ]);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/^new-subgraph: "Mentoring" is not a valid subgraph name/);
-    const badPort = await run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'subgraphs', 'template', 'new-subgraph.ts'), 'mentoring', '--port', 'x', '--root', root], REPO);
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/^new-subgraph: --port must be a whole number from 1024 to 65535, got "x"\nusage: npm run new-subgraph/);
     expect(snapshot(join(root, 'schema'))).toEqual(before);
@@ -143,14 +177,19 @@ describe('npm run new-subgraph', () => {
     expect(refusal({ root, name: NAME })).toMatch(/is taken: schema\/subgraphs.json registers it already/);
   });
 
-  it('type-checks and passes its own unit and integration tests', async () => {
+  // From here on, the generated subgraph's own checks and the supergraph over it run side by side
+  // (it.concurrent and describe.concurrent): neither writes what the other reads.
+  it.concurrent('type-checks and passes its own unit and integration tests', async ({ expect }) => {
     writeFileSync(join(root, 'tsconfig.generated.json'), JSON.stringify({ extends: './tsconfig.json', include: [`subgraphs/${NAME}`] }));
-    const tsc = await run(join(REPO, 'node_modules', '.bin', 'tsc'), ['--noEmit', '--listFiles', '-p', 'tsconfig.generated.json'], root);
+    const report = join(root, 'vitest.json');
+    // The type-check and the tests, each a process of its own, at the same time.
+    const [tsc, vitest] = await Promise.all([
+      run(join(REPO, 'node_modules', '.bin', 'tsc'), ['--noEmit', '--listFiles', '-p', 'tsconfig.generated.json'], root),
+      run(join(REPO, 'node_modules', '.bin', 'vitest'), ['run', `subgraphs/${NAME}`, '--reporter=json', `--outputFile=${report}`], root),
+    ]);
     expect(tsc.stdout).toContain(join(root, 'subgraphs', NAME, 'src', 'resolvers.ts'));
     // Only the generated files are judged here: the kit it imports is checked by the repository's own type-check.
     expect(tsc.stdout.split('\n').filter((line) => line.startsWith(`subgraphs/${NAME}/`))).toEqual([]);
-    const report = join(root, 'vitest.json');
-    const vitest = await run(join(REPO, 'node_modules', '.bin', 'vitest'), ['run', `subgraphs/${NAME}`, '--reporter=json', `--outputFile=${report}`], root);
     expect(vitest.code, vitest.stderr).toBe(0);
     const results = JSON.parse(readFileSync(report, 'utf8')) as { numFailedTests: number; numPassedTests: number; testResults: { name: string }[] };
     expect(results.numFailedTests).toBe(0);
@@ -158,8 +197,7 @@ describe('npm run new-subgraph', () => {
     expect(results.testResults.map((r) => r.name.slice(root.length + 1)).sort()).toEqual([`subgraphs/${NAME}/src/resolvers.test.ts`, `subgraphs/${NAME}/src/${NAME}.int.test.ts`]);
   }, 90_000);
 
-  describe('in the supergraph', () => {
-    let store: EmbeddedMongo | undefined;
+  describe.concurrent('in the supergraph', () => {
     let running: RunningSupergraph | undefined;
     let privateKey: CryptoKey;
     const progress: string[] = [];
@@ -170,10 +208,10 @@ describe('npm run new-subgraph', () => {
       const keys = await generateKeyPair('EdDSA');
       privateKey = keys.privateKey;
       const jwk: JWK = { ...(await exportJWK(keys.publicKey)), kid: 'test', alg: 'EdDSA' };
-      const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ port: 0, log: () => undefined })).uri;
+      const seeded = await seeding!;
       running = await startSupergraph({
-        mongodbUri,
-        prefix: `e2e_${randomBytes(4).toString('hex')}_`,
+        mongodbUri: seeded.mongodbUri,
+        prefix: seeded.prefix,
         root,
         auth: { jwks: { keys: [jwk] }, issuer, audience },
         gateway: { logger: memoryLogger(), supergraphPollMs: 50 },
@@ -184,7 +222,7 @@ describe('npm run new-subgraph', () => {
     afterAll(async () => {
       if (running) await Promise.all([...Object.values(running.dbs), ...Object.values(running.others).map((o) => o.db)].map((db) => db.dropDatabase().catch(() => undefined)));
       await running?.stop();
-      await store?.close();
+      // The store is the file's: its afterAll closes it.
     });
 
     const query = async (body: string, variables: Record<string, unknown> = {}) => {
@@ -194,7 +232,7 @@ describe('npm run new-subgraph', () => {
     };
     const STUDIES = '{ studies(first: 2) { edges { node { id name studyGuidanceNoteCount } } } }';
 
-    it('starts the new subgraph, which the gateway serves once npm run compose has published it, without a restart', async () => {
+    it('starts the new subgraph, which the gateway serves once npm run compose has published it, without a restart', async ({ expect }) => {
       expect(Object.keys(running!.others)).toEqual([NAME]);
       expect(progress).toContain(`${NAME}: started, but not in the supergraph yet (npm run compose adds it)`);
       expect((await query(STUDIES)).errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
