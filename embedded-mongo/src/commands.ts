@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Binary, Long, ObjectId, Timestamp, UUID } from 'bson';
+import { Binary, Long, ObjectId, Timestamp, UUID, calculateObjectSize } from 'bson';
 import { compare } from 'mingo/util';
 import { type Collation, compareStrings, parseCollation } from './collation.js';
 import { type Collection, Engine, Transaction, idKeyOf } from './engine.js';
@@ -41,6 +41,9 @@ export const CURSOR_TIMEOUT_MS = 10 * 60 * 1000;
 
 interface Session {
   txn: Transaction | undefined;
+  /** The connection its last command came on, and when that connection closed (its transaction then is an orphan's). */
+  connectionId?: number;
+  orphanedAt?: number | undefined;
   /** The last retryable write's number and reply, so a retry returns the first result. */
   retried: { txnNumber: number; reply: Doc } | undefined;
   /** Per statement index, the replies of a retryable write's statements committed before it failed: a retry skips them. */
@@ -49,6 +52,15 @@ interface Session {
 
 /** How long a transaction may stay open, as MongoDB's `transactionLifetimeLimitSeconds`. */
 export const TRANSACTION_LIFETIME_MS = 60_000;
+
+/**
+ * How long an open transaction waits for its session to come back on another connection after its
+ * own closed. A client that retries a commit does so within milliseconds; a killed process never
+ * does, and its transaction would otherwise hold its records for the whole lifetime (MongoDB's
+ * behaviour: the one place the embedded store deliberately differs, so a killed partner's writes
+ * do not stall everyone's for a minute).
+ */
+export const ORPHANED_TRANSACTION_MS = 2_000;
 
 // What MongoDB 7.0 runs inside a transaction; anything else is OperationNotSupportedInTransaction.
 const IN_TRANSACTION = new Set([
@@ -84,18 +96,31 @@ export class CommandRunner {
     this.#failPoints = failPoints;
   }
 
-  /** Aborts transactions open longer than {@link TRANSACTION_LIFETIME_MS}, as MongoDB does; returns how many. */
+  /**
+   * Aborts transactions open longer than {@link TRANSACTION_LIFETIME_MS}, as MongoDB does, and those
+   * whose connection closed {@link ORPHANED_TRANSACTION_MS} ago without their session coming back; returns how many.
+   */
   expireTransactions(now: number): number {
     let n = 0;
     for (const session of this.#sessions.values()) {
       const txn = session.txn;
-      if (txn?.state === 'active' && now - txn.startedAt > TRANSACTION_LIFETIME_MS) {
+      if (txn?.state !== 'active') continue;
+      if (now - txn.startedAt > TRANSACTION_LIFETIME_MS) {
         txn.abortReason = 'it exceeded the transaction lifetime limit (transactionLifetimeLimitSeconds: 60)';
-        this.#engine.abort(txn);
-        n++;
-      }
+      } else if (session.orphanedAt !== undefined && now - session.orphanedAt > ORPHANED_TRANSACTION_MS) {
+        txn.abortReason = 'its connection closed and its session did not come back';
+      } else continue;
+      this.#engine.abort(txn);
+      n++;
     }
     return n;
+  }
+
+  /** A connection closed: the open transactions whose last command came on it become orphans' (see {@link ORPHANED_TRANSACTION_MS}). */
+  connectionClosed(connectionId: number, now: number): void {
+    for (const session of this.#sessions.values()) {
+      if (session.txn?.state === 'active' && session.connectionId === connectionId) session.orphanedAt = now;
+    }
   }
 
   /** Forgets cursors nobody has read from for {@link CURSOR_TIMEOUT_MS}; returns how many. */
@@ -120,6 +145,10 @@ export class CommandRunner {
     const db = typeof cmd.$db === 'string' ? cmd.$db : 'admin';
     if (failure?.errorCode !== undefined) throw new FailCommandError(failure.errorCode);
     const session = this.#session(cmd);
+    if (session) {
+      session.connectionId = ctx.connectionId;
+      session.orphanedAt = undefined;
+    }
     const txnNumber = cmd.txnNumber !== undefined ? toNumber(cmd.txnNumber) : undefined;
     const inTxn = cmd.autocommit === false;
     if (inTxn) checkTransactionStatement(name, db, cmd);
@@ -669,12 +698,12 @@ export class CommandRunner {
   #cursorReply(ns: string, docs: Doc[], options: Doc | undefined, key: 'firstBatch', single = false): Doc {
     const batchSize = options?.batchSize !== undefined ? toNumber(options.batchSize) : DEFAULT_BATCH;
     const size = batchSize > 0 ? batchSize : DEFAULT_BATCH;
-    const first = docs.slice(0, size);
+    const first = docs.slice(0, fitting(docs, 0, size));
     let id = Long.ZERO;
-    if (!single && docs.length > size) {
+    if (!single && docs.length > first.length) {
       const n = this.#nextCursor++;
       id = Long.fromBigInt(n);
-      this.#cursors.set(n.toString(), { ns, docs, pos: size, lastUsed: Date.now() });
+      this.#cursors.set(n.toString(), { ns, docs, pos: first.length, lastUsed: Date.now() });
     }
     return { cursor: { [key]: first, id, ns }, ok: 1 };
   }
@@ -686,7 +715,7 @@ export class CommandRunner {
     if (!cursor) throw new MongoServerError('CursorNotFound', `cursor id ${key} not found`);
     cursor.lastUsed = Date.now();
     const size = cmd.batchSize !== undefined && toNumber(cmd.batchSize) > 0 ? toNumber(cmd.batchSize) : cursor.docs.length;
-    const nextBatch = cursor.docs.slice(cursor.pos, cursor.pos + size);
+    const nextBatch = cursor.docs.slice(cursor.pos, cursor.pos + fitting(cursor.docs, cursor.pos, size));
     cursor.pos += nextBatch.length;
     const done = cursor.pos >= cursor.docs.length;
     if (done) this.#cursors.delete(key);
@@ -1091,4 +1120,18 @@ function checkCollectionOptions(options: Doc): void {
   refuseUnsupported(toView(pipeline));
   checkStagePlaces(pipeline, 'view');
   options.pipeline = pipeline;
+}
+
+/** A batch's bytes at most, as MongoDB's: a reply must fit a BSON document (16 MiB) with its envelope. */
+const BATCH_BYTES = 16 * 1024 * 1024 - 64 * 1024;
+
+/** How many of `docs` from `from` go in one batch: at most `count`, at most {@link BATCH_BYTES}, at least one. */
+function fitting(docs: Doc[], from: number, count: number): number {
+  let bytes = 0;
+  let n = 0;
+  for (let i = from; i < docs.length && n < count; i++, n++) {
+    bytes += calculateObjectSize(docs[i]!) + 16;
+    if (bytes > BATCH_BYTES && n > 0) break;
+  }
+  return n;
 }

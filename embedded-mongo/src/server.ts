@@ -216,7 +216,10 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       if (!blocked) pump();
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      runner.connectionClosed(id, Date.now());
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
