@@ -35,10 +35,14 @@ export const typePolicies: TypePolicies = {
   OwnerDecision: { // its id
     keyFields: ['id'],
   },
+  PartnerEvent: { // its id
+    keyFields: ['id'],
+  },
   Query: {
     fields: {
       applications: relayStylePagination(['filter']),
       studies: relayStylePagination(['filter']),
+      webhookDeadLetters: relayStylePagination(false),
       statements: relayStylePagination(false),
       schoolOwners: relayStylePagination(['filter']),
     },
@@ -65,6 +69,15 @@ export const typePolicies: TypePolicies = {
     keyFields: ['id'],
   },
   Union: { // its id
+    keyFields: ['id'],
+  },
+  Webhook: { // its id
+    keyFields: ['id'],
+  },
+  WebhookDelivery: { // its id
+    keyFields: ['id'],
+  },
+  WebhookRegistration: { // its id
     keyFields: ['id'],
   },
 };

@@ -5,7 +5,9 @@
  * restarts it; the gateway runs here and watches `schema/supergraph.graphql`, so `npm run compose`
  * swaps the schema in without a restart.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -57,18 +59,72 @@ export interface DevOptions {
   auth?: AuthOptions;
   /** More gateway options, as the configuration gives them (`gatewayOptionsFrom`: CORS, limits, rate limits...). */
   gateway?: Partial<Omit<GatewayServerOptions, 'supergraphPath' | 'subgraphUrls' | 'authenticate' | 'secrets' | 'logger' | 'development'>>;
+  /** More environment for the subgraphs (default none beyond this process's own): the deadline bench sets `PARTNERSKAP_NOW`. */
+  env?: Readonly<Record<string, string>>;
+  /** Milliseconds between the supervisor's looks at each running subgraph (default 500). */
+  superviseMs?: number;
 }
 
 /** A running `npm run dev`. */
 export interface RunningDev {
   gateway: ListeningGateway;
-  /** Each subgraph's `tsx watch` process and where it listens. */
+  /** Each subgraph's `tsx watch` process (a new one after a restart: the record is updated) and where it listens. */
   subgraphs: Record<string, { pid: number; url: string }>;
   /** Stops the gateway, then each subgraph (SIGTERM: it drains; SIGKILL after 15 s). */
   stop(): Promise<void>;
 }
 
 const COLORS = [36, 35, 33, 32, 34, 31];
+
+/** One subgraph as dev runs it: its current `tsx watch` process, and what the supervisor knows of it. */
+interface Child {
+  name: string;
+  port: number;
+  label: string;
+  child: ChildProcess;
+  /** Node printed its last line after an uncaught error. */
+  crashed: boolean;
+  restarting: boolean;
+  /** When it stopped answering (a restart under way), or null. */
+  down: number | null;
+  /** When it died, within the last minute: the backoff. */
+  deaths: number[];
+  /** Looks in a row that found it not answering and without a process. */
+  misses: number;
+  /** What {@link RunningDev.subgraphs} shows of it. */
+  view: { pid: number; url: string };
+}
+
+/**
+ * The processes a process started (the subgraph's node process under `tsx watch`): from
+ * `/proc` on Linux, else `pgrep -P`; null when neither can tell (then nothing is restarted).
+ */
+export async function processesUnder(pid: number): Promise<number[] | null> {
+  try {
+    return (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(' ').filter(Boolean).map(Number);
+  } catch (err) {
+    // The process itself is gone: nothing under it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && existsSync('/proc/self')) return [];
+  }
+  return new Promise((resolve) => {
+    execFile('pgrep', ['-P', String(pid)], (err, stdout) => {
+      // pgrep exits 1 when it finds nothing; anything else (not installed) tells nothing.
+      if (err && (err as { code?: unknown }).code !== 1) resolve(null);
+      else resolve(stdout.split('\n').filter(Boolean).map(Number));
+    });
+  });
+}
+
+/** Kills a `tsx watch` process and everything in its process group (a subgraph left behind holds the port), and waits for it. */
+async function killGroup(child: ChildProcess): Promise<void> {
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // the group is gone already
+  }
+  await exited;
+}
 
 /** Whether something answers `GET /health` with 200 on a port. */
 async function healthy(port: number): Promise<boolean> {
@@ -100,8 +156,10 @@ function devLogger(print: (line: string) => void): Logger {
 
 /**
  * Starts each registered subgraph under `tsx watch` (its SDL watched too) and the gateway over the
- * supergraph file, and resolves once every subgraph answers `/health`. A subgraph that crashes is
- * reported; `tsx watch` starts it again on the next save. Each child gets this process's
+ * supergraph file, and resolves once every subgraph answers `/health`. A subgraph that crashes while
+ * starting fails the start; once running, one whose process dies (killed, out of memory, an uncaught
+ * error) is started again with a line saying so, with a backoff when it keeps dying; saving its code
+ * restarts it too (`tsx watch`). Each child gets this process's
  * environment (`PARTNERSKAP_NOW`, `LOG_LEVEL` pass through) with its port, the store, a secret
  * it shares with the gateway (fresh and random for every run, as `npm start`'s) and the gateway's URL set.
  */
@@ -128,9 +186,11 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
   // derivable, nothing on disk, and no development fallback needed by either side.
   const secrets = new Map(registry.map(({ name }) => [name, randomBytes(32).toString('base64url')]));
   let stopping = false;
-  const children = new Map<string, { child: ChildProcess; port: number; crashed: boolean }>();
-  registry.forEach(({ name, url }, i) => {
-    const port = portOf(name, url);
+  /** Set once every subgraph answered at start: from then on a subgraph that stops unexpectedly is started again. */
+  let started = false;
+  const children = new Map<string, Child>();
+  const launch = (state: Child) => {
+    const { name } = state;
     const child = spawn(
       process.execPath,
       [TSX_CLI, 'watch', '--clear-screen=false', '--include', `schema/${name}.graphql`, `subgraphs/${name}/src/main.ts`],
@@ -138,8 +198,9 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
         cwd: REPO_ROOT,
         env: {
           ...process.env,
+          ...options.env,
           NODE_ENV: 'development',
-          PORT: String(port),
+          PORT: String(state.port),
           HOST: '127.0.0.1',
           MONGODB_URI: options.mongodbUri,
           ...(options.prefix ? { MONGODB_DB: `${options.prefix}${name}` } : {}),
@@ -151,33 +212,90 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
         detached: true,
       },
     );
-    const state = { child, port, crashed: false };
-    children.set(name, state);
-    const label = prefix(name, i);
+    state.child = child;
+    state.crashed = false;
+    state.view.pid = child.pid!;
     const watchUntilBack = async () => {
-      while (state.crashed && !stopping) {
+      while (state.crashed && !started && !stopping) {
         await new Promise((r) => setTimeout(r, 1000));
-        if (state.crashed && !stopping && (await healthy(port))) {
+        if (state.crashed && !stopping && (await healthy(state.port))) {
           state.crashed = false;
-          print(`${label} ✓ ${name} is up again`);
+          print(`${state.label} ✓ ${name} is up again`);
         }
       }
     };
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
-        print(`${label} ${line}`);
+        print(`${state.label} ${line}`);
         // Node's last line after an uncaught error: tsx watch keeps waiting for a change.
-        if (/^Node\.js v\d+\.\d+\.\d+$/.test(line) && !stopping) {
+        if (/^Node\.js v\d+\.\d+\.\d+$/.test(line) && !stopping && state.child === child) {
           state.crashed = true;
-          print(`${label} ✗ ${name} crashed (the error is above): fix it and save; tsx watch starts it again`);
-          void watchUntilBack();
+          // Once running, the supervisor starts it again (and says so); while starting, the start fails.
+          if (!started) {
+            print(`${state.label} ✗ ${name} crashed (the error is above): fix it and save; tsx watch starts it again`);
+            void watchUntilBack();
+          }
         }
       });
     }
     child.on('exit', (code, signal) => {
-      if (!stopping) print(`${label} ✗ tsx watch for ${name} exited (${signal ?? `code ${code}`}): restart npm run dev`);
+      if (stopping || state.child !== child || state.restarting) return;
+      if (!started) print(`${state.label} ✗ tsx watch for ${name} exited (${signal ?? `code ${code}`}): restart npm run dev`);
+      else void restart(state, `its tsx watch exited (${signal ?? `code ${code}`})`);
     });
+  };
+  registry.forEach(({ name, url }, i) => {
+    const port = portOf(name, url);
+    const state: Child = { name, port, label: prefix(name, i), child: undefined as unknown as ChildProcess, crashed: false, restarting: false, down: null, deaths: [], misses: 0, view: { pid: 0, url: `http://127.0.0.1:${port}/graphql` } };
+    children.set(name, state);
+    launch(state);
   });
+
+  /**
+   * Starts a subgraph whose process died (killed, out of memory, an uncaught error) again: its whole
+   * `tsx watch` group goes (tsx watch itself cannot rerun a child killed by a signal), a new one starts.
+   * Backoff when it keeps dying: at once, then 1, 2, 4 ... 30 s while deaths come within a minute.
+   */
+  const restart = async (state: Child, why: string) => {
+    if (state.restarting || stopping) return;
+    state.restarting = true;
+    state.down ??= Date.now();
+    const now = Date.now();
+    state.deaths = [...state.deaths.filter((t) => now - t < 60_000), now];
+    const n = state.deaths.length;
+    const delay = n <= 1 ? 0 : Math.min(30_000, 1000 * 2 ** (n - 2));
+    const reason = state.crashed ? 'crashed (the error is above)' : `stopped unexpectedly (${why})`;
+    print(`${state.label} ✗ ${state.name} ${reason}: starting it again${delay ? ` in ${delay / 1000} s (${n} times in the last minute${state.crashed ? '; fix it and save' : ''})` : ''}`);
+    await killGroup(state.child);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (!stopping) launch(state);
+    state.misses = 0;
+    state.restarting = false;
+  };
+
+  /** Every half second once running: a subgraph that does not answer and has no process left is started again. */
+  const supervise = async () => {
+    while (!stopping) {
+      await new Promise((r) => setTimeout(r, options.superviseMs ?? 500));
+      await Promise.all(
+        [...children.values()].map(async (state) => {
+          if (state.restarting || stopping) return;
+          if (await healthy(state.port)) {
+            state.misses = 0;
+            if (state.down !== null) {
+              print(`${state.label} ✓ ${state.name} is up again (${((Date.now() - state.down) / 1000).toFixed(1)} s after it stopped)`);
+              state.down = null;
+            }
+            return;
+          }
+          // Not answering: busy, starting after a save, or gone. Only gone (twice in a row) is restarted.
+          const alive = await processesUnder(state.child.pid!);
+          state.misses = alive === null || alive.length > 0 ? 0 : state.misses + 1;
+          if (state.misses >= 2 && !stopping) await restart(state, 'its process is gone');
+        }),
+      );
+    }
+  };
 
   const stopChildren = () =>
     Promise.all(
@@ -229,6 +347,8 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
         ),
     });
     gateway = await listenGateway(server, { port: gatewayPort });
+    started = true;
+    void supervise();
   } catch (err) {
     stopping = true;
     await stopChildren();
@@ -237,7 +357,7 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
 
   return {
     gateway,
-    subgraphs: Object.fromEntries([...children].map(([name, { child, port }]) => [name, { pid: child.pid!, url: `http://127.0.0.1:${port}/graphql` }])),
+    subgraphs: Object.fromEntries([...children].map(([name, state]) => [name, state.view])),
     stop: async () => {
       stopping = true;
       await gateway.stop();
@@ -303,8 +423,8 @@ Partnerskap dev is up (${seconds} s):
 ${names.map(([name, s]) => `  ${name.padEnd(11)} ${s.url}   (tsx watch: subgraphs/${name}/src, schema/${name}.graphql)`).join('\n')}
   database    ${store ? `${store.uri} (embedded, data in .data/mongo)` : 'MONGODB_URI'}
 
-Save a subgraph's code or SDL and it restarts; run npm run compose and the gateway serves the new
-supergraph without a restart. Stop with Ctrl-C.`);
+Save a subgraph's code or SDL and it restarts; one whose process dies is started again; run npm run
+compose and the gateway serves the new supergraph without a restart. Stop with Ctrl-C.`);
 
   // Should this launcher die of an error, its subgraphs (in their own process groups) go with it.
   let stopped = false;

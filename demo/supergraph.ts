@@ -19,7 +19,7 @@ import {
   listenGateway,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
-import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, type SubgraphModule, clockFromEnv, insightsFromEnv, startSubgraph } from '@partnerskap/kit';
+import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, type SubgraphModule, clockFromEnv, insightsFromEnv, settleEvents, startSubgraph } from '@partnerskap/kit';
 import { admissions } from '@partnerskap/admissions';
 import { catalogue } from '@partnerskap/catalogue';
 import { feedback } from '@partnerskap/feedback';
@@ -45,6 +45,11 @@ export interface SupergraphOptions {
   root?: string;
   /** Seed the demo data when a partner's database is empty (default true). */
   seed?: boolean;
+  /**
+   * Build the partners' projections of each other's records with the seed (default true). A test
+   * that only reads may leave them out (most of a seed's time); any write that crosses partners needs them.
+   */
+  seedProjections?: boolean;
   development?: boolean;
   /** The URL the gateway uses for a subgraph, given where it listens (tests put a recording proxy between). */
   subgraphUrl?: (name: string, url: string) => string;
@@ -82,6 +87,8 @@ export interface RunningSupergraph {
   restartSubgraph(name: 'catalogue' | 'admissions' | 'plans' | 'feedback'): Promise<void>;
   /** The registry's other subgraphs (`npm run new-subgraph`), by name; none in this repository as committed. */
   others: Record<string, OtherSubgraph>;
+  /** Waits until every partner's projections hold every event committed so far (between steps that cross partners). */
+  settle(timeoutMs?: number): Promise<void>;
   /** Stops the gateway, the subgraphs and the database client. */
   stop(): Promise<void>;
 }
@@ -123,7 +130,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   if ((options.seed ?? true) && !(await isSeeded(dbs))) {
     progress('seeding the demo data (first start only)');
     const started = performance.now();
-    const n = await seedDemoData(dbs, (line) => progress(`  ${line}`), options.seedProgress);
+    const n = await seedDemoData(dbs, (line) => progress(`  ${line}`), options.seedProgress, { projections: options.seedProjections ?? true });
     progress(`seeded ${n.toLocaleString('en-US')} documents in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   // One process runs everything here, so each run shares fresh random secrets with its subgraphs.
@@ -183,6 +190,10 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       subgraphs[name] = await start(name, subgraphs[name].port);
       stopped.delete(name);
     },
+    settle: (timeoutMs) =>
+      settleEvents(Object.fromEntries((Object.keys(subgraphs) as Name[]).filter((n) => !stopped.has(n)).map((n) => [n, subgraphs[n].url.replace(/\/graphql$/, '/ready')])), {
+        ...(timeoutMs ? { timeoutMs } : {}),
+      }),
     stop: async () => {
       await gateway.stop();
       await Promise.all([

@@ -1,4 +1,5 @@
 /** The reference data an application year needs and nothing else: what `npm run year` and the year tests start from. */
+import { rebuildProjections } from './projections.js';
 import { type PartnerDbs } from './seed.js';
 
 /** Two school owners, the given teachers, two institutions, a subject and a union, in empty databases. */
@@ -17,6 +18,8 @@ export async function seedYearReference(dbs: PartnerDbs, teachers: [id: string, 
   ] as never[]);
   await dbs.catalogue.collection('subjects').insertOne({ _id: 'ENG', name: 'Engelsk', priorityYears: [2030] } as never);
   await dbs.feedback.collection('unions').insertOne({ _id: 'UDF', name: 'Utdanningsforbundet' } as never);
+  // The partners keep each other's registered teachers and institutions (no events tell of those): built here, as the seed does.
+  await rebuildProjections(dbs);
 }
 
 /** The 2030 round, with the usual dates. */

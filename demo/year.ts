@@ -37,6 +37,8 @@ async function step(who: Identity, what: string, query: string): Promise<any> {
   const answer = await send(who, query);
   if (answer.errors) throw new Error(`${what}: ${JSON.stringify(answer.errors)}`);
   console.log(`  ${name(who).padEnd(9)} ${what}`);
+  // The other partners learn of it by its events, within milliseconds here: the next step waits for them.
+  await running.settle();
   return answer.data;
 }
 async function refusal(who: Identity, what: string, query: string): Promise<void> {

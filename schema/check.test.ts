@@ -144,7 +144,7 @@ describe('schema:check', () => {
       { coordinate: 'Feedback.comment', kind: 'removed', before: '@requiresScopes(scopes: [["role:union"], ["role:directorate"]])', loosened: true, tightened: false },
       { coordinate: 'Feedback.recommends', kind: 'added', after: '@authenticated', loosened: false, tightened: false, element: 'new' },
       {
-        coordinate: 'Query.feedbackAudit',
+        coordinate: 'Study.feedback',
         kind: 'changed',
         before: '@requiresScopes(scopes: [["role:union"], ["role:directorate"]])',
         after: '@requiresScopes(scopes: [["role:union"], ["role:directorate"], ["role:teacher"]])',

@@ -112,12 +112,16 @@ describe('the client kit', () => {
       Insights: ['year'],
       Institution: ['orgNumber'],
       OwnerDecision: ['id'],
+      PartnerEvent: ['id'],
       SchoolOwner: ['id'],
       Statement: ['id'],
       Study: ['id'],
       Subject: ['code'],
       Teacher: ['id'],
       Union: ['id'],
+      Webhook: ['id'],
+      WebhookDelivery: ['id'],
+      WebhookRegistration: ['id'],
     });
   });
 
@@ -137,7 +141,7 @@ describe('the client kit', () => {
   it('pages every connection with its key arguments', () => {
     const connections = Object.fromEntries(Object.entries(kit.types).filter(([, t]) => Object.keys(t.connections).length > 0).map(([name, t]) => [name, t.connections]));
     expect(connections).toEqual({
-      Query: { applications: ['filter'], studies: ['filter'], statements: false, schoolOwners: ['filter'] },
+      Query: { applications: ['filter'], studies: ['filter'], statements: false, schoolOwners: ['filter'], webhookDeadLetters: false },
       SchoolOwner: { teachers: false },
       Study: { feedback: false },
     });

@@ -80,7 +80,6 @@ const ARGS: Record<string, string> = {
   decideAdmission: 'application: "a-x", outcome: ADMITTED',
   recordEnrolment: 'application: "a-x"',
   recordCompletion: 'application: "a-x", credits: 30',
-  syncOwnerDecision: 'application: "a-x", approved: true',
   decideApplication: 'application: "a-x", outcome: APPROVED',
   rankApplications: 'year: 2024, applications: ["a-x"]',
   chooseFundingScheme: 'application: "a-x", fundingScheme: SUBSTITUTE',
@@ -92,8 +91,11 @@ const ARGS: Record<string, string> = {
   eraseTeacherApplications: 'teacher: "t-x"',
   eraseTeacherRecord: 'teacher: "t-x"',
   eraseTeacherFeedback: 'teacher: "t-x"',
+  registerWebhook: 'input: { url: "https://hooks.example.org/partnerskap", eventTypes: ["application.*"] }',
+  removeWebhook: 'id: "w-x"',
+  replayDeadLetters: 'ids: ["d-x"]',
 };
-const SELECTION: Record<string, string> = { submitApplication: '{ id }', withdrawApplication: '{ id }', decideAdmission: '{ id }', recordEnrolment: '{ id }', recordCompletion: '{ id }', publishStudy: '{ id }', updateStudy: '{ id }', cancelStudy: '{ id }', openRound: '{ year }', allocateFunding: '{ funded }', decideApplication: '{ outcome }', rankApplications: '{ rank }', chooseFundingScheme: '{ outcome }', confirmParticipation: '{ outcome }', saveCompetencePlan: '{ year }', giveFeedback: '{ id }', publishStatement: '{ id }', eraseTeacherAllocations: '{ records }', eraseTeacherApplications: '{ records }', eraseTeacherRecord: '{ records }', eraseTeacherFeedback: '{ records }' };
+const SELECTION: Record<string, string> = { submitApplication: '{ id }', withdrawApplication: '{ id }', decideAdmission: '{ id }', recordEnrolment: '{ id }', recordCompletion: '{ id }', publishStudy: '{ id }', updateStudy: '{ id }', cancelStudy: '{ id }', openRound: '{ year }', allocateFunding: '{ funded }', decideApplication: '{ outcome }', rankApplications: '{ rank }', chooseFundingScheme: '{ outcome }', confirmParticipation: '{ outcome }', saveCompetencePlan: '{ year }', giveFeedback: '{ id }', publishStatement: '{ id }', eraseTeacherAllocations: '{ records }', eraseTeacherApplications: '{ records }', eraseTeacherRecord: '{ records }', eraseTeacherFeedback: '{ records }', registerWebhook: '{ id }', removeWebhook: '{ id }', replayDeadLetters: '{ id }' };
 const CALLERS: [string, () => Identity][] = [
   ['the teacher', () => ({ role: 'teacher', org: teacher })],
   ['their owner', () => ({ role: 'school-owner', org: owner })],

@@ -66,9 +66,14 @@ async function post<T>(url: string, query: string, variables: Record<string, unk
 
 const DIRECTORATE: Identity = { role: 'directorate' };
 
+/** The collections the events' consumers, the feeds' sequencer and the webhooks' worker use in the background. */
+const BACKGROUND_COLLECTIONS = /^(outbox|outbox_meta|projections|cursors|inbox|webhook_inbox|webhook_deliveries)$/;
+/** Sessions of the consumers' transactions (their commits are background work too). */
+const backgroundSessions = new Set<string>();
+
 /** Starts the embedded store (or uses `MONGODB_URI`), seeds fresh databases and starts everything on port 0. */
 export async function startHarness(
-  extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed' | 'gateway' | 'development'> & { storeDir?: string } = {},
+  extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed' | 'seedProjections' | 'gateway' | 'development'> & { storeDir?: string } = {},
 ): Promise<Harness> {
   let store: EmbeddedMongo | undefined;
   const quiet = { log: () => undefined };
@@ -86,7 +91,20 @@ export async function startHarness(
     // units a minute): the tests of the rate limits set their own.
     gateway: { logger, rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000, publicCostPerMinute: 1_000_000_000 }, ...extra.gateway },
     auth: { jwks: { keys: [jwk] }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
-    onCommand: (e) => commands.push({ command: e.commandName, collection: e.command[e.commandName], db: e.databaseName }),
+    // The events' consumers and the feeds' sequencer read and write in the background, whatever a test's request does:
+    // their collections are left out of what a test counts (a request's own commands are what it asserts).
+    onCommand: (e) => {
+      const collection = e.command[e.commandName];
+      const session = e.command.lsid ? JSON.stringify(e.command.lsid) : undefined;
+      if (session && backgroundSessions.has(session) && e.commandName !== 'commitTransaction' && e.commandName !== 'abortTransaction') return;
+      if (typeof collection === 'string' && BACKGROUND_COLLECTIONS.test(collection)) {
+        // A consumer's transaction is background work to its commit; a write's outbox insert is in the write's own.
+        if (session && collection !== 'outbox' && e.command.autocommit === false) backgroundSessions.add(session);
+        return;
+      }
+      if ((e.commandName === 'commitTransaction' || e.commandName === 'abortTransaction') && session && backgroundSessions.delete(session)) return;
+      commands.push({ command: e.commandName, collection, db: e.databaseName });
+    },
   });
   const signers = Object.fromEntries(
     Object.entries(running.secrets).map(([name, secret]) => [name, createCredentialSigner(name, secret)]),
@@ -102,8 +120,13 @@ export async function startHarness(
       if (!store) throw new Error('a real MongoDB (MONGODB_URI) cannot be started by a test');
       store = await startEmbeddedMongo({ port: Number(new URL(mongodbUri).port), ...(extra.storeDir ? { dir: extra.storeDir, fsync: 'interval' as const } : {}), ...quiet });
     },
-    query: (query, variables, options = {}) =>
-      post(running.gateway.url, query, variables, { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers }),
+    query: async <T,>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) => {
+      const res = await post<T>(running.gateway.url, query, variables, { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers });
+      // A change reaches the other partners by events: a test's next step sees them applied (best effort: a
+      // partner a test stopped, or a store it stopped, is left out).
+      if (/^\s*mutation\b/.test(query) && res.data) await running.settle(10_000).catch((e: Error) => console.error('SETTLE', e.message));
+      return res;
+    },
     querySubgraph: async (name, query, variables, options = {}) => {
       const as = options.as === undefined ? DIRECTORATE : options.as;
       const credential = as ? { [CREDENTIAL_HEADER]: await signers[name](as) } : {};

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { BSON } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
 
@@ -38,8 +39,9 @@ async function traces(teacher: string): Promise<string[]> {
   const found: string[] = [];
   for (const partner of PARTNERS) {
     for (const { name } of await h.dbs[partner].listCollections().toArray()) {
-      for (const doc of await h.dbs[partner].collection(name).find({}).toArray()) {
-        if (JSON.stringify(doc).includes(teacher)) found.push(`${partner}.${name} ${String(doc._id)}`);
+      // The documents as the store sends them (raw BSON): the id is looked for in their bytes, every field and key at once.
+      for (const raw of (await h.dbs[partner].collection(name).find({}, { raw: true }).toArray()) as unknown as Buffer[]) {
+        if (raw.includes(teacher)) found.push(`${partner}.${name} ${String(BSON.deserialize(raw)._id)}`);
       }
     }
   }

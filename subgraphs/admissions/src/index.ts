@@ -1,3 +1,4 @@
+import { subscriptions, snapshots } from './events.js';
 import { type SubgraphModule } from '@partnerskap/kit';
 import { type AdmissionsContext, createContext } from './context.js';
 import { createAdmissionsServer } from './server.js';
@@ -10,6 +11,8 @@ export const admissions: SubgraphModule<AdmissionsStore, AdmissionsContext> = {
   createStore: createAdmissionsStore,
   createServer: createAdmissionsServer,
   createContext,
+  subscriptions,
+  snapshots,
 };
 
 export { type AdmissionsStore, createAdmissionsStore } from './store.js';

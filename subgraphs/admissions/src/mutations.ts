@@ -1,7 +1,10 @@
 import {
   ErrorCode,
-  ROUND_FIELDS,
+  type AllocationState,
+  type DecisionState,
   type RoundDates,
+  type StudyState,
+  type TeacherState,
   auditEntry,
   auditView,
   badUserInput,
@@ -36,9 +39,18 @@ async function ownApplication(ctx: AdmissionsContext, value: string, field: stri
 
 const isWithdrawn = (a: Application) => Boolean(a.withdrawnAt || a.enrolment?.withdrawnAt);
 
+/** The event each change of an application is told to the other partners as. */
+const EVENT_OF = {
+  withdrawApplication: 'application.withdrawn',
+  decideAdmission: 'application.admission-decided',
+  recordEnrolment: 'application.enrolled',
+  recordCompletion: 'application.completed',
+} as const;
+
 /** Writes, or refuses if the application changed while the rules were checked (someone else acted first). */
-async function update(ctx: AdmissionsContext, app: Application, expect: Partial<ApplicationDoc>, set: Partial<ApplicationDoc>, action: string, details: Record<string, unknown>) {
-  const updated = await ctx.store.updateApplication(app.id, expect, set, auditEntry(ctx.identity, ctx.clock.now(), action, app.id, app.institution, details));
+async function update(ctx: AdmissionsContext, app: Application, expect: Partial<ApplicationDoc>, set: Partial<ApplicationDoc>, action: keyof typeof EVENT_OF, details: Record<string, unknown>) {
+  const line = auditEntry(ctx.identity, ctx.clock.now(), action, app.id, app.institution, details);
+  const updated = await ctx.store.updateApplication(app.id, expect, set, line, EVENT_OF[action]);
   if (!updated) throw refused(ErrorCode.INVALID_STATE, 'The application changed while this was checked; look again and retry', 'application');
   return updated;
 }
@@ -58,27 +70,18 @@ export const mutations = {
     if (!isStudyId(studyId)) throw badUserInput('input.study names no study offer', 'input.study');
     const choices = [input.firstChoice, input.secondChoice ?? null];
     choices.forEach((c, i) => c && textArg(c.campus, `input.${i === 0 ? 'first' : 'second'}Choice.campus`, 2, 100));
-    const data = await ctx.supergraph.ask<{
-      study: { id: string; year: number; status: string; campus: string; subject: { code: string }; gradeBand: string; institution: { orgNumber: string; campuses: string[] } } | null;
-      teacher: { employer: { id: string; county: { number: string } } } | null;
-      applicationRounds: RoundDates[];
-    }>(
-      'the catalogue and the school owners',
-      `query ApplyFacts($study: ID!, $teacher: ID!) {
-        study(id: $study) { id year status campus subject { code } gradeBand institution { orgNumber campuses } }
-        teacher(id: $teacher) { employer { id county { number } } }
-        applicationRounds { ${ROUND_FIELDS} } }`,
-      { study: studyId, teacher },
-    );
-    const study = data.study;
+    // The rules read admissions' projections of the catalogue's offers and rounds and plans' teachers (kept from
+    // their events): no partner is asked while a teacher applies. An offer published seconds ago may not be known yet.
+    const [study, teacherOf] = await Promise.all([ctx.projections.get<StudyState>('study', studyId), ctx.projections.get<TeacherState>('teacher', teacher)]);
     // The application stores the study's id: one that names no offer is refused before anything is stored.
-    if (!study) throw badUserInput('input.study names no study offer', 'input.study');
+    if (!study) throw badUserInput('input.study names no study offer (offers reach admissions within seconds of being published)', 'input.study');
     if (study.status !== 'OFFERED') throw refused(ErrorCode.INVALID_STATE, `The offer is ${study.status === 'CANCELLED' ? 'cancelled' : 'not offered this year'}`, 'input.study');
-    checkWindow(data.applicationRounds.find((r) => r.year === study.year) ?? null, 'apply', ctx.clock.now(), study.year, 'input.study');
-    if (!data.teacher) throw forbidden('Only a teacher employed by a school owner of the partnership can apply', 'input.study');
+    checkWindow(await ctx.projections.get<RoundDates>('round', String(study.year)), 'apply', ctx.clock.now(), study.year, 'input.study');
+    if (!teacherOf) throw forbidden('Only a teacher employed by a school owner of the partnership can apply', 'input.study');
+    const institution = (await ctx.loaders.institution.load(study.institution)) ?? { campuses: [] as string[] };
     choices.forEach((c, i) => {
-      if (c && !study.institution.campuses.includes(c.campus.trim())) {
-        throw badUserInput(`The institution teaches at ${study.institution.campuses.join(', ')}`, `input.${i === 0 ? 'first' : 'second'}Choice.campus`);
+      if (c && !institution.campuses.includes(c.campus.trim())) {
+        throw badUserInput(`The institution teaches at ${institution.campuses.join(', ')}`, `input.${i === 0 ? 'first' : 'second'}Choice.campus`);
       }
     });
     const now = ctx.clock.now();
@@ -87,11 +90,11 @@ export const mutations = {
       teacher,
       study: study.id,
       year: study.year,
-      subject: study.subject.code,
+      subject: study.subject,
       gradeBand: study.gradeBand,
-      institution: study.institution.orgNumber,
-      owner: data.teacher.employer.id,
-      county: data.teacher.employer.county.number,
+      institution: study.institution,
+      owner: teacherOf.owner,
+      county: teacherOf.county,
       ownerApproved: false,
       firstChoice: { campus: input.firstChoice.campus.trim(), fundingScheme: input.firstChoice.fundingScheme },
       secondChoice: input.secondChoice ? { campus: input.secondChoice.campus.trim(), fundingScheme: input.secondChoice.fundingScheme } : null,
@@ -124,32 +127,27 @@ export const mutations = {
     if (app.admission && app.admission.outcome !== 'WAITLISTED') {
       throw refused(ErrorCode.INVALID_STATE, `The application is already ${app.admission.outcome.toLowerCase()}; only a waitlisted one can be decided again`, 'application');
     }
-    const data = await ctx.supergraph.ask<{
-      application: { ownerDecision: { outcome: string } | null; funding: { funded: boolean } | null } | null;
-      study: { places: number; status: string } | null;
-      applicationRound: RoundDates | null;
-    }>(
-      'the school owners and the catalogue',
-      `query AdmissionFacts($id: ID!, $study: ID!, $year: Int!) {
-        application(id: $id) { ownerDecision { outcome } funding { funded } }
-        study(id: $study) { places status }
-        applicationRound(year: $year) { ${ROUND_FIELDS} } }`,
-      { id: app.id, study: app.study, year: app.year },
-    );
-    checkWindow(data.applicationRound, 'admission', ctx.clock.now(), app.year, 'application');
-    if (data.study?.status === 'CANCELLED' && args.outcome !== 'REJECTED') {
+    // The owner's decision and Udir's funding as admissions keeps them (their events), the offer and the round likewise.
+    const [decision, funding, study, round] = await Promise.all([
+      ctx.projections.get<DecisionState>('decision', app.id),
+      ctx.projections.get<AllocationState>('allocation', app.id),
+      ctx.projections.get<StudyState>('study', app.study),
+      ctx.projections.get<RoundDates>('round', String(app.year)),
+    ]);
+    checkWindow(round, 'admission', ctx.clock.now(), app.year, 'application');
+    if (study?.status === 'CANCELLED' && args.outcome !== 'REJECTED') {
       throw refused(ErrorCode.INVALID_STATE, 'The offer is cancelled: its applicants can only be rejected', 'outcome');
     }
     if (args.outcome === 'ADMITTED') {
       if (!outside) {
-        if (data.application?.ownerDecision?.outcome !== 'APPROVED') {
+        if (decision?.outcome !== 'APPROVED') {
           throw refused(ErrorCode.MISSING_DECISION, 'Admission within the schemes needs the school owner’s approval', 'application');
         }
-        if (!data.application.funding?.funded) {
+        if (!funding?.funded) {
           throw refused(ErrorCode.MISSING_DECISION, 'Admission within the schemes needs Udir’s funding; admit outside the schemes if places are left', 'application');
         }
       }
-      if ((await ctx.store.countAdmitted(app.study)) >= (data.study?.places ?? 0)) {
+      if ((await ctx.store.countAdmitted(app.study)) >= (study?.places ?? 0)) {
         throw refused(ErrorCode.INVALID_STATE, 'No places are left on this offer', outside ? 'outsideSchemes' : 'outcome');
       }
     }
@@ -170,26 +168,14 @@ export const mutations = {
     if (!app.enrolment) throw refused(ErrorCode.INVALID_STATE, 'Only an enrolled teacher can complete', 'application');
     if (app.enrolment.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn', 'application');
     if (app.completedAt) throw refused(ErrorCode.INVALID_STATE, 'The study is already completed', 'application');
-    const data = await ctx.supergraph.ask<{ application: { ownerDecision: { participationConfirmed: boolean } | null } | null; study: { credits: number } | null }>(
-      'the school owners and the catalogue',
-      'query CompletionFacts($id: ID!, $study: ID!) { application(id: $id) { ownerDecision { participationConfirmed } } study(id: $study) { credits } }',
-      { id: app.id, study: app.study },
-    );
-    const credits = intArg(args.credits, 'credits', 1, data.study?.credits ?? 60);
-    if (!data.application?.ownerDecision?.participationConfirmed) {
+    const [decision, study] = await Promise.all([ctx.projections.get<DecisionState>('decision', app.id), ctx.projections.get<StudyState>('study', app.study)]);
+    const credits = intArg(args.credits, 'credits', 1, study?.credits ?? 60);
+    if (!decision?.participationConfirmed) {
       throw refused(ErrorCode.MISSING_DECISION, 'Completion needs the school owner’s confirmed participation', 'application');
     }
     return update(ctx, app, { completedAt: null, 'enrolment.withdrawnAt': null } as never, { creditsCompleted: credits, completedAt: ctx.clock.now() }, 'recordCompletion', { credits });
   },
 
-  syncOwnerDecision: async (_: unknown, args: { application: string; approved: boolean }, ctx: AdmissionsContext) => {
-    const id = requiredId(args.application, 'application');
-    const app = await ctx.loaders.application.load(id);
-    if (!app) throw notFound(`There is no application ${id}`, 'application');
-    if (app.ownerApproved === args.approved) return true;
-    await update(ctx, app, { ownerApproved: app.ownerApproved }, { ownerApproved: args.approved }, 'syncOwnerDecision', { approved: args.approved });
-    return true;
-  },
 };
 
 export const auditQuery = {

@@ -1,4 +1,4 @@
-import { ErrorCode, type Identity, erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, shownCount, toConnection, yearArg } from '@partnerskap/kit';
+import { feedResolver, ErrorCode, type Identity, erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, shownCount, toConnection, yearArg } from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { insightsResolvers } from './insights.js';
@@ -60,6 +60,7 @@ export const policies = {
 /** The admissions resolvers. */
 export const resolvers = {
   Query: {
+    admissionsEvents: feedResolver((ctx: AdmissionsContext) => ctx.store.outbox),
     institutions: (_: unknown, __: unknown, ctx: AdmissionsContext) => ctx.store.institutions(),
     institution: (_: unknown, args: { orgNumber: string }, ctx: AdmissionsContext) => ctx.loaders.institution.load(args.orgNumber),
     applications: async (_: unknown, args: { filter?: ApplicationFilterInput | null; first?: number | null; after?: string | null }, ctx: AdmissionsContext) => {
@@ -117,7 +118,7 @@ export const resolvers = {
     ...mutations,
     // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
     eraseTeacherApplications: async (_: unknown, args: { teacher: string }, ctx: AdmissionsContext) =>
-      ({ partner: 'admissions', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()) }),
+      ({ partner: 'admissions', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym(), ctx.clock.now()) }),
   },
   Study: {
     __resolveReference: (ref: { id?: unknown; places?: unknown }): StudyRef | null => {

@@ -1,5 +1,6 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
+import { applicationEvent } from './events.js';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, createAuditedWriter, eqFilter, eraseTeacherFromEvents, inTransaction, withId } from '@partnerskap/kit';
 
 /** An institution as stored; `_id` is its organisation number. */
 export interface InstitutionDoc {
@@ -149,8 +150,11 @@ export const APPLICATION_ORDER = keysetOrder('applications', [{ field: 'year', d
 export function createAdmissionsStore(db: Db) {
   const institutions = db.collection<InstitutionDoc>('institutions');
   const applications = db.collection<ApplicationDoc>('applications');
-  const writer = createAuditedWriter(db);
+  const writer = createAuditedWriter(db, 'admissions');
   return {
+    /** Its outbox: the events its writes commit, served as the feed. */
+    outbox: writer.outbox,
+    outboxHead: () => writer.outbox.head(),
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
       await applications.createIndexes([
@@ -187,25 +191,43 @@ export function createAdmissionsStore(db: Db) {
       return (await applications.find({ teacher: { $in: teachers } }).sort({ year: -1, _id: 1 }).toArray()).map(withId);
     },
     /** Moves a teacher's applications and audit lines to a new pseudonym, in one transaction. */
-    async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
-      return inTransaction(db, async (session) => {
+    async rekeyTeacher(teacher: string, pseudonym: string, at: Date): Promise<number> {
+      const n = await inTransaction(db, async (session) => {
         await writer.rekeyActor(teacher, pseudonym, session);
-        return (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        const n = (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        // Its events (and its copy of plans' teacher) stop naming the teacher too; the partners' copies follow by the events below.
+        await eraseTeacherFromEvents(db, teacher, pseudonym, session);
+        // The partners' copies follow: each application's new state, under the new pseudonym.
+        const rekeyed = await applications.find({ teacher: pseudonym }, { session }).toArray();
+        await writer.outbox.add(rekeyed.map((a) => applicationEvent('application.erased', a)), at, session);
+        return n;
       });
+      writer.outbox.committed();
+      return n;
     },
     /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
     async insertApplication(doc: ApplicationDoc, line: AuditDoc, idempotency: Idempotency<Application>): Promise<Application> {
-      return writer.insert(applications, doc, line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, idempotency);
+      return writer.insert(applications, doc, line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, idempotency, () => [
+        applicationEvent('application.submitted', doc),
+      ]);
     },
     /** The first result of a request made before with the same idempotency key, if any. */
     replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
     /** Changes an application only if it still is as the rules saw it (`expect`); null (nothing written) when it changed meanwhile. */
-    async updateApplication(id: string, expect: Filter<ApplicationDoc>, set: Partial<ApplicationDoc>, line: AuditDoc): Promise<Application | null> {
-      const doc = await writer.write(line, null, async (session) => {
-        const updated = await applications.findOneAndUpdate({ ...expect, _id: id }, { $set: set }, { session, returnDocument: 'after' });
-        if (!updated) throw new StaleWrite();
-        return updated;
-      }).catch((err: unknown) => {
+    async updateApplication(id: string, expect: Filter<ApplicationDoc>, set: Partial<ApplicationDoc>, line: AuditDoc, event: string): Promise<Application | null> {
+      const doc = await writer
+        .write(
+          line,
+          null,
+          async (session) => {
+            const updated = await applications.findOneAndUpdate({ ...expect, _id: id }, { $set: set }, { session, returnDocument: 'after' });
+            if (!updated) throw new StaleWrite();
+            return updated;
+          },
+          undefined,
+          (a) => [applicationEvent(event, a)],
+        )
+        .catch((err: unknown) => {
         if (err instanceof StaleWrite) return null;
         throw err;
       });

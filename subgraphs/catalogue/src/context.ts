@@ -1,4 +1,4 @@
-import { type Clock, type Identity, type InsightsSettings, type Supergraph, type SubgraphServices } from '@partnerskap/kit';
+import { type Clock, type Identity, type InsightsSettings, type Projections, type SubgraphServices } from '@partnerskap/kit';
 import { createLoaders, type CatalogueLoaders } from './loaders.js';
 import { type CatalogueStore } from './store.js';
 
@@ -10,13 +10,13 @@ export interface CatalogueContext {
   identity: Identity;
   /** The one clock of the rules. */
   clock: Clock;
-  /** The supergraph, asked as a service when a rule needs another partner's decision. */
-  supergraph: Supergraph;
+  /** What this partner keeps of the others' records (kept from their events): rules read it, never a live call. */
+  projections: Projections;
   /** The salary cost per FTE and the scholarship the insights value funding with (configuration). */
   insights: InsightsSettings;
 }
 
 /** A fresh context (and loaders) for one request. */
 export function createContext(store: CatalogueStore, identity: Identity, services: SubgraphServices): CatalogueContext {
-  return { store, loaders: createLoaders(store), identity, clock: services.clock, supergraph: services.supergraph, insights: services.insights };
+  return { store, loaders: createLoaders(store), identity, clock: services.clock, projections: services.projections, insights: services.insights };
 }

@@ -1,7 +1,10 @@
+import { subscriptions, snapshots } from './events.js';
 import { type SubgraphModule } from '@partnerskap/kit';
 import { type CatalogueContext, createContext } from './context.js';
 import { createCatalogueServer } from './server.js';
 import { type CatalogueStore, createCatalogueStore } from './store.js';
+import { loadWebhookConfig } from './webhook-config.js';
+import { startWebhooks } from './webhooks.js';
 
 /** The catalogue subgraph (Udir), ready to start. */
 export const catalogue: SubgraphModule<CatalogueStore, CatalogueContext> = {
@@ -10,6 +13,11 @@ export const catalogue: SubgraphModule<CatalogueStore, CatalogueContext> = {
   createStore: createCatalogueStore,
   createServer: createCatalogueServer,
   createContext,
+  subscriptions: () => subscriptions,
+  snapshots,
+  // Its own settings (WEBHOOK_*), read where the module is started: the kit's config knows no webhooks.
+  background: (context) => startWebhooks(context, loadWebhookConfig(process.env)),
 };
 
 export { type CatalogueStore, createCatalogueStore } from './store.js';
+export { type WebhookReceiver, type WebhookReceiverOptions, startWebhookReceiver } from './webhook-receiver.js';

@@ -1,5 +1,8 @@
 import {
   ErrorCode,
+  type ApplicationState,
+  type DecisionState,
+  type InstitutionState,
   type RoundDates,
   auditEntry,
   auditView,
@@ -41,14 +44,9 @@ async function checkCatalogueOpen(ctx: CatalogueContext, year: number, field: st
   }
 }
 
-/** The institution's campuses, asked of admissions through the supergraph; null when it has no such institution. */
+/** The institution's campuses as the catalogue keeps them (admissions' institutions, seeded and repaired); null when there is no such institution. */
 async function campusesOf(ctx: CatalogueContext, institution: string): Promise<string[] | null> {
-  const data = await ctx.supergraph.ask<{ institution: { campuses: string[] } | null }>(
-    'admissions (the institutions)',
-    'query Campuses($org: ID!) { institution(orgNumber: $org) { campuses } }',
-    { org: institution },
-  );
-  return data.institution?.campuses ?? null;
+  return (await ctx.projections.get<InstitutionState>('institution', institution))?.campuses ?? null;
 }
 
 /** An offer's credits: 15, 30, 45 or 60 (half-year modules to two years). */
@@ -142,44 +140,30 @@ export const mutations = {
 
   allocateFunding: async (_: unknown, args: { application: string; funded: boolean }, ctx: CatalogueContext) => {
     const id = requiredId(args.application, 'application');
-    const data = await ctx.supergraph.ask<{
-      application: {
-        year: number;
-        study: { id: string };
-        teacher: { id: string } | null;
-        schoolOwner: { id: string; county: { number: string } };
-        ownerDecision: { outcome: string; fundingScheme: string | null } | null;
-        withdrawnAt: string | null;
-      } | null;
-    }>(
-      'admissions and plans (the institutions and the school owners)',
-      `query AllocationFacts($id: ID!) { application(id: $id) {
-        year study { id } teacher { id } schoolOwner { id county { number } } ownerDecision { outcome fundingScheme } withdrawnAt } }`,
-      { id },
-    );
-    const app = data.application;
+    // The application (admissions) and its owner's decision (plans) as the catalogue keeps them from their events.
+    const [app, decision] = await Promise.all([ctx.projections.get<ApplicationState>('application', id), ctx.projections.get<DecisionState>('decision', id)]);
     // The allocation is stored under the application's id: one for no application would reference nothing.
-    if (!app) throw badUserInput('application names no application', 'application');
+    if (!app) throw badUserInput('application names no application (applications reach Udir within seconds of being submitted)', 'application');
     checkWindow(await round(ctx, app.year), 'allocation', ctx.clock.now(), app.year, 'application');
-    if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
-    if (app.ownerDecision?.outcome !== 'APPROVED') {
+    if (app.withdrawn) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    if (decision?.outcome !== 'APPROVED') {
       throw refused(ErrorCode.MISSING_DECISION, 'Udir funds only applications their school owner approved; this one is not approved', 'application');
     }
-    const study = await ctx.loaders.study.load(app.study.id);
+    const study = await ctx.loaders.study.load(app.study);
     if (!study || study.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer applied for is cancelled', 'application');
     const now = ctx.clock.now();
-    const scheme = args.funded ? app.ownerDecision.fundingScheme : null;
+    const scheme = args.funded ? decision.fundingScheme : null;
     return ctx.store.saveAllocation(
       {
         _id: id,
         year: app.year,
         study: study.id,
-        teacher: app.teacher?.id ?? '',
+        teacher: app.teacher,
         institution: study.institution,
         subject: study.subject,
         gradeBand: study.gradeBand,
-        county: app.schoolOwner.county.number,
-        owner: app.schoolOwner.id,
+        county: app.county,
+        owner: app.owner,
         funded: args.funded,
         scheme,
         decidedAt: now,

@@ -1,7 +1,8 @@
-import { erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { feedResolver, erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
 import { fundingFigures, offerCells, requirementRules } from './insights.js';
 import { auditQuery, mutations } from './mutations.js';
+import { webhookMutations, webhookQueries } from './webhook-resolvers.js';
 import { type Entity, type RequirementDoc, STUDY_ORDER, type Study, type Subject } from './store.js';
 
 interface StudyFilterInput {
@@ -42,6 +43,7 @@ async function insightsOf(year: number | undefined, ctx: CatalogueContext): Prom
 /** The catalogue's resolvers: thin, every entity through a loader. */
 export const resolvers = {
   Query: {
+    catalogueEvents: feedResolver((ctx: CatalogueContext) => ctx.store.outbox),
     studies: async (_: unknown, args: { filter?: StudyFilterInput | null; first?: number | null; after?: string | null }, ctx: CatalogueContext) => {
       const window = pageWindow(args, STUDY_ORDER);
       const f = args.filter ?? {};
@@ -68,6 +70,7 @@ export const resolvers = {
     insightsTrend: async (_: unknown, __: unknown, ctx: CatalogueContext) =>
       (await ctx.store.rounds()).map((r) => ({ year: r.id })).sort((a, b) => a.year - b.year),
     ...auditQuery,
+    ...webhookQueries,
   },
   Study: {
     __resolveReference: (ref: { id?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.study, ref.id),
@@ -97,6 +100,7 @@ export const resolvers = {
   },
   Mutation: {
     ...mutations,
+    ...webhookMutations,
     // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
     eraseTeacherAllocations: async (_: unknown, args: { teacher: string }, ctx: CatalogueContext) =>
       ({ partner: 'catalogue', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()) }),

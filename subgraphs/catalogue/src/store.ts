@@ -1,5 +1,7 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, type RoundDates, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, withId } from '@partnerskap/kit';
+import { allocationEvent, roundEvent, studyEvent } from './events.js';
+import { createWebhookStore } from './webhook-store.js';
+import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, type RoundDates, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, eraseTeacherFromEvents, inTransaction, withId } from '@partnerskap/kit';
 
 /** A study offer as stored. */
 export interface StudyDoc {
@@ -116,8 +118,14 @@ export function createCatalogueStore(db: Db) {
   const requirements = db.collection<RequirementDoc>('requirements');
   const rounds = db.collection<RoundDoc>('rounds');
   const allocations = db.collection<AllocationDoc>('allocations');
-  const writer = createAuditedWriter(db);
+  const writer = createAuditedWriter(db, 'catalogue');
+  const webhooks = createWebhookStore(db);
   return {
+    /** The partners' webhooks and their deliveries (webhook-store.ts). */
+    webhooks,
+    /** Its outbox: the events its writes commit, served as the feed. */
+    outbox: writer.outbox,
+    outboxHead: () => writer.outbox.head(),
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
       await studies.createIndexes([
@@ -129,6 +137,7 @@ export function createCatalogueStore(db: Db) {
       ]);
       await allocations.createIndexes([{ key: { year: 1, subject: 1 } }, { key: { study: 1 } }, { key: { teacher: 1 } }]);
       await writer.ensureIndexes();
+      await webhooks.ensureIndexes();
     },
     async studiesByIds(ids: string[]): Promise<Study[]> {
       return (await studies.find({ _id: { $in: ids } }).toArray()).map(withId);
@@ -161,24 +170,37 @@ export function createCatalogueStore(db: Db) {
     async roundsByYears(years: number[]): Promise<Entity<RoundDoc>[]> {
       return (await rounds.find({ _id: { $in: years } }).toArray()).map(withId);
     },
-    /** Moves a teacher's allocations to a new pseudonym. */
+    /**
+     * Moves a teacher's allocations to a new pseudonym, in one transaction with its copy of admissions'
+     * applications and the webhook deliveries that name the teacher (what partners were sent stays theirs).
+     */
     async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
-      return (await allocations.updateMany({ teacher }, { $set: { teacher: pseudonym } })).modifiedCount;
+      return inTransaction(db, async (session) => {
+        const n = (await allocations.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        await eraseTeacherFromEvents(db, teacher, pseudonym, session);
+        await webhooks.rekeyTeacher(teacher, pseudonym, session);
+        return n;
+      });
     },
     /** Publishes a study (the code and year are unique: CONFLICT otherwise). */
     async insertStudy(doc: StudyDoc, line: AuditDoc, idempotency: Idempotency<Study>): Promise<Study> {
-      return writer.insert(studies, doc, line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, idempotency);
+      return writer.insert(studies, doc, line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, idempotency, (study) => [
+        studyEvent('study.published', study),
+      ]);
     },
     async updateStudy(id: string, set: Partial<StudyDoc>, line: AuditDoc): Promise<Study> {
-      return withId((await writer.write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
+      const type = set.status === 'CANCELLED' ? 'study.cancelled' : 'study.updated';
+      return withId(
+        (await writer.write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' }), undefined, (doc) => [studyEvent(type, doc!)]))!,
+      );
     },
     async insertRound(doc: RoundDoc, line: AuditDoc, idempotency: Idempotency<Entity<RoundDoc>>): Promise<Entity<RoundDoc>> {
-      return writer.insert(rounds, doc, line, { message: 'This year already has an application round', field: 'input.year' }, idempotency);
+      return writer.insert(rounds, doc, line, { message: 'This year already has an application round', field: 'input.year' }, idempotency, (round) => [roundEvent(round)]);
     },
     /** The first result of a request made before with the same idempotency key, if any. */
     replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
     async saveAllocation(doc: AllocationDoc, line: AuditDoc): Promise<Entity<AllocationDoc>> {
-      await writer.write(line, null, (session) => allocations.replaceOne({ _id: doc._id }, doc, { session, upsert: true }));
+      await writer.write(line, null, async (session) => (await allocations.replaceOne({ _id: doc._id }, doc, { session, upsert: true }), doc), undefined, (a) => [allocationEvent(a)]);
       return withId(doc);
     },
     auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {

@@ -1,4 +1,4 @@
-import { type Clock, type Identity, type Supergraph, type SubgraphServices } from '@partnerskap/kit';
+import { type Clock, type Identity, type Projections, type SubgraphServices } from '@partnerskap/kit';
 import { type FeedbackLoaders, createLoaders } from './loaders.js';
 import { type FeedbackStore } from './store.js';
 
@@ -10,11 +10,11 @@ export interface FeedbackContext {
   identity: Identity;
   /** The one clock of the rules. */
   clock: Clock;
-  /** The supergraph, asked as a service when a rule needs another partner's decision. */
-  supergraph: Supergraph;
+  /** What this partner keeps of the others' records (kept from their events): rules read it, never a live call. */
+  projections: Projections;
 }
 
 /** A fresh context (and loaders) for one request. */
 export function createContext(store: FeedbackStore, identity: Identity, services: SubgraphServices): FeedbackContext {
-  return { store, loaders: createLoaders(store), identity, clock: services.clock, supergraph: services.supergraph };
+  return { store, loaders: createLoaders(store), identity, clock: services.clock, projections: services.projections };
 }

@@ -1,3 +1,4 @@
+import { subscriptions } from './events.js';
 import { type SubgraphModule } from '@partnerskap/kit';
 import { type FeedbackContext, createContext } from './context.js';
 import { createFeedbackServer } from './server.js';
@@ -10,6 +11,7 @@ export const feedback: SubgraphModule<FeedbackStore, FeedbackContext> = {
   createStore: createFeedbackStore,
   createServer: createFeedbackServer,
   createContext,
+  subscriptions: () => subscriptions,
 };
 
 export { type FeedbackStore, createFeedbackStore } from './store.js';

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   ErrorCode,
   auditEntry,
@@ -15,6 +15,7 @@ import {
 } from '@partnerskap/kit';
 import { type FeedbackContext } from './context.js';
 import { type FeedbackDoc } from './store.js';
+import { type Participation, participantOf } from './events.js';
 
 interface FeedbackInput {
   study: string;
@@ -22,11 +23,6 @@ interface FeedbackInput {
   topics: { topic: string; rating: number }[];
   comment?: string | null;
   union: string;
-}
-
-/** The one-way hash of a teacher and a study that lets a participant answer once per study without storing who. */
-function participantOf(teacher: string, study: string): string {
-  return createHash('sha256').update(`partnerskap-feedback|${teacher}|${study}`).digest('base64url');
 }
 
 export const mutations = {
@@ -49,32 +45,26 @@ export const mutations = {
     const union = requiredId(input.union, 'input.union');
     if (!(await ctx.loaders.union.load(union))) throw badUserInput(`There is no union ${union} in the partnership`, 'input.union');
     const teacher = ctx.identity.org!;
-    // Whether the teacher took part: admissions' enrolment, read through the supergraph as a service.
-    const data = await ctx.supergraph.ask<{
-      teacher: { applications: { study: { id: string; year: number; gradeBand: string; subject: { code: string } }; enrolment: { enrolledAt: string } | null; schoolOwner: { id: string; county: { number: string } } }[] } | null;
-    }>(
-      'admissions (the institutions)',
-      `query TookPart($teacher: ID!) { teacher(id: $teacher) { applications {
-        study { id year gradeBand subject { code } } enrolment { enrolledAt } schoolOwner { id county { number } } } } }`,
-      { teacher },
-    );
-    const took = data.teacher?.applications.find((a) => a.study.id === study && a.enrolment);
+    // Whether the teacher took part: admissions' enrolments as feedback keeps them (from its events), under the
+    // participant hash only, so feedback never holds who took part.
+    const participant = participantOf(teacher, study);
+    const took = await ctx.projections.get<Participation>('application', participant);
     if (!took) throw refused(ErrorCode.MISSING_DECISION, 'Only a teacher who took part in the study (enrolled, as the institution recorded) can give feedback on it', 'input.study');
     const now = ctx.clock.now();
     const doc: FeedbackDoc = {
       _id: `f-${randomBytes(8).toString('hex')}`,
       study,
-      subject: took.study.subject.code,
-      gradeBand: took.study.gradeBand,
-      year: took.study.year,
-      county: took.schoolOwner.county.number,
-      owner: took.schoolOwner.id,
+      subject: took.subject,
+      gradeBand: took.gradeBand,
+      year: took.year,
+      county: took.county,
+      owner: took.owner,
       rating,
       topics,
       comment,
       union,
       givenAt: now,
-      participant: participantOf(teacher, study),
+      participant,
     };
     // Feedback is anonymous: its audit line names the role, not the teacher.
     return ctx.store.insertFeedback(doc, auditEntry({ role: 'teacher' }, now, 'giveFeedback', doc._id, union, { study, rating }), idempotency);
@@ -85,6 +75,9 @@ export const mutations = {
   eraseTeacherFeedback: async (_: unknown, args: { teacher: string }, ctx: FeedbackContext) => {
     const teacher = requiredId(args.teacher, 'teacher');
     const hashes = (await ctx.store.participantStudies()).map((study) => participantOf(teacher, study));
+    // Its copy of admissions' enrolments links the teacher's hash to studies too: those rows go (admissions' erasure event brings the new ones).
+    const kept = (await ctx.projections.collection.distinct('data.study', { kind: 'application' })) as string[];
+    await ctx.projections.collection.deleteMany({ _id: { $in: kept.map((study) => `application|${participantOf(teacher, study)}`) } });
     return { partner: 'feedback', records: await ctx.store.unlinkParticipants(hashes) };
   },
 

@@ -1,4 +1,4 @@
-import { keyString, pageWindow, protectPartitions, seesPersons, shownAverage, shownTotalOver, toConnection } from '@partnerskap/kit';
+import { feedResolver, keyString, pageWindow, protectPartitions, seesPersons, shownAverage, shownTotalOver, toConnection } from '@partnerskap/kit';
 import { FEEDBACK_ORDER, type RatingSummary, type YearRatings, STATEMENT_ORDER } from './store.js';
 import { type FeedbackContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
@@ -59,6 +59,7 @@ function yearView(ctx: FeedbackContext, figures: YearRatings) {
 /** The feedback resolvers. */
 export const resolvers = {
   Query: {
+    feedbackEvents: feedResolver((ctx: FeedbackContext) => ctx.store.outbox),
     statements: async (_: unknown, args: Page, ctx: FeedbackContext) => {
       const window = pageWindow(args, STATEMENT_ORDER);
       return toConnection(await ctx.store.statements(window), window, () => ctx.store.countStatements());

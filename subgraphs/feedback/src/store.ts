@@ -1,3 +1,4 @@
+import { statementEvent } from './events.js';
 import { type Db, type Filter } from 'mongodb';
 import { type AuditDoc, type Idempotency, type Identity, type PageWindow, afterCursor, keysetOrder, keysetSort, createAuditedWriter, withId } from '@partnerskap/kit';
 
@@ -139,7 +140,7 @@ export function createFeedbackStore(db: Db) {
   const unions = db.collection<UnionDoc>('unions');
   const feedback = db.collection<FeedbackDoc>('feedback');
   const statements = db.collection<StatementDoc>('statements');
-  const writer = createAuditedWriter(db);
+  const writer = createAuditedWriter(db, 'feedback');
 
   /**
    * Answers and rating sums grouped by `key`, a finer `cell` when given (each group is then one
@@ -200,6 +201,9 @@ export function createFeedbackStore(db: Db) {
   }
 
   return {
+    /** Its outbox: the events its writes commit, served as the feed. */
+    outbox: writer.outbox,
+    outboxHead: () => writer.outbox.head(),
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
       await feedback.createIndexes([{ key: { study: 1, givenAt: -1, _id: 1 } }, { key: { subject: 1 } }, { key: { year: 1 } }]);
@@ -211,7 +215,7 @@ export function createFeedbackStore(db: Db) {
       return writer.insert(feedback, doc, line, { message: 'You have already given feedback on this study', field: 'input.study' }, idempotency);
     },
     async insertStatement(doc: StatementDoc, line: AuditDoc, idempotency: Idempotency<ReturnType<typeof withId<StatementDoc>>>): Promise<ReturnType<typeof withId<StatementDoc>>> {
-      return writer.insert(statements, doc, line, null, idempotency);
+      return writer.insert(statements, doc, line, null, idempotency, () => [statementEvent(doc)]);
     },
     /** The studies some feedback is linked to a participant on (the ones an erasure hashes the teacher with). */
     participantStudies(): Promise<string[]> {

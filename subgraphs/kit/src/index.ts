@@ -3,6 +3,7 @@ export { APOLLO_REQUEST_CODES, ErrorCode, badUserInput, conflict, forbidden, isK
 export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
 export {
   type AuditDoc,
+  type EventsOf,
   type Idempotency,
   IDEMPOTENCY_TTL_S,
   type RoundDates,
@@ -71,8 +72,8 @@ export {
   intArg,
 } from './pagination.js';
 export { DateScalar, DateTimeScalar } from './scalars.js';
-export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, listenSubgraph, readSchema, stopOnSignals } from './server.js';
-export { type StartSubgraphOptions, type SubgraphModule, type SubgraphServices, runSubgraph, startSubgraph } from './module.js';
+export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, defaultLog, listenSubgraph, readSchema, stopOnSignals } from './server.js';
+export { type Background, type BackgroundContext, type StartSubgraphOptions, type SubgraphModule, type SubgraphServices, type SubgraphStore, feedReader, runSubgraph, startSubgraph } from './module.js';
 export {
   CREDENTIAL_HEADER,
   CREDENTIAL_LIFETIME_S,
@@ -123,3 +124,24 @@ export {
   setErrorBehaviour,
   withNullableOutputs,
 } from './error-behaviour.js';
+export {
+  EVENT_VERSION,
+  type EventPage,
+  type KindSpec,
+  MAX_EVENT_PAGE,
+  MAX_FEED_WAIT_MS,
+  type NewEvent,
+  type Outbox,
+  type PartnerEvent,
+  type ProjectionRow,
+  type Projections,
+  createOutbox,
+  createProjections,
+  eraseTeacherFromEvents,
+  eventView,
+  feedResolver,
+  plain,
+  rowsOf,
+} from './events.js';
+export { type Consumer, type ConsumerStatus, type FeedReader, type Subscription, INBOX_TTL_S, ensureConsumerIndexes, projectionApplier, settleEvents, startConsumer } from './consumer.js';
+export type { AllocationState, ApplicationState, DecisionState, InstitutionState, RoundState, StudyState, TeacherState } from './event-types.js';

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type ClientSession, type Collection, type Db } from 'mongodb';
+import { type ClientSession, type Collection, type Db, MongoError } from 'mongodb';
 import { osloDate } from './clock.js';
 import { ErrorCode, badUserInput, conflict, refused } from './errors.js';
 import { isDuplicateKey, withId } from './mongo.js';
 import { type Identity, secretKey, signHs256 } from './identity.js';
+import { type NewEvent, createOutbox } from './events.js';
 
 /** One year's application round, as the catalogue publishes it (dates `YYYY-MM-DD`, Norwegian). */
 export interface RoundDates {
@@ -44,10 +45,13 @@ export function checkWindow(round: RoundDates | null, step: RoundStep, now: Date
   if (today > round[w.until]) throw refused(ErrorCode.DEADLINE_PASSED, `${w.who} by ${round[w.until]} in the ${year} round: that deadline has passed`, field);
 }
 
-/** Asks the supergraph (through the gateway) as a service, on behalf of a rule of this subgraph. */
+/**
+ * The supergraph (through the gateway) as this subgraph's service: how its consumers read the other
+ * partners' event feeds. No rule asks it: rules read projections (docs/events.md).
+ */
 export interface Supergraph {
-  /** The data of a query; any failure is `SUBGRAPH_UNAVAILABLE` naming `partner`, and nothing has been changed yet. */
-  ask<T>(partner: string, query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** The data of a query, or a plain error saying what failed (no log line: a consumer's loop retries and logs once). */
+  request<T>(query: string, variables: Record<string, unknown>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T>;
 }
 
 /** The issuer of the service tokens a subgraph signs for the gateway. */
@@ -65,15 +69,11 @@ export interface SupergraphClientOptions {
   secret: string;
   /** The gateway's URL; a function, since in one process the gateway starts after its subgraphs. */
   url: () => string | undefined;
-  /** Give up after this long (default 5 s). */
-  timeoutMs?: number;
-  log?: (entry: Record<string, unknown>) => void;
 }
 
-/** A service-token client of the supergraph: how one partner's rule reads another partner's decision. */
+/** A service-token client of the supergraph: how one partner's consumers read another partner's feed. */
 export function createSupergraphClient(options: SupergraphClientOptions): Supergraph {
   const key = secretKey(options.secret);
-  const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
   let cached: { token: string; renewAt: number } | undefined;
   const token = async () => {
     if (cached && cached.renewAt > Date.now()) return cached.token;
@@ -82,30 +82,21 @@ export function createSupergraphClient(options: SupergraphClientOptions): Superg
     cached = { token: t, renewAt: Date.now() + 60_000 };
     return t;
   };
-  return {
-    async ask<T>(partner: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-      const unavailable = (detail: string) => {
-        log({ level: 'warn', subgraph: options.subgraph, msg: 'a rule could not ask the supergraph', partner, detail });
-        return refused(ErrorCode.SUBGRAPH_UNAVAILABLE, `The decision could not be checked with ${partner} just now: nothing was changed; try again later`);
-      };
-      const url = options.url();
-      if (!url) throw unavailable('no gateway URL configured (SUPERGRAPH_URL)');
-      let body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
-          body: JSON.stringify({ query, variables }),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-        });
-        body = (await res.json()) as typeof body;
-      } catch (err) {
-        throw unavailable(String((err as Error).message ?? err));
-      }
-      if (body.errors?.length || !body.data) throw unavailable(JSON.stringify(body.errors ?? 'no data'));
-      return body.data;
-    },
+  const request = async <T>(query: string, variables: Record<string, unknown>, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<T> => {
+    const url = options.url();
+    if (!url) throw new Error('no gateway URL configured (SUPERGRAPH_URL)');
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+      body: JSON.stringify({ query, variables }),
+      signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
+    });
+    const body = (await res.json()) as { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    if (body.errors?.length || !body.data) throw new Error(JSON.stringify(body.errors ?? 'no data'));
+    return body.data;
   };
+  return { request };
 }
 
 /** One line of a subgraph's audit trail: who did what to which record, when. Pseudonymous ids only. */
@@ -136,16 +127,50 @@ export async function readAudit(audit: Collection<AuditDoc>, identity: Identity,
 }
 
 /**
- * Runs `work` in a transaction: every write of a mutation (the record and its audit line) lands
- * together or not at all. A call to another partner that must succeed for the writes to stand
- * goes last inside `work`: if it fails, the transaction aborts and nothing is written.
+ * Runs `work` in a transaction: every write of a mutation (the record, its audit line and its
+ * events) lands together or not at all. A conflict with another transaction is retried for up to
+ * {@link TRANSACTION_BUDGET_MS}, then answered STORE_UNAVAILABLE (nothing written).
  */
 export async function inTransaction<T>(db: Db, work: (session: ClientSession) => Promise<T>): Promise<T> {
   const session = db.client.startSession();
+  const deadline = Date.now() + TRANSACTION_BUDGET_MS;
   try {
-    return await session.withTransaction(() => work(session));
+    // The driver's withTransaction retries a conflict for up to 120 s; a request cannot wait that long
+    // (the gateway gives up after 5 s), and a transaction left open by a killed process holds its
+    // records until the store's transaction lifetime (60 s). So retry within a budget, then say so.
+    for (let attempt = 0; ; attempt++) {
+      session.startTransaction();
+      try {
+        const result = await work(session);
+        await commitWithRetry(session, deadline);
+        return result;
+      } catch (err) {
+        if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+        if (!isLabelled(err, 'TransientTransactionError')) throw err;
+        if (Date.now() >= deadline) {
+          throw refused(ErrorCode.STORE_UNAVAILABLE, 'The record is being changed by another request just now: nothing was changed; try again shortly');
+        }
+        await new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random())));
+      }
+    }
   } finally {
     await session.endSession();
+  }
+}
+
+/** How long a write keeps retrying conflicts with other transactions before it answers STORE_UNAVAILABLE. */
+export const TRANSACTION_BUDGET_MS = 3000;
+
+const isLabelled = (err: unknown, label: string) => err instanceof MongoError && err.hasErrorLabel(label);
+
+async function commitWithRetry(session: ClientSession, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await session.commitTransaction();
+      return;
+    } catch (err) {
+      if (!isLabelled(err, 'UnknownTransactionCommitResult') || Date.now() >= deadline) throw err;
+    }
   }
 }
 
@@ -188,9 +213,16 @@ interface IdempotencyDoc {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
-/** A subgraph's audit collection and its one way to write: a change and its audit line in one transaction. */
-export function createAuditedWriter(db: Db) {
+/** The events of a write, from its result (the record as it stands after the change). */
+export type EventsOf<T> = (result: T) => readonly NewEvent[];
+
+/**
+ * A subgraph's audit collection and its one way to write: a change, its audit line and its events
+ * (the outbox of `source`) in one transaction.
+ */
+export function createAuditedWriter(db: Db, source: string) {
   const audit = db.collection<AuditDoc>('audit');
+  const outbox = createOutbox(db, source);
   const keys = db.collection<IdempotencyDoc>('idempotency');
   /** Where a key is stored, and the fingerprint of the request it came with. */
   const keyOf = (idempotency: Idempotency<unknown>) => ({
@@ -206,7 +238,9 @@ export function createAuditedWriter(db: Db) {
   };
   return {
     audit,
+    outbox,
     ensureIndexes: async () => {
+      await outbox.ensureIndexes();
       await audit.createIndexes([{ key: { org: 1, at: -1 } }, { key: { at: -1 } }, { key: { 'actor.id': 1 } }]);
       await keys.createIndexes([{ key: { expiresAt: 1 }, expireAfterSeconds: 0 }]);
     },
@@ -221,15 +255,19 @@ export function createAuditedWriter(db: Db) {
       duplicate: { message: string; field: string } | null,
       work: (session: ClientSession) => Promise<T>,
       idempotency?: Idempotency<T>,
+      events?: EventsOf<T>,
     ): Promise<T> {
       const stored = idempotency?.key ? keyOf(idempotency) : undefined;
       try {
-        return await inTransaction(db, async (session) => {
+        const result = await inTransaction(db, async (session) => {
           if (stored) await keys.insertOne({ _id: stored.id, request: stored.request, result: line.target, expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_S * 1000) }, { session });
           const result = await work(session);
           await audit.insertOne(line, { session });
+          if (events && result !== undefined && result !== null) await outbox.add(events(result), line.at, session);
           return result;
         });
+        if (events) outbox.committed();
+        return result;
       } catch (err) {
         if (stored && isDuplicateKey(err)) {
           const first = await firstResult(idempotency!, stored.id, stored.request);
@@ -255,6 +293,7 @@ export function createAuditedWriter(db: Db) {
       line: AuditDoc,
       duplicate: { message: string; field: string } | null,
       idempotency?: Idempotency<ReturnType<typeof withId<D>>>,
+      events?: EventsOf<ReturnType<typeof withId<D>>>,
     ): Promise<ReturnType<typeof withId<D>>> {
       return this.write(
         line,
@@ -264,6 +303,7 @@ export function createAuditedWriter(db: Db) {
           return withId(doc);
         },
         idempotency,
+        events,
       );
     },
     lines: (identity: Identity, first: number) => readAudit(audit, identity, first),

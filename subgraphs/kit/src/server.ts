@@ -39,7 +39,7 @@ export interface SubgraphServerOptions<C extends BaseContext & { identity: Ident
 }
 
 /** One line on stderr with its time (JSON, or readable at a terminal: log-format.ts), unless `LOG_LEVEL=silent` (the test runs set it). */
-const defaultLog = (entry: Record<string, unknown>): void => {
+export const defaultLog = (entry: Record<string, unknown>): void => {
   if (process.env.LOG_LEVEL === 'silent') return;
   const stamped = { time: new Date().toISOString(), ...entry };
   process.stderr.write(`${logFormatFor(process.stderr) === 'pretty' ? prettyLogLine(stamped, true) : JSON.stringify(stamped)}\n`);
@@ -164,6 +164,8 @@ export async function listenSubgraph<C extends BaseContext>(
     verify: (token: string | undefined) => Promise<Identity | undefined>;
     context: (identity: Identity, requestId: string) => C;
     ready?: () => Promise<Record<string, boolean>>;
+    /** What `/ready` reports beside its checks (where the feeds it reads stand). */
+    readyDetails?: () => Promise<Record<string, unknown>>;
     log?: (entry: Record<string, unknown>) => void;
     /** Its metrics, served at `/metrics` (none: no `/metrics`). */
     metrics?: ServiceMetrics;
@@ -188,6 +190,7 @@ export async function listenSubgraph<C extends BaseContext>(
       return { context: options.context(identity, requestId) };
     },
     ready: options.ready ?? (async () => ({ server: true })),
+    ...(options.readyDetails ? { readyDetails: options.readyDetails } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
     log,

@@ -1,3 +1,4 @@
+import { subscriptions, snapshots } from './events.js';
 import { type SubgraphModule } from '@partnerskap/kit';
 import { type PlansContext, createContext } from './context.js';
 import { createPlansServer } from './server.js';
@@ -10,6 +11,8 @@ export const plans: SubgraphModule<PlansStore, PlansContext> = {
   createStore: createPlansStore,
   createServer: createPlansServer,
   createContext,
+  subscriptions: () => subscriptions,
+  snapshots,
 };
 
 export { type PlansStore, createPlansStore } from './store.js';

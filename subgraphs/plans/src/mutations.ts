@@ -1,7 +1,8 @@
 import {
   ErrorCode,
-  ROUND_FIELDS,
+  type ApplicationState,
   type RoundDates,
+  type StudyState,
   auditEntry,
   auditView,
   badUserInput,
@@ -19,21 +20,16 @@ import { type GraphQLError } from 'graphql';
 import { type PlansContext } from './context.js';
 import { type DecisionDoc } from './store.js';
 
-interface AppFacts {
-  year: number;
-  study: { id: string; status: string; gradeBand: string; subject: { code: string }; institution: { orgNumber: string } };
-  teacher: { id: string } | null;
-  schoolOwner: { id: string };
-  firstChoice: { fundingScheme: string };
-  secondChoice: { fundingScheme: string } | null;
-  withdrawnAt: string | null;
-  admission: { outcome: string } | null;
+/** An application as plans keeps it (admissions' events), with its offer as plans keeps it (the catalogue's). */
+interface AppFacts extends ApplicationState {
+  offer: StudyState | null;
 }
 
 /**
- * Reads an application and the rounds through the supergraph (admissions and the catalogue own them), as a service.
- * No such application is `unknown`: bad input for a write that would store a reference to it, NOT_FOUND where the
- * owner's decision on it is what changes.
+ * An application, its offer and its round as plans keeps them (admissions' and the catalogue's
+ * events): no partner is asked while an owner decides. No such application is `unknown`: bad
+ * input for a write that would store a reference to it, NOT_FOUND where the owner's decision on it
+ * is what changes.
  */
 async function facts(
   ctx: PlansContext,
@@ -42,25 +38,14 @@ async function facts(
   unknown: (message: string, field: string) => GraphQLError = notFound,
 ): Promise<{ app: AppFacts; id: string; round: RoundDates | null }> {
   const id = requiredId(value, field);
-  const data = await ctx.supergraph.ask<{ application: AppFacts | null; applicationRounds: RoundDates[] }>(
-    'admissions and the catalogue (the institutions and Udir)',
-    `query OwnerFacts($id: ID!) {
-      application(id: $id) { year study { id status gradeBand subject { code } institution { orgNumber } } teacher { id } schoolOwner { id }
-        firstChoice { fundingScheme } secondChoice { fundingScheme } withdrawnAt admission { outcome } }
-      applicationRounds { ${ROUND_FIELDS} } }`,
-    { id },
-  );
-  const app = data.application;
-  if (!app) throw unknown(`${field} names no application`, field);
-  if (app.schoolOwner.id !== ctx.identity.org) throw forbidden('Only the teacher’s own school owner decides on this application', field);
-  return { app, id, round: data.applicationRounds.find((r) => r.year === app.year) ?? null };
+  const app = await ctx.projections.get<ApplicationState>('application', id);
+  if (!app) throw unknown(`${field} names no application (applications reach the school owners within seconds of being submitted)`, field);
+  if (app.owner !== ctx.identity.org) throw forbidden('Only the teacher’s own school owner decides on this application', field);
+  const [offer, round] = await Promise.all([ctx.projections.get<StudyState>('study', app.study), ctx.projections.get<RoundDates>('round', String(app.year))]);
+  return { app: { ...app, offer }, id, round };
 }
 
-/** Tells admissions whether the owner approved (institutions see an application only then). */
-const syncAdmissions = (ctx: PlansContext, id: string, approved: boolean) => () =>
-  ctx.supergraph.ask('admissions (the institutions)', 'mutation Sync($id: ID!, $approved: Boolean!) { syncOwnerDecision(application: $id, approved: $approved) }', { id, approved });
-
-const schemesOf = (app: AppFacts) => [app.firstChoice.fundingScheme, ...(app.secondChoice ? [app.secondChoice.fundingScheme] : [])];
+const schemesOf = (app: AppFacts) => app.fundingSchemes;
 
 export const mutations = {
   decideApplication: async (
@@ -76,10 +61,10 @@ export const mutations = {
     const owner = await ctx.loaders.owner.load(ctx.identity.org!);
     if (!owner) throw forbidden('Only a school owner of the partnership decides on applications', 'application');
     const { app, id, round } = await facts(ctx, args.application, 'application', badUserInput);
-    if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
-    if (app.study.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer applied for is cancelled', 'application');
+    if (app.withdrawn) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    if (app.offer?.status === 'CANCELLED') throw refused(ErrorCode.INVALID_STATE, 'The offer applied for is cancelled', 'application');
     checkWindow(round, 'ownerDecision', ctx.clock.now(), app.year, 'application');
-    const scheme = approve ? (args.fundingScheme ?? app.firstChoice.fundingScheme) : null;
+    const scheme = approve ? (args.fundingScheme ?? app.fundingSchemes[0]!) : null;
     if (scheme && !schemesOf(app).includes(scheme)) throw badUserInput(`Choose one of the teacher's schemes: ${schemesOf(app).join(' or ')}`, 'fundingScheme');
     const before = await ctx.loaders.decision.load(id);
     if (before?.participationConfirmed) throw refused(ErrorCode.INVALID_STATE, 'Participation is already confirmed', 'application');
@@ -88,12 +73,12 @@ export const mutations = {
     const doc: DecisionDoc = {
       _id: id,
       owner: ctx.identity.org!,
-      teacher: app.teacher?.id ?? '',
-      study: app.study.id,
-      institution: app.study.institution.orgNumber,
+      teacher: app.teacher,
+      study: app.study,
+      institution: app.institution,
       year: app.year,
-      subject: app.study.subject.code,
-      gradeBand: app.study.gradeBand,
+      subject: app.subject,
+      gradeBand: app.gradeBand,
       county: owner.county,
       outcome: args.outcome,
       reason: approve ? null : args.reason!,
@@ -104,7 +89,7 @@ export const mutations = {
       confirmedAt: null,
     };
     const line = auditEntry(ctx.identity, now, 'decideApplication', id, doc.owner, { outcome: doc.outcome, reason: doc.reason, fundingScheme: scheme, rank });
-    return ctx.store.saveDecision(doc, line, syncAdmissions(ctx, id, approve));
+    return ctx.store.saveDecision(doc, line);
   },
 
   rankApplications: async (_: unknown, args: { year: number; applications: string[] }, ctx: PlansContext) => {
@@ -119,12 +104,7 @@ export const mutations = {
     const stray = order.findIndex((a) => !ids.has(a));
     if (stray >= 0) throw badUserInput('Only your approved applications of that year can be ranked', `applications.${stray}`);
     if (order.length !== ids.size) throw badUserInput(`Rank all ${ids.size} approved applications of ${year}`, 'applications');
-    const { applicationRound } = await ctx.supergraph.ask<{ applicationRound: RoundDates | null }>(
-      'the catalogue (Udir)',
-      `query Round($year: Int!) { applicationRound(year: $year) { ${ROUND_FIELDS} } }`,
-      { year },
-    );
-    checkWindow(applicationRound, 'ownerDecision', ctx.clock.now(), year, 'year');
+    checkWindow(await ctx.projections.get<RoundDates>('round', String(year)), 'ownerDecision', ctx.clock.now(), year, 'year');
     return ctx.store.rank(order, auditEntry(ctx.identity, ctx.clock.now(), 'rankApplications', String(year), ctx.identity.org!, { order }));
   },
 
@@ -142,9 +122,9 @@ export const mutations = {
     const decision = await ctx.loaders.decision.load(id);
     if (decision?.outcome !== 'APPROVED') throw refused(ErrorCode.INVALID_STATE, 'Only an approved application can be confirmed', 'application');
     if (decision.participationConfirmed) throw refused(ErrorCode.INVALID_STATE, 'Participation is already confirmed', 'application');
-    if (app.withdrawnAt) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
+    if (app.withdrawn) throw refused(ErrorCode.INVALID_STATE, 'The teacher has withdrawn the application', 'application');
     checkWindow(round, 'confirmation', ctx.clock.now(), app.year, 'application');
-    if (app.admission?.outcome !== 'ADMITTED') throw refused(ErrorCode.MISSING_DECISION, 'The institution has not admitted the teacher', 'application');
+    if (app.admission !== 'ADMITTED') throw refused(ErrorCode.MISSING_DECISION, 'The institution has not admitted the teacher', 'application');
     const now = ctx.clock.now();
     return ctx.store.updateDecision(id, { participationConfirmed: true, confirmedAt: now }, auditEntry(ctx.identity, now, 'confirmParticipation', id, decision.owner));
   },

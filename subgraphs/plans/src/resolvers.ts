@@ -1,4 +1,4 @@
-import { erasedPseudonym, forbidden, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import { feedResolver, erasedPseudonym, forbidden, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
 import { approvedKey, ownerDecisionsKey } from './loaders.js';
@@ -48,6 +48,7 @@ export const policies = {
 /** The plans resolvers. */
 export const resolvers = {
   Query: {
+    plansEvents: feedResolver((ctx: PlansContext) => ctx.store.outbox),
     schoolOwners: async (
       _: unknown,
       args: { filter?: { kind?: string | null; county?: string | null; search?: string | null } | null; first?: number | null; after?: string | null },

@@ -1,5 +1,6 @@
 import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, inTransaction, withId } from '@partnerskap/kit';
+import { decisionEvent, teacherState } from './events.js';
+import { type AuditDoc, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, eraseTeacherFromEvents, inTransaction, withId } from '@partnerskap/kit';
 import { type ClientSession } from 'mongodb';
 import { type OwnerCell, type TeacherCell, type TopicCell } from './insights.js';
 
@@ -89,8 +90,11 @@ export function createPlansStore(db: Db) {
   const teachers = db.collection<TeacherDoc>('teachers');
   const plans = db.collection<PlanDoc>('plans');
   const decisions = db.collection<DecisionDoc>('decisions');
-  const writer = createAuditedWriter(db);
+  const writer = createAuditedWriter(db, 'plans');
   return {
+    /** Its outbox: the events its writes commit, served as the feed. */
+    outbox: writer.outbox,
+    outboxHead: () => writer.outbox.head(),
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
       await owners.createIndexes([{ key: { name: 1, _id: 1 }, collation: NB }, { key: { county: 1 } }]);
@@ -103,11 +107,15 @@ export function createPlansStore(db: Db) {
      * Stores an owner's decision with its audit line; `then` runs last inside the transaction
      * (telling admissions), so if it fails nothing is written.
      */
-    async saveDecision(doc: DecisionDoc, line: AuditDoc, then: () => Promise<unknown> = async () => undefined): Promise<ReturnType<typeof withId<DecisionDoc>>> {
-      await writer.write(line, null, async (session) => {
-        await decisions.replaceOne({ _id: doc._id }, doc, { session, upsert: true });
-        await then();
-      });
+    /** Stores an owner's decision, and its event for admissions and the catalogue, in one transaction. */
+    async saveDecision(doc: DecisionDoc, line: AuditDoc): Promise<ReturnType<typeof withId<DecisionDoc>>> {
+      await writer.write(
+        line,
+        null,
+        async (session) => (await decisions.replaceOne({ _id: doc._id }, doc, { session, upsert: true }), doc),
+        undefined,
+        (d) => [decisionEvent('decision.made', d)],
+      );
       return withId(doc);
     },
     /** An owner's approved decisions of a year. */
@@ -126,7 +134,10 @@ export function createPlansStore(db: Db) {
       });
     },
     async updateDecision(id: string, set: Partial<DecisionDoc>, line: AuditDoc): Promise<ReturnType<typeof withId<DecisionDoc>>> {
-      return withId((await writer.write(line, null, (session) => decisions.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' })))!);
+      const type = set.participationConfirmed ? 'decision.participation-confirmed' : set.fundingScheme !== undefined ? 'decision.funding-scheme-chosen' : 'decision.updated';
+      return withId(
+        (await writer.write(line, null, (session) => decisions.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' }), undefined, (d) => [decisionEvent(type, d!)]))!,
+      );
     },
     async savePlan(doc: PlanDoc, line: AuditDoc): Promise<Plan> {
       await writer.write(line, null, (session) => plans.replaceOne({ _id: doc._id }, doc, { session, upsert: true }));
@@ -174,18 +185,24 @@ export function createPlansStore(db: Db) {
      * removes the school, in one transaction: either all of it happens or none of it.
      */
     async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
-      return inTransaction(db, async (session) => {
+      const n = await inTransaction(db, async (session) => {
         const doc = await teachers.findOne({ _id: teacher }, { session });
         let n = 0;
         if (doc) {
           await teachers.deleteOne({ _id: teacher }, { session });
           await teachers.insertOne({ ...doc, _id: pseudonym, school: null }, { session });
+          // The partners keep the employer under the pseudonym (the event does not name the teacher; each partner's own erasure drops its old row).
+          await writer.outbox.add([{ type: 'teacher.erased', subject: pseudonym, data: teacherState({ ...doc, _id: pseudonym }), audience: [doc.owner] }], new Date(), session);
           n++;
         }
         n += (await decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
         await writer.rekeyActor(teacher, pseudonym, session);
+        // Its copy of admissions' applications stops naming the teacher (admissions' own erasure event replaces it later).
+        await eraseTeacherFromEvents(db, teacher, pseudonym, session);
         return n;
       });
+      writer.outbox.committed();
+      return n;
     },
     /** Which of the given `<teacher>|<institution>` pairs have an approved application between them. */
     async approvedPairs(pairs: string[]): Promise<string[]> {

@@ -1,0 +1,124 @@
+/**
+ * `npm run reconcile [-- --repair] [--prefix partnerskap_] [--examples 3]`: compares every
+ * projection a partner keeps of another partner's records with the owner's records, prints what it
+ * checked and every difference per consumer and kind, and ends with `differences N` (exit 1 when
+ * N > 0). `--repair` rebuilds the projections from the owners' records and checks again.
+ */
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { type SubgraphModule } from '@partnerskap/kit';
+import { admissions } from '@partnerskap/admissions';
+import { catalogue } from '@partnerskap/catalogue';
+import { feedback } from '@partnerskap/feedback';
+import { plans } from '@partnerskap/plans';
+import { type Difference, rebuildProjections, reconcile } from './projections.js';
+import { type PartnerDbs, partnerDbs } from './seed.js';
+
+type Name = keyof PartnerDbs;
+const MODULES: Record<Name, SubgraphModule<never, never>> = { catalogue, admissions, plans, feedback } as never;
+
+/** One consumer's kind of another partner's records, as the report lists it. */
+export interface KindReport {
+  consumer: Name;
+  source: Name;
+  kind: string;
+  /** Records of the owner compared (rows the consumer should keep). */
+  checked: number;
+  differences: Difference[];
+}
+
+/** The report of one check: per consumer and kind, and in all. */
+export interface ReconcileReport {
+  kinds: KindReport[];
+  checked: number;
+  differences: number;
+}
+
+/** Checks every projection (via {@link reconcile}) and groups what it found by consumer and kind. */
+export async function reconcileReport(dbs: PartnerDbs): Promise<ReconcileReport> {
+  const { checked, differences } = await reconcile(dbs);
+  const kinds: KindReport[] = [];
+  for (const consumer of Object.keys(MODULES) as Name[]) {
+    for (const subscription of MODULES[consumer].subscriptions?.(dbs[consumer]) ?? []) {
+      for (const kind of Object.keys(subscription.kinds)) {
+        const mine = differences.filter((d) => d.consumer === consumer && d.kind === kind && d.source === subscription.source);
+        // What it should keep: what it keeps, less the extra rows, plus the missing ones.
+        const kept = await dbs[consumer].collection('projections').countDocuments({ kind });
+        const checkedHere = kept - mine.filter((d) => d.problem === 'extra').length + mine.filter((d) => d.problem === 'missing').length;
+        kinds.push({ consumer, source: subscription.source as Name, kind, checked: checkedHere, differences: mine });
+      }
+    }
+  }
+  // Admissions' own copy of the owners' approvals on its applications.
+  const approvals = differences.filter((d) => d.kind === 'ownerApproved');
+  kinds.push({ consumer: 'admissions', source: 'plans', kind: 'ownerApproved', checked: await dbs.admissions.collection('applications').countDocuments(), differences: approvals });
+  return { kinds, checked, differences: differences.length };
+}
+
+const short = (value: unknown) => {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+};
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What differs between the owner's state and the kept one: the fields that differ, for records. */
+function changes(expected: unknown, actual: unknown): string {
+  if (!isRecord(expected) || !isRecord(actual)) return `expected ${short(expected)}, kept ${short(actual)}`;
+  const keys = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].filter((k) => JSON.stringify(expected[k]) !== JSON.stringify(actual[k]));
+  return keys.map((k) => `${k} expected ${short(expected[k])}, kept ${short(actual[k])}`).join('; ');
+}
+
+/** The report as lines: one per consumer and kind, then a few examples of each kind's differences and their counts. */
+export function reportLines(report: ReconcileReport, examples = 3): string[] {
+  const lines: string[] = [];
+  const width = Math.max(...report.kinds.map((k) => `${k.consumer} ← ${k.source} ${k.kind}`.length));
+  for (const k of report.kinds) {
+    lines.push(`${`${k.consumer} ← ${k.source} ${k.kind}`.padEnd(width)}  checked ${k.checked.toLocaleString('en-US')}, differences ${k.differences.length}`);
+    for (const d of k.differences.slice(0, examples)) {
+      const detail = d.problem === 'missing' ? `expected ${short(d.expected)}` : d.problem === 'extra' ? `kept ${short(d.actual)}` : changes(d.expected, d.actual);
+      lines.push(`  ${d.problem} ${d.key}: ${detail}`);
+    }
+    if (k.differences.length > examples) {
+      const counts = ['missing', 'extra', 'different'].map((p) => [p, k.differences.filter((d) => d.problem === p).length] as const).filter(([, n]) => n > 0);
+      lines.push(`  ... and ${k.differences.length - examples} more (${counts.map(([p, n]) => `${n} ${p}`).join(', ')} in all)`);
+    }
+  }
+  return lines;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const { values } = parseArgs({
+    options: {
+      repair: { type: 'boolean', default: false },
+      /** The database names' prefix, as the subgraphs use it (`partnerskap_`: `partnerskap_plans`...). */
+      prefix: { type: 'string', default: 'partnerskap_' },
+      examples: { type: 'string', default: '3' },
+    },
+  });
+  const uri = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/';
+  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 3000 }).catch((err: Error) => {
+    console.error(`Cannot reach MongoDB at ${uri} (${err.message}). Start the store first (npm start, npm run mongo) or set MONGODB_URI.`);
+    process.exit(2);
+  });
+  const dbs = partnerDbs(client, values.prefix);
+  const examples = Math.max(0, Number(values.examples) || 0);
+  let report = await reconcileReport(dbs);
+  for (const line of reportLines(report, examples)) console.log(line);
+  console.log(`checked ${report.checked.toLocaleString('en-US')} records the partners keep of each other's`);
+  if (values.repair) {
+    if (report.differences === 0) {
+      console.log('repair: nothing to repair');
+    } else {
+      const found = report.differences;
+      const byKind = report.kinds.filter((k) => k.differences.length > 0).map((k) => `${k.consumer} ← ${k.source} ${k.kind} ${k.differences.length}`);
+      const rows = await rebuildProjections(dbs, { also: true });
+      report = await reconcileReport(dbs);
+      console.log(`repair: rebuilt every projection from the owners' records (${rows.toLocaleString('en-US')} rows; cursors at the sources' heads), repaired ${found - report.differences} of ${found} differences (${byKind.join(', ')})`);
+      for (const line of reportLines(report, examples)) if (report.differences > 0) console.log(line);
+    }
+  }
+  console.log(`differences ${report.differences}`);
+  await client.close();
+  process.exit(report.differences > 0 ? 1 : 0);
+}
