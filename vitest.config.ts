@@ -3,6 +3,10 @@ import { defineConfig } from 'vitest/config';
 // Two projects: unit tests (no network, next to the code) and integration tests (real servers on port 0).
 export default defineConfig({
   test: {
+    // Both cores (vitest's default leaves one idle: CPUs - 1), and a young generation that fits a
+    // seeding's garbage (the demo data and the projections built from it), as the benches run.
+    maxWorkers: 2,
+    execArgv: ['--max-semi-space-size=64'],
     projects: [
       {
         test: {

@@ -26,7 +26,7 @@ let limited: ListeningGateway;
 let failing: ListeningService;
 
 beforeAll(async () => {
-  h = await startHarness({ gateway: { limits: { ...DEFAULT_LIMITS, bodyBytes: BODY_LIMIT } } });
+  h = await startHarness({ seedProjections: false, gateway: { limits: { ...DEFAULT_LIMITS, bodyBytes: BODY_LIMIT } } });
   // A gateway of its own for the rate limit (the harness's is set far above this file's load), over
   // subgraphs that are never reached: a request over the limit is refused before planning.
   const free = createServer();

@@ -92,7 +92,7 @@ function outcome(res: GraphQLResponse, path: string[]): 'data' | 'FORBIDDEN' | '
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   const decisions = h.dbs.plans.collection('decisions');
   const approved = (await decisions.findOne({ outcome: 'APPROVED', year: 2024 }))!;
   const refused = (await decisions.findOne({ outcome: 'REJECTED', year: 2024, teacher: { $ne: approved.teacher } }))!;

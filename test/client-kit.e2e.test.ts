@@ -12,7 +12,7 @@ let h: Harness;
 let bergen: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   bergen = await h.token({ role: 'school-owner', org: '4601' });
 }, 120_000);
 afterAll(async () => {

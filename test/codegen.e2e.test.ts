@@ -19,7 +19,7 @@ let h: Harness;
 let dir: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   // Under the repository (git-ignored), so the generated code resolves its imports from node_modules.
   mkdirSync(join(ROOT, 'test-output'), { recursive: true });
   dir = mkdtempSync(join(ROOT, 'test-output', 'codegen-'));

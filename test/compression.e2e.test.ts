@@ -9,7 +9,7 @@ const PAGE = '{ studies(first: 100) { totalCount edges { node { id name year pla
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
 }, 120_000);
 afterAll(async () => {
   await h?.close();

@@ -7,7 +7,7 @@ import { type Harness, startHarness } from './harness.js';
 // with the driver's command monitoring.
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
 }, 120_000);
 afterAll(async () => {
   await h?.close();

@@ -9,7 +9,7 @@ const YEAR = 2033;
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   await h.dbs.catalogue.collection('rounds').insertOne({
     _id: YEAR,
     opens: `${YEAR - 1}-02-01`,

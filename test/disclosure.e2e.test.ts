@@ -13,7 +13,7 @@ import { type Harness, startHarness } from './harness.js';
 let h: Harness;
 let publicAnswers: Answers;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   publicAnswers = await answersAs(null);
 }, 180_000);
 afterAll(async () => {

@@ -43,7 +43,7 @@ async function startConfigured(env: Record<string, string>): Promise<ListeningGa
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   signingKey = privateKey;
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'idp', alg: 'EdDSA', use: 'sig' } satisfies JWK] });

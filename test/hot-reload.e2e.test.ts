@@ -62,7 +62,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'partnerskap-reload-'));
   file = join(dir, 'supergraph.graphql');
   writeFileSync(file, readFileSync(DEFAULT_SUPERGRAPH, 'utf8'));
-  h = await startHarness({
+  h = await startHarness({ seedProjections: false,
     gateway: {
       supergraphPath: file,
       supergraphPollMs: POLL_MS,

@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const port = (proxy.address() as AddressInfo).port;
-  h = await startHarness({
+  h = await startHarness({ seedProjections: false,
     subgraphUrl: (name, url) => {
       if (name !== 'catalogue') return url;
       proxyTarget = url;

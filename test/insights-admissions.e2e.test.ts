@@ -8,7 +8,7 @@ let h: Harness;
 const YEARS = [2023, 2024];
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
 }, 120_000);
 afterAll(async () => {
   await h?.close();

@@ -137,7 +137,7 @@ const catalogueCommands = () =>
     .sort();
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   // A round of its own with small counts: a county with 3 funded, 2 maths participants on the substitute scheme.
   const round = (await find('rounds', { _id: 2024 }))[0]!;
   await h.dbs.catalogue.collection('rounds').insertOne({ ...round, _id: SMALL_YEAR } as never);

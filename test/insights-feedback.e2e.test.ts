@@ -7,7 +7,7 @@ import { type Harness, startHarness } from './harness.js';
 // suppression rules applied here from the README's text, never with the subgraph's own pipelines.
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
 }, 120_000);
 afterAll(async () => {
   await h?.close();

@@ -26,7 +26,7 @@ let h: Harness;
 let origin: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
   origin = new URL(h.gateway.url).origin;
 }, 120_000);
 afterAll(async () => {

@@ -184,7 +184,7 @@ function countsIn(value: unknown, out: (number | null)[] = []): (number | null)[
 
 beforeAll(async () => {
   // The trend's competence is priced once per year though computed once: this file counts commands, not costs.
-  h = await startHarness({ gateway: { limits: { ...DEFAULT_LIMITS, cost: 100_000, partnerCost: 100_000 } } });
+  h = await startHarness({ seedProjections: false, gateway: { limits: { ...DEFAULT_LIMITS, cost: 100_000, partnerCost: 100_000 } } });
 }, 120_000);
 afterAll(async () => {
   await h?.close();

@@ -20,7 +20,7 @@ let udir = '';
 
 beforeAll(async () => {
   for (const name of NAMES) proxies[name] = await startProxy();
-  h = await startHarness({
+  h = await startHarness({ seedProjections: false,
     subgraphUrl: (name, url) => {
       const proxy = proxies[name as Name];
       proxy.target = url;

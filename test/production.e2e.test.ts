@@ -11,8 +11,8 @@ let dev: Harness;
 
 beforeAll(async () => {
   [prod, dev] = await Promise.all([
-    startHarness({ development: false, gateway: { corsOrigins: [PARTNER], rateLimits: { publicPerMinute: PUBLIC_PER_MINUTE, partnerPerMinute: 10_000 } } }),
-    startHarness(),
+    startHarness({ seedProjections: false, development: false, gateway: { corsOrigins: [PARTNER], rateLimits: { publicPerMinute: PUBLIC_PER_MINUTE, partnerPerMinute: 10_000 } } }),
+    startHarness({ seedProjections: false }),
   ]);
 }, 120_000);
 afterAll(async () => {

@@ -13,7 +13,7 @@ const find = (partner: keyof Harness['dbs'], coll: string, filter: Record<string
   h.dbs[partner].collection(coll).find(filter).toArray() as Promise<Record<string, any>[]>;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ seedProjections: false });
 }, 120_000);
 afterAll(async () => {
   await h?.close();
