@@ -87,7 +87,7 @@ export function webhookPayload(event: PartnerEvent): string {
 
 /** When the source committed the event (machine time), as the feed serves it. */
 function recordedAt(event: PartnerEvent): number {
-  return Date.parse((event as PartnerEvent & { recordedAt?: string }).recordedAt ?? event.time);
+  return Date.parse(event.recordedAt);
 }
 
 /** The delivery jobs of some events for some subscriptions: one per subscription that wants and may get an event committed after it was registered. */

@@ -101,7 +101,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       });
       const now = Date.now();
       for (const e of fresh) {
-        const at = Date.parse((e as PartnerEvent & { recordedAt?: string }).recordedAt ?? e.time);
+        const at = Date.parse(e.recordedAt);
         lags.push(Math.max(0, now - at));
       }
       if (lags.length > 10_000) lags.splice(0, lags.length - 10_000);

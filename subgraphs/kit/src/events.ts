@@ -32,6 +32,8 @@ export interface PartnerEvent<D = Record<string, unknown>> {
   subject: string;
   /** When it happened, by the rules' clock. */
   time: string;
+  /** When the source committed it, by the machine's clock (the rules' clock may be frozen): lag is measured from it. */
+  recordedAt: string;
   /** The envelope's version ({@link EVENT_VERSION}). */
   version: number;
   /** Its number in the source's feed (set when the sequencer numbers it). */
@@ -45,7 +47,7 @@ export interface PartnerEvent<D = Record<string, unknown>> {
 }
 
 /** An event as the outbox stores it. */
-interface OutboxDoc extends Omit<PartnerEvent, 'id' | 'sequence' | 'data'> {
+interface OutboxDoc extends Omit<PartnerEvent, 'id' | 'sequence' | 'data' | 'recordedAt'> {
   _id: string;
   kind: string;
   /** Null until the sequencer numbers it. */
@@ -253,7 +255,7 @@ function toEvent(doc: OutboxDoc): PartnerEvent {
     public: doc.public,
     data: doc.data,
     recordedAt: doc.recordedAt.toISOString(),
-  } as PartnerEvent;
+  };
 }
 
 /** A feed event as the GraphQL API serves it (`data` as JSON text). */
