@@ -73,8 +73,8 @@ export interface Bundle {
 /** `@scope/name/sub/path` → `@scope/name`, `name/sub` → `name`. */
 const packageOf = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 
-/** Keeps every bare import external except our own workspace packages, which are bundled. */
-const externalThirdParty: Plugin = {
+/** Keeps every bare import external except our own workspace packages, which are bundled (the bench bundles by the same rule). */
+export const externalThirdParty: Plugin = {
   name: 'external-third-party',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@partnerskap/') ? undefined : { path: args.path, external: true }));
