@@ -246,11 +246,13 @@ const tokenOf = async (caller: Call['caller']) => {
   return tokens.get(key)!;
 };
 const floorSigner = createCredentialSigner('catalogue', BENCH_SECRETS.catalogue);
+/** Every gateway gets the same rotating callers' tokens (the public none); each verifies them as it is deployed (serve.ts). */
+const bearer: Target['headers'] = async (c) => (c.caller.role === 'public' ? {} : { authorization: `Bearer ${await tokenOf(c.caller)}` });
 const targets: Record<string, Target> = {
-  ours: { name: 'ours', ...gateways.ours!, headers: async (c) => (c.caller.role === 'public' ? {} : { authorization: `Bearer ${await tokenOf(c.caller)}` }) },
-  'ours-cache': { name: 'ours, response cache on', ...gateways['ours-cache']!, headers: async (c) => (c.caller.role === 'public' ? {} : { authorization: `Bearer ${await tokenOf(c.caller)}` }) },
-  stock: { name: 'stock Apollo', ...gateways.stock!, headers: async () => ({}) },
-  hive: { name: 'Hive Gateway', ...gateways.hive!, headers: async () => ({}) },
+  ours: { name: 'ours', ...gateways.ours!, headers: bearer },
+  'ours-cache': { name: 'ours, response cache on', ...gateways['ours-cache']!, headers: bearer },
+  stock: { name: 'stock Apollo', ...gateways.stock!, headers: bearer },
+  hive: { name: 'Hive Gateway', ...gateways.hive!, headers: bearer },
   floor: { name: 'subgraph alone', url: urls.catalogue!, pid: backendPid, headers: async () => ({ [CREDENTIAL_HEADER]: await floorSigner({ role: 'directorate' }) }) },
 };
 
