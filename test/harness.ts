@@ -67,7 +67,7 @@ async function post<T>(url: string, query: string, variables: Record<string, unk
 const DIRECTORATE: Identity = { role: 'directorate' };
 
 /** The collections the events' consumers, the feeds' sequencer and the webhooks' worker use in the background. */
-const BACKGROUND_COLLECTIONS = /^(outbox|outbox_meta|projections|cursors|inbox|webhook_inbox|webhook_deliveries)$/;
+const BACKGROUND_COLLECTIONS = /^(outbox|outbox_meta|projections|cursors|inbox|webhook_deliveries)$/;
 /** Sessions of the consumers' transactions (their commits are background work too). */
 const backgroundSessions = new Set<string>();
 

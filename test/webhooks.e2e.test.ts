@@ -70,7 +70,10 @@ describe('deliveries', () => {
   let osloHook: string;
 
   it('reach a receiver failing 30 % of the time, every event once after deduplication by webhook-id, signed; only its own organisation’s or public ones', async () => {
-    bergen = await receiver({ failRate: 0.3 });
+    // A fixed cycle of draws, 3 in 10 under 0.3 (the first among them): the failures are the same every run.
+    let draw = 0;
+    const cycle = [0.1, 0.5, 0.9, 0.2, 0.6, 0.8, 0.4, 0.25, 0.7, 0.95];
+    bergen = await receiver({ failRate: 0.3, random: () => cycle[draw++ % cycle.length]! });
     oslo = await receiver();
     const bergenHook = await subscribe(BERGEN, bergen, ['application.*', 'study.published', 'round.opened']);
     osloHook = await subscribe(OSLO, oslo, ['application.*']);

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type ClientSession, type Db } from 'mongodb';
-import { type AuditDoc, INBOX_TTL_S, type PageWindow, afterCursor, createAuditedWriter, keysetOrder, keysetSort, withId } from '@partnerskap/kit';
+import { type AuditDoc, type PageWindow, afterCursor, createAuditedWriter, keysetOrder, keysetSort, withId } from '@partnerskap/kit';
 
 /** A partner's subscription as stored. */
 export interface WebhookDoc {
@@ -54,8 +54,6 @@ export interface DeliveryDoc {
 /** How long delivered jobs and dead letters are kept. */
 export const DELIVERED_TTL_MS = 7 * 86_400_000;
 export const DEAD_LETTER_TTL_MS = 30 * 86_400_000;
-/** The collection of the event ids the webhooks' consumers applied (apart from the projections' `inbox`). */
-export const WEBHOOK_INBOX = 'webhook_inbox';
 
 /** The dead-letter list's stable order: newest first, then id. */
 export const DEAD_LETTER_ORDER = keysetOrder('webhookDeadLetters', [{ field: 'deadAt', direction: -1, type: 'date' }]);
@@ -117,7 +115,6 @@ export function createWebhookStore(db: Db) {
         { key: { role: 1, org: 1, state: 1, deadAt: -1, _id: 1 } },
         { key: { expiresAt: 1 }, expireAfterSeconds: 0 },
       ]);
-      await db.collection(WEBHOOK_INBOX).createIndexes([{ key: { at: 1 }, expireAfterSeconds: INBOX_TTL_S }]);
     },
     async register(doc: WebhookDoc, line: AuditDoc): Promise<WebhookDoc> {
       return writer.write(line, null, async (session) => (await webhooks.insertOne(doc, { session }), doc));

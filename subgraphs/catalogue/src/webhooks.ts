@@ -7,7 +7,7 @@
 import { type Background, type BackgroundContext, type PartnerEvent, defaultLog, startConsumer } from '@partnerskap/kit';
 import { type WebhookConfig } from './webhook-config.js';
 import { startDeliveryWorker } from './webhook-delivery.js';
-import { type DeliveryDoc, WEBHOOK_INBOX, type WebhookDoc, createWebhookStore, setWebhookRuntime } from './webhook-store.js';
+import { type DeliveryDoc, type WebhookDoc, createWebhookStore, setWebhookRuntime } from './webhook-store.js';
 
 /** The event types a webhook can ask for, by the partner whose feed has them. */
 export const WEBHOOK_EVENT_TYPES = Object.freeze({
@@ -136,7 +136,6 @@ export function startWebhooks(context: BackgroundContext, config: WebhookConfig)
       source,
       kinds: [...new Set(types.map(kindOf))],
       read: context.read,
-      inbox: WEBHOOK_INBOX,
       apply: async (events, session) => {
         // The jobs are there once the consumer's transaction is over (its session then ends).
         if ((await store.enqueue((subscriptions) => deliveryJobs(events, subscriptions, new Date()), session)) > 0) session.once('ended', worker.nudge);

@@ -44,8 +44,6 @@ export interface ConsumerOptions {
   log?: (entry: Record<string, unknown>) => void;
   /** Longest pause after failures (ms; default 1 s: a partner back from an outage is read again within it). */
   maxBackoffMs?: number;
-  /** The collection of the ids it applied (default `inbox`): a second group reading the same feeds in one database needs its own. */
-  inbox?: string;
 }
 
 /** A running consumer. */
@@ -62,7 +60,7 @@ interface CursorDoc {
 /** Starts reading a partner's feed; `stop()` ends the loop (a read in flight is abandoned, nothing half-applied). */
 export function startConsumer(options: ConsumerOptions): Consumer {
   const cursors = options.db.collection<CursorDoc>('cursors');
-  const inbox = options.db.collection<{ _id: string; at: Date }>(options.inbox ?? 'inbox');
+  const inbox = options.db.collection<{ _id: string; at: Date }>('inbox');
   const log = options.log ?? defaultLog;
   const key = `${options.group}|${options.source}`;
   const abort = new AbortController();

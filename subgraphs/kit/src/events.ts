@@ -105,8 +105,6 @@ export interface Outbox {
   add(events: readonly NewEvent[], time: Date, session: ClientSession): Promise<void>;
   /** Tells waiting feed readers that a transaction with events committed. */
   committed(): void;
-  /** Numbers the committed events not numbered yet; the highest number given so far. */
-  sequence(): Promise<number>;
   /** A page of events after `after` (of the given kinds), waiting up to `waitMs` for one when there is none. */
   page(options: { after?: string | null; kinds?: readonly string[] | null; first?: number | null; waitMs?: number | null }): Promise<EventPage>;
   /** The highest number given so far (after numbering what has committed). */
@@ -213,7 +211,6 @@ export function createOutbox(db: Db, source: string): Outbox {
     committed: () => {
       signal.emit('committed');
     },
-    sequence,
     head: sequence,
     close: async () => {
       closed = true;
@@ -308,8 +305,6 @@ export interface Projections {
   get<T = Record<string, unknown>>(kind: string, key: string, session?: ClientSession): Promise<T | null>;
   /** Several at once (one command): by key. */
   getMany<T = Record<string, unknown>>(kind: string, keys: readonly string[]): Promise<Map<string, T>>;
-  /** Keeps a new state of a record (rows from `spec`), unless a later one is kept already; whether it was kept. */
-  keep(kind: string, source: string, subject: string, seq: number, data: Record<string, unknown> | null, spec: KindSpec, session?: ClientSession): Promise<boolean>;
   /**
    * Keeps a page's new states of records of one kind at once (a few commands whatever the page's
    * size): per record its latest state in the page, unless a later one is kept already.
@@ -342,16 +337,6 @@ export function createProjections(db: Db): Projections {
     getMany: async <T>(kind: string, keys: readonly string[]) => {
       const found = await rows.find({ _id: { $in: keys.map((k) => id(kind, k)) } }).toArray();
       return new Map(found.map((d) => [d.key, d.data as T]));
-    },
-    keep: async (kind, source, subject, seq, data, spec, session) => {
-      const opts = session ? { session } : {};
-      const kept = await rows.find({ kind, ref: subject }, { ...opts, projection: { seq: 1 } }).toArray();
-      if (kept.some((k) => k.seq >= seq)) return false;
-      if (kept.length) await rows.deleteMany({ kind, ref: subject }, opts);
-      const next = rowsOf(spec, data, subject);
-      if (next.length) await rows.insertMany(next.map((r) => ({ _id: id(kind, r.key), kind, key: r.key, ref: subject, source, seq, data: plain(r.data) })), opts);
-      await spec.also?.(data ?? {}, subject, session);
-      return true;
     },
     keepMany: async (kind, source, states, spec, session) => {
       const opts = session ? { session } : {};

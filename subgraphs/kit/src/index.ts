@@ -10,7 +10,6 @@ export {
   type RoundStep,
   type Supergraph,
   type SupergraphClientOptions,
-  ROUND_FIELDS,
   SERVICE_AUDIENCE,
   SERVICE_ISSUER,
   SERVICE_TOKEN_LIFETIME_S,

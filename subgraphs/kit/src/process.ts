@@ -5,17 +5,10 @@ import { ErrorCode, badUserInput, conflict, refused } from './errors.js';
 import { isDuplicateKey, withId } from './mongo.js';
 import { type Identity, secretKey, signHs256 } from './identity.js';
 import { type NewEvent, createOutbox } from './events.js';
+import { type RoundState } from './event-types.js';
 
-/** One year's application round, as the catalogue publishes it (dates `YYYY-MM-DD`, Norwegian). */
-export interface RoundDates {
-  year: number;
-  opens: string;
-  teacherDeadline: string;
-  ownerDeadline: string;
-  allocationDeadline: string;
-  admissionDeadline: string;
-  confirmationDeadline: string;
-}
+/** One year's application round, as the catalogue publishes it (dates `YYYY-MM-DD`, Norwegian): the `round.opened` event's data. */
+export type RoundDates = RoundState;
 
 /** The steps of the year, each with its window in the round. */
 export type RoundStep = 'apply' | 'ownerDecision' | 'allocation' | 'admission' | 'confirmation';
@@ -28,9 +21,6 @@ const WINDOWS: Record<RoundStep, { who: string; from?: keyof RoundDates; after?:
   admission: { who: 'Institutions decide admission', after: 'allocationDeadline', until: 'admissionDeadline' },
   confirmation: { who: 'School owners confirm participation', after: 'allocationDeadline', until: 'confirmationDeadline' },
 };
-
-/** The fields of a round, as other subgraphs select it through the supergraph. */
-export const ROUND_FIELDS = 'year opens teacherDeadline ownerDeadline allocationDeadline admissionDeadline confirmationDeadline';
 
 /**
  * Refuses unless `now` falls in the step's window of the round: `NOT_OPEN_YET` before it,
