@@ -6,6 +6,7 @@ import { isDuplicateKey, withId } from './mongo.js';
 import { type Identity, secretKey, signHs256 } from './identity.js';
 import { type NewEvent, createOutbox } from './events.js';
 import { type RoundState } from './event-types.js';
+import { type Counted } from './figures.js';
 
 /** One year's application round, as the catalogue publishes it (dates `YYYY-MM-DD`, Norwegian): the `round.opened` event's data. */
 export type RoundDates = RoundState;
@@ -278,7 +279,7 @@ export function createAuditedWriter(db: Db, source: string) {
     },
     /** Inserts a new record with its audit line (and the idempotency key, if any); the record as the API shows it. */
     insert<D extends { _id: string | number }>(
-      collection: Collection<D>,
+      collection: Collection<D> | Counted<D & { _id: string }>,
       doc: D,
       line: AuditDoc,
       duplicate: { message: string; field: string } | null,
@@ -289,7 +290,9 @@ export function createAuditedWriter(db: Db, source: string) {
         line,
         duplicate,
         async (session) => {
-          await collection.insertOne(doc as never, { session });
+          // A counted collection's figures change in the same transaction.
+          if ('sets' in collection) await collection.insertOne(doc as never, session);
+          else await collection.insertOne(doc as never, { session });
           return withId(doc);
         },
         idempotency,
