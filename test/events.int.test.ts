@@ -5,6 +5,7 @@
  * applies each event once and goes on from its cursor after a restart.
  */
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
@@ -184,5 +185,30 @@ describe('a consumer', () => {
     expect(new Set(applied).size).toBe(3);
     expect(status).toMatchObject({ group: 'projections', source: 'catalogue', cursor: '3', lastError: null });
     expect(await consumerDb.collection('cursors').findOne({ _id: 'projections|catalogue' as never })).toMatchObject({ after: '3' });
+  });
+
+  it('retries a failing feed without piling up listeners on its stop signal (a partner down for hours)', async () => {
+    const db = fresh();
+    let signal: AbortSignal | undefined;
+    let failures = 0;
+    const consumer = startConsumer({
+      db,
+      group: 'projections',
+      source: 'catalogue',
+      kinds: ['study'],
+      read: async (_source, options) => {
+        signal = options.signal;
+        failures++;
+        throw new Error('the gateway is down');
+      },
+      apply: async () => undefined,
+      maxBackoffMs: 1,
+      log: () => undefined,
+    });
+    for (let i = 0; i < 200 && failures < 30; i++) await new Promise((r) => setTimeout(r, 5));
+    const listeners = getEventListeners(signal!, 'abort').length;
+    await consumer.stop();
+    expect(failures).toBeGreaterThanOrEqual(30);
+    expect(listeners).toBeLessThanOrEqual(1);
   });
 });

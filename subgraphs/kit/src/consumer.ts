@@ -68,10 +68,12 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   const state = { cursor: null as string | null, caughtUp: false, lastReadAt: null as string | null, lastError: null as string | null, applied: 0 };
   let failures = 0;
 
+  // The listener goes with its timer: a partner down for hours must not pile one up per retry.
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const wake = () => (clearTimeout(t), resolve());
+      const t = setTimeout(() => (abort.signal.removeEventListener('abort', wake), resolve()), ms);
+      abort.signal.addEventListener('abort', wake, { once: true });
     });
 
   const once = async () => {
