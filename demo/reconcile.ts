@@ -1,8 +1,10 @@
 /**
  * `npm run reconcile [-- --repair] [--prefix partnerskap_] [--examples 3]`: compares every
  * projection a partner keeps of another partner's records with the owner's records, prints what it
- * checked and every difference per consumer and kind, and ends with `differences N` (exit 1 when
- * N > 0). `--repair` rebuilds the projections from the owners' records and checks again.
+ * checked and every difference per consumer and kind, then each partner's maintained figures
+ * against a recount of its records, and ends with `differences N` (exit 1 when N > 0). `--repair`
+ * rebuilds what differs (the projections from the owners' records, the figures from the partner's
+ * own) and checks again.
  */
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
@@ -11,6 +13,7 @@ import { admissions } from '@partnerskap/admissions';
 import { catalogue } from '@partnerskap/catalogue';
 import { feedback } from '@partnerskap/feedback';
 import { plans } from '@partnerskap/plans';
+import { type FigureReport, checkFigures, rebuildFigures } from './figures.js';
 import { type Difference, rebuildProjections, reconcile } from './projections.js';
 import { type PartnerDbs, partnerDbs } from './seed.js';
 
@@ -27,9 +30,11 @@ export interface KindReport {
   differences: Difference[];
 }
 
-/** The report of one check: per consumer and kind, and in all. */
+/** The report of one check: per consumer and kind, per partner's figure set, and in all. */
 export interface ReconcileReport {
   kinds: KindReport[];
+  /** Each partner's maintained figures against a recount of its records. */
+  figures: FigureReport[];
   checked: number;
   differences: number;
 }
@@ -52,7 +57,8 @@ export async function reconcileReport(dbs: PartnerDbs): Promise<ReconcileReport>
   // Admissions' own copy of the owners' approvals on its applications.
   const approvals = differences.filter((d) => d.kind === 'ownerApproved');
   kinds.push({ consumer: 'admissions', source: 'plans', kind: 'ownerApproved', checked: await dbs.admissions.collection('applications').countDocuments(), differences: approvals });
-  return { kinds, checked, differences: differences.length };
+  const figures = await checkFigures(dbs);
+  return { kinds, figures, checked, differences: differences.length + figures.reduce((n, f) => n + f.differences.length, 0) };
 }
 
 const short = (value: unknown) => {
@@ -84,6 +90,14 @@ export function reportLines(report: ReconcileReport, examples = 3): string[] {
       lines.push(`  ... and ${k.differences.length - examples} more (${counts.map(([p, n]) => `${n} ${p}`).join(', ')} in all)`);
     }
   }
+  const figureWidth = Math.max(...report.figures.map((f) => `${f.partner} figures ${f.set}`.length));
+  for (const f of report.figures) {
+    lines.push(`${`${f.partner} figures ${f.set}`.padEnd(figureWidth)}  cells ${f.checked.toLocaleString('en-US')}, differences ${f.differences.length}`);
+    for (const d of f.differences.slice(0, examples)) {
+      lines.push(`  ${d.problem} ${d.id}: ${d.problem === 'missing' ? `expected ${short(d.expected)}` : d.problem === 'extra' ? `kept ${short(d.actual)}` : changes(d.expected, d.actual)}`);
+    }
+    if (f.differences.length > examples) lines.push(`  ... and ${f.differences.length - examples} more`);
+  }
   return lines;
 }
 
@@ -105,16 +119,19 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const examples = Math.max(0, Number(values.examples) || 0);
   let report = await reconcileReport(dbs);
   for (const line of reportLines(report, examples)) console.log(line);
-  console.log(`checked ${report.checked.toLocaleString('en-US')} records the partners keep of each other's`);
+  console.log(`checked ${report.checked.toLocaleString('en-US')} records the partners keep of each other's, and ${report.figures.reduce((n, f) => n + f.checked, 0).toLocaleString('en-US')} cells of the figures they maintain`);
   if (values.repair) {
     if (report.differences === 0) {
       console.log('repair: nothing to repair');
     } else {
       const found = report.differences;
       const byKind = report.kinds.filter((k) => k.differences.length > 0).map((k) => `${k.consumer} ← ${k.source} ${k.kind} ${k.differences.length}`);
-      const rows = await rebuildProjections(dbs, { also: true });
+      const figureSets = report.figures.filter((f) => f.differences.length > 0).map((f) => `${f.partner} figures ${f.set} ${f.differences.length}`);
+      const done: string[] = [];
+      if (byKind.length > 0) done.push(`every projection from the owners' records (${(await rebuildProjections(dbs, { also: true })).toLocaleString('en-US')} rows; cursors at the sources' heads)`);
+      if (figureSets.length > 0) done.push(`every partner's figures from its records (${(await rebuildFigures(dbs)).toLocaleString('en-US')} cells)`);
       report = await reconcileReport(dbs);
-      console.log(`repair: rebuilt every projection from the owners' records (${rows.toLocaleString('en-US')} rows; cursors at the sources' heads), repaired ${found - report.differences} of ${found} differences (${byKind.join(', ')})`);
+      console.log(`repair: rebuilt ${done.join(' and ')}, repaired ${found - report.differences} of ${found} differences (${[...byKind, ...figureSets].join(', ')})`);
       for (const line of reportLines(report, examples)) if (report.differences > 0) console.log(line);
     }
   }

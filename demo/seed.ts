@@ -1,6 +1,8 @@
 /** Loads the demo data into the four partners' databases (`npm run seed` reloads it). */
 import { type Db, MongoClient } from 'mongodb';
+import { FIGURES_COLLECTION } from '@partnerskap/kit';
 import { type DemoData, generateDemoData } from './generate.js';
+import { rebuildFigures } from './figures.js';
 import { EVENT_COLLECTIONS, rebuildProjections } from './projections.js';
 
 /** The partners' databases, one each. */
@@ -52,6 +54,10 @@ export async function seedDemoData(
       progress(`${partner}.${name}: ${docs.length.toLocaleString('en-US')} documents`);
     }
   }
+  // Each partner's figures (counts and sums served on every page) are recounted from its records; its writes keep them from here on.
+  await Promise.all(Object.values(dbs).map((db) => db.collection(FIGURES_COLLECTION).drop().catch(() => undefined)));
+  const cells = await rebuildFigures(dbs);
+  progress(`figures: ${cells.toLocaleString('en-US')} cells the partners serve, counted from their records`);
   // The events machinery starts afresh, and each partner's projections of the others' records are built from them.
   for (const db of Object.values(dbs)) for (const name of EVENT_COLLECTIONS) await db.collection(name).drop().catch(() => undefined);
   // (Tests that only read may leave them out: about 190,000 rows, most of a seed's time.)

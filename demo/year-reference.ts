@@ -1,4 +1,5 @@
 /** The reference data an application year needs and nothing else: what `npm run year` and the year tests start from. */
+import { rebuildFigures } from './figures.js';
 import { rebuildProjections } from './projections.js';
 import { type PartnerDbs } from './seed.js';
 
@@ -20,6 +21,8 @@ export async function seedYearReference(dbs: PartnerDbs, teachers: [id: string, 
   await dbs.feedback.collection('unions').insertOne({ _id: 'UDF', name: 'Utdanningsforbundet' } as never);
   // The partners keep each other's registered teachers and institutions (no events tell of those): built here, as the seed does.
   await rebuildProjections(dbs);
+  // Written around the subgraphs, as the seed writes: the figures they maintain are counted from it here.
+  await rebuildFigures(dbs);
 }
 
 /** The 2030 round, with the usual dates. */

@@ -59,6 +59,7 @@ describe('npm run bench:deadline', () => {
       /^owners' decisions on 2029's applications, meanwhile: (\d+) of \1 stored as answered .* +PASS$/m,
       /^kills: catalogue at [\d.]+ s back in [\d.]+ s, plans at .*, admissions at .*, feedback at .* \(SIGTERM; npm run dev started each again\) +PASS$/m,
       /^reconcile: [\d,]+ records checked, 0 differences +PASS$/m,
+      /^figures: [\d,]+ cells checked against a recount, 0 differences +PASS$/m,
       /^submission latency \(each request the service answered\): p50 \d+ ms, p99 [\d,]+ ms/m,
       /^projection lag \(answer → plans' projection\), every partner up: /m,
     ]) {

@@ -84,6 +84,9 @@ describe('a counted collection', () => {
     const before = await inTransaction(db, (s) => things.replaceOne(thing('a', { study: 's4', rating: 1 }), s));
     expect(before).toMatchObject({ _id: 'a', study: 's1' });
     expect((await readCells(things.figures, byStudy, [{ study: 's1' }, { study: 's4' }])).map((c) => c && c.n)).toEqual([1, 1]);
+    // Deleting counts the document out.
+    expect(await inTransaction(db, (s) => things.deleteOne({ _id: 'a' }, s))).toMatchObject({ _id: 'a', study: 's4' });
+    expect(await readCells(things.figures, byStudy, [{ study: 's4' }])).toEqual([null]);
     expect(await things.check()).toEqual([]);
   });
 

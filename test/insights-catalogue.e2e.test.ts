@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '@partnerskap/catalogue';
 import { CREDENTIAL_HEADER, type Identity, createCredentialSigner, startSubgraph } from '@partnerskap/kit';
 import { type Harness, startHarness } from './harness.js';
+import { rebuildFigures } from '../demo/figures.js';
 
 // The catalogue's part of the strategy insights (offers, funding, requirements) through the
 // gateway. Expected figures are counted here with plain find() and JavaScript, and the funding
@@ -154,6 +155,8 @@ beforeAll(async () => {
     ...[5, 6, 7, 8, 9, 10, 11].map((i) => allocation(i, '46', 'ENG', true, 'SUBSTITUTE')),
     ...[12, 13, 14, 15, 16, 17].map((i) => allocation(i, '46', 'ENG', false, null)),
   ] as never[]);
+  // Written around the subgraph: its figures are counted from the records again, as a bulk load does.
+  await rebuildFigures(h.dbs, ['catalogue']);
 }, 120_000);
 afterAll(async () => {
   await h?.close();
@@ -209,14 +212,14 @@ describe('the catalogue\'s insights through the gateway', () => {
     expect(MATHS_AND_SCIENCE.map((c) => subjects.get(c))).toEqual(['Matematikk', 'Naturfag']);
   });
 
-  it('sends the same four database commands for any year, and for the whole trend', async () => {
+  it('sends the same three database commands for any year, and for the whole trend: the year\'s figures are one read of maintained cells', async () => {
     const token = await h.token({ role: 'directorate' });
-    const four = ['aggregate allocations', 'aggregate studies', 'find requirements', 'find rounds'];
+    const three = ['find figures', 'find requirements', 'find rounds'];
     for (const year of [2022, 2024]) {
       h.takeCommands();
       const res = await h.query(QUERY, { year }, { token });
       expect(res.errors).toBeUndefined();
-      expect(catalogueCommands()).toEqual(four);
+      expect(catalogueCommands()).toEqual(three);
     }
     h.takeCommands();
     const trend = await h.query<{ insightsTrend: Doc[] }>(
@@ -226,7 +229,7 @@ describe('the catalogue\'s insights through the gateway', () => {
     );
     expect(trend.errors).toBeUndefined();
     expect(trend.data!.insightsTrend.length).toBe(4);
-    expect(catalogueCommands()).toEqual(four);
+    expect(catalogueCommands()).toEqual(three);
   });
 
   it('lists one entry per round year, oldest first, with each year\'s own figures', async () => {
@@ -268,7 +271,7 @@ describe('Insights as an entity of the catalogue', () => {
         null,
       ],
     });
-    expect(commands).toEqual(['aggregate allocations', 'find requirements', 'find rounds']);
+    expect(commands).toEqual(['find figures', 'find requirements', 'find rounds']);
   });
 });
 

@@ -5,6 +5,7 @@ import { type JWK, decodeJwt, importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startDevSupergraph } from './harness.js';
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE } from '../gateway/src/dev-key.js';
+import { rebuildFigures } from '../demo/figures.js';
 
 // The npm scripts no other test runs, each through npm (so the script line itself, its node flags
 // and all, is what runs) in its smallest mode that still goes end to end: a command no test runs
@@ -86,11 +87,11 @@ describe.concurrent('npm run bench:insights', () => {
   it('times the report queries at the demo volume and twice it (--scale 2 --rounds 1) and prints the table', async ({ expect }) => {
     const run = await npmRun('bench:insights', ['--scale', '2', '--rounds', '1'], 120_000);
     expect(run.leftovers).toBe(false);
-    // Under a loaded machine a report may take over its 2 s: the verdict is the bench's, the run is ours.
+    // Under a loaded machine a report may take over its 200 ms: the verdict is the bench's, the run is ours.
     expect([0, 1], run.stderr).toContain(run.code);
     expect(run.stdout).toMatch(/^report +1x median +1x worst +1x cmds +2x median +2x worst +2x cmds {2}verdict$/m);
     expect(run.stdout).toMatch(/^the page \(funnel\) +\d+ ms +\d+ ms +\d+ +\d+ ms +\d+ ms +\d+ {2}(PASS|FAIL)/m);
-    expect(run.stdout).toMatch(/^\d of 4 reports within 2000 ms at 2x with no more database commands than at 1x$/m);
+    expect(run.stdout).toMatch(/^\d of 4 reports within 200 ms \(median\) at 2x with no more database commands than at 1x$/m);
   }, 130_000);
 });
 
@@ -151,6 +152,8 @@ describe.concurrent('npm run example', () => {
       { _id: 'K2ENG51001-2024', name: 'Engelsk 1 for 5.-10. trinn', ...study, ...more },
       { _id: 'K2ENG52001-2024', name: 'Engelsk 2 for 5.-10. trinn', ...study, code: 'K2ENG52001', ...more },
     ]);
+    // Written around the subgraph: its figures are counted from the records again, as a bulk load does.
+    await rebuildFigures(running!.dbs, ['catalogue']);
     await running!.stopSubgraph('feedback');
     try {
       const run = await npmRun('example', [], 30_000, { GATEWAY_URL: running!.gateway.url });
@@ -185,6 +188,7 @@ describe.concurrent('npm run example', () => {
     } finally {
       await running!.restartSubgraph('feedback');
       await studies.deleteMany({});
+      await rebuildFigures(running!.dbs, ['catalogue']);
     }
   }, 70_000);
 });

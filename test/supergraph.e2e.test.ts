@@ -248,12 +248,14 @@ describe('_entities', () => {
     expect(reads.length).toBe(1);
   });
 
-  it('batches the figures admissions adds to many studies into one aggregation', async () => {
-    h.takeCommands();
-    const res = await h.query<any>('{ studies(filter: { year: 2022 }, first: 50) { edges { node { id applicants vacantSeats } } } }');
-    expect(res.data?.studies.edges.length).toBe(50);
-    const reads = h.takeCommands().filter((c) => c.collection === 'applications');
-    expect(reads.map((c) => c.command)).toEqual(['aggregate']);
+  it('batches the figures admissions adds to many studies into one read of its maintained cells, none of the applications', async () => {
+    for (const first of [5, 50]) {
+      h.takeCommands();
+      const res = await h.query<any>('query($first: Int) { studies(filter: { year: 2022 }, first: $first) { edges { node { id applicants vacantSeats } } } }', { first });
+      expect(res.data?.studies.edges.length).toBe(first);
+      const reads = h.takeCommands().filter((c) => c.db === h.dbs.admissions.databaseName);
+      expect(reads.map((c) => `${c.command} ${String(c.collection)}`)).toEqual(['find figures']);
+    }
   });
 });
 

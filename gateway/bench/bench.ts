@@ -69,7 +69,8 @@ await build({
   plugins: [externalThirdParty],
   logLevel: 'error',
 });
-process.once('exit', () => rmSync(SERVE_BUNDLE, { force: true }));
+// A profile's frames point into the bundle: it stays for reading them.
+if (!values.profile) process.once('exit', () => rmSync(SERVE_BUNDLE, { force: true }));
 
 /**
  * The Node flags our gateway is deployed with, read from `npm run gateway` (a larger young
@@ -309,28 +310,21 @@ for (const { workload, target, mode, m } of rows) {
   console.log(`${workload.padEnd(17)} ${targets[target]!.name.padEnd(17)} ${mode.padEnd(21)} ${m.rps.toFixed(0).padStart(6)} ${String(m.p50).padStart(5)} ${String(m.p99).padStart(5)} ${m.cpuPerReq.toFixed(3).padStart(10)} ${(m.backendCpuPerReq || Number.NaN).toFixed(2).padStart(15)} ${m.rss.toFixed(0).padStart(12)} ${String(m.bad).padStart(4)}`);
 }
 const get = (w: string, t: string) => rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')?.m ?? { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpuPerReq: Number.NaN, backendCpuPerReq: Number.NaN, rss: Number.NaN, requests: 0, bad: 0 };
+/** Issue 19's targets, each printed with PASS or FAIL in the last lines. */
 const checks: [string, number, string, number][] = [];
 for (const w of ['single-subgraph', 'cross-partner', 'entity-heavy'].filter((w) => !values.only || w === values.only)) {
   const ours = get(w, 'ours');
   const stock = get(w, 'stock');
   const hive = get(w, 'hive');
-  checks.push([`${w}: CPU/req ours ÷ stock`, ours.cpuPerReq / stock.cpuPerReq, '<=', 0.5]);
-  checks.push([`${w}: CPU/req ours ÷ Hive`, ours.cpuPerReq / hive.cpuPerReq, '<=', 0.35]);
-  if (w !== 'single-subgraph') {
-    checks.push([`${w}: req/s ours ÷ stock`, ours.rps / stock.rps, '>=', 1.5]);
-    checks.push([`${w}: req/s ours ÷ Hive`, ours.rps / hive.rps, '>=', 2]);
+  if (w === 'single-subgraph') {
+    checks.push([`${w}: req/s ours ÷ subgraph alone`, ours.rps / get(w, 'floor').rps, '>=', 0.9]);
+    checks.push([`${w}: gateway CPU/req ours ÷ stock`, ours.cpuPerReq / stock.cpuPerReq, '<=', 0.5]);
   } else {
-    checks.push([`${w}: req/s ours ÷ subgraph alone`, ours.rps / get(w, 'floor').rps, '>=', 0.5]);
+    checks.push([`${w}: req/s ours ÷ Hive`, ours.rps / hive.rps, '>=', 1.5]);
+    checks.push([`${w}: req/s ours ÷ stock`, ours.rps / stock.rps, '>=', 2]);
+    checks.push([`${w}: p99 ours ÷ the better peer's`, ours.p99 / Math.min(stock.p99, hive.p99), '<=', 1]);
   }
-  checks.push([`${w}: p99 ours ÷ best peer's`, ours.p99 / Math.min(stock.p99, hive.p99), '<=', 1]);
-  checks.push([`${w}: peak RSS ours (MB)`, ours.rss, '<=', 250]);
-}
-console.log('\ntarget (rotating variables, production features on, response cache off)   value   goal   ');
-let failed = 0;
-for (const [name, value, op, goal] of checks) {
-  const ok = op === '<=' ? value <= goal : value >= goal;
-  if (!ok) failed++;
-  console.log(`${name.padEnd(62)} ${value.toFixed(2).padStart(8)}  ${op} ${String(goal).padEnd(5)} ${ok ? 'PASS' : 'FAIL'}`);
+  if (w === 'cross-partner') checks.push([`${w}: backend CPU ms/req (ours)`, ours.backendCpuPerReq, '<=', 3]);
 }
 // ---- compression: ours, the README's query (or the one workload chosen), the same calls without
 // Accept-Encoding, with gzip and with br, in alternating rounds; bytes as sent, CPU of the gateway.
@@ -359,6 +353,15 @@ if (squeezed && (!values.targets || values.targets.split(',').includes('ours')))
   }
 }
 
+// Each of our gateway processes, over the whole run (the response-cache one included).
+for (const name of ['ours', 'ours-cache']) checks.push([`peak RSS of ${targets[name]!.name} (MB)`, peakRssMb(gateways[name]!.pid), '<', 250]);
+console.log('\ntarget (rotating variables, production features on, response cache off)   value   goal   ');
+let failed = 0;
+for (const [name, value, op, goal] of checks) {
+  const ok = op === '<=' ? value <= goal : op === '<' ? value < goal : value >= goal;
+  if (!ok) failed++;
+  console.log(`${name.padEnd(62)} ${value.toFixed(2).padStart(8)}  ${op} ${String(goal).padEnd(5)} ${ok ? 'PASS' : 'FAIL'}`);
+}
 const bad = rows.reduce((a, r) => a + r.m.bad, 0) + compressionBad;
 console.log(`\n${checks.length - failed} of ${checks.length} targets met; ${bad} bad responses; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
 // Stop the children gently (SIGTERM lets a profiled gateway write its profile) before leaving.

@@ -9,6 +9,7 @@
  * decide on 2029 applications while teachers apply for 2030. The rules' windows are checked as
  * always; only that one date is not a real one.
  */
+import { rebuildFigures } from '../../demo/figures.js';
 import { rebuildProjections } from '../../demo/projections.js';
 import { type PartnerDbs } from '../../demo/seed.js';
 
@@ -155,6 +156,7 @@ export async function seedDeadline(dbs: PartnerDbs, counts: { teachers: number; 
   });
   if (docs.length) await dbs.admissions.collection('applications').insertMany(docs as never[]);
   await rebuildProjections(dbs);
+  await rebuildFigures(dbs);
   return {
     teachers,
     unemployed: Array.from({ length: counts.unemployed }, (_, i) => `t-nobody${String(i).padStart(6, '0')}`),

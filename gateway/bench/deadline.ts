@@ -29,6 +29,7 @@ import { MongoClient } from 'mongodb';
 import { settleEvents } from '@partnerskap/kit';
 import { type WebhookReceiver, startWebhookReceiver } from '@partnerskap/catalogue';
 import { type RunningDev, processesUnder, startDev } from '../../demo/dev.js';
+import { checkFigures } from '../../demo/figures.js';
 import { reconcile } from '../../demo/projections.js';
 import { partnerDbs } from '../../demo/seed.js';
 import { DEADLINE_DAY, LAST_YEAR, YEAR, seedDeadline } from './deadline-seed.js';
@@ -461,6 +462,9 @@ try {
   const decisions = await dbs.plans.collection<{ _id: string; outcome: string; fundingScheme: string | null }>('decisions').find({ year: LAST_YEAR }).toArray();
   const decisionsRight = decisions.filter((d) => decided.get(d._id)?.outcome === d.outcome && decided.get(d._id)?.scheme === d.fundingScheme).length;
   const { checked, differences } = await reconcile(dbs);
+  // The figures the partners maintained through the rush (every write, concurrent, killed midway), against a recount.
+  const figureReports = await checkFigures(dbs);
+  const figureDifferences = figureReports.flatMap((r) => r.differences.map((d) => `${r.partner} ${d.id} ${d.problem}`));
 
   // -------------------------------------------------------------------------------------------
   // The figures.
@@ -521,6 +525,7 @@ try {
     figure(`  after killing ${o.name}: worst lag ${fmt(worst)} ms; under ${fmt(TARGET_LAG_P99_MS)} ms again for applications answered ${((lastSlow - back) / 1000).toFixed(1)} s after it was back`);
   });
   figure(`settle after the rush: every consumer at its source's head in ${fmt(Math.round(settleMs))} ms`);
+  figure(`figures: ${fmt(figureReports.reduce((n, r) => n + r.checked, 0))} cells checked against a recount, ${figureDifferences.length} differences${figureDifferences.length ? ` (${figureDifferences.slice(0, 3).join('; ')})` : ''}`, figureDifferences.length === 0);
   figure(`reconcile: ${fmt(checked)} records checked, ${differences.length} differences${differences.length ? ` (${differences.slice(0, 3).map((d) => `${d.consumer} ${d.kind} ${d.key} ${d.problem}`).join('; ')})` : ''}`, differences.length === 0);
   // Webhooks: every event about each owner (its teachers' applications, its decisions), from the producers' outboxes,
   // must reach its receiver; each once after deduplication by webhook-id, however many attempts (30 % fail, the catalogue killed once).

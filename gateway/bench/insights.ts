@@ -2,8 +2,10 @@
  * `npm run bench:insights`: the strategy insights' report queries over the demo data and over
  * `--scale` times it (default 10), side by side in one run: the time each answer takes through the
  * gateway (median and worst of `--rounds`) and the database commands it sends (driver command
- * monitoring), which must not grow with the volume. Exits 1 when a report takes over 2 s at the
- * larger volume or sends more commands there.
+ * monitoring), which must not grow with the volume. Exits 1 when a report's median is over 200 ms
+ * at the larger volume or it sends more commands there. The copies are loaded around the
+ * subgraphs (a bulk load), so each partner's figures are then rebuilt from its records, as
+ * `npm run seed` does.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,12 +14,14 @@ import { parseArgs } from 'node:util';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { DEFAULT_LIMITS, loadOrCreateDevKey, signDevToken } from '@partnerskap/gateway';
 import { type Db } from 'mongodb';
+import { rebuildFigures } from '../../demo/figures.js';
 import { type RunningSupergraph, startSupergraph } from '../../demo/supergraph.js';
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' } } });
 const SCALE = Number(values.scale);
 const ROUNDS = Number(values.rounds);
-const LIMIT_MS = 2000;
+/** Issue 19's target: every report's median at the larger volume. */
+const LIMIT_MS = 200;
 if (!Number.isInteger(SCALE) || SCALE < 2 || !Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--scale must be a whole number from 2, --rounds from 1');
 
 const operation = (file: string) => readFileSync(new URL(`../../operations/${file}`, import.meta.url), 'utf8');
@@ -131,6 +135,7 @@ async function run(times: number, token: string): Promise<{ documents: number; f
   });
   try {
     const documents = times > 1 ? await multiply(running.dbs as unknown as Record<string, Db>, times) : 0;
+    if (times > 1) await rebuildFigures(running.dbs);
     const figures = await measure(running, () => commands, token, times > 1);
     return { documents, figures };
   } finally {
@@ -151,11 +156,11 @@ let failed = 0;
 QUERIES.forEach((q, i) => {
   const a = base.figures[i]!;
   const b = large.figures[i]!;
-  const ok = b.worstMs <= LIMIT_MS && b.commands <= a.commands;
+  const ok = b.medianMs <= LIMIT_MS && b.commands <= a.commands;
   if (!ok) failed++;
   console.log(
-    `${q.name.padEnd(22)} ${`${a.medianMs.toFixed(0)} ms`.padStart(10)} ${`${a.worstMs.toFixed(0)} ms`.padStart(9)} ${String(a.commands).padStart(8)} ${`${b.medianMs.toFixed(0)} ms`.padStart(11)} ${`${b.worstMs.toFixed(0)} ms`.padStart(10)} ${String(b.commands).padStart(9)}  ${ok ? 'PASS' : `FAIL (limit ${LIMIT_MS} ms, commands may not grow)`}`,
+    `${q.name.padEnd(22)} ${`${a.medianMs.toFixed(0)} ms`.padStart(10)} ${`${a.worstMs.toFixed(0)} ms`.padStart(9)} ${String(a.commands).padStart(8)} ${`${b.medianMs.toFixed(0)} ms`.padStart(11)} ${`${b.worstMs.toFixed(0)} ms`.padStart(10)} ${String(b.commands).padStart(9)}  ${ok ? 'PASS' : `FAIL (median limit ${LIMIT_MS} ms, commands may not grow)`}`,
   );
 });
-console.log(`\n${QUERIES.length - failed} of ${QUERIES.length} reports within ${LIMIT_MS} ms at ${SCALE}x with no more database commands than at 1x`);
+console.log(`\n${QUERIES.length - failed} of ${QUERIES.length} reports within ${LIMIT_MS} ms (median) at ${SCALE}x with no more database commands than at 1x`);
 process.exit(failed > 0 ? 1 : 0);

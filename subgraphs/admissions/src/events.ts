@@ -2,8 +2,9 @@
  * The institutions' events (what admissions tells the other partners) and what admissions keeps
  * of theirs. An event's data is the record's state after the change, as its consumers may see it.
  */
-import { type Db } from 'mongodb';
-import { type ApplicationState, type InstitutionState, type NewEvent, type Subscription } from '@partnerskap/kit';
+import { type ClientSession, type Db } from 'mongodb';
+import { type ApplicationState, type InstitutionState, type NewEvent, type Subscription, inTransaction } from '@partnerskap/kit';
+import { createCountedApplications } from './figures.js';
 import { type ApplicationDoc, type InstitutionDoc } from './store.js';
 
 /** An application as the other partners keep it: pseudonymous teacher, no campus wishes, no dates but the facts. */
@@ -45,19 +46,24 @@ export const snapshots: Record<string, (db: Db) => Promise<{ subject: string; da
  * decisions and teachers' employers (plans). An owner's decision also sets `ownerApproved` on the
  * application (institutions see an application only once its owner approved it).
  */
-export const subscriptions = (db: Db): Subscription[] => [
-  { source: 'catalogue', kinds: { study: {}, round: {}, allocation: {} } },
-  {
-    source: 'plans',
-    kinds: {
-      decision: {
-        also: async (d, subject, session) => {
-          await db
-            .collection<ApplicationDoc>('applications')
-            .updateOne({ _id: subject }, { $set: { ownerApproved: d.outcome === 'APPROVED' } }, session ? { session } : {});
+export const subscriptions = (db: Db): Subscription[] => {
+  const applications = createCountedApplications(db);
+  return [
+    { source: 'catalogue', kinds: { study: {}, round: {}, allocation: {} } },
+    {
+      source: 'plans',
+      kinds: {
+        decision: {
+          also: async (d, subject, session) => {
+            const approved = d.outcome === 'APPROVED';
+            // Through the counted applications, like every write of them; only a change is written (a repair
+            // runs this for every decision, without a session of its own: most are right already).
+            const set = (s: ClientSession) => applications.updateOne({ _id: subject, ownerApproved: { $ne: approved } }, { $set: { ownerApproved: approved } }, s);
+            await (session ? set(session) : inTransaction(db, set));
+          },
         },
+        teacher: {},
       },
-      teacher: {},
     },
-  },
-];
+  ];
+};

@@ -1,6 +1,7 @@
 import { subscriptions, snapshots } from './events.js';
 import { type SubgraphModule } from '@partnerskap/kit';
 import { type AdmissionsContext, createContext } from './context.js';
+import { figures } from './figures.js';
 import { createAdmissionsServer } from './server.js';
 import { type AdmissionsStore, createAdmissionsStore } from './store.js';
 
@@ -13,6 +14,9 @@ export const admissions: SubgraphModule<AdmissionsStore, AdmissionsContext> = {
   createContext,
   subscriptions,
   snapshots,
+  // The same counted collection (and figure sets) the store writes through.
+  figures,
 };
 
 export { type AdmissionsStore, createAdmissionsStore } from './store.js';
+export { APPLICATION_FIGURES, createCountedApplications, figures } from './figures.js';

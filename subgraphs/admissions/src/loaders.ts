@@ -2,7 +2,7 @@ import { createByKeyLoader } from '@partnerskap/kit';
 import DataLoader from 'dataloader';
 import { type AdmissionsStore, type Application, type FunnelCounts } from './store.js';
 
-/** A loader of one year's rows from an aggregation that takes a batch of years: one command per batch. */
+/** A loader of one year's cells from a read that takes a batch of years: one command per batch. */
 function byYear<R extends { year: number }>(fetch: (years: number[]) => Promise<R[]>): DataLoader<number, R[]> {
   return new DataLoader<number, R[]>(async (years) => {
     const rows = await fetch([...years]);
@@ -31,14 +31,8 @@ export function createLoaders(store: AdmissionsStore) {
     funnelByOwner: byYear((years) => store.funnelByOwner(years)),
     /** A year's funnel cells per subject and grade band (bySubject, byGradeBand and vacantSeats share them). */
     funnelBySubject: byYear((years) => store.funnelBySubject(years)),
-    /** One owner's funnel of one year (null when it has no applications), one aggregation for a batch. */
-    ownerFunnel: new DataLoader<OwnerYear, FunnelCounts | null, string>(
-      async (keys) => {
-        const rows = await store.funnelOfOwners([...new Set(keys.map((k) => k.year))], [...new Set(keys.map((k) => k.owner))]);
-        return keys.map((k) => rows.find((r) => r.owner === k.owner && r.year === k.year) ?? null);
-      },
-      { cacheKeyFn: (k) => `${k.year}\u0000${k.owner}` },
-    ),
+    /** One owner's funnel of one year (null when it has no applications), one read by `_id`s for a batch. */
+    ownerFunnel: new DataLoader<OwnerYear, FunnelCounts | null, string>((keys) => store.ownerFunnels(keys), { cacheKeyFn: (k) => `${k.year}\u0000${k.owner}` }),
   };
 }
 

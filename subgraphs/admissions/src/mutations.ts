@@ -50,7 +50,7 @@ const EVENT_OF = {
 /** Writes, or refuses if the application changed while the rules were checked (someone else acted first). */
 async function update(ctx: AdmissionsContext, app: Application, expect: Partial<ApplicationDoc>, set: Partial<ApplicationDoc>, action: keyof typeof EVENT_OF, details: Record<string, unknown>) {
   const line = auditEntry(ctx.identity, ctx.clock.now(), action, app.id, app.institution, details);
-  const updated = await ctx.store.updateApplication(app.id, expect, set, line, EVENT_OF[action]);
+  const updated = await ctx.store.updateApplication(app, expect, set, line, EVENT_OF[action]);
   if (!updated) throw refused(ErrorCode.INVALID_STATE, 'The application changed while this was checked; look again and retry', 'application');
   return updated;
 }

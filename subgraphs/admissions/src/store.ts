@@ -1,6 +1,25 @@
 import { type Db, type Filter } from 'mongodb';
 import { applicationEvent } from './events.js';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, createAuditedWriter, eqFilter, eraseTeacherFromEvents, inTransaction, withId } from '@partnerskap/kit';
+import { createCellQueue } from './cell-queue.js';
+import { FUNNEL_BY_OWNER, FUNNEL_BY_SUBJECT, FUNNEL_OF_OWNER, STUDY_FIGURES, cellsOf, createCountedApplications, funnelCounts, sumOf } from './figures.js';
+import {
+  type AuditDoc,
+  type FigureDoc,
+  type Idempotency,
+  type Identity,
+  NB,
+  type PageWindow,
+  afterCursor,
+  keysetOrder,
+  keysetSort,
+  createAuditedWriter,
+  eqFilter,
+  eraseTeacherFromEvents,
+  findCells,
+  inTransaction,
+  readCells,
+  withId,
+} from '@partnerskap/kit';
 
 /** An institution as stored; `_id` is its organisation number. */
 export interface InstitutionDoc {
@@ -74,39 +93,6 @@ export interface SubjectFunnel extends FunnelCounts {
   study: string;
 }
 
-/** A set date (not null, not missing): `$type` means the same in MongoDB and in the embedded store's native grouping. */
-const isDate = (path: string) => ({ $eq: [{ $type: path }, 'date'] });
-const countIf = (condition: unknown) => ({ $sum: { $cond: [condition, 1, 0] } });
-/**
- * The funnel's accumulators, for one `$group`: plain sums of one comparison each, the shape the
- * embedded store groups natively. A withdrawal is counted in two parts (before enrolling, after),
- * which the rules keep apart (one excludes the other).
- */
-const FUNNEL_SUMS = {
-  applications: { $sum: 1 },
-  admitted: countIf({ $eq: ['$admission.outcome', 'ADMITTED'] }),
-  waitlisted: countIf({ $eq: ['$admission.outcome', 'WAITLISTED'] }),
-  rejected: countIf({ $eq: ['$admission.outcome', 'REJECTED'] }),
-  withdrawnBefore: countIf(isDate('$withdrawnAt')),
-  withdrawnAfter: countIf(isDate('$enrolment.withdrawnAt')),
-  completed: countIf(isDate('$completedAt')),
-  credits: { $sum: '$creditsCompleted' },
-  credited: { $sum: { $cond: [{ $eq: ['$creditsCompleted', 0] }, 0, 1] } },
-};
-/**
- * Every grouped cell in the first reply, so that a report is a fixed number of commands whatever
- * the number of cells (no getMore): a few hundred owners per year, each cell well under 1 kB of
- * the 16 MB a reply may hold.
- */
-const ALL_CELLS = { batchSize: 100_000 } as const;
-type FunnelRow<K> = Omit<FunnelCounts, 'withdrawn'> & { _id: K; withdrawnBefore: number; withdrawnAfter: number };
-/** A grouped row with its key fields lifted out of `_id`. */
-const flatten = <K extends object>({ _id, withdrawnBefore, withdrawnAfter, ...counts }: FunnelRow<K>): K & FunnelCounts => ({
-  ..._id,
-  ...counts,
-  withdrawn: withdrawnBefore + withdrawnAfter,
-});
-
 export type Institution = ReturnType<typeof withId<InstitutionDoc>>;
 export type Application = ReturnType<typeof withId<ApplicationDoc>>;
 
@@ -149,7 +135,11 @@ export const APPLICATION_ORDER = keysetOrder('applications', [{ field: 'year', d
 /** The admissions subgraph's data access. */
 export function createAdmissionsStore(db: Db) {
   const institutions = db.collection<InstitutionDoc>('institutions');
-  const applications = db.collection<ApplicationDoc>('applications');
+  // Every write of an application moves its figures (figures.ts) in the same transaction; reads go to the collection.
+  const counted = createCountedApplications(db);
+  const applications = counted.collection;
+  // Writes that move the same cells take turns in this process rather than conflict (cell-queue.ts).
+  const queue = createCellQueue();
   const writer = createAuditedWriter(db, 'admissions');
   return {
     /** Its outbox: the events its writes commit, served as the feed. */
@@ -168,6 +158,7 @@ export function createAdmissionsStore(db: Db) {
         { key: { year: 1, teacher: 1 }, unique: true, name: 'one_application_per_teacher_and_year' },
       ]);
       await writer.ensureIndexes();
+      await counted.ensureIndexes();
     },
     async institutions(): Promise<Institution[]> {
       return (await institutions.find().sort({ name: 1, _id: 1 }).collation(NB).toArray()).map(withId);
@@ -194,7 +185,7 @@ export function createAdmissionsStore(db: Db) {
     async rekeyTeacher(teacher: string, pseudonym: string, at: Date): Promise<number> {
       const n = await inTransaction(db, async (session) => {
         await writer.rekeyActor(teacher, pseudonym, session);
-        const n = (await applications.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        const n = await counted.updateMany({ teacher }, { $set: { teacher: pseudonym } }, session);
         // Its events (and its copy of plans' teacher) stop naming the teacher too; the partners' copies follow by the events below.
         await eraseTeacherFromEvents(db, teacher, pseudonym, session);
         // The partners' copies follow: each application's new state, under the new pseudonym.
@@ -207,84 +198,77 @@ export function createAdmissionsStore(db: Db) {
     },
     /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
     async insertApplication(doc: ApplicationDoc, line: AuditDoc, idempotency: Idempotency<Application>): Promise<Application> {
-      return writer.insert(applications, doc, line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, idempotency, () => [
-        applicationEvent('application.submitted', doc),
-      ]);
+      return queue(cellsOf(doc), () =>
+        writer.insert(counted, doc, line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, idempotency, () => [
+          applicationEvent('application.submitted', doc),
+        ]),
+      );
     },
     /** The first result of a request made before with the same idempotency key, if any. */
     replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
-    /** Changes an application only if it still is as the rules saw it (`expect`); null (nothing written) when it changed meanwhile. */
-    async updateApplication(id: string, expect: Filter<ApplicationDoc>, set: Partial<ApplicationDoc>, line: AuditDoc, event: string): Promise<Application | null> {
-      const doc = await writer
-        .write(
+    /**
+     * Changes an application only if it still is as the rules saw it (`expect`); null (nothing
+     * written) when it changed meanwhile. `app` is the application as the rules read it (its cells).
+     */
+    async updateApplication(app: Application, expect: Filter<ApplicationDoc>, set: Partial<ApplicationDoc>, line: AuditDoc, event: string): Promise<Application | null> {
+      const write = () =>
+        writer.write(
           line,
           null,
           async (session) => {
-            const updated = await applications.findOneAndUpdate({ ...expect, _id: id }, { $set: set }, { session, returnDocument: 'after' });
+            const updated = await counted.updateOne({ ...expect, _id: app.id }, { $set: set }, session);
             if (!updated) throw new StaleWrite();
             return updated;
           },
           undefined,
           (a) => [applicationEvent(event, a)],
-        )
-        .catch((err: unknown) => {
+        );
+      const doc = await queue(cellsOf({ ...app, _id: app.id }), write).catch((err: unknown) => {
         if (err instanceof StaleWrite) return null;
         throw err;
       });
       return doc ? withId(doc) : null;
     },
-    countAdmitted(study: string): Promise<number> {
-      return applications.countDocuments({ study, 'admission.outcome': 'ADMITTED' });
+    /** The admitted of one study (the places rule): one cell. */
+    async countAdmitted(study: string): Promise<number> {
+      const [cell] = await readCells(counted.figures, STUDY_FIGURES, [{ study }]);
+      return cell ? sumOf(cell, 'admitted') : 0;
     },
     auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
       return writer.lines(identity, first);
     },
+    /**
+     * A filtered list's `totalCount`: counted over the documents, as the filter is any combination
+     * of the allow-listed fields and the caller's visibility (no figure set is kept per combination).
+     */
     countApplications(q: ApplicationQuery): Promise<number> {
       return applications.countDocuments(applicationFilter(q));
     },
-    /** The funnel per year, school owner and county: one aggregation for a batch of years (a few hundred cells each). */
+    /** The funnel per year, school owner and county: one read of the kept cells for a batch of years (a few hundred each). */
     async funnelByOwner(years: number[]): Promise<OwnerFunnel[]> {
-      const rows = await applications
-        .aggregate<FunnelRow<{ year: number; owner: string; county: string }>>([
-          { $match: { year: { $in: years } } },
-          { $group: { _id: { year: '$year', owner: '$owner', county: '$county' }, ...FUNNEL_SUMS } },
-        ], ALL_CELLS)
-        .toArray();
-      return rows.map(flatten);
+      const cells = await findCells(counted.figures, FUNNEL_BY_OWNER, { year: { $in: years } });
+      return cells.map((c) => ({ year: c.year as number, owner: c.owner as string, county: c.county as string, ...funnelCounts(c) }));
     },
     /**
-     * The funnel per year, subject, grade band and study: one aggregation for a batch of years (a
-     * few hundred cells each). Per study, since the API shows each study's applicants too and a
-     * subject's figures must add up from those as shown (`shownTotal`).
+     * The funnel per year, subject, grade band and study: one read of the kept cells for a batch
+     * of years (a few hundred each). Per study, since the API shows each study's applicants too and
+     * a subject's figures must add up from those as shown (`shownTotal`).
      */
     async funnelBySubject(years: number[]): Promise<SubjectFunnel[]> {
-      const rows = await applications
-        .aggregate<FunnelRow<{ year: number; subject: string; gradeBand: string; study: string }>>([
-          { $match: { year: { $in: years } } },
-          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', study: '$study' }, ...FUNNEL_SUMS } },
-        ], ALL_CELLS)
-        .toArray();
-      return rows.map(flatten);
+      const cells = await findCells(counted.figures, FUNNEL_BY_SUBJECT, { year: { $in: years } });
+      return cells.map((c) => ({ year: c.year as number, subject: c.subject as string, gradeBand: c.gradeBand as string, study: c.study as string, ...funnelCounts(c) }));
     },
-    /** The funnel of the given school owners in the given years (per year and owner, all counties): one aggregation. */
-    async funnelOfOwners(years: number[], owners: string[]): Promise<(FunnelCounts & { year: number; owner: string })[]> {
-      const rows = await applications
-        .aggregate<FunnelRow<{ year: number; owner: string }>>([
-          { $match: { year: { $in: years }, owner: { $in: owners } } },
-          { $group: { _id: { year: '$year', owner: '$owner' }, ...FUNNEL_SUMS } },
-        ], ALL_CELLS)
-        .toArray();
-      return rows.map(flatten);
+    /** The funnel of school owners in years (all counties), in key order, null for none: one read by `_id`s for a batch. */
+    async ownerFunnels(keys: readonly { year: number; owner: string }[]): Promise<(FunnelCounts | null)[]> {
+      const cells = await readCells(counted.figures, FUNNEL_OF_OWNER, keys.map((k) => ({ year: k.year, owner: k.owner })));
+      return cells.map((c) => (c ? funnelCounts(c) : null));
     },
-    /** Applicants, admitted and waitlisted per study, one aggregation for a batch of studies. */
-    studyFigures(studyIds: string[]): Promise<StudyFigures[]> {
-      const count = (outcome: string) => ({ $sum: { $cond: [{ $eq: ['$admission.outcome', outcome] }, 1, 0] } });
-      return applications
-        .aggregate<StudyFigures>([
-          { $match: { study: { $in: studyIds } } },
-          { $group: { _id: '$study', applicants: { $sum: 1 }, admitted: count('ADMITTED'), waitlisted: count('WAITLISTED') } },
-        ])
-        .toArray();
+    /** Applicants, admitted and waitlisted per study (none for a study without applications): one read by `_id`s for a batch. */
+    async studyFigures(studyIds: string[]): Promise<StudyFigures[]> {
+      const cells = await readCells(counted.figures, STUDY_FIGURES, studyIds.map((study) => ({ study })));
+      return cells.flatMap((c: FigureDoc | null, i) =>
+        c ? [{ _id: studyIds[i]!, applicants: sumOf(c, 'applicants'), admitted: sumOf(c, 'admitted'), waitlisted: sumOf(c, 'waitlisted') }] : [],
+      );
     },
   };
 }

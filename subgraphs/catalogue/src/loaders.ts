@@ -1,13 +1,15 @@
 import DataLoader from 'dataloader';
 import { createByKeyLoader } from '@partnerskap/kit';
-import { type CatalogueStore } from './store.js';
+import { type CatalogueStore, type YearGroups } from './store.js';
 
-/** A per-request loader of groups by year: one aggregation per batch of years. */
-function byYear<G extends { year: number }>(fetch: (years: number[]) => Promise<G[]>): DataLoader<number, G[]> {
-  return new DataLoader<number, G[]>(async (years) => {
-    const groups = new Map<number, G[]>(years.map((y) => [y, []]));
-    for (const g of await fetch([...years])) groups.get(g.year)?.push(g);
-    return years.map((y) => groups.get(y)!);
+/** A per-request loader of a year's groups (offers and allocations): one read of their cells per batch of years. */
+function yearGroups(store: CatalogueStore): DataLoader<number, YearGroups> {
+  return new DataLoader<number, YearGroups>(async (years) => {
+    const byYear = new Map<number, YearGroups>(years.map((y) => [y, { offers: [], allocations: [] }]));
+    const { offers, allocations } = await store.yearGroups([...years]);
+    for (const g of offers) byYear.get(g.year)?.offers.push(g);
+    for (const g of allocations) byYear.get(g.year)?.allocations.push(g);
+    return years.map((y) => byYear.get(y)!);
   });
 }
 
@@ -23,10 +25,8 @@ export function createLoaders(store: CatalogueStore) {
     subject: createByKeyLoader((codes) => store.subjectsByCodes(codes), (s) => s.id),
     round: createByKeyLoader((years) => store.roundsByYears(years.map(Number)), (r) => String(r.id)),
     allocation: createByKeyLoader((ids) => store.allocationsByIds(ids), (a) => a.id),
-    /** A year's studies grouped by subject, grade band and status (the insights' offers). */
-    offerGroups: byYear((years) => store.offerGroups(years)),
-    /** A year's allocations grouped by subject, grade band, county, decision and scheme (the insights' funding). */
-    allocationGroups: byYear((years) => store.allocationGroups(years)),
+    /** A year's studies grouped by subject, grade band and status (the insights' offers), and its allocations by subject, grade band, county, decision and scheme (the funding). */
+    yearGroups: yearGroups(store),
     /** All requirements, read at most once per request. */
     requirements: once(() => store.requirements()),
   };

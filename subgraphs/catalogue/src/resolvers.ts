@@ -89,9 +89,9 @@ export const resolvers = {
   },
   Insights: {
     __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => insightsOf(insightsYear(ref.year), ctx),
-    offers: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => offerCells(await ctx.loaders.offerGroups.load(i.year)),
+    offers: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => offerCells((await ctx.loaders.yearGroups.load(i.year)).offers),
     funding: async (i: { year: number }, _: unknown, ctx: CatalogueContext) =>
-      fundingFigures(await ctx.loaders.allocationGroups.load(i.year), ctx.identity, ctx.insights),
+      fundingFigures((await ctx.loaders.yearGroups.load(i.year)).allocations, ctx.identity, ctx.insights),
     requirements: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => requirementRules(await ctx.loaders.requirements(), i.year),
   },
   ApplicationRound: {

@@ -1,7 +1,25 @@
 import { type Db, type Filter } from 'mongodb';
 import { allocationEvent, roundEvent, studyEvent } from './events.js';
+import { ALLOCATION_FIGURES, OFFER_FIGURES, createCatalogueFigures } from './figures.js';
 import { createWebhookStore } from './webhook-store.js';
-import { type AuditDoc, type Idempotency, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, type RoundDates, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, eraseTeacherFromEvents, inTransaction, withId } from '@partnerskap/kit';
+import {
+  type AuditDoc,
+  type Idempotency,
+  type Identity,
+  NB,
+  type PageWindow,
+  afterCursor,
+  keysetOrder,
+  keysetSort,
+  type RoundDates,
+  SEARCH_MAX_TIME_MS,
+  createAuditedWriter,
+  eqFilter,
+  eraseTeacherFromEvents,
+  findCells,
+  inTransaction,
+  withId,
+} from '@partnerskap/kit';
 
 /** A study offer as stored. */
 export interface StudyDoc {
@@ -79,6 +97,12 @@ export interface AllocationGroup {
   n: number;
 }
 
+/** Some years' studies and allocations, grouped (the insights' offers and funding). */
+export interface YearGroups {
+  offers: OfferGroup[];
+  allocations: AllocationGroup[];
+}
+
 /** The API's shape of a stored document: `id` instead of `_id`. */
 export type Entity<T extends { _id: unknown }> = ReturnType<typeof withId<T>>;
 export type Study = Entity<StudyDoc>;
@@ -102,22 +126,20 @@ function studyFilter(q: StudyQuery): Filter<StudyDoc> {
   return f;
 }
 
-/**
- * The groups of an insights aggregation come back in one batch: there are at most a few thousand a
- * year (subjects x grade bands x counties x decisions), so one command whatever the data volume.
- */
-const ONE_BATCH = { batchSize: 100_000 } as const;
+/** The filter fields {@link OFFER_FIGURES} is keyed by: a studies filter of these only is counted from its cells. */
+const OFFER_KEYS = ['year', 'subject', 'gradeBand', 'status'] as const satisfies readonly (keyof StudyQuery)[];
 
 /** The studies' stable order: name (Norwegian collation), then id; the index `{ name: 1, _id: 1 }` (collation nb) serves it. */
 export const STUDY_ORDER = keysetOrder('studies', [{ field: 'name', direction: 1, type: 'string' }]);
 
 /** The catalogue's data access: the only code that knows its collections. */
 export function createCatalogueStore(db: Db) {
-  const studies = db.collection<StudyDoc>('studies');
+  const counted = createCatalogueFigures(db);
+  const studies = counted.studies.collection;
   const subjects = db.collection<SubjectDoc>('subjects');
   const requirements = db.collection<RequirementDoc>('requirements');
   const rounds = db.collection<RoundDoc>('rounds');
-  const allocations = db.collection<AllocationDoc>('allocations');
+  const allocations = counted.allocations.collection;
   const writer = createAuditedWriter(db, 'catalogue');
   const webhooks = createWebhookStore(db);
   return {
@@ -136,6 +158,8 @@ export function createCatalogueStore(db: Db) {
         { key: { code: 1, year: 1 }, unique: true },
       ]);
       await allocations.createIndexes([{ key: { year: 1, subject: 1 } }, { key: { study: 1 } }, { key: { teacher: 1 } }]);
+      await counted.studies.ensureIndexes();
+      await counted.allocations.ensureIndexes();
       await writer.ensureIndexes();
       await webhooks.ensureIndexes();
     },
@@ -152,8 +176,18 @@ export function createCatalogueStore(db: Db) {
         .toArray();
       return docs.map(withId);
     },
-    countStudies(q: StudyQuery): Promise<number> {
-      return studies.countDocuments(studyFilter(q), { maxTimeMS: SEARCH_MAX_TIME_MS });
+    /**
+     * How many studies match: from the few cells of {@link OFFER_FIGURES} the filter names when it
+     * filters by year, subject, grade band and status only (the lists by year and subject); a filter by
+     * institution, delivery or text counts the documents (cells keyed by those too would be about as
+     * many as the studies, and no cell can count a text search).
+     */
+    async countStudies(q: StudyQuery): Promise<number> {
+      if (q.institution !== undefined || q.delivery !== undefined || q.search !== undefined) {
+        return studies.countDocuments(studyFilter(q), { maxTimeMS: SEARCH_MAX_TIME_MS });
+      }
+      const cells = await findCells(counted.studies.figures, OFFER_FIGURES, eqFilter(Object.fromEntries(OFFER_KEYS.map((k) => [k, q[k]]))));
+      return cells.reduce((n, c) => n + Number(c.offers), 0);
     },
     async subjects(): Promise<Subject[]> {
       return (await subjects.find().sort({ name: 1, _id: 1 }).collation(NB).toArray()).map(withId);
@@ -176,7 +210,7 @@ export function createCatalogueStore(db: Db) {
      */
     async rekeyTeacher(teacher: string, pseudonym: string): Promise<number> {
       return inTransaction(db, async (session) => {
-        const n = (await allocations.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        const n = await counted.allocations.updateMany({ teacher }, { $set: { teacher: pseudonym } }, session);
         await eraseTeacherFromEvents(db, teacher, pseudonym, session);
         await webhooks.rekeyTeacher(teacher, pseudonym, session);
         return n;
@@ -184,14 +218,14 @@ export function createCatalogueStore(db: Db) {
     },
     /** Publishes a study (the code and year are unique: CONFLICT otherwise). */
     async insertStudy(doc: StudyDoc, line: AuditDoc, idempotency: Idempotency<Study>): Promise<Study> {
-      return writer.insert(studies, doc, line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, idempotency, (study) => [
+      return writer.insert(counted.studies, doc, line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, idempotency, (study) => [
         studyEvent('study.published', study),
       ]);
     },
     async updateStudy(id: string, set: Partial<StudyDoc>, line: AuditDoc): Promise<Study> {
       const type = set.status === 'CANCELLED' ? 'study.cancelled' : 'study.updated';
       return withId(
-        (await writer.write(line, null, (session) => studies.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' }), undefined, (doc) => [studyEvent(type, doc!)]))!,
+        (await writer.write(line, null, (session) => counted.studies.updateOne({ _id: id }, { $set: set }, session), undefined, (doc) => [studyEvent(type, doc!)]))!,
       );
     },
     async insertRound(doc: RoundDoc, line: AuditDoc, idempotency: Idempotency<Entity<RoundDoc>>): Promise<Entity<RoundDoc>> {
@@ -200,7 +234,7 @@ export function createCatalogueStore(db: Db) {
     /** The first result of a request made before with the same idempotency key, if any. */
     replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
     async saveAllocation(doc: AllocationDoc, line: AuditDoc): Promise<Entity<AllocationDoc>> {
-      await writer.write(line, null, async (session) => (await allocations.replaceOne({ _id: doc._id }, doc, { session, upsert: true }), doc), undefined, (a) => [allocationEvent(a)]);
+      await writer.write(line, null, async (session) => (await counted.allocations.replaceOne(doc, session), doc), undefined, (a) => [allocationEvent(a)]);
       return withId(doc);
     },
     auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
@@ -209,25 +243,21 @@ export function createCatalogueStore(db: Db) {
     async allocationsByIds(ids: string[]): Promise<Entity<AllocationDoc>[]> {
       return (await allocations.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
-    /** The studies of some years grouped by year, subject, grade band and status: one aggregation. */
-    async offerGroups(years: number[]): Promise<OfferGroup[]> {
-      const rows = await studies
-        .aggregate<{ _id: Omit<OfferGroup, 'offers' | 'places'>; offers: number; places: number }>([
-          { $match: { year: { $in: years } } },
-          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', status: '$status' }, offers: { $sum: 1 }, places: { $sum: '$places' } } },
-        ], ONE_BATCH)
-        .toArray();
-      return rows.map((r) => ({ ...r._id, offers: r.offers, places: r.places }));
-    },
-    /** The allocations of some years grouped by year, subject, grade band, county, decision and scheme: one aggregation. */
-    async allocationGroups(years: number[]): Promise<AllocationGroup[]> {
-      const rows = await allocations
-        .aggregate<{ _id: Omit<AllocationGroup, 'n' | 'scheme'> & { scheme?: string | null }; n: number }>([
-          { $match: { year: { $in: years } } },
-          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', county: '$county', funded: '$funded', scheme: '$scheme' }, n: { $sum: 1 } } },
-        ], ONE_BATCH)
-        .toArray();
-      return rows.map((r) => ({ ...r._id, scheme: r._id.scheme ?? null, n: r.n }));
+    /**
+     * The studies of some years grouped by year, subject, grade band and status, and their allocations
+     * by year, subject, grade band, county, decision and scheme: the cells of {@link OFFER_FIGURES} and
+     * {@link ALLOCATION_FIGURES}, in one command for both (an insights page asks for its offers and its
+     * funding together; each set's `{ year }` index serves it).
+     */
+    async yearGroups(years: number[]): Promise<YearGroups> {
+      const sets = [OFFER_FIGURES.name, ALLOCATION_FIGURES.name];
+      const cells = await counted.studies.figures.find({ set: { $in: sets }, year: { $in: years } }, { batchSize: 100_000 }).toArray();
+      const groups: YearGroups = { offers: [], allocations: [] };
+      for (const c of cells) {
+        if (c.set === OFFER_FIGURES.name) groups.offers.push({ year: c.year, subject: c.subject, gradeBand: c.gradeBand, status: c.status, offers: c.offers, places: c.places } as OfferGroup);
+        else groups.allocations.push({ year: c.year, subject: c.subject, gradeBand: c.gradeBand, county: c.county, funded: c.funded, scheme: c.scheme ?? null, n: c.n } as AllocationGroup);
+      }
+      return groups;
     },
   };
 }

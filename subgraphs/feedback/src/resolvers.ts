@@ -79,7 +79,8 @@ export const resolvers = {
     rating: async (s: { id: string }, _: unknown, ctx: FeedbackContext) => shown(ctx, await ctx.loaders.studyRating.load(s.id)),
     feedback: async (s: { id: string }, args: Page, ctx: FeedbackContext) => {
       const window = pageWindow(args, FEEDBACK_ORDER);
-      return toConnection(await ctx.store.feedbackOn(s.id, window), window, () => ctx.store.countFeedbackOn(s.id));
+      // The count is the study's rating cell's, batched with the page's other studies' (one read for all).
+      return toConnection(await ctx.store.feedbackOn(s.id, window), window, async () => (await ctx.loaders.studyRating.load(s.id))?.count ?? 0);
     },
   },
   Subject: {

@@ -1,6 +1,21 @@
 import { statementEvent } from './events.js';
-import { type Db, type Filter } from 'mongodb';
-import { type AuditDoc, type Idempotency, type Identity, type PageWindow, afterCursor, keysetOrder, keysetSort, createAuditedWriter, withId } from '@partnerskap/kit';
+import { RATING_BY_STUDY, RATING_BY_SUBJECT_STUDY, RATING_BY_YEAR, TOPIC_ORDER, createCountedFeedback, topicCount, topicSum } from './figures.js';
+import { type Db } from 'mongodb';
+import {
+  type AuditDoc,
+  type FigureDoc,
+  type Idempotency,
+  type Identity,
+  type PageWindow,
+  afterCursor,
+  createAuditedWriter,
+  findCells,
+  inTransaction,
+  keysetOrder,
+  keysetSort,
+  readCells,
+  withId,
+} from '@partnerskap/kit';
 
 /** A union as stored; `_id` is its short code. */
 export interface UnionDoc {
@@ -77,18 +92,8 @@ export interface YearRatings {
 
 export type Feedback = ReturnType<typeof withId<FeedbackDoc>>;
 
-const TOPIC_ORDER = ['RELEVANCE', 'QUALITY', 'WORKLOAD', 'ORGANISATION', 'SCHOOL_SUPPORT'];
-
-/** A batch of 100 studies gives up to 500 topic groups: one reply holds them all (no getMore). */
-const ONE_BATCH = { batchSize: 5000 } as const;
-/** A year gives some (studies + counties) x 5 topic groups, about 1,000: one reply holds a batch of many years. */
-const YEARS_BATCH = { batchSize: 100_000 } as const;
-
-/** One grouped cell: answers and the sum of their ratings, with the `_id` it was grouped by. */
-type Cell<K> = { _id: K; count: number; sum: number };
-type CellKey = { key: string; year?: number };
-
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const amount = (cell: FigureDoc, field: string) => Number(cell[field] ?? 0);
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
@@ -99,18 +104,18 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   }
   return groups;
 }
-const totals = (cells: Cell<unknown>[]) => ({
-  count: cells.reduce((a, c) => a + c.count, 0),
-  sum: cells.reduce((a, c) => a + c.sum, 0),
-  cells: [cells.map((c) => c.count)],
-});
 
-/** The summary of one key from its grouped cells, overall and per topic (the cells are those of the key). */
-function summarize(key: string, overall: Cell<CellKey>[], topics: Cell<CellKey & { topic: string }>[]): RatingSummary {
-  const byTopic = [...groupBy(topics, (t) => t._id.topic)]
-    .map(([topic, cells]) => ({ topic, ...totals(cells) }))
-    .sort((a, b) => TOPIC_ORDER.indexOf(a.topic) - TOPIC_ORDER.indexOf(b.topic));
-  return { key, ...totals(overall), byTopic };
+/**
+ * The summary of one key from its cells (one per study, or the key's only one), overall and per
+ * topic rated at least once: each count is partitioned into the counts of the cells that have some.
+ */
+function summarize(key: string, cells: FigureDoc[]): RatingSummary {
+  const totals = (count: string, sum: string) => {
+    const rated = cells.filter((c) => amount(c, count) > 0);
+    return { count: rated.reduce((a, c) => a + amount(c, count), 0), sum: rated.reduce((a, c) => a + amount(c, sum), 0), cells: [rated.map((c) => amount(c, count))] };
+  };
+  const byTopic = TOPIC_ORDER.filter((t) => cells.some((c) => amount(c, topicCount(t)) > 0)).map((topic) => ({ topic, ...totals(topicCount(topic), topicSum(topic)) }));
+  return { key, ...totals('count', 'sum'), byTopic };
 }
 
 /**
@@ -138,64 +143,40 @@ export const FEEDBACK_ORDER = keysetOrder('feedback', [{ field: 'givenAt', direc
 /** The feedback subgraph's data access. */
 export function createFeedbackStore(db: Db) {
   const unions = db.collection<UnionDoc>('unions');
-  const feedback = db.collection<FeedbackDoc>('feedback');
+  const feedback = createCountedFeedback(db);
   const statements = db.collection<StatementDoc>('statements');
   const writer = createAuditedWriter(db, 'feedback');
 
-  /**
-   * Answers and rating sums grouped by `key`, a finer `cell` when given (each group is then one
-   * cell of the key's total), and `year` when given, overall and per topic: two aggregations,
-   * whatever the number of keys.
-   */
-  function grouped(match: Filter<FeedbackDoc>, id: { key: string; cell?: string; year?: string }, options: { batchSize: number }) {
-    return Promise.all([
-      feedback.aggregate<Cell<CellKey>>([{ $match: match }, { $group: { _id: id, count: { $sum: 1 }, sum: { $sum: '$rating' } } }], options).toArray(),
-      feedback
-        .aggregate<Cell<CellKey & { topic: string }>>([
-          { $match: match },
-          { $unwind: '$topics' },
-          { $group: { _id: { ...id, topic: '$topics.topic' }, count: { $sum: 1 }, sum: { $sum: '$topics.rating' } } },
-        ], options)
-        .toArray(),
-    ]);
+  /** The ratings of a batch of studies, in key order (a study without feedback gets an empty summary): one `find` by `_id`. */
+  async function studySummaries(ids: string[]): Promise<RatingSummary[]> {
+    const cells = await readCells(feedback.figures, RATING_BY_STUDY, ids.map((study) => ({ study })));
+    return ids.map((id, i) => summarize(id, cells[i] ? [cells[i]] : []));
   }
 
   /**
-   * The ratings of a batch of studies or subjects, in key order (a key without feedback gets an empty summary): two
-   * aggregations, grouped per study as well, so that a subject's summary knows the study counts it
-   * adds up (small-number suppression hides a total whose cells are hidden).
+   * The ratings of a batch of subjects, in key order (a subject without feedback gets an empty
+   * summary): one `find` of their per-study cells, so that a subject's summary knows the study counts
+   * it adds up (small-number suppression hides a total whose cells are hidden).
    */
-  async function summaries(field: 'study' | 'subject', keys: string[]): Promise<RatingSummary[]> {
-    const [overall, topics] = await grouped({ [field]: { $in: keys } }, { key: `$${field}`, cell: '$study' }, ONE_BATCH);
-    const overallOf = groupBy(overall, (c) => c._id.key);
-    const topicsOf = groupBy(topics, (c) => c._id.key);
-    return keys.map((key) => summarize(key, overallOf.get(key) ?? [], topicsOf.get(key) ?? []));
+  async function subjectSummaries(codes: string[]): Promise<RatingSummary[]> {
+    const cells = groupBy(await findCells(feedback.figures, RATING_BY_SUBJECT_STUDY, { subject: { $in: codes } }), (c) => String(c.subject));
+    return codes.map((code) => summarize(code, (cells.get(code) ?? []).sort((a, b) => byString(String(a.study), String(b.study)))));
   }
 
   /**
-   * The ratings of a batch of years, in key order: four aggregations whatever the number of years
-   * or answers (per year, subject and study; per year and county; each overall and per topic), the
-   * year's overall figures rolled up from the grouped cells.
+   * The ratings of a batch of years, in key order: one `find` whatever the number of years or
+   * answers (a year's cells per subject and study, and per county), the year's overall figures
+   * rolled up from them.
    */
   async function yearRatings(years: number[]): Promise<YearRatings[]> {
-    const match = { year: { $in: years } };
-    const [[subjectCells, subjectTopics], [countyCells, countyTopics]] = await Promise.all([
-      grouped(match, { year: '$year', key: '$subject', cell: '$study' }, YEARS_BATCH),
-      grouped(match, { year: '$year', key: '$county' }, YEARS_BATCH),
-    ]);
-    const partition = (overall: Cell<CellKey>[], topics: Cell<CellKey & { topic: string }>[]) => {
-      const overallOf = groupBy(overall, (c) => `${c._id.year}\u0000${c._id.key}`);
-      const topicsOf = groupBy(topics, (c) => `${c._id.year}\u0000${c._id.key}`);
-      return (year: number) =>
-        [...new Set(overall.filter((c) => c._id.year === year).map((c) => String(c._id.key)))]
-          .sort(byString)
-          .map((key) => summarize(key, overallOf.get(`${year}\u0000${key}`) ?? [], topicsOf.get(`${year}\u0000${key}`) ?? []));
+    const cells = await findCells(feedback.figures, RATING_BY_YEAR, { year: { $in: years } });
+    const partition = (year: number, by: 'subject' | 'county') => {
+      const of = groupBy(cells.filter((c) => c.year === year && c.by === by), (c) => String(c.value));
+      return [...of.keys()].sort(byString).map((key) => summarize(key, of.get(key)!.sort((a, b) => byString(String(a.study), String(b.study)))));
     };
-    const subjectsOf = partition(subjectCells, subjectTopics);
-    const countiesOf = partition(countyCells, countyTopics);
     return years.map((year) => {
-      const bySubject = subjectsOf(year);
-      const byCounty = countiesOf(year);
+      const bySubject = partition(year, 'subject');
+      const byCounty = partition(year, 'county');
       return { year, overall: yearOverall(year, bySubject, byCounty), bySubject, byCounty };
     });
   }
@@ -206,9 +187,11 @@ export function createFeedbackStore(db: Db) {
     outboxHead: () => writer.outbox.head(),
     /** Creates the indexes every lookup and list of the resolvers uses. */
     async ensureIndexes(): Promise<void> {
-      await feedback.createIndexes([{ key: { study: 1, givenAt: -1, _id: 1 } }, { key: { subject: 1 } }, { key: { year: 1 } }]);
+      // The figures are read from their cells (no read groups the answers by subject or year any more).
+      await feedback.collection.createIndexes([{ key: { study: 1, givenAt: -1, _id: 1 } }]);
       await statements.createIndexes([{ key: { publishedAt: -1, _id: 1 } }]);
-      await feedback.createIndexes([{ key: { participant: 1 }, unique: true, partialFilterExpression: { participant: { $type: 'string' } } }]);
+      await feedback.collection.createIndexes([{ key: { participant: 1 }, unique: true, partialFilterExpression: { participant: { $type: 'string' } } }]);
+      await feedback.ensureIndexes();
       await writer.ensureIndexes();
     },
     async insertFeedback(doc: FeedbackDoc, line: AuditDoc, idempotency: Idempotency<Feedback>): Promise<Feedback> {
@@ -219,15 +202,19 @@ export function createFeedbackStore(db: Db) {
     },
     /** The studies some feedback is linked to a participant on (the ones an erasure hashes the teacher with). */
     participantStudies(): Promise<string[]> {
-      return feedback.distinct('study', { participant: { $type: 'string' } });
+      return feedback.collection.distinct('study', { participant: { $type: 'string' } });
     },
-    /** Removes these participant hashes (GDPR erasure): the feedback stays in every figure, tied to nobody. */
+    /**
+     * Removes these participant hashes (GDPR erasure): the feedback stays in every figure, tied to
+     * nobody. Through the counted collection, in a transaction, like every write of the feedback:
+     * today's figures do not count the hash, but a figure that someday does must move with it.
+     */
     async unlinkParticipants(participants: string[]): Promise<number> {
       if (participants.length === 0) return 0;
-      return (await feedback.updateMany({ participant: { $in: participants } }, { $unset: { participant: '' } })).modifiedCount;
+      return inTransaction(db, (session) => feedback.updateMany({ participant: { $in: participants } }, { $unset: { participant: '' } }, session));
     },
     async feedbackById(id: string): Promise<Feedback | null> {
-      const doc = await feedback.findOne({ _id: id });
+      const doc = await feedback.collection.findOne({ _id: id });
       return doc ? withId(doc) : null;
     },
     async statementById(id: string): Promise<ReturnType<typeof withId<StatementDoc>> | null> {
@@ -252,13 +239,12 @@ export function createFeedbackStore(db: Db) {
       return statements.countDocuments();
     },
     async feedbackOn(study: string, window: PageWindow): Promise<Feedback[]> {
-      return (await feedback.find(afterCursor({ study }, window)).sort(keysetSort(FEEDBACK_ORDER)).limit(window.limit + 1).toArray()).map(withId);
+      return (await feedback.collection.find(afterCursor({ study }, window)).sort(keysetSort(FEEDBACK_ORDER)).limit(window.limit + 1).toArray()).map(withId);
     },
-    countFeedbackOn(study: string): Promise<number> {
-      return feedback.countDocuments({ study });
-    },
-    studySummaries: (ids: string[]) => summaries('study', ids),
-    subjectSummaries: (codes: string[]) => summaries('subject', codes),
+    /** The ratings of a batch of studies, in key order; a study's `count` is also its feedback's `totalCount`. */
+    studySummaries,
+    /** The ratings of a batch of subjects, in key order. */
+    subjectSummaries,
     /** The strategy insights' ratings of a batch of years, in key order (a year without feedback has empty figures). */
     yearRatings,
   };

@@ -74,6 +74,8 @@ export interface Counted<D extends { _id: string }> {
   updateOne(filter: Filter<D>, update: UpdateFilter<D>, session: ClientSession): Promise<D | null>;
   /** Updates every document `filter` matches; how many. */
   updateMany(filter: Filter<D>, update: UpdateFilter<D>, session: ClientSession): Promise<number>;
+  /** Deletes the first document `filter` matches; the document deleted, or null. */
+  deleteOne(filter: Filter<D>, session: ClientSession): Promise<D | null>;
   /** Every cell recounted from the documents, by `_id` (with its set and key fields). */
   recount(session?: ClientSession): Promise<Map<string, FigureDoc>>;
   /** Replaces the kept cells with a recount; how many cells there are. */
@@ -154,9 +156,10 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
     sets,
     figures,
     async ensureIndexes() {
-      const indexes: IndexSpecification[] = [];
-      for (const set of sets) for (const index of set.indexes ?? []) indexes.push({ set: 1, ...index });
-      await figures.createIndexes([{ key: { set: 1 } }, ...indexes.map((key) => ({ key }))] as never);
+      // Two sets may read by the same fields: each index once.
+      const keys = new Map<string, IndexSpecification>([['{"set":1}', { set: 1 }]]);
+      for (const set of sets) for (const index of set.indexes ?? []) keys.set(JSON.stringify({ set: 1, ...index }), { set: 1, ...index });
+      await figures.createIndexes([...keys.values()].map((key) => ({ key })) as never);
     },
     async insertOne(doc, session) {
       await collection.insertOne(doc as never, { session });
@@ -182,6 +185,11 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
       const after = new Map(((await collection.find({ _id: { $in: ids } } as Filter<D>, { session }).toArray()) as D[]).map((d) => [d._id, d]));
       await apply(before.map((b) => [b, after.get(b._id) ?? null] as const), session);
       return n;
+    },
+    async deleteOne(filter, session) {
+      const before = (await collection.findOneAndDelete(filter, { session })) as D | null;
+      if (before) await apply([[before, null]], session);
+      return before;
     },
     recount,
     async rebuild(session) {
@@ -215,7 +223,8 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
 /** The cells of `set` with these keys, in key order (null for a cell nothing counts in): one command. */
 export async function readCells<D>(figures: Collection<FigureDoc>, set: FigureSet<D>, keys: readonly Record<string, CellValue | undefined>[], session?: ClientSession): Promise<(FigureDoc | null)[]> {
   const ids = keys.map((k) => cellId(set, k));
-  const found = new Map((await figures.find({ _id: { $in: [...new Set(ids)] } }, session ? { session } : {}).toArray()).map((d) => [d._id, d]));
+  // Every cell in the first reply (no getMore, whatever the batch).
+  const found = new Map((await figures.find({ _id: { $in: [...new Set(ids)] } }, { batchSize: 100_000, ...(session ? { session } : {}) }).toArray()).map((d) => [d._id, d]));
   return ids.map((id) => found.get(id) ?? null);
 }
 

@@ -20,34 +20,28 @@ export function createLoaders(store: PlansStore) {
       const found = new Set(await store.approvedPairs([...pairs]));
       return pairs.map((p) => found.has(p));
     }),
-    /** Approvals per `<owner or *>|<study>`: one aggregation per owner named in the batch. */
-    approved: new DataLoader<string, number>(async (keys) => {
-      const byOwner = new Map<string, string[]>();
-      for (const key of keys) {
-        const [owner, study] = key.split(SEPARATOR) as [string, string];
-        byOwner.set(owner, [...(byOwner.get(owner) ?? []), study]);
-      }
-      const counts = new Map<string, number>();
-      await Promise.all(
-        [...byOwner].map(async ([owner, studies]) => {
-          for (const row of await store.approvedCounts(studies, owner === '*' ? undefined : owner)) {
-            counts.set(`${owner}${SEPARATOR}${row._id}`, row.n);
-          }
+    /** Approvals per `<owner or *>|<study>`: one lookup of the kept cells for the whole batch, whatever its owners. */
+    approved: new DataLoader<string, number>((keys) =>
+      store.approvedCounts(
+        keys.map((key) => {
+          const [owner, study] = key.split(SEPARATOR) as [string, string];
+          return { study, owner: owner === '*' ? undefined : owner };
         }),
-      );
-      return keys.map((k) => counts.get(k) ?? 0);
-    }),
-    /** A year's decisions per owner: one aggregation for every year of the batch (a trend asks for several). */
+      ),
+    ),
+    /** How many teachers an owner employs (`SchoolOwner.teachers`' `totalCount`): one lookup for a page of owners. */
+    teacherCount: new DataLoader<string, number>((owners) => store.teacherCounts(owners)),
+    /** A year's decisions per owner: one lookup for every year of the batch (a trend asks for several). */
     decisionsByOwner: new DataLoader<number, OwnerCell[]>(async (years) => {
       const rows = await store.decisionsByOwner([...years]);
       return years.map((y) => rows.filter((r) => r.year === y));
     }),
-    /** A year's decisions per subject, grade band and reason: one aggregation for every year of the batch. */
+    /** A year's decisions per subject, grade band and reason: one lookup for every year of the batch. */
     decisionsByTopic: new DataLoader<number, TopicCell[]>(async (years) => {
       const rows = await store.decisionsByTopic([...years]);
       return years.map((y) => rows.filter((r) => r.year === y));
     }),
-    /** One owner's decisions of one year (`<year>|<owner>`): one aggregation for the whole batch. */
+    /** One owner's decisions of one year (`<year>|<owner>`): one lookup for the whole batch. */
     ownerDecisions: new DataLoader<string, OwnerCell[]>(async (keys) => {
       const pairs = keys.map((k) => k.split(SEPARATOR) as [string, string]);
       const rows = await store.decisionsByOwner([...new Set(pairs.map(([y]) => Number(y)))], [...new Set(pairs.map(([, o]) => o))]);

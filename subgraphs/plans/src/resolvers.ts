@@ -13,7 +13,7 @@ interface InsightsRef {
   requirements?: unknown;
 }
 
-/** The decision figures of a year: each partition from the one aggregation it needs (per request, see the loaders). */
+/** The decision figures of a year: each partition from the one lookup of kept cells it needs (per request, see the loaders). */
 const owners = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByOwner.load(d.year);
 const topics = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByTopic.load(d.year);
 /** A breakdown's cells with the year's audit (`auditedDecisions`) applied, for a caller who may not see persons. */
@@ -82,7 +82,7 @@ export const resolvers = {
     teachers: async (o: Owner, args: { first?: number | null; after?: string | null }, ctx: PlansContext) => {
       const window = pageWindow(args, TEACHER_ORDER);
       const rows = await ctx.store.teachersOf(o.id, window);
-      return toConnection(rows, window, () => ctx.store.countTeachersOf(o.id));
+      return toConnection(rows, window, () => ctx.loaders.teacherCount.load(o.id));
     },
     plan: (o: Owner, args: { year: number }, ctx: PlansContext) => ctx.loaders.plan.load(`${o.id}-${yearArg(args.year, 'year')}`),
     plans: (o: Owner, _: unknown, ctx: PlansContext) => ctx.store.plansOf(o.id),

@@ -1,7 +1,24 @@
-import { type Db, type Filter } from 'mongodb';
+import { type ClientSession, type Collection, type Db, type Filter } from 'mongodb';
 import { decisionEvent, teacherState } from './events.js';
-import { type AuditDoc, type Identity, NB, type PageWindow, afterCursor, keysetOrder, keysetSort, SEARCH_MAX_TIME_MS, createAuditedWriter, eqFilter, eraseTeacherFromEvents, inTransaction, withId } from '@partnerskap/kit';
-import { type ClientSession } from 'mongodb';
+import {
+  type AuditDoc,
+  type FigureDoc,
+  type Identity,
+  NB,
+  type PageWindow,
+  afterCursor,
+  cellId,
+  findCells,
+  keysetOrder,
+  keysetSort,
+  SEARCH_MAX_TIME_MS,
+  createAuditedWriter,
+  eqFilter,
+  eraseTeacherFromEvents,
+  inTransaction,
+  withId,
+} from '@partnerskap/kit';
+import { approvedByOwnerStudy, approvedByStudy, createPlansCounted, decisionsByOwner, decisionsByTopic, teacherCellKey, teacherCells, teachersByOwner } from './figures.js';
 import { type OwnerCell, type TeacherCell, type TopicCell } from './insights.js';
 
 /** A county as stored; `_id` is its number. */
@@ -87,9 +104,11 @@ export const TEACHER_ORDER = keysetOrder('teachers', []);
 export function createPlansStore(db: Db) {
   const counties = db.collection<CountyDoc>('counties');
   const owners = db.collection<OwnerDoc>('owners');
-  const teachers = db.collection<TeacherDoc>('teachers');
+  const counted = createPlansCounted(db);
+  const teachers = counted.teachers.collection;
   const plans = db.collection<PlanDoc>('plans');
-  const decisions = db.collection<DecisionDoc>('decisions');
+  const decisions = counted.decisions.collection;
+  const { figures } = counted.decisions;
   const writer = createAuditedWriter(db, 'plans');
   return {
     /** Its outbox: the events its writes commit, served as the feed. */
@@ -100,7 +119,10 @@ export function createPlansStore(db: Db) {
       await owners.createIndexes([{ key: { name: 1, _id: 1 }, collation: NB }, { key: { county: 1 } }]);
       await teachers.createIndexes([{ key: { owner: 1, _id: 1 } }]);
       await plans.createIndexes([{ key: { owner: 1, year: -1 } }]);
-      await decisions.createIndexes([{ key: { study: 1 } }, { key: { owner: 1, year: 1 } }, { key: { teacher: 1, institution: 1 } }, { key: { year: 1 } }]);
+      // The figures are read from the cells, so no index serves a count by study or year any more.
+      await decisions.createIndexes([{ key: { owner: 1, year: 1 } }, { key: { teacher: 1, institution: 1 } }]);
+      await counted.decisions.ensureIndexes();
+      await counted.teachers.ensureIndexes();
       await writer.ensureIndexes();
     },
     /**
@@ -112,7 +134,7 @@ export function createPlansStore(db: Db) {
       await writer.write(
         line,
         null,
-        async (session) => (await decisions.replaceOne({ _id: doc._id }, doc, { session, upsert: true }), doc),
+        async (session) => (await counted.decisions.replaceOne(doc, session), doc),
         undefined,
         (d) => [decisionEvent('decision.made', d)],
       );
@@ -127,7 +149,7 @@ export function createPlansStore(db: Db) {
       return writer.write(line, null, async (session: ClientSession) => {
         const out: ReturnType<typeof withId<DecisionDoc>>[] = [];
         for (const [i, id] of order.entries()) {
-          const doc = await decisions.findOneAndUpdate({ _id: id }, { $set: { rank: i + 1 } }, { session, returnDocument: 'after' });
+          const doc = await counted.decisions.updateOne({ _id: id }, { $set: { rank: i + 1 } }, session);
           if (doc) out.push(withId(doc));
         }
         return out;
@@ -136,7 +158,7 @@ export function createPlansStore(db: Db) {
     async updateDecision(id: string, set: Partial<DecisionDoc>, line: AuditDoc): Promise<ReturnType<typeof withId<DecisionDoc>>> {
       const type = set.participationConfirmed ? 'decision.participation-confirmed' : set.fundingScheme !== undefined ? 'decision.funding-scheme-chosen' : 'decision.updated';
       return withId(
-        (await writer.write(line, null, (session) => decisions.findOneAndUpdate({ _id: id }, { $set: set }, { session, returnDocument: 'after' }), undefined, (d) => [decisionEvent(type, d!)]))!,
+        (await writer.write(line, null, (session) => counted.decisions.updateOne({ _id: id }, { $set: set }, session), undefined, (d) => [decisionEvent(type, d!)]))!,
       );
     },
     async savePlan(doc: PlanDoc, line: AuditDoc): Promise<Plan> {
@@ -168,8 +190,10 @@ export function createPlansStore(db: Db) {
     async teachersOf(owner: string, window: PageWindow): Promise<Teacher[]> {
       return (await teachers.find(afterCursor({ owner }, window)).sort(keysetSort(TEACHER_ORDER)).limit(window.limit + 1).toArray()).map(withId);
     },
-    countTeachersOf(owner: string): Promise<number> {
-      return teachers.countDocuments({ owner });
+    /** How many teachers each owner employs, in key order: one lookup of the kept cells. */
+    async teacherCounts(ownerIds: readonly string[]): Promise<number[]> {
+      const found = await cellSums(figures, ownerIds.map((owner) => cellId(teachersByOwner, { owner })), 'teachers');
+      return ownerIds.map((owner) => found.get(cellId(teachersByOwner, { owner })) ?? 0);
     },
     async plansByIds(ids: string[]): Promise<Plan[]> {
       return (await plans.find({ _id: { $in: ids } }).toArray()).map(withId);
@@ -189,13 +213,15 @@ export function createPlansStore(db: Db) {
         const doc = await teachers.findOne({ _id: teacher }, { session });
         let n = 0;
         if (doc) {
-          await teachers.deleteOne({ _id: teacher }, { session });
-          await teachers.insertOne({ ...doc, _id: pseudonym, school: null }, { session });
+          // The record moves to a new `_id`, which only a delete and an insert do (each through the
+          // counted collection: the pair moves the teacher's cells out and back in).
+          await counted.teachers.deleteOne({ _id: teacher }, session);
+          await counted.teachers.insertOne({ ...doc, _id: pseudonym, school: null }, session);
           // The partners keep the employer under the pseudonym (the event does not name the teacher; each partner's own erasure drops its old row).
           await writer.outbox.add([{ type: 'teacher.erased', subject: pseudonym, data: teacherState({ ...doc, _id: pseudonym }), audience: [doc.owner] }], new Date(), session);
           n++;
         }
-        n += (await decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, { session })).modifiedCount;
+        n += await counted.decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, session);
         await writer.rekeyActor(teacher, pseudonym, session);
         // Its copy of admissions' applications stops naming the teacher (admissions' own erasure event replaces it later).
         await eraseTeacherFromEvents(db, teacher, pseudonym, session);
@@ -213,73 +239,64 @@ export function createPlansStore(db: Db) {
       const docs = await decisions.find({ $or: or, outcome: 'APPROVED' }, { projection: { teacher: 1, institution: 1 } }).toArray();
       return docs.map((d) => `${d.teacher}|${d.institution}`);
     },
-    /** Approved applications per study, for all owners or one: one aggregation for a batch of studies. */
-    approvedCounts(studyIds: string[], owner: string | undefined): Promise<{ _id: string; n: number }[]> {
-      const match: Filter<DecisionDoc> = { study: { $in: studyIds }, outcome: 'APPROVED' };
-      if (owner !== undefined) match.owner = owner;
-      return decisions
-        .aggregate<{ _id: string; n: number }>([{ $match: match }, { $group: { _id: '$study', n: { $sum: 1 } } }])
-        .toArray();
+    /**
+     * Approved applications per study, for all owners (`owner` undefined) or one, in key order:
+     * one lookup of the cells by `_id` for the whole batch, whatever its owners.
+     */
+    async approvedCounts(keys: readonly { study: string; owner: string | undefined }[]): Promise<number[]> {
+      const ids = keys.map(({ study, owner }) => (owner === undefined ? cellId(approvedByStudy, { study }) : cellId(approvedByOwnerStudy, { owner, study })));
+      const found = await cellSums(figures, ids, 'approved');
+      return ids.map((id) => found.get(id) ?? 0);
     },
     /**
      * Decisions of the given years per owner, with the county stored on them: approvals, refusals
-     * and confirmed participations; only the given owners when named. One aggregation.
+     * and confirmed participations; only the given owners when named. One lookup of the kept cells.
      */
     async decisionsByOwner(years: number[], owners?: string[]): Promise<OwnerCell[]> {
-      const match: Filter<DecisionDoc> = { year: { $in: years } };
-      if (owners !== undefined) match.owner = { $in: owners };
-      const rows = await decisions
-        .aggregate<{ _id: { year: number; owner: string; county?: string } } & Omit<OwnerCell, 'year' | 'owner' | 'county'>>([
-          { $match: match },
-          { $group: { _id: { year: '$year', owner: '$owner', county: '$county' }, ...DECISION_SUMS } },
-        ], WHOLE_REPLY)
-        .toArray();
-      return rows.map(({ _id, approved, refused, confirmed }) => ({ year: _id.year, owner: _id.owner, county: _id.county ?? '', approved, refused, confirmed }));
+      const cells = await findCells(figures, decisionsByOwner, { year: { $in: years }, ...(owners !== undefined ? { owner: { $in: owners } } : {}) });
+      return cells.map((c) => ({ year: c.year as number, owner: c.owner as string, county: (c.county as string | null) ?? '', ...decisionCounts(c) }));
     },
     /**
      * Decisions of the given years per subject, grade band, study and refusal reason (null for
-     * approvals). One aggregation. Per study, since the API shows each study's approvals too and a
-     * subject's must add up from those as shown.
+     * approvals). One lookup of the kept cells. Per study, since the API shows each study's
+     * approvals too and a subject's must add up from those as shown.
      */
     async decisionsByTopic(years: number[]): Promise<TopicCell[]> {
-      const rows = await decisions
-        .aggregate<{ _id: { year: number; subject: string; gradeBand: string; study: string; reason?: string | null } } & Omit<TopicCell, 'year' | 'subject' | 'gradeBand' | 'study' | 'reason'>>([
-          { $match: { year: { $in: years } } },
-          { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', study: '$study', reason: '$reason' }, ...DECISION_SUMS } },
-        ], WHOLE_REPLY)
-        .toArray();
-      return rows.map(({ _id, approved, refused, confirmed }) => ({ ..._id, reason: _id.reason ?? null, approved, refused, confirmed }));
+      const cells = await findCells(figures, decisionsByTopic, { year: { $in: years } });
+      return cells.map((c) => ({
+        year: c.year as number,
+        subject: c.subject as string,
+        gradeBand: c.gradeBand as string,
+        study: c.study as string,
+        reason: (c.reason as string | null) ?? null,
+        ...decisionCounts(c),
+      }));
     },
     /**
-     * Teachers per subject taught, set of grade levels taught and credits held: one aggregation
-     * over the stock of teachers (an `$unwind` and a `$group`, which the store runs natively),
-     * whose cells number the distinct combinations, whatever the number of teachers. A teacher
-     * teaches a subject once (one `teaches` entry per subject, as every teacher is stored).
+     * Teachers per subject taught, set of grade levels taught and credits held: the kept cells,
+     * one lookup, whose number is that of the distinct combinations, whatever the number of
+     * teachers. A teacher teaches a subject once (one `teaches` entry per subject, as every
+     * teacher is stored).
      */
     async teacherCells(): Promise<TeacherCell[]> {
-      const rows = await teachers
-        .aggregate<{ _id: { subject: string; levels?: number[]; credits?: { subject: string; credits: number }[] }; n: number }>([
-          { $unwind: '$teaches' },
-          { $group: { _id: { subject: '$teaches.subject', levels: '$teaches.gradeLevels', credits: '$credits' }, n: { $sum: 1 } } },
-        ], WHOLE_REPLY)
-        .toArray();
-      return rows.map((r) => ({ subject: r._id.subject, levels: r._id.levels ?? [], credits: r._id.credits ?? [], teachers: r.n }));
+      const cells = await findCells(counted.teachers.figures, teacherCells, {});
+      return cells.map((c) => ({ subject: c.subject as string, ...teacherCellKey(c), teachers: Number(c.teachers) }));
     },
   };
 }
 
 /**
- * Grouped cells come in the aggregation's first reply, never through `getMore`: one command
- * whatever their number (at most owners x years, far under a reply's 16 MiB).
+ * One sum of the cells with these `_id`s (of one set or several), by `_id`: one command, every
+ * cell in its first reply (a page's keys; `readCells` would leave those past 101 to a `getMore`).
  */
-const WHOLE_REPLY = { batchSize: 1_000_000 };
+async function cellSums(figures: Collection<FigureDoc>, ids: readonly string[], sum: string): Promise<Map<string, number>> {
+  const unique = [...new Set(ids)];
+  const cells = await figures.find({ _id: { $in: unique } }, { projection: { [sum]: 1 }, batchSize: Math.max(unique.length, 1) }).toArray();
+  return new Map(cells.map((c) => [c._id, Number(c[sum] ?? 0)]));
+}
 
-/** Approvals, refusals and confirmed participations, as `$group` sums. */
-const DECISION_SUMS = {
-  approved: { $sum: { $cond: [{ $eq: ['$outcome', 'APPROVED'] }, 1, 0] } },
-  refused: { $sum: { $cond: [{ $eq: ['$outcome', 'REJECTED'] }, 1, 0] } },
-  confirmed: { $sum: { $cond: [{ $eq: ['$participationConfirmed', true] }, 1, 0] } },
-};
+/** A decision cell's counts. */
+const decisionCounts = (c: Record<string, unknown>) => ({ approved: Number(c.approved ?? 0), refused: Number(c.refused ?? 0), confirmed: Number(c.confirmed ?? 0) });
 
 /** The plans store. */
 export type PlansStore = ReturnType<typeof createPlansStore>;
