@@ -124,12 +124,16 @@ export function parseCollation(raw: unknown): Collation | undefined {
 
 const SENSITIVITY = { 1: 'base', 2: 'accent', 3: 'variant' } as const;
 const collators = new Map<string, Intl.Collator>();
+const collatorFor = new WeakMap<Collation, Intl.Collator>();
 
 /**
  * The `Intl.Collator` of a collation, with the options mingo's `$sort` derives from the same spec, so
  * that matching and sorting agree. Strengths 4 and 5 compare as 3 (see {@link collatedEqual}).
  */
 export function collatorOf(collation: Collation): Intl.Collator {
+  // A command compares many strings under one collation object: its collator is found once.
+  const known = collatorFor.get(collation);
+  if (known) return known;
   const key = JSON.stringify(collation);
   let found = collators.get(key);
   if (!found) {
@@ -141,6 +145,7 @@ export function collatorOf(collation: Collation): Intl.Collator {
     if (collators.size > 64) collators.clear();
     collators.set(key, found);
   }
+  collatorFor.set(collation, found);
   return found;
 }
 

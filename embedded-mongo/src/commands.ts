@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Binary, Long, ObjectId, Timestamp, UUID, calculateObjectSize } from 'bson';
+import { Binary, Long, ObjectId, Timestamp, UUID } from 'bson';
 import { compare } from 'mingo/util';
 import { type Collation, compareStrings, parseCollation } from './collation.js';
+import { encodeDoc, setBatchBytes } from './encoded.js';
 import { type Collection, Engine, Transaction, idKeyOf } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
 import { type FailAction, FailCommandError, type FailPoints } from './failpoints.js';
@@ -32,6 +33,8 @@ const DEFAULT_BATCH = 101;
 interface Cursor {
   ns: string;
   docs: Doc[];
+  /** Whether `docs` are stored documents (see {@link encodeDoc}). */
+  stored: boolean;
   pos: number;
   lastUsed: number;
 }
@@ -678,6 +681,7 @@ export class CommandRunner {
     if (skip < 0) throw badValue('skip value must be non-negative');
     const projection = cmd.projection as Doc | undefined;
     let docs: Doc[];
+    let stored = false;
     if (isView(coll)) {
       // A find on a view runs as an aggregation after the view's pipeline, as in MongoDB.
       const stages: Doc[] = [];
@@ -689,21 +693,25 @@ export class CommandRunner {
       docs = aggregate(coll, db, stages, ctx);
     } else {
       const records = sortRecords(match(coll, filter, ctx), cmd.sort as Doc | undefined, ctx);
-      docs = records.slice(skip, limit !== 0 ? skip + Math.abs(limit) : undefined).map((r) => project(r, projection, filter, ctx.variables));
+      const page = records.slice(skip, limit !== 0 ? skip + Math.abs(limit) : undefined);
+      // Without a projection the reply holds the stored documents themselves (see encodeDoc).
+      stored = !projection || Object.keys(projection).length === 0;
+      docs = stored ? page.map((r) => r.doc) : page.map((r) => project(r, projection, filter, ctx.variables));
     }
     const single = cmd.singleBatch === true || limit < 0;
-    return this.#cursorReply(`${db}.${name}`, docs, { batchSize: cmd.batchSize }, 'firstBatch', single);
+    return this.#cursorReply(`${db}.${name}`, docs, { batchSize: cmd.batchSize }, 'firstBatch', single, stored);
   }
 
-  #cursorReply(ns: string, docs: Doc[], options: Doc | undefined, key: 'firstBatch', single = false): Doc {
+  /** A cursor's first batch (`stored`: the documents are stored ones, see {@link encodeDoc}), and the cursor when more remain. */
+  #cursorReply(ns: string, docs: Doc[], options: Doc | undefined, key: 'firstBatch', single = false, stored = false): Doc {
     const batchSize = options?.batchSize !== undefined ? toNumber(options.batchSize) : DEFAULT_BATCH;
     const size = batchSize > 0 ? batchSize : DEFAULT_BATCH;
-    const first = docs.slice(0, fitting(docs, 0, size));
+    const first = batchOf(docs, 0, size, stored);
     let id = Long.ZERO;
     if (!single && docs.length > first.length) {
       const n = this.#nextCursor++;
       id = Long.fromBigInt(n);
-      this.#cursors.set(n.toString(), { ns, docs, pos: first.length, lastUsed: Date.now() });
+      this.#cursors.set(n.toString(), { ns, docs, stored, pos: first.length, lastUsed: Date.now() });
     }
     return { cursor: { [key]: first, id, ns }, ok: 1 };
   }
@@ -715,7 +723,7 @@ export class CommandRunner {
     if (!cursor) throw new MongoServerError('CursorNotFound', `cursor id ${key} not found`);
     cursor.lastUsed = Date.now();
     const size = cmd.batchSize !== undefined && toNumber(cmd.batchSize) > 0 ? toNumber(cmd.batchSize) : cursor.docs.length;
-    const nextBatch = cursor.docs.slice(cursor.pos, cursor.pos + fitting(cursor.docs, cursor.pos, size));
+    const nextBatch = batchOf(cursor.docs, cursor.pos, size, cursor.stored);
     cursor.pos += nextBatch.length;
     const done = cursor.pos >= cursor.docs.length;
     if (done) this.#cursors.delete(key);
@@ -1125,13 +1133,20 @@ function checkCollectionOptions(options: Doc): void {
 /** A batch's bytes at most, as MongoDB's: a reply must fit a BSON document (16 MiB) with its envelope. */
 const BATCH_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 
-/** How many of `docs` from `from` go in one batch: at most `count`, at most {@link BATCH_BYTES}, at least one. */
-function fitting(docs: Doc[], from: number, count: number): number {
-  let bytes = 0;
-  let n = 0;
-  for (let i = from; i < docs.length && n < count; i++, n++) {
-    bytes += calculateObjectSize(docs[i]!) + 16;
-    if (bytes > BATCH_BYTES && n > 0) break;
+/**
+ * The batch of `docs` from `from`: at most `count`, at most {@link BATCH_BYTES}, at least one. Each
+ * document is encoded here, to measure it, and the reply sends these bytes (see {@link setBatchBytes}).
+ */
+function batchOf(docs: Doc[], from: number, count: number, stored: boolean): Doc[] {
+  let size = 0;
+  const encoded: Uint8Array[] = [];
+  for (let i = from; i < docs.length && encoded.length < count; i++) {
+    const bytes = encodeDoc(docs[i]!, stored);
+    size += bytes.length + 16;
+    if (size > BATCH_BYTES && encoded.length > 0) break;
+    encoded.push(bytes);
   }
-  return n;
+  const batch = docs.slice(from, from + encoded.length);
+  setBatchBytes(batch, encoded);
+  return batch;
 }

@@ -31,7 +31,7 @@ export class Collection {
     this.db = db;
     this.name = name;
     this.options = options;
-    this.indexes.set('_id_', new Index({ key: { _id: 1 }, name: '_id_' }));
+    this.indexes.set('_id_', new Index({ key: { _id: 1 }, name: '_id_' }, true));
   }
 
   get ns(): string {
@@ -373,6 +373,25 @@ export class Engine {
    * changed since its snapshot, is checked against the keys one by one.
    */
   lookup(coll: Collection, txn: Transaction | undefined, index: Index, keys: string[], prefix = false, ordered = true): StoredRecord[] {
+    if (index.primary && !prefix) {
+      // An `_id` key is the record's id: each key is one record as the reader sees it.
+      if (keys.length === 1) {
+        const rec = this.effective(coll, txn, keys[0]!);
+        return rec ? [rec] : [];
+      }
+      const out: StoredRecord[] = [];
+      for (const k of keys) {
+        const rec = this.effective(coll, txn, k);
+        if (rec) out.push(rec);
+      }
+      if (out.length < 2) return out;
+      // A key given twice finds its record twice: sorted, the copies are neighbours.
+      out.sort(bySeq);
+      let n = 1;
+      for (let i = 1; i < out.length; i++) if (out[i] !== out[n - 1]) out[n++] = out[i]!;
+      out.length = n;
+      return out;
+    }
     const map = prefix ? index.prefixes : index.entries;
     const own = txn?.writes.get(coll);
     const past = txn && coll.history.size > 0 ? coll.history : undefined;

@@ -21,6 +21,9 @@ const PIPELINES: Doc[][] = [
   [{ $group: { _id: '$a', admitted: { $sum: { $cond: [{ $eq: ['$b.c', 'ADMITTED'] }, 1, 0] } }, n: { $sum: 1 } } }],
   [{ $group: { _id: '$a', dated: { $sum: { $cond: [{ $eq: [{ $type: '$w' }, 'date'] }, 1, 0] } }, missing: { $sum: { $cond: [{ $eq: [{ $type: '$w' }, 'missing'] }, 1, 0] } }, nulls: { $sum: { $cond: [{ $eq: [{ $type: '$b.c' }, 'null'] }, 2, 0] } }, text: { $sum: { $cond: [{ $eq: [{ $type: '$w' }, 'string'] }, 0, 1] } } } }],
   [{ $unwind: '$t' }, { $group: { _id: { a: '$a', k: '$t.k' }, count: { $sum: 1 }, sum: { $sum: '$t.r' } } }],
+  [{ $group: { _id: 1, n: { $sum: 1 } } }],
+  [{ $group: { _id: null, total: { $sum: '$n' }, avg: { $avg: '$b.d' } } }],
+  [{ $group: { _id: 'all', n: { $sum: 1 } } }],
 ];
 const sorted = (docs: Doc[]) => [...docs].map((d) => JSON.stringify(d)).sort();
 

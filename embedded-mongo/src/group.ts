@@ -101,8 +101,12 @@ function withPath(doc: Doc, parts: readonly string[], item: unknown): Doc {
   return out;
 }
 
-/** Reads a group key: `'$path'`, or an object of `'$path'`s; undefined for anything else. */
+/** Reads a group key: `'$path'`, an object of `'$path'`s, or a constant (`_id: 1`: one group, as `countDocuments` asks); undefined for anything else. */
 function keyReader(spec: unknown): ((doc: Doc) => [unknown, string]) | undefined {
+  if (spec === null || typeof spec === 'number' || typeof spec === 'boolean' || (typeof spec === 'string' && !spec.startsWith('$'))) {
+    const key: [unknown, string] = [spec, hashOf(spec)];
+    return () => key;
+  }
   if (typeof spec === 'string' && spec.startsWith('$')) {
     const read = pathReader(spec.slice(1));
     return (doc) => {

@@ -27,11 +27,20 @@ export class Index {
   readonly entries = new Map<string, Set<string>>();
   /** For a compound index: the key of its first field alone to the ids holding it (a query on that field uses the index, as in MongoDB). */
   readonly prefixes = new Map<string, Set<string>>();
+  /**
+   * The collection's own `_id` index: its keys are the records' ids, so the collection's records
+   * answer it (see Engine.lookup) and it keeps no entries of its own (a Set per document, for nothing).
+   */
+  readonly primary: boolean;
   readonly #partial: Query | undefined;
+  /** Whether every field is a top-level one (no dot), which {@link keysFor} reads directly. */
+  readonly #plain: boolean;
 
-  constructor(spec: IndexSpec) {
+  constructor(spec: IndexSpec, primary = false) {
     this.spec = spec;
     this.fields = Object.keys(spec.key);
+    this.#plain = this.fields.every((f) => !f.includes('.') && !(f in Object.prototype));
+    this.primary = primary;
     this.#partial = spec.partialFilterExpression
       ? new Query(toView(spec.partialFilterExpression) as Doc)
       : undefined;
@@ -48,6 +57,22 @@ export class Index {
   /** The keys a document has in this index; empty when the index does not cover it (partial, sparse). */
   keysFor(view: Doc): string[] {
     if (this.#partial && !this.#partial.test(view)) return [];
+    if (this.#plain) {
+      // Fields without dots holding no arrays (most documents): one key, without valuesAt's lists.
+      let key = '';
+      let present = false;
+      let flat = true;
+      for (const field of this.fields) {
+        const v = view[field];
+        if (Array.isArray(v)) {
+          flat = false;
+          break;
+        }
+        if (v !== undefined) present = true;
+        key = key === '' ? keyOf(v) : `${key}|${keyOf(v)}`;
+      }
+      if (flat) return this.spec.sparse && !present ? [] : [key];
+    }
     let keys = [''];
     let present = false;
     for (const field of this.fields) {
@@ -65,9 +90,9 @@ export class Index {
     return keys;
   }
 
-  /** The keys of a document's first indexed field alone (compound indexes); empty when the index does not cover it. */
-  prefixKeysFor(view: Doc): string[] {
-    if (this.fields.length < 2 || this.keysFor(view).length === 0) return [];
+  /** The keys of a document's first indexed field alone (compound indexes; `keys`: its {@link keysFor}, when known); empty when the index does not cover it. */
+  prefixKeysFor(view: Doc, keys?: string[]): string[] {
+    if (this.fields.length < 2 || (keys ?? this.keysFor(view)).length === 0) return [];
     const values = new Set<string>();
     for (const v of valuesAt(view, this.fields[0]!)) {
       if (Array.isArray(v) && v.length > 0) for (const item of v) values.add(keyOf(item));
@@ -77,12 +102,14 @@ export class Index {
   }
 
   add(rec: StoredRecord): void {
-    for (const k of this.keysFor(rec.view)) {
+    if (this.primary) return;
+    const keys = this.keysFor(rec.view);
+    for (const k of keys) {
       let ids = this.entries.get(k);
       if (!ids) this.entries.set(k, (ids = new Set()));
       ids.add(rec.id);
     }
-    for (const k of this.prefixKeysFor(rec.view)) {
+    for (const k of this.prefixKeysFor(rec.view, keys)) {
       let ids = this.prefixes.get(k);
       if (!ids) this.prefixes.set(k, (ids = new Set()));
       ids.add(rec.id);
@@ -90,13 +117,15 @@ export class Index {
   }
 
   remove(rec: StoredRecord): void {
-    for (const k of this.keysFor(rec.view)) {
+    if (this.primary) return;
+    const keys = this.keysFor(rec.view);
+    for (const k of keys) {
       const ids = this.entries.get(k);
       if (!ids) continue;
       ids.delete(rec.id);
       if (ids.size === 0) this.entries.delete(k);
     }
-    for (const k of this.prefixKeysFor(rec.view)) {
+    for (const k of this.prefixKeysFor(rec.view, keys)) {
       const ids = this.prefixes.get(k);
       if (!ids) continue;
       ids.delete(rec.id);

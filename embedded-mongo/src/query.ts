@@ -9,8 +9,8 @@ import * as queryOps from 'mingo/operators/query';
 import * as windowOps from 'mingo/operators/window';
 import { Query as BaseQuery } from 'mingo/query';
 import { update as baseUpdate } from 'mingo/updater';
-import { flatten, resolve } from 'mingo/util';
-import { type Collation, collatedEqual, compareStrings, holdsString } from './collation.js';
+import { compare, flatten, groupBy, isEqual, resolve } from 'mingo/util';
+import { type Collation, collatedEqual, collatorOf, compareStrings, holdsString } from './collation.js';
 import { type Collection, type Engine, type Transaction, idKeyOf, newId } from './engine.js';
 import { MongoServerError, badValue } from './errors.js';
 import { fastGroup } from './group.js';
@@ -313,31 +313,173 @@ function pinnedValues(cond: unknown): unknown[] | undefined {
   return undefined;
 }
 
+/** How many distinct keys an index may have for a lookup under a collation to go through them (see {@link collatedKeys}). */
+const MAX_COLLATED_KEYS = 512;
+/** How many full keys a lookup of a compound index may ask (the product of its fields' pinned values). */
+const MAX_COMPOUND_KEYS = 256;
+
 /**
- * The records that may match `filter`: from an index whose (first) field the filter pins (a
- * single-field index, or the prefix of a compound one, as MongoDB would use it), else all.
- * `exact` is true when the index lookup alone answers the filter: its only field, pinned to
- * strings, numbers or booleans (equality on their index keys is MongoDB's equality), so no record
- * needs testing again.
+ * The keys of `map` (a single-field index, or a compound one's first fields) that hold a value
+ * equal to one of `values` under `collation`: a string's key is `s` and the string, and strings
+ * equal by the collator may differ in binary, so the index's distinct keys are compared one by one.
+ * Undefined when there are too many of them, or a value holds a string inside (a document).
+ */
+function collatedKeys(map: Map<string, Set<string>>, values: unknown[], collation: Collation): string[] | undefined {
+  if (map.size > MAX_COLLATED_KEYS) return undefined;
+  const keys: string[] = [];
+  const strings: string[] = [];
+  for (const v of values) {
+    if (typeof v === 'string') strings.push(v);
+    else if (holdsString(v)) return undefined;
+    else keys.push(keyOf(v));
+  }
+  for (const k of map.keys()) {
+    if (k.charCodeAt(0) !== 115) continue;
+    const stored = k.slice(1);
+    if (strings.some((v) => compareStrings(collation, stored, v) === 0)) keys.push(k);
+  }
+  return keys;
+}
+
+/** A lookup an index can serve: its keys, in its full keys or its first field's (`prefix`), and about how many records they hold (-1: not counted yet). */
+interface Plan {
+  index: Index;
+  keys: string[];
+  prefix: boolean;
+  values: unknown[];
+  size: number;
+}
+
+/** How `index` can narrow `filter`'s candidates, or undefined when it cannot. */
+function planFor(index: Index, filter: Doc, collation: Collation | undefined, settled: boolean): Plan | undefined {
+  if (index.spec.partialFilterExpression || index.spec.sparse) return undefined;
+  const values = pinnedValues(filter[index.fields[0]!]);
+  if (!values) return undefined;
+  let prefix = index.fields.length > 1;
+  let keys: string[] | undefined;
+  if (collation && values.some(holdsString)) {
+    // Under a collation, strings equal by the collator may differ in binary index keys. The keys
+    // gone through are the committed documents' now: only a reader that sees just those can use them.
+    if (index.primary || !settled) return undefined;
+    keys = collatedKeys(prefix ? index.prefixes : index.entries, values, collation);
+    if (!keys) return undefined;
+  } else if (prefix) {
+    // Every field of a compound index pinned: its full keys, as the index builds them.
+    let full: string[] | undefined = values.map(keyOf);
+    for (const field of index.fields.slice(1)) {
+      const more = pinnedValues(filter[field]);
+      if (!more || (collation && more.some(holdsString)) || full.length * more.length > MAX_COMPOUND_KEYS) {
+        full = undefined;
+        break;
+      }
+      full = full.flatMap((k) => more.map((v) => `${k}|${keyOf(v)}`));
+    }
+    if (full) {
+      keys = full;
+      prefix = false;
+    } else keys = values.map(keyOf);
+  } else keys = values.map(keyOf);
+  return { index, keys, prefix, values, size: -1 };
+}
+
+/** About how many records a plan's keys hold (the committed ones). */
+function sizeOf(coll: Collection, plan: Plan): number {
+  if (plan.size >= 0) return plan.size;
+  let size = 0;
+  if (plan.index.primary && !plan.prefix) {
+    for (const k of plan.keys) if (coll.records.has(k)) size++;
+  } else {
+    const map = plan.prefix ? plan.index.prefixes : plan.index.entries;
+    for (const k of plan.keys) size += map.get(k)?.size ?? 0;
+  }
+  return (plan.size = size);
+}
+
+/**
+ * The records that may match `filter`: from the index whose keys the filter pins that holds the
+ * fewest records (a single-field index, or a compound one's first field or all its fields, as
+ * MongoDB would use them), else all. The index holds committed documents: the sizes only choose,
+ * the lookup sees what the reader sees. `exact` is true when the index lookup alone answers the
+ * filter: its only field, pinned to strings, numbers or booleans (equality on their index keys is
+ * MongoDB's equality), so no record needs testing again.
  */
 function candidates(coll: Collection, filter: Doc, ctx: ReadContext, ordered = true): { records: StoredRecord[]; exact: boolean } {
-  let best: { index: Index; values: unknown[]; prefix: boolean } | undefined;
+  let best: Plan | undefined;
+  const txn = ctx.txn;
+  const settled = !txn || ((txn.writes.get(coll)?.size ?? 0) === 0 && coll.history.size === 0);
   for (const index of coll.indexes.values()) {
-    if (index.spec.partialFilterExpression || index.spec.sparse) continue;
-    const values = pinnedValues(filter[index.fields[0]!]);
-    // Under a collation, strings equal by the collator may differ in binary index keys: those scan.
-    if (!values || (ctx.collation && values.some(holdsString))) continue;
-    const prefix = index.fields.length > 1;
-    // Prefer a single-field index over a compound prefix with as few values.
-    if (!best || values.length < best.values.length || (values.length === best.values.length && best.prefix && !prefix)) best = { index, values, prefix };
+    const plan = planFor(index, filter, ctx.collation, settled);
+    if (!plan) continue;
+    if (!best) {
+      best = plan;
+      continue;
+    }
+    // The one holding fewer records; of two holding as many, a single-field index over a compound prefix.
+    const [size, least] = [sizeOf(coll, plan), sizeOf(coll, best)];
+    if (size < least || (size === least && best.prefix && !plan.prefix)) best = plan;
   }
   if (best) {
-    const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.values.map(keyOf), best.prefix, ordered);
+    const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.keys, best.prefix, ordered);
     const only = Object.keys(filter);
     const plain = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-    return { records, exact: only.length === 1 && only[0] === best.index.fields[0] && best.values.every(plain) };
+    const exact = !(ctx.collation && best.values.some(holdsString)) && only.length === 1 && only[0] === best.index.fields[0] && (best.prefix || best.index.fields.length === 1) && best.values.every(plain);
+    return { records, exact };
   }
   return { records: ctx.engine.scan(coll, ctx.txn), exact: false };
+}
+
+/** A string, a finite number or a boolean: what {@link simpleTest} compares. */
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/**
+ * The commonest filter's test without mingo: top-level fields (no dots, no operators beside them),
+ * each equal to a scalar ({@link isScalar}) or `$in` a list of them. The same answer as mingo's
+ * `$eq` and `$in` (and the collated ones: strings by the collator) for a document whose field is no
+ * array; for one that has an array there it answers undefined, and mingo decides.
+ */
+function simpleTest(filter: Doc, collation: Collation | undefined): ((view: Doc) => boolean | undefined) | undefined {
+  const conditions: [string, unknown[]][] = [];
+  for (const field of Object.keys(filter)) {
+    if (field.startsWith('$') || field.includes('.') || field in Object.prototype) return undefined;
+    const cond = filter[field];
+    let values: unknown[];
+    if (isScalar(cond)) values = [cond];
+    else if (cond !== null && typeof cond === 'object' && Object.getPrototypeOf(cond) === Object.prototype) {
+      const ops = Object.keys(cond);
+      const operand = (cond as Doc)[ops[0]!];
+      if (ops.length !== 1) return undefined;
+      if (ops[0] === '$eq' && isScalar(operand)) values = [operand];
+      else if (ops[0] === '$in' && Array.isArray(operand) && operand.every(isScalar)) values = operand;
+      else return undefined;
+    } else return undefined;
+    conditions.push([field, values]);
+  }
+  const c = collation?.locale ? collation : undefined;
+  // A long list is a set (its equality, SameValueZero, is `===` for these values): not under a collation.
+  const sets = c ? undefined : conditions.map(([, values]) => (values.length > 8 ? new Set(values) : undefined));
+  return (view) => {
+    for (let i = 0; i < conditions.length; i++) {
+      const [field, values] = conditions[i]!;
+      const v = view[field];
+      if (Array.isArray(v)) return undefined;
+      const set = sets?.[i];
+      if (set) {
+        if (!set.has(v)) return false;
+        continue;
+      }
+      let hit = false;
+      for (const x of values) {
+        if (v === x || (c && typeof v === 'string' && typeof x === 'string' && compareStrings(c, v, x) === 0)) {
+          hit = true;
+          break;
+        }
+      }
+      if (!hit) return false;
+    }
+    return true;
+  };
 }
 
 /** The records matching `filter` (typed), in natural order (any order when `ordered` is false). */
@@ -347,26 +489,61 @@ export function match(coll: Collection | undefined, filterTyped: Doc | undefined
   refuseUnsupported(filter);
   const { records: all, exact } = candidates(coll, filter, ctx, ordered);
   if (Object.keys(filter).length === 0 || exact) return all;
-  const query = mingo(() => newQuery(filter, ctx.collation, ctx.variables));
+  const simple = simpleTest(filter, ctx.collation);
+  let query: Query | undefined;
   const out: StoredRecord[] = [];
   for (let i = 0; i < all.length; i++) {
     if ((i & 1023) === 0) checkDeadline(ctx.deadline);
     const rec = all[i]!;
-    if (mingo(() => query.test(rec.view))) out.push(rec);
+    let hit = simple?.(rec.view);
+    if (hit === undefined) {
+      query ??= mingo(() => newQuery(filter, ctx.collation, ctx.variables));
+      const q = query;
+      hit = mingo(() => q.test(rec.view));
+    }
+    if (hit) out.push(rec);
   }
+  // An invalid filter is refused even when no record was tested.
+  if (!simple && !query) mingo(() => newQuery(filter, ctx.collation, ctx.variables));
   checkDeadline(ctx.deadline);
   return out;
 }
 
-/** Sorts records by a sort spec, honouring the collation (`nb`: Æ, Ø, Å after Z). */
+/**
+ * Sorts records by a sort spec, honouring the collation (`nb`: Æ, Ø, Å after Z). This is mingo's
+ * `$sort` (a stable pass per field, last first: equal values grouped, the groups ordered) run on
+ * the records themselves, with the collation's collator made once: mingo makes one per sort, which
+ * costs more than sorting a page.
+ */
 export function sortRecords(records: StoredRecord[], sort: Doc | undefined, ctx: ReadContext): StoredRecord[] {
   if (!sort || Object.keys(sort).length === 0) return records;
-  const byView = new Map<Doc, StoredRecord>(records.map((r) => [r.view, r]));
-  const sorted = mingo(
-    () => newAggregator([{ $sort: toView(sort) as Doc }], ctx.collation).run(records.map((r) => r.view)) as Doc[],
-  );
+  const spec = toView(sort) as Doc;
+  const collator = ctx.collation?.locale ? collatorOf(ctx.collation) : undefined;
+  const cmp = collator ? (a: unknown, b: unknown) => (typeof a === 'string' && typeof b === 'string' ? collator.compare(a, b) : compare(a, b)) : compare;
+  const out = records.slice();
+  mingo(() => {
+    for (const key of Object.keys(spec).reverse()) {
+      const groups = groupBy(out, (r: StoredRecord) => resolve(r.view, key)) as Map<unknown, StoredRecord[]>;
+      const keys = Array.from(groups.keys());
+      let sorted = false;
+      if (!collator) {
+        const strings = keys.every((k) => typeof k === 'string');
+        const numbers = !strings && keys.every((k) => typeof k === 'number' && !Number.isNaN(k));
+        if (strings) keys.sort();
+        else if (numbers) {
+          const values = new Float64Array(keys as number[]).sort();
+          for (let i = 0; i < values.length; i++) keys[i] = values[i];
+        }
+        sorted = strings || numbers;
+      }
+      if (!sorted) keys.sort(cmp);
+      if (spec[key] === -1) keys.reverse();
+      let i = 0;
+      for (const k of keys) for (const r of groups.get(k)!) out[i++] = r;
+    }
+  });
   checkDeadline(ctx.deadline);
-  return sorted.map((v) => byView.get(v)!);
+  return out;
 }
 
 /** Applies a find projection to a stored record, keeping every number's BSON type. */
@@ -632,9 +809,9 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
     view = toView(doc) as Doc;
     if (insert) assignId(modifier, view);
     else guardId(modifier, view._id);
-    if (Object.keys(modifier).length > 0) {
+    const condition = filter ? (toView(filter) as Doc) : undefined;
+    if (Object.keys(modifier).length > 0 && (spec.arrayFilters !== undefined || !simpleUpdate(view, modifier, condition, spec.collation))) {
       const arrayFilters = spec.arrayFilters ? (toView(spec.arrayFilters) as Doc[]) : undefined;
-      const condition = filter ? (toView(filter) as Doc) : undefined;
       mingo(() =>
         spec.collation
           ? baseUpdate(view, modifier as never, arrayFilters, condition, { cloneMode: 'none', queryOptions: mingoOptions(spec.collation) } as never)
@@ -666,6 +843,43 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
   const { _id, ...others } = typed;
   // An upsert's `_id: null` (from its filter or replacement) stays null, as in MongoDB.
   return { _id: _id === undefined ? newId() : _id, ...others };
+}
+
+/**
+ * The commonest operator update without mingo: `$set`, `$inc` and `$unset` of top-level fields,
+ * each named once, on a document the filter matches ({@link simpleTest}; mingo's update changes
+ * only such a one). Applies it to `view` as mingo's operators do and returns true; returns false,
+ * having changed nothing, for anything else (mingo then applies it, or refuses it).
+ */
+function simpleUpdate(view: Doc, modifier: Doc, condition: Doc | undefined, collation: Collation | undefined): boolean {
+  const seen = new Set<string>();
+  for (const op of Object.keys(modifier)) {
+    if (op !== '$set' && op !== '$inc' && op !== '$unset') return false;
+    const fields = modifier[op];
+    if (fields === null || typeof fields !== 'object' || Object.getPrototypeOf(fields) !== Object.prototype) return false;
+    for (const field of Object.keys(fields)) {
+      if (field === '' || field === '_id' || field.includes('.') || field.startsWith('$') || field in Object.prototype || seen.has(field)) return false;
+      seen.add(field);
+      if (op !== '$inc') continue;
+      // mingo refuses an amount that is no number, and leaves alone a field that holds none.
+      const amount = (fields as Doc)[field];
+      const current = view[field];
+      if (typeof amount !== 'number' || Number.isNaN(amount)) return false;
+      if (current !== undefined && (typeof current !== 'number' || Number.isNaN(current))) return false;
+    }
+  }
+  if (condition && Object.keys(condition).length > 0 && simpleTest(condition, collation)?.(view) !== true) return false;
+  for (const op of Object.keys(modifier)) {
+    const fields = modifier[op] as Doc;
+    for (const field of Object.keys(fields)) {
+      const value = fields[field];
+      if (op === '$set') {
+        if (!isEqual(view[field], value)) view[field] = value;
+      } else if (op === '$inc') view[field] = ((view[field] as number) || 0) + (value as number);
+      else delete view[field];
+    }
+  }
+  return true;
 }
 
 /** An upsert's `$set` (or `$setOnInsert`) of `_id` gives the new document its `_id`, as in MongoDB (mingo refuses any `_id` path). */

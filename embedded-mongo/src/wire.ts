@@ -1,4 +1,5 @@
 import { type Document, deserialize, serialize } from 'bson';
+import { batchBytes } from './encoded.js';
 
 /** Opcodes of the MongoDB wire protocol that the store speaks. */
 export const OpCode = Object.freeze({ REPLY: 1, QUERY: 2004, COMPRESSED: 2012, MSG: 2013 } as const);
@@ -207,7 +208,7 @@ export function encodeElements(fields: Document): Buffer {
  * `tail` (from {@link encodeElements}) is appended to the reply document's fields.
  */
 export function encodeReply(request: Request, reply: Document, requestId: number, tail?: Buffer): Buffer {
-  const doc = serialize(reply, { ignoreUndefined: true });
+  const doc = encodeDocument(reply);
   const extra = tail?.length ?? 0;
   const size = doc.length + extra;
   let at: number;
@@ -233,6 +234,59 @@ export function encodeReply(request: Request, reply: Document, requestId: number
   out.writeUInt8(0, at + size - 1);
   out.writeInt32LE(size, at);
   return out;
+}
+
+/**
+ * A reply document's BSON. A cursor reply whose batch is encoded already (see {@link batchBytes}) is
+ * serialized with an empty batch, and the documents' bytes go in its place: no document is
+ * serialized twice, and a stored one not at all after its first read.
+ */
+function encodeDocument(reply: Document): Uint8Array {
+  const cursor = reply.cursor as Document | undefined;
+  const key = cursor === null || typeof cursor !== 'object' ? undefined : 'firstBatch' in cursor ? 'firstBatch' : 'nextBatch' in cursor ? 'nextBatch' : undefined;
+  const docs = key ? batchBytes(cursor![key]) : undefined;
+  if (!key || !docs) return serialize(reply, { ignoreUndefined: true });
+  const bytes = serialize({ ...reply, cursor: { ...cursor, [key]: [] } }, { ignoreUndefined: true });
+  const envelope = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const at = elementValue(envelope, 0, 0x03, 'cursor');
+  const batchAt = at < 0 ? -1 : elementValue(envelope, at, 0x04, key);
+  if (batchAt < 0) return serialize(reply, { ignoreUndefined: true });
+  let size = 5;
+  for (let i = 0; i < docs.length; i++) size += 2 + String(i).length + docs[i]!.length;
+  const grown = size - 5;
+  const out = Buffer.allocUnsafe(envelope.length + grown);
+  envelope.copy(out, 0, 0, batchAt);
+  let pos = batchAt;
+  out.writeInt32LE(size, pos);
+  pos += 4;
+  for (let i = 0; i < docs.length; i++) {
+    out[pos++] = 0x03;
+    pos += out.write(String(i), pos, 'latin1');
+    out[pos++] = 0;
+    out.set(docs[i]!, pos);
+    pos += docs[i]!.length;
+  }
+  out[pos++] = 0;
+  envelope.copy(out, pos, batchAt + 5);
+  out.writeInt32LE(envelope.readInt32LE(0) + grown, 0);
+  out.writeInt32LE(envelope.readInt32LE(at) + grown, at);
+  return out;
+}
+
+/** Where the value of the element `name` of `type` starts in the BSON document at `start`, or -1. */
+function elementValue(buf: Buffer, start: number, type: number, name: string): number {
+  const end = start + buf.readInt32LE(start);
+  let pos = start + 4;
+  while (pos < end - 1) {
+    const t = buf[pos]!;
+    const nameEnd = buf.indexOf(0, pos + 1);
+    if (nameEnd < 0 || nameEnd >= end) return -1;
+    if (t === type && buf.toString('latin1', pos + 1, nameEnd) === name) return nameEnd + 1;
+    const next = valueEnd(buf, t, nameEnd + 1);
+    if (next <= nameEnd) return -1;
+    pos = next;
+  }
+  return -1;
 }
 
 function writeHeader(out: Buffer, requestId: number, responseTo: number, opCode: number): void {

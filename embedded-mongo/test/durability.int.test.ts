@@ -384,9 +384,11 @@ describe.skipIf(REAL_MONGODB)(`a full disk, the journal's writes failing with EN
     state.full = true;
     await expect(coll.insertOne({ at: new Date(0) })).rejects.toMatchObject({ code: 14031 });
     state.full = false;
-    await coll.insertOne({ _id: 'old', at: new Date(0) } as never);
+    // It expires a moment after the disk is full again: a sweep between the insert's reply and the
+    // line below must find nothing to delete yet.
+    await coll.insertOne({ _id: 'old', at: new Date(Date.now() + 500) } as never);
     state.full = true;
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 800));
     expect(await coll.countDocuments()).toBe(1);
     state.full = false;
     for (let i = 0; i < 40 && (await coll.countDocuments()) > 0; i++) await new Promise((r) => setTimeout(r, 50));

@@ -85,6 +85,7 @@ function start(file: string, args: string[], env: Record<string, string> = {}): 
     const entry = file === './serve.ts' ? [SERVE_BUNDLE] : ['--import', 'tsx', new URL(file, import.meta.url).pathname];
     // Our gateway runs with the young generation it is deployed with (fewer scavenges for its short-lived objects).
     if (args[0]?.startsWith('ours')) entry.unshift(...GATEWAY_NODE_FLAGS);
+    if (file === './backend.ts' && process.env.BENCH_BACKEND_FLAGS) entry.unshift(...process.env.BENCH_BACKEND_FLAGS.split(' ').filter(Boolean));
     const child = spawn(process.execPath, [...prof, ...entry, ...args], {
       env: { ...process.env, ...env, NODE_ENV: 'production', LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'inherit'],

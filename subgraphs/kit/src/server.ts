@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
@@ -64,8 +64,9 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
   };
   return new ApolloServer<C>({
     gateway: schemaWithErrorBehaviours<C>(schema, nullOnError),
-    // Traces for Apollo's hosted reporting: nothing here reads them.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>, useRequestMetrics() as ApolloServerPlugin<C>],
+    // Traces for Apollo's hosted reporting and cache-control hints: nothing here reads them (the
+    // gateway computes no cache policy from them), and each costs a hook on every field resolved.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>, useRequestMetrics() as ApolloServerPlugin<C>],
     includeStacktraceInErrorResponses: options.development,
     // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
     stopOnTerminationSignals: false,
