@@ -64,7 +64,8 @@ COPY --from=build /src/dist/${SUBGRAPH}.mjs ./dist/main.mjs
 COPY --from=build /src/schema/${SUBGRAPH}.graphql ./schema/
 ENV PORT=${PORT}
 EXPOSE ${PORT}
-CMD ["node", "dist/main.mjs"]
+# A larger young generation: the driver's decoded documents are short-lived (fewer scavenges; the bench's backend runs with it).
+CMD ["node", "--max-semi-space-size=32", "dist/main.mjs"]
 
 # The gateway (the default target), with the Node flags it is deployed with (npm run gateway):
 # a larger young generation and a bounded old one.

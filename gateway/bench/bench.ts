@@ -78,6 +78,14 @@ if (!values.profile) process.once('exit', () => rmSync(SERVE_BUNDLE, { force: tr
  */
 const GATEWAY_NODE_FLAGS = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts.gateway as string).split(' ').filter((a) => a.startsWith('--max-'));
 
+/**
+ * The Node flags the subgraphs are deployed with, read from the Dockerfile's subgraph image (the
+ * backend process holds them all); `BENCH_BACKEND_FLAGS="..."` tries others.
+ */
+const BACKEND_NODE_FLAGS =
+  process.env.BENCH_BACKEND_FLAGS?.split(' ').filter(Boolean) ??
+  (JSON.parse(/FROM base AS subgraph[\s\S]*?\nCMD (\[.*\])/.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))![1]!) as string[]).filter((a) => a.startsWith('--max-'));
+
 /** Starts a bench process and waits for its first JSON line. */
 function start(file: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; ready: any }> {
   return new Promise((resolve, reject) => {
@@ -85,7 +93,7 @@ function start(file: string, args: string[], env: Record<string, string> = {}): 
     const entry = file === './serve.ts' ? [SERVE_BUNDLE] : ['--import', 'tsx', new URL(file, import.meta.url).pathname];
     // Our gateway runs with the young generation it is deployed with (fewer scavenges for its short-lived objects).
     if (args[0]?.startsWith('ours')) entry.unshift(...GATEWAY_NODE_FLAGS);
-    if (file === './backend.ts' && process.env.BENCH_BACKEND_FLAGS) entry.unshift(...process.env.BENCH_BACKEND_FLAGS.split(' ').filter(Boolean));
+    if (file === './backend.ts') entry.unshift(...BACKEND_NODE_FLAGS);
     const child = spawn(process.execPath, [...prof, ...entry, ...args], {
       env: { ...process.env, ...env, NODE_ENV: 'production', LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -126,6 +134,8 @@ interface Measure {
   cpuPerReq: number;
   /** The backend's (store and four subgraphs, one process) CPU ms per request. */
   backendCpuPerReq: number;
+  /** This process's (the load generator's: autocannon, its sockets) CPU ms per request. */
+  loadCpuPerReq: number;
   rss: number;
   requests: number;
   bad: number;
@@ -148,6 +158,7 @@ async function load(target: Target, workload: Workload, calls: Call[], seconds =
   let firstBad: string | undefined;
   const cpuBefore = cpuMs(target.pid);
   const backendBefore = cpuMs(backendPid);
+  const loadBefore = process.cpuUsage();
   const result = await autocannon({
     url: target.url,
     connections: CONNECTIONS,
@@ -173,8 +184,10 @@ async function load(target: Target, workload: Workload, calls: Call[], seconds =
   } as never);
   const cpu = cpuMs(target.pid) - cpuBefore;
   const backendCpu = cpuMs(backendPid) - backendBefore;
+  const loadUsage = process.cpuUsage(loadBefore);
+  const loadCpu = (loadUsage.user + loadUsage.system) / 1000;
   const requests = (result as any).requests.total as number;
-  return { rps: (result as any).requests.average, p50: (result as any).latency.p50, p99: (result as any).latency.p99, cpuPerReq: cpu / Math.max(1, requests), backendCpuPerReq: target.pid === backendPid ? 0 : backendCpu / Math.max(1, requests), rss: peakRssMb(target.pid), requests, bad, ...(firstBad ? { firstBad } : {}) };
+  return { rps: (result as any).requests.average, p50: (result as any).latency.p50, p99: (result as any).latency.p99, cpuPerReq: cpu / Math.max(1, requests), backendCpuPerReq: target.pid === backendPid ? 0 : backendCpu / Math.max(1, requests), loadCpuPerReq: loadCpu / Math.max(1, requests), rss: peakRssMb(target.pid), requests, bad, ...(firstBad ? { firstBad } : {}) };
 }
 
 /** Sends each call once, a few at a time. */
@@ -288,7 +301,7 @@ for (const workload of workloads(owners).filter((w) => !values.only || w.name ==
   }
   for (const name of names) {
     const ms = per[name]!;
-    rows.push({ workload: workload.name, target: name, mode: 'rotating', m: { rps: median(ms.map((x) => x.rps)), p50: median(ms.map((x) => x.p50)), p99: median(ms.map((x) => x.p99)), cpuPerReq: median(ms.map((x) => x.cpuPerReq)), backendCpuPerReq: median(ms.map((x) => x.backendCpuPerReq)), rss: Math.max(...ms.map((x) => x.rss)), requests: ms.reduce((a, x) => a + x.requests, 0), bad: ms.reduce((a, x) => a + x.bad, 0) } });
+    rows.push({ workload: workload.name, target: name, mode: 'rotating', m: { rps: median(ms.map((x) => x.rps)), p50: median(ms.map((x) => x.p50)), p99: median(ms.map((x) => x.p99)), cpuPerReq: median(ms.map((x) => x.cpuPerReq)), backendCpuPerReq: median(ms.map((x) => x.backendCpuPerReq)), loadCpuPerReq: median(ms.map((x) => x.loadCpuPerReq)), rss: Math.max(...ms.map((x) => x.rss)), requests: ms.reduce((a, x) => a + x.requests, 0), bad: ms.reduce((a, x) => a + x.bad, 0) } });
   }
   // Reported, not counted: our response cache on (public answers cached 10 s), and one identical request over and over.
   const hitsBefore = await metric(gateways['ours-cache']!.url, 'partnerskap_response_cache_hits_total');
@@ -306,11 +319,11 @@ for (const workload of workloads(owners).filter((w) => !values.only || w.name ==
 }
 
 // ---- report
-console.log('\nworkload          target            mode                   req/s   p50   p99  CPU ms/req  backend ms/req  peak RSS MB  bad');
+console.log('\nworkload          target            mode                   req/s   p50   p99  CPU ms/req  backend ms/req  load ms/req  peak RSS MB  bad');
 for (const { workload, target, mode, m } of rows) {
-  console.log(`${workload.padEnd(17)} ${targets[target]!.name.padEnd(17)} ${mode.padEnd(21)} ${m.rps.toFixed(0).padStart(6)} ${String(m.p50).padStart(5)} ${String(m.p99).padStart(5)} ${m.cpuPerReq.toFixed(3).padStart(10)} ${(m.backendCpuPerReq || Number.NaN).toFixed(2).padStart(15)} ${m.rss.toFixed(0).padStart(12)} ${String(m.bad).padStart(4)}`);
+  console.log(`${workload.padEnd(17)} ${targets[target]!.name.padEnd(17)} ${mode.padEnd(21)} ${m.rps.toFixed(0).padStart(6)} ${String(m.p50).padStart(5)} ${String(m.p99).padStart(5)} ${m.cpuPerReq.toFixed(3).padStart(10)} ${(m.backendCpuPerReq || Number.NaN).toFixed(2).padStart(15)} ${m.loadCpuPerReq.toFixed(2).padStart(12)} ${m.rss.toFixed(0).padStart(12)} ${String(m.bad).padStart(4)}`);
 }
-const get = (w: string, t: string) => rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')?.m ?? { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpuPerReq: Number.NaN, backendCpuPerReq: Number.NaN, rss: Number.NaN, requests: 0, bad: 0 };
+const get = (w: string, t: string) => rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')?.m ?? { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpuPerReq: Number.NaN, backendCpuPerReq: Number.NaN, loadCpuPerReq: Number.NaN, rss: Number.NaN, requests: 0, bad: 0 };
 /** Issue 19's targets, each printed with PASS or FAIL in the last lines. */
 const checks: [string, number, string, number][] = [];
 for (const w of ['single-subgraph', 'cross-partner', 'entity-heavy'].filter((w) => !values.only || w === values.only)) {
@@ -326,6 +339,23 @@ for (const w of ['single-subgraph', 'cross-partner', 'entity-heavy'].filter((w) 
     checks.push([`${w}: p99 ours ÷ the better peer's`, ours.p99 / Math.min(stock.p99, hive.p99), '<=', 1]);
   }
   if (w === 'cross-partner') checks.push([`${w}: backend CPU ms/req (ours)`, ours.backendCpuPerReq, '<=', 3]);
+}
+/**
+ * What throughput ratios this machine allows at all: the gateways, the backend and the load
+ * generator share its two cores, so a request costs gateway + backend + load generator CPU, and
+ * the backend and load generator's part is the same whoever is in front. Even a gateway that cost
+ * nothing would reach at most (peer's gateway + backend + load) ÷ (backend + load) of a peer's req/s.
+ */
+const ceilings: string[] = [];
+for (const w of ['cross-partner', 'entity-heavy'].filter((w) => !values.only || w === values.only)) {
+  const ours = get(w, 'ours');
+  const shared = ours.backendCpuPerReq + ours.loadCpuPerReq;
+  const ceiling = (peer: Measure) => (peer.cpuPerReq + shared) / shared;
+  const expected = (peer: Measure) => (peer.cpuPerReq + shared) / (ours.cpuPerReq + shared);
+  ceilings.push(
+    `${w}: per request, gateway ${ours.cpuPerReq.toFixed(2)} (stock ${get(w, 'stock').cpuPerReq.toFixed(2)}, Hive ${get(w, 'hive').cpuPerReq.toFixed(2)}) + backend ${ours.backendCpuPerReq.toFixed(2)} + load generator ${ours.loadCpuPerReq.toFixed(2)} CPU ms: ` +
+      `req/s ours ÷ stock at most ${ceiling(get(w, 'stock')).toFixed(2)} with a gateway that cost nothing (${expected(get(w, 'stock')).toFixed(2)} with ours), ÷ Hive at most ${ceiling(get(w, 'hive')).toFixed(2)} (${expected(get(w, 'hive')).toFixed(2)})`,
+  );
 }
 // ---- compression: ours, the README's query (or the one workload chosen), the same calls without
 // Accept-Encoding, with gzip and with br, in alternating rounds; bytes as sent, CPU of the gateway.
@@ -354,6 +384,32 @@ if (squeezed && (!values.targets || values.targets.split(',').includes('ours')))
   }
 }
 
+// ---- the insights' report queries (`npm run bench:insights`, through npm as a user runs it): their
+// medians at ten times the demo volume are targets too (a smoke run: twice the volume, one round).
+if (!values.only && !values.targets) {
+  const scale = SMOKE ? 2 : 10;
+  console.log(`\ninsights: npm run bench:insights -- --scale ${scale}${SMOKE ? ' --rounds 1' : ''}`);
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn('npm', ['run', '-s', 'bench:insights', '--', '--scale', String(scale), ...(SMOKE ? ['--rounds', '1'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      process.stdout.write(chunk.toString().replace(/^(?=.)/gm, '  '));
+    });
+    // Its own exit code is its verdict (1 when a report misses): the figures are read from its table.
+    child.once('exit', (code) => (code === 0 || code === 1 ? resolve(out) : reject(new Error(`npm run bench:insights exited with ${code}`))));
+  });
+  const reports = [...output.matchAll(/^(.+?) +(\d+) ms +(\d+) ms +(\d+) +(\d+) ms +(\d+) ms +(\d+) {2}(?:PASS|FAIL)/gm)];
+  if (reports.length === 0) throw new Error(`bench:insights printed no report lines:\n${output}`);
+  for (const [, name, , , cmds1, median, , cmdsN] of reports) {
+    checks.push([`insights at ${scale}x: ${name!.trim()}, median ms`, Number(median), '<=', 200]);
+    checks.push([`insights at ${scale}x: ${name!.trim()}, commands ÷ at 1x`, Number(cmdsN) / Number(cmds1), '<=', 1]);
+  }
+}
+
+if (ceilings.length > 0) console.log(`\nwhat two shared cores allow (CPU per request, medians of the rotating rounds):\n${ceilings.join('\n')}`);
+
 // Each of our gateway processes, over the whole run (the response-cache one included).
 for (const name of ['ours', 'ours-cache']) checks.push([`peak RSS of ${targets[name]!.name} (MB)`, peakRssMb(gateways[name]!.pid), '<', 250]);
 console.log('\ntarget (rotating variables, production features on, response cache off)   value   goal   ');
@@ -366,5 +422,5 @@ for (const [name, value, op, goal] of checks) {
 const bad = rows.reduce((a, r) => a + r.m.bad, 0) + compressionBad;
 console.log(`\n${checks.length - failed} of ${checks.length} targets met; ${bad} bad responses; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
 // Stop the children gently (SIGTERM lets a profiled gateway write its profile) before leaving.
-await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGTERM'); })));
+await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGTERM'); })));
 process.exit(bad > 0 ? 1 : 0);

@@ -50,7 +50,7 @@ if (kind === 'ours' || kind === 'ours-cache') {
     development: false,
     authenticate: createAuthenticator({ jwks: JSON.parse(process.env.BENCH_JWKS!), issuer: 'bench', audience: 'bench' }),
     secrets: BENCH_SECRETS,
-    rateLimits: { partnerPerMinute: 10_000_000, publicPerMinute: 10_000_000 },
+    rateLimits: { partnerPerMinute: 10_000_000, publicPerMinute: 10_000_000, publicCostPerMinute: 1_000_000_000 },
     responseCacheTtlSeconds: kind === 'ours-cache' ? 10 : 0,
     metrics: true,
     logger: createLogger('silent'),
