@@ -106,6 +106,11 @@ describe('events under faults', () => {
     await plansRows.deleteOne({ _id: gone!._id });
     await plansRows.updateOne({ _id: changed!._id }, { $set: { 'data.owner': '9999' } });
     await h.dbs.admissions.collection('applications').updateOne({ year: LAST_YEAR }, { $set: { ownerApproved: false } });
+    // And two maintained figures: a study's applicants counted once too many, another study's cell gone.
+    const cells = h.dbs.admissions.collection<{ _id: string }>('figures');
+    const [inflated, lost] = await cells.find({ set: 'studyFigures' }).limit(2).toArray();
+    await cells.updateOne({ _id: inflated!._id }, { $inc: { applicants: 1 } });
+    await cells.deleteOne({ _id: lost!._id });
 
     const found = await reconcileScript();
     expect(found.code).toBe(1);
@@ -114,11 +119,15 @@ describe('events under faults', () => {
     expect(found.stdout).toContain(`  different ${changed!._id.replace('application|', '')}: owner expected "${changed!.data.owner as string}", kept "9999"\n`);
     expect(found.stdout).toMatch(/^ {2}different a-\w+: expected true, kept false$/m);
     expect(found.stdout).toMatch(/^admissions ← plans ownerApproved +checked \d+, differences 1$/m);
-    expect(found.stdout.trim().split('\n').at(-1)).toBe('differences 3');
+    expect(found.stdout).toMatch(/^admissions figures studyFigures +cells [\d,]+, differences 2$/m);
+    expect(found.stdout).toContain(`  different ${inflated!._id}: applicants expected `);
+    expect(found.stdout).toContain(`  missing ${lost!._id}: expected {`);
+    expect(found.stdout).toMatch(/^plans figures approvedByStudy +cells [\d,]+, differences 0$/m);
+    expect(found.stdout.trim().split('\n').at(-1)).toBe('differences 5');
 
     const repaired = await reconcileScript(['--repair']);
     expect(repaired.code, repaired.stdout).toBe(0);
-    expect(repaired.stdout).toMatch(/^repair: rebuilt every projection from the owners' records \([\d,]+ rows; cursors at the sources' heads\), repaired 3 of 3 differences \(plans ← admissions application 2, admissions ← plans ownerApproved 1\)$/m);
+    expect(repaired.stdout).toMatch(/^repair: rebuilt every projection from the owners' records \([\d,]+ rows; cursors at the sources' heads\) and every partner's figures from its records \([\d,]+ cells\), repaired 5 of 5 differences \(plans ← admissions application 2, admissions ← plans ownerApproved 1, admissions figures studyFigures 2\)$/m);
     expect(repaired.stdout.trim().split('\n').at(-1)).toBe('differences 0');
     expect((await reconcileScript()).code).toBe(0);
   }, 60_000);
