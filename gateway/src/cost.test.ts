@@ -132,6 +132,24 @@ describe('createCostEstimator', () => {
     expect(cost(query, variables)).toBe(expected);
   });
 
+  it('keeps the cost of a document per shape of its variables: another subject costs the same without a walk, another page size or a string for an Int does not reuse it', () => {
+    const est = createCostEstimator(supergraphSdl);
+    const text = 'query ($s: ID, $n: Int) { studies(filter: { subject: $s }, first: $n) { edges { node { id rating { average } } } } }';
+    const document = parse(text);
+    // The oracle: a freshly parsed document each time, never cached.
+    const fresh = (variables: Record<string, unknown>) => cost(text, variables);
+    const first = est(document, { s: 'MAT', n: 3 });
+    expect(first).toBe(fresh({ s: 'MAT', n: 3 }));
+    expect(est(document, { s: 'ENG', n: 3 })).toBe(first);
+    expect(est(document, { s: 'ENG', n: 10 })).toBe(fresh({ s: 'ENG', n: 10 }));
+    expect(est(document, { s: 'ENG', n: 10 })).toBeGreaterThan(first);
+    // Not a usable page size: the list's assumed size, never the cached cost of a number.
+    expect(est(document, { s: 'ENG', n: '3' })).toBe(fresh({ s: 'ENG', n: '3' }));
+    expect(est(document, { s: 'ENG', n: '3' })).not.toBe(first);
+    // No subject given (no value in the filter) is another shape too.
+    expect(est(document, { n: 3 })).toBe(fresh({ n: 3 }));
+  });
+
   it('costs a 100-item page with deep nesting far more than a 5-item one', () => {
     const deep = `query ($n: Int) { schoolOwners(first: $n) { edges { node { teachers(first: $n) { edges { node {
       applications { study { applicants vacantSeats rating { byTopic { average } } feedback(first: $n) { edges { node { topics { rating } } } } } } } } } } } } }`;

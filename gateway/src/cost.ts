@@ -119,14 +119,37 @@ interface Sized {
 /** Builds the estimator once from the supergraph SDL (or its parsed document, when the caller has it). */
 export function createCostEstimator(supergraphSdl: string | DocumentNode): CostEstimator {
   const schema = readSchema(typeof supergraphSdl === 'string' ? parse(supergraphSdl) : supergraphSdl);
+  // Per document (Apollo hands the same parsed document for the same query text), the costs
+  // already estimated, by the variables' shape: a cost reads numbers (page sizes), booleans
+  // (`@skip`/`@include`), which values are given and how long lists are, never a string's text.
+  // So a page asked for another subject or owner costs what it cost before, without a walk.
+  const known = new WeakMap<DocumentNode, Map<string, number>>();
   return (document, variables, operationName) => {
+    let costs = known.get(document);
+    if (!costs) known.set(document, (costs = new Map()));
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const named = operationName ? operations.filter((o) => o.name?.value === operationName) : [];
+    const chosen = named.length > 0 ? named : operations;
+    const key = `${operationName ?? ''}\u0000${JSON.stringify(shapeOf(variables ?? {}))}`;
+    const cached = costs.get(key);
+    if (cached !== undefined) return cached;
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-    const costs = (named.length > 0 ? named : operations).map((op) => estimateOperation(schema, fragments, op, variables ?? {}));
-    return costs.length > 0 ? Math.max(...costs) : 0;
+    const each = chosen.map((op) => estimateOperation(schema, fragments, op, variables ?? {}));
+    const cost = each.length > 0 ? Math.max(...each) : 0;
+    // Bounded: a document asked with ever new page sizes keeps its latest few hundred.
+    if (costs.size >= 256) costs.clear();
+    costs.set(key, cost);
+    return cost;
   };
+}
+
+/** What of a variable's value a cost can depend on: every string becomes one marker (given), the rest stays. */
+function shapeOf(value: unknown): unknown {
+  if (typeof value === 'string') return 's';
+  if (Array.isArray(value)) return value.map(shapeOf);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, shapeOf((value as Record<string, unknown>)[k])]));
+  return value ?? null;
 }
 
 function estimateOperation(
