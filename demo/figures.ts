@@ -15,13 +15,21 @@ type Name = keyof PartnerDbs;
 /** Each partner's counted collections (the seed's image bundles these light modules, not the servers). */
 const FIGURES: Record<Name, (db: Db) => readonly Counted<never>[]> = { catalogue, admissions, plans, feedback };
 
-/** Replaces every partner's figures (or these partners') with a recount of its records; how many cells they hold. */
-export async function rebuildFigures(dbs: PartnerDbs, partners: readonly Name[] = Object.keys(FIGURES) as Name[]): Promise<number> {
+/**
+ * Replaces every partner's figures (or these partners') with a recount of its records; how many
+ * cells they hold. `written`: every document just written to the counted collections, by partner
+ * and collection (the seed holds them: counted in memory, not read back).
+ */
+export async function rebuildFigures(
+  dbs: PartnerDbs,
+  partners: readonly Name[] = Object.keys(FIGURES) as Name[],
+  written?: Partial<Record<Name, Record<string, readonly unknown[]>>>,
+): Promise<number> {
   let cells = 0;
   for (const name of partners) {
     for (const counted of FIGURES[name](dbs[name])) {
       await counted.ensureIndexes();
-      cells += await counted.rebuild();
+      cells += await counted.rebuild(undefined, written?.[name]?.[counted.collection.collectionName] as never);
     }
   }
   return cells;

@@ -56,7 +56,7 @@ export async function seedDemoData(
   }
   // Each partner's figures (counts and sums served on every page) are recounted from its records; its writes keep them from here on.
   await Promise.all(Object.values(dbs).map((db) => db.collection(FIGURES_COLLECTION).drop().catch(() => undefined)));
-  const cells = await rebuildFigures(dbs);
+  const cells = await rebuildFigures(dbs, undefined, data as never);
   progress(`figures: ${cells.toLocaleString('en-US')} cells the partners serve, counted from their records`);
   // The events machinery starts afresh, and each partner's projections of the others' records are built from them.
   for (const db of Object.values(dbs)) for (const name of EVENT_COLLECTIONS) await db.collection(name).drop().catch(() => undefined);

@@ -9,6 +9,8 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { type FigureSet, createCounted, findCells, inTransaction, readCells } from '@partnerskap/kit';
+import { checkFigures } from '../demo/figures.js';
+import { partnerDbs, seedDemoData } from '../demo/seed.js';
 
 let store: EmbeddedMongo | undefined;
 let client: MongoClient;
@@ -152,4 +154,16 @@ describe('a counted collection', () => {
     expect(await things.check()).toEqual([]);
     expect((await things.recount()).size).toBeGreaterThan(3);
   });
+
+  it('the seed counts every partner\'s figures from the documents it wrote (in memory), equal to a recount from the store', async () => {
+    const dbs = partnerDbs(client, `figures_seed_${randomBytes(3).toString('hex')}_`);
+    const lines: string[] = [];
+    await seedDemoData(dbs, (line) => lines.push(line), undefined, { projections: false });
+    expect(lines.at(-1)).toMatch(/^figures: [\d,]+ cells the partners serve, counted from their records$/);
+    const reports = await checkFigures(dbs);
+    expect(reports.map((r) => r.partner).sort()).toEqual(expect.arrayContaining(['admissions', 'catalogue', 'feedback', 'plans']));
+    expect(reports.every((r) => r.checked > 0)).toBe(true);
+    expect(reports.flatMap((r) => r.differences)).toEqual([]);
+    await Promise.all(Object.values(dbs).map((db) => db.dropDatabase()));
+  }, 120_000);
 });

@@ -76,10 +76,10 @@ export interface Counted<D extends { _id: string }> {
   updateMany(filter: Filter<D>, update: UpdateFilter<D>, session: ClientSession): Promise<number>;
   /** Deletes the first document `filter` matches; the document deleted, or null. */
   deleteOne(filter: Filter<D>, session: ClientSession): Promise<D | null>;
-  /** Every cell recounted from the documents, by `_id` (with its set and key fields). */
-  recount(session?: ClientSession): Promise<Map<string, FigureDoc>>;
-  /** Replaces the kept cells with a recount; how many cells there are. */
-  rebuild(session?: ClientSession): Promise<number>;
+  /** Every cell recounted from the documents (or from `docs`, when the caller holds them all), by `_id` (with its set and key fields). */
+  recount(session?: ClientSession, docs?: Iterable<D>): Promise<Map<string, FigureDoc>>;
+  /** Replaces the kept cells with a recount (of `docs`, when the caller has just written them all: a seed); how many cells there are. */
+  rebuild(session?: ClientSession, docs?: Iterable<D>): Promise<number>;
   /** The kept cells that differ from a recount (none when the figures are right). */
   check(): Promise<FigureDifference[]>;
 }
@@ -139,12 +139,12 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
     if (emptied.length > 0) await figures.deleteMany(emptied.length === 1 ? emptied[0]! : { $or: emptied }, { session });
   }
 
-  async function recount(session?: ClientSession): Promise<Map<string, FigureDoc>> {
+  async function recount(session?: ClientSession, docs?: Iterable<D>): Promise<Map<string, FigureDoc>> {
     const cells = new Map<string, FigureDoc>();
     const deltas = sets.map(() => new Map<string, Delta>());
-    for await (const doc of collection.find({}, { ...(session ? { session } : {}), batchSize: 10_000 })) {
-      sets.forEach((set, i) => addInto(set, deltas[i]!, doc as D, 1));
-    }
+    const fold = (doc: D) => sets.forEach((set, i) => addInto(set, deltas[i]!, doc, 1));
+    if (docs) for (const doc of docs) fold(doc);
+    else for await (const doc of collection.find({}, { ...(session ? { session } : {}), batchSize: 10_000 })) fold(doc as D);
     sets.forEach((set, i) => {
       for (const [id, { key, add }] of deltas[i]!) if (!isZero(add)) cells.set(id, { _id: id, set: set.name, ...key, ...add });
     });
@@ -192,13 +192,13 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
       return before;
     },
     recount,
-    async rebuild(session) {
-      const cells = await recount(session);
+    async rebuild(session, docs) {
+      const cells = await recount(session, docs);
       const options = session ? { session } : {};
       await figures.deleteMany({ set: { $in: setNames } }, options);
-      const docs = [...cells.values()];
-      for (let i = 0; i < docs.length; i += 5000) await figures.insertMany(docs.slice(i, i + 5000) as never[], { ...options, ordered: false });
-      return docs.length;
+      const kept = [...cells.values()];
+      for (let i = 0; i < kept.length; i += 5000) await figures.insertMany(kept.slice(i, i + 5000) as never[], { ...options, ordered: false });
+      return kept.length;
     },
     async check() {
       const expected = await recount();
