@@ -4,11 +4,9 @@
  * kinds and long poll, projections that never go back to an older state, and a consumer that
  * applies each event once and goes on from its cursor after a restart.
  */
-import { randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { type Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { type Db } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import {
   type EventPage,
   type FeedReader,
@@ -21,19 +19,9 @@ import {
   projectionApplier,
   startConsumer,
 } from '@partnerskap/kit';
+import { useStoreClient } from './store-client.js';
 
-let store: EmbeddedMongo | undefined;
-let client: MongoClient;
-const fresh = () => client.db(`events_${randomBytes(4).toString('hex')}`);
-
-beforeAll(async () => {
-  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ log: () => undefined })).uri;
-  client = await MongoClient.connect(uri);
-});
-afterAll(async () => {
-  await client?.close();
-  await store?.close();
-});
+const { client, fresh } = useStoreClient('events');
 
 const line = (target: string) => auditEntry({ role: 'directorate' }, new Date('2030-01-10T10:00:00Z'), 'test', target, 'udir');
 const event = (type: string, subject: string, data: Record<string, unknown> = {}) => ({ type, subject, data: { id: subject, ...data }, public: true });
@@ -71,11 +59,11 @@ describe('the outbox', () => {
     const outbox = createOutbox(db, 'admissions');
     await outbox.ensureIndexes();
     // A transaction that writes its event first and commits last.
-    const slow = client.startSession();
+    const slow = client().startSession();
     slow.startTransaction();
     await outbox.add([event('application.submitted', 'slow')], new Date(), slow);
     for (const s of ['x', 'y']) {
-      const session = client.startSession();
+      const session = client().startSession();
       await session.withTransaction(() => outbox.add([event('application.submitted', s)], new Date(), session));
       await session.endSession();
     }
@@ -133,7 +121,7 @@ describe('a consumer', () => {
     const source = createOutbox(db, 'catalogue');
     await source.ensureIndexes();
     const add = async (subject: string, status: string) => {
-      const session = client.startSession();
+      const session = client().startSession();
       await session.withTransaction(() => source.add([event('study.updated', subject, { status })], new Date(), session));
       await session.endSession();
       source.committed();

@@ -11,18 +11,12 @@ import { settableClock } from '@partnerskap/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFigures } from '../demo/figures.js';
 import { BERGEN, HVL, OSLO, ROUND, UDF, UDIR, UIB, type Year, publishStudy, startYear, teacher } from './year-fixture.js';
+import { seededRandom } from './store-client.js';
 
 const clock = settableClock('2030-01-10T10:00:00Z');
 let y: Year;
 const SEED = Number(process.env.FIGURES_SEED ?? 19);
-let state = SEED;
-/** mulberry32: a small generator with a seed. */
-const rnd = (n: number) => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-};
+const rnd = seededRandom(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
 /** A teacher who applied, mostly; now and then one who did not (a refusal). */
 const applicant = (): string => (rnd(10) === 0 || app.size === 0 ? pick(TEACHERS)[0] : pick([...app.keys()]));

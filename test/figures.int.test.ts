@@ -5,25 +5,13 @@
  * cells equal to a full recount.
  */
 import { randomBytes } from 'node:crypto';
-import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { describe, expect, it } from 'vitest';
 import { type FigureSet, createCounted, findCells, inTransaction, readCells } from '@partnerskap/kit';
 import { checkFigures } from '../demo/figures.js';
 import { partnerDbs, seedDemoData } from '../demo/seed.js';
+import { seededRandom, useStoreClient } from './store-client.js';
 
-let store: EmbeddedMongo | undefined;
-let client: MongoClient;
-const fresh = () => client.db(`figures_${randomBytes(4).toString('hex')}`);
-
-beforeAll(async () => {
-  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ log: () => undefined })).uri;
-  client = await MongoClient.connect(uri);
-});
-afterAll(async () => {
-  await client?.close();
-  await store?.close();
-});
+const { client, fresh } = useStoreClient('figures');
 
 interface Thing {
   _id: string;
@@ -117,14 +105,7 @@ describe('a counted collection', () => {
     const things = createCounted(db, 'things', [byStudy, byYearTopic]);
     await things.ensureIndexes();
     // A fixed pseudo-random sequence (a failure reproduces), drawn over few studies and ids so that cells fill, move and empty.
-    let seed = 12345;
-    // mulberry32
-    const rnd = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return (((t ^ (t >>> 14)) >>> 0) / 4294967296 * n) | 0;
-    };
+    const rnd = seededRandom(12345);
     const studies = ['s1', 's2', 's3', 's4', 's5'];
     const outcomes = [null, 'ADMITTED', 'WAITLISTED'];
     const topics = () => Array.from({ length: rnd(3) }, (_, i) => ({ topic: ['x', 'y', 'z'][(i + rnd(3)) % 3]!, rating: 1 + rnd(5) }));
@@ -156,7 +137,7 @@ describe('a counted collection', () => {
   });
 
   it('the seed counts every partner\'s figures from the documents it wrote (in memory), equal to a recount from the store', async () => {
-    const dbs = partnerDbs(client, `figures_seed_${randomBytes(3).toString('hex')}_`);
+    const dbs = partnerDbs(client(), `figures_seed_${randomBytes(3).toString('hex')}_`);
     const lines: string[] = [];
     await seedDemoData(dbs, (line) => lines.push(line), undefined, { projections: false });
     expect(lines.at(-1)).toMatch(/^figures: [\d,]+ cells the partners serve, counted from their records$/);

@@ -5,37 +5,15 @@
  * equal to a recount, and every figure the resolvers read equal to the aggregations they replaced.
  * Against the embedded store, or a real MongoDB when MONGODB_URI is set.
  */
-import { randomBytes } from 'node:crypto';
-import { type Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { type Db } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { type FigureDoc, type Identity, auditEntry, idempotencyOf, inTransaction } from '@partnerskap/kit';
 import { subscriptions } from './events.js';
 import { createCountedApplications } from './figures.js';
 import { type Application, type ApplicationDoc, type FunnelCounts, createAdmissionsStore } from './store.js';
+import { seededRandom, useStoreClient } from '../../../test/store-client.js';
 
-let store: EmbeddedMongo | undefined;
-let client: MongoClient;
-const fresh = () => client.db(`admissions_figures_${randomBytes(4).toString('hex')}`);
-
-beforeAll(async () => {
-  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ log: () => undefined })).uri;
-  client = await MongoClient.connect(uri);
-});
-afterAll(async () => {
-  await client?.close();
-  await store?.close();
-});
-
-/** mulberry32: a fixed sequence, so that a failure reproduces. */
-function prng(seed: number) {
-  return (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
-  };
-}
+const { fresh } = useStoreClient('admissions_figures');
 
 /** The aggregations the kept cells replaced, as they were: the oracle. */
 const isDate = (path: string) => ({ $eq: [{ $type: path }, 'date'] });
@@ -88,7 +66,7 @@ describe('the admissions figures', () => {
     await admissions.ensureIndexes();
     const counted = createCountedApplications(db);
     const ownerApproved = subscriptions(db).find((s) => s.source === 'plans')!.kinds.decision!.also!;
-    const rnd = prng(20290419);
+    const rnd = seededRandom(20290419);
     const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
     let clock = Date.parse('2029-02-01T08:00:00Z');
     const now = () => new Date((clock += 60_000));

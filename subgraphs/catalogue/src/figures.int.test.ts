@@ -5,36 +5,14 @@
  * the cells equal to a recount, and the reads the resolvers use equal the `$group`s and
  * `countDocuments` they replaced (kept here as the oracle).
  */
-import { randomBytes } from 'node:crypto';
-import { type Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { type Db } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { type Idempotency, type Identity, FIGURES_COLLECTION, auditEntry, eqFilter } from '@partnerskap/kit';
 import { figures } from './figures.js';
 import { type AllocationDoc, type AllocationGroup, type CatalogueStore, type OfferGroup, type Study, type StudyDoc, type StudyQuery, createCatalogueStore } from './store.js';
+import { seededRandom, useStoreClient } from '../../../test/store-client.js';
 
-let store: EmbeddedMongo | undefined;
-let client: MongoClient;
-const fresh = () => client.db(`catalogue_figures_${randomBytes(4).toString('hex')}`);
-
-beforeAll(async () => {
-  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ log: () => undefined })).uri;
-  client = await MongoClient.connect(uri);
-});
-afterAll(async () => {
-  await client?.close();
-  await store?.close();
-});
-
-/** mulberry32: a fixed sequence, so a failure reproduces. */
-function prng(seed: number) {
-  return (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
-  };
-}
+const { fresh } = useStoreClient('catalogue_figures');
 
 const UDIR: Identity = { role: 'directorate' };
 const YEARS = [2030, 2031];
@@ -104,7 +82,7 @@ describe("the catalogue's figures", () => {
     const db = fresh();
     const catalogue = createCatalogueStore(db);
     await catalogue.ensureIndexes();
-    const rnd = prng(20_190_019);
+    const rnd = seededRandom(20_190_019);
     const pick = <T>(xs: readonly T[]) => xs[rnd(xs.length)]!;
     const codes = Array.from({ length: 25 }, (_, i) => `K2TST${String(i).padStart(2, '0')}`);
     const studies = new Map<string, StudyDoc>();

@@ -6,26 +6,15 @@
  * oracle).
  */
 import { randomBytes } from 'node:crypto';
-import { type Db, type Filter, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { type Db, type Filter } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { type AuditDoc, type Idempotency, auditEntry } from '@partnerskap/kit';
 import { participantOf } from './events.js';
 import { figures } from './figures.js';
 import { type Feedback, type FeedbackDoc, type RatingSummary, type YearRatings, createFeedbackStore } from './store.js';
+import { seededRandom, useStoreClient } from '../../../test/store-client.js';
 
-let store: EmbeddedMongo | undefined;
-let client: MongoClient;
-const fresh = () => client.db(`feedback_figures_${randomBytes(4).toString('hex')}`);
-
-beforeAll(async () => {
-  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ log: () => undefined })).uri;
-  client = await MongoClient.connect(uri);
-});
-afterAll(async () => {
-  await client?.close();
-  await store?.close();
-});
+const { fresh } = useStoreClient('feedback_figures');
 
 // The oracle: the aggregations the store ran before its figures were kept (issue 19), unchanged.
 const TOPIC_ORDER = ['RELEVANCE', 'QUALITY', 'WORKLOAD', 'ORGANISATION', 'SCHOOL_SUPPORT'];
@@ -118,14 +107,7 @@ describe('the feedback figures', () => {
     const [counted] = figures(db);
     // A fixed pseudo-random sequence (a failure reproduces), over few studies, teachers and values,
     // so that answers meet in cells, duplicates are refused and erasures free a teacher to answer again.
-    let seed = 19;
-    // mulberry32
-    const rnd = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
-    };
+    const rnd = seededRandom(19);
     const pick = <T>(xs: readonly T[]) => xs[rnd(xs.length)]!;
     const studies = ['K2ENG1510-2030', 'K2ENG1510-2031', 'K2MAT0107-2030', 'K2NOR0107-2031', 'K2MAT0510-2031'];
     // Drawn independently of the study (a study answered under two subjects, years or counties still adds up as the aggregations did).

@@ -5,37 +5,15 @@
  * seed's teacher inserts leaves the cells equal to a recount, and the reads the loaders use equal
  * the `$group`s and the `countDocuments` they replaced (kept here as the oracle).
  */
-import { randomBytes } from 'node:crypto';
-import { type Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
+import { type Db } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { type Identity, FIGURES_COLLECTION, auditEntry, inTransaction } from '@partnerskap/kit';
 import { createPlansCounted, figures } from './figures.js';
 import { type OwnerCell, type TeacherCell, type TopicCell } from './insights.js';
 import { type DecisionDoc, type PlansStore, type TeacherDoc, createPlansStore } from './store.js';
+import { seededRandom, useStoreClient } from '../../../test/store-client.js';
 
-let store: EmbeddedMongo | undefined;
-let client: MongoClient;
-const fresh = () => client.db(`plans_figures_${randomBytes(4).toString('hex')}`);
-
-beforeAll(async () => {
-  const uri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ log: () => undefined })).uri;
-  client = await MongoClient.connect(uri);
-});
-afterAll(async () => {
-  await client?.close();
-  await store?.close();
-});
-
-/** mulberry32: a fixed sequence, so a failure reproduces. */
-function prng(seed: number) {
-  return (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
-  };
-}
+const { fresh } = useStoreClient('plans_figures');
 
 const YEARS = [2030, 2031];
 /** Owners and their counties. */
@@ -128,7 +106,7 @@ describe('the plans figures', () => {
     const plans = createPlansStore(db);
     await plans.ensureIndexes();
     const counted = createPlansCounted(db);
-    const rnd = prng(19);
+    const rnd = seededRandom(19);
     const pick = <T>(xs: readonly T[]) => xs[rnd(xs.length)]!;
 
     const teachers: string[] = [];
