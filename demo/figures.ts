@@ -4,7 +4,7 @@
  * --repair`, after a bulk load) and checked against a full recount (`npm run reconcile`).
  */
 import { type Db } from 'mongodb';
-import { type Counted, type FigureDifference } from '@partnerskap/kit';
+import { type CountedFigures, type FigureDifference } from '@partnerskap/kit';
 import { figures as admissions } from '@partnerskap/admissions/figures';
 import { figures as catalogue } from '@partnerskap/catalogue/figures';
 import { figures as feedback } from '@partnerskap/feedback/figures';
@@ -13,7 +13,7 @@ import { type PartnerDbs } from './seed.js';
 
 type Name = keyof PartnerDbs;
 /** Each partner's counted collections (the seed's image bundles these light modules, not the servers). */
-const FIGURES: Record<Name, (db: Db) => readonly Counted<never>[]> = { catalogue, admissions, plans, feedback };
+const FIGURES: Record<Name, (db: Db) => readonly CountedFigures[]> = { catalogue, admissions, plans, feedback };
 
 /**
  * Replaces every partner's figures (or these partners') with a recount of its records; how many
@@ -29,7 +29,7 @@ export async function rebuildFigures(
   for (const name of partners) {
     for (const counted of FIGURES[name](dbs[name])) {
       await counted.ensureIndexes();
-      cells += await counted.rebuild(undefined, written?.[name]?.[counted.collection.collectionName] as never);
+      cells += await counted.rebuild(undefined, written?.[name]?.[counted.collectionName] as never);
     }
   }
   return cells;

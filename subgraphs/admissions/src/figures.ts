@@ -6,7 +6,7 @@
  * server), so that the seed and the reconcile command rebuild and check the very sets the store uses.
  */
 import { type Db } from 'mongodb';
-import { type CellContribution, type Counted, type FigureDoc, type FigureSet, cellId, createCounted } from '@partnerskap/kit';
+import { type CellContribution, type Counted, type CountedFigures, type FigureDoc, type FigureSet, createCounted } from '@partnerskap/kit';
 import { type ApplicationDoc, type FunnelCounts } from './store.js';
 
 /** What one application adds to a funnel cell. */
@@ -80,13 +80,8 @@ export function createCountedApplications(db: Db): Counted<ApplicationDoc> {
   return createCounted(db, 'applications', APPLICATION_FIGURES);
 }
 
-/** The cells an application counts in (by its key fields, which never change after it is submitted): what its writes queue on. */
-export function cellsOf(a: ApplicationDoc): string[] {
-  return APPLICATION_FIGURES.flatMap((set) => set.cells(a).map((c) => cellId(set, c.key)));
-}
-
 /** The admissions' counted collections as seed, repair and reconcile take them (`SubgraphModule.figures`): the store's very sets. */
-export const figures = (db: Db): readonly Counted<never>[] => [createCountedApplications(db)] as unknown as readonly Counted<never>[];
+export const figures = (db: Db): readonly CountedFigures[] => [createCountedApplications(db)];
 
 /** A sum of a cell (0 when absent). */
 export const sumOf = (cell: FigureDoc, sum: string): number => Number(cell[sum] ?? 0);

@@ -1,7 +1,6 @@
 import { type Db, type Filter } from 'mongodb';
 import { applicationEvent } from './events.js';
-import { createCellQueue } from './cell-queue.js';
-import { FUNNEL_BY_OWNER, FUNNEL_BY_SUBJECT, FUNNEL_OF_OWNER, STUDY_FIGURES, cellsOf, createCountedApplications, funnelCounts, sumOf } from './figures.js';
+import { FUNNEL_BY_OWNER, FUNNEL_BY_SUBJECT, FUNNEL_OF_OWNER, STUDY_FIGURES, createCountedApplications, funnelCounts, sumOf } from './figures.js';
 import {
   type AuditDoc,
   type FigureDoc,
@@ -13,6 +12,7 @@ import {
   keysetOrder,
   keysetSort,
   createAuditedWriter,
+  createCellQueue,
   eqFilter,
   eraseTeacherFromEvents,
   findCells,
@@ -138,7 +138,7 @@ export function createAdmissionsStore(db: Db) {
   // Every write of an application moves its figures (figures.ts) in the same transaction; reads go to the collection.
   const counted = createCountedApplications(db);
   const applications = counted.collection;
-  // Writes that move the same cells take turns in this process rather than conflict (cell-queue.ts).
+  // Writes that move the same cells take turns in this process rather than conflict (the kit's cell-queue.ts).
   const queue = createCellQueue();
   const writer = createAuditedWriter(db, 'admissions');
   return {
@@ -198,7 +198,7 @@ export function createAdmissionsStore(db: Db) {
     },
     /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
     async insertApplication(doc: ApplicationDoc, line: AuditDoc, idempotency: Idempotency<Application>): Promise<Application> {
-      return queue(cellsOf(doc), () =>
+      return queue(counted.cellIds(doc), () =>
         writer.insert(counted, doc, line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, idempotency, () => [
           applicationEvent('application.submitted', doc),
         ]),
@@ -223,7 +223,7 @@ export function createAdmissionsStore(db: Db) {
           undefined,
           (a) => [applicationEvent(event, a)],
         );
-      const doc = await queue(cellsOf({ ...app, _id: app.id }), write).catch((err: unknown) => {
+      const doc = await queue(counted.cellIds({ ...app, _id: app.id }), write).catch((err: unknown) => {
         if (err instanceof StaleWrite) return null;
         throw err;
       });

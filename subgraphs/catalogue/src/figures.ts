@@ -5,7 +5,7 @@
  * and check the very sets the store uses.
  */
 import { type Db } from 'mongodb';
-import { type Counted, type FigureSet, createCounted } from '@partnerskap/kit';
+import { type CountedFigures, type FigureSet, createCounted } from '@partnerskap/kit';
 import { type AllocationDoc, type StudyDoc } from './store.js';
 
 /**
@@ -51,7 +51,7 @@ export function createCatalogueFigures(db: Db) {
 }
 
 /** The catalogue's counted collections as seed, repair and reconcile take them (`SubgraphModule.figures`). */
-export const figures = (db: Db): readonly Counted<never>[] => {
+export const figures = (db: Db): readonly CountedFigures[] => {
   const { studies, allocations } = createCatalogueFigures(db);
-  return [studies, allocations] as unknown as readonly Counted<never>[];
+  return [studies, allocations];
 };

@@ -4,7 +4,7 @@
  * A light module (no server): the seed and the reconcile command import it.
  */
 import { type Db } from 'mongodb';
-import { type Counted, type FigureSet, createCounted } from '@partnerskap/kit';
+import { type Counted, type CountedFigures, type FigureSet, createCounted } from '@partnerskap/kit';
 import { type FeedbackDoc } from './store.js';
 
 /** The schema's `FeedbackTopic`s, in the order summaries list them. */
@@ -75,4 +75,4 @@ export function createCountedFeedback(db: Db): Counted<FeedbackDoc> {
 }
 
 /** Feedback's counted collections, with the sets the store keeps: seed and repair rebuild them, reconcile checks them. */
-export const figures = (db: Db): readonly Counted<never>[] => [createCountedFeedback(db) as unknown as Counted<never>];
+export const figures = (db: Db): readonly CountedFigures[] => [createCountedFeedback(db)];

@@ -59,14 +59,24 @@ export interface FigureDifference {
   actual?: Record<string, number>;
 }
 
+/** What seed, repair and reconcile need of a counted collection, whatever its documents. */
+export interface CountedFigures {
+  /** The source collection's name. */
+  readonly collectionName: string;
+  readonly sets: readonly { name: string }[];
+  readonly figures: Collection<FigureDoc>;
+  ensureIndexes(): Promise<void>;
+  rebuild(session?: ClientSession, docs?: Iterable<never>): Promise<number>;
+  check(): Promise<FigureDifference[]>;
+}
+
 /** A collection whose writes keep its figure sets up to date, in the write's session. */
-export interface Counted<D extends { _id: string }> {
+export interface Counted<D extends { _id: string }> extends CountedFigures {
   /** The source collection, for reads. */
   readonly collection: Collection<D>;
   readonly sets: readonly FigureSet<D>[];
-  /** The cells (all sets of the database), for reads: {@link readCells} and {@link findCells}. */
-  readonly figures: Collection<FigureDoc>;
-  ensureIndexes(): Promise<void>;
+  /** The `_id`s of the cells a document counts in: what writes of it may queue on ({@link createCellQueue}). */
+  cellIds(doc: D): string[];
   insertOne(doc: D, session: ClientSession): Promise<void>;
   /** Replaces (or inserts) the document with `doc._id`; the one it replaced, or null. */
   replaceOne(doc: D, session: ClientSession): Promise<D | null>;
@@ -80,8 +90,6 @@ export interface Counted<D extends { _id: string }> {
   recount(session?: ClientSession, docs?: Iterable<D>): Promise<Map<string, FigureDoc>>;
   /** Replaces the kept cells with a recount (of `docs`, when the caller has just written them all: a seed); how many cells there are. */
   rebuild(session?: ClientSession, docs?: Iterable<D>): Promise<number>;
-  /** The kept cells that differ from a recount (none when the figures are right). */
-  check(): Promise<FigureDifference[]>;
 }
 
 /** The amounts of one cell in a diff. */
@@ -153,8 +161,10 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
 
   return {
     collection,
+    collectionName: name,
     sets,
     figures,
+    cellIds: (doc) => sets.flatMap((set) => set.cells(doc).map((c) => cellId(set, c.key))),
     async ensureIndexes() {
       // Two sets may read by the same fields: each index once.
       const keys = new Map<string, IndexSpecification>([['{"set":1}', { set: 1 }]]);

@@ -144,4 +144,5 @@ export {
 } from './events.js';
 export { type Consumer, type ConsumerStatus, type FeedReader, type Subscription, INBOX_TTL_S, ensureConsumerIndexes, projectionApplier, settleEvents, startConsumer } from './consumer.js';
 export type { AllocationState, ApplicationState, DecisionState, InstitutionState, RoundState, StudyState, TeacherState } from './event-types.js';
-export { type CellContribution, type CellValue, type Counted, type FigureDifference, type FigureDoc, type FigureSet, FIGURES_COLLECTION, cellId, createCounted, findCells, readCells } from './figures.js';
+export { type CellQueue, createCellQueue } from './cell-queue.js';
+export { type CellContribution, type CellValue, type Counted, type CountedFigures, type FigureDifference, type FigureDoc, type FigureSet, FIGURES_COLLECTION, cellId, createCounted, findCells, readCells } from './figures.js';

@@ -4,7 +4,7 @@ import { type Clock, clockFromEnv, systemClock } from './clock.js';
 import { DEFAULT_INSIGHTS, type InsightsSettings, loadSubgraphConfig } from './config.js';
 import { type Supergraph, createSupergraphClient } from './process.js';
 import { type FeedReader, type Subscription, ensureConsumerIndexes, projectionApplier, startConsumer } from './consumer.js';
-import { type Counted } from './figures.js';
+import { type CountedFigures } from './figures.js';
 import { type EventPage, type Outbox, type Projections, createProjections } from './events.js';
 import { createCredentialVerifier, type Identity } from './identity.js';
 import { createServiceMetrics } from './metrics.js';
@@ -32,7 +32,7 @@ export interface SubgraphModule<S extends SubgraphStore, C extends BaseContext &
   /** Its records as the others keep them, by kind (the same states its events carry): seed, repair and reconcile build from them. */
   snapshots?: Record<string, (db: Db) => Promise<{ subject: string; data: Record<string, unknown> }[]>>;
   /** Its counted collections (figures maintained by its writes): seed and repair rebuild them, reconcile checks them. */
-  figures?: (db: Db) => readonly Counted<never>[];
+  figures?: (db: Db) => readonly CountedFigures[];
   /** Work it runs beside its server (the catalogue's webhook deliveries): started with it, stopped before it. */
   background?: (context: BackgroundContext) => Background;
 }

@@ -5,7 +5,7 @@
  * the store uses.
  */
 import { type Db } from 'mongodb';
-import { type Counted, type FigureSet, createCounted } from '@partnerskap/kit';
+import { type CountedFigures, type FigureSet, createCounted } from '@partnerskap/kit';
 import { type DecisionDoc, type TeacherDoc } from './store.js';
 
 /** A decision's counts: approvals, refusals, confirmed participations, and every decision (`n`, so a cell lives as long as a decision counts in it, as a `$group` row did). */
@@ -95,4 +95,4 @@ export function createPlansCounted(db: Db) {
 }
 
 /** The counted collections of plans, as the seed, the repair and the reconcile command take them. */
-export const figures = (db: Db): readonly Counted<never>[] => Object.values(createPlansCounted(db)) as never[];
+export const figures = (db: Db): readonly CountedFigures[] => Object.values(createPlansCounted(db));

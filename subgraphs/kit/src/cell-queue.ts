@@ -1,8 +1,9 @@
 /**
  * Writes that move the same figure cells, one after another in this process.
  *
- * Every submission of a school owner's teachers adds to that owner's cells (and every applicant of
- * a study to the study's), in the write's transaction. Two transactions that overlap in time and
+ * A counted collection's writes move its figure cells in the write's transaction (figures.ts): every
+ * submission of a school owner's teachers adds to that owner's cells, every applicant of a study to
+ * the study's. Two transactions that overlap in time and
  * write one cell conflict (WriteConflict, with MongoDB as with the embedded store); the loser is
  * retried after a pause, and a rush of them (a deadline, a partner back after an outage) mostly
  * retries into each other until the transaction budget runs out (STORE_UNAVAILABLE). Such writes
