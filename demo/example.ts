@@ -10,7 +10,7 @@
  * error that is not a partner's outage (nor, with --public, the public's expected FORBIDDEN).
  */
 import { readFileSync } from 'node:fs';
-import { loadOrCreateDevKey, signDevToken } from '../gateway/src/dev-key.js';
+import { loadOrCreateDevKey, signDevToken } from '@partnerskap/gateway';
 
 /** The codes of a partner that did not answer, each error naming it in `extensions.partner` (gateway/src/data-source.ts). */
 const OUTAGES = new Set(['SUBGRAPH_UNAVAILABLE', 'SUBGRAPH_TIMEOUT', 'SUBGRAPH_BAD_RESPONSE']);

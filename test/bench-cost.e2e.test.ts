@@ -7,7 +7,7 @@ const root = new URL('../', import.meta.url);
 
 describe('npm run bench:cost', () => {
   it('runs every probe once (--smoke) and prints the conversion and the bound', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'gateway/bench/cost.ts', '--smoke'], { cwd: root, timeout: 240_000, maxBuffer: 1 << 20 });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/cost.ts', '--smoke'], { cwd: root, timeout: 240_000, maxBuffer: 1 << 20 });
     expect(stdout).toContain('Insights.competence (public)');
     expect(stdout).toContain('the page (insights-funnel, public)');
     expect(stdout).toMatch(/ordinary operations: [\d.]+ to [\d.]+ µs of CPU per cost unit/);

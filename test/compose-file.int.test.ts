@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { loadSubgraphConfig } from '@partnerskap/kit';
 import { envName, loadGatewayConfig } from '@partnerskap/gateway';
-import { type Bundle, type Deployable, ROOT, buildDeployables, listDeployables } from '../gateway/build.js';
+import { type Bundle, type Deployable, ROOT, buildDeployables, listDeployables } from '../tools/build.js';
 import { isSeeded, partnerDbs } from '../demo/seed.js';
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');

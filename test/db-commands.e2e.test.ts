@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workloads } from '../gateway/bench/workload.js';
+import { workloads } from '../bench/workload.js';
 import { type Harness, startHarness } from './harness.js';
 
 // Database work is bounded: every bench query sends as many database commands for a page of 50

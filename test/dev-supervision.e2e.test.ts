@@ -4,10 +4,10 @@ import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mo
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDev, processesUnder, startDev } from '../demo/dev.js';
+import { type RunningDev, processesUnder, startDev } from '../launcher/dev.js';
 import { partnerDbs } from '../demo/seed.js';
-import { type DeadlineSeed, DEADLINE_DAY, seedDeadline } from '../gateway/bench/deadline-seed.js';
-import { readRegistry } from '../schema/compose.js';
+import { type DeadlineSeed, DEADLINE_DAY, seedDeadline } from '../bench/deadline-seed.js';
+import { readRegistry } from '../tools/schema/compose.js';
 
 // `npm run dev` when a subgraph's process dies (SIGKILL of the node process listening on its port,
 // as an OOM killer or an operator does): its supervisor starts it again and says so, backing off when

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, readRegistry, readSdl } from '../schema/compose.js';
-import { type RunningDev, portIsFree, startDev } from '../demo/dev.js';
+import { compose, readRegistry, readSdl } from '../tools/schema/compose.js';
+import { type RunningDev, portIsFree, startDev } from '../launcher/dev.js';
 
 // `npm run dev` as its launcher runs it, on free ports: every registered subgraph a `tsx watch`
 // child process, the gateway here over a supergraph file it watches.

@@ -13,7 +13,7 @@ const run = promisify(execFile);
 // is in the one table of docs/configuration.md, and the shell commands the pages mark for it run
 // against a supergraph as npm start runs it (the address 127.0.0.1:4000 replaced by its own).
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SOURCES = ['gateway/src', 'gateway/bench', 'subgraphs', 'demo', 'embedded-mongo/src', 'schema', 'test/fuzz.e2e.test.ts'];
+const SOURCES = ['common/src', 'gateway/src', 'bench', 'tools', 'launcher', 'subgraphs', 'demo', 'embedded-mongo/src', 'test/fuzz.e2e.test.ts'];
 
 /** Every .ts file below a path (tests and node_modules left out, unless named). */
 function files(path: string): string[] {

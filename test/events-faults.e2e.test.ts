@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Identity, settableClock } from '@partnerskap/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeadlineSeed, DEADLINE_DAY, LAST_YEAR, YEAR, seedDeadline } from '../gateway/bench/deadline-seed.js';
+import { type DeadlineSeed, DEADLINE_DAY, LAST_YEAR, YEAR, seedDeadline } from '../bench/deadline-seed.js';
 import { type Harness, startHarness } from './harness.js';
 
 // Events between partners under faults: teachers submit and owners decide while each partner in

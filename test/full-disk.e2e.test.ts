@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type EmbeddedMongo, NODE_FILES, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
+import { type RunningSupergraph, startSupergraph } from '../launcher/supergraph.js';
 import { TEST_AUDIENCE, TEST_ISSUER } from './harness.js';
 
 // npm start runs the embedded store in the process of the gateway and the subgraphs. Its disk

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SUBGRAPHS, compose, readSdl } from '../schema/compose.js';
+import { SUBGRAPHS, compose, readSdl } from '../tools/schema/compose.js';
 import { DEFAULT_SUPERGRAPH } from '@partnerskap/gateway';
 import { type Harness, startHarness } from './harness.js';
 

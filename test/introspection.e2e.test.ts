@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type ListeningGateway, createGatewayServer, listenGateway, memoryLogger } from '@partnerskap/gateway';
 import { type IntrospectionQuery, buildClientSchema, getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from './introspection-queries.js';
+import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from '../gateway/src/introspection-queries.js';
 
 // Downloading the schema as Apollo Sandbox, GraphiQL, Postman and graphql-codegen do: the standard
 // introspection query (15 deep) passes the limits in development, graphql-js's own depth rule

@@ -10,10 +10,10 @@ import { memoryLogger } from '@partnerskap/gateway';
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { compose, readRegistry, unacceptedHints } from '../schema/compose.js';
+import { compose, readRegistry, unacceptedHints } from '../tools/schema/compose.js';
 import { partnerDbs, seedDemoData } from '../demo/seed.js';
-import { type RunningSupergraph, startSupergraph } from '../demo/supergraph.js';
-import { createSubgraph } from '../subgraphs/template/new-subgraph.js';
+import { type RunningSupergraph, startSupergraph } from '../launcher/supergraph.js';
+import { createSubgraph } from '../tools/new-subgraph/new-subgraph.js';
 
 // `npm run new-subgraph` end to end, in a scratch copy of what the generator reads and writes (the
 // SDL, the registry, the root package.json; node_modules linked to this repository's): the new
@@ -130,8 +130,8 @@ describe('npm run new-subgraph', () => {
     rmSync(join(root, 'subgraphs', 'leftover'), { recursive: true });
     // The command line says the same on stderr and exits non-zero.
     const [cli, badPort] = await Promise.all([
-      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'subgraphs', 'template', 'new-subgraph.ts'), 'Mentoring', '--root', root], REPO),
-      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'subgraphs', 'template', 'new-subgraph.ts'), 'mentoring', '--port', 'x', '--root', root], REPO),
+      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'tools', 'new-subgraph', 'new-subgraph.ts'), 'Mentoring', '--root', root], REPO),
+      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'tools', 'new-subgraph', 'new-subgraph.ts'), 'mentoring', '--port', 'x', '--root', root], REPO),
     ]);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/^new-subgraph: "Mentoring" is not a valid subgraph name/);

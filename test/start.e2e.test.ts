@@ -6,7 +6,7 @@ import { startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// `npm start` as the README's first command runs it (tsx demo/start.ts), on free ports (PORT=0,
+// `npm start` as the README's first command runs it (tsx launcher/start.ts), on free ports (PORT=0,
 // MONGO_PORT=0) over an embedded store in a temporary directory: it seeds, serves the example, reads
 // the same gateway variables as every other way the gateway runs, answers a local frontend's CORS
 // preflight, and stops cleanly on Ctrl-C. Always the embedded store: that is what npm start runs
@@ -22,7 +22,7 @@ beforeAll(async () => {
   delete env.MONGODB_URI;
   delete env.NODE_ENV;
   delete env.CORS_ORIGINS;
-  child = spawn(process.execPath, ['--import', 'tsx', 'demo/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
   const deadline = Date.now() + 150_000;
@@ -46,7 +46,7 @@ function run(extra: NodeJS.ProcessEnv): Promise<{ code: number | null; output: s
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', MONGO_PORT: '0', LOG_LEVEL: 'silent', ...extra };
   delete env.MONGODB_URI;
   delete env.NODE_ENV;
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'demo/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
   proc.stderr!.on('data', (chunk: Buffer) => void (out += chunk.toString()));

@@ -1,4 +1,4 @@
-import { SERVICE_AUDIENCE, SERVICE_ISSUER, secretKey, signHs256 } from '@partnerskap/kit';
+import { SERVICE_AUDIENCE, SERVICE_ISSUER, secretKey, signHs256 } from '@partnerskap/common';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type Authenticator, createAuthenticator, withServiceTokens } from './auth.js';

@@ -1,4 +1,4 @@
-import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, identityFromClaims, isHs256, secretKey, verifyHs256 } from '@partnerskap/kit';
+import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, identityFromClaims, isHs256, secretKey, verifyHs256 } from '@partnerskap/common';
 import { GraphQLError } from 'graphql';
 import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 

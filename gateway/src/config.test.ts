@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { devGatewaySecret } from '@partnerskap/kit';
+import { devGatewaySecret } from '@partnerskap/common';
 import { loadGatewayConfig } from './config.js';
 
 describe('loadGatewayConfig', () => {

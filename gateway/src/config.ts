@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { devGatewaySecret, devModeFromEnv } from '@partnerskap/kit';
+import { devGatewaySecret, devModeFromEnv } from '@partnerskap/common';
 import { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.js';

@@ -1,6 +1,6 @@
 import { type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { type GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner, errorBehaviourOf } from '@partnerskap/kit';
+import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner, errorBehaviourOf } from '@partnerskap/common';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Pool } from 'undici';
 import { type FetchPath, type RequiredBy, fetchPaths } from './fetch-paths.js';

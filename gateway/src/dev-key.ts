@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Identity } from '@partnerskap/kit';
+import { type Identity } from '@partnerskap/common';
 import { type JWK, SignJWT, exportJWK, generateKeyPair, importJWK } from 'jose';
 
 /** The development key pair: created on first use, git-ignored, never used in production. */

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type StaticAsset } from '@partnerskap/kit';
+import { type StaticAsset } from '@partnerskap/common';
 import { CONTENT_TYPES, packageFile, pageAsset } from './pages.js';
 
 /** Where the local explorer (GraphiQL) is served, in development: Apollo Sandbox stays at `/`. */

@@ -9,4 +9,4 @@ export { DEFAULT_LIMITS, type Limits, measure } from './limits.js';
 export { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.js';
 export { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
 export { CPU_US_PER_COST_UNIT, type CostEstimator, createCostEstimator } from './cost.js';
-export { type LoadedSupergraph, readSupergraph } from './supergraph.js';
+export { type LoadedSupergraph, loadableSupergraph, readSupergraph } from './supergraph.js';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type StaticAsset } from '@partnerskap/kit';
+import { type StaticAsset } from '@partnerskap/common';
 import { CONTENT_TYPES, pageAsset } from './pages.js';
 
 /**

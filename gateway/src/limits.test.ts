@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CPU_US_PER_COST_UNIT } from './cost.js';
 import { DEFAULT_LIMITS, INTROSPECTION_FIELDS, measure } from './limits.js';
 import { DEFAULT_RATE_LIMITS } from './rate-limit.js';
-import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from '../../test/introspection-queries.js';
+import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from './introspection-queries.js';
 
 const dir = new URL('../../operations/', import.meta.url);
 const operations = readdirSync(dir).filter((f) => f.endsWith('.graphql')).map((f) => ({ name: f, text: readFileSync(new URL(f, dir), 'utf8') }));

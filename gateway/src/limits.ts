@@ -1,5 +1,5 @@
 import { type ApolloServerPlugin, HeaderMap } from '@apollo/server';
-import { ErrorCode, MAX_PAGE_SIZE } from '@partnerskap/kit';
+import { ErrorCode, MAX_PAGE_SIZE } from '@partnerskap/common';
 import { perOperation } from './per-operation.js';
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode, visit } from 'graphql';
 

@@ -1,4 +1,4 @@
-import { logFormatFor, prettyLogLine } from '@partnerskap/kit';
+import { logFormatFor, prettyLogLine } from '@partnerskap/common';
 import { pino } from 'pino';
 
 /** The gateway's structured log: JSON lines, one per event, each with the request's correlation id where there is one. */

@@ -1,5 +1,5 @@
 import { type ApolloServerPlugin } from '@apollo/server';
-import { DURATION_BUCKETS, type ServiceMetrics, type ServiceMetricsOptions, createServiceMetrics, useRequestMetrics } from '@partnerskap/kit';
+import { DURATION_BUCKETS, type ServiceMetrics, type ServiceMetricsOptions, createServiceMetrics, useRequestMetrics } from '@partnerskap/common';
 import { Counter, Histogram } from 'prom-client';
 import { type GatewayContext } from './data-source.js';
 

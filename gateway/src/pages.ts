@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type StaticAsset } from '@partnerskap/kit';
+import { type StaticAsset } from '@partnerskap/common';
 
 /** Content types of the pages' files. */
 export const CONTENT_TYPES = Object.freeze({

@@ -1,5 +1,5 @@
 import { type IncomingMessage } from 'node:http';
-import { type Identity } from '@partnerskap/kit';
+import { type Identity } from '@partnerskap/common';
 
 /** How many requests a caller may make per minute, with bursts up to the same number. */
 export interface RateLimits {

@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlu
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { type GatewayExecutionResult, type GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
-import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, PUBLIC, errorBehaviourOf, errorBody, halted, serveGraphQL } from '@partnerskap/kit';
+import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, PUBLIC, errorBehaviourOf, errorBody, halted, serveGraphQL } from '@partnerskap/common';
 import { type ASTNode, type DocumentNode, GraphQLError, type GraphQLFormattedError, Kind, print } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';

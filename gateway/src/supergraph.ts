@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Supergraph } from '@apollo/federation-internals';
-import { type Guard, readGuards } from '@partnerskap/kit';
+import { type Guard, readGuards } from '@partnerskap/common';
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { type CostEstimator, createCostEstimator } from './cost.js';
 

@@ -1,6 +1,6 @@
 /** `npm run token -- --role school-owner --org 0301`: prints a development token (refused in production). */
 import { parseArgs } from 'node:util';
-import { ROLES, identityFromClaims } from '@partnerskap/kit';
+import { ROLES, identityFromClaims } from '@partnerskap/common';
 import { loadOrCreateDevKey, signDevToken } from './dev-key.js';
 
 // `service` is never a client's role: the gateway refuses it in a client token (only subgraphs' own service tokens carry it).

@@ -1,5 +1,5 @@
 import { type ApolloServerPlugin } from '@apollo/server';
-import { type Guard, type Identity, scopesOf } from '@partnerskap/kit';
+import { type Guard, type Identity, scopesOf } from '@partnerskap/common';
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode } from 'graphql';
 import { type GatewayContext } from '../data-source.js';
 import { perOperation } from '../per-operation.js';

@@ -7,7 +7,7 @@ import { policies, resolvers } from './resolvers.js';
 export function createAdmissionsServer(options: { development: boolean }): ApolloServer<AdmissionsContext> {
   return createSubgraphServer<AdmissionsContext>({
     name: 'admissions',
-    typeDefs: readSchema('admissions'),
+    typeDefs: readSchema(new URL('../../../schema/admissions.graphql', import.meta.url)),
     resolvers: resolvers as never,
     policies,
     development: options.development,

@@ -7,7 +7,7 @@ import { policies, resolvers } from './resolvers.js';
 export function createCatalogueServer(options: { development: boolean }): ApolloServer<CatalogueContext> {
   return createSubgraphServer<CatalogueContext>({
     name: 'catalogue',
-    typeDefs: readSchema('catalogue'),
+    typeDefs: readSchema(new URL('../../../schema/catalogue.graphql', import.meta.url)),
     resolvers: resolvers as never,
     policies,
     development: options.development,

@@ -7,7 +7,7 @@ import { resolvers } from './resolvers.js';
 export function createFeedbackServer(options: { development: boolean }): ApolloServer<FeedbackContext> {
   return createSubgraphServer<FeedbackContext>({
     name: 'feedback',
-    typeDefs: readSchema('feedback'),
+    typeDefs: readSchema(new URL('../../../schema/feedback.graphql', import.meta.url)),
     resolvers: resolvers as never,
     development: options.development,
   });

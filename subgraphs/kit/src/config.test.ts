@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devGatewaySecret, loadSubgraphConfig } from './config.js';
+import { devGatewaySecret } from '@partnerskap/common';
+import { loadSubgraphConfig } from './config.js';
 
 describe('loadSubgraphConfig', () => {
   const secret = { GATEWAY_SECRET: 'x'.repeat(32) };

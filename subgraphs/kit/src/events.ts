@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type ClientSession, type Collection, type Db } from 'mongodb';
-import { badUserInput } from './errors.js';
+import { badUserInput } from '@partnerskap/common';
 
 /** The envelope's version: consumers refuse nothing newer silently, they log it. */
 export const EVENT_VERSION = 1;

@@ -1,5 +1,6 @@
-export { type InsightsSettings, type SubgraphConfig, DEFAULT_INSIGHTS, DEFAULT_MONGODB_URI, DEV_SECRET_FILE, devGatewaySecret, devModeFromEnv, insightsFromEnv, loadSubgraphConfig } from './config.js';
-export { APOLLO_REQUEST_CODES, ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from './errors.js';
+export { type InsightsSettings, type SubgraphConfig, DEFAULT_INSIGHTS, DEFAULT_MONGODB_URI, insightsFromEnv, loadSubgraphConfig } from './config.js';
+export { DEV_SECRET_FILE, devGatewaySecret, devModeFromEnv } from '@partnerskap/common';
+export { APOLLO_REQUEST_CODES, ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from '@partnerskap/common';
 export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
 export {
   type AuditDoc,
@@ -10,9 +11,6 @@ export {
   type RoundStep,
   type Supergraph,
   type SupergraphClientOptions,
-  SERVICE_AUDIENCE,
-  SERVICE_ISSUER,
-  SERVICE_TOKEN_LIFETIME_S,
   auditEntry,
   auditView,
   createAuditedWriter,
@@ -23,6 +21,7 @@ export {
   inTransaction,
   readAudit,
 } from './process.js';
+export { SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S } from '@partnerskap/common';
 export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
 export { type FilterValue, type MongoConnection, MONGO_SELECTION_TIMEOUT_MS, NB, SEARCH_MAX_TIME_MS, connectMongo, eqFilter, isDuplicateKey, withId } from './mongo.js';
 export {
@@ -37,7 +36,7 @@ export {
   errorBody,
   originMatcher,
   serveGraphQL,
-} from './http.js';
+} from '@partnerskap/common';
 export {
   DEFAULT_MAX_OPERATIONS,
   DURATION_BUCKETS,
@@ -48,8 +47,8 @@ export {
   type ServiceMetricsOptions,
   createServiceMetrics,
   useRequestMetrics,
-} from './metrics.js';
-export { type Exposition, type Sample, parsePrometheusText, sumOf } from './metrics-text.js';
+} from '@partnerskap/common';
+export { type Exposition, type Sample, parsePrometheusText, sumOf } from '@partnerskap/common';
 export {
   type Connection,
   type PageArgs,
@@ -88,8 +87,8 @@ export {
   isHs256,
   signHs256,
   verifyHs256,
-} from './identity.js';
-export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from './guards.js';
+} from '@partnerskap/common';
+export { type Guard, type Policy, enforceGuards, readGuards, scopesOf } from '@partnerskap/common';
 export {
   AVERAGE_BAND,
   type ApplicationFacts,
@@ -107,7 +106,7 @@ export {
   shownTotal,
   shownTotalOver,
 } from './rules.js';
-export { type LogFormat, logFormatFor, prettyLogLine } from './log-format.js';
+export { type LogFormat, logFormatFor, prettyLogLine } from '@partnerskap/common';
 export { SUBJECT_CODES } from './subjects.js';
 export { isStudyId } from './study-id.js';
 export {
@@ -122,7 +121,7 @@ export {
   schemaWithErrorBehaviours,
   setErrorBehaviour,
   withNullableOutputs,
-} from './error-behaviour.js';
+} from '@partnerskap/common';
 export {
   EVENT_VERSION,
   type EventPage,

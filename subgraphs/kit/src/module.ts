@@ -6,8 +6,8 @@ import { type Supergraph, createSupergraphClient } from './process.js';
 import { type FeedReader, type Subscription, ensureConsumerIndexes, projectionApplier, startConsumer } from './consumer.js';
 import { type CountedFigures } from './figures.js';
 import { type EventPage, type Outbox, type Projections, createProjections } from './events.js';
-import { createCredentialVerifier, type Identity } from './identity.js';
-import { createServiceMetrics } from './metrics.js';
+import { createCredentialVerifier, type Identity } from '@partnerskap/common';
+import { createServiceMetrics } from '@partnerskap/common';
 import { connectMongo } from './mongo.js';
 import { type ListeningSubgraph, listenSubgraph, stopOnSignals } from './server.js';
 

@@ -1,9 +1,6 @@
-import { badUserInput } from './errors.js';
+import { MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, badUserInput } from '@partnerskap/common';
 
-/** The largest page a list returns. */
-export const MAX_PAGE_SIZE = 100;
-/** The longest free-text search accepted. */
-export const MAX_SEARCH_LENGTH = 100;
+export { MAX_PAGE_SIZE, MAX_SEARCH_LENGTH };
 
 /** `first`/`after` as a list field receives them. */
 export interface PageArgs {

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClientSession, type Collection, type Db, MongoError } from 'mongodb';
 import { osloDate } from './clock.js';
-import { ErrorCode, badUserInput, conflict, refused } from './errors.js';
+import { ErrorCode, badUserInput, conflict, refused } from '@partnerskap/common';
 import { isDuplicateKey, withId } from './mongo.js';
-import { type Identity, secretKey, signHs256 } from './identity.js';
+import { type Identity, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, secretKey, signHs256 } from '@partnerskap/common';
 import { type NewEvent, createOutbox } from './events.js';
 import { type RoundState } from './event-types.js';
 import { type Counted } from './figures.js';
@@ -44,13 +44,6 @@ export interface Supergraph {
   /** The data of a query, or a plain error saying what failed (no log line: a consumer's loop retries and logs once). */
   request<T>(query: string, variables: Record<string, unknown>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T>;
 }
-
-/** The issuer of the service tokens a subgraph signs for the gateway. */
-export const SERVICE_ISSUER = 'partnerskap-service';
-/** Their audience. */
-export const SERVICE_AUDIENCE = 'partnerskap-gateway';
-/** How long a service token lives: the gateway refuses one that claims longer. */
-export const SERVICE_TOKEN_LIFETIME_S = 120;
 
 /** Options of {@link createSupergraphClient}. */
 export interface SupergraphClientOptions {

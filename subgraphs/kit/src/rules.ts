@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Identity } from './identity.js';
+import { type Identity } from '@partnerskap/common';
 
 /** What the rules need to know about an application, wherever it is stored. */
 export interface ApplicationFacts {

@@ -1,10 +1,10 @@
 import { parse } from 'graphql';
 import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { type ErrorBehaviour, setErrorBehaviour } from './error-behaviour.js';
-import { type Identity, PUBLIC } from './identity.js';
-import { type MetricsContext, createServiceMetrics } from './metrics.js';
-import { parsePrometheusText, sumOf } from './metrics-text.js';
+import { type ErrorBehaviour, setErrorBehaviour } from '@partnerskap/common';
+import { type Identity, PUBLIC } from '@partnerskap/common';
+import { type MetricsContext, createServiceMetrics } from '@partnerskap/common';
+import { parsePrometheusText, sumOf } from '@partnerskap/common';
 import { createSubgraphServer } from './server.js';
 
 describe('createSubgraphServer', () => {

@@ -5,13 +5,13 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
-import { keepNonNullErrors, schemaWithErrorBehaviours, withNullableOutputs } from './error-behaviour.js';
-import { APOLLO_REQUEST_CODES, ErrorCode, isKnownCode } from './errors.js';
-import { type Policy, enforceGuards } from './guards.js';
-import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from './http.js';
-import { CREDENTIAL_HEADER, type Identity } from './identity.js';
-import { logFormatFor, prettyLogLine } from './log-format.js';
-import { type ServiceMetrics, useRequestMetrics } from './metrics.js';
+import { keepNonNullErrors, schemaWithErrorBehaviours, withNullableOutputs } from '@partnerskap/common';
+import { APOLLO_REQUEST_CODES, ErrorCode, isKnownCode } from '@partnerskap/common';
+import { type Policy, enforceGuards } from '@partnerskap/common';
+import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/common';
+import { CREDENTIAL_HEADER, type Identity } from '@partnerskap/common';
+import { logFormatFor, prettyLogLine } from '@partnerskap/common';
+import { type ServiceMetrics, useRequestMetrics } from '@partnerskap/common';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 
 /** An error a client may see as it is: one of our codes (not an internal error) or a bad request. */
@@ -19,9 +19,9 @@ function isShown(code: unknown): boolean {
   return (isKnownCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) || (typeof code === 'string' && APOLLO_REQUEST_CODES.has(code));
 }
 
-/** Reads a subgraph's SDL contract from the repository's `schema/` folder. */
-export function readSchema(name: string): DocumentNode {
-  return parse(readFileSync(new URL(`../../../schema/${name}.graphql`, import.meta.url), 'utf8'));
+/** Reads a subgraph's SDL contract from where its module says it is (`schema/<name>.graphql`, a data folder). */
+export function readSchema(file: URL): DocumentNode {
+  return parse(readFileSync(file, 'utf8'));
 }
 
 /** Options of {@link createSubgraphServer}. */

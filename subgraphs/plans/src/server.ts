@@ -7,7 +7,7 @@ import { policies, resolvers } from './resolvers.js';
 export function createPlansServer(options: { development: boolean }): ApolloServer<PlansContext> {
   return createSubgraphServer<PlansContext>({
     name: 'plans',
-    typeDefs: readSchema('plans'),
+    typeDefs: readSchema(new URL('../../../schema/plans.graphql', import.meta.url)),
     resolvers: resolvers as never,
     policies,
     development: options.development,
