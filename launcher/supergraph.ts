@@ -1,6 +1,7 @@
 /**
- * Starts the four subgraphs, every other subgraph of the registry (`npm run new-subgraph`) and the
- * gateway over one MongoDB: what `npm start` and the end-to-end tests run.
+ * Starts every subgraph of the registry (the four partners and any `npm run new-subgraph` adds),
+ * each loaded the same way from its `src/index.ts`, and the gateway over one MongoDB: what
+ * `npm start`, `npm run year`, the benches and the end-to-end tests run.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,13 +20,13 @@ import {
   listenGateway,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
-import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, type SubgraphModule, clockFromEnv, insightsFromEnv, settleEvents, startSubgraph } from '@partnerskap/kit';
-import { admissions } from '@partnerskap/admissions';
-import { catalogue } from '@partnerskap/catalogue';
-import { feedback } from '@partnerskap/feedback';
-import { plans } from '@partnerskap/plans';
+import { type Identity } from '@partnerskap/common';
+import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, type SubgraphModule, type SubgraphStore, clockFromEnv, insightsFromEnv, settleEvents, startSubgraph } from '@partnerskap/kit';
 import { readRegistry } from '../tools/schema/compose.js';
 import { type PartnerDbs, isSeeded, partnerDbs, seedDemoData } from '../demo/seed.js';
+
+/** What every subgraph's context holds: who asks. */
+type SubgraphContext = { identity: Identity };
 
 /** Options of {@link startSupergraph}. */
 export interface SupergraphOptions {
@@ -33,10 +34,10 @@ export interface SupergraphOptions {
   /** Database name prefix: `partnerskap_` by default; tests use a fresh one each. */
   prefix?: string;
   /**
-   * Ports: the gateway's, then catalogue, admissions, plans, feedback. 0 picks free ones. Given,
-   * the registry's other subgraphs listen on their registered ports; left out, on free ones too.
+   * Ports: the gateway's and any subgraph's by name; 0 picks a free one. Given, a subgraph not
+   * listed listens on its registered port (`schema/subgraphs.json`); left out, every one on a free port.
    */
-  ports?: { gateway: number; catalogue: number; admissions: number; plans: number; feedback: number };
+  ports?: { gateway: number } & Partial<Record<string, number>>;
   /**
    * The repository whose `schema/subgraphs.json` names the other subgraphs, whose
    * `subgraphs/<name>/src/index.ts` they are started from and whose `schema/supergraph.graphql`
@@ -66,7 +67,7 @@ export interface SupergraphOptions {
   onCommand?: (event: { commandName: string; databaseName: string; command: Record<string, unknown> }) => void;
 }
 
-/** A subgraph of the registry beyond the four, as {@link startSupergraph} runs it. */
+/** A subgraph of the registry beyond the four demo partners, as {@link startSupergraph} runs it. */
 export interface OtherSubgraph {
   listening: ListeningSubgraph;
   /** Its database, `<prefix><name>`. */
@@ -75,17 +76,21 @@ export interface OtherSubgraph {
   secret: string;
 }
 
+/** The partners the demo data is seeded for. */
+export type PartnerName = keyof PartnerDbs;
+
 /** A running supergraph. */
 export interface RunningSupergraph {
   gateway: ListeningGateway;
-  subgraphs: Record<'catalogue' | 'admissions' | 'plans' | 'feedback', ListeningSubgraph>;
+  /** Every registered subgraph, listening, by name (the four partners always). */
+  subgraphs: Record<PartnerName, ListeningSubgraph> & Record<string, ListeningSubgraph>;
   dbs: PartnerDbs;
   /** The secrets the gateway shares with each subgraph (fresh for every start). */
-  secrets: Record<'catalogue' | 'admissions' | 'plans' | 'feedback', string>;
+  secrets: Record<PartnerName, string> & Record<string, string>;
   /** Stops one subgraph (a partner down), and starts it again on the same port. */
-  stopSubgraph(name: 'catalogue' | 'admissions' | 'plans' | 'feedback'): Promise<void>;
-  restartSubgraph(name: 'catalogue' | 'admissions' | 'plans' | 'feedback'): Promise<void>;
-  /** The registry's other subgraphs (`npm run new-subgraph`), by name; none in this repository as committed. */
+  stopSubgraph(name: string): Promise<void>;
+  restartSubgraph(name: string): Promise<void>;
+  /** The registry's subgraphs beyond the four (`npm run new-subgraph`), by name; none in this repository as committed. */
   others: Record<string, OtherSubgraph>;
   /** Waits until every partner's projections hold every event committed so far (between steps that cross partners). */
   settle(timeoutMs?: number): Promise<void>;
@@ -93,33 +98,36 @@ export interface RunningSupergraph {
   stop(): Promise<void>;
 }
 
-const FREE = { gateway: 0, catalogue: 0, admissions: 0, plans: 0, feedback: 0 };
-const FOUR: readonly string[] = ['catalogue', 'admissions', 'plans', 'feedback'];
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-type AnyModule = SubgraphModule<{ ensureIndexes(): Promise<void> }, never>;
+/** Whether a value is a subgraph module named `name` (what a subgraph's `index.ts` exports, as the template's does). */
+function isModuleNamed(value: unknown, name: string): value is SubgraphModule<SubgraphStore, SubgraphContext> {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof SubgraphModule<SubgraphStore, SubgraphContext>, unknown>>;
+  return candidate.name === name && typeof candidate.createStore === 'function' && typeof candidate.createServer === 'function';
+}
 
-/** The subgraph module `subgraphs/<name>/src/index.ts` exports (the export whose `name` is the subgraph's). */
-async function loadModule(root: string, name: string): Promise<AnyModule> {
-  const file = join(root, 'subgraphs', name, 'src', 'index.ts');
-  if (!existsSync(file)) throw new Error(`schema/subgraphs.json registers ${name}, but ${file} does not exist`);
+/**
+ * The subgraph module `subgraphs/<name>/src/index.ts` exports: every registered subgraph is loaded
+ * this one way, from the given root or else this repository (a test's copy holds only what it adds).
+ */
+async function loadModule(root: string, name: string): Promise<SubgraphModule<SubgraphStore, SubgraphContext>> {
+  const file = [root, REPO_ROOT].map((r) => join(r, 'subgraphs', name, 'src', 'index.ts')).find((f) => existsSync(f));
+  if (!file) throw new Error(`schema/subgraphs.json registers ${name}, but ${join(root, 'subgraphs', name, 'src', 'index.ts')} does not exist`);
   const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const module = Object.values(exports).find(
-    (value): value is AnyModule => typeof value === 'object' && value !== null && (value as AnyModule).name === name && typeof (value as AnyModule).createStore === 'function',
-  );
-  if (!module) throw new Error(`${file} exports no subgraph module named ${name} (a SubgraphModule, as the template's index.ts does)`);
+  const module = Object.values(exports).find((value) => isModuleNamed(value, name));
+  if (!module || !isModuleNamed(module, name)) throw new Error(`${file} exports no subgraph module named ${name} (a SubgraphModule, as the template's index.ts does)`);
   return module;
 }
 
 /** Seeds (when empty) and starts everything. */
 export async function startSupergraph(options: SupergraphOptions): Promise<RunningSupergraph> {
   const progress = options.progress ?? (() => undefined);
-  const ports = options.ports ?? FREE;
   const development = options.development ?? true;
   const root = options.root ?? REPO_ROOT;
   const supergraphPath = options.root ? join(root, 'schema', 'supergraph.graphql') : DEFAULT_SUPERGRAPH;
-  const registered = readRegistry(join(root, 'schema', 'subgraphs.json')).filter((s) => !FOUR.includes(s.name));
-  const otherModules = await Promise.all(registered.map(async (s) => ({ ...s, module: await loadModule(root, s.name) })));
+  const registered = readRegistry(join(root, 'schema', 'subgraphs.json'));
+  const modules = await Promise.all(registered.map(async (s) => ({ ...s, module: await loadModule(root, s.name) })));
   const client = await MongoClient.connect(options.mongodbUri, {
     serverSelectionTimeoutMS: MONGO_SELECTION_TIMEOUT_MS,
     appName: 'partnerskap',
@@ -133,49 +141,48 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     const n = await seedDemoData(dbs, (line) => progress(`  ${line}`), options.seedProgress, { projections: options.seedProjections ?? true });
     progress(`seeded ${n.toLocaleString('en-US')} documents in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  const isPartner = (name: string): name is PartnerName => Object.hasOwn(dbs, name);
+  const dbOf = (name: string): Db => (isPartner(name) ? dbs[name] : client.db(`${options.prefix ?? 'partnerskap_'}${name}`));
   // One process runs everything here, so each run shares fresh random secrets with its subgraphs.
-  const secret = () => randomBytes(32).toString('base64url');
-  const secrets = { catalogue: secret(), admissions: secret(), plans: secret(), feedback: secret() };
+  const secrets = Object.fromEntries(registered.map((s) => [s.name, randomBytes(32).toString('base64url')])) as RunningSupergraph['secrets'];
   const clock = options.clock ?? clockFromEnv(process.env);
   const insights = insightsFromEnv(process.env);
   // Rules that ask another partner go through the gateway, which starts after its subgraphs.
   let gatewayUrl: string | undefined;
-  const modules = { catalogue, admissions, plans, feedback } as const;
-  type Name = keyof typeof modules;
-  const start = (name: Name, port: number) =>
-    startSubgraph(modules[name] as never, { db: dbs[name], port, development, gatewaySecret: secrets[name], clock, supergraphUrl: () => gatewayUrl, insights });
-  const subgraphs: Record<Name, ListeningSubgraph> = {
-    catalogue: await start('catalogue', ports.catalogue),
-    admissions: await start('admissions', ports.admissions),
-    plans: await start('plans', ports.plans),
-    feedback: await start('feedback', ports.feedback),
+  // Given ports: the listed ones, and each other subgraph its registered port; none given: free ports for all.
+  const portOf = (name: string, url: string): number => options.ports?.[name] ?? (options.ports ? Number(new URL(url).port) : 0);
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  const start = (name: string, port: number): Promise<ListeningSubgraph> => {
+    const entry = byName.get(name);
+    if (!entry) throw new Error(`no registered subgraph is named ${name}`);
+    return startSubgraph(entry.module, { db: dbOf(name), port, development, gatewaySecret: secrets[name]!, clock, supergraphUrl: () => gatewayUrl, insights });
   };
+  const subgraphs = {} as RunningSupergraph['subgraphs'];
+  for (const { name, url } of modules) subgraphs[name] = await start(name, portOf(name, url));
   const others: Record<string, OtherSubgraph> = {};
   const composed = readFileSync(supergraphPath, 'utf8');
-  for (const { name, url, module } of otherModules) {
-    const db = client.db(`${options.prefix ?? 'partnerskap_'}${name}`);
-    const gatewaySecret = secret();
-    const listening = await startSubgraph(module, { db, port: options.ports ? Number(new URL(url).port) : 0, development, gatewaySecret, clock, supergraphUrl: () => gatewayUrl });
-    others[name] = { listening, db, secret: gatewaySecret };
+  for (const { name } of modules) {
+    if (isPartner(name)) continue;
+    others[name] = { listening: subgraphs[name]!, db: dbOf(name), secret: secrets[name]! };
     // Composing is the partner's deliberate step: until then the gateway does not route to it.
     if (!composed.includes(`@join__graph(name: "${name}"`)) progress(`${name}: started, but not in the supergraph yet (npm run compose adds it)`);
   }
-  const everyOne: Record<string, ListeningSubgraph> = { ...subgraphs, ...Object.fromEntries(Object.entries(others).map(([n, o]) => [n, o.listening])) };
   // The development key is a development convenience, as with PARTNERSKAP_DEV=1 for npm run gateway.
   if (!options.auth && !development) throw new Error('startSupergraph: development: false needs auth (an identity provider): the development key is for development only');
   const auth = options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const server = createGatewayServer({
     // The committed supergraph, hot-reloaded: npm run compose swaps it in without a restart.
     supergraphPath,
-    subgraphUrls: Object.fromEntries(Object.entries(everyOne).map(([name, s]) => [name, options.subgraphUrl?.(name, s.url) ?? s.url])),
+    subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, options.subgraphUrl?.(name, s.url) ?? s.url])),
     development,
     authenticate: createAuthenticator(auth),
-    secrets: { ...Object.fromEntries(Object.entries(others).map(([n, o]) => [n, o.secret])), ...secrets },
+    secrets,
     ...options.gateway,
   });
-  const gateway = await listenGateway(server, { port: ports.gateway });
+  const gateway = await listenGateway(server, { port: options.ports?.gateway ?? 0 });
   gatewayUrl = gateway.url;
-  const stopped = new Set<Name>();
+  const stopped = new Set<string>();
+  const running = () => Object.keys(subgraphs).filter((n) => !stopped.has(n));
   return {
     gateway,
     subgraphs,
@@ -183,23 +190,23 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     secrets,
     others,
     stopSubgraph: async (name) => {
-      await subgraphs[name].stop();
+      await subgraphs[name]?.stop();
       stopped.add(name);
     },
     restartSubgraph: async (name) => {
-      subgraphs[name] = await start(name, subgraphs[name].port);
+      const was = subgraphs[name];
+      if (!was) throw new Error(`no registered subgraph is named ${name}`);
+      subgraphs[name] = await start(name, was.port);
+      if (others[name]) others[name].listening = subgraphs[name];
       stopped.delete(name);
     },
     settle: (timeoutMs) =>
-      settleEvents(Object.fromEntries((Object.keys(subgraphs) as Name[]).filter((n) => !stopped.has(n)).map((n) => [n, subgraphs[n].url.replace(/\/graphql$/, '/ready')])), {
+      settleEvents(Object.fromEntries(running().map((n) => [n, subgraphs[n]!.url.replace(/\/graphql$/, '/ready')])), {
         ...(timeoutMs ? { timeoutMs } : {}),
       }),
     stop: async () => {
       await gateway.stop();
-      await Promise.all([
-        ...(Object.keys(subgraphs) as Name[]).filter((n) => !stopped.has(n)).map((n) => subgraphs[n].stop()),
-        ...Object.values(others).map((o) => o.listening.stop()),
-      ]);
+      await Promise.all(running().map((n) => subgraphs[n]!.stop()));
       await client.close();
     },
   };

@@ -4,7 +4,7 @@ import { MongoClient } from 'mongodb';
 import { CREDENTIAL_HEADER, type Identity, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, createCredentialSigner, secretKey, signHs256 } from '@partnerskap/kit';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { memoryLogger } from '@partnerskap/gateway';
-import { type RunningSupergraph, type SupergraphOptions, startSupergraph } from '../launcher/supergraph.js';
+import { type RunningSupergraph, type SupergraphOptions, startSupergraph, type PartnerName } from '../launcher/supergraph.js';
 
 /** A GraphQL response as tests read it, with its HTTP status. */
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -15,7 +15,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-type SubgraphName = keyof RunningSupergraph['subgraphs'];
+type SubgraphName = PartnerName;
 
 /** Options of a request in a test. */
 export interface RequestOptions {
