@@ -1,4 +1,11 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+// One graphql for the whole run. graphql 16 has no `exports` map: Node gives every `require` and
+// `import` its `main`, the CommonJS build, as Apollo's CommonJS packages require it. Vite would
+// resolve our `import 'graphql'` by its `module` field to the ES build instead: a second copy, whose
+// `instanceof` checks refuse the schemas and errors of Apollo's (common/src/graphql-once.test.ts).
+const resolve = { alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve('graphql') }] };
 
 // Two projects: unit tests (no network, next to the code) and integration tests (real servers on port 0).
 export default defineConfig({
@@ -9,13 +16,17 @@ export default defineConfig({
     execArgv: ['--max-semi-space-size=64'],
     projects: [
       {
+        resolve,
         test: {
           name: 'unit',
           include: ['**/src/**/*.test.ts', 'tools/**/*.test.ts', 'operations/*.test.ts', 'test/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
+          // The services' logs are off (a test that reads them gives its own log or logger).
+          env: { LOG_LEVEL: 'silent' },
         },
       },
       {
+        resolve,
         test: {
           name: 'integration',
           include: ['**/*.int.test.ts', 'test/**/*.e2e.test.ts'],

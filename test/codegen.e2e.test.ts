@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,9 @@ afterAll(async () => {
 /** The operations of `operations/*.graphql`, by name and kind, as the files declare them. */
 const operations = readdirSync(OPERATIONS)
   .filter((f) => f.endsWith('.graphql'))
-  .flatMap((f) => [...readFileSync(join(OPERATIONS, f), 'utf8').matchAll(/^(query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)/gm)].map((m) => ({ kind: m[1]!, name: m[2]! })));
+  .flatMap((f) =>
+    [...readFileSync(join(OPERATIONS, f), 'utf8').matchAll(/^(query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)/gm)].map((m) => ({ kind: m[1]!, name: m[2]! })),
+  );
 
 /** The README's codegen.ts, with the test gateway's URL and the temp dir for output. */
 const codegenConfig = (schema: string, output: string) => `import type { CodegenConfig } from '@graphql-codegen/cli';
@@ -92,5 +94,67 @@ describe('graphql-codegen against the gateway URL', () => {
     expect(diagnostics).toEqual([]);
     // The gateway logged no error for the CLI's requests.
     expect(h.log.slice(before).filter((e) => e.level === 'error')).toEqual([]);
+  }, 120_000);
+});
+
+/** `npm run <script> -- <args>` in the repository, as CI runs it; its exit code and output. */
+function npmRun(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // The nested tools must not think they run inside this vitest worker.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'NODE_ENV'));
+  return new Promise((resolve) => {
+    execFile('npm', ['run', '--silent', script, '--', ...args], { cwd: ROOT, env: { ...env, NO_COLOR: '1' }, timeout: 90_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A copy of what `npm run codegen` reads and writes, under `dir` (the contracts, the operations, each subgraph's settings and generated files). */
+function copyForCodegen(dir: string): void {
+  const files = [
+    ...readdirSync(join(ROOT, 'schema'))
+      .filter((f) => f.endsWith('.graphql') || f === 'subgraphs.json')
+      .map((f) => `schema/${f}`),
+    ...readdirSync(OPERATIONS)
+      .filter((f) => f.endsWith('.graphql'))
+      .map((f) => `operations/${f}`),
+    ...readdirSync(join(ROOT, 'subgraphs')).flatMap((w) => [
+      `subgraphs/${w}/codegen.json`,
+      `subgraphs/${w}/src/partners.graphql`,
+      `subgraphs/${w}/src/generated`,
+    ]),
+    'client/generated',
+  ];
+  for (const file of files.filter((f) => existsSync(join(ROOT, f)))) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    cpSync(join(ROOT, file), join(dir, file), { recursive: true });
+  }
+}
+
+describe('npm run codegen -- --check', () => {
+  it('passes on the committed files, and fails on a contract changed without regenerating, naming the stale file', async () => {
+    const copy = join(dir, 'repo');
+    copyForCodegen(copy);
+    const [here, copied] = await Promise.all([npmRun('codegen', ['--check']), npmRun('codegen', ['--check', '--root', copy])]);
+    expect(here, here.stderr).toMatchObject({ code: 0, stderr: '' });
+    expect(here.stdout).toMatch(/^the generated types are current \(\d+ files\)$/m);
+    expect(copied, copied.stderr).toMatchObject({ code: 0 });
+
+    // The feedback team adds a field to its contract and forgets npm run codegen.
+    const sdl = join(copy, 'schema', 'feedback.graphql');
+    const changed = readFileSync(sdl, 'utf8').replace(/^type Union \{$/m, 'type Union {\n  "The union\'s website."\n  website: String');
+    expect(changed).toContain('website: String');
+    writeFileSync(sdl, changed);
+    const stale = await npmRun('codegen', ['--check', '--root', copy]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr.trim().split('\n')).toEqual(['subgraphs/feedback/src/generated/resolvers.ts is stale: run npm run codegen']);
+
+    // Regenerating types the new field, and the check passes again.
+    const written = await npmRun('codegen', ['--root', copy]);
+    expect(written, written.stderr).toMatchObject({ code: 0 });
+    expect(written.stdout).toMatch(/^wrote subgraphs\/feedback\/src\/generated\/resolvers\.ts$/m);
+    expect(readFileSync(join(copy, 'subgraphs', 'feedback', 'src', 'generated', 'resolvers.ts'), 'utf8')).toMatch(
+      /^ {2}website\?: Resolver<Maybe<ResolversTypes\['String'\]>, ParentType, ContextType>;$/m,
+    );
+    expect(await npmRun('codegen', ['--check', '--root', copy])).toMatchObject({ code: 0 });
   }, 120_000);
 });

@@ -32,14 +32,32 @@ describe('the outbox', () => {
     const writer = createAuditedWriter(db, 'catalogue');
     await writer.ensureIndexes();
     const things = db.collection<{ _id: string }>('things');
-    await writer.write(line('a'), null, async (session) => (await things.insertOne({ _id: 'a' }, { session }), 'a'), undefined, () => [event('thing.made', 'a')]);
+    await writer.write(
+      line('a'),
+      null,
+      async (session) => (await things.insertOne({ _id: 'a' }, { session }), 'a'),
+      undefined,
+      () => [event('thing.made', 'a')],
+    );
     await expect(
-      writer.write(line('b'), null, async (session) => {
-        await things.insertOne({ _id: 'b' }, { session });
-        throw new Error('a rule refused it');
-      }, undefined, () => [event('thing.made', 'b')]),
+      writer.write(
+        line('b'),
+        null,
+        async (session) => {
+          await things.insertOne({ _id: 'b' }, { session });
+          throw new Error('a rule refused it');
+        },
+        undefined,
+        () => [event('thing.made', 'b')],
+      ),
     ).rejects.toThrow('a rule refused it');
-    await writer.write(line('c'), null, async (session) => (await things.insertOne({ _id: 'c' }, { session }), 'c'), undefined, () => [event('thing.made', 'c'), event('other.made', 'c')]);
+    await writer.write(
+      line('c'),
+      null,
+      async (session) => (await things.insertOne({ _id: 'c' }, { session }), 'c'),
+      undefined,
+      () => [event('thing.made', 'c'), event('other.made', 'c')],
+    );
     const page = await writer.outbox.page({});
     expect(page.events.map((e) => [e.sequence, e.type, e.subject, e.source, e.version])).toEqual([
       [1, 'thing.made', 'a', 'catalogue', 1],
@@ -82,7 +100,17 @@ describe('the outbox', () => {
     await writer.ensureIndexes();
     const started = performance.now();
     const waiting = writer.outbox.page({ waitMs: 2000 });
-    setTimeout(() => void writer.write(line('d'), null, async () => 'd', undefined, () => [event('decision.made', 'd')]), 100);
+    setTimeout(
+      () =>
+        void writer.write(
+          line('d'),
+          null,
+          async () => 'd',
+          undefined,
+          () => [event('decision.made', 'd')],
+        ),
+      100,
+    );
     const page = await waiting;
     expect(page.events.map((e) => e.subject)).toEqual(['d']);
     expect(performance.now() - started).toBeLessThan(1500);
@@ -96,11 +124,16 @@ describe('projections', () => {
     const projections = createProjections(fresh());
     await projections.ensureIndexes();
     const spec = {};
-    await projections.keepMany('study', 'catalogue', [
-      { subject: 's1', seq: 1, data: { status: 'OFFERED' } },
-      { subject: 's1', seq: 3, data: { status: 'CANCELLED' } },
-      { subject: 's2', seq: 2, data: { status: 'OFFERED' } },
-    ], spec);
+    await projections.keepMany(
+      'study',
+      'catalogue',
+      [
+        { subject: 's1', seq: 1, data: { status: 'OFFERED' } },
+        { subject: 's1', seq: 3, data: { status: 'CANCELLED' } },
+        { subject: 's2', seq: 2, data: { status: 'OFFERED' } },
+      ],
+      spec,
+    );
     expect(await projections.get('study', 's1')).toEqual({ status: 'CANCELLED' });
     // An older state arriving late (a redelivery) changes nothing.
     expect(await projections.keepMany('study', 'catalogue', [{ subject: 's1', seq: 2, data: { status: 'OFFERED' } }], spec)).toBe(0);

@@ -8,9 +8,9 @@
 import { type Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { type FigureDoc, type Identity, auditEntry, idempotencyOf, inTransaction } from '@partnerskap/kit';
-import { subscriptions } from '../subgraphs/admissions/src/events.js';
-import { createCountedApplications } from '../subgraphs/admissions/src/figures.js';
-import { type Application, type ApplicationDoc, type FunnelCounts, createAdmissionsStore } from '../subgraphs/admissions/src/store.js';
+import { subscriptions } from '@partnerskap/admissions/events';
+import { createCountedApplications } from '@partnerskap/admissions/figures';
+import { type Application, type ApplicationDoc, type FunnelCounts, createAdmissionsStore } from '@partnerskap/admissions/store';
 import { seededRandom, useStoreClient } from './store-client.js';
 
 const { fresh } = useStoreClient('admissions_figures');
@@ -32,14 +32,20 @@ const FUNNEL_SUMS = {
 type Row = Record<string, unknown> & { _id: Record<string, unknown>; withdrawnBefore: number; withdrawnAfter: number };
 const flatten = ({ _id, withdrawnBefore, withdrawnAfter, ...counts }: Row) => ({ ..._id, ...counts, withdrawn: withdrawnBefore + withdrawnAfter });
 async function recountFunnel(db: Db, match: Record<string, unknown>, by: Record<string, string>) {
-  const rows = await db.collection('applications').aggregate<Row>([{ $match: match }, { $group: { _id: by, ...FUNNEL_SUMS } }]).toArray();
+  const rows = await db
+    .collection('applications')
+    .aggregate<Row>([{ $match: match }, { $group: { _id: by, ...FUNNEL_SUMS } }])
+    .toArray();
   return rows.map(flatten);
 }
 async function recountStudies(db: Db, studies: string[]) {
   const count = (outcome: string) => ({ $sum: { $cond: [{ $eq: ['$admission.outcome', outcome] }, 1, 0] } });
   return db
     .collection('applications')
-    .aggregate([{ $match: { study: { $in: studies } } }, { $group: { _id: '$study', applicants: { $sum: 1 }, admitted: count('ADMITTED'), waitlisted: count('WAITLISTED') } }])
+    .aggregate([
+      { $match: { study: { $in: studies } } },
+      { $group: { _id: '$study', applicants: { $sum: 1 }, admitted: count('ADMITTED'), waitlisted: count('WAITLISTED') } },
+    ])
     .toArray();
 }
 const sorted = <T>(rows: T[]) => [...rows].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
@@ -53,7 +59,12 @@ const OFFERS = [
 const studyId = (code: string, year: number) => `S-${code}-${year}`;
 const STUDIES = YEARS.flatMap((y) => OFFERS.map((o) => studyId(o.code, y)));
 /** Sixteen teachers and their employers (a private owner employs in two counties). */
-const EMPLOYERS = [['4601', '46'], ['0301', '03'], ['p-910000001', '46'], ['p-910000001', '15']] as const;
+const EMPLOYERS = [
+  ['4601', '46'],
+  ['0301', '03'],
+  ['p-910000001', '46'],
+  ['p-910000001', '15'],
+] as const;
 const TEACHERS = Array.from({ length: 16 }, (_, i) => [`t-${i}`, ...EMPLOYERS[i % EMPLOYERS.length]!] as const);
 const OWNERS = [...new Set(TEACHERS.map(([, owner]) => owner))];
 const INSTITUTION: Identity = { role: 'institution', org: '970000001' };
@@ -88,7 +99,13 @@ describe('the admissions figures', () => {
     };
     const isWithdrawn = (a: Application) => Boolean(a.withdrawnAt || a.enrolment?.withdrawnAt);
     const update = async (app: Application, expected: Record<string, unknown>, set: Record<string, unknown>, action: string) => {
-      const result = await admissions.updateApplication(app, expected as never, set as never, auditEntry(INSTITUTION, now(), action, app.id, app.institution), `application.${action}`);
+      const result = await admissions.updateApplication(
+        app,
+        expected,
+        set,
+        auditEntry(INSTITUTION, now(), action, app.id, app.institution),
+        `application.${action}`,
+      );
       if (result) did.updated++;
       else did.stale++;
     };
@@ -145,7 +162,12 @@ describe('the admissions figures', () => {
         const app = await read();
         if (!app || isWithdrawn(app) || app.enrolment || (app.admission && app.admission.outcome !== 'WAITLISTED')) return;
         const outcome = pick(['ADMITTED', 'ADMITTED', 'WAITLISTED', 'WAITLISTED', 'REJECTED']);
-        await update(app, { admission: app.admission, enrolment: null }, { admission: { outcome, outsideSchemes: rnd(4) === 0, decidedAt: now() } }, 'admission-decided');
+        await update(
+          app,
+          { admission: app.admission, enrolment: null },
+          { admission: { outcome, outsideSchemes: rnd(4) === 0, decidedAt: now() } },
+          'admission-decided',
+        );
       },
       // recordEnrolment.
       async () => {
@@ -187,7 +209,9 @@ describe('the admissions figures', () => {
         expect(await admissions.countAdmitted(study)).toBe(await db.collection('applications').countDocuments({ study, 'admission.outcome': 'ADMITTED' }));
       }
       const years = [...YEARS, 1999];
-      expect(sorted(await admissions.funnelByOwner(years))).toEqual(sorted(await recountFunnel(db, { year: { $in: years } }, { year: '$year', owner: '$owner', county: '$county' })));
+      expect(sorted(await admissions.funnelByOwner(years))).toEqual(
+        sorted(await recountFunnel(db, { year: { $in: years } }, { year: '$year', owner: '$owner', county: '$county' })),
+      );
       expect(sorted(await admissions.funnelBySubject(years))).toEqual(
         sorted(await recountFunnel(db, { year: { $in: years } }, { year: '$year', subject: '$subject', gradeBand: '$gradeBand', study: '$study' })),
       );
@@ -212,7 +236,8 @@ describe('the admissions figures', () => {
       // fixed when it is submitted), and none deletes one: cells are born and their sums move both ways.
       const after = await cellsNow();
       if (after.size > before.size) did.grown++;
-      const lowered = (id: string, cell: FigureDoc) => counted.sets.find((s) => s.name === cell.set)!.sums.some((s) => Number(after.get(id)?.[s] ?? 0) < Number(cell[s]));
+      const lowered = (id: string, cell: FigureDoc) =>
+        counted.sets.find((s) => s.name === cell.set)!.sums.some((s) => Number(after.get(id)?.[s] ?? 0) < Number(cell[s]));
       if ([...before].some(([id, cell]) => lowered(id, cell))) did.lowered++;
       before = after;
       if (step % 100 === 0) await compare();
@@ -265,14 +290,26 @@ describe('the admissions figures', () => {
     });
     const submit = (i: number) => {
       const identity: Identity = { role: 'teacher', org: `t-rush-${i}` };
-      return admissions.insertApplication(doc(i), auditEntry(identity, new Date(), 'submitApplication', `r-${i}`, '970000001'), idempotencyOf<Application>(identity, 'submitApplication', null, {}, () => Promise.reject(new Error('no replay'))));
+      return admissions.insertApplication(
+        doc(i),
+        auditEntry(identity, new Date(), 'submitApplication', `r-${i}`, '970000001'),
+        idempotencyOf<Application>(identity, 'submitApplication', null, {}, () => Promise.reject(new Error('no replay'))),
+      );
     };
     const first = await Promise.all(Array.from({ length: 30 }, (_, i) => submit(i)));
     // Thirty more apply while the first thirty are decided: every write moves the same four cells.
     const decided = { outcome: 'ADMITTED', outsideSchemes: false, decidedAt: new Date('2030-05-10T10:00:00Z') };
     const results = await Promise.all([
       ...Array.from({ length: 30 }, (_, i) => submit(30 + i)),
-      ...first.map((app) => admissions.updateApplication(app, { admission: null }, { admission: decided }, auditEntry(INSTITUTION, new Date(), 'decideAdmission', app.id, app.institution), 'application.admission-decided')),
+      ...first.map((app) =>
+        admissions.updateApplication(
+          app,
+          { admission: null },
+          { admission: decided },
+          auditEntry(INSTITUTION, new Date(), 'decideAdmission', app.id, app.institution),
+          'application.admission-decided',
+        ),
+      ),
     ]);
     expect(results.every((r) => r !== null)).toBe(true);
     await admissions.outbox.close();

@@ -8,8 +8,17 @@
 import { type Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { type Idempotency, type Identity, FIGURES_COLLECTION, auditEntry, eqFilter } from '@partnerskap/kit';
-import { figures } from '../subgraphs/catalogue/src/figures.js';
-import { type AllocationDoc, type AllocationGroup, type CatalogueStore, type OfferGroup, type Study, type StudyDoc, type StudyQuery, createCatalogueStore } from '../subgraphs/catalogue/src/store.js';
+import { figures } from '@partnerskap/catalogue/figures';
+import {
+  type AllocationDoc,
+  type AllocationGroup,
+  type CatalogueStore,
+  type OfferGroup,
+  type Study,
+  type StudyDoc,
+  type StudyQuery,
+  createCatalogueStore,
+} from '@partnerskap/catalogue/store';
 import { seededRandom, useStoreClient } from './store-client.js';
 
 const { fresh } = useStoreClient('catalogue_figures');
@@ -40,7 +49,12 @@ async function allocationGroupsByAggregation(db: Db, years: number[]): Promise<A
     .collection<AllocationDoc>('allocations')
     .aggregate<{ _id: Omit<AllocationGroup, 'n' | 'scheme'> & { scheme?: string | null }; n: number }>([
       { $match: { year: { $in: years } } },
-      { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', county: '$county', funded: '$funded', scheme: '$scheme' }, n: { $sum: 1 } } },
+      {
+        $group: {
+          _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', county: '$county', funded: '$funded', scheme: '$scheme' },
+          n: { $sum: 1 },
+        },
+      },
     ])
     .toArray();
   return rows.map((r) => ({ ...r._id, scheme: r._id.scheme ?? null, n: r.n }));
@@ -73,7 +87,9 @@ async function expectReadsEqualRecount(db: Db, catalogue: CatalogueStore): Promi
   const studies = db.collection<StudyDoc>('studies');
   const queries = cellFilters();
   const counts = await Promise.all(queries.map((q) => catalogue.countStudies(q)));
-  const recounts = await Promise.all(queries.map((q) => studies.countDocuments(eqFilter({ year: q.year, subject: q.subject, gradeBand: q.gradeBand, status: q.status }))));
+  const recounts = await Promise.all(
+    queries.map((q) => studies.countDocuments(eqFilter({ year: q.year, subject: q.subject, gradeBand: q.gradeBand, status: q.status }))),
+  );
   expect(counts).toEqual(recounts);
 }
 
@@ -96,9 +112,22 @@ describe("the catalogue's figures", () => {
         const code = pick(codes);
         const year = pick(YEARS);
         const doc: StudyDoc = {
-          _id: `${code}-${year}`, code, name: `Studie ${code}`, subject: pick(SUBJECTS), gradeBand: pick(BANDS), credits: pick([15, 30, 60]), level: 'BACHELOR',
-          institution: pick(['971035854', '974767880']), campus: 'Oslo', delivery: pick(['GATHERINGS', 'ONLINE']), gatherings: null, semesters: 2,
-          startTerm: `${year} autumn`, year, places: 5 * (1 + rnd(12)), status: 'OFFERED',
+          _id: `${code}-${year}`,
+          code,
+          name: `Studie ${code}`,
+          subject: pick(SUBJECTS),
+          gradeBand: pick(BANDS),
+          credits: pick([15, 30, 60]),
+          level: 'BACHELOR',
+          institution: pick(['971035854', '974767880']),
+          campus: 'Oslo',
+          delivery: pick(['GATHERINGS', 'ONLINE']),
+          gatherings: null,
+          semesters: 2,
+          startTerm: `${year} autumn`,
+          year,
+          places: 5 * (1 + rnd(12)),
+          status: 'OFFERED',
         };
         if (studies.has(doc._id)) {
           // The code is taken in that year: CONFLICT, and the aborted transaction moves no cell.
@@ -114,7 +143,8 @@ describe("the catalogue's figures", () => {
         const open = [...studies.values()].filter((s) => s.status !== 'CANCELLED');
         if (open.length === 0) continue;
         const study = pick(open);
-        const set: Partial<StudyDoc> = rnd(2) === 0 ? { places: 5 * (1 + rnd(12)) } : { name: `Studie ${study.code} (${step})`, delivery: pick(['GATHERINGS', 'MIXED']) };
+        const set: Partial<StudyDoc> =
+          rnd(2) === 0 ? { places: 5 * (1 + rnd(12)) } : { name: `Studie ${study.code} (${step})`, delivery: pick(['GATHERINGS', 'MIXED']) };
         const after = await catalogue.updateStudy(study._id, set, line('updateStudy', study._id));
         studies.set(study._id, { ...study, ...set });
         expect(after).toMatchObject({ id: study._id, ...set });
@@ -133,9 +163,18 @@ describe("the catalogue's figures", () => {
         const existing = await db.collection<AllocationDoc>('allocations').findOne({ _id: application });
         await catalogue.saveAllocation(
           {
-            _id: application, year: study.year, study: study._id, teacher: existing?.teacher ?? pick(teachers), institution: study.institution, subject: study.subject,
-            gradeBand: study.gradeBand, county: existing && rnd(4) > 0 ? existing.county : pick(COUNTIES), owner: '0301', funded,
-            scheme: funded ? pick(['SUBSTITUTE', 'SCHOLARSHIP', null]) : null, decidedAt: new Date(),
+            _id: application,
+            year: study.year,
+            study: study._id,
+            teacher: existing?.teacher ?? pick(teachers),
+            institution: study.institution,
+            subject: study.subject,
+            gradeBand: study.gradeBand,
+            county: existing && rnd(4) > 0 ? existing.county : pick(COUNTIES),
+            owner: '0301',
+            funded,
+            scheme: funded ? pick(['SUBSTITUTE', 'SCHOLARSHIP', null]) : null,
+            decidedAt: new Date(),
           },
           line('allocateFunding', application),
         );
@@ -150,7 +189,14 @@ describe("the catalogue's figures", () => {
         if (n > 0) did.rekeyed++;
       }
       // A cell the step left empty is gone (a cancellation or a re-decision moves the last document out of its cell).
-      const now = new Set((await db.collection<{ _id: string }>(FIGURES_COLLECTION).find({}, { projection: { _id: 1 } }).toArray()).map((c) => c._id));
+      const now = new Set(
+        (
+          await db
+            .collection<{ _id: string }>(FIGURES_COLLECTION)
+            .find({}, { projection: { _id: 1 } })
+            .toArray()
+        ).map((c) => c._id),
+      );
       if ([...cells].some((id) => !now.has(id))) did.emptied++;
       cells = now;
       if (step % 100 === 99) await expectReadsEqualRecount(db, catalogue);
@@ -170,18 +216,35 @@ describe("the catalogue's figures", () => {
     const catalogue = createCatalogueStore(db);
     await catalogue.ensureIndexes();
     const study = (code: string, over: Partial<StudyDoc>): StudyDoc => ({
-      _id: `${code}-2030`, code, name: `Matematikk ${code}`, subject: 'MAT', gradeBand: 'GRADES_1_7', credits: 30, level: 'BACHELOR', institution: '971035854',
-      campus: 'Oslo', delivery: 'ONLINE', gatherings: null, semesters: 2, startTerm: '2030 autumn', year: 2030, places: 30, status: 'OFFERED', ...over,
+      _id: `${code}-2030`,
+      code,
+      name: `Matematikk ${code}`,
+      subject: 'MAT',
+      gradeBand: 'GRADES_1_7',
+      credits: 30,
+      level: 'BACHELOR',
+      institution: '971035854',
+      campus: 'Oslo',
+      delivery: 'ONLINE',
+      gatherings: null,
+      semesters: 2,
+      startTerm: '2030 autumn',
+      year: 2030,
+      places: 30,
+      status: 'OFFERED',
+      ...over,
     });
     for (const doc of [study('K2A1', {}), study('K2A2', { institution: '974767880' }), study('K2A3', { delivery: 'GATHERINGS', name: 'Engelsk' })]) {
       await catalogue.insertStudy(doc, line('publishStudy', doc._id), noKey);
     }
-    expect(await Promise.all([
-      catalogue.countStudies({ year: 2030 }),
-      catalogue.countStudies({ year: 2030, institution: '971035854' }),
-      catalogue.countStudies({ delivery: 'ONLINE' }),
-      catalogue.countStudies({ subject: 'MAT', search: /matem/i }),
-    ])).toEqual([3, 2, 2, 2]);
+    expect(
+      await Promise.all([
+        catalogue.countStudies({ year: 2030 }),
+        catalogue.countStudies({ year: 2030, institution: '971035854' }),
+        catalogue.countStudies({ delivery: 'ONLINE' }),
+        catalogue.countStudies({ subject: 'MAT', search: /matem/i }),
+      ]),
+    ).toEqual([3, 2, 2, 2]);
     for (const counted of figures(db)) expect(await counted.check()).toEqual([]);
     await catalogue.outbox.close();
   });

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { type Db, type Filter } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { type AuditDoc, type Idempotency, auditEntry } from '@partnerskap/kit';
-import { participantOf } from '../subgraphs/feedback/src/events.js';
-import { figures } from '../subgraphs/feedback/src/figures.js';
-import { type Feedback, type FeedbackDoc, type RatingSummary, type YearRatings, createFeedbackStore } from '../subgraphs/feedback/src/store.js';
+import { participantOf } from '@partnerskap/feedback/events';
+import { figures } from '@partnerskap/feedback/figures';
+import { type Feedback, type FeedbackDoc, type RatingSummary, type YearRatings, createFeedbackStore } from '@partnerskap/feedback/store';
 import { seededRandom, useStoreClient } from './store-client.js';
 
 const { fresh } = useStoreClient('feedback_figures');
@@ -26,7 +26,11 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   for (const item of items) groups.set(keyOf(item), [...(groups.get(keyOf(item)) ?? []), item]);
   return groups;
 }
-const totals = (cells: Cell<unknown>[]) => ({ count: cells.reduce((a, c) => a + c.count, 0), sum: cells.reduce((a, c) => a + c.sum, 0), cells: [cells.map((c) => c.count)] });
+const totals = (cells: Cell<unknown>[]) => ({
+  count: cells.reduce((a, c) => a + c.count, 0),
+  sum: cells.reduce((a, c) => a + c.sum, 0),
+  cells: [cells.map((c) => c.count)],
+});
 function summarize(key: string, overall: Cell<CellKey>[], topics: Cell<CellKey & { topic: string }>[]): RatingSummary {
   const byTopic = [...groupBy(topics, (t) => t._id.topic)]
     .map(([topic, cells]) => ({ topic, ...totals(cells) }))
@@ -186,7 +190,9 @@ describe('the feedback figures', () => {
     expect(await counted!.check()).toEqual([]);
     const old = oracle(db);
     const allYears = [...years, 1999];
-    expect(normalized(await feedback.studySummaries([...studies, 'K2ENG1510-1999']))).toEqual(normalized(await old.summaries('study', [...studies, 'K2ENG1510-1999'])));
+    expect(normalized(await feedback.studySummaries([...studies, 'K2ENG1510-1999']))).toEqual(
+      normalized(await old.summaries('study', [...studies, 'K2ENG1510-1999'])),
+    );
     expect(normalized(await feedback.subjectSummaries([...subjects, 'KRL']))).toEqual(normalized(await old.summaries('subject', [...subjects, 'KRL'])));
     expect(normalized(await feedback.yearRatings(allYears))).toEqual(normalized(await old.yearRatings(allYears)));
     // The feedback list's totalCount is its study's cell's count.
@@ -195,7 +201,9 @@ describe('the feedback figures', () => {
     expect(counts.reduce((a, n) => a + n, 0)).toBe(seen.given);
 
     // And the comparison can fail: an answer written around the counted collection is seen by both.
-    await db.collection<FeedbackDoc>('feedback').insertOne({ ...(await db.collection<FeedbackDoc>('feedback').findOne({}))!, _id: 'f-around', participant: 'around' });
+    await db
+      .collection<FeedbackDoc>('feedback')
+      .insertOne({ ...(await db.collection<FeedbackDoc>('feedback').findOne({}))!, _id: 'f-around', participant: 'around' });
     expect((await counted!.check()).length).toBeGreaterThan(0);
     expect(normalized(await feedback.yearRatings(allYears))).not.toEqual(normalized(await old.yearRatings(allYears)));
     await counted!.rebuild();

@@ -8,18 +8,27 @@
 import { type Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { type Identity, FIGURES_COLLECTION, auditEntry, inTransaction } from '@partnerskap/kit';
-import { createPlansCounted, figures } from '../subgraphs/plans/src/figures.js';
-import { type OwnerCell, type TeacherCell, type TopicCell } from '../subgraphs/plans/src/insights.js';
-import { type DecisionDoc, type PlansStore, type TeacherDoc, createPlansStore } from '../subgraphs/plans/src/store.js';
+import { createPlansCounted, figures } from '@partnerskap/plans/figures';
+import { type OwnerCell, type TeacherCell, type TopicCell } from '@partnerskap/plans/insights';
+import { type DecisionDoc, type PlansStore, type TeacherDoc, createPlansStore } from '@partnerskap/plans/store';
 import { seededRandom, useStoreClient } from './store-client.js';
 
 const { fresh } = useStoreClient('plans_figures');
 
 const YEARS = [2030, 2031];
 /** Owners and their counties. */
-const OWNERS: [string, string][] = [['4601', '46'], ['4602', '46'], ['0301', '03']];
+const OWNERS: [string, string][] = [
+  ['4601', '46'],
+  ['4602', '46'],
+  ['0301', '03'],
+];
 /** Studies and their subject and grade band. */
-const STUDIES: [string, string, string][] = [['S-ENG-1', 'ENG', 'GRADES_5_10'], ['S-ENG-2', 'ENG', 'GRADES_8_13'], ['S-MAT-1', 'MAT', 'GRADES_1_7'], ['S-NOR-1', 'NOR', 'GRADES_1_7']];
+const STUDIES: [string, string, string][] = [
+  ['S-ENG-1', 'ENG', 'GRADES_5_10'],
+  ['S-ENG-2', 'ENG', 'GRADES_8_13'],
+  ['S-MAT-1', 'MAT', 'GRADES_1_7'],
+  ['S-NOR-1', 'NOR', 'GRADES_1_7'],
+];
 const INSTITUTIONS = ['971035854', '917641404'];
 const REASONS = ['COST', 'PRIORITIES', 'INCOMPLETE_APPLICATION', 'OTHER'];
 const SCHEMES = ['SUBSTITUTE', 'SCHOLARSHIP'];
@@ -49,11 +58,23 @@ function oracle(db: Db) {
           { $group: { _id: { year: '$year', owner: '$owner', county: '$county' }, ...DECISION_SUMS } },
         ])
         .toArray();
-      return rows.map(({ _id, approved, refused, confirmed }) => ({ year: _id.year, owner: _id.owner, county: _id.county ?? '', approved, refused, confirmed }));
+      return rows.map(({ _id, approved, refused, confirmed }) => ({
+        year: _id.year,
+        owner: _id.owner,
+        county: _id.county ?? '',
+        approved,
+        refused,
+        confirmed,
+      }));
     },
     async decisionsByTopic(years: number[]): Promise<TopicCell[]> {
       const rows = await decisions
-        .aggregate<{ _id: { year: number; subject: string; gradeBand: string; study: string; reason?: string | null }; approved: number; refused: number; confirmed: number }>([
+        .aggregate<{
+          _id: { year: number; subject: string; gradeBand: string; study: string; reason?: string | null };
+          approved: number;
+          refused: number;
+          confirmed: number;
+        }>([
           { $match: { year: { $in: years } } },
           { $group: { _id: { year: '$year', subject: '$subject', gradeBand: '$gradeBand', study: '$study', reason: '$reason' }, ...DECISION_SUMS } },
         ])
@@ -119,7 +140,10 @@ describe('the plans figures', () => {
     const asOwner = (owner: string): Identity => ({ role: 'school-owner', org: owner });
     const line = (owner: string, action: string, target: string) => auditEntry(asOwner(owner), new Date(), action, target, owner);
     const newTeacher = async (id: string) => {
-      const teaches = Array.from({ length: rnd(3) }, (_, i) => ({ subject: SUBJECTS[(i + rnd(3)) % 3]!, gradeLevels: pick([[1, 2, 3], [5, 6, 7], [8, 9, 10], [11]]) }));
+      const teaches = Array.from({ length: rnd(3) }, (_, i) => ({
+        subject: SUBJECTS[(i + rnd(3)) % 3]!,
+        gradeLevels: pick([[1, 2, 3], [5, 6, 7], [8, 9, 10], [11]]),
+      }));
       const credits = Array.from({ length: rnd(3) }, () => ({ subject: pick(SUBJECTS), credits: pick([0, 30, 60]) }));
       const doc: TeacherDoc = { _id: id, owner: OWNERS[rnd(3)]![0], county: '46', school: 'Nordnes skole', teaches, credits };
       // The seed's path (the store has no teacher insert): through the counted collection.
@@ -165,7 +189,10 @@ describe('the plans figures', () => {
         } else if (op < 11) {
           // rankApplications: the owner's approved decisions of a year, in a shuffled order.
           const approved = (await plans.approvedOf(app.owner, app.year)).map((d) => d.id);
-          const order = approved.map((id) => [rnd(1000), id] as const).sort().map(([, id]) => id);
+          const order = approved
+            .map((id) => [rnd(1000), id] as const)
+            .sort()
+            .map(([, id]) => id);
           await plans.rank(order, line(app.owner, 'rankApplications', String(app.year)));
           done.rank++;
         } else if (op < 13) {
@@ -201,7 +228,10 @@ describe('the plans figures', () => {
     }
 
     // The sequence did each kind of write, emptied cells (the path a stale zero would take) and has cells left.
-    expect(Object.values(done).every((n) => n > 3), JSON.stringify(done)).toBe(true);
+    expect(
+      Object.values(done).every((n) => n > 3),
+      JSON.stringify(done),
+    ).toBe(true);
     expect(emptied).toBeGreaterThan(3);
     expect(await db.collection(FIGURES_COLLECTION).countDocuments({ set: 'approvedByOwnerStudy' })).toBeGreaterThan(2);
     expect(await db.collection(FIGURES_COLLECTION).countDocuments({ set: 'teacherCells' })).toBeGreaterThan(3);

@@ -44,17 +44,34 @@ describe('a counted collection', () => {
     const things = createCounted(db, 'things', [byStudy, byYearTopic]);
     await things.ensureIndexes();
     await inTransaction(db, (s) => things.insertOne(thing('a', { topics: [{ topic: 'x', rating: 4 }] }), s));
-    await inTransaction(db, (s) => things.insertOne(thing('b', { rating: 5, topics: [{ topic: 'x', rating: 2 }, { topic: 'y', rating: 5 }] }), s));
+    await inTransaction(db, (s) =>
+      things.insertOne(
+        thing('b', {
+          rating: 5,
+          topics: [
+            { topic: 'x', rating: 2 },
+            { topic: 'y', rating: 5 },
+          ],
+        }),
+        s,
+      ),
+    );
     expect(await readCells(things.figures, byStudy, [{ study: 's1' }, { study: 's2' }])).toEqual([
       { _id: 'byStudy|["s1"]', set: 'byStudy', study: 's1', n: 2, admitted: 0, ratingSum: 8 },
       null,
     ]);
-    expect((await findCells(things.figures, byYearTopic, { year: 2030 })).map((c) => [c.topic, c.n, c.sum]).sort()).toEqual([['x', 2, 6], ['y', 1, 5]]);
+    expect((await findCells(things.figures, byYearTopic, { year: 2030 })).map((c) => [c.topic, c.n, c.sum]).sort()).toEqual([
+      ['x', 2, 6],
+      ['y', 1, 5],
+    ]);
 
     // An update moves the document's contribution from its old cells to its new ones.
     const after = await inTransaction(db, (s) => things.updateOne({ _id: 'b' }, { $set: { study: 's2', outcome: 'ADMITTED' } }, s));
     expect(after).toMatchObject({ _id: 'b', study: 's2' });
-    expect((await readCells(things.figures, byStudy, [{ study: 's1' }, { study: 's2' }])).map((c) => c && [c.n, c.admitted, c.ratingSum])).toEqual([[1, 0, 3], [1, 1, 5]]);
+    expect((await readCells(things.figures, byStudy, [{ study: 's1' }, { study: 's2' }])).map((c) => c && [c.n, c.admitted, c.ratingSum])).toEqual([
+      [1, 0, 3],
+      [1, 1, 5],
+    ]);
     // Nothing matched: nothing written, null.
     expect(await inTransaction(db, (s) => things.updateOne({ _id: 'b', outcome: null }, { $set: { outcome: 'REJECTED' } }, s))).toBeNull();
 
@@ -95,7 +112,10 @@ describe('a counted collection', () => {
       ['missing', 'byStudy|["s2"]'],
       ['missing', 'byYearTopic|[2030,"x"]'],
     ]);
-    expect(found.find((d) => d.problem === 'different')).toMatchObject({ expected: { n: 2, admitted: 0, ratingSum: 6 }, actual: { n: 1, admitted: 0, ratingSum: 3 } });
+    expect(found.find((d) => d.problem === 'different')).toMatchObject({
+      expected: { n: 2, admitted: 0, ratingSum: 6 },
+      actual: { n: 1, admitted: 0, ratingSum: 3 },
+    });
     expect(await things.rebuild()).toBe(3);
     expect(await things.check()).toEqual([]);
   });
@@ -136,7 +156,7 @@ describe('a counted collection', () => {
     expect((await things.recount()).size).toBeGreaterThan(3);
   });
 
-  it('the seed counts every partner\'s figures from the documents it wrote (in memory), equal to a recount from the store', async () => {
+  it("the seed counts every partner's figures from the documents it wrote (in memory), equal to a recount from the store", async () => {
     const dbs = partnerDbs(client(), `figures_seed_${randomBytes(3).toString('hex')}_`);
     const lines: string[] = [];
     await seedDemoData(dbs, (line) => lines.push(line), undefined, { projections: false });

@@ -55,8 +55,8 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -92,7 +92,8 @@ beforeAll(() => {
   for (const file of readdirSync(join(REPO, 'schema'))) {
     if (file.endsWith('.graphql') || file === 'subgraphs.json') copyFileSync(join(REPO, 'schema', file), join(root, 'schema', file));
   }
-  for (const file of ['package.json', 'tsconfig.json', 'vitest.config.ts', 'docker-compose.yml', '.env.example']) copyFileSync(join(REPO, file), join(root, file));
+  for (const file of ['package.json', 'tsconfig.json', 'vitest.config.ts', 'docker-compose.yml', '.env.example'])
+    copyFileSync(join(REPO, file), join(root, file));
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
 });
 
@@ -119,7 +120,8 @@ describe('npm run new-subgraph', () => {
     }
     expect(refusal({ root, name: `a${'b'.repeat(30)}` })).toMatch(/is too long: at most 30 characters/);
     for (const name of ['kit', 'template', 'gateway', 'supergraph', 'query']) expect(refusal({ root, name })).toMatch(/^"\w+" is reserved/);
-    for (const name of ['catalogue', 'feedback']) expect(refusal({ root, name })).toMatch(new RegExp(`^"${name}" is taken: schema/subgraphs.json registers it already`));
+    for (const name of ['catalogue', 'feedback'])
+      expect(refusal({ root, name })).toMatch(new RegExp(`^"${name}" is taken: schema/subgraphs.json registers it already`));
     expect(refusal({ root, name: NAME, port: 4001 })).toMatch(/^port 4001 is taken by catalogue: .* the next free one \(4005\)/);
     expect(refusal({ root, name: NAME, port: 4000 })).toMatch(/^port 4000 is taken by the gateway/);
     expect(refusal({ root, name: NAME, port: 80 })).toMatch(/^--port must be a whole number from 1024 to 65535/);
@@ -131,7 +133,11 @@ describe('npm run new-subgraph', () => {
     // The command line says the same on stderr and exits non-zero.
     const [cli, badPort] = await Promise.all([
       run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'tools', 'new-subgraph', 'new-subgraph.ts'), 'Mentoring', '--root', root], REPO),
-      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'tools', 'new-subgraph', 'new-subgraph.ts'), 'mentoring', '--port', 'x', '--root', root], REPO),
+      run(
+        join(REPO, 'node_modules', '.bin', 'tsx'),
+        [join(REPO, 'tools', 'new-subgraph', 'new-subgraph.ts'), 'mentoring', '--port', 'x', '--root', root],
+        REPO,
+      ),
     ]);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/^new-subgraph: "Mentoring" is not a valid subgraph name/);
@@ -143,7 +149,11 @@ describe('npm run new-subgraph', () => {
 
   it('generates a registered subgraph whose contract composes with the others, leaving the supergraph alone', async () => {
     const supergraphBefore = readFileSync(join(root, 'schema', 'supergraph.graphql'), 'utf8');
-    const made = await run('npm', ['run', 'new-subgraph', '--', NAME, '--description', 'Guidance for teachers choosing a study', '--root', root, '--skip-install'], REPO);
+    const made = await run(
+      'npm',
+      ['run', 'new-subgraph', '--', NAME, '--description', 'Guidance for teachers choosing a study', '--root', root, '--skip-install'],
+      REPO,
+    );
     expect(made.stderr).toBe('');
     expect(made.code).toBe(0);
     expect(made.stdout).toContain(`Created the ${NAME} subgraph (local port 4005):`);
@@ -151,8 +161,25 @@ describe('npm run new-subgraph', () => {
     expect(readRegistry(join(root, 'schema', 'subgraphs.json')).at(-1)).toEqual({ name: NAME, url: 'http://127.0.0.1:4005/graphql' });
     expect((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces).toContain(`subgraphs/${NAME}`);
     expect(readdirSync(join(root, 'subgraphs', NAME, 'src')).sort()).toEqual(
-      ['context.ts', 'index.ts', 'loaders.ts', 'main.ts', 'resolvers.test.ts', 'resolvers.ts', 'server.ts', 'store.ts', `${NAME}.int.test.ts`].sort(),
+      [
+        'context.ts',
+        'generated',
+        'index.ts',
+        'loaders.ts',
+        'main.ts',
+        'resolvers.test.ts',
+        'resolvers.ts',
+        'server.ts',
+        'store.ts',
+        `${NAME}.int.test.ts`,
+      ].sort(),
     );
+    // Its resolvers are typed from its contract, as npm run codegen types them (the type-check below compiles them).
+    expect(made.stdout).toContain(`  + subgraphs/${NAME}/src/generated/resolvers.ts`);
+    const types = readFileSync(join(root, 'subgraphs', NAME, 'src', 'generated', 'resolvers.ts'), 'utf8');
+    expect(types.startsWith(`// Generated by \`npm run codegen\` from schema/${NAME}.graphql: do not edit.\n`)).toBe(true);
+    expect(types).toContain('export type Resolvers<ContextType = StudyGuidanceContext> = {');
+    expect(readFileSync(join(root, 'subgraphs', NAME, 'src', 'resolvers.ts'), 'utf8')).toContain('export const resolvers: Resolvers = {');
     const pkg = JSON.parse(readFileSync(join(root, 'subgraphs', NAME, 'package.json'), 'utf8')) as { name: string; description: string; dependencies: unknown };
     const feedbackPkg = JSON.parse(readFileSync(join(REPO, 'subgraphs', 'feedback', 'package.json'), 'utf8')) as { dependencies: unknown };
     expect(pkg).toMatchObject({ name: `@partnerskap/${NAME}`, description: 'Guidance for teachers choosing a study', dependencies: feedbackPkg.dependencies });
@@ -179,23 +206,30 @@ describe('npm run new-subgraph', () => {
 
   // From here on, the generated subgraph's own checks and the supergraph over it run side by side
   // (it.concurrent and describe.concurrent): neither writes what the other reads.
-  it.concurrent('type-checks and passes its own unit and integration tests', async ({ expect }) => {
-    writeFileSync(join(root, 'tsconfig.generated.json'), JSON.stringify({ extends: './tsconfig.json', include: [`subgraphs/${NAME}`] }));
-    const report = join(root, 'vitest.json');
-    // The type-check and the tests, each a process of its own, at the same time.
-    const [tsc, vitest] = await Promise.all([
-      run(join(REPO, 'node_modules', '.bin', 'tsc'), ['--noEmit', '--listFiles', '-p', 'tsconfig.generated.json'], root),
-      run(join(REPO, 'node_modules', '.bin', 'vitest'), ['run', `subgraphs/${NAME}`, '--reporter=json', `--outputFile=${report}`], root),
-    ]);
-    expect(tsc.stdout).toContain(join(root, 'subgraphs', NAME, 'src', 'resolvers.ts'));
-    // Only the generated files are judged here: the kit it imports is checked by the repository's own type-check.
-    expect(tsc.stdout.split('\n').filter((line) => line.startsWith(`subgraphs/${NAME}/`))).toEqual([]);
-    expect(vitest.code, vitest.stderr).toBe(0);
-    const results = JSON.parse(readFileSync(report, 'utf8')) as { numFailedTests: number; numPassedTests: number; testResults: { name: string }[] };
-    expect(results.numFailedTests).toBe(0);
-    expect(results.numPassedTests).toBeGreaterThanOrEqual(8);
-    expect(results.testResults.map((r) => r.name.slice(root.length + 1)).sort()).toEqual([`subgraphs/${NAME}/src/resolvers.test.ts`, `subgraphs/${NAME}/src/${NAME}.int.test.ts`]);
-  }, 90_000);
+  it.concurrent(
+    'type-checks and passes its own unit and integration tests',
+    async ({ expect }) => {
+      writeFileSync(join(root, 'tsconfig.generated.json'), JSON.stringify({ extends: './tsconfig.json', include: [`subgraphs/${NAME}`] }));
+      const report = join(root, 'vitest.json');
+      // The type-check and the tests, each a process of its own, at the same time.
+      const [tsc, vitest] = await Promise.all([
+        run(join(REPO, 'node_modules', '.bin', 'tsc'), ['--noEmit', '--listFiles', '-p', 'tsconfig.generated.json'], root),
+        run(join(REPO, 'node_modules', '.bin', 'vitest'), ['run', `subgraphs/${NAME}`, '--reporter=json', `--outputFile=${report}`], root),
+      ]);
+      expect(tsc.stdout).toContain(join(root, 'subgraphs', NAME, 'src', 'resolvers.ts'));
+      // Only the generated files are judged here: the kit it imports is checked by the repository's own type-check.
+      expect(tsc.stdout.split('\n').filter((line) => line.startsWith(`subgraphs/${NAME}/`))).toEqual([]);
+      expect(vitest.code, vitest.stderr).toBe(0);
+      const results = JSON.parse(readFileSync(report, 'utf8')) as { numFailedTests: number; numPassedTests: number; testResults: { name: string }[] };
+      expect(results.numFailedTests).toBe(0);
+      expect(results.numPassedTests).toBeGreaterThanOrEqual(8);
+      expect(results.testResults.map((r) => r.name.slice(root.length + 1)).sort()).toEqual([
+        `subgraphs/${NAME}/src/resolvers.test.ts`,
+        `subgraphs/${NAME}/src/${NAME}.int.test.ts`,
+      ]);
+    },
+    90_000,
+  );
 
   describe.concurrent('in the supergraph', () => {
     let running: RunningSupergraph | undefined;
@@ -220,14 +254,27 @@ describe('npm run new-subgraph', () => {
     }, 120_000);
 
     afterAll(async () => {
-      if (running) await Promise.all([...Object.values(running.dbs), ...Object.values(running.others).map((o) => o.db)].map((db) => db.dropDatabase().catch(() => undefined)));
+      if (running)
+        await Promise.all(
+          [...Object.values(running.dbs), ...Object.values(running.others).map((o) => o.db)].map((db) => db.dropDatabase().catch(() => undefined)),
+        );
       await running?.stop();
       // The store is the file's: its afterAll closes it.
     });
 
     const query = async (body: string, variables: Record<string, unknown> = {}) => {
-      const token = await new SignJWT({ role: 'directorate' }).setProtectedHeader({ alg: 'EdDSA', kid: 'test' }).setIssuer(issuer).setAudience(audience).setIssuedAt().setExpirationTime('5m').sign(privateKey);
-      const res = await fetch(running!.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: body, variables }) });
+      const token = await new SignJWT({ role: 'directorate' })
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      const res = await fetch(running!.gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: body, variables }),
+      });
       return (await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
     };
     const STUDIES = '{ studies(first: 2) { edges { node { id name studyGuidanceNoteCount } } } }';
@@ -254,7 +301,9 @@ describe('npm run new-subgraph', () => {
       const added = await query('mutation Add($input: StudyGuidanceNoteInput!) { addStudyGuidanceNote(input: $input) { id title study { id name } } }', {
         input: { study: first.id, title: 'Ask your school owner first' },
       });
-      expect(added).toEqual({ data: { addStudyGuidanceNote: { id: expect.any(String), title: 'Ask your school owner first', study: { id: first.id, name: first.name } } } });
+      expect(added).toEqual({
+        data: { addStudyGuidanceNote: { id: expect.any(String), title: 'Ask your school owner first', study: { id: first.id, name: first.name } } },
+      });
       expect(await query(STUDIES)).toEqual({
         data: { studies: { edges: [{ node: { ...first, studyGuidanceNoteCount: 1 } }, { node: { ...second, studyGuidanceNoteCount: 0 } }] } },
       });

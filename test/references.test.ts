@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 // The demo data keep their own subject list and reference tables: a record they seed that a write's reference check
 // would refuse is a bug of either.
 import { SUBJECTS, generateDemoData } from '../demo/generate.js';
-import { isStudyId } from '../subgraphs/kit/src/study-id.js';
-import { SUBJECT_CODES } from '../subgraphs/kit/src/subjects.js';
+import { SUBJECT_CODES, isStudyId } from '@partnerskap/kit';
 
 const sorted = (xs: Iterable<unknown>) => [...new Set(xs)].map(String).sort();
 
@@ -48,8 +47,23 @@ describe('the demo data pass the reference checks of the writes', () => {
     const missing = (refs: unknown[], known: Set<string>) => sorted(refs).filter((r) => !known.has(r));
     const studyRefs = [...d.admissions.applications, ...d.plans.decisions, ...d.catalogue.allocations, ...d.feedback.feedback].map((x) => x.study);
     expect(missing(studyRefs, studies)).toEqual([]);
-    expect(missing([...d.plans.decisions, ...d.catalogue.allocations].map((x) => x._id), applications)).toEqual([]);
-    expect(missing([...d.admissions.applications, ...d.plans.decisions, ...d.plans.plans].map((x) => x.owner), owners)).toEqual([]);
-    expect(missing([...d.feedback.feedback, ...d.feedback.statements].map((x) => x.union), unions)).toEqual([]);
+    expect(
+      missing(
+        [...d.plans.decisions, ...d.catalogue.allocations].map((x) => x._id),
+        applications,
+      ),
+    ).toEqual([]);
+    expect(
+      missing(
+        [...d.admissions.applications, ...d.plans.decisions, ...d.plans.plans].map((x) => x.owner),
+        owners,
+      ),
+    ).toEqual([]);
+    expect(
+      missing(
+        [...d.feedback.feedback, ...d.feedback.statements].map((x) => x.union),
+        unions,
+      ),
+    ).toEqual([]);
   });
 });

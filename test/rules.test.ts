@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 // The attacker of the end-to-end disclosure test, a pure module: it judges the audit independently of partitionRanges.
 import { type Published, type Structure, search } from './disclosure-search.js';
 import { type Identity } from '@partnerskap/common';
-import { protectPartitions, shownAverage, shownCount, shownTotal, shownTotalOver } from '../subgraphs/kit/src/rules.js';
+import { protectPartitions, shownAverage, shownCount, shownTotal, shownTotalOver } from '@partnerskap/kit';
 
 const publicCaller = { role: 'public' } as Identity;
 const shown = (n: number) => shownCount(publicCaller, n);
@@ -11,15 +11,20 @@ const shown = (n: number) => shownCount(publicCaller, n);
 describe('disclosure control for callers who may not see persons', () => {
   it('hides counts of 1 to 4, keeps 0, rounds the rest to base 5, and shows the directorate everything', () => {
     expect([0, 1, 4, 5, 7, 8, 12, 13, 100].map(shown)).toEqual([0, null, null, 5, 5, 10, 10, 15, 100]);
-    expect(shownCount({ role: 'directorate' } as Identity, 3)).toBe(3);
+    expect(shownCount({ role: 'directorate' }, 3)).toBe(3);
   });
 
   it('shows a total as the sum of its cells as shown, hides it when a cell of any partition is hidden, and shows the directorate the sum', () => {
     expect(shownTotal(publicCaller, [8, 8, 0])).toBe(20);
     expect(shownTotal(publicCaller, [7, 7, 7, 7])).toBe(20);
     expect(shownTotal(publicCaller, [8, 8, 1])).toBeNull();
-    expect(shownTotalOver(publicCaller, [[8, 8], [15, 1]])).toBeNull();
-    expect(shownTotal({ role: 'directorate' } as Identity, [8, 8, 1])).toBe(17);
+    expect(
+      shownTotalOver(publicCaller, [
+        [8, 8],
+        [15, 1],
+      ]),
+    ).toBeNull();
+    expect(shownTotal({ role: 'directorate' }, [8, 8, 1])).toBe(17);
   });
 
   /**
@@ -93,15 +98,28 @@ describe('disclosure control for callers who may not see persons', () => {
      */
     const attack = (truth: number[][], shownCells: (number | null)[][], total: number | null) => {
       const names = truth.map((p, i) => p.map((_, j) => `p${i}:${j}`));
-      const structure: Structure = { cells: new Set(names.flat()), totals: new Map([['T', { partitions: names, whenHidden: 'hidden-cell' }]]), rated: new Set(), atMost: [] };
+      const structure: Structure = {
+        cells: new Set(names.flat()),
+        totals: new Map([['T', { partitions: names, whenHidden: 'hidden-cell' }]]),
+        rated: new Set(),
+        atMost: [],
+      };
       const counts = new Map<string, number | null>([['T', total], ...names.flatMap((p, i) => p.map((n, j) => [n, shownCells[i]![j]!] as const))]);
       const unknown = new Set(names.filter((p, i) => i > 0 && p.length > 0 && shownCells[i]!.every((c) => c === null)).flat());
       const published: Published = { counts, averages: new Map(), unknown };
-      const exact = new Map<string, number>([['T', truth[0]!.reduce((a, n) => a + n, 0)], ...names.flatMap((p, i) => p.map((n, j) => [n, truth[i]![j]!] as const))]);
+      const exact = new Map<string, number>([
+        ['T', truth[0]!.reduce((a, n) => a + n, 0)],
+        ...names.flatMap((p, i) => p.map((n, j) => [n, truth[i]![j]!] as const)),
+      ]);
       return search(structure, published, 'additive', { show: () => null, halfWidth: AVERAGE_HALF_WIDTH }, exact);
     };
     const AVERAGE_HALF_WIDTH = 0.25;
-    const unguarded = (truth: number[][]) => attack(truth, truth.map((p) => p.map(shown)), shownTotalOver(publicCaller, truth));
+    const unguarded = (truth: number[][]) =>
+      attack(
+        truth,
+        truth.map((p) => p.map(shown)),
+        shownTotalOver(publicCaller, truth),
+      );
     const guarded = (truth: number[][]) => {
       const { total, partitions } = protectPartitions(publicCaller, truth);
       return attack(truth, partitions, total);
@@ -113,19 +131,42 @@ describe('disclosure control for callers who may not see persons', () => {
       expect(Object.fromEntries(unguarded(year).pinned)).toEqual({ 'p0:0': 1, 'p0:1': 1, 'p0:2': 5, 'p1:0': 7, T: 7 });
       expect(protectPartitions(publicCaller, year)).toEqual({ total: null, partitions: [[null, null, 5], [null]] });
       expect(guarded(year)).toMatchObject({ pinned: new Map(), unsound: [] });
-      expect(protectPartitions({ role: 'directorate' } as Identity, year)).toEqual({ total: 7, partitions: year });
+      expect(protectPartitions({ role: 'directorate' }, year)).toEqual({ total: 7, partitions: year });
     });
 
     it('hides a partition that pins with no cell hidden, and the total with it', () => {
       // Five counties of 7 (each shown 5: 25 to 35) and seven studies of 5 (35 to 49): 35, every cell pinned.
-      const year = [[5, 5, 5, 5, 5, 5, 5], [7, 7, 7, 7, 7]];
+      const year = [
+        [5, 5, 5, 5, 5, 5, 5],
+        [7, 7, 7, 7, 7],
+      ];
       expect(unguarded(year).pinned.size).toBe(13);
-      expect(protectPartitions(publicCaller, year)).toEqual({ total: null, partitions: [[5, 5, 5, 5, 5, 5, 5], [null, null, null, null, null]] });
+      expect(protectPartitions(publicCaller, year)).toEqual({
+        total: null,
+        partitions: [
+          [5, 5, 5, 5, 5, 5, 5],
+          [null, null, null, null, null],
+        ],
+      });
       expect(guarded(year).pinned).toEqual(new Map());
     });
 
     it('changes nothing where nothing is pinned: the cells as shownCount, the total as shownTotalOver', () => {
-      for (const year of [[[8, 8, 1], [15, 2]], [[7, 7, 7, 7], [14, 14]], [[40, 12, 0], [30, 22], [25, 27]]]) {
+      for (const year of [
+        [
+          [8, 8, 1],
+          [15, 2],
+        ],
+        [
+          [7, 7, 7, 7],
+          [14, 14],
+        ],
+        [
+          [40, 12, 0],
+          [30, 22],
+          [25, 27],
+        ],
+      ]) {
         expect(protectPartitions(publicCaller, year)).toEqual({ total: shownTotalOver(publicCaller, year), partitions: year.map((p) => p.map(shown)) });
       }
     });
@@ -134,9 +175,17 @@ describe('disclosure control for callers who may not see persons', () => {
     const population = fc
       .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }))
       .chain(([studies, counties, bands]) =>
-        fc.array(fc.record({ study: fc.nat(studies - 1), county: fc.nat(counties - 1), band: fc.nat(bands - 1) }), { minLength: 1, maxLength: 15, size: 'max' }),
+        fc.array(fc.record({ study: fc.nat(studies - 1), county: fc.nat(counties - 1), band: fc.nat(bands - 1) }), {
+          minLength: 1,
+          maxLength: 15,
+          size: 'max',
+        }),
       )
-      .map((records) => (['study', 'county', 'band'] as const).map((k) => [...new Set(records.map((r) => r[k]))].sort().map((key) => records.filter((r) => r[k] === key).length)));
+      .map((records) =>
+        (['study', 'county', 'band'] as const).map((k) =>
+          [...new Set(records.map((r) => r[k]))].sort().map((key) => records.filter((r) => r[k] === key).length),
+        ),
+      );
     const pinsNothing = (attacker: (truth: number[][]) => ReturnType<typeof search>) =>
       fc.property(population, (truth) => {
         const result = attacker(truth);
@@ -155,4 +204,3 @@ describe('disclosure control for callers who may not see persons', () => {
     });
   });
 });
-

@@ -1,9 +1,16 @@
-import { createRequire } from 'node:module';
 import { type ApolloServerOptionsWithGateway, type BaseContext } from '@apollo/server';
-import { type DocumentNode, type GraphQLSchema, Kind, type TypeNode, visit } from 'graphql';
-
-/** graphql's CommonJS copy: the one @apollo/subgraph built the schemas with (vitest may load the ESM one here). */
-const graphql = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+import {
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type TypeNode,
+  defaultFieldResolver,
+  execute,
+  isNonNullType,
+  isObjectType,
+  visit,
+} from 'graphql';
 
 /**
  * The error behaviours a client may ask for with the request parameter `onError` (the GraphQL spec
@@ -77,16 +84,16 @@ export function withNullableOutputs(typeDefs: DocumentNode): DocumentNode {
  */
 export function keepNonNullErrors(contract: GraphQLSchema, twin: GraphQLSchema): void {
   for (const type of Object.values(twin.getTypeMap())) {
-    if (!graphql.isObjectType(type) || type.name.startsWith('__')) continue;
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
     const declared = contract.getType(type.name);
-    if (!graphql.isObjectType(declared)) continue;
+    if (!isObjectType(declared)) continue;
     const contractFields = declared.getFields();
     for (const field of Object.values(type.getFields())) {
-      if (!graphql.isNonNullType(contractFields[field.name]?.type)) continue;
-      const resolve = field.resolve ?? graphql.defaultFieldResolver;
+      if (!isNonNullType(contractFields[field.name]?.type)) continue;
+      const resolve = field.resolve ?? defaultFieldResolver;
       const where = `${type.name}.${field.name}`;
       const checked = (value: unknown) => {
-        if (value === null || value === undefined) throw new graphql.GraphQLError(`Cannot return null for non-nullable field ${where}.`);
+        if (value === null || value === undefined) throw new GraphQLError(`Cannot return null for non-nullable field ${where}.`);
         return value;
       };
       field.resolve = (source, args, context, info) => {
@@ -97,14 +104,16 @@ export function keepNonNullErrors(contract: GraphQLSchema, twin: GraphQLSchema):
   }
 }
 
-
 /**
  * A subgraph's schema served through Apollo Server's gateway interface, so each request runs
  * against the schema its error behaviour needs: the contract (`PROPAGATE`, `HALT`) or its twin
  * with nullable outputs (`NULL`, built on first use). Apollo Server parses, validates, formats
  * and masks errors and runs every plugin as it would for a plain schema.
  */
-export function schemaWithErrorBehaviours<C extends BaseContext>(schema: GraphQLSchema, twin: () => GraphQLSchema): ApolloServerOptionsWithGateway<C>['gateway'] {
+export function schemaWithErrorBehaviours<C extends BaseContext>(
+  schema: GraphQLSchema,
+  twin: () => GraphQLSchema,
+): ApolloServerOptionsWithGateway<C>['gateway'] {
   let nullOnError: GraphQLSchema | undefined;
   return {
     onSchemaLoadOrUpdate(callback) {
@@ -115,7 +124,7 @@ export function schemaWithErrorBehaviours<C extends BaseContext>(schema: GraphQL
       return {
         executor: async (requestContext) => {
           const behaviour = errorBehaviourOf(requestContext.context);
-          const result = await graphql.execute({
+          const result = await execute({
             schema: behaviour === 'NULL' ? (nullOnError ??= twin()) : schema,
             document: requestContext.document,
             contextValue: requestContext.context,

@@ -2,7 +2,8 @@
  * `npm run new-subgraph -- <name> [--port <n>] [--description "<text>"]`: a new partner subgraph
  * from the template in this folder (real files with `__placeholders__`, suffixed `.tmpl` so that
  * neither tsc nor vitest nor the source scans take them for project sources), registered in
- * `schema/subgraphs.json` and the root workspaces. It never touches `schema/supergraph.graphql`:
+ * `schema/subgraphs.json` and the root workspaces, with its resolvers' types generated from its
+ * contract (`npm run codegen` for it alone). It never touches `schema/supergraph.graphql`:
  * composing is the partner's next, deliberate step.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { codegenFiles, writeFiles } from '../codegen/codegen.js';
 import { type RegisteredSubgraph, compose, readRegistry, unacceptedHints } from '../schema/compose.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('./', import.meta.url));
@@ -18,8 +20,37 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Names that would collide with a folder, a package, another deployable (`npm run build`: gateway, seed) or a word of the supergraph. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set([
-  'kit', 'common', 'template', 'gateway', 'launcher', 'bench', 'tools', 'seed', 'schema', 'supergraph', 'demo', 'test', 'tests', 'operations', 'embedded-mongo', 'mongo', 'store',
-  'dist', 'partnerskap', 'graphql', 'query', 'mutation', 'subscription', 'federation', 'join', 'link', 'service', 'services', 'all', 'dev', 'new',
+  'kit',
+  'common',
+  'template',
+  'gateway',
+  'launcher',
+  'bench',
+  'tools',
+  'seed',
+  'schema',
+  'supergraph',
+  'demo',
+  'test',
+  'tests',
+  'operations',
+  'embedded-mongo',
+  'mongo',
+  'store',
+  'dist',
+  'partnerskap',
+  'graphql',
+  'query',
+  'mutation',
+  'subscription',
+  'federation',
+  'join',
+  'link',
+  'service',
+  'services',
+  'all',
+  'dev',
+  'new',
 ]);
 
 /** The longest name accepted (it becomes type names, a database name and an environment variable prefix). */
@@ -76,7 +107,10 @@ export function nextPort(registry: readonly RegisteredSubgraph[]): number {
 
 /** `study-guidance` as `StudyGuidance` (types) and `studyGuidance` (fields, variables). */
 function cases(name: string): { pascal: string; camel: string } {
-  const pascal = name.split('-').map((part) => part[0]!.toUpperCase() + part.slice(1)).join('');
+  const pascal = name
+    .split('-')
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
   return { pascal, camel: pascal[0]!.toLowerCase() + pascal.slice(1) };
 }
 
@@ -95,12 +129,20 @@ function targetOf(file: string, name: string): string {
   return path === 'schema.graphql' ? join('schema', `${name}.graphql`) : join('subgraphs', name, path);
 }
 
+/** A control character (a newline, a tab, DEL): none belongs in a one-line description. */
+const isControl = (c: string): boolean => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f;
+
 /** The registry file, written as the repository keeps it: one subgraph a line. */
 function registryText(file: string, registry: readonly RegisteredSubgraph[]): string {
   const current = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const entry = (s: RegisteredSubgraph) => `{ ${Object.entries(s).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} }`;
+  const entry = (s: RegisteredSubgraph) =>
+    `{ ${Object.entries(s)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+      .join(', ')} }`;
   const lines = Object.keys({ ...current, subgraphs: null }).map((key) =>
-    key === 'subgraphs' ? `  "subgraphs": [\n${registry.map((s) => `    ${entry(s)}`).join(',\n')}\n  ]` : `  ${JSON.stringify(key)}: ${JSON.stringify(current[key])}`,
+    key === 'subgraphs'
+      ? `  "subgraphs": [\n${registry.map((s) => `    ${entry(s)}`).join(',\n')}\n  ]`
+      : `  ${JSON.stringify(key)}: ${JSON.stringify(current[key])}`,
   );
   return `{\n${lines.join(',\n')}\n}\n`;
 }
@@ -156,11 +198,11 @@ export function withComposeService(source: string, name: string, port: number): 
     '      SUPERGRAPH_URL: http://gateway:4000/',
     '',
   ].join('\n');
-  if (!/^  gateway:$/m.test(source)) throw new Error('docker-compose.yml has no gateway service to add the new subgraph before: add it by hand');
-  let out = source.replace(/^  gateway:$/m, `${service}  gateway:`);
-  out = afterLastInGateway(out, /^      [A-Z0-9_]+_URL: http:\/\/[a-z0-9-]+:\d+\/graphql$/, `      ${env}_URL: http://${name}:${port}/graphql`, 'subgraph URL');
-  out = afterLastInGateway(out, /^      GATEWAY_SECRET_[A-Z0-9_]+: /, `      GATEWAY_SECRET_${env}: ${secret}`, 'secret');
-  out = afterLastInGateway(out, /^        condition: service_healthy$/, `      ${name}:\n        condition: service_healthy`, 'depends_on');
+  if (!/^ {2}gateway:$/m.test(source)) throw new Error('docker-compose.yml has no gateway service to add the new subgraph before: add it by hand');
+  let out = source.replace(/^ {2}gateway:$/m, `${service}  gateway:`);
+  out = afterLastInGateway(out, /^ {6}[A-Z0-9_]+_URL: http:\/\/[a-z0-9-]+:\d+\/graphql$/, `      ${env}_URL: http://${name}:${port}/graphql`, 'subgraph URL');
+  out = afterLastInGateway(out, /^ {6}GATEWAY_SECRET_[A-Z0-9_]+: /, `      GATEWAY_SECRET_${env}: ${secret}`, 'secret');
+  out = afterLastInGateway(out, /^ {8}condition: service_healthy$/, `      ${name}:\n        condition: service_healthy`, 'depends_on');
   return out;
 }
 
@@ -192,10 +234,11 @@ export function createSubgraph(options: NewSubgraphOptions): NewSubgraph {
   const holder = registry.find((s) => portOf(s.url) === port)?.name ?? OTHER_PORTS[port];
   if (holder) throw new Error(`port ${port} is taken by ${holder}: choose another with --port, or leave it out for the next free one (${nextPort(registry)})`);
   const description = (options.description ?? `The ${name} partner's slice of the graph (describe it here).`).trim();
-  if (!description || description.length > 200 || /[\u0000-\u001f\u007f]/.test(description)) throw new Error('--description must be one line of 1 to 200 characters');
+  if (!description || description.length > 200 || [...description].some(isControl)) throw new Error('--description must be one line of 1 to 200 characters');
 
   const { pascal, camel } = cases(name);
-  const pkg = (dir: string) => JSON.parse(readFileSync(join(REPO_ROOT, dir, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };
+  const pkg = (dir: string) =>
+    JSON.parse(readFileSync(join(REPO_ROOT, dir, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };
   // The exact versions every subgraph pins, copied from the smallest real one, so they never drift apart.
   const store = pkg('embedded-mongo');
   const values: Record<string, string> = {
@@ -223,7 +266,9 @@ export function createSubgraph(options: NewSubgraphOptions): NewSubgraph {
   const composed = compose((n) => (n === name ? sdl : readFileSync(join(root, 'schema', `${n}.graphql`), 'utf8')), newRegistry);
   const hints = unacceptedHints(composed.hints);
   if (composed.errors.length > 0 || hints.length > 0) {
-    throw new Error(`the ${name} contract would not compose with the registered subgraphs:\n- ${[...composed.errors, ...hints.map((h) => `hint ${h.code}: ${h.message}`)].join('\n- ')}`);
+    throw new Error(
+      `the ${name} contract would not compose with the registered subgraphs:\n- ${[...composed.errors, ...hints.map((h) => `hint ${h.code}: ${h.message}`)].join('\n- ')}`,
+    );
   }
 
   const packageFile = join(root, 'package.json');
@@ -258,6 +303,7 @@ export function nextSteps(made: NewSubgraph): string {
   const steps: [string, string][] = [
     [`npx vitest run subgraphs/${made.name}`, 'its own tests (a unit and an integration test): green as generated'],
     [`edit schema/${made.name}.graphql`, `the contract first, then subgraphs/${made.name}/src/ (store, loaders, resolvers)`],
+    ['npm run codegen', `the resolvers' types from the contract again (src/generated/resolvers.ts: commit it)`],
     [`npm run schema:check -- ${made.name}`, 'what the contract does to the graph, and whether that is safe'],
     ['npm run compose', 'adds it to schema/supergraph.graphql: commit that file with the rest'],
     ['npm run dev', `the local supergraph, ${made.name} on port ${made.port}; ask http://127.0.0.1:4000/ for`],
@@ -277,8 +323,13 @@ export function nextSteps(made: NewSubgraph): string {
 
 const USAGE = 'usage: npm run new-subgraph -- <name> [--port <n>] [--description "<text>"] [--root <dir>] [--skip-install]';
 
-/** The command line: creates the subgraph, prints the next steps, links the workspace; returns the exit code. */
-export function main(args: string[]): number {
+/** Generates the new subgraph's resolver types from its contract (what `npm run codegen` writes for it); the files written. */
+export async function generateTypes(made: NewSubgraph, root = REPO_ROOT): Promise<string[]> {
+  return writeFiles(await codegenFiles({ root, only: [made.name] }), resolve(root));
+}
+
+/** The command line: creates the subgraph and its types, prints the next steps, links the workspace; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -287,7 +338,8 @@ export function main(args: string[]): number {
       allowPositionals: true,
     });
     if (parsed.positionals.length > 1) throw new Error(`one name at a time, got ${parsed.positionals.join(', ')}`);
-    if (parsed.values.port !== undefined && !/^\d{1,5}$/.test(parsed.values.port)) throw new Error(`--port must be a whole number from 1024 to 65535, got "${parsed.values.port}"`);
+    if (parsed.values.port !== undefined && !/^\d{1,5}$/.test(parsed.values.port))
+      throw new Error(`--port must be a whole number from 1024 to 65535, got "${parsed.values.port}"`);
   } catch (err) {
     console.error(`new-subgraph: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -305,6 +357,14 @@ export function main(args: string[]): number {
     console.error(`new-subgraph: ${(err as Error).message}`);
     return 1;
   }
+  try {
+    made.created.push(...(await generateTypes(made, values.root ?? REPO_ROOT)));
+  } catch (err) {
+    console.error(
+      `new-subgraph: the resolvers' types could not be generated (${(err as Error).message}); the files are in place: run npm run codegen once the cause is fixed`,
+    );
+    return 1;
+  }
   console.log(nextSteps(made));
   if (values['skip-install']) return 0;
   console.log('\nLinking the new workspace: npm install --no-audit --no-fund');
@@ -316,4 +376,4 @@ export function main(args: string[]): number {
   return 0;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exit(main(process.argv.slice(2)));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exit(await main(process.argv.slice(2)));

@@ -58,7 +58,8 @@ export const subscriptions = (db: Db): Subscription[] => {
             const approved = d.outcome === 'APPROVED';
             // Through the counted applications, like every write of them; only a change is written (a repair
             // runs this for every decision, without a session of its own: most are right already).
-            const set = (s: ClientSession) => applications.updateOne({ _id: subject, ownerApproved: { $ne: approved } }, { $set: { ownerApproved: approved } }, s);
+            const set = (s: ClientSession) =>
+              applications.updateOne({ _id: subject, ownerApproved: { $ne: approved } }, { $set: { ownerApproved: approved } }, s);
             await (session ? set(session) : inTransaction(db, set));
           },
         },

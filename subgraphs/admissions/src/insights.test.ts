@@ -32,7 +32,16 @@ describe('shownCell', () => {
   });
 
   it('hides 1 to 4 from others and rounds the rest to the nearest 5; credits go with the persons who earned them', () => {
-    expect(shownCell(PUBLIC, 'k', c)).toEqual({ key: 'k', applications: 10, admitted: null, waitlisted: 0, rejected: 5, withdrawn: null, completed: null, credits: 135 });
+    expect(shownCell(PUBLIC, 'k', c)).toEqual({
+      key: 'k',
+      applications: 10,
+      admitted: null,
+      waitlisted: 0,
+      rejected: 5,
+      withdrawn: null,
+      completed: null,
+      credits: 135,
+    });
     expect(shownCell(PUBLIC, 'k', counts({ applications: 6, completed: 2, credits: 60, credited: 2 })).credits).toBeNull();
     expect(shownCell(PUBLIC, 'k', counts({ applications: 6, credits: 92, credited: 6 })).credits).toBe(90);
   });
@@ -44,13 +53,31 @@ describe('shownTotalCell', () => {
   const subjects = [counts({ applications: 13, admitted: 7, credits: 100, credited: 5 }), counts({ applications: 3, admitted: 3, credits: 20, credited: 2 })];
 
   it('is the exact sum for the directorate', () => {
-    expect(shownTotalCell(DIRECTORATE, '2024', subjects, [counties, subjects])).toEqual({ key: '2024', applications: 16, admitted: 10, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 120 });
+    expect(shownTotalCell(DIRECTORATE, '2024', subjects, [counties, subjects])).toEqual({
+      key: '2024',
+      applications: 16,
+      admitted: 10,
+      waitlisted: 0,
+      rejected: 0,
+      withdrawn: 0,
+      completed: 0,
+      credits: 120,
+    });
   });
 
   it('is null for others as soon as a cell of any partition beside it is hidden, so that no hidden cell can be subtracted out', () => {
     // Counties' admitted are shown as 10 and null: a total of 10 would give the hidden 2 away (10 - 8);
     // subjects' applications show 15 and null: a total of 15 would pin the hidden 3 to 1..4 and narrow it.
-    expect(shownTotalCell(PUBLIC, '2024', subjects, [counties, subjects])).toEqual({ key: '2024', applications: null, admitted: null, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: null });
+    expect(shownTotalCell(PUBLIC, '2024', subjects, [counties, subjects])).toEqual({
+      key: '2024',
+      applications: null,
+      admitted: null,
+      waitlisted: 0,
+      rejected: 0,
+      withdrawn: 0,
+      completed: 0,
+      credits: null,
+    });
     // With no hidden cell anywhere, it is the sum of the cells as shown (8 + 8 as 10 + 10), not 16 rounded.
     expect(shownTotalCell(PUBLIC, '2024', counties, [counties]).applications).toBe(20);
     expect(shownTotalCell(PUBLIC, '2024', counties, [counties]).rejected).toBe(0);
@@ -62,7 +89,16 @@ describe('shownStudiesCell', () => {
     const studies = [7, 7, 7, 7].map((n) => counts({ applications: n, admitted: n }));
     const subject = counts({ applications: 28, admitted: 28, rejected: 3 });
     // 28 rounded would be 30, and with four studies shown 5 each it could only be 7 + 7 + 7 + 7.
-    expect(shownStudiesCell(PUBLIC, 'MAT', subject, studies)).toEqual({ key: 'MAT', applications: 20, admitted: 20, waitlisted: 0, rejected: null, withdrawn: 0, completed: 0, credits: 0 });
+    expect(shownStudiesCell(PUBLIC, 'MAT', subject, studies)).toEqual({
+      key: 'MAT',
+      applications: 20,
+      admitted: 20,
+      waitlisted: 0,
+      rejected: null,
+      withdrawn: 0,
+      completed: 0,
+      credits: 0,
+    });
     const hidden = [counts({ applications: 5 }), counts({ applications: 1 }), counts({ applications: 1 })];
     expect(shownStudiesCell(PUBLIC, 'MAT', counts({ applications: 7 }), hidden).applications).toBeNull();
     expect(shownStudiesCell(DIRECTORATE, 'MAT', counts({ applications: 7 }), hidden).applications).toBe(7);
@@ -80,7 +116,13 @@ describe('seatCells', () => {
       { subject: 'SAM', places: 5 },
     ];
     // Admitted per study of each subject.
-    const admitted = new Map([['ENG', [20, 23]], ['MAT', [3]], ['NOR', [12]], ['SAM', [6]], ['KRO', [7]]]);
+    const admitted = new Map([
+      ['ENG', [20, 23]],
+      ['MAT', [3]],
+      ['NOR', [12]],
+      ['SAM', [6]],
+      ['KRO', [7]],
+    ]);
     expect(seatCells(DIRECTORATE, offers, admitted)).toEqual([
       { subject: 'ENG', places: 45, admitted: 43, vacant: 2 },
       // Admitted with no offer in the catalogue (outside it): no places, nothing vacant.

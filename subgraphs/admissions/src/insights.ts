@@ -1,4 +1,19 @@
-import { ErrorCode, type Identity, forbidden, isSuppressed, keyString, protectPartitions, seesPersons, shownCount, shownTotal, shownTotalOver, yearArg } from '@partnerskap/kit';
+import {
+  ErrorCode,
+  type Identity,
+  byCodeUnits,
+  forbidden,
+  isSuppressed,
+  keyString,
+  protectPartitions,
+  rollUp as rollUpRows,
+  seesPersons,
+  shownCount,
+  shownTotal,
+  shownTotalOver,
+  total,
+  yearArg,
+} from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { type FunnelCounts, type OwnerFunnel, type SubjectFunnel } from './store.js';
@@ -30,24 +45,25 @@ export interface OfferInput {
 }
 
 /** The counts of a group without applications. */
-export const NO_APPLICATIONS: Readonly<FunnelCounts> = Object.freeze({ applications: 0, admitted: 0, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 0, credited: 0 });
+export const NO_APPLICATIONS: Readonly<FunnelCounts> = Object.freeze({
+  applications: 0,
+  admitted: 0,
+  waitlisted: 0,
+  rejected: 0,
+  withdrawn: 0,
+  completed: 0,
+  credits: 0,
+  credited: 0,
+});
 
 const COUNT_FIELDS = ['applications', 'admitted', 'waitlisted', 'rejected', 'withdrawn', 'completed', 'credits', 'credited'] as const;
 /** The counts the API also shows per study (`Study.applicants`, `admitted`, `waitlisted`): coarser cells add up from those as shown. */
 const STUDY_FIELDS = ['applications', 'admitted', 'waitlisted'] as const;
 type CountField = (typeof COUNT_FIELDS)[number];
-const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Adds grouped cells up per key (a roll-up over cells, never over documents), sorted by key in string order. */
 export function rollUp<C extends FunnelCounts>(cells: Iterable<C>, keyOf: (cell: C) => string): [string, FunnelCounts][] {
-  const sums = new Map<string, FunnelCounts>();
-  for (const cell of cells) {
-    const key = keyOf(cell);
-    const sum = sums.get(key) ?? { ...NO_APPLICATIONS };
-    for (const f of COUNT_FIELDS) sum[f] += cell[f];
-    sums.set(key, sum);
-  }
-  return [...sums].sort(([a], [b]) => byKey(a, b));
+  return rollUpRows(cells, keyOf, COUNT_FIELDS).map(({ key, sums }) => [key, sums]);
 }
 
 /**
@@ -79,7 +95,11 @@ export function shownCell(identity: Identity, key: string, c: FunnelCounts, exac
 export function shownStudiesCell(identity: Identity, key: string, c: FunnelCounts, studies: FunnelCounts[], exact = seesPersons(identity)): FunnelCell {
   const cell = shownCell(identity, key, c, exact);
   if (exact) return cell;
-  for (const f of STUDY_FIELDS) cell[f] = shownTotal(identity, studies.map((s) => s[f]));
+  for (const f of STUDY_FIELDS)
+    cell[f] = shownTotal(
+      identity,
+      studies.map((s) => s[f]),
+    );
   return cell;
 }
 
@@ -92,20 +112,24 @@ export function shownStudiesCell(identity: Identity, key: string, c: FunnelCount
  * directorate's only: not a partition such a caller sees.)
  */
 export function shownTotalCell(identity: Identity, key: string, studies: FunnelCounts[], partitions: FunnelCounts[][]): FunnelCell {
-  const total = (f: CountField) => shownTotalOver(identity, [...((STUDY_FIELDS as readonly string[]).includes(f) ? [studies] : []), ...partitions].map((p) => p.map((c) => c[f])));
+  const totalOf = (f: CountField) =>
+    shownTotalOver(
+      identity,
+      [...((STUDY_FIELDS as readonly string[]).includes(f) ? [studies] : []), ...partitions].map((p) => p.map((c) => c[f])),
+    );
   const exact = seesPersons(identity);
-  const credits = (partitions[0] ?? []).reduce((s, c) => s + c.credits, 0);
+  const credits = total(partitions[0] ?? [], (c) => c.credits);
   // Credits are hidden with the persons who earned them (by the credited counts), and add up from the first partition's as shown.
   const hiddenCredits = !exact && partitions.some((p) => p.some((c) => isSuppressed(c.credited)));
   return {
     key,
-    applications: total('applications'),
-    admitted: total('admitted'),
-    waitlisted: total('waitlisted'),
-    rejected: total('rejected'),
-    withdrawn: total('withdrawn'),
-    completed: total('completed'),
-    credits: exact ? credits : hiddenCredits ? null : (partitions[0] ?? []).reduce((s, c) => s + shownCount(identity, c.credits)!, 0),
+    applications: totalOf('applications'),
+    admitted: totalOf('admitted'),
+    waitlisted: totalOf('waitlisted'),
+    rejected: totalOf('rejected'),
+    withdrawn: totalOf('withdrawn'),
+    completed: totalOf('completed'),
+    credits: exact ? credits : hiddenCredits ? null : total(partitions[0] ?? [], (c) => shownCount(identity, c.credits)!),
   };
 }
 
@@ -124,7 +148,7 @@ export function seatCells(identity: Identity, offers: OfferInput[], admittedBySu
     places.set(o.subject, sum === null || o.places === null ? null : sum + o.places);
   }
   const subjects = new Set([...places.keys(), ...[...admittedBySubject].filter(([, ns]) => ns.some((n) => n > 0)).map(([s]) => s)]);
-  return [...subjects].sort(byKey).map((subject) => {
+  return [...subjects].sort(byCodeUnits).map((subject) => {
     const p = places.has(subject) ? places.get(subject)! : 0;
     const admitted = shownTotal(identity, admittedBySubject.get(subject) ?? []);
     return { subject, places: p, admitted, vacant: p === null || admitted === null ? null : Math.max(0, p - admitted) };
@@ -175,16 +199,18 @@ export function auditedFunnel(identity: Identity, studies: SubjectFunnel[], owne
 
 /** Cells of one breakdown with the audit's hidden counts hidden (cells in key order, as the audit's). */
 function withAudit(cells: FunnelCell[], audited: Map<AuditedField, (number | null)[]>): FunnelCell[] {
-  for (const [f, shown] of audited) cells.forEach((cell, i) => {
-    if (shown[i] === null) cell[f] = null;
-  });
+  for (const [f, shown] of audited)
+    cells.forEach((cell, i) => {
+      if (shown[i] === null) cell[f] = null;
+    });
   return cells;
 }
 
 /** The catalogue's offers from a representation; a missing or malformed list means the catalogue's part could not be read. */
 function offerInputs(value: unknown): OfferInput[] {
   const valid = (o: unknown): o is OfferInput =>
-    typeof o === 'object' && o !== null &&
+    typeof o === 'object' &&
+    o !== null &&
     typeof (o as OfferInput).subject === 'string' &&
     ((o as OfferInput).places === null || Number.isInteger((o as OfferInput).places));
   if (!Array.isArray(value) || !value.every(valid)) {
@@ -195,13 +221,13 @@ function offerInputs(value: unknown): OfferInput[] {
 }
 
 /** Insights as admissions resolves it: the year, and the catalogue's offers when the plan brought them. */
-interface InsightsRef {
+export interface InsightsRef {
   year: number;
   offers?: unknown;
 }
 
 /** A funnel is resolved field by field, each from the aggregation it needs. */
-interface FunnelRef {
+export interface FunnelRef {
   year: number;
 }
 
@@ -219,7 +245,14 @@ const audited = async (f: FunnelRef, ctx: AdmissionsContext, part: 'byCounty' | 
 const cellsOf = (rows: [string, FunnelCounts][], ctx: AdmissionsContext) => rows.map(([key, c]) => shownCell(ctx.identity, key, c));
 /** Cells that add up studies (per subject, per grade band), each shown from its studies (`shownStudiesCell`). */
 const studiesCellsOf = (studies: SubjectFunnel[], keyOf: (c: SubjectFunnel) => string, ctx: AdmissionsContext) =>
-  rollUp(studies, keyOf).map(([key, c]) => shownStudiesCell(ctx.identity, key, c, studies.filter((s) => keyOf(s) === key)));
+  rollUp(studies, keyOf).map(([key, c]) =>
+    shownStudiesCell(
+      ctx.identity,
+      key,
+      c,
+      studies.filter((s) => keyOf(s) === key),
+    ),
+  );
 
 /** The admissions part of the strategy insights: the applications funnel, vacant seats, one owner's figures. */
 export const insightsResolvers = {
@@ -240,17 +273,40 @@ export const insightsResolvers = {
     total: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => {
       const [owners, studies] = await Promise.all([ctx.loaders.funnelByOwner.load(f.year), ctx.loaders.funnelBySubject.load(f.year)]);
       const partitions = [rollUp(owners, (c) => c.county), rollUp(studies, (c) => c.subject), rollUp(studies, (c) => c.gradeBand)];
-      const cell = shownTotalCell(ctx.identity, String(f.year), studies, partitions.map((p) => p.map(([, c]) => c)));
+      const cell = shownTotalCell(
+        ctx.identity,
+        String(f.year),
+        studies,
+        partitions.map((p) => p.map(([, c]) => c)),
+      );
       const audit = await auditOf(f, ctx);
       for (const [field, total] of audit?.total ?? []) cell[field] = total;
       return cell;
     },
     bySubject: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
-      audited(f, ctx, 'bySubject', studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject, ctx)),
+      audited(
+        f,
+        ctx,
+        'bySubject',
+        studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.subject, ctx),
+      ),
     byGradeBand: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
-      audited(f, ctx, 'byGradeBand', studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.gradeBand, ctx)),
+      audited(
+        f,
+        ctx,
+        'byGradeBand',
+        studiesCellsOf(await ctx.loaders.funnelBySubject.load(f.year), (c) => c.gradeBand, ctx),
+      ),
     byCounty: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) =>
-      audited(f, ctx, 'byCounty', cellsOf(rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.county), ctx)),
+      audited(
+        f,
+        ctx,
+        'byCounty',
+        cellsOf(
+          rollUp(await ctx.loaders.funnelByOwner.load(f.year), (c) => c.county),
+          ctx,
+        ),
+      ),
     byOwner: async (f: FunnelRef, _: unknown, ctx: AdmissionsContext) => cellsOf(await ownerCells(f, ctx), ctx),
   },
   SchoolOwner: {
@@ -264,7 +320,8 @@ export const insightsResolvers = {
       // everywhere else (byOwner, decisionFigures): every owner's row, even rounded, beside a total
       // would narrow the hidden cells of the others down.
       const own = ctx.identity.role === 'school-owner' && ctx.identity.org === o.id;
-      if (!own && ctx.identity.role !== 'directorate') throw forbidden('Only the school owner itself and the directorate see an owner’s figures', 'admissionFigures');
+      if (!own && ctx.identity.role !== 'directorate')
+        throw forbidden('Only the school owner itself and the directorate see an owner’s figures', 'admissionFigures');
       const counts = (await ctx.loaders.ownerFunnel.load({ owner: o.id, year })) ?? NO_APPLICATIONS;
       return shownCell(ctx.identity, o.id, counts, true);
     },

@@ -1,14 +1,6 @@
-import { createByKeyLoader } from '@partnerskap/kit';
+import { createByKeyLoader, createRowsLoader, createYearRowsLoader } from '@partnerskap/kit';
 import DataLoader from 'dataloader';
-import { type AdmissionsStore, type Application, type FunnelCounts } from './store.js';
-
-/** A loader of one year's cells from a read that takes a batch of years: one command per batch. */
-function byYear<R extends { year: number }>(fetch: (years: number[]) => Promise<R[]>): DataLoader<number, R[]> {
-  return new DataLoader<number, R[]>(async (years) => {
-    const rows = await fetch([...years]);
-    return years.map((y) => rows.filter((r) => r.year === y));
-  });
-}
+import { type AdmissionsStore, type FunnelCounts } from './store.js';
 
 /** One school owner's applications of one year. */
 export interface OwnerYear {
@@ -19,18 +11,27 @@ export interface OwnerYear {
 /** The admissions DataLoaders: a new set per request. */
 export function createLoaders(store: AdmissionsStore) {
   return {
-    institution: createByKeyLoader((ids) => store.institutionsByIds(ids), (i) => i.id),
-    application: createByKeyLoader((ids) => store.applicationsByIds(ids), (a) => a.id),
-    studyFigures: createByKeyLoader((ids) => store.studyFigures(ids), (f) => f._id),
+    institution: createByKeyLoader(
+      (ids) => store.institutionsByIds(ids),
+      (i) => i.id,
+    ),
+    application: createByKeyLoader(
+      (ids) => store.applicationsByIds(ids),
+      (a) => a.id,
+    ),
+    studyFigures: createByKeyLoader(
+      (ids) => store.studyFigures(ids),
+      (f) => f._id,
+    ),
     /** A teacher's applications, one query for a batch of teachers. */
-    teacherApplications: new DataLoader<string, Application[]>(async (teachers) => {
-      const all = await store.applicationsOfTeachers([...teachers]);
-      return teachers.map((t) => all.filter((a) => a.teacher === t));
-    }),
+    teacherApplications: createRowsLoader(
+      (teachers: string[]) => store.applicationsOfTeachers(teachers),
+      (a) => a.teacher,
+    ),
     /** A year's funnel cells per school owner and county (the insights' total, byCounty and byOwner share them). */
-    funnelByOwner: byYear((years) => store.funnelByOwner(years)),
+    funnelByOwner: createYearRowsLoader((years) => store.funnelByOwner(years)),
     /** A year's funnel cells per subject and grade band (bySubject, byGradeBand and vacantSeats share them). */
-    funnelBySubject: byYear((years) => store.funnelBySubject(years)),
+    funnelBySubject: createYearRowsLoader((years) => store.funnelBySubject(years)),
     /** One owner's funnel of one year (null when it has no applications), one read by `_id`s for a batch. */
     ownerFunnel: new DataLoader<OwnerYear, FunnelCounts | null, string>((keys) => store.ownerFunnels(keys), { cacheKeyFn: (k) => `${k.year}\u0000${k.owner}` }),
   };

@@ -1,29 +1,40 @@
-import { feedResolver, ErrorCode, type Identity, erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, shownCount, toConnection, yearArg } from '@partnerskap/kit';
+import {
+  feedResolver,
+  ErrorCode,
+  type Identity,
+  erasedPseudonym,
+  idArg,
+  keyString,
+  loadByKey,
+  maySeeApplication,
+  pageWindow,
+  shownCount,
+  toConnection,
+  yearArg,
+} from '@partnerskap/kit';
 import { GraphQLError } from 'graphql';
 import { type AdmissionsContext } from './context.js';
 import { insightsResolvers } from './insights.js';
 import { applicationStatus, auditQuery, mutations } from './mutations.js';
 import { APPLICATION_ORDER, type Application, type ApplicationQuery } from './store.js';
+import { type Resolvers } from './generated/resolvers.js';
 
-interface ApplicationFilterInput {
-  year?: number | null;
-  study?: string | null;
-  subject?: string | null;
-  gradeBand?: string | null;
-  institution?: string | null;
-  schoolOwner?: string | null;
-  county?: string | null;
-  admission?: string | null;
-}
+/**
+ * An application as admissions resolves it: its record, and the partners' decisions the query
+ * plan brought for `status` (`@requires`) when it did.
+ */
+export type ApplicationParent = Application & Partial<StatusInputs>;
+
+/** What `status` needs of the other partners (plans' and the catalogue's fields, as the plan brings them). */
+type StatusInputs = Pick<Parameters<typeof applicationStatus>[0], 'ownerDecision' | 'funding'>;
 
 /** A study as admissions resolves it: its id, and the catalogue's places when the query plan brought them. */
-interface StudyRef {
+export interface StudyRef {
   id: string;
   places?: number;
 }
 
-const figures = async (s: StudyRef, ctx: AdmissionsContext) =>
-  (await ctx.loaders.studyFigures.load(s.id)) ?? { applicants: 0, admitted: 0, waitlisted: 0 };
+const figures = async (s: StudyRef, ctx: AdmissionsContext) => (await ctx.loaders.studyFigures.load(s.id)) ?? { applicants: 0, admitted: 0, waitlisted: 0 };
 
 /** The applications a caller may list: the personal-data rule as a filter, so a page never holds one they may not see. */
 function visibleTo(identity: Identity): ApplicationQuery {
@@ -57,13 +68,13 @@ export const policies = {
   },
 };
 
-/** The admissions resolvers. */
-export const resolvers = {
+/** The admissions resolvers, typed from the contract (`npm run codegen`). */
+export const resolvers: Resolvers = {
   Query: {
     admissionsEvents: feedResolver((ctx: AdmissionsContext) => ctx.store.outbox),
-    institutions: (_: unknown, __: unknown, ctx: AdmissionsContext) => ctx.store.institutions(),
-    institution: (_: unknown, args: { orgNumber: string }, ctx: AdmissionsContext) => ctx.loaders.institution.load(args.orgNumber),
-    applications: async (_: unknown, args: { filter?: ApplicationFilterInput | null; first?: number | null; after?: string | null }, ctx: AdmissionsContext) => {
+    institutions: (_, __, ctx) => ctx.store.institutions(),
+    institution: (_, args, ctx) => ctx.loaders.institution.load(args.orgNumber),
+    applications: async (_, args, ctx) => {
       const window = pageWindow(args, APPLICATION_ORDER);
       const f = args.filter ?? {};
       const q = {
@@ -80,45 +91,48 @@ export const resolvers = {
       for (const a of rows) ctx.loaders.application.prime(a.id, a);
       return toConnection(rows, window, () => ctx.store.countApplications({ ...q, ...visibleTo(ctx.identity) }));
     },
-    application: (_: unknown, args: { id: string }, ctx: AdmissionsContext) => ctx.loaders.application.load(args.id),
+    application: (_, args, ctx) => ctx.loaders.application.load(args.id),
     ...auditQuery,
   },
   Institution: {
-    __resolveReference: (ref: { orgNumber?: unknown }, ctx: AdmissionsContext) => loadByKey(ctx.loaders.institution, ref.orgNumber),
-    orgNumber: (i: { id: string }) => i.id,
+    __resolveReference: (ref, ctx) => loadByKey(ctx.loaders.institution, ref.orgNumber),
+    orgNumber: (i) => i.id,
   },
   Application: {
-    __resolveReference: async (ref: { id?: unknown; ownerDecision?: unknown; funding?: unknown }, ctx: AdmissionsContext) => {
+    __resolveReference: async (ref, ctx) => {
       const app = await loadByKey(ctx.loaders.application, ref.id);
       // The partners' decisions the plan brought for `status` (@requires) travel with the record.
       if (!app || !('ownerDecision' in ref || 'funding' in ref)) return app;
       return { ...app, ownerDecision: ref.ownerDecision, funding: ref.funding };
     },
-    teacher: (a: Application) => ({ id: a.teacher }),
-    study: (a: Application) => ({ id: a.study }),
-    schoolOwner: (a: Application) => ({ id: a.owner }),
-    withdrawnAt: (a: Application) => a.withdrawnAt ?? null,
-    status: (a: Application & { ownerDecision?: unknown; funding?: unknown }) => {
+    teacher: (a) => ({ id: a.teacher }),
+    study: (a) => ({ id: a.study }),
+    schoolOwner: (a) => ({ id: a.owner }),
+    withdrawnAt: (a) => a.withdrawnAt ?? null,
+    status: (a) => {
       // Computed only from inputs the plan brought: never from missing ones.
       if (!('ownerDecision' in a) || !('funding' in a)) {
-        throw new GraphQLError('The status needs the owner’s and Udir’s decisions, which could not be read', { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } });
+        throw new GraphQLError('The status needs the owner’s and Udir’s decisions, which could not be read', {
+          extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE },
+        });
       }
-      return applicationStatus(a as never);
+      return applicationStatus(a);
     },
   },
   Teacher: {
-    __resolveReference: (ref: { id?: unknown }) => {
+    __resolveReference: (ref) => {
       const id = keyString(ref.id);
       return id === undefined ? null : { id };
     },
-    applications: async (t: { id: string }, _: unknown, ctx: AdmissionsContext) =>
-      (await ctx.loaders.teacherApplications.load(t.id)).filter((a) => maySeeApplication(ctx.identity, a)),
+    applications: async (t, _, ctx) => (await ctx.loaders.teacherApplications.load(t.id)).filter((a) => maySeeApplication(ctx.identity, a)),
   },
   Mutation: {
     ...mutations,
     // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
-    eraseTeacherApplications: async (_: unknown, args: { teacher: string }, ctx: AdmissionsContext) =>
-      ({ partner: 'admissions', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym(), ctx.clock.now()) }),
+    eraseTeacherApplications: async (_, args, ctx) => ({
+      partner: 'admissions',
+      records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym(), ctx.clock.now()),
+    }),
   },
   Study: {
     __resolveReference: (ref: { id?: unknown; places?: unknown }): StudyRef | null => {
@@ -126,11 +140,11 @@ export const resolvers = {
       if (id === undefined) return null;
       return typeof ref.places === 'number' ? { id, places: ref.places } : { id };
     },
-    applicants: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).applicants),
-    admitted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).admitted),
-    waitlisted: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => shownCount(ctx.identity, (await figures(s, ctx)).waitlisted),
+    applicants: async (s, _, ctx) => shownCount(ctx.identity, (await figures(s, ctx)).applicants),
+    admitted: async (s, _, ctx) => shownCount(ctx.identity, (await figures(s, ctx)).admitted),
+    waitlisted: async (s, _, ctx) => shownCount(ctx.identity, (await figures(s, ctx)).waitlisted),
     // places - vacantSeats = admitted: vacant seats come from the admitted count as shown (hidden or rounded).
-    vacantSeats: async (s: StudyRef, _: unknown, ctx: AdmissionsContext) => {
+    vacantSeats: async (s, _, ctx) => {
       const admitted = shownCount(ctx.identity, (await figures(s, ctx)).admitted);
       return admitted === null ? null : Math.max(0, (s.places ?? 0) - admitted);
     },

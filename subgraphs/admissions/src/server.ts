@@ -8,7 +8,7 @@ export function createAdmissionsServer(options: { development: boolean }): Apoll
   return createSubgraphServer<AdmissionsContext>({
     name: 'admissions',
     typeDefs: readSchema(new URL('../../../schema/admissions.graphql', import.meta.url)),
-    resolvers: resolvers as never,
+    resolvers,
     policies,
     development: options.development,
   });

@@ -123,7 +123,7 @@ function applicationFilter(q: ApplicationQuery): Filter<ApplicationDoc> {
     'admission.outcome': q.admission,
     teacher: q.teacher,
     ownerApproved: q.ownerApproved,
-  }) as Filter<ApplicationDoc>;
+  });
 }
 
 /** Thrown inside a transaction when the record changed since the rules read it: the transaction aborts. */
@@ -179,7 +179,12 @@ export function createAdmissionsStore(db: Db) {
     },
     /** Every application of the given teachers, newest year first. */
     async applicationsOfTeachers(teachers: string[]): Promise<Application[]> {
-      return (await applications.find({ teacher: { $in: teachers } }).sort({ year: -1, _id: 1 }).toArray()).map(withId);
+      return (
+        await applications
+          .find({ teacher: { $in: teachers } })
+          .sort({ year: -1, _id: 1 })
+          .toArray()
+      ).map(withId);
     },
     /** Moves a teacher's applications and audit lines to a new pseudonym, in one transaction. */
     async rekeyTeacher(teacher: string, pseudonym: string, at: Date): Promise<number> {
@@ -190,7 +195,11 @@ export function createAdmissionsStore(db: Db) {
         await eraseTeacherFromEvents(db, teacher, pseudonym, session);
         // The partners' copies follow: each application's new state, under the new pseudonym.
         const rekeyed = await applications.find({ teacher: pseudonym }, { session }).toArray();
-        await writer.outbox.add(rekeyed.map((a) => applicationEvent('application.erased', a)), at, session);
+        await writer.outbox.add(
+          rekeyed.map((a) => applicationEvent('application.erased', a)),
+          at,
+          session,
+        );
         return n;
       });
       writer.outbox.committed();
@@ -199,9 +208,14 @@ export function createAdmissionsStore(db: Db) {
     /** Stores a new application (one per teacher and year: CONFLICT otherwise). */
     async insertApplication(doc: ApplicationDoc, line: AuditDoc, idempotency: Idempotency<Application>): Promise<Application> {
       return queue(counted.cellIds(doc), () =>
-        writer.insert(counted, doc, line, { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' }, idempotency, () => [
-          applicationEvent('application.submitted', doc),
-        ]),
+        writer.insert(
+          counted,
+          doc,
+          line,
+          { message: 'You have already applied this year: one application per teacher and year', field: 'input.study' },
+          idempotency,
+          () => [applicationEvent('application.submitted', doc)],
+        ),
       );
     },
     /** The first result of a request made before with the same idempotency key, if any. */
@@ -210,7 +224,13 @@ export function createAdmissionsStore(db: Db) {
      * Changes an application only if it still is as the rules saw it (`expect`); null (nothing
      * written) when it changed meanwhile. `app` is the application as the rules read it (its cells).
      */
-    async updateApplication(app: Application, expect: Filter<ApplicationDoc>, set: Partial<ApplicationDoc>, line: AuditDoc, event: string): Promise<Application | null> {
+    async updateApplication(
+      app: Application,
+      expect: Filter<ApplicationDoc>,
+      set: Partial<ApplicationDoc>,
+      line: AuditDoc,
+      event: string,
+    ): Promise<Application | null> {
       const write = () =>
         writer.write(
           line,
@@ -256,16 +276,30 @@ export function createAdmissionsStore(db: Db) {
      */
     async funnelBySubject(years: number[]): Promise<SubjectFunnel[]> {
       const cells = await findCells(counted.figures, FUNNEL_BY_SUBJECT, { year: { $in: years } });
-      return cells.map((c) => ({ year: c.year as number, subject: c.subject as string, gradeBand: c.gradeBand as string, study: c.study as string, ...funnelCounts(c) }));
+      return cells.map((c) => ({
+        year: c.year as number,
+        subject: c.subject as string,
+        gradeBand: c.gradeBand as string,
+        study: c.study as string,
+        ...funnelCounts(c),
+      }));
     },
     /** The funnel of school owners in years (all counties), in key order, null for none: one read by `_id`s for a batch. */
     async ownerFunnels(keys: readonly { year: number; owner: string }[]): Promise<(FunnelCounts | null)[]> {
-      const cells = await readCells(counted.figures, FUNNEL_OF_OWNER, keys.map((k) => ({ year: k.year, owner: k.owner })));
+      const cells = await readCells(
+        counted.figures,
+        FUNNEL_OF_OWNER,
+        keys.map((k) => ({ year: k.year, owner: k.owner })),
+      );
       return cells.map((c) => (c ? funnelCounts(c) : null));
     },
     /** Applicants, admitted and waitlisted per study (none for a study without applications): one read by `_id`s for a batch. */
     async studyFigures(studyIds: string[]): Promise<StudyFigures[]> {
-      const cells = await readCells(counted.figures, STUDY_FIGURES, studyIds.map((study) => ({ study })));
+      const cells = await readCells(
+        counted.figures,
+        STUDY_FIGURES,
+        studyIds.map((study) => ({ study })),
+      );
       return cells.flatMap((c: FigureDoc | null, i) =>
         c ? [{ _id: studyIds[i]!, applicants: sumOf(c, 'applicants'), admitted: sumOf(c, 'admitted'), waitlisted: sumOf(c, 'waitlisted') }] : [],
       );

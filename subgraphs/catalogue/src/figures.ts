@@ -36,7 +36,14 @@ export const ALLOCATION_FIGURES: FigureSet<AllocationDoc> = {
   indexes: [{ year: 1 }],
   cells: (a) => [
     {
-      key: { year: a.year ?? null, subject: a.subject ?? null, gradeBand: a.gradeBand ?? null, county: a.county ?? null, funded: a.funded ?? null, scheme: a.scheme ?? null },
+      key: {
+        year: a.year ?? null,
+        subject: a.subject ?? null,
+        gradeBand: a.gradeBand ?? null,
+        county: a.county ?? null,
+        funded: a.funded ?? null,
+        scheme: a.scheme ?? null,
+      },
       add: { n: 1 },
     },
   ],

@@ -1,4 +1,4 @@
-import { type Identity, type InsightsSettings, protectPartitions, shownCount } from '@partnerskap/kit';
+import { type Identity, type InsightsSettings, byCodeUnits, protectPartitions, rollUp, shownCount, total } from '@partnerskap/kit';
 import { type AllocationGroup, type Entity, type OfferGroup, type RequirementDoc } from './store.js';
 
 /** Maths and science (realfag): the subjects whose substitute scheme the state pays 75 % of. */
@@ -58,7 +58,8 @@ export interface RequirementRule {
   credits: number;
 }
 
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Joins a subject and a grade band into one key of a roll-up. */
+const KEY_SEPARATOR = '\u0000';
 
 /**
  * A year's offers per subject and grade band, rolled up from its groups by status: offers of every
@@ -67,19 +68,18 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * (`studies(filter:)` counts them), so hiding or rounding the counts here would hide nothing.
  */
 export function offerCells(groups: readonly OfferGroup[]): OfferCell[] {
-  const cells = new Map<string, { subject: string; gradeBand: string; offers: number; cancelled: number; places: number }>();
-  for (const g of groups) {
-    const key = `${g.subject}\u0000${g.gradeBand}`;
-    let cell = cells.get(key);
-    if (!cell) cells.set(key, (cell = { subject: g.subject, gradeBand: g.gradeBand, offers: 0, cancelled: 0, places: 0 }));
-    cell.offers += g.offers;
-    if (g.status === 'CANCELLED') cell.cancelled += g.offers;
+  const rows = groups.map((g) => ({
+    key: `${g.subject}${KEY_SEPARATOR}${g.gradeBand}`,
+    offers: g.offers,
+    cancelled: g.status === 'CANCELLED' ? g.offers : 0,
     // Places count where the offer runs this year: not a cancelled one, nor one not offered.
-    if (g.status === 'OFFERED') cell.places += g.places;
-  }
-  return [...cells.values()]
-    .sort((a, b) => byString(a.subject, b.subject) || byString(a.gradeBand, b.gradeBand))
-    .map((c) => ({ subject: c.subject, gradeBand: c.gradeBand, offers: c.offers, cancelled: c.cancelled, places: c.places }));
+    places: g.status === 'OFFERED' ? g.places : 0,
+  }));
+  // The separator sorts below every character of a code, so the keys' order is by subject, then grade band.
+  return rollUp(rows, (r) => r.key, ['offers', 'cancelled', 'places'] as const).map(({ key, sums }) => {
+    const [subject, gradeBand] = key.split(KEY_SEPARATOR) as [string, string];
+    return { subject, gradeBand, ...sums };
+  });
 }
 
 /** FTEs to two decimals from percent-of-a-release units (participants x percent). */
@@ -149,15 +149,8 @@ export function scholarshipSplit(participants: number | null, settings: Insights
 
 /** Funded and not funded per key of one partition, in key order. */
 function partition(groups: readonly AllocationGroup[], keyOf: (g: AllocationGroup) => string): { key: string; funded: number; notFunded: number }[] {
-  const cells = new Map<string, { key: string; funded: number; notFunded: number }>();
-  for (const g of groups) {
-    const key = keyOf(g);
-    let cell = cells.get(key);
-    if (!cell) cells.set(key, (cell = { key, funded: 0, notFunded: 0 }));
-    if (g.funded) cell.funded += g.n;
-    else cell.notFunded += g.n;
-  }
-  return [...cells.values()].sort((a, b) => byString(a.key, b.key));
+  const rows = groups.map((g) => ({ key: keyOf(g), funded: g.funded ? g.n : 0, notFunded: g.funded ? 0 : g.n }));
+  return rollUp(rows, (r) => r.key, ['funded', 'notFunded'] as const).map(({ key, sums }) => ({ key, ...sums }));
 }
 
 /**
@@ -174,11 +167,19 @@ export function fundingFigures(groups: readonly AllocationGroup[], identity: Ide
   const byCounty = partition(groups, (g) => g.county);
   const bySubject = partition(groups, (g) => g.subject);
   const byGradeBand = partition(groups, (g) => g.gradeBand);
-  const [funded, notFunded] = (['funded', 'notFunded'] as const).map((k) => protectPartitions(identity, [byCounty, bySubject, byGradeBand].map((p) => p.map((c) => c[k]))));
+  const [funded, notFunded] = (['funded', 'notFunded'] as const).map((k) =>
+    protectPartitions(
+      identity,
+      [byCounty, bySubject, byGradeBand].map((p) => p.map((c) => c[k])),
+    ),
+  );
   const show = (cells: { key: string }[], i: number): FundingCell[] =>
     cells.map((c, j) => ({ key: c.key, funded: funded!.partitions[i]![j] ?? null, notFunded: notFunded!.partitions[i]![j] ?? null }));
   const participants = (scheme: string, subjects: (subject: string) => boolean) =>
-    groups.filter((g) => g.funded && g.scheme === scheme && subjects(g.subject)).reduce((sum, g) => sum + g.n, 0);
+    total(
+      groups.filter((g) => g.funded && g.scheme === scheme && subjects(g.subject)),
+      (g) => g.n,
+    );
   return {
     funded: funded!.total,
     notFunded: notFunded!.total,
@@ -187,11 +188,23 @@ export function fundingFigures(groups: readonly AllocationGroup[], identity: Ide
     byCounty: show(byCounty, 0),
     split: [
       substituteSplit(
-        shownCount(identity, participants('SUBSTITUTE', (s) => MATHS_AND_SCIENCE.has(s))),
-        shownCount(identity, participants('SUBSTITUTE', (s) => !MATHS_AND_SCIENCE.has(s))),
+        shownCount(
+          identity,
+          participants('SUBSTITUTE', (s) => MATHS_AND_SCIENCE.has(s)),
+        ),
+        shownCount(
+          identity,
+          participants('SUBSTITUTE', (s) => !MATHS_AND_SCIENCE.has(s)),
+        ),
         settings,
       ),
-      scholarshipSplit(shownCount(identity, participants('SCHOLARSHIP', () => true)), settings),
+      scholarshipSplit(
+        shownCount(
+          identity,
+          participants('SCHOLARSHIP', () => true),
+        ),
+        settings,
+      ),
     ],
   };
 }
@@ -204,5 +217,5 @@ export function requirementRules(requirements: readonly Entity<RequirementDoc>[]
   return requirements
     .filter((r) => r.inForceFrom <= `${year}-08-01`)
     .map((r) => ({ subject: r.subject, gradeBand: r.gradeBand, credits: r.credits }))
-    .sort((a, b) => byString(a.subject, b.subject) || byString(a.gradeBand, b.gradeBand));
+    .sort((a, b) => byCodeUnits(a.subject, b.subject) || byCodeUnits(a.gradeBand, b.gradeBand));
 }

@@ -9,6 +9,7 @@ import {
   badUserInput,
   checkWindow,
   idempotencyOf,
+  idempotent,
   intArg,
   notFound,
   osloDate,
@@ -19,15 +20,11 @@ import {
   yearArg,
 } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
+import { type MutationResolvers, type QueryResolvers } from './generated/resolvers.js';
 import { type RoundDoc, type StudyDoc } from './store.js';
 
 /** The organisation of the catalogue's records in its audit trail. */
 const UDIR = 'udir';
-
-/** A new offer as the API takes it: the stored offer without what the catalogue sets itself. */
-type StudyInput = Omit<StudyDoc, '_id' | 'startTerm' | 'status' | 'gatherings'> & { gatherings?: number | null };
-
-type StudyUpdate = Partial<Pick<StudyInput, 'name' | 'campus' | 'places' | 'delivery'>> & { gatherings?: number | null };
 
 const ROUND_ORDER = ['opens', 'teacherDeadline', 'ownerDeadline', 'allocationDeadline', 'admissionDeadline', 'confirmationDeadline'] as const;
 
@@ -55,42 +52,49 @@ function creditsArg(credits: number): number {
   return credits;
 }
 
-export const mutations = {
-  publishStudy: async (_: unknown, { input, idempotencyKey }: { input: StudyInput; idempotencyKey?: string | null }, ctx: CatalogueContext) => {
-    const idempotency = idempotencyOf(ctx.identity, 'publishStudy', idempotencyKey, input, async (id) => (await ctx.loaders.study.load(id))!);
-    const again = await ctx.store.replayed(idempotency);
-    if (again) return again;
-    const code = input.code.trim().toUpperCase();
-    if (!/^[A-Z0-9]{4,20}$/.test(code)) throw badUserInput('input.code must be 4 to 20 letters and digits', 'input.code');
-    const year = yearArg(input.year, 'input.year')!;
-    const doc: StudyDoc = {
-      _id: `${code}-${year}`,
-      code,
-      name: textArg(input.name, 'input.name', 3, 200),
-      subject: requiredId(input.subject, 'input.subject'),
-      gradeBand: input.gradeBand,
-      credits: creditsArg(input.credits),
-      level: input.level,
-      institution: requiredId(input.institution, 'input.institution'),
-      campus: textArg(input.campus, 'input.campus', 2, 100),
-      delivery: input.delivery,
-      gatherings: input.gatherings === null || input.gatherings === undefined ? null : intArg(input.gatherings, 'input.gatherings', 0, 20),
-      semesters: intArg(input.semesters, 'input.semesters', 1, 6),
-      startTerm: `${year} autumn`,
-      year,
-      places: intArg(input.places, 'input.places', 1, 1000),
-      status: 'OFFERED',
-    };
-    // References are checked before anything is stored: the subject is the catalogue's own, the institution admissions'.
-    if (!(await ctx.loaders.subject.load(doc.subject))) throw badUserInput('input.subject names no subject of the catalogue', 'input.subject');
-    await checkCatalogueOpen(ctx, year, 'input.year');
-    const campuses = await campusesOf(ctx, doc.institution);
-    if (!campuses) throw badUserInput('input.institution names no institution of the partnership', 'input.institution');
-    if (!campuses.includes(doc.campus)) throw badUserInput(`The institution has no campus "${doc.campus}" (it has ${campuses.join(', ')})`, 'input.campus');
-    return ctx.store.insertStudy(doc, auditEntry(ctx.identity, ctx.clock.now(), 'publishStudy', doc._id, UDIR, { code, year, places: doc.places }), idempotency);
-  },
+/** The catalogue's mutations. */
+export const mutations: MutationResolvers = {
+  publishStudy: (_, { input, idempotencyKey }, ctx) =>
+    idempotent(
+      ctx.store,
+      idempotencyOf(ctx.identity, 'publishStudy', idempotencyKey, input, async (id) => (await ctx.loaders.study.load(id))!),
+      async (idempotency) => {
+        const code = input.code.trim().toUpperCase();
+        if (!/^[A-Z0-9]{4,20}$/.test(code)) throw badUserInput('input.code must be 4 to 20 letters and digits', 'input.code');
+        const year = yearArg(input.year, 'input.year')!;
+        const doc: StudyDoc = {
+          _id: `${code}-${year}`,
+          code,
+          name: textArg(input.name, 'input.name', 3, 200),
+          subject: requiredId(input.subject, 'input.subject'),
+          gradeBand: input.gradeBand,
+          credits: creditsArg(input.credits),
+          level: input.level,
+          institution: requiredId(input.institution, 'input.institution'),
+          campus: textArg(input.campus, 'input.campus', 2, 100),
+          delivery: input.delivery,
+          gatherings: input.gatherings === null || input.gatherings === undefined ? null : intArg(input.gatherings, 'input.gatherings', 0, 20),
+          semesters: intArg(input.semesters, 'input.semesters', 1, 6),
+          startTerm: `${year} autumn`,
+          year,
+          places: intArg(input.places, 'input.places', 1, 1000),
+          status: 'OFFERED',
+        };
+        // References are checked before anything is stored: the subject is the catalogue's own, the institution admissions'.
+        if (!(await ctx.loaders.subject.load(doc.subject))) throw badUserInput('input.subject names no subject of the catalogue', 'input.subject');
+        await checkCatalogueOpen(ctx, year, 'input.year');
+        const campuses = await campusesOf(ctx, doc.institution);
+        if (!campuses) throw badUserInput('input.institution names no institution of the partnership', 'input.institution');
+        if (!campuses.includes(doc.campus)) throw badUserInput(`The institution has no campus "${doc.campus}" (it has ${campuses.join(', ')})`, 'input.campus');
+        return ctx.store.insertStudy(
+          doc,
+          auditEntry(ctx.identity, ctx.clock.now(), 'publishStudy', doc._id, UDIR, { code, year, places: doc.places }),
+          idempotency,
+        );
+      },
+    ),
 
-  updateStudy: async (_: unknown, args: { id: string; input: StudyUpdate }, ctx: CatalogueContext) => {
+  updateStudy: async (_, args, ctx) => {
     const id = requiredId(args.id, 'id');
     const study = await ctx.loaders.study.load(id);
     if (!study) throw notFound(`There is no study offer ${id}`, 'id');
@@ -110,7 +114,7 @@ export const mutations = {
     return ctx.store.updateStudy(id, set, auditEntry(ctx.identity, ctx.clock.now(), 'updateStudy', id, UDIR, { ...set }));
   },
 
-  cancelStudy: async (_: unknown, args: { id: string }, ctx: CatalogueContext) => {
+  cancelStudy: async (_, args, ctx) => {
     const id = requiredId(args.id, 'id');
     const study = await ctx.loaders.study.load(id);
     if (!study) throw notFound(`There is no study offer ${id}`, 'id');
@@ -122,23 +126,25 @@ export const mutations = {
     return ctx.store.updateStudy(id, { status: 'CANCELLED' }, auditEntry(ctx.identity, ctx.clock.now(), 'cancelStudy', id, UDIR));
   },
 
-  openRound: async (_: unknown, { input, idempotencyKey }: { input: Omit<RoundDoc, '_id'> & { year: number }; idempotencyKey?: string | null }, ctx: CatalogueContext) => {
-    const idempotency = idempotencyOf(ctx.identity, 'openRound', idempotencyKey, input, async (year) => (await ctx.loaders.round.load(year))!);
-    const again = await ctx.store.replayed(idempotency);
-    if (again) return again;
-    const year = yearArg(input.year, 'input.year')!;
-    for (let i = 1; i < ROUND_ORDER.length; i++) {
-      const [before, field] = [ROUND_ORDER[i - 1]!, ROUND_ORDER[i]!];
-      if (input[field] <= input[before]) throw badUserInput(`input.${field} must come after input.${before}`, `input.${field}`);
-    }
-    if (!input.opens.startsWith(String(year - 1)) && !input.opens.startsWith(String(year))) {
-      throw badUserInput(`The ${year} round opens in ${year - 1} or ${year}`, 'input.opens');
-    }
-    const doc: RoundDoc = { _id: year, ...Object.fromEntries(ROUND_ORDER.map((k) => [k, input[k]])) } as RoundDoc;
-    return ctx.store.insertRound(doc, auditEntry(ctx.identity, ctx.clock.now(), 'openRound', String(year), UDIR, { ...input }), idempotency);
-  },
+  openRound: (_, { input, idempotencyKey }, ctx) =>
+    idempotent(
+      ctx.store,
+      idempotencyOf(ctx.identity, 'openRound', idempotencyKey, input, async (year) => (await ctx.loaders.round.load(year))!),
+      async (idempotency) => {
+        const year = yearArg(input.year, 'input.year')!;
+        for (let i = 1; i < ROUND_ORDER.length; i++) {
+          const [before, field] = [ROUND_ORDER[i - 1]!, ROUND_ORDER[i]!];
+          if (input[field] <= input[before]) throw badUserInput(`input.${field} must come after input.${before}`, `input.${field}`);
+        }
+        if (!input.opens.startsWith(String(year - 1)) && !input.opens.startsWith(String(year))) {
+          throw badUserInput(`The ${year} round opens in ${year - 1} or ${year}`, 'input.opens');
+        }
+        const doc: RoundDoc = { _id: year, ...Object.fromEntries(ROUND_ORDER.map((k) => [k, input[k]])) } as RoundDoc;
+        return ctx.store.insertRound(doc, auditEntry(ctx.identity, ctx.clock.now(), 'openRound', String(year), UDIR, { ...input }), idempotency);
+      },
+    ),
 
-  allocateFunding: async (_: unknown, args: { application: string; funded: boolean }, ctx: CatalogueContext) => {
+  allocateFunding: async (_, args, ctx) => {
     const id = requiredId(args.application, 'application');
     // The application (admissions) and its owner's decision (plans) as the catalogue keeps them from their events.
     const [app, decision] = await Promise.all([ctx.projections.get<ApplicationState>('application', id), ctx.projections.get<DecisionState>('decision', id)]);
@@ -173,8 +179,7 @@ export const mutations = {
   },
 };
 
-export const auditQuery = {
-  catalogueAudit: async (_: unknown, args: { first?: number | null }, ctx: CatalogueContext) =>
-    (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
+/** The catalogue's audit trail. */
+export const auditQuery: QueryResolvers = {
+  catalogueAudit: async (_, args, ctx) => (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
 };
-

@@ -1,18 +1,32 @@
-import { feedResolver, erasedPseudonym, idArg, keyString, loadByKey, maySeeApplication, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import {
+  feedResolver,
+  erasedPseudonym,
+  referenced,
+  idArg,
+  keyString,
+  loadByKey,
+  maySeeApplication,
+  pageWindow,
+  searchPattern,
+  toConnection,
+  yearArg,
+} from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
 import { fundingFigures, offerCells, requirementRules } from './insights.js';
 import { auditQuery, mutations } from './mutations.js';
 import { webhookMutations, webhookQueries } from './webhook-resolvers.js';
-import { type Entity, type RequirementDoc, STUDY_ORDER, type Study, type Subject } from './store.js';
+import { type Entity, type RequirementDoc, type RoundDoc, STUDY_ORDER } from './store.js';
+import { type Resolvers } from './generated/resolvers.js';
 
-interface StudyFilterInput {
-  year?: number | null;
-  subject?: string | null;
-  gradeBand?: string | null;
-  institution?: string | null;
-  delivery?: string | null;
-  status?: string | null;
-  search?: string | null;
+/** A competence requirement as the store gives it: the parent of `CompetenceRequirement`'s resolvers. */
+export type RequirementRow = Entity<RequirementDoc>;
+
+/** An application round as the store gives it (`id` is the year): the parent of `ApplicationRound`'s resolvers. */
+export type RoundRow = Entity<RoundDoc>;
+
+/** A year's insights: the parent of `Insights`' resolvers (each figure is computed from the year). */
+export interface InsightsRef {
+  year: number;
 }
 
 /**
@@ -35,16 +49,16 @@ function insightsYear(value: unknown): number | undefined {
 }
 
 /** The year's insights when it has an application round, else null: the round loader batches the years. */
-async function insightsOf(year: number | undefined, ctx: CatalogueContext): Promise<{ year: number } | null> {
+async function insightsOf(year: number | undefined, ctx: CatalogueContext): Promise<InsightsRef | null> {
   if (year === undefined) return null;
   return (await ctx.loaders.round.load(String(year))) ? { year } : null;
 }
 
-/** The catalogue's resolvers: thin, every entity through a loader. */
-export const resolvers = {
+/** The catalogue's resolvers: thin, every entity through a loader; typed from the contract (`npm run codegen`). */
+export const resolvers: Resolvers = {
   Query: {
     catalogueEvents: feedResolver((ctx: CatalogueContext) => ctx.store.outbox),
-    studies: async (_: unknown, args: { filter?: StudyFilterInput | null; first?: number | null; after?: string | null }, ctx: CatalogueContext) => {
+    studies: async (_, args, ctx) => {
       const window = pageWindow(args, STUDY_ORDER);
       const f = args.filter ?? {};
       const q = {
@@ -60,56 +74,55 @@ export const resolvers = {
       for (const s of rows) ctx.loaders.study.prime(s.id, s);
       return toConnection(rows, window, () => ctx.store.countStudies(q));
     },
-    study: (_: unknown, args: { id: string }, ctx: CatalogueContext) => ctx.loaders.study.load(args.id),
-    subjects: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.store.subjects(),
-    subject: (_: unknown, args: { code: string }, ctx: CatalogueContext) => ctx.loaders.subject.load(args.code),
-    applicationRounds: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.store.rounds(),
-    applicationRound: (_: unknown, args: { year: number }, ctx: CatalogueContext) => ctx.loaders.round.load(String(args.year)),
-    competenceRequirements: (_: unknown, __: unknown, ctx: CatalogueContext) => ctx.loaders.requirements(),
-    insights: (_: unknown, args: { year: number }, ctx: CatalogueContext) => insightsOf(yearArg(args.year, 'year'), ctx),
-    insightsTrend: async (_: unknown, __: unknown, ctx: CatalogueContext) =>
-      (await ctx.store.rounds()).map((r) => ({ year: r.id })).sort((a, b) => a.year - b.year),
+    study: (_, args, ctx) => ctx.loaders.study.load(args.id),
+    subjects: (_, __, ctx) => ctx.store.subjects(),
+    subject: (_, args, ctx) => ctx.loaders.subject.load(args.code),
+    applicationRounds: (_, __, ctx) => ctx.store.rounds(),
+    applicationRound: (_, args, ctx) => ctx.loaders.round.load(String(args.year)),
+    competenceRequirements: (_, __, ctx) => ctx.loaders.requirements(),
+    insights: (_, args, ctx) => insightsOf(yearArg(args.year, 'year'), ctx),
+    insightsTrend: async (_, __, ctx) => (await ctx.store.rounds()).map((r) => ({ year: r.id })).sort((a, b) => a.year - b.year),
     ...auditQuery,
     ...webhookQueries,
   },
   Study: {
-    __resolveReference: (ref: { id?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.study, ref.id),
-    subject: (s: Study, _: unknown, ctx: CatalogueContext) => ctx.loaders.subject.load(s.subject),
-    institution: (s: Study) => ({ orgNumber: s.institution }),
+    __resolveReference: (ref, ctx) => loadByKey(ctx.loaders.study, ref.id),
+    subject: (s, _, ctx) => ctx.loaders.subject.load(s.subject),
+    institution: (s) => ({ orgNumber: s.institution }),
   },
   Subject: {
-    __resolveReference: (ref: { code?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.subject, ref.code),
-    code: (s: Subject) => s.id,
-    priority: (s: Subject, args: { year: number }) => s.priorityYears.includes(args.year),
-    requirements: async (s: Subject, _: unknown, ctx: CatalogueContext) =>
-      (await ctx.loaders.requirements()).filter((r) => r.subject === s.id),
+    __resolveReference: (ref, ctx) => loadByKey(ctx.loaders.subject, ref.code),
+    code: (s) => s.id,
+    priority: (s, args) => s.priorityYears.includes(args.year),
+    requirements: async (s, _, ctx) => (await ctx.loaders.requirements()).filter((r) => r.subject === s.id),
   },
   CompetenceRequirement: {
-    subject: (r: Entity<RequirementDoc>, _: unknown, ctx: CatalogueContext) => ctx.loaders.subject.load(r.subject),
+    subject: (r, _, ctx) => referenced(ctx.loaders.subject.load(r.subject), `subject ${r.subject}`),
   },
   Insights: {
-    __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => insightsOf(insightsYear(ref.year), ctx),
-    offers: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => offerCells((await ctx.loaders.yearGroups.load(i.year)).offers),
-    funding: async (i: { year: number }, _: unknown, ctx: CatalogueContext) =>
-      fundingFigures((await ctx.loaders.yearGroups.load(i.year)).allocations, ctx.identity, ctx.insights),
-    requirements: async (i: { year: number }, _: unknown, ctx: CatalogueContext) => requirementRules(await ctx.loaders.requirements(), i.year),
+    __resolveReference: (ref, ctx) => insightsOf(insightsYear(ref.year), ctx),
+    offers: async (i, _, ctx) => offerCells((await ctx.loaders.yearGroups.load(i.year)).offers),
+    funding: async (i, _, ctx) => fundingFigures((await ctx.loaders.yearGroups.load(i.year)).allocations, ctx.identity, ctx.insights),
+    requirements: async (i, _, ctx) => requirementRules(await ctx.loaders.requirements(), i.year),
   },
   ApplicationRound: {
-    __resolveReference: (ref: { year?: unknown }, ctx: CatalogueContext) => loadByKey(ctx.loaders.round, ref.year),
-    year: (r: { id: number }) => r.id,
+    __resolveReference: (ref, ctx) => loadByKey(ctx.loaders.round, ref.year),
+    year: (r) => r.id,
   },
   Mutation: {
     ...mutations,
     ...webhookMutations,
     // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
-    eraseTeacherAllocations: async (_: unknown, args: { teacher: string }, ctx: CatalogueContext) =>
-      ({ partner: 'catalogue', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()) }),
+    eraseTeacherAllocations: async (_, args, ctx) => ({
+      partner: 'catalogue',
+      records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
+    }),
   },
   Application: {
-    __resolveReference: (ref: { id?: unknown }) => {
+    __resolveReference: (ref) => {
       const id = keyString(ref.id);
       return id === undefined ? null : { id };
     },
-    funding: (a: { id: string }, _: unknown, ctx: CatalogueContext) => ctx.loaders.allocation.load(a.id),
+    funding: (a, _, ctx) => ctx.loaders.allocation.load(a.id),
   },
 };

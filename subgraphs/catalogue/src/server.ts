@@ -8,7 +8,7 @@ export function createCatalogueServer(options: { development: boolean }): Apollo
   return createSubgraphServer<CatalogueContext>({
     name: 'catalogue',
     typeDefs: readSchema(new URL('../../../schema/catalogue.graphql', import.meta.url)),
-    resolvers: resolvers as never,
+    resolvers,
     policies,
     development: options.development,
   });

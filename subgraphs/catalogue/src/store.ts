@@ -121,7 +121,14 @@ export interface StudyQuery {
 
 /** The allow-listed fields studies are filtered by, each with `$eq`; free text as an escaped pattern. */
 function studyFilter(q: StudyQuery): Filter<StudyDoc> {
-  const f = eqFilter({ year: q.year, subject: q.subject, gradeBand: q.gradeBand, institution: q.institution, delivery: q.delivery, status: q.status }) as Filter<StudyDoc>;
+  const f = eqFilter({
+    year: q.year,
+    subject: q.subject,
+    gradeBand: q.gradeBand,
+    institution: q.institution,
+    delivery: q.delivery,
+    status: q.status,
+  }) as Filter<StudyDoc>;
   if (q.search !== undefined) f.$or = [{ name: { $regex: q.search } }, { code: { $regex: q.search } }];
   return f;
 }
@@ -218,23 +225,42 @@ export function createCatalogueStore(db: Db) {
     },
     /** Publishes a study (the code and year are unique: CONFLICT otherwise). */
     async insertStudy(doc: StudyDoc, line: AuditDoc, idempotency: Idempotency<Study>): Promise<Study> {
-      return writer.insert(counted.studies, doc, line, { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' }, idempotency, (study) => [
-        studyEvent('study.published', study),
-      ]);
+      return writer.insert(
+        counted.studies,
+        doc,
+        line,
+        { message: 'The catalogue already has an offer with this code in this year', field: 'input.code' },
+        idempotency,
+        (study) => [studyEvent('study.published', study)],
+      );
     },
     async updateStudy(id: string, set: Partial<StudyDoc>, line: AuditDoc): Promise<Study> {
       const type = set.status === 'CANCELLED' ? 'study.cancelled' : 'study.updated';
       return withId(
-        (await writer.write(line, null, (session) => counted.studies.updateOne({ _id: id }, { $set: set }, session), undefined, (doc) => [studyEvent(type, doc!)]))!,
+        (await writer.write(
+          line,
+          null,
+          (session) => counted.studies.updateOne({ _id: id }, { $set: set }, session),
+          undefined,
+          (doc) => [studyEvent(type, doc!)],
+        ))!,
       );
     },
     async insertRound(doc: RoundDoc, line: AuditDoc, idempotency: Idempotency<Entity<RoundDoc>>): Promise<Entity<RoundDoc>> {
-      return writer.insert(rounds, doc, line, { message: 'This year already has an application round', field: 'input.year' }, idempotency, (round) => [roundEvent(round)]);
+      return writer.insert(rounds, doc, line, { message: 'This year already has an application round', field: 'input.year' }, idempotency, (round) => [
+        roundEvent(round),
+      ]);
     },
     /** The first result of a request made before with the same idempotency key, if any. */
     replayed: <T>(idempotency: Idempotency<T>) => writer.replayed(idempotency),
     async saveAllocation(doc: AllocationDoc, line: AuditDoc): Promise<Entity<AllocationDoc>> {
-      await writer.write(line, null, async (session) => (await counted.allocations.replaceOne(doc, session), doc), undefined, (a) => [allocationEvent(a)]);
+      await writer.write(
+        line,
+        null,
+        async (session) => (await counted.allocations.replaceOne(doc, session), doc),
+        undefined,
+        (a) => [allocationEvent(a)],
+      );
       return withId(doc);
     },
     auditLines(identity: Identity, first: number): Promise<AuditDoc[]> {
@@ -254,8 +280,18 @@ export function createCatalogueStore(db: Db) {
       const cells = await counted.studies.figures.find({ set: { $in: sets }, year: { $in: years } }, { batchSize: 100_000 }).toArray();
       const groups: YearGroups = { offers: [], allocations: [] };
       for (const c of cells) {
-        if (c.set === OFFER_FIGURES.name) groups.offers.push({ year: c.year, subject: c.subject, gradeBand: c.gradeBand, status: c.status, offers: c.offers, places: c.places } as OfferGroup);
-        else groups.allocations.push({ year: c.year, subject: c.subject, gradeBand: c.gradeBand, county: c.county, funded: c.funded, scheme: c.scheme ?? null, n: c.n } as AllocationGroup);
+        if (c.set === OFFER_FIGURES.name)
+          groups.offers.push({ year: c.year, subject: c.subject, gradeBand: c.gradeBand, status: c.status, offers: c.offers, places: c.places } as OfferGroup);
+        else
+          groups.allocations.push({
+            year: c.year,
+            subject: c.subject,
+            gradeBand: c.gradeBand,
+            county: c.county,
+            funded: c.funded,
+            scheme: c.scheme ?? null,
+            n: c.n,
+          } as AllocationGroup);
       }
       return groups;
     },

@@ -37,7 +37,9 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
   if (schedule !== undefined && schedule !== '') {
     const parts = schedule.split(',').map(parseDuration);
     if (parts.length > 20 || parts.some((p) => p === undefined)) {
-      problems.push(`WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated pauses such as 5s,30s,2m,10m,1h (ms, s, m or h; each at most 7 days), got "${schedule}"`);
+      problems.push(
+        `WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated pauses such as 5s,30s,2m,10m,1h (ms, s, m or h; each at most 7 days), got "${schedule}"`,
+      );
     } else retrySchedule = Object.freeze(parts as number[]);
   }
   const whole = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {

@@ -3,6 +3,7 @@
  * package), and the worker that claims due jobs, retries them with backoff and jitter, and moves a
  * job to the dead-letter list after its last attempt.
  */
+import { type LookupFunction } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -38,7 +39,12 @@ export interface AttemptOutcome {
  * (the socket is closed once the status is in), the whole attempt cut off after `timeoutMs`. In
  * production the socket connects to public addresses only.
  */
-export function postOnce(url: string, headers: Record<string, string>, payload: string, options: { timeoutMs: number; development: boolean }): Promise<AttemptOutcome> {
+export function postOnce(
+  url: string,
+  headers: Record<string, string>,
+  payload: string,
+  options: { timeoutMs: number; development: boolean },
+): Promise<AttemptOutcome> {
   return new Promise((resolve) => {
     const target = new URL(url);
     if (!literalAllowed(target, options.development)) return resolve({ status: null, error: 'the receiver is a private address' });
@@ -57,7 +63,7 @@ export function postOnce(url: string, headers: Record<string, string>, payload: 
         headers: { ...headers, 'content-length': String(body.length) },
         agent: false,
         signal: AbortSignal.timeout(options.timeoutMs),
-        ...(options.development ? {} : { lookup: publicOnlyLookup as never }),
+        ...(options.development ? {} : { lookup: publicOnlyLookup as LookupFunction }),
       },
       (res) => {
         const status = res.statusCode ?? 0;
@@ -121,7 +127,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
 
   const attempt = async ({ job, url, secret }: ClaimedDelivery) => {
     const at = new Date();
-    const outcome = await postOnce(url, signedHeaders(secret, job.eventId, job.payload, at), job.payload, { timeoutMs: config.timeoutMs, development: options.development });
+    const outcome = await postOnce(url, signedHeaders(secret, job.eventId, job.payload, at), job.payload, {
+      timeoutMs: config.timeoutMs,
+      development: options.development,
+    });
     const delivered = outcome.error === null;
     const delay = delivered ? null : retryDelay(config.retrySchedule, job.attempts + 1);
     const now = new Date();
@@ -132,7 +141,14 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       counts.lastError = outcome.error;
       if (delay === null) {
         counts.deadLettered++;
-        log({ level: 'warn', msg: 'a webhook delivery failed its last attempt: moved to the dead-letter list', webhook: job.webhook, event: job.eventId, attempts: job.attempts + 1, error: outcome.error });
+        log({
+          level: 'warn',
+          msg: 'a webhook delivery failed its last attempt: moved to the dead-letter list',
+          webhook: job.webhook,
+          event: job.eventId,
+          attempts: job.attempts + 1,
+          error: outcome.error,
+        });
       }
     }
   };

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Identity, ErrorCode, auditEntry, badUserInput, forbidden, notFound, pageWindow, refused, toConnection } from '@partnerskap/kit';
 import { type CatalogueContext } from './context.js';
+import { type MutationResolvers, type QueryResolvers } from './generated/resolvers.js';
 import { newWebhookSecret } from './webhook-delivery.js';
 import { DEAD_LETTER_ORDER, type DeliveryDoc, type Subscriber, type WebhookDoc, type WebhookStore } from './webhook-store.js';
 import { checkWebhookUrl } from './webhook-urls.js';
@@ -22,7 +23,8 @@ const webhooksOf = (ctx: CatalogueContext): WebhookStore => ctx.store.webhooks;
 
 /** The caller as a subscriber; the SDL's guard already admits these roles only. */
 function subscriberOf(identity: Identity): Subscriber & { role: SubscriberRole } {
-  if (!(SUBSCRIBER_ROLES as readonly string[]).includes(identity.role)) throw forbidden('Webhooks are for institutions, school owners, unions and the directorate');
+  if (!(SUBSCRIBER_ROLES as readonly string[]).includes(identity.role))
+    throw forbidden('Webhooks are for institutions, school owners, unions and the directorate');
   return { role: identity.role as SubscriberRole, org: identity.org ?? null };
 }
 
@@ -51,9 +53,9 @@ const deliveryView = (d: DeliveryDoc | (Omit<DeliveryDoc, '_id'> & { id: string 
 });
 
 /** The webhooks' queries. */
-export const webhookQueries = {
-  webhooks: async (_: unknown, __: unknown, ctx: CatalogueContext) => (await webhooksOf(ctx).list(subscriberOf(ctx.identity))).map(webhookView),
-  webhookDeadLetters: async (_: unknown, args: { first?: number | null; after?: string | null }, ctx: CatalogueContext) => {
+export const webhookQueries: QueryResolvers = {
+  webhooks: async (_, __, ctx) => (await webhooksOf(ctx).list(subscriberOf(ctx.identity))).map(webhookView),
+  webhookDeadLetters: async (_, args, ctx) => {
     const subscriber = subscriberOf(ctx.identity);
     const window = pageWindow(args, DEAD_LETTER_ORDER);
     const rows = await webhooksOf(ctx).deadLetters(subscriber, window);
@@ -63,23 +65,32 @@ export const webhookQueries = {
 };
 
 /** The webhooks' mutations. */
-export const webhookMutations = {
-  registerWebhook: async (_: unknown, { input }: { input: { url: string; eventTypes: string[] } }, ctx: CatalogueContext) => {
+export const webhookMutations: MutationResolvers = {
+  registerWebhook: async (_, { input }, ctx) => {
     const subscriber = subscriberOf(ctx.identity);
     const store = webhooksOf(ctx);
     const url = checkWebhookUrl(input.url, { development: store.development() });
     const eventTypes = checkEventTypes(input.eventTypes, subscriber.role);
     if (typeof eventTypes === 'string') throw badUserInput(eventTypes, 'input.eventTypes');
-    if ((await store.activeCount(subscriber)) >= MAX_WEBHOOKS) throw badUserInput(`An organisation keeps at most ${MAX_WEBHOOKS} webhooks: remove one first`, 'input');
+    if ((await store.activeCount(subscriber)) >= MAX_WEBHOOKS)
+      throw badUserInput(`An organisation keeps at most ${MAX_WEBHOOKS} webhooks: remove one first`, 'input');
     // Machine time, not the rules' clock: it is compared with the events' commit times.
     const createdAt = new Date();
-    const doc: WebhookDoc = { _id: `wh-${randomBytes(8).toString('hex')}`, ...subscriber, url, eventTypes, secret: newWebhookSecret(), createdAt, active: true };
+    const doc: WebhookDoc = {
+      _id: `wh-${randomBytes(8).toString('hex')}`,
+      ...subscriber,
+      url,
+      eventTypes,
+      secret: newWebhookSecret(),
+      createdAt,
+      active: true,
+    };
     const line = auditEntry(ctx.identity, ctx.clock.now(), 'registerWebhook', doc._id, subscriber.org ?? UDIR, { host: new URL(url).host, eventTypes });
     const saved = await store.register(doc, line);
     return { id: saved._id, webhook: webhookView(saved), secret: saved.secret };
   },
 
-  removeWebhook: async (_: unknown, args: { id: string }, ctx: CatalogueContext) => {
+  removeWebhook: async (_, args, ctx) => {
     const subscriber = subscriberOf(ctx.identity);
     const id = idOf(args.id, 'id');
     const store = webhooksOf(ctx);
@@ -92,7 +103,7 @@ export const webhookMutations = {
     return webhookView(removed);
   },
 
-  replayDeadLetters: async (_: unknown, args: { ids: string[] }, ctx: CatalogueContext) => {
+  replayDeadLetters: async (_, args, ctx) => {
     const subscriber = subscriberOf(ctx.identity);
     if (args.ids.length === 0 || args.ids.length > MAX_REPLAY) throw badUserInput(`ids must name 1 to ${MAX_REPLAY} dead letters`, 'ids');
     const ids = [...new Set(args.ids.map((id, i) => idOf(id, `ids.${i}`)))];
@@ -105,7 +116,14 @@ export const webhookMutations = {
       if (!owns(subscriber, d)) throw forbidden('This dead letter is another organisation’s', `ids.${i}`);
       if (d.state !== 'dead') throw refused(ErrorCode.INVALID_STATE, `${id} is not a dead letter (it is ${d.state})`, `ids.${i}`);
     });
-    const line = auditEntry(ctx.identity, ctx.clock.now(), 'replayDeadLetters', ids.length === 1 ? ids[0]! : `${ids.length} dead letters`, subscriber.org ?? UDIR, { ids });
+    const line = auditEntry(
+      ctx.identity,
+      ctx.clock.now(),
+      'replayDeadLetters',
+      ids.length === 1 ? ids[0]! : `${ids.length} dead letters`,
+      subscriber.org ?? UDIR,
+      { ids },
+    );
     const replayed = new Map((await store.replay(ids, new Date(), line)).map((d) => [d._id, d]));
     store.nudge();
     return ids.flatMap((id) => (replayed.has(id) ? [deliveryView(replayed.get(id)!)] : []));

@@ -3,7 +3,7 @@
  * subscription and event (`webhook_deliveries`), which is also the dead-letter list.
  */
 import { randomBytes } from 'node:crypto';
-import { type ClientSession, type Db } from 'mongodb';
+import { type ClientSession, type Db, type Filter } from 'mongodb';
 import { type AuditDoc, type PageWindow, afterCursor, createAuditedWriter, keysetOrder, keysetSort, withId } from '@partnerskap/kit';
 
 /** A partner's subscription as stored. */
@@ -101,9 +101,15 @@ export function createWebhookStore(db: Db) {
      * pseudonym instead; bodies already delivered are the partner's to erase, on the `application.erased` event.
      */
     async rekeyTeacher(teacher: string, pseudonym: string, session?: ClientSession): Promise<number> {
-      const named = await deliveries.find({ payload: { $regex: escapeRegExp(JSON.stringify(teacher)) } }, { projection: { payload: 1 }, ...(session ? { session } : {}) }).toArray();
+      const named = await deliveries
+        .find({ payload: { $regex: escapeRegExp(JSON.stringify(teacher)) } }, { projection: { payload: 1 }, ...(session ? { session } : {}) })
+        .toArray();
       for (const d of named) {
-        await deliveries.updateOne({ _id: d._id }, { $set: { payload: d.payload.split(JSON.stringify(teacher)).join(JSON.stringify(pseudonym)) } }, session ? { session } : {});
+        await deliveries.updateOne(
+          { _id: d._id },
+          { $set: { payload: d.payload.split(JSON.stringify(teacher)).join(JSON.stringify(pseudonym)) } },
+          session ? { session } : {},
+        );
       }
       return named.length;
     },
@@ -122,12 +128,20 @@ export function createWebhookStore(db: Db) {
     activeCount: (s: Subscriber) => webhooks.countDocuments({ ...mine(s), active: true }),
     byId: (id: string) => webhooks.findOne({ _id: id }),
     async list(s: Subscriber): Promise<WebhookDoc[]> {
-      return webhooks.find({ ...mine(s), active: true }).sort({ createdAt: -1, _id: 1 }).limit(100).toArray();
+      return webhooks
+        .find({ ...mine(s), active: true })
+        .sort({ createdAt: -1, _id: 1 })
+        .limit(100)
+        .toArray();
     },
     /** Stops a subscription: no more jobs, and its pending jobs and dead letters go. */
     async remove(id: string, line: AuditDoc): Promise<WebhookDoc | null> {
       return writer.write(line, null, async (session) => {
-        const doc = await webhooks.findOneAndUpdate({ _id: id, active: true }, { $set: { active: false, removedAt: line.at, secret: '' } }, { session, returnDocument: 'after' });
+        const doc = await webhooks.findOneAndUpdate(
+          { _id: id, active: true },
+          { $set: { active: false, removedAt: line.at, secret: '' } },
+          { session, returnDocument: 'after' },
+        );
         if (doc) await deliveries.deleteMany({ webhook: id }, { session });
         return doc;
       });
@@ -169,11 +183,19 @@ export function createWebhookStore(db: Db) {
     },
     /** When the next pending job is due, or null. */
     async nextDue(): Promise<Date | null> {
-      return (await deliveries.find({ state: 'pending' }, { projection: { nextAt: 1 } }).sort({ nextAt: 1 }).limit(1).next())?.nextAt ?? null;
+      return (
+        (
+          await deliveries
+            .find({ state: 'pending' }, { projection: { nextAt: 1 } })
+            .sort({ nextAt: 1 })
+            .limit(1)
+            .next()
+        )?.nextAt ?? null
+      );
     },
     async deadLetters(s: Subscriber, window: PageWindow) {
       const docs = await deliveries
-        .find(afterCursor({ ...mine(s), state: 'dead' as const }, window) as never)
+        .find(afterCursor({ ...mine(s), state: 'dead' as const }, window) as Filter<DeliveryDoc>)
         .sort(keysetSort(DEAD_LETTER_ORDER))
         .limit(window.limit + 1)
         .toArray();

@@ -28,7 +28,8 @@ for (const [net, bits] of [
   ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
-] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
   ['::', 128],
   ['::1', 128],
@@ -38,7 +39,8 @@ for (const [net, bits] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
-] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
 
 /** Whether an IP address is loopback, private, link-local or reserved. */
 export function isPrivateAddress(address: string): boolean {
@@ -55,7 +57,8 @@ const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
  * credentials in the URL (they would be logged and shown): sign-in is the signature's job.
  */
 export function checkWebhookUrl(raw: string, options: { development: boolean }, field = 'input.url'): string {
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_URL_LENGTH) throw badUserInput(`${field} must be a URL of 1 to ${MAX_URL_LENGTH} characters`, field);
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_URL_LENGTH)
+    throw badUserInput(`${field} must be a URL of 1 to ${MAX_URL_LENGTH} characters`, field);
   let url: URL;
   try {
     url = new URL(raw.trim());

@@ -7,21 +7,20 @@ import { type WebhookDoc } from './webhook-store.js';
 import { checkWebhookUrl, isPrivateAddress, publicOnlyLookup } from './webhook-urls.js';
 import { checkEventTypes, deliveryJobs, mayReceive, matchesTypes, webhookPayload } from './webhooks.js';
 
-const event = (over: Partial<PartnerEvent> = {}): PartnerEvent =>
-  ({
-    id: 'ev-0000000000a-1a2b3c4d',
-    type: 'application.submitted',
-    source: 'admissions',
-    subject: 'app-1',
-    time: '2030-02-10T09:00:00.000Z',
-    recordedAt: '2030-02-10T09:00:00.000Z',
-    version: 1,
-    sequence: 7,
-    audience: ['4601'],
-    public: false,
-    data: { id: 'app-1', owner: '4601' },
-    ...over,
-  }) as PartnerEvent;
+const event = (over: Partial<PartnerEvent> = {}): PartnerEvent => ({
+  id: 'ev-0000000000a-1a2b3c4d',
+  type: 'application.submitted',
+  source: 'admissions',
+  subject: 'app-1',
+  time: '2030-02-10T09:00:00.000Z',
+  recordedAt: '2030-02-10T09:00:00.000Z',
+  version: 1,
+  sequence: 7,
+  audience: ['4601'],
+  public: false,
+  data: { id: 'app-1', owner: '4601' },
+  ...over,
+});
 
 const hook = (over: Partial<WebhookDoc> = {}): WebhookDoc => ({
   _id: 'wh-1',
@@ -133,7 +132,10 @@ describe('receiver URLs', () => {
       'https://intranet/',
       'http://127.0.0.1:8080/',
     ]) {
-      expect(code(() => checkWebhookUrl(url, production)), url).toEqual({ code: 'BAD_USER_INPUT', field: 'input.url' });
+      expect(
+        code(() => checkWebhookUrl(url, production)),
+        url,
+      ).toEqual({ code: 'BAD_USER_INPUT', field: 'input.url' });
     }
   });
 
@@ -141,19 +143,38 @@ describe('receiver URLs', () => {
     expect(checkWebhookUrl('http://127.0.0.1:8080/hooks', development)).toBe('http://127.0.0.1:8080/hooks');
     expect(checkWebhookUrl('http://localhost:8080/hooks', development)).toBe('http://localhost:8080/hooks');
     for (const url of ['http://example.org/', 'https://me:pw@example.org/', 'file:///etc/passwd', 'javascript:alert(1)', '']) {
-      expect(code(() => checkWebhookUrl(url, development)), url).toEqual({ code: 'BAD_USER_INPUT', field: 'input.url' });
+      expect(
+        code(() => checkWebhookUrl(url, development)),
+        url,
+      ).toEqual({ code: 'BAD_USER_INPUT', field: 'input.url' });
     }
   });
 
   it('knows private addresses, IPv4-mapped and NAT64 ones too', () => {
-    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '64:ff9b::a00:1', 'not-an-ip']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      '::',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:10.0.0.1',
+      '64:ff9b::a00:1',
+      'not-an-ip',
+    ]) {
       expect(isPrivateAddress(a), a).toBe(true);
     }
     for (const a of ['8.8.8.8', '151.101.1.69', '2606:4700::1111']) expect(isPrivateAddress(a), a).toBe(false);
   });
 
   it('connects in production to public addresses only: a private literal or a name resolving to one fails the attempt', async () => {
-    expect(await postOnce('https://10.0.0.1/hooks', {}, '{}', { timeoutMs: 1000, development: false })).toEqual({ status: null, error: 'the receiver is a private address' });
+    expect(await postOnce('https://10.0.0.1/hooks', {}, '{}', { timeoutMs: 1000, development: false })).toEqual({
+      status: null,
+      error: 'the receiver is a private address',
+    });
     const looked = await new Promise<NodeJS.ErrnoException | null>((resolve) => publicOnlyLookup('localhost', { all: true }, (err) => resolve(err)));
     expect(looked?.code).toBe('EPRIVATEADDRESS');
   });

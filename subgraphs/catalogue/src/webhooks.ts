@@ -12,7 +12,14 @@ import { type DeliveryDoc, type WebhookDoc, createWebhookStore, setWebhookRuntim
 /** The event types a webhook can ask for, by the partner whose feed has them. */
 export const WEBHOOK_EVENT_TYPES = Object.freeze({
   catalogue: ['study.published', 'study.updated', 'study.cancelled', 'round.opened', 'allocation.decided'],
-  admissions: ['application.submitted', 'application.withdrawn', 'application.admission-decided', 'application.enrolled', 'application.completed', 'application.erased'],
+  admissions: [
+    'application.submitted',
+    'application.withdrawn',
+    'application.admission-decided',
+    'application.enrolled',
+    'application.completed',
+    'application.erased',
+  ],
   plans: ['decision.made', 'decision.funding-scheme-chosen', 'decision.participation-confirmed', 'decision.updated'],
   feedback: ['statement.published'],
 } as const);
@@ -65,7 +72,8 @@ export function checkEventTypes(types: readonly string[], role: SubscriberRole):
   if (types.length === 0 || types.length > 30) return 'input.eventTypes must name 1 to 30 event types';
   for (const t of types) {
     const wildcard = t.endsWith('.*');
-    if (!(wildcard ? ALL_KINDS.has(t.slice(0, -2)) : ALL_TYPES.has(t))) return `input.eventTypes: "${String(t).slice(0, 60)}" is no event type (see docs/webhooks.md; a whole kind as "study.*")`;
+    if (!(wildcard ? ALL_KINDS.has(t.slice(0, -2)) : ALL_TYPES.has(t)))
+      return `input.eventTypes: "${String(t).slice(0, 60)}" is no event type (see docs/webhooks.md; a whole kind as "study.*")`;
     if (!RECEIVABLE_KINDS[role].includes(kindOf(t))) return `input.eventTypes: ${kindOf(t)} events never go to the role ${role}`;
   }
   return [...new Set(types)].sort();
@@ -128,7 +136,7 @@ export function startWebhooks(context: BackgroundContext, config: WebhookConfig)
   const log = context.log ?? defaultLog;
   const store = createWebhookStore(context.db);
   const worker = startDeliveryWorker({ store, config, development: context.development, log });
-  setWebhookRuntime(context.db, { development: context.development, nudge: worker.nudge });
+  setWebhookRuntime(context.db, { development: context.development, nudge: () => worker.nudge() });
   const consumers = Object.entries(WEBHOOK_EVENT_TYPES).map(([source, types]) =>
     startConsumer({
       db: context.db,
@@ -138,7 +146,7 @@ export function startWebhooks(context: BackgroundContext, config: WebhookConfig)
       read: context.read,
       apply: async (events, session) => {
         // The jobs are there once the consumer's transaction is over (its session then ends).
-        if ((await store.enqueue((subscriptions) => deliveryJobs(events, subscriptions, new Date()), session)) > 0) session.once('ended', worker.nudge);
+        if ((await store.enqueue((subscriptions) => deliveryJobs(events, subscriptions, new Date()), session)) > 0) session.once('ended', () => worker.nudge());
       },
       ...(context.log ? { log: context.log } : {}),
     }),

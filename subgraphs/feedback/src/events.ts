@@ -37,7 +37,16 @@ export const subscriptions: Subscription[] = [
     kinds: {
       application: {
         project: (state) => {
-          const a = state as { teacher: string; study: string; year: number; subject: string; gradeBand: string; owner: string; county: string; enrolled: boolean };
+          const a = state as {
+            teacher: string;
+            study: string;
+            year: number;
+            subject: string;
+            gradeBand: string;
+            owner: string;
+            county: string;
+            enrolled: boolean;
+          };
           return a.enrolled
             ? [
                 {
@@ -51,4 +60,3 @@ export const subscriptions: Subscription[] = [
     },
   },
 ];
-

@@ -3,6 +3,7 @@ import {
   ErrorCode,
   auditEntry,
   idempotencyOf,
+  idempotent,
   auditView,
   badUserInput,
   forbidden,
@@ -13,66 +14,66 @@ import {
   requiredId,
   textArg,
 } from '@partnerskap/kit';
-import { type FeedbackContext } from './context.js';
+import { type MutationResolvers, type QueryResolvers } from './generated/resolvers.js';
 import { type FeedbackDoc } from './store.js';
 import { type Participation, participantOf } from './events.js';
 
-interface FeedbackInput {
-  study: string;
-  rating: number;
-  topics: { topic: string; rating: number }[];
-  comment?: string | null;
-  union: string;
-}
-
-export const mutations = {
-  giveFeedback: async (_: unknown, { input, idempotencyKey }: { input: FeedbackInput; idempotencyKey?: string | null }, ctx: FeedbackContext) => {
-    const idempotency = idempotencyOf(ctx.identity, 'giveFeedback', idempotencyKey, input, async (id) => (await ctx.store.feedbackById(id))!);
-    const again = await ctx.store.replayed(idempotency);
-    if (again) return again;
-    const study = requiredId(input.study, 'input.study');
-    // An id no offer can have is refused here; a well-shaped one the teacher did not take part in is MISSING_DECISION
-    // below (whether it names an offer at all only the catalogue knows, and this write asks only admissions).
-    if (!isStudyId(study)) throw badUserInput('input.study names no study offer', 'input.study');
-    const rating = intArg(input.rating, 'input.rating', 1, 5);
-    const seen = new Set<string>();
-    const topics = input.topics.map((t, i) => {
-      if (seen.has(t.topic)) throw badUserInput('Each topic at most once', `input.topics.${i}.topic`);
-      seen.add(t.topic);
-      return { topic: t.topic, rating: intArg(t.rating, `input.topics.${i}.rating`, 1, 5) };
-    });
-    const comment = input.comment ? textArg(input.comment, 'input.comment', 1, 2000) : null;
-    const union = requiredId(input.union, 'input.union');
-    if (!(await ctx.loaders.union.load(union))) throw badUserInput(`There is no union ${union} in the partnership`, 'input.union');
-    const teacher = ctx.identity.org!;
-    // Whether the teacher took part: admissions' enrolments as feedback keeps them (from its events), under the
-    // participant hash only, so feedback never holds who took part.
-    const participant = participantOf(teacher, study);
-    const took = await ctx.projections.get<Participation>('application', participant);
-    if (!took) throw refused(ErrorCode.MISSING_DECISION, 'Only a teacher who took part in the study (enrolled, as the institution recorded) can give feedback on it', 'input.study');
-    const now = ctx.clock.now();
-    const doc: FeedbackDoc = {
-      _id: `f-${randomBytes(8).toString('hex')}`,
-      study,
-      subject: took.subject,
-      gradeBand: took.gradeBand,
-      year: took.year,
-      county: took.county,
-      owner: took.owner,
-      rating,
-      topics,
-      comment,
-      union,
-      givenAt: now,
-      participant,
-    };
-    // Feedback is anonymous: its audit line names the role, not the teacher.
-    return ctx.store.insertFeedback(doc, auditEntry({ role: 'teacher' }, now, 'giveFeedback', doc._id, union, { study, rating }), idempotency);
-  },
+/** The feedback mutations. */
+export const mutations: MutationResolvers = {
+  giveFeedback: (_, { input, idempotencyKey }, ctx) =>
+    idempotent(
+      ctx.store,
+      idempotencyOf(ctx.identity, 'giveFeedback', idempotencyKey, input, async (id) => (await ctx.store.feedbackById(id))!),
+      async (idempotency) => {
+        const study = requiredId(input.study, 'input.study');
+        // An id no offer can have is refused here; a well-shaped one the teacher did not take part in is MISSING_DECISION
+        // below (whether it names an offer at all only the catalogue knows, and this write asks only admissions).
+        if (!isStudyId(study)) throw badUserInput('input.study names no study offer', 'input.study');
+        const rating = intArg(input.rating, 'input.rating', 1, 5);
+        const seen = new Set<string>();
+        const topics = input.topics.map((t, i) => {
+          if (seen.has(t.topic)) throw badUserInput('Each topic at most once', `input.topics.${i}.topic`);
+          seen.add(t.topic);
+          return { topic: t.topic, rating: intArg(t.rating, `input.topics.${i}.rating`, 1, 5) };
+        });
+        const comment = input.comment ? textArg(input.comment, 'input.comment', 1, 2000) : null;
+        const union = requiredId(input.union, 'input.union');
+        if (!(await ctx.loaders.union.load(union))) throw badUserInput(`There is no union ${union} in the partnership`, 'input.union');
+        const teacher = ctx.identity.org!;
+        // Whether the teacher took part: admissions' enrolments as feedback keeps them (from its events), under the
+        // participant hash only, so feedback never holds who took part.
+        const participant = participantOf(teacher, study);
+        const took = await ctx.projections.get<Participation>('application', participant);
+        if (!took)
+          throw refused(
+            ErrorCode.MISSING_DECISION,
+            'Only a teacher who took part in the study (enrolled, as the institution recorded) can give feedback on it',
+            'input.study',
+          );
+        const now = ctx.clock.now();
+        const doc: FeedbackDoc = {
+          _id: `f-${randomBytes(8).toString('hex')}`,
+          study,
+          subject: took.subject,
+          gradeBand: took.gradeBand,
+          year: took.year,
+          county: took.county,
+          owner: took.owner,
+          rating,
+          topics,
+          comment,
+          union,
+          givenAt: now,
+          participant,
+        };
+        // Feedback is anonymous: its audit line names the role, not the teacher.
+        return ctx.store.insertFeedback(doc, auditEntry({ role: 'teacher' }, now, 'giveFeedback', doc._id, union, { study, rating }), idempotency);
+      },
+    ),
 
   // GDPR erasure: the hash cannot be reversed, so the teacher's is looked for on every study that has
   // linked feedback; a repeat finds none left and answers 0.
-  eraseTeacherFeedback: async (_: unknown, args: { teacher: string }, ctx: FeedbackContext) => {
+  eraseTeacherFeedback: async (_, args, ctx) => {
     const teacher = requiredId(args.teacher, 'teacher');
     const hashes = (await ctx.store.participantStudies()).map((study) => participantOf(teacher, study));
     // Its copy of admissions' enrolments links the teacher's hash to studies too: those rows go (admissions' erasure event brings the new ones).
@@ -81,19 +82,28 @@ export const mutations = {
     return { partner: 'feedback', records: await ctx.store.unlinkParticipants(hashes) };
   },
 
-  publishStatement: async (_: unknown, { input, idempotencyKey }: { input: { topic: string; title: string; body: string }; idempotencyKey?: string | null }, ctx: FeedbackContext) => {
-    const idempotency = idempotencyOf(ctx.identity, 'publishStatement', idempotencyKey, input, async (id) => (await ctx.store.statementById(id))!);
-    const again = await ctx.store.replayed(idempotency);
-    if (again) return again;
-    const union = ctx.identity.org!;
-    if (!(await ctx.loaders.union.load(union))) throw forbidden('Only a union of the partnership publishes statements', 'input');
-    const now = ctx.clock.now();
-    const doc = { _id: `s-${randomBytes(8).toString('hex')}`, union, topic: input.topic, title: textArg(input.title, 'input.title', 3, 200), body: textArg(input.body, 'input.body', 1, 10_000), publishedAt: now };
-    return ctx.store.insertStatement(doc, auditEntry(ctx.identity, now, 'publishStatement', doc._id, union, { topic: doc.topic }), idempotency);
-  },
+  publishStatement: (_, { input, idempotencyKey }, ctx) =>
+    idempotent(
+      ctx.store,
+      idempotencyOf(ctx.identity, 'publishStatement', idempotencyKey, input, async (id) => (await ctx.store.statementById(id))!),
+      async (idempotency) => {
+        const union = ctx.identity.org!;
+        if (!(await ctx.loaders.union.load(union))) throw forbidden('Only a union of the partnership publishes statements', 'input');
+        const now = ctx.clock.now();
+        const doc = {
+          _id: `s-${randomBytes(8).toString('hex')}`,
+          union,
+          topic: input.topic,
+          title: textArg(input.title, 'input.title', 3, 200),
+          body: textArg(input.body, 'input.body', 1, 10_000),
+          publishedAt: now,
+        };
+        return ctx.store.insertStatement(doc, auditEntry(ctx.identity, now, 'publishStatement', doc._id, union, { topic: doc.topic }), idempotency);
+      },
+    ),
 };
 
-export const auditQuery = {
-  feedbackAudit: async (_: unknown, args: { first?: number | null }, ctx: FeedbackContext) =>
-    (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
+/** The feedback audit trail. */
+export const auditQuery: QueryResolvers = {
+  feedbackAudit: async (_, args, ctx) => (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
 };

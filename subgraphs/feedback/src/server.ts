@@ -8,7 +8,7 @@ export function createFeedbackServer(options: { development: boolean }): ApolloS
   return createSubgraphServer<FeedbackContext>({
     name: 'feedback',
     typeDefs: readSchema(new URL('../../../schema/feedback.graphql', import.meta.url)),
-    resolvers: resolvers as never,
+    resolvers,
     development: options.development,
   });
 }

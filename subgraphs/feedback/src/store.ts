@@ -8,12 +8,16 @@ import {
   type Identity,
   type PageWindow,
   afterCursor,
+  byCodeUnits,
   createAuditedWriter,
   findCells,
+  groupByKey,
   inTransaction,
   keysetOrder,
   keysetSort,
   readCells,
+  total,
+  totals,
   withId,
 } from '@partnerskap/kit';
 
@@ -92,7 +96,6 @@ export interface YearRatings {
 
 export type Feedback = ReturnType<typeof withId<FeedbackDoc>>;
 
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const amount = (cell: FigureDoc, field: string) => Number(cell[field] ?? 0);
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
@@ -112,9 +115,12 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
 function summarize(key: string, cells: FigureDoc[]): RatingSummary {
   const totals = (count: string, sum: string) => {
     const rated = cells.filter((c) => amount(c, count) > 0);
-    return { count: rated.reduce((a, c) => a + amount(c, count), 0), sum: rated.reduce((a, c) => a + amount(c, sum), 0), cells: [rated.map((c) => amount(c, count))] };
+    return { count: total(rated, (c) => amount(c, count)), sum: total(rated, (c) => amount(c, sum)), cells: [rated.map((c) => amount(c, count))] };
   };
-  const byTopic = TOPIC_ORDER.filter((t) => cells.some((c) => amount(c, topicCount(t)) > 0)).map((topic) => ({ topic, ...totals(topicCount(topic), topicSum(topic)) }));
+  const byTopic = TOPIC_ORDER.filter((t) => cells.some((c) => amount(c, topicCount(t)) > 0)).map((topic) => ({
+    topic,
+    ...totals(topicCount(topic), topicSum(topic)),
+  }));
   return { key, ...totals('count', 'sum'), byTopic };
 }
 
@@ -125,7 +131,7 @@ function summarize(key: string, cells: FigureDoc[]): RatingSummary {
  * subtracting shown ones from it.
  */
 function yearOverall(year: number, bySubject: RatingSummary[], byCounty: RatingSummary[]): RatingSummary {
-  const add = (xs: { count: number; sum: number }[]) => ({ count: xs.reduce((a, x) => a + x.count, 0), sum: xs.reduce((a, x) => a + x.sum, 0) });
+  const add = (xs: { count: number; sum: number }[]) => totals(xs, ['count', 'sum']);
   const ofTopic = (topic: string, summaries: RatingSummary[]) => summaries.flatMap((s) => s.byTopic.filter((t) => t.topic === topic));
   const byTopic = TOPIC_ORDER.filter((topic) => ofTopic(topic, bySubject).length > 0).map((topic) => ({
     topic,
@@ -149,7 +155,11 @@ export function createFeedbackStore(db: Db) {
 
   /** The ratings of a batch of studies, in key order (a study without feedback gets an empty summary): one `find` by `_id`. */
   async function studySummaries(ids: string[]): Promise<RatingSummary[]> {
-    const cells = await readCells(feedback.figures, RATING_BY_STUDY, ids.map((study) => ({ study })));
+    const cells = await readCells(
+      feedback.figures,
+      RATING_BY_STUDY,
+      ids.map((study) => ({ study })),
+    );
     return ids.map((id, i) => summarize(id, cells[i] ? [cells[i]] : []));
   }
 
@@ -160,7 +170,12 @@ export function createFeedbackStore(db: Db) {
    */
   async function subjectSummaries(codes: string[]): Promise<RatingSummary[]> {
     const cells = groupBy(await findCells(feedback.figures, RATING_BY_SUBJECT_STUDY, { subject: { $in: codes } }), (c) => String(c.subject));
-    return codes.map((code) => summarize(code, (cells.get(code) ?? []).sort((a, b) => byString(String(a.study), String(b.study)))));
+    return codes.map((code) =>
+      summarize(
+        code,
+        (cells.get(code) ?? []).sort((a, b) => byCodeUnits(String(a.study), String(b.study))),
+      ),
+    );
   }
 
   /**
@@ -170,13 +185,22 @@ export function createFeedbackStore(db: Db) {
    */
   async function yearRatings(years: number[]): Promise<YearRatings[]> {
     const cells = await findCells(feedback.figures, RATING_BY_YEAR, { year: { $in: years } });
-    const partition = (year: number, by: 'subject' | 'county') => {
-      const of = groupBy(cells.filter((c) => c.year === year && c.by === by), (c) => String(c.value));
-      return [...of.keys()].sort(byString).map((key) => summarize(key, of.get(key)!.sort((a, b) => byString(String(a.study), String(b.study)))));
+    const partition = (ofYear: FigureDoc[], by: 'subject' | 'county') => {
+      const of = groupBy(
+        ofYear.filter((c) => c.by === by),
+        (c) => String(c.value),
+      );
+      return [...of.keys()].sort(byCodeUnits).map((key) =>
+        summarize(
+          key,
+          of.get(key)!.sort((a, b) => byCodeUnits(String(a.study), String(b.study))),
+        ),
+      );
     };
-    return years.map((year) => {
-      const bySubject = partition(year, 'subject');
-      const byCounty = partition(year, 'county');
+    return groupByKey(years, cells, (c) => c.year as number).map((ofYear, i) => {
+      const year = years[i]!;
+      const bySubject = partition(ofYear, 'subject');
+      const byCounty = partition(ofYear, 'county');
       return { year, overall: yearOverall(year, bySubject, byCounty), bySubject, byCounty };
     });
   }
@@ -197,7 +221,11 @@ export function createFeedbackStore(db: Db) {
     async insertFeedback(doc: FeedbackDoc, line: AuditDoc, idempotency: Idempotency<Feedback>): Promise<Feedback> {
       return writer.insert(feedback, doc, line, { message: 'You have already given feedback on this study', field: 'input.study' }, idempotency);
     },
-    async insertStatement(doc: StatementDoc, line: AuditDoc, idempotency: Idempotency<ReturnType<typeof withId<StatementDoc>>>): Promise<ReturnType<typeof withId<StatementDoc>>> {
+    async insertStatement(
+      doc: StatementDoc,
+      line: AuditDoc,
+      idempotency: Idempotency<ReturnType<typeof withId<StatementDoc>>>,
+    ): Promise<ReturnType<typeof withId<StatementDoc>>> {
       return writer.insert(statements, doc, line, null, idempotency, () => [statementEvent(doc)]);
     },
     /** The studies some feedback is linked to a participant on (the ones an erasure hashes the teacher with). */
@@ -233,13 +261,25 @@ export function createFeedbackStore(db: Db) {
       return (await unions.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
     async statements(window: PageWindow): Promise<ReturnType<typeof withId<StatementDoc>>[]> {
-      return (await statements.find(afterCursor({}, window)).sort(keysetSort(STATEMENT_ORDER)).limit(window.limit + 1).toArray()).map(withId);
+      return (
+        await statements
+          .find(afterCursor({}, window))
+          .sort(keysetSort(STATEMENT_ORDER))
+          .limit(window.limit + 1)
+          .toArray()
+      ).map(withId);
     },
     countStatements(): Promise<number> {
       return statements.countDocuments();
     },
     async feedbackOn(study: string, window: PageWindow): Promise<Feedback[]> {
-      return (await feedback.collection.find(afterCursor({ study }, window)).sort(keysetSort(FEEDBACK_ORDER)).limit(window.limit + 1).toArray()).map(withId);
+      return (
+        await feedback.collection
+          .find(afterCursor({ study }, window))
+          .sort(keysetSort(FEEDBACK_ORDER))
+          .limit(window.limit + 1)
+          .toArray()
+      ).map(withId);
     },
     /** The ratings of a batch of studies, in key order; a study's `count` is also its feedback's `totalCount`. */
     studySummaries,

@@ -24,7 +24,7 @@ export function createCellQueue(): CellQueue {
     // Queued on all its keys at once (synchronously): each write waits only for writes queued
     // earlier, so no two ever wait for each other.
     const unique = [...new Set(keys)];
-    const before = unique.map((k) => tails.get(k));
+    const before = unique.flatMap((k) => tails.get(k) ?? []);
     for (const k of unique) tails.set(k, done);
     try {
       await Promise.all(before);

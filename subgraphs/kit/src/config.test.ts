@@ -14,11 +14,15 @@ describe('loadSubgraphConfig', () => {
 
   it('falls back to the development secret only with PARTNERSKAP_DEV=1: NODE_ENV=test or unset is not enough', () => {
     for (const env of [{}, { NODE_ENV: 'test' }, { NODE_ENV: 'development' }]) {
-      expect(() => loadSubgraphConfig(env, 'plans', 4003)).toThrow(/GATEWAY_SECRET must be set to at least 32 characters \(shared with the gateway\), or PARTNERSKAP_DEV=1/);
+      expect(() => loadSubgraphConfig(env, 'plans', 4003)).toThrow(
+        /GATEWAY_SECRET must be set to at least 32 characters \(shared with the gateway\), or PARTNERSKAP_DEV=1/,
+      );
     }
     expect(loadSubgraphConfig({ PARTNERSKAP_DEV: '1' }, 'plans', 4003)).toMatchObject({ devMode: true, gatewaySecret: devGatewaySecret('plans') });
     expect(loadSubgraphConfig({ PARTNERSKAP_DEV: '1', ...secret }, 'plans', 4003).gatewaySecret).toBe(secret.GATEWAY_SECRET);
-    expect(() => loadSubgraphConfig({ PARTNERSKAP_DEV: '1', NODE_ENV: 'production', ...secret }, 'plans', 4003)).toThrow(/PARTNERSKAP_DEV=1 must not be set with NODE_ENV=production/);
+    expect(() => loadSubgraphConfig({ PARTNERSKAP_DEV: '1', NODE_ENV: 'production', ...secret }, 'plans', 4003)).toThrow(
+      /PARTNERSKAP_DEV=1 must not be set with NODE_ENV=production/,
+    );
   });
 
   it('makes the development secret from a random seed kept per machine, not from the name alone', () => {
@@ -38,7 +42,10 @@ describe('loadSubgraphConfig', () => {
   it('serves /metrics in development, in production only with METRICS=1, and reads the shutdown grace', () => {
     expect(loadSubgraphConfig(secret, 'plans', 4003)).toMatchObject({ metrics: true, shutdownGraceMs: 10_000 });
     expect(loadSubgraphConfig({ NODE_ENV: 'production', ...secret }, 'plans', 4003).metrics).toBe(false);
-    expect(loadSubgraphConfig({ NODE_ENV: 'production', METRICS: '1', SHUTDOWN_GRACE_MS: '2500', ...secret }, 'plans', 4003)).toMatchObject({ metrics: true, shutdownGraceMs: 2500 });
+    expect(loadSubgraphConfig({ NODE_ENV: 'production', METRICS: '1', SHUTDOWN_GRACE_MS: '2500', ...secret }, 'plans', 4003)).toMatchObject({
+      metrics: true,
+      shutdownGraceMs: 2500,
+    });
     expect(() => loadSubgraphConfig({ SHUTDOWN_GRACE_MS: 'soon', ...secret }, 'plans', 4003)).toThrow(/SHUTDOWN_GRACE_MS/);
   });
 

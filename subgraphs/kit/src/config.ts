@@ -65,11 +65,7 @@ export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
  * `INSIGHTS_SCHOLARSHIP_NOK`.
  * Every malformed variable is reported in one error; the result is frozen.
  */
-export function loadSubgraphConfig(
-  env: Record<string, string | undefined>,
-  name: string,
-  defaultPort: number,
-): SubgraphConfig {
+export function loadSubgraphConfig(env: Record<string, string | undefined>, name: string, defaultPort: number): SubgraphConfig {
   const problems: string[] = [];
   const port = env.PORT === undefined || env.PORT === '' ? defaultPort : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number (0-65535), got "${env.PORT}"`);
@@ -82,12 +78,15 @@ export function loadSubgraphConfig(
   const production = nodeEnv === 'production';
   const devMode = devModeFromEnv(env, problems);
   const gatewaySecret = env.GATEWAY_SECRET || (devMode ? devGatewaySecret(name) : '');
-  if (gatewaySecret.length < 32) problems.push('GATEWAY_SECRET must be set to at least 32 characters (shared with the gateway), or PARTNERSKAP_DEV=1 for the development secret');
+  if (gatewaySecret.length < 32)
+    problems.push('GATEWAY_SECRET must be set to at least 32 characters (shared with the gateway), or PARTNERSKAP_DEV=1 for the development secret');
   const supergraphUrl = env.SUPERGRAPH_URL || 'http://127.0.0.1:4000/';
   if (!/^https?:\/\//.test(supergraphUrl)) problems.push(`SUPERGRAPH_URL must be an http(s) URL, got "${supergraphUrl}"`);
-  if (env.PARTNERSKAP_NOW && Number.isNaN(Date.parse(env.PARTNERSKAP_NOW))) problems.push(`PARTNERSKAP_NOW must be an ISO 8601 time, got "${env.PARTNERSKAP_NOW}"`);
+  if (env.PARTNERSKAP_NOW && Number.isNaN(Date.parse(env.PARTNERSKAP_NOW)))
+    problems.push(`PARTNERSKAP_NOW must be an ISO 8601 time, got "${env.PARTNERSKAP_NOW}"`);
   const shutdownGraceMs = env.SHUTDOWN_GRACE_MS ? Number(env.SHUTDOWN_GRACE_MS) : DEFAULT_SHUTDOWN_GRACE_MS;
-  if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0 || shutdownGraceMs > 600_000) problems.push(`SHUTDOWN_GRACE_MS must be a whole number from 0 to 600000, got "${env.SHUTDOWN_GRACE_MS}"`);
+  if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0 || shutdownGraceMs > 600_000)
+    problems.push(`SHUTDOWN_GRACE_MS must be a whole number from 0 to 600000, got "${env.SHUTDOWN_GRACE_MS}"`);
   const insights = readInsights(env, problems);
   if (problems.length > 0) throw new Error(`Invalid configuration of the ${name} subgraph:\n- ${problems.join('\n- ')}`);
   return Object.freeze({

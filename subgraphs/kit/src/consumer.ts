@@ -5,7 +5,8 @@
  */
 import { type ClientSession, type Db } from 'mongodb';
 import { type PartnerEvent, type EventPage, type KindSpec, type Projections, MAX_FEED_WAIT_MS } from './events.js';
-import { inTransaction } from './process.js';
+import { inTransaction } from './transactions.js';
+import { type Log } from '@partnerskap/common';
 import { defaultLog } from './server.js';
 
 /** How long the ids of applied events are kept (a redelivery comes long before). */
@@ -14,7 +15,10 @@ export const INBOX_TTL_S = 30 * 24 * 60 * 60;
 export const CONSUMER_PAGE = 100;
 
 /** Reads one page of a partner's feed (through the gateway, as this subgraph's service). */
-export type FeedReader = (source: string, options: { after: string | null; kinds: readonly string[]; first: number; waitMs: number; signal: AbortSignal }) => Promise<EventPage>;
+export type FeedReader = (
+  source: string,
+  options: { after: string | null; kinds: readonly string[]; first: number; waitMs: number; signal: AbortSignal },
+) => Promise<EventPage>;
 
 /** Where a consumer stands: `/ready` shows it, tests and the bench wait on it. */
 export interface ConsumerStatus {
@@ -41,7 +45,7 @@ export interface ConsumerOptions {
   read: FeedReader;
   /** Applies a page's new events in the consumer's transaction (the same one that moves the cursor). */
   apply(events: PartnerEvent[], session: ClientSession): Promise<void>;
-  log?: (entry: Record<string, unknown>) => void;
+  log?: Log;
   /** Longest pause after failures (ms; default 1 s: a partner back from an outage is read again within it). */
   maxBackoffMs?: number;
 }
@@ -94,7 +98,10 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       const fresh = page.events.filter((e) => !seen.has(idOf(e)));
       await inTransaction(options.db, async (session) => {
         if (fresh.length) {
-          await inbox.insertMany(fresh.map((e) => ({ _id: idOf(e), at: new Date() })), { session });
+          await inbox.insertMany(
+            fresh.map((e) => ({ _id: idOf(e), at: new Date() })),
+            { session },
+          );
           await options.apply(fresh, session);
         }
         await cursors.updateOne({ _id: key }, { $set: { after: page.cursor } }, { upsert: true, session });
@@ -127,7 +134,15 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         state.caughtUp = false;
         const message = String((err as Error)?.message ?? err);
         // Once when a run of failures starts (after the first few: the gateway starts after its subgraphs), then every 50th.
-        if (failures === 4 || failures % 50 === 0) log({ level: 'warn', msg: 'reading a partner’s events keeps failing; retrying', group: options.group, source: options.source, failures, error: message });
+        if (failures === 4 || failures % 50 === 0)
+          log({
+            level: 'warn',
+            msg: 'reading a partner’s events keeps failing; retrying',
+            group: options.group,
+            source: options.source,
+            failures,
+            error: message,
+          });
         state.lastError = message;
         await sleep(Math.min(options.maxBackoffMs ?? 1000, 100 * 2 ** Math.min(failures, 4)));
       }
@@ -193,7 +208,8 @@ export async function settleEvents(readyUrls: Record<string, string>, options: {
       for (const c of [...(events.consumers ?? []), ...(events.background?.consumers ?? [])]) {
         if (options.group && c.group !== options.group) continue;
         const head = heads[c.source];
-        if (head !== undefined && Number(c.cursor ?? 0) < head) behind.push(`${name} (${c.group}) of ${c.source}: ${c.cursor ?? 'none'} < ${head}${c.lastError ? `, ${c.lastError}` : ''}`);
+        if (head !== undefined && Number(c.cursor ?? 0) < head)
+          behind.push(`${name} (${c.group}) of ${c.source}: ${c.cursor ?? 'none'} < ${head}${c.lastError ? `, ${c.lastError}` : ''}`);
       }
     }
     if (behind.length === 0) return;

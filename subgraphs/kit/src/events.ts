@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type ClientSession, type Collection, type Db } from 'mongodb';
+import { type ClientSession, type Collection, type Db, type Filter } from 'mongodb';
 import { badUserInput } from '@partnerskap/common';
 
 /** The envelope's version: consumers refuse nothing newer silently, they log it. */
@@ -130,7 +130,14 @@ export function createOutbox(db: Db, source: string): Outbox {
   let again = false;
   let closed = false;
 
-  const highest = async () => (await outbox.find({ seq: { $ne: null } }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next())?.seq ?? 0;
+  const highest = async () =>
+    (
+      await outbox
+        .find({ seq: { $ne: null } }, { projection: { seq: 1 } })
+        .sort({ seq: -1 })
+        .limit(1)
+        .next()
+    )?.seq ?? 0;
 
   /** One numbering run, holding the lease (one sequencer per database even with several replicas). */
   const run = async (): Promise<number> => {
@@ -145,7 +152,11 @@ export function createOutbox(db: Db, source: string): Outbox {
     let head = await highest();
     for (let batch = 0; ; batch++) {
       if (batch > 0) await meta.updateOne({ _id: 'sequencer', holder: me }, { $set: { until: new Date(Date.now() + LEASE_MS) } });
-      const pending = await outbox.find({ seq: null }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(1000).toArray();
+      const pending = await outbox
+        .find({ seq: null }, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .limit(1000)
+        .toArray();
       if (pending.length === 0) return head;
       await outbox.bulkWrite(
         pending.map((p, i) => ({ updateOne: { filter: { _id: p._id, seq: null }, update: { $set: { seq: head + i + 1 } } } })),
@@ -174,7 +185,11 @@ export function createOutbox(db: Db, source: string): Outbox {
   const read = async (after: number, kinds: readonly string[] | null | undefined, first: number): Promise<EventPage> => {
     const head = await sequence();
     const filter = { seq: { $gt: after, $ne: null }, ...(kinds?.length ? { kind: { $in: [...kinds] } } : {}) };
-    const docs = await outbox.find(filter as never).sort({ seq: 1 }).limit(first).toArray();
+    const docs = await outbox
+      .find(filter as Filter<OutboxDoc>)
+      .sort({ seq: 1 })
+      .limit(first)
+      .toArray();
     const events = docs.map(toEvent);
     const last = events.at(-1)?.sequence ?? after;
     // A full page goes on from its last event; a short one covered everything numbered so far.
@@ -309,7 +324,13 @@ export interface Projections {
    * Keeps a page's new states of records of one kind at once (a few commands whatever the page's
    * size): per record its latest state in the page, unless a later one is kept already.
    */
-  keepMany(kind: string, source: string, states: { subject: string; seq: number; data: Record<string, unknown> | null }[], spec: KindSpec, session?: ClientSession): Promise<number>;
+  keepMany(
+    kind: string,
+    source: string,
+    states: { subject: string; seq: number; data: Record<string, unknown> | null }[],
+    spec: KindSpec,
+    session?: ClientSession,
+  ): Promise<number>;
   /** Every row kept of a kind, by `_id` (reconcile compares them with the owner's records). */
   all(kind: string): Promise<{ key: string; ref: string; data: Record<string, unknown> }[]>;
   /** Replaces every row of a kind by rows made from the owner's records (seed, repair): plain JSON data (see {@link plain}). */
@@ -360,7 +381,10 @@ export function createProjections(db: Db): Projections {
       await rows.deleteMany({ kind });
       // Rows are plain JSON values (the owners' states): stored as they are, in large batches (the seed writes ~190,000).
       for (let i = 0; i < next.length; i += 5000) {
-        await rows.insertMany(next.slice(i, i + 5000).map((r) => ({ _id: id(kind, r.key), kind, key: r.key, ref: r.ref, source, seq: 0, data: r.data })), { ordered: false });
+        await rows.insertMany(
+          next.slice(i, i + 5000).map((r) => ({ _id: id(kind, r.key), kind, key: r.key, ref: r.ref, source, seq: 0, data: r.data })),
+          { ordered: false },
+        );
       }
     },
   };

@@ -14,7 +14,15 @@
  * Every write to a counted collection goes through {@link Counted}: a write around it would leave
  * the figures behind (the reconcile command finds it, the repair mends it).
  */
-import { type AnyBulkWriteOperation, type ClientSession, type Collection, type Db, type Filter, type IndexSpecification, type UpdateFilter } from 'mongodb';
+import {
+  type AnyBulkWriteOperation,
+  type ClientSession,
+  type Collection,
+  type Db,
+  type Filter,
+  type OptionalUnlessRequiredId,
+  type UpdateFilter,
+} from 'mongodb';
 
 /** A value a cell is keyed by. */
 export type CellValue = string | number | boolean | null;
@@ -136,10 +144,12 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
       }
       for (const [id, { key, add }] of deltas) {
         if (isZero(add)) continue;
-        ops.push({ updateOne: { filter: { _id: id }, update: { $inc: add, $setOnInsert: { set: set.name, ...key } } as never, upsert: true } });
+        ops.push({
+          updateOne: { filter: { _id: id }, update: { $inc: add, $setOnInsert: { set: set.name, ...key } } as UpdateFilter<FigureDoc>, upsert: true },
+        });
         if (Object.values(add).some((v) => v < 0)) lowered.push(id);
       }
-      if (lowered.length > 0) emptied.push({ _id: { $in: lowered }, ...Object.fromEntries(set.sums.map((s) => [s, 0])) } as Filter<FigureDoc>);
+      if (lowered.length > 0) emptied.push({ _id: { $in: lowered }, ...Object.fromEntries(set.sums.map((s) => [s, 0])) });
     }
     if (ops.length === 0) return;
     await figures.bulkWrite(ops, { session, ordered: true });
@@ -167,12 +177,12 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
     cellIds: (doc) => sets.flatMap((set) => set.cells(doc).map((c) => cellId(set, c.key))),
     async ensureIndexes() {
       // Two sets may read by the same fields: each index once.
-      const keys = new Map<string, IndexSpecification>([['{"set":1}', { set: 1 }]]);
+      const keys = new Map<string, Record<string, 1 | -1>>([['{"set":1}', { set: 1 }]]);
       for (const set of sets) for (const index of set.indexes ?? []) keys.set(JSON.stringify({ set: 1, ...index }), { set: 1, ...index });
-      await figures.createIndexes([...keys.values()].map((key) => ({ key })) as never);
+      await figures.createIndexes([...keys.values()].map((key) => ({ key })));
     },
     async insertOne(doc, session) {
-      await collection.insertOne(doc as never, { session });
+      await collection.insertOne(doc as OptionalUnlessRequiredId<D>, { session });
       await apply([[null, doc]], session);
     },
     async replaceOne(doc, session) {
@@ -193,7 +203,10 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
       const ids = before.map((d) => d._id);
       const n = (await collection.updateMany({ _id: { $in: ids } } as Filter<D>, update, { session })).modifiedCount;
       const after = new Map(((await collection.find({ _id: { $in: ids } } as Filter<D>, { session }).toArray()) as D[]).map((d) => [d._id, d]));
-      await apply(before.map((b) => [b, after.get(b._id) ?? null] as const), session);
+      await apply(
+        before.map((b) => [b, after.get(b._id) ?? null] as const),
+        session,
+      );
       return n;
     },
     async deleteOne(filter, session) {
@@ -207,7 +220,7 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
       const options = session ? { session } : {};
       await figures.deleteMany({ set: { $in: setNames } }, options);
       const kept = [...cells.values()];
-      for (let i = 0; i < kept.length; i += 5000) await figures.insertMany(kept.slice(i, i + 5000) as never[], { ...options, ordered: false });
+      for (let i = 0; i < kept.length; i += 5000) await figures.insertMany(kept.slice(i, i + 5000), { ...options, ordered: false });
       return kept.length;
     },
     async check() {
@@ -218,12 +231,22 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
         seen.add(doc._id);
         const set = sets.find((s) => s.name === doc.set)!;
         const want = expected.get(doc._id);
-        const actual = sumsOf(set as never, doc);
+        const actual = sumsOf(set, doc);
         if (!want) differences.push({ set: set.name, id: doc._id, problem: 'extra', actual });
-        else if (JSON.stringify(sumsOf(set as never, want)) !== JSON.stringify(actual)) differences.push({ set: set.name, id: doc._id, problem: 'different', expected: sumsOf(set as never, want), actual });
+        else if (JSON.stringify(sumsOf(set, want)) !== JSON.stringify(actual))
+          differences.push({ set: set.name, id: doc._id, problem: 'different', expected: sumsOf(set, want), actual });
       }
       for (const [id, want] of expected) {
-        if (!seen.has(id)) differences.push({ set: want.set, id, problem: 'missing', expected: sumsOf(sets.find((s) => s.name === want.set) as never, want) });
+        if (!seen.has(id))
+          differences.push({
+            set: want.set,
+            id,
+            problem: 'missing',
+            expected: sumsOf(
+              sets.find((s) => s.name === want.set)!,
+              want,
+            ),
+          });
       }
       return differences;
     },
@@ -231,10 +254,17 @@ export function createCounted<D extends { _id: string }>(db: Db, name: string, s
 }
 
 /** The cells of `set` with these keys, in key order (null for a cell nothing counts in): one command. */
-export async function readCells<D>(figures: Collection<FigureDoc>, set: FigureSet<D>, keys: readonly Record<string, CellValue | undefined>[], session?: ClientSession): Promise<(FigureDoc | null)[]> {
+export async function readCells<D>(
+  figures: Collection<FigureDoc>,
+  set: FigureSet<D>,
+  keys: readonly Record<string, CellValue | undefined>[],
+  session?: ClientSession,
+): Promise<(FigureDoc | null)[]> {
   const ids = keys.map((k) => cellId(set, k));
   // Every cell in the first reply (no getMore, whatever the batch).
-  const found = new Map((await figures.find({ _id: { $in: [...new Set(ids)] } }, { batchSize: 100_000, ...(session ? { session } : {}) }).toArray()).map((d) => [d._id, d]));
+  const found = new Map(
+    (await figures.find({ _id: { $in: [...new Set(ids)] } }, { batchSize: 100_000, ...(session ? { session } : {}) }).toArray()).map((d) => [d._id, d]),
+  );
   return ids.map((id) => found.get(id) ?? null);
 }
 

@@ -2,28 +2,18 @@ export { type InsightsSettings, type SubgraphConfig, DEFAULT_INSIGHTS, DEFAULT_M
 export { DEV_SECRET_FILE, devGatewaySecret, devModeFromEnv } from '@partnerskap/common';
 export { APOLLO_REQUEST_CODES, ErrorCode, badUserInput, conflict, forbidden, isKnownCode, notFound, refused } from '@partnerskap/common';
 export { type Clock, type SettableClock, clockFromEnv, osloDate, settableClock, systemClock } from './clock.js';
-export {
-  type AuditDoc,
-  type EventsOf,
-  type Idempotency,
-  IDEMPOTENCY_TTL_S,
-  type RoundDates,
-  type RoundStep,
-  type Supergraph,
-  type SupergraphClientOptions,
-  auditEntry,
-  auditView,
-  createAuditedWriter,
-  checkWindow,
-  createSupergraphClient,
-  idempotencyOf,
-  idempotencyScope,
-  inTransaction,
-  readAudit,
-} from './process.js';
+export { type RoundDates, type RoundStep, checkWindow } from './window.js';
+export { type AuditDoc, auditEntry, auditView, readAudit } from './audit.js';
+export { TRANSACTION_BUDGET_MS, inTransaction } from './transactions.js';
+export { type Idempotency, type Replays, IDEMPOTENCY_TTL_S, idempotencyOf, idempotencyScope, idempotent } from './idempotency.js';
+export { type EventsOf, createAuditedWriter } from './writer.js';
+export { STORE_ERROR_CODES, isDuplicateKey, isOutOfDiskSpace, isStoreDown, isTransientTransactionError, isUnknownCommitResult } from './store-errors.js';
+export { type Supergraph, type SupergraphClientOptions, createSupergraphClient, feedQuery } from './supergraph-client.js';
 export { SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S } from '@partnerskap/common';
-export { createByKeyLoader, createCountLoader, keyString, loadByKey } from './loaders.js';
-export { type FilterValue, type MongoConnection, MONGO_SELECTION_TIMEOUT_MS, NB, SEARCH_MAX_TIME_MS, connectMongo, eqFilter, isDuplicateKey, withId } from './mongo.js';
+export { type YearRow, createByKeyLoader, createCountLoader, createRowsLoader, createYearRowsLoader, groupByKey, keyString, loadByKey } from './loaders.js';
+export { byCodeUnits, byNameThenId, byNorwegian } from './order.js';
+export { type Rolled, rollUp, total, totals } from './rollup.js';
+export { type FilterValue, type MongoConnection, MONGO_SELECTION_TIMEOUT_MS, NB, SEARCH_MAX_TIME_MS, connectMongo, eqFilter, withId } from './mongo.js';
 export {
   DEFAULT_BODY_LIMIT,
   DEFAULT_SHUTDOWN_GRACE_MS,
@@ -70,8 +60,20 @@ export {
   intArg,
 } from './pagination.js';
 export { DateScalar, DateTimeScalar } from './scalars.js';
+export { type SubgraphResolvers } from './resolver-map.js';
+export { referenced } from './referenced.js';
 export { type ListeningSubgraph, type SubgraphServerOptions, createSubgraphServer, defaultLog, listenSubgraph, readSchema, stopOnSignals } from './server.js';
-export { type Background, type BackgroundContext, type StartSubgraphOptions, type SubgraphModule, type SubgraphServices, type SubgraphStore, feedReader, runSubgraph, startSubgraph } from './module.js';
+export {
+  type Background,
+  type BackgroundContext,
+  type StartSubgraphOptions,
+  type SubgraphModule,
+  type SubgraphServices,
+  type SubgraphStore,
+  feedReader,
+  runSubgraph,
+  startSubgraph,
+} from './module.js';
 export {
   CREDENTIAL_HEADER,
   CREDENTIAL_LIFETIME_S,
@@ -141,7 +143,30 @@ export {
   plain,
   rowsOf,
 } from './events.js';
-export { type Consumer, type ConsumerStatus, type FeedReader, type Subscription, INBOX_TTL_S, ensureConsumerIndexes, projectionApplier, settleEvents, startConsumer } from './consumer.js';
+export {
+  type Consumer,
+  type ConsumerStatus,
+  type FeedReader,
+  type Subscription,
+  INBOX_TTL_S,
+  ensureConsumerIndexes,
+  projectionApplier,
+  settleEvents,
+  startConsumer,
+} from './consumer.js';
 export type { AllocationState, ApplicationState, DecisionState, InstitutionState, RoundState, StudyState, TeacherState } from './event-types.js';
 export { type CellQueue, createCellQueue } from './cell-queue.js';
-export { type CellContribution, type CellValue, type Counted, type CountedFigures, type FigureDifference, type FigureDoc, type FigureSet, FIGURES_COLLECTION, cellId, createCounted, findCells, readCells } from './figures.js';
+export {
+  type CellContribution,
+  type CellValue,
+  type Counted,
+  type CountedFigures,
+  type FigureDifference,
+  type FigureDoc,
+  type FigureSet,
+  FIGURES_COLLECTION,
+  cellId,
+  createCounted,
+  findCells,
+  readCells,
+} from './figures.js';

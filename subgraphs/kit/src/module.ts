@@ -2,14 +2,14 @@ import { type ApolloServer, type BaseContext } from '@apollo/server';
 import { type Db } from 'mongodb';
 import { type Clock, clockFromEnv, systemClock } from './clock.js';
 import { DEFAULT_INSIGHTS, type InsightsSettings, loadSubgraphConfig } from './config.js';
-import { type Supergraph, createSupergraphClient } from './process.js';
+import { type Supergraph, createSupergraphClient, feedQuery } from './supergraph-client.js';
 import { type FeedReader, type Subscription, ensureConsumerIndexes, projectionApplier, startConsumer } from './consumer.js';
 import { type CountedFigures } from './figures.js';
-import { type EventPage, type Outbox, type Projections, createProjections } from './events.js';
-import { createCredentialVerifier, type Identity } from '@partnerskap/common';
+import { type Outbox, type Projections, createProjections } from './events.js';
+import { type Log, createCredentialVerifier, type Identity } from '@partnerskap/common';
 import { createServiceMetrics } from '@partnerskap/common';
 import { connectMongo } from './mongo.js';
-import { type ListeningSubgraph, listenSubgraph, stopOnSignals } from './server.js';
+import { type ListeningSubgraph, listenSubgraph, stopOnSignals, subgraphLog } from './server.js';
 
 /** What a subgraph's store must offer: its indexes, and (with an outbox) the feed's head for `/ready`. */
 export interface SubgraphStore {
@@ -44,7 +44,7 @@ export interface BackgroundContext {
   read: FeedReader;
   /** As the server's: development conveniences (the webhooks' loopback receivers) are allowed. */
   development: boolean;
-  log?: (entry: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 /** Background work, running. */
@@ -82,7 +82,7 @@ export interface StartSubgraphOptions {
   shutdownGraceMs?: number;
   /** The strategy insights' salary cost per FTE and scholarship (default {@link DEFAULT_INSIGHTS}). */
   insights?: InsightsSettings;
-  log?: (entry: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 /** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
@@ -99,6 +99,7 @@ export async function startSubgraph<S extends SubgraphStore, C extends BaseConte
   const supergraph = createSupergraphClient({ subgraph: module.name, secret: options.gatewaySecret, url: options.supergraphUrl ?? (() => undefined) });
   const services: SubgraphServices = { clock: options.clock ?? systemClock, supergraph, insights: options.insights ?? DEFAULT_INSIGHTS, projections };
   const read = feedReader(supergraph);
+  const log = options.log ?? subgraphLog(module.name);
   const consumers = (module.subscriptions?.(options.db) ?? []).map((subscription) =>
     startConsumer({
       db: options.db,
@@ -107,22 +108,32 @@ export async function startSubgraph<S extends SubgraphStore, C extends BaseConte
       kinds: Object.keys(subscription.kinds),
       read,
       apply: projectionApplier(projections, subscription),
-      ...(options.log ? { log: options.log } : {}),
+      log,
     }),
   );
-  const background = module.background?.({ db: options.db, services, read, development: options.development, ...(options.log ? { log: options.log } : {}) });
+  const background = module.background?.({ db: options.db, services, read, development: options.development, log });
   const listening = await listenSubgraph(server, {
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
     verify: createCredentialVerifier(module.name, options.gatewaySecret),
     context: (identity, requestId) => ({ ...module.createContext(store, identity, services), requestId }),
-    ready: async () => ({ store: await options.db.command({ ping: 1 }, { timeoutMS: 1500 }).then(() => true, () => false) }),
+    ready: async () => ({
+      store: await options.db.command({ ping: 1 }, { timeoutMS: 1500 }).then(
+        () => true,
+        () => false,
+      ),
+    }),
     // Where each feed it reads stands (cursor, caught up, lag): not a check, a partner's outage must not make this one unready.
     readyDetails: async () => ({
-      events: { head: await store.outboxHead?.(), consumers: consumers.map((c) => c.status()), ...(background?.status ? { background: background.status() } : {}) },
+      events: {
+        head: await store.outboxHead?.(),
+        consumers: consumers.map((c) => c.status()),
+        ...(background?.status ? { background: background.status() } : {}),
+      },
     }),
     ...((options.metrics ?? options.development) ? { metrics: createServiceMetrics({ service: module.name }) } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
+    log,
   });
   return {
     ...listening,
@@ -139,16 +150,9 @@ export async function startSubgraph<S extends SubgraphStore, C extends BaseConte
 /** Reads a partner's feed (`<source>Events`) through the gateway as this subgraph's service. */
 export function feedReader(supergraph: Supergraph): FeedReader {
   return async (source, { after, kinds, first, waitMs, signal }) => {
-    const field = `${source}Events`;
-    const data = await supergraph.request<Record<string, EventPage>>(
-      `query Feed($after: String, $kinds: [String!], $first: Int, $waitMs: Int) { ${field}(after: $after, kinds: $kinds, first: $first, waitMs: $waitMs) {
-        cursor events { id type source subject time recordedAt version sequence audience public data } } }`,
-      { after, kinds, first, waitMs },
-      { timeoutMs: waitMs + 10_000, signal },
-    );
-    const page = data[field];
-    if (!page) throw new Error(`the gateway answered no ${field}`);
-    return { cursor: page.cursor, events: page.events.map((e) => ({ ...e, data: JSON.parse(e.data as unknown as string) as Record<string, unknown> })) };
+    const { page } = await supergraph.request(feedQuery(source), { after, kinds: [...kinds], first, waitMs }, { timeoutMs: waitMs + 10_000, signal });
+    if (!page) throw new Error(`the gateway answered no ${source}Events`);
+    return { cursor: page.cursor, events: page.events.map((e) => ({ ...e, data: JSON.parse(e.data) as Record<string, unknown> })) };
   };
 }
 
@@ -171,6 +175,7 @@ export async function runSubgraph<S extends SubgraphStore, C extends BaseContext
     shutdownGraceMs: config.shutdownGraceMs,
     insights: config.insights,
   });
+  // Not a log line: printed whatever LOG_LEVEL, since the dev launcher's reader and the bundles' test wait for it.
   process.stdout.write(`${module.name} subgraph ready at ${listening.url}\n`);
   stopOnSignals(
     module.name,

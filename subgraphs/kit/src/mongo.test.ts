@@ -23,7 +23,11 @@ describe('database queries', () => {
   });
 
   it('filter only with $eq on primitives: an operator object is refused, never passed on', () => {
-    expect(eqFilter({ year: 2024, study: 'K2X-2024', flag: true, none: undefined })).toEqual({ year: { $eq: 2024 }, study: { $eq: 'K2X-2024' }, flag: { $eq: true } });
+    expect(eqFilter({ year: 2024, study: 'K2X-2024', flag: true, none: undefined })).toEqual({
+      year: { $eq: 2024 },
+      study: { $eq: 'K2X-2024' },
+      flag: { $eq: true },
+    });
     expect(() => eqFilter({ teacher: { $ne: null } as never })).toThrow(/not a primitive/);
   });
 });

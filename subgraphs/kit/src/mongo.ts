@@ -1,4 +1,4 @@
-import { type Db, MongoClient, MongoServerError } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
 
 /** A connected database and the client to close. */
 export interface MongoConnection {
@@ -18,11 +18,6 @@ export async function connectMongo(uri: string, database: string, appName: strin
 
 /** How long the driver looks for the database before a request fails. */
 export const MONGO_SELECTION_TIMEOUT_MS = 2000;
-
-/** Whether a driver error is a duplicate key (11000). */
-export function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
 
 /** Maps a stored document's `_id` to the `id` the API uses: the one place the two names meet. */
 export function withId<T extends { _id: unknown }>(doc: T): Omit<T, '_id'> & { id: T['_id'] } {
@@ -45,7 +40,8 @@ export function eqFilter(conditions: Record<string, FilterValue | undefined>): R
   const filter: Record<string, { $eq: FilterValue }> = {};
   for (const [field, value] of Object.entries(conditions)) {
     if (value === undefined) continue;
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`filter value of ${field} is not a primitive`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      throw new TypeError(`filter value of ${field} is not a primitive`);
     filter[field] = { $eq: value };
   }
   return filter;

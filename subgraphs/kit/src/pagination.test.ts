@@ -14,15 +14,23 @@ const codeOf = (run: () => unknown) => {
 };
 
 describe('keyset pagination', () => {
-  it('sorts by the order\'s keys, then _id', () => {
+  it("sorts by the order's keys, then _id", () => {
     expect(keysetSort(BY_NAME)).toEqual({ name: 1, _id: 1 });
     expect(keysetSort(NEWEST)).toEqual({ at: -1, _id: 1 });
     expect(keysetSort(keysetOrder('ids', []))).toEqual({ _id: 1 });
   });
 
-  it('hands out the last item\'s sort key and id as the cursor, and reads it back as a range strictly after it', async () => {
+  it("hands out the last item's sort key and id as the cursor, and reads it back as a range strictly after it", async () => {
     const window = pageWindow({ first: 2 }, BY_NAME);
-    const page = toConnection([{ id: 'b', name: 'Ørsta' }, { id: 'a', name: 'Åsnes' }, { id: 'c', name: 'Åsnes' }], window, async () => 3);
+    const page = toConnection(
+      [
+        { id: 'b', name: 'Ørsta' },
+        { id: 'a', name: 'Åsnes' },
+        { id: 'c', name: 'Åsnes' },
+      ],
+      window,
+      async () => 3,
+    );
     expect(page.pageInfo).toEqual({ hasNextPage: true, endCursor: b64(['things', 'Åsnes', 'a']) });
     expect(page.edges.map((e) => e.cursor)).toEqual([b64(['things', 'Ørsta', 'b']), b64(['things', 'Åsnes', 'a'])]);
     const next = pageWindow({ first: 2, after: page.pageInfo.endCursor }, BY_NAME);
@@ -37,14 +45,17 @@ describe('keyset pagination', () => {
     const window = pageWindow({ after: pageInfo.endCursor }, NEWEST);
     expect(window.after).toEqual([at, 'n1']);
     expect(afterCursor({}, window)).toEqual({ $and: [{ $or: [{ at: { $lt: at } }, { at, _id: { $gt: 'n1' } }] }] });
-    expect(afterCursor({ owner: 'o' }, pageWindow({ after: b64(['ids', 'x']) }, keysetOrder('ids', [])))).toEqual({ owner: 'o', $and: [{ _id: { $gt: 'x' } }] });
+    expect(afterCursor({ owner: 'o' }, pageWindow({ after: b64(['ids', 'x']) }, keysetOrder('ids', [])))).toEqual({
+      owner: 'o',
+      $and: [{ _id: { $gt: 'x' } }],
+    });
   });
 
   it.each([
     ['an offset cursor', b64('o:99')],
     ['not base64url', 'a+b/c='],
     ['not JSON', b64('["things"')],
-    ['another list\'s cursor', b64(['notes', 'Åsnes', 'a'])],
+    ["another list's cursor", b64(['notes', 'Åsnes', 'a'])],
     ['a number for a name', b64(['things', 7, 'a'])],
     ['an object for an id', b64(['things', 'x', { $gt: '' }])],
     ['no id', b64(['things', 'x'])],

@@ -109,7 +109,7 @@ function decodeCursor(order: KeysetOrder, cursor: string): unknown[] {
     throw refuseCursor();
   }
   if (!Array.isArray(parsed) || parsed.length !== order.keys.length + 2 || parsed[0] !== order.list) throw refuseCursor();
-  const values = parsed.slice(1);
+  const values = (parsed as unknown[]).slice(1);
   const out = order.keys.map((k, i) => {
     const v = values[i];
     if (k.type === 'string') {

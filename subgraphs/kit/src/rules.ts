@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Identity } from '@partnerskap/common';
+import { total } from './rollup.js';
 
 /** What the rules need to know about an application, wherever it is stored. */
 export interface ApplicationFacts {
@@ -78,9 +79,9 @@ export function isSuppressed(n: number): boolean {
 export function shownTotalOver(identity: Identity, partitions: Iterable<number>[]): number | null {
   const lists = partitions.map((cells) => [...cells]);
   const first = lists[0] ?? [];
-  if (seesPersons(identity)) return first.reduce((a, n) => a + n, 0);
+  if (seesPersons(identity)) return total(first);
   if (lists.some((cells) => cells.some(isSuppressed))) return null;
-  return first.reduce((a, n) => a + shownCount(identity, n)!, 0);
+  return total(first, (n) => shownCount(identity, n)!);
 }
 
 /** The integer interval `[lo, hi]` an attacker's bounds arithmetic leaves a count. */
@@ -109,7 +110,7 @@ export function shownRange(shown: number | null, unknown = false): CountRange {
 export function partitionRanges(shown: (number | null)[][], unknown: boolean[] = []): { total: CountRange; cells: CountRange[][] } {
   const cells = shown.map((p, i) => p.map((n) => shownRange(n, unknown[i] ?? false)));
   const total: CountRange = [0, UNBOUNDED];
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const p of cells) {
       const lo = p.reduce((a, [l]) => a + l, 0);
@@ -146,7 +147,7 @@ const pins = ([lo, hi]: CountRange) => lo === hi && lo !== 0;
  */
 export function protectPartitions(identity: Identity, partitions: Iterable<number>[]): { total: number | null; partitions: (number | null)[][] } {
   const lists = partitions.map((cells) => [...cells]);
-  if (seesPersons(identity)) return { total: (lists[0] ?? []).reduce((a, n) => a + n, 0), partitions: lists };
+  if (seesPersons(identity)) return { total: total(lists[0] ?? []), partitions: lists };
   const shown = lists.map((p) => p.map((n) => shownCount(identity, n)));
   const hidden = lists.map(() => false);
   for (;;) {
@@ -158,8 +159,8 @@ export function protectPartitions(identity: Identity, partitions: Iterable<numbe
     hidden[coarsest] = true;
     shown[coarsest] = shown[coarsest]!.map(() => null);
   }
-  const total = shown.some((p) => p.includes(null)) ? null : (shown[0] ?? []).reduce<number>((a, n) => a + n!, 0);
-  return { total, partitions: shown };
+  const whole = shown.some((p) => p.includes(null)) ? null : total(shown[0] ?? [], (n) => n!);
+  return { total: whole, partitions: shown };
 }
 
 /** The width of the bands averages of ratings 1 to 5 are shown in to callers who may not see persons. */

@@ -26,10 +26,19 @@ describe('createSubgraphServer', () => {
 
   it('logs a masked error with the service, the operation and the request id', async () => {
     const metrics = createServiceMetrics({ service: 'catalogue' });
-    const res = await server.executeOperation({ query: 'query Boom__catalogue__0 { boom fine }' }, { contextValue: { identity: PUBLIC, requestId: 'req-12345678', metrics } });
+    const res = await server.executeOperation(
+      { query: 'query Boom__catalogue__0 { boom fine }' },
+      { contextValue: { identity: PUBLIC, requestId: 'req-12345678', metrics } },
+    );
     expect(res.body.kind === 'single' && res.body.singleResult.errors?.map((e) => e.extensions?.code)).toEqual(['INTERNAL_SERVER_ERROR']);
     expect(entries).toEqual([
-      expect.objectContaining({ level: 'error', service: 'catalogue', operationName: 'Boom__catalogue__0', requestId: 'req-12345678', msg: 'connection to db-3.internal:27017 reset' }),
+      expect.objectContaining({
+        level: 'error',
+        service: 'catalogue',
+        operationName: 'Boom__catalogue__0',
+        requestId: 'req-12345678',
+        msg: 'connection to db-3.internal:27017 reset',
+      }),
     ]);
     // Counted by the metrics plugin every subgraph server has, under the masked code.
     const m = parsePrometheusText(await metrics.text());

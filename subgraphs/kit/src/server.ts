@@ -3,16 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { type GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { type DocumentNode, type GraphQLFormattedError, parse } from 'graphql';
 import { keepNonNullErrors, schemaWithErrorBehaviours, withNullableOutputs } from '@partnerskap/common';
 import { APOLLO_REQUEST_CODES, ErrorCode, isKnownCode } from '@partnerskap/common';
 import { type Policy, enforceGuards } from '@partnerskap/common';
 import { REQUEST_ID_HEADER, type ListeningService, errorBody, serveGraphQL } from '@partnerskap/common';
 import { CREDENTIAL_HEADER, type Identity } from '@partnerskap/common';
-import { logFormatFor, prettyLogLine } from '@partnerskap/common';
+import { type Log, createLogger, entryLog } from '@partnerskap/common';
 import { type ServiceMetrics, useRequestMetrics } from '@partnerskap/common';
 import { DateScalar, DateTimeScalar } from './scalars.js';
+import { type SubgraphResolvers, apolloResolverMap } from './resolver-map.js';
+import { isOutOfDiskSpace, isStoreDown } from './store-errors.js';
 
 /** An error a client may see as it is: one of our codes (not an internal error) or a bad request. */
 function isShown(code: unknown): boolean {
@@ -29,26 +30,33 @@ export interface SubgraphServerOptions<C extends BaseContext & { identity: Ident
   /** The subgraph's name, for logs. */
   name: string;
   typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<C>;
+  /** Its resolvers, typed by `npm run codegen` (`Resolvers` of its `src/generated/resolvers.ts`). */
+  resolvers: SubgraphResolvers<C>;
   /** Stack traces in error responses only then. */
   development: boolean;
   /** The implementations of the policies the SDL names in `@policy`. */
   policies?: Record<string, Policy<C>>;
   /** Where unexpected errors are logged; default one JSON line on stderr. */
-  log?: (entry: Record<string, unknown>) => void;
+  log?: Log;
 }
 
-/** One line on stderr with its time (JSON, or readable at a terminal: log-format.ts), unless `LOG_LEVEL=silent` (the test runs set it). */
-export const defaultLog = (entry: Record<string, unknown>): void => {
-  if (process.env.LOG_LEVEL === 'silent') return;
-  const stamped = { time: new Date().toISOString(), ...entry };
-  process.stderr.write(`${logFormatFor(process.stderr) === 'pretty' ? prettyLogLine(stamped, true) : JSON.stringify(stamped)}\n`);
-};
+let stderrLog: Log | undefined;
+
+/**
+ * One line on stderr (the services' one pino configuration, common's log.ts: JSON, or readable at
+ * a terminal; `LOG_LEVEL`, `silent` in the test runs). Each entry names its `service`.
+ */
+export const defaultLog: Log = (entry) => (stderrLog ??= entryLog(createLogger({ stream: process.stderr })))(entry);
+
+/** The default log of one subgraph: {@link defaultLog} with its name as `service` where an entry names none. */
+export function subgraphLog(name: string): Log {
+  return (entry) => defaultLog({ service: name, ...entry });
+}
 
 /** Builds a federated subgraph server that masks every error it does not know. */
 export function createSubgraphServer<C extends BaseContext & { identity: Identity }>(options: SubgraphServerOptions<C>): ApolloServer<C> {
   const log = options.log ?? defaultLog;
-  const resolvers = { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers } as GraphQLResolverMap<C>;
+  const resolvers = apolloResolverMap<C>({ Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers });
   const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers }]);
   // The SDL's @authenticated, @requiresScopes and @policy are the rules: enforce exactly those.
   enforceGuards(schema, options.typeDefs, options.policies ?? {});
@@ -66,7 +74,7 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
     gateway: schemaWithErrorBehaviours<C>(schema, nullOnError),
     // Traces for Apollo's hosted reporting and cache-control hints: nothing here reads them (the
     // gateway computes no cache policy from them), and each costs a hook on every field resolved.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), logMasked(options.name, log) as ApolloServerPlugin<C>, useRequestMetrics() as ApolloServerPlugin<C>],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), logMasked(options.name, log), useRequestMetrics()],
     includeStacktraceInErrorResponses: options.development,
     // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
     stopOnTerminationSignals: false,
@@ -74,7 +82,11 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
       if (isShown(formatted.extensions?.code)) return formatted;
       const path = formatted.path ? { path: formatted.path } : {};
       if (isBadRepresentation(error)) {
-        return { message: 'A representation names a type this subgraph does not resolve', ...path, extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'representations' } };
+        return {
+          message: 'A representation names a type this subgraph does not resolve',
+          ...path,
+          extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'representations' },
+        };
       }
       if (isStoreDown(error)) {
         return { message: 'The partner’s database cannot be reached just now; try again shortly', ...path, extensions: { code: ErrorCode.STORE_UNAVAILABLE } };
@@ -89,32 +101,10 @@ export function createSubgraphServer<C extends BaseContext & { identity: Identit
   });
 }
 
-/** MongoDB's `OutOfDiskSpace` (the embedded store's full disk), as the driver throws it for a command or a write error. */
-function isOutOfDiskSpace(error: unknown): boolean {
-  let e = error as { code?: unknown; codeName?: unknown; originalError?: unknown; cause?: unknown } | undefined;
-  for (let i = 0; e && i < 5; i++) {
-    if (e.code === 14031 || e.codeName === 'OutOfDiskSpace') return true;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return false;
-}
-
 /** @apollo/subgraph's error for an `_entities` representation of a type the subgraph does not have: the caller's mistake. */
 function isBadRepresentation(error: unknown): boolean {
   const e = error as { message?: string; originalError?: { message?: string } } | undefined;
   return /^The _entities resolver tried to load an entity for type /.test(e?.originalError?.message ?? e?.message ?? '');
-}
-
-/** The driver's errors that mean the database cannot be reached (not a bad request). */
-const STORE_DOWN = new Set(['MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoTopologyClosedError', 'MongoPoolClearedError']);
-
-function isStoreDown(error: unknown): boolean {
-  let e = error as { name?: string; originalError?: unknown; cause?: unknown } | undefined;
-  for (let i = 0; e && i < 5; i++) {
-    if (e.name && STORE_DOWN.has(e.name)) return true;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return false;
 }
 
 /**
@@ -122,7 +112,7 @@ function isStoreDown(error: unknown): boolean {
  * (the gateway names a fetch `<client operation>__<subgraph>__<n>`) and the request's correlation
  * id (from the gateway), so the gateway's log line and the subgraph's can be joined.
  */
-function logMasked(name: string, log: (entry: Record<string, unknown>) => void): ApolloServerPlugin<BaseContext> {
+function logMasked(name: string, log: Log): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
@@ -167,7 +157,7 @@ export async function listenSubgraph<C extends BaseContext>(
     ready?: () => Promise<Record<string, boolean>>;
     /** What `/ready` reports beside its checks (where the feeds it reads stand). */
     readyDetails?: () => Promise<Record<string, unknown>>;
-    log?: (entry: Record<string, unknown>) => void;
+    log?: Log;
     /** Its metrics, served at `/metrics` (none: no `/metrics`). */
     metrics?: ServiceMetrics;
     /** How long `stop()` lets requests in flight finish (ms; default 10 s). */
@@ -202,13 +192,18 @@ export async function listenSubgraph<C extends BaseContext>(
  * Stops a subgraph on SIGINT/SIGTERM with `stop` (drain the server, close the database), with one
  * log line; a second signal does not wait for the drain (Ctrl-C twice).
  */
-export function stopOnSignals(name: string, stop: () => Promise<void>, options: { graceMs?: number; log?: (entry: Record<string, unknown>) => void } = {}): void {
+export function stopOnSignals(name: string, stop: () => Promise<void>, options: { graceMs?: number; log?: Log } = {}): void {
   const log = options.log ?? defaultLog;
   let stopping = false;
   const handler = (signal: string): void => {
     if (stopping) process.exit(1);
     stopping = true;
-    log({ level: 'info', service: name, msg: `${signal}: draining requests in flight, then stopping`, ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}) });
+    log({
+      level: 'info',
+      service: name,
+      msg: `${signal}: draining requests in flight, then stopping`,
+      ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+    });
     stop().then(
       () => process.exit(0),
       (err: unknown) => {

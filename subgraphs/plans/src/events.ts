@@ -32,7 +32,12 @@ export const decisionEvent = (type: string, d: Parameters<typeof decisionState>[
 export const snapshots: Record<string, (db: Db) => Promise<{ subject: string; data: Record<string, unknown> }[]>> = {
   decision: async (db) => (await db.collection<DecisionDoc>('decisions').find().toArray()).map((d) => ({ subject: d._id, data: decisionState(d) })),
   teacher: async (db) =>
-    (await db.collection<TeacherDoc>('teachers').find({}, { projection: { owner: 1, county: 1 } }).toArray()).map((t) => ({ subject: t._id, data: teacherState(t) })),
+    (
+      await db
+        .collection<TeacherDoc>('teachers')
+        .find({}, { projection: { owner: 1, county: 1 } })
+        .toArray()
+    ).map((t) => ({ subject: t._id, data: teacherState(t) })),
 };
 
 /** What plans keeps of the others': the applications to its owners' teachers' studies, the studies and the rounds. */

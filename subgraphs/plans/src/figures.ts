@@ -49,7 +49,10 @@ export const decisionsByTopic: FigureSet<DecisionDoc> = {
   sums: DECISION_SUMS,
   indexes: [{ year: 1 }],
   cells: (d) => [
-    { key: { year: d.year ?? null, subject: d.subject ?? null, gradeBand: d.gradeBand ?? null, study: d.study ?? null, reason: d.reason ?? null }, add: decisionSums(d) },
+    {
+      key: { year: d.year ?? null, subject: d.subject ?? null, gradeBand: d.gradeBand ?? null, study: d.study ?? null, reason: d.reason ?? null },
+      add: decisionSums(d),
+    },
   ],
 };
 
@@ -79,8 +82,11 @@ export const teacherCells: FigureSet<TeacherDoc> = {
 
 /** A teacher cell's key values read back. */
 export function teacherCellKey(cell: Record<string, unknown>): { levels: number[]; credits: { subject: string; credits: number }[] } {
-  const pairs = JSON.parse(String(cell.credits ?? '[]')) as [string, number][];
-  return { levels: JSON.parse(String(cell.levels ?? '[]')) as number[], credits: pairs.map(([subject, credits]) => ({ subject, credits })) };
+  const pairs = JSON.parse(typeof cell.credits === 'string' ? cell.credits : '[]') as [string, number][];
+  return {
+    levels: JSON.parse(typeof cell.levels === 'string' ? cell.levels : '[]') as number[],
+    credits: pairs.map(([subject, credits]) => ({ subject, credits })),
+  };
 }
 
 /**

@@ -1,12 +1,38 @@
 import { type Identity } from '@partnerskap/kit';
 import { describe, expect, it } from 'vitest';
-import { type OwnerCell, type TopicCell, competenceFromCells, decisionTotal, ownerPartitions, requirementRules, rulesKey, shownCompetence, topicPartitions } from './insights.js';
+import {
+  type OwnerCell,
+  type TopicCell,
+  competenceFromCells,
+  decisionTotal,
+  ownerPartitions,
+  requirementRules,
+  rulesKey,
+  shownCompetence,
+  topicPartitions,
+} from './insights.js';
 
 const publicCaller = { role: 'public' } as Identity;
 const directorate = { role: 'directorate' } as Identity;
-const owner = (o: string, county: string, approved: number, refused: number, confirmed = 0): OwnerCell => ({ year: 2024, owner: o, county, approved, refused, confirmed });
+const owner = (o: string, county: string, approved: number, refused: number, confirmed = 0): OwnerCell => ({
+  year: 2024,
+  owner: o,
+  county,
+  approved,
+  refused,
+  confirmed,
+});
 /** A topic cell of the one study of its subject and grade band. */
-const topic = (subject: string, gradeBand: string, reason: string | null, approved: number, refused: number): TopicCell => ({ year: 2024, subject, gradeBand, study: `${subject}-${gradeBand}`, reason, approved, refused, confirmed: 0 });
+const topic = (subject: string, gradeBand: string, reason: string | null, approved: number, refused: number): TopicCell => ({
+  year: 2024,
+  subject,
+  gradeBand,
+  study: `${subject}-${gradeBand}`,
+  reason,
+  approved,
+  refused,
+  confirmed: 0,
+});
 
 describe('the competence rule', () => {
   const ENG_RULES = [
@@ -40,7 +66,10 @@ describe('the competence rule', () => {
   });
 
   it('shows the public rounded counts and a share of them; the directorate exact ones', () => {
-    const rows = [{ subject: 'ENG', teachers: 12, below: 3 }, { subject: 'MAT', teachers: 23, below: 8 }];
+    const rows = [
+      { subject: 'ENG', teachers: 12, below: 3 },
+      { subject: 'MAT', teachers: 23, below: 8 },
+    ];
     expect(shownCompetence(publicCaller, rows)).toEqual([
       { subject: 'ENG', teachers: 10, below: null, share: null },
       { subject: 'MAT', teachers: 25, below: 10, share: 0.4 },
@@ -92,7 +121,12 @@ describe('decision figures as the public sees them', () => {
 
   it('hides a count of the total when a county, subject or grade band cell has it at 1 to 4, never for an owner’s alone; else adds cells up as shown', () => {
     // Subjects ENG 11 / MAT 12 approved, 10 / 12 refused, all for cost; two grade bands alike.
-    const topics = [topic('ENG', 'GRADES_1_7', null, 11, 0), topic('MAT', 'GRADES_8_13', null, 12, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 10), topic('MAT', 'GRADES_8_13', 'COST', 0, 12)];
+    const topics = [
+      topic('ENG', 'GRADES_1_7', null, 11, 0),
+      topic('MAT', 'GRADES_8_13', null, 12, 0),
+      topic('ENG', 'GRADES_1_7', 'COST', 0, 10),
+      topic('MAT', 'GRADES_8_13', 'COST', 0, 12),
+    ];
     // Owners of 46 with 2 and 3 approvals: the county's 5 shows, and with it the total: approvals the
     // studies' as shown (11 + 12 as 10 + 10, not 23 rounded), refusals the counties' (16 + 6 as 15 + 5).
     const owners = [owner('4601', '46', 2, 10), owner('4602', '46', 3, 6), owner('03', '03', 18, 6)];
@@ -103,7 +137,12 @@ describe('decision figures as the public sees them', () => {
     expect(decisionTotal(publicCaller, 2024, hiddenCounty, topics)).toEqual({ key: '2024', approved: null, refused: 20, refusalRate: null, confirmed: 0 });
     expect(decisionTotal(directorate, 2024, hiddenCounty, topics)).toMatchObject({ approved: 23, refused: 22 });
     // MAT with 2 approvals (grade band 1-7 with all 23) hides it as well.
-    const hiddenSubject = [topic('ENG', 'GRADES_1_7', null, 21, 0), topic('MAT', 'GRADES_1_7', null, 2, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 10), topic('MAT', 'GRADES_1_7', 'COST', 0, 12)];
+    const hiddenSubject = [
+      topic('ENG', 'GRADES_1_7', null, 21, 0),
+      topic('MAT', 'GRADES_1_7', null, 2, 0),
+      topic('ENG', 'GRADES_1_7', 'COST', 0, 10),
+      topic('MAT', 'GRADES_1_7', 'COST', 0, 12),
+    ];
     expect(decisionTotal(publicCaller, 2024, owners, hiddenSubject)).toMatchObject({ approved: null, refused: 20 });
     // And grades 8-13 with 3 approvals (ENG with all 23).
     const hiddenBand = [topic('ENG', 'GRADES_1_7', null, 20, 0), topic('ENG', 'GRADES_8_13', null, 3, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 22)];
@@ -117,17 +156,31 @@ describe('decision figures as the public sees them', () => {
   it('hides the total of a count when a cell of any partition adding up to it is hidden', () => {
     const owners = [owner('4601', '46', 20, 10), owner('03', '03', 20, 10)];
     // Owners all show, but MAT's refusals are 3: the total minus ENG's would narrow them down.
-    const topics = [topic('ENG', 'GRADES_1_7', null, 20, 0), topic('MAT', 'GRADES_1_7', null, 20, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 17), topic('MAT', 'GRADES_1_7', 'COST', 0, 3)];
+    const topics = [
+      topic('ENG', 'GRADES_1_7', null, 20, 0),
+      topic('MAT', 'GRADES_1_7', null, 20, 0),
+      topic('ENG', 'GRADES_1_7', 'COST', 0, 17),
+      topic('MAT', 'GRADES_1_7', 'COST', 0, 3),
+    ];
     expect(decisionTotal(publicCaller, 2024, owners, topics)).toEqual({ key: '2024', approved: 40, refused: null, refusalRate: null, confirmed: 0 });
     expect(decisionTotal(directorate, 2024, owners, topics)).toEqual({ key: '2024', approved: 40, refused: 20, refusalRate: 0.33, confirmed: 0 });
     // A hidden reason hides the refusals' total too, not the approvals'.
     const byReason = [topic('ENG', 'GRADES_1_7', null, 40, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 18), topic('ENG', 'GRADES_1_7', 'OTHER', 0, 2)];
     expect(decisionTotal(publicCaller, 2024, owners, byReason)).toMatchObject({ approved: 40, refused: null });
-    expect(decisionTotal(publicCaller, 2024, owners, [topic('ENG', 'GRADES_1_7', null, 40, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 20)])).toMatchObject({ approved: 40, refused: 20, refusalRate: 0.33 });
+    expect(decisionTotal(publicCaller, 2024, owners, [topic('ENG', 'GRADES_1_7', null, 40, 0), topic('ENG', 'GRADES_1_7', 'COST', 0, 20)])).toMatchObject({
+      approved: 40,
+      refused: 20,
+      refusalRate: 0.33,
+    });
   });
 
   it('rolls topics up per subject, grade band and reason, in key order', () => {
-    const topics = [topic('MAT', 'GRADES_8_13', null, 6, 0), topic('ENG', 'GRADES_1_7', 'PRIORITIES', 0, 7), topic('ENG', 'GRADES_8_13', 'COST', 0, 2), topic('ENG', 'GRADES_8_13', null, 5, 0)];
+    const topics = [
+      topic('MAT', 'GRADES_8_13', null, 6, 0),
+      topic('ENG', 'GRADES_1_7', 'PRIORITIES', 0, 7),
+      topic('ENG', 'GRADES_8_13', 'COST', 0, 2),
+      topic('ENG', 'GRADES_8_13', null, 5, 0),
+    ];
     const exact = topicPartitions(directorate, topics);
     expect(exact.bySubject.map((c) => [c.key, c.approved, c.refused])).toEqual([
       ['ENG', 5, 9],
@@ -150,9 +203,23 @@ describe('decision figures as the public sees them', () => {
 
 describe('approvals per subject as the public sees them', () => {
   it('adds a subject’s approvals up from its studies as shown, hidden with any of them', () => {
-    const study = (id: string, approved: number): TopicCell => ({ year: 2024, subject: 'MAT', gradeBand: 'GRADES_1_7', study: id, reason: null, approved, refused: 0, confirmed: 0 });
+    const study = (id: string, approved: number): TopicCell => ({
+      year: 2024,
+      subject: 'MAT',
+      gradeBand: 'GRADES_1_7',
+      study: id,
+      reason: null,
+      approved,
+      refused: 0,
+      confirmed: 0,
+    });
     // Four studies of 7 (each shown 5): 28 rounded would be 30 and pin every study to 7.
-    expect(topicPartitions(publicCaller, ['a', 'b', 'c', 'd'].map((id) => study(id, 7))).bySubject).toEqual([{ key: 'MAT', approved: 20, refused: 0, refusalRate: 0, confirmed: 0 }]);
+    expect(
+      topicPartitions(
+        publicCaller,
+        ['a', 'b', 'c', 'd'].map((id) => study(id, 7)),
+      ).bySubject,
+    ).toEqual([{ key: 'MAT', approved: 20, refused: 0, refusalRate: 0, confirmed: 0 }]);
     expect(topicPartitions(publicCaller, [study('a', 5), study('b', 1), study('c', 1)]).bySubject[0]!.approved).toBeNull();
     expect(topicPartitions(directorate, [study('a', 5), study('b', 1), study('c', 1)]).bySubject[0]!.approved).toBe(7);
   });

@@ -1,4 +1,4 @@
-import { type Identity, badUserInput, idArg, protectPartitions, seesPersons, shownCount, shownTotal } from '@partnerskap/kit';
+import { type Identity, badUserInput, idArg, protectPartitions, rollUp as rollUpRows, seesPersons, shownCount, shownTotal, totals } from '@partnerskap/kit';
 
 /** The grade levels (trinn) each grade band covers. */
 export const BAND_LEVELS: Readonly<Record<string, readonly number[]>> = {
@@ -74,7 +74,7 @@ export interface CompetenceCounts {
 }
 
 type CountName = keyof DecisionCounts;
-const ZERO: DecisionCounts = { approved: 0, refused: 0, confirmed: 0 };
+const COUNT_NAMES: readonly CountName[] = ['approved', 'refused', 'confirmed'];
 
 /** A share or rate of shown counts: 0 to 1 to two decimals; null when a count is hidden or the denominator is 0. */
 export function shownShare(part: number | null, whole: number | null): number | null {
@@ -88,9 +88,11 @@ export function requirementRules(value: unknown): RequirementRule[] {
   return value.map((r: unknown, i) => {
     const { subject, gradeBand, credits } = (r ?? {}) as Record<string, unknown>;
     const field = `requirements.${i}`;
-    if (typeof subject !== 'string' || idArg(subject, `${field}.subject`) === undefined) throw badUserInput('A requirement needs a subject code', `${field}.subject`);
+    if (typeof subject !== 'string' || idArg(subject, `${field}.subject`) === undefined)
+      throw badUserInput('A requirement needs a subject code', `${field}.subject`);
     if (typeof gradeBand !== 'string' || !(gradeBand in BAND_LEVELS)) throw badUserInput('A requirement needs a known grade band', `${field}.gradeBand`);
-    if (typeof credits !== 'number' || !Number.isInteger(credits) || credits < 0) throw badUserInput('A requirement needs whole credits, 0 or more', `${field}.credits`);
+    if (typeof credits !== 'number' || !Number.isInteger(credits) || credits < 0)
+      throw badUserInput('A requirement needs whole credits, 0 or more', `${field}.credits`);
     return { subject, gradeBand, credits };
   });
 }
@@ -136,21 +138,9 @@ export function shownCompetence(identity: Identity, rows: CompetenceCounts[]) {
   });
 }
 
-/** Adds counts into a running sum. */
-function add(sum: DecisionCounts, c: DecisionCounts): DecisionCounts {
-  return { approved: sum.approved + c.approved, refused: sum.refused + c.refused, confirmed: sum.confirmed + c.confirmed };
-}
-
 /** Cells summed per key, keys in string order. */
 function rollUp<C extends DecisionCounts>(cells: C[], keyOf: (c: C) => string): { key: string; counts: DecisionCounts }[] {
-  const out = new Map<string, { key: string; counts: DecisionCounts }>();
-  for (const c of cells) {
-    const key = keyOf(c);
-    const row = out.get(key) ?? { key, counts: ZERO };
-    out.set(key, row);
-    row.counts = add(row.counts, c);
-  }
-  return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return rollUpRows(cells, keyOf, COUNT_NAMES).map(({ key, sums }) => ({ key, counts: sums }));
 }
 
 /** A cell of counts no finer cell of the answer adds up to: each count through `shownCount`. */
@@ -269,5 +259,5 @@ const refusalsOf = (topics: TopicCell[]) => topics.filter((c) => c.reason !== nu
 
 /** The counts of one owner and year, zero when it decided nothing. */
 export function ownerCounts(cells: OwnerCell[]): DecisionCounts {
-  return cells.reduce(add, ZERO);
+  return totals(cells, COUNT_NAMES);
 }

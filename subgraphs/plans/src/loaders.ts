@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import { createByKeyLoader } from '@partnerskap/kit';
-import { type CompetenceCounts, type OwnerCell, type RequirementRule, type TeacherCell, type TopicCell, competenceFromCells, rulesKey } from './insights.js';
+import { createByKeyLoader, createRowsLoader, createYearRowsLoader } from '@partnerskap/kit';
+import { type CompetenceCounts, type RequirementRule, type TeacherCell, competenceFromCells, rulesKey } from './insights.js';
 import { type PlansStore } from './store.js';
 
 /** Separates the owner from the study in an approval-count key (`<owner or *>|<study>`). */
@@ -10,11 +10,26 @@ const SEPARATOR = '|';
 export function createLoaders(store: PlansStore) {
   let cells: Promise<TeacherCell[]> | undefined;
   return {
-    county: createByKeyLoader((ids) => store.countiesByIds(ids), (c) => c.id),
-    owner: createByKeyLoader((ids) => store.ownersByIds(ids), (o) => o.id),
-    teacher: createByKeyLoader((ids) => store.teachersByIds(ids), (t) => t.id),
-    plan: createByKeyLoader((ids) => store.plansByIds(ids), (p) => p.id),
-    decision: createByKeyLoader((ids) => store.decisionsByIds(ids), (d) => d.id),
+    county: createByKeyLoader(
+      (ids) => store.countiesByIds(ids),
+      (c) => c.id,
+    ),
+    owner: createByKeyLoader(
+      (ids) => store.ownersByIds(ids),
+      (o) => o.id,
+    ),
+    teacher: createByKeyLoader(
+      (ids) => store.teachersByIds(ids),
+      (t) => t.id,
+    ),
+    plan: createByKeyLoader(
+      (ids) => store.plansByIds(ids),
+      (p) => p.id,
+    ),
+    decision: createByKeyLoader(
+      (ids) => store.decisionsByIds(ids),
+      (d) => d.id,
+    ),
     /** Whether `<teacher>|<institution>` have an owner-approved application between them. */
     approvedPair: new DataLoader<string, boolean>(async (pairs) => {
       const found = new Set(await store.approvedPairs([...pairs]));
@@ -32,21 +47,18 @@ export function createLoaders(store: PlansStore) {
     /** How many teachers an owner employs (`SchoolOwner.teachers`' `totalCount`): one lookup for a page of owners. */
     teacherCount: new DataLoader<string, number>((owners) => store.teacherCounts(owners)),
     /** A year's decisions per owner: one lookup for every year of the batch (a trend asks for several). */
-    decisionsByOwner: new DataLoader<number, OwnerCell[]>(async (years) => {
-      const rows = await store.decisionsByOwner([...years]);
-      return years.map((y) => rows.filter((r) => r.year === y));
-    }),
+    decisionsByOwner: createYearRowsLoader((years) => store.decisionsByOwner(years)),
     /** A year's decisions per subject, grade band and reason: one lookup for every year of the batch. */
-    decisionsByTopic: new DataLoader<number, TopicCell[]>(async (years) => {
-      const rows = await store.decisionsByTopic([...years]);
-      return years.map((y) => rows.filter((r) => r.year === y));
-    }),
+    decisionsByTopic: createYearRowsLoader((years) => store.decisionsByTopic(years)),
     /** One owner's decisions of one year (`<year>|<owner>`): one lookup for the whole batch. */
-    ownerDecisions: new DataLoader<string, OwnerCell[]>(async (keys) => {
-      const pairs = keys.map((k) => k.split(SEPARATOR) as [string, string]);
-      const rows = await store.decisionsByOwner([...new Set(pairs.map(([y]) => Number(y)))], [...new Set(pairs.map(([, o]) => o))]);
-      return pairs.map(([y, o]) => rows.filter((r) => r.year === Number(y) && r.owner === o));
-    }),
+    ownerDecisions: createRowsLoader(
+      (keys: string[]) => {
+        const pairs = keys.map((k) => k.split(SEPARATOR) as [string, string]);
+        // Every asked year with every asked owner: the cells of pairs not asked for are left out by the grouping.
+        return store.decisionsByOwner([...new Set(pairs.map(([y]) => Number(y)))], [...new Set(pairs.map(([, o]) => o))]);
+      },
+      (r) => ownerDecisionsKey(r.year, r.owner),
+    ),
     /** Teachers below the requirements, per subject: the teachers' cells read once per request (every year has the same stock), each distinct set of rules applied to them. */
     competence: new DataLoader<RequirementRule[], CompetenceCounts[], string>(
       async (sets) => {

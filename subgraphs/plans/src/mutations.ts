@@ -18,6 +18,7 @@ import {
 } from '@partnerskap/kit';
 import { type GraphQLError } from 'graphql';
 import { type PlansContext } from './context.js';
+import { type MutationResolvers, type QueryResolvers } from './generated/resolvers.js';
 import { type DecisionDoc } from './store.js';
 
 /** An application as plans keeps it (admissions' events), with its offer as plans keeps it (the catalogue's). */
@@ -47,12 +48,9 @@ async function facts(
 
 const schemesOf = (app: AppFacts) => app.fundingSchemes;
 
-export const mutations = {
-  decideApplication: async (
-    _: unknown,
-    args: { application: string; outcome: string; reason?: string | null; fundingScheme?: string | null },
-    ctx: PlansContext,
-  ) => {
+/** The plans mutations. */
+export const mutations: MutationResolvers = {
+  decideApplication: async (_, args, ctx) => {
     const approve = args.outcome === 'APPROVED';
     if (approve && args.reason) throw badUserInput('A reason is given only when rejecting', 'reason');
     if (!approve && !args.reason) throw badUserInput('Say why the application is rejected: COST, PRIORITIES, INCOMPLETE_APPLICATION or OTHER', 'reason');
@@ -92,7 +90,7 @@ export const mutations = {
     return ctx.store.saveDecision(doc, line);
   },
 
-  rankApplications: async (_: unknown, args: { year: number; applications: string[] }, ctx: PlansContext) => {
+  rankApplications: async (_, args, ctx) => {
     const year = yearArg(args.year, 'year')!;
     // The ranking's audit line is the owner's: an owner plans does not know ranks nothing, not even an empty list.
     if (!(await ctx.loaders.owner.load(ctx.identity.org!))) throw forbidden('Only a school owner of the partnership ranks applications', 'year');
@@ -108,16 +106,21 @@ export const mutations = {
     return ctx.store.rank(order, auditEntry(ctx.identity, ctx.clock.now(), 'rankApplications', String(year), ctx.identity.org!, { order }));
   },
 
-  chooseFundingScheme: async (_: unknown, args: { application: string; fundingScheme: string }, ctx: PlansContext) => {
+  chooseFundingScheme: async (_, args, ctx) => {
     const { app, id, round } = await facts(ctx, args.application, 'application');
     const decision = await ctx.loaders.decision.load(id);
     if (decision?.outcome !== 'APPROVED') throw refused(ErrorCode.INVALID_STATE, 'Approve the application before choosing its funding scheme', 'application');
     checkWindow(round, 'ownerDecision', ctx.clock.now(), app.year, 'application');
-    if (!schemesOf(app).includes(args.fundingScheme)) throw badUserInput(`Choose one of the teacher's schemes: ${schemesOf(app).join(' or ')}`, 'fundingScheme');
-    return ctx.store.updateDecision(id, { fundingScheme: args.fundingScheme }, auditEntry(ctx.identity, ctx.clock.now(), 'chooseFundingScheme', id, decision.owner, { fundingScheme: args.fundingScheme }));
+    if (!schemesOf(app).includes(args.fundingScheme))
+      throw badUserInput(`Choose one of the teacher's schemes: ${schemesOf(app).join(' or ')}`, 'fundingScheme');
+    return ctx.store.updateDecision(
+      id,
+      { fundingScheme: args.fundingScheme },
+      auditEntry(ctx.identity, ctx.clock.now(), 'chooseFundingScheme', id, decision.owner, { fundingScheme: args.fundingScheme }),
+    );
   },
 
-  confirmParticipation: async (_: unknown, args: { application: string }, ctx: PlansContext) => {
+  confirmParticipation: async (_, args, ctx) => {
     const { app, id, round } = await facts(ctx, args.application, 'application');
     const decision = await ctx.loaders.decision.load(id);
     if (decision?.outcome !== 'APPROVED') throw refused(ErrorCode.INVALID_STATE, 'Only an approved application can be confirmed', 'application');
@@ -126,14 +129,14 @@ export const mutations = {
     checkWindow(round, 'confirmation', ctx.clock.now(), app.year, 'application');
     if (app.admission !== 'ADMITTED') throw refused(ErrorCode.MISSING_DECISION, 'The institution has not admitted the teacher', 'application');
     const now = ctx.clock.now();
-    return ctx.store.updateDecision(id, { participationConfirmed: true, confirmedAt: now }, auditEntry(ctx.identity, now, 'confirmParticipation', id, decision.owner));
+    return ctx.store.updateDecision(
+      id,
+      { participationConfirmed: true, confirmedAt: now },
+      auditEntry(ctx.identity, now, 'confirmParticipation', id, decision.owner),
+    );
   },
 
-  saveCompetencePlan: async (
-    _: unknown,
-    args: { year: number; input: { budgetNok: number; priorities: { subject: string; gradeBand: string; targetTeachers: number }[] } },
-    ctx: PlansContext,
-  ) => {
+  saveCompetencePlan: async (_, args, ctx) => {
     const year = yearArg(args.year, 'year')!;
     const owner = await ctx.loaders.owner.load(ctx.identity.org!);
     if (!owner) throw forbidden('Only a school owner of the partnership keeps a competence plan', 'year');
@@ -149,11 +152,14 @@ export const mutations = {
       return { subject, gradeBand: p.gradeBand, targetTeachers: intArg(p.targetTeachers, `input.priorities.${i}.targetTeachers`, 1, 10_000) };
     });
     const doc = { _id: `${owner.id}-${year}`, owner: owner.id, year, county: owner.county, priorities, budgetNok };
-    return ctx.store.savePlan(doc, auditEntry(ctx.identity, ctx.clock.now(), 'saveCompetencePlan', doc._id, owner.id, { budgetNok, priorities: priorities.length }));
+    return ctx.store.savePlan(
+      doc,
+      auditEntry(ctx.identity, ctx.clock.now(), 'saveCompetencePlan', doc._id, owner.id, { budgetNok, priorities: priorities.length }),
+    );
   },
 };
 
-export const auditQuery = {
-  plansAudit: async (_: unknown, args: { first?: number | null }, ctx: PlansContext) =>
-    (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
+/** The plans audit trail. */
+export const auditQuery: QueryResolvers = {
+  plansAudit: async (_, args, ctx) => (await ctx.store.auditLines(ctx.identity, pageWindow(args).limit)).map(auditView),
 };

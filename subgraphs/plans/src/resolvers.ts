@@ -1,23 +1,60 @@
-import { feedResolver, erasedPseudonym, forbidden, idArg, loadByKey, maySeeApplication, seesPersons, shownCount, keyString, pageWindow, searchPattern, toConnection, yearArg } from '@partnerskap/kit';
+import {
+  feedResolver,
+  erasedPseudonym,
+  referenced,
+  type withId,
+  forbidden,
+  idArg,
+  loadByKey,
+  maySeeApplication,
+  seesPersons,
+  shownCount,
+  keyString,
+  pageWindow,
+  searchPattern,
+  toConnection,
+  yearArg,
+} from '@partnerskap/kit';
 import { type PlansContext } from './context.js';
 import { auditQuery, mutations } from './mutations.js';
 import { approvedKey, ownerDecisionsKey } from './loaders.js';
-import { type DecisionBreakdown, type ShownDecisionCell, auditedDecisions, decisionTotal, ownerCounts, ownerPartitions, requirementRules, shownCell, shownCompetence, topicPartitions, withDecisionAudit } from './insights.js';
-import { OWNER_ORDER, type Owner, type Plan, TEACHER_ORDER, type Teacher } from './store.js';
+import {
+  type DecisionBreakdown,
+  type ShownDecisionCell,
+  auditedDecisions,
+  decisionTotal,
+  ownerCounts,
+  ownerPartitions,
+  requirementRules,
+  shownCell,
+  shownCompetence,
+  topicPartitions,
+  withDecisionAudit,
+} from './insights.js';
+import { type CountyDoc, OWNER_ORDER, type Owner, TEACHER_ORDER, type Teacher } from './store.js';
+import { type Resolvers } from './generated/resolvers.js';
 
 const subjectRef = (code: string) => ({ code });
 
+/** A county as the store gives it (`id` is its number): the parent of `County`'s resolvers. */
+export type CountyRow = ReturnType<typeof withId<CountyDoc>>;
+
+/** A year's decision figures: the parent of `DecisionFigures`' resolvers (each breakdown is computed from the year). */
+export interface DecisionsRef {
+  year: number;
+}
+
 /** An `Insights` entity as plans resolves it: the year, and the catalogue's requirements when the plan brought them. */
-interface InsightsRef {
+export interface InsightsRef {
   year: number;
   requirements?: unknown;
 }
 
 /** The decision figures of a year: each partition from the one lookup of kept cells it needs (per request, see the loaders). */
-const owners = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByOwner.load(d.year);
-const topics = (d: { year: number }, ctx: PlansContext) => ctx.loaders.decisionsByTopic.load(d.year);
+const owners = (d: DecisionsRef, ctx: PlansContext) => ctx.loaders.decisionsByOwner.load(d.year);
+const topics = (d: DecisionsRef, ctx: PlansContext) => ctx.loaders.decisionsByTopic.load(d.year);
 /** A breakdown's cells with the year's audit (`auditedDecisions`) applied, for a caller who may not see persons. */
-const audited = async (d: { year: number }, ctx: PlansContext, part: DecisionBreakdown, cells: ShownDecisionCell[]) =>
+const audited = async (d: DecisionsRef, ctx: PlansContext, part: DecisionBreakdown, cells: ShownDecisionCell[]) =>
   seesPersons(ctx.identity) ? cells : withDecisionAudit(cells, auditedDecisions(ctx.identity, await owners(d, ctx), await topics(d, ctx)).cells[part]);
 
 /** The `@policy` rules of the plans SDL. */
@@ -45,15 +82,11 @@ export const policies = {
     ctx.identity.role === 'directorate' || (ctx.identity.role === 'school-owner' && ctx.identity.org === (parent as Owner).id),
 };
 
-/** The plans resolvers. */
-export const resolvers = {
+/** The plans resolvers, typed from the contract (`npm run codegen`). */
+export const resolvers: Resolvers = {
   Query: {
     plansEvents: feedResolver((ctx: PlansContext) => ctx.store.outbox),
-    schoolOwners: async (
-      _: unknown,
-      args: { filter?: { kind?: string | null; county?: string | null; search?: string | null } | null; first?: number | null; after?: string | null },
-      ctx: PlansContext,
-    ) => {
+    schoolOwners: async (_, args, ctx) => {
       const window = pageWindow(args, OWNER_ORDER);
       const f = args.filter ?? {};
       const q = {
@@ -65,34 +98,37 @@ export const resolvers = {
       for (const o of rows) ctx.loaders.owner.prime(o.id, o);
       return toConnection(rows, window, () => ctx.store.countOwners(q));
     },
-    schoolOwner: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.owner.load(args.id),
-    counties: (_: unknown, __: unknown, ctx: PlansContext) => ctx.store.counties(),
-    teacher: (_: unknown, args: { id: string }, ctx: PlansContext) => ctx.loaders.teacher.load(args.id),
+    schoolOwner: (_, args, ctx) => ctx.loaders.owner.load(args.id),
+    counties: (_, __, ctx) => ctx.store.counties(),
+    teacher: (_, args, ctx) => ctx.loaders.teacher.load(args.id),
     ...auditQuery,
   },
   Mutation: {
     ...mutations,
     // Looks the teacher up by the id given, every time: a repeat re-keys only what an earlier run left (0 when nothing).
-    eraseTeacherRecord: async (_: unknown, args: { teacher: string }, ctx: PlansContext) =>
-      ({ partner: 'plans', records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()) }),
+    eraseTeacherRecord: async (_, args, ctx) => ({
+      partner: 'plans',
+      records: await ctx.store.rekeyTeacher(idArg(args.teacher, 'teacher')!, erasedPseudonym()),
+    }),
   },
   SchoolOwner: {
-    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.owner, ref.id),
-    county: (o: Owner, _: unknown, ctx: PlansContext) => ctx.loaders.county.load(o.county),
-    teachers: async (o: Owner, args: { first?: number | null; after?: string | null }, ctx: PlansContext) => {
+    __resolveReference: (ref, ctx) => loadByKey(ctx.loaders.owner, ref.id),
+    county: (o, _, ctx) => ctx.loaders.county.load(o.county),
+    teachers: async (o, args, ctx) => {
       const window = pageWindow(args, TEACHER_ORDER);
       const rows = await ctx.store.teachersOf(o.id, window);
       return toConnection(rows, window, () => ctx.loaders.teacherCount.load(o.id));
     },
-    plan: (o: Owner, args: { year: number }, ctx: PlansContext) => ctx.loaders.plan.load(`${o.id}-${yearArg(args.year, 'year')}`),
-    plans: (o: Owner, _: unknown, ctx: PlansContext) => ctx.store.plansOf(o.id),
-    decisionFigures: async (o: Owner, args: { year: number }, ctx: PlansContext) => {
+    plan: (o, args, ctx) => ctx.loaders.plan.load(`${o.id}-${yearArg(args.year, 'year')}`),
+    plans: (o, _, ctx) => ctx.store.plansOf(o.id),
+    decisionFigures: async (o, args, ctx) => {
       const year = yearArg(args.year, 'year')!;
       // The owner's own decisions on its own teachers: for that owner and the directorate only (the
       // SDL admits their roles), whole, like `byOwner` and `Study.approvedApplications(owner:)`:
       // every owner's row, even rounded, beside a total would narrow the hidden cells of others down.
       const own = ctx.identity.role === 'school-owner' && ctx.identity.org === o.id;
-      if (!own && ctx.identity.role !== 'directorate') throw forbidden('Only the school owner itself and the directorate see an owner’s decisions', 'decisionFigures');
+      if (!own && ctx.identity.role !== 'directorate')
+        throw forbidden('Only the school owner itself and the directorate see an owner’s decisions', 'decisionFigures');
       const counts = ownerCounts(await ctx.loaders.ownerDecisions.load(ownerDecisionsKey(year, o.id)));
       return shownCell(ctx.identity, o.id, counts, true);
     },
@@ -100,56 +136,54 @@ export const resolvers = {
   Insights: {
     __resolveReference: (ref: { year?: unknown; requirements?: unknown }): InsightsRef | null =>
       Number.isInteger(ref.year) ? { year: ref.year as number, requirements: ref.requirements } : null,
-    decisions: (i: InsightsRef) => ({ year: i.year }),
+    decisions: (i) => ({ year: i.year }),
     /**
      * Teachers below the catalogue's requirements, per subject. Teachers carry no year: this is the
      * stock of teachers as held now, the same for every year asked (only the rules sent may differ).
      */
-    competence: async (i: InsightsRef, _: unknown, ctx: PlansContext) =>
-      shownCompetence(ctx.identity, await ctx.loaders.competence.load(requirementRules(i.requirements))),
+    competence: async (i, _, ctx) => shownCompetence(ctx.identity, await ctx.loaders.competence.load(requirementRules(i.requirements))),
   },
   DecisionFigures: {
     // The directorate's total is the plain sum of the owners' cells; others' needs every partition.
-    total: async (d: { year: number }, _: unknown, ctx: PlansContext) =>
-      decisionTotal(ctx.identity, d.year, await owners(d, ctx), seesPersons(ctx.identity) ? [] : await topics(d, ctx)),
-    bySubject: async (d: { year: number }, _: unknown, ctx: PlansContext) => audited(d, ctx, 'bySubject', topicPartitions(ctx.identity, await topics(d, ctx)).bySubject),
-    byGradeBand: async (d: { year: number }, _: unknown, ctx: PlansContext) => audited(d, ctx, 'byGradeBand', topicPartitions(ctx.identity, await topics(d, ctx)).byGradeBand),
-    reasons: async (d: { year: number }, _: unknown, ctx: PlansContext) => {
+    total: async (d, _, ctx) => decisionTotal(ctx.identity, d.year, await owners(d, ctx), seesPersons(ctx.identity) ? [] : await topics(d, ctx)),
+    bySubject: async (d, _, ctx) => audited(d, ctx, 'bySubject', topicPartitions(ctx.identity, await topics(d, ctx)).bySubject),
+    byGradeBand: async (d, _, ctx) => audited(d, ctx, 'byGradeBand', topicPartitions(ctx.identity, await topics(d, ctx)).byGradeBand),
+    reasons: async (d, _, ctx) => {
       const rows = topicPartitions(ctx.identity, await topics(d, ctx)).reasons;
       if (seesPersons(ctx.identity)) return rows;
       const hidden = auditedDecisions(ctx.identity, await owners(d, ctx), await topics(d, ctx)).cells.reasons.refused!;
       return rows.map((r, i) => (hidden[i] === null ? { ...r, count: null } : r));
     },
-    byCounty: async (d: { year: number }, _: unknown, ctx: PlansContext) => audited(d, ctx, 'byCounty', ownerPartitions(ctx.identity, await owners(d, ctx)).byCounty),
-    byOwner: async (d: { year: number }, _: unknown, ctx: PlansContext) => ownerPartitions(ctx.identity, await owners(d, ctx)).byOwner,
+    byCounty: async (d, _, ctx) => audited(d, ctx, 'byCounty', ownerPartitions(ctx.identity, await owners(d, ctx)).byCounty),
+    byOwner: async (d, _, ctx) => ownerPartitions(ctx.identity, await owners(d, ctx)).byOwner,
   },
   County: {
-    __resolveReference: (ref: { number?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.county, ref.number),
-    number: (c: { id: string }) => c.id,
+    __resolveReference: (ref, ctx) => loadByKey(ctx.loaders.county, ref.number),
+    number: (c) => c.id,
   },
   Teacher: {
-    __resolveReference: (ref: { id?: unknown }, ctx: PlansContext) => loadByKey(ctx.loaders.teacher, ref.id),
-    employer: (t: Teacher, _: unknown, ctx: PlansContext) => ctx.loaders.owner.load(t.owner),
-    teaches: (t: Teacher) => t.teaches.map((x) => ({ subject: subjectRef(x.subject), gradeLevels: x.gradeLevels })),
-    credits: (t: Teacher) => t.credits.map((x) => ({ subject: subjectRef(x.subject), credits: x.credits })),
+    __resolveReference: (ref, ctx) => loadByKey(ctx.loaders.teacher, ref.id),
+    employer: (t, _, ctx) => ctx.loaders.owner.load(t.owner),
+    teaches: (t) => t.teaches.map((x) => ({ subject: subjectRef(x.subject), gradeLevels: x.gradeLevels })),
+    credits: (t) => t.credits.map((x) => ({ subject: subjectRef(x.subject), credits: x.credits })),
   },
   CompetencePlan: {
-    owner: (p: Plan, _: unknown, ctx: PlansContext) => ctx.loaders.owner.load(p.owner),
-    priorities: (p: Plan) => p.priorities.map((x) => ({ ...x, subject: subjectRef(x.subject) })),
+    owner: (p, _, ctx) => referenced(ctx.loaders.owner.load(p.owner), `school owner ${p.owner}`),
+    priorities: (p) => p.priorities.map((x) => ({ ...x, subject: subjectRef(x.subject) })),
   },
   Application: {
     __resolveReference: (ref: { id?: unknown }) => {
       const id = keyString(ref.id);
       return id === undefined ? null : { id };
     },
-    ownerDecision: (a: { id: string }, _: unknown, ctx: PlansContext) => ctx.loaders.decision.load(a.id),
+    ownerDecision: (a, _, ctx) => ctx.loaders.decision.load(a.id),
   },
   Study: {
     __resolveReference: (ref: { id?: unknown }) => {
       const id = keyString(ref.id);
       return id === undefined ? null : { id };
     },
-    approvedApplications: async (s: { id: string }, args: { owner?: string | null }, ctx: PlansContext) => {
+    approvedApplications: async (s, args, ctx) => {
       const owner = idArg(args.owner, 'owner');
       // One owner's approvals are its own decisions on its own teachers: shown whole to that owner
       // and the directorate, to nobody else. Others may ask only for the total over all owners:

@@ -8,7 +8,7 @@ export function createPlansServer(options: { development: boolean }): ApolloServ
   return createSubgraphServer<PlansContext>({
     name: 'plans',
     typeDefs: readSchema(new URL('../../../schema/plans.graphql', import.meta.url)),
-    resolvers: resolvers as never,
+    resolvers,
     policies,
     development: options.development,
   });

@@ -18,7 +18,16 @@ import {
   inTransaction,
   withId,
 } from '@partnerskap/kit';
-import { approvedByOwnerStudy, approvedByStudy, createPlansCounted, decisionsByOwner, decisionsByTopic, teacherCellKey, teacherCells, teachersByOwner } from './figures.js';
+import {
+  approvedByOwnerStudy,
+  approvedByStudy,
+  createPlansCounted,
+  decisionsByOwner,
+  decisionsByTopic,
+  teacherCellKey,
+  teacherCells,
+  teachersByOwner,
+} from './figures.js';
 import { type OwnerCell, type TeacherCell, type TopicCell } from './insights.js';
 
 /** A county as stored; `_id` is its number. */
@@ -156,9 +165,19 @@ export function createPlansStore(db: Db) {
       });
     },
     async updateDecision(id: string, set: Partial<DecisionDoc>, line: AuditDoc): Promise<ReturnType<typeof withId<DecisionDoc>>> {
-      const type = set.participationConfirmed ? 'decision.participation-confirmed' : set.fundingScheme !== undefined ? 'decision.funding-scheme-chosen' : 'decision.updated';
+      const type = set.participationConfirmed
+        ? 'decision.participation-confirmed'
+        : set.fundingScheme !== undefined
+          ? 'decision.funding-scheme-chosen'
+          : 'decision.updated';
       return withId(
-        (await writer.write(line, null, (session) => counted.decisions.updateOne({ _id: id }, { $set: set }, session), undefined, (d) => [decisionEvent(type, d!)]))!,
+        (await writer.write(
+          line,
+          null,
+          (session) => counted.decisions.updateOne({ _id: id }, { $set: set }, session),
+          undefined,
+          (d) => [decisionEvent(type, d!)],
+        ))!,
       );
     },
     async savePlan(doc: PlanDoc, line: AuditDoc): Promise<Plan> {
@@ -178,7 +197,13 @@ export function createPlansStore(db: Db) {
       return (await owners.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
     async listOwners(q: OwnerQuery, window: PageWindow): Promise<Owner[]> {
-      const docs = await owners.find(afterCursor(ownerFilter(q), window)).maxTimeMS(SEARCH_MAX_TIME_MS).sort(keysetSort(OWNER_ORDER)).collation(NB).limit(window.limit + 1).toArray();
+      const docs = await owners
+        .find(afterCursor(ownerFilter(q), window))
+        .maxTimeMS(SEARCH_MAX_TIME_MS)
+        .sort(keysetSort(OWNER_ORDER))
+        .collation(NB)
+        .limit(window.limit + 1)
+        .toArray();
       return docs.map(withId);
     },
     countOwners(q: OwnerQuery): Promise<number> {
@@ -188,11 +213,21 @@ export function createPlansStore(db: Db) {
       return (await teachers.find({ _id: { $in: ids } }).toArray()).map(withId);
     },
     async teachersOf(owner: string, window: PageWindow): Promise<Teacher[]> {
-      return (await teachers.find(afterCursor({ owner }, window)).sort(keysetSort(TEACHER_ORDER)).limit(window.limit + 1).toArray()).map(withId);
+      return (
+        await teachers
+          .find(afterCursor({ owner }, window))
+          .sort(keysetSort(TEACHER_ORDER))
+          .limit(window.limit + 1)
+          .toArray()
+      ).map(withId);
     },
     /** How many teachers each owner employs, in key order: one lookup of the kept cells. */
     async teacherCounts(ownerIds: readonly string[]): Promise<number[]> {
-      const found = await cellSums(figures, ownerIds.map((owner) => cellId(teachersByOwner, { owner })), 'teachers');
+      const found = await cellSums(
+        figures,
+        ownerIds.map((owner) => cellId(teachersByOwner, { owner })),
+        'teachers',
+      );
       return ownerIds.map((owner) => found.get(cellId(teachersByOwner, { owner })) ?? 0);
     },
     async plansByIds(ids: string[]): Promise<Plan[]> {
@@ -218,7 +253,11 @@ export function createPlansStore(db: Db) {
           await counted.teachers.deleteOne({ _id: teacher }, session);
           await counted.teachers.insertOne({ ...doc, _id: pseudonym, school: null }, session);
           // The partners keep the employer under the pseudonym (the event does not name the teacher; each partner's own erasure drops its old row).
-          await writer.outbox.add([{ type: 'teacher.erased', subject: pseudonym, data: teacherState({ ...doc, _id: pseudonym }), audience: [doc.owner] }], new Date(), session);
+          await writer.outbox.add(
+            [{ type: 'teacher.erased', subject: pseudonym, data: teacherState({ ...doc, _id: pseudonym }), audience: [doc.owner] }],
+            new Date(),
+            session,
+          );
           n++;
         }
         n += await counted.decisions.updateMany({ teacher }, { $set: { teacher: pseudonym } }, session);
@@ -296,7 +335,11 @@ async function cellSums(figures: Collection<FigureDoc>, ids: readonly string[], 
 }
 
 /** A decision cell's counts. */
-const decisionCounts = (c: Record<string, unknown>) => ({ approved: Number(c.approved ?? 0), refused: Number(c.refused ?? 0), confirmed: Number(c.confirmed ?? 0) });
+const decisionCounts = (c: Record<string, unknown>) => ({
+  approved: Number(c.approved ?? 0),
+  refused: Number(c.refused ?? 0),
+  confirmed: Number(c.confirmed ?? 0),
+});
 
 /** The plans store. */
 export type PlansStore = ReturnType<typeof createPlansStore>;
