@@ -37,7 +37,11 @@ afterAll(async () => {
 });
 
 const send = (query: string, authorization?: string) =>
-  fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify({ query }) });
+  fetch(gateway.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify({ query }),
+  });
 
 describe('the public cost budget', () => {
   it('refuses a public address with 429 RATE_LIMITED and Retry-After once its operations have cost the budget; partners and free operations go on', async () => {
@@ -64,7 +68,7 @@ describe('the public cost budget', () => {
 });
 
 describe('the cost limits', () => {
-  it('refuse the public an operation between its limit and the partners\' one; a partner runs it', async () => {
+  it("refuse the public an operation between its limit and the partners' one; a partner runs it", async () => {
     const page = 'studies(first: 100) { edges { node { id name places applicants admitted rating { average count } } } }';
     const query = `{ a: ${page} b: ${page} c: ${page} d: ${page} e: ${page} f: ${page} g: ${page} }`;
     const cost = createCostEstimator(SUPERGRAPH)(parse(query), {});

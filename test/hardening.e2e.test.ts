@@ -122,14 +122,15 @@ describe('limits, at the limit and one past it (the one past never reaches a sub
       const base = JSON.stringify({ query: '{ subjects { code } }', extensions: { pad: '' } });
       return JSON.stringify({ query: '{ subjects { code } }', extensions: { pad: 'x'.repeat(bytes - base.length) } });
     };
-    const post = (text: string) => fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${udir}` }, body: text });
+    const post = (text: string) =>
+      fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${udir}` }, body: text });
     resetProxies();
     expect(Buffer.byteLength(body(DEFAULT_LIMITS.bodyBytes))).toBe(DEFAULT_LIMITS.bodyBytes);
     expect((await post(body(DEFAULT_LIMITS.bodyBytes))).status).toBe(200);
     resetProxies();
     const past = await post(body(DEFAULT_LIMITS.bodyBytes + 1));
     expect(past.status).toBe(413);
-    expect(((await past.json()) as any).errors[0].extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'body' });
+    expect((await past.json()).errors[0].extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'body' });
     const batch = await post(JSON.stringify([{ query: '{ subjects { code } }' }, { query: '{ subjects { code } }' }]));
     expect(batch.status).toBe(400);
     expect(reached()).toBe(0);
@@ -141,7 +142,10 @@ describe('masking: what SECURITY.md lists never reaches a client, and the log ha
 
   it('a subgraph’s 500 with its URL, body and stack', async () => {
     resetProxies();
-    proxies.feedback.reply = { status: 500, body: JSON.stringify({ message: 'boom at Object.<anonymous> (/srv/feedback/node_modules/x.js:1:2) http://127.0.0.1:4004/graphql' }) };
+    proxies.feedback.reply = {
+      status: 500,
+      body: JSON.stringify({ message: 'boom at Object.<anonymous> (/srv/feedback/node_modules/x.js:1:2) http://127.0.0.1:4004/graphql' }),
+    };
     const res = await h.query<any>('{ unions { id } }', {}, { token: udir });
     expect(codes(res)).toEqual(['SUBGRAPH_BAD_RESPONSE']);
     expect(JSON.stringify(res)).not.toMatch(leaks);
@@ -157,7 +161,15 @@ describe('masking: what SECURITY.md lists never reaches a client, and the log ha
       status: 200,
       body: JSON.stringify({
         data: null,
-        errors: [{ message: 'E11000 duplicate key error collection: feedback index: teacherId dup key: { teacherId: "t-secret-123" }', extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['MongoServerError: E11000', '    at Connection.onMessage (/app/node_modules/mongodb/lib/cmap/connection.js:1:1)'] } }],
+        errors: [
+          {
+            message: 'E11000 duplicate key error collection: feedback index: teacherId dup key: { teacherId: "t-secret-123" }',
+            extensions: {
+              code: 'INTERNAL_SERVER_ERROR',
+              stacktrace: ['MongoServerError: E11000', '    at Connection.onMessage (/app/node_modules/mongodb/lib/cmap/connection.js:1:1)'],
+            },
+          },
+        ],
       }),
     };
     const res = await h.query<any>('{ unions { id } }', {}, { token: udir });
@@ -174,7 +186,9 @@ describe('masking: what SECURITY.md lists never reaches a client, and the log ha
       expect(res.status).toBe(200);
       expect(res.data.subjects.length).toBeGreaterThan(0);
       expect(res.data.institution).toBeNull();
-      expect(res.errors?.map((e) => ({ path: e.path, ...e.extensions }))).toEqual([expect.objectContaining({ path: ['institution'], code: 'SUBGRAPH_UNAVAILABLE', partner: 'admissions', requestId: res.headers['x-request-id'] })]);
+      expect(res.errors?.map((e) => ({ path: e.path, ...e.extensions }))).toEqual([
+        expect.objectContaining({ path: ['institution'], code: 'SUBGRAPH_UNAVAILABLE', partner: 'admissions', requestId: res.headers['x-request-id'] }),
+      ]);
       expect(JSON.stringify(res)).not.toMatch(leaks);
     } finally {
       await h.restartSubgraph('admissions');
@@ -272,15 +286,24 @@ describe('faults', () => {
     });
     const listening = await listenGateway(gateway, { port: 0 });
     try {
-      const ready = (await (await fetch(new URL('/ready', listening.url))).json()) as any;
+      const ready = await (await fetch(new URL('/ready', listening.url))).json();
       expect(ready).toEqual({
         status: 'ready',
         checks: { supergraph: true },
         // Still ready: it serves what it can; /ready says which partners it cannot reach.
         partners: Object.fromEntries(NAMES.map((n) => [n, 'unreachable'])),
       });
-      const res = (await (await fetch(listening.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ subjects { code } }' }) })).json()) as any;
-      expect(res.errors.map((e: any) => e.extensions.code), JSON.stringify(logger.entries)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+      const res = await (
+        await fetch(listening.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ subjects { code } }' }),
+        })
+      ).json();
+      expect(
+        res.errors.map((e: any) => e.extensions.code),
+        JSON.stringify(logger.entries),
+      ).toEqual(['SUBGRAPH_UNAVAILABLE']);
     } finally {
       await listening.stop();
     }
@@ -303,7 +326,9 @@ describe('one partner down never takes the others’ data with it', () => {
       const edges = whole.data.studies.edges as { node: Record<string, unknown> }[];
       expect(edges.length).toBeGreaterThan(1);
       expect(res.data).toEqual({ studies: { ...whole.data.studies, edges: edges.map(({ node }) => ({ node: { ...node, approvedApplications: null } })) } });
-      expect(where(res)).toEqual(edges.map((_, i) => ({ path: `studies.edges.${i}.node.approvedApplications`, code: 'SUBGRAPH_UNAVAILABLE', partner: 'plans' })));
+      expect(where(res)).toEqual(
+        edges.map((_, i) => ({ path: `studies.edges.${i}.node.approvedApplications`, code: 'SUBGRAPH_UNAVAILABLE', partner: 'plans' })),
+      );
     } finally {
       await h.restartSubgraph('plans');
     }
@@ -314,8 +339,12 @@ describe('one partner down never takes the others’ data with it', () => {
     try {
       // vacantSeats needs places from catalogue, a field the client did not ask: no error points at it.
       const res = await h.query<any>('{ studies(first: 2) { edges { node { id applicants vacantSeats } } } }', {}, { token: udir });
-      expect(res.data.studies.edges).toEqual([0, 1].map((i) => ({ node: { id: expect.any(String), applicants: null, vacantSeats: null } })));
-      expect(where(res)).toEqual([0, 1].flatMap((i) => ['applicants', 'vacantSeats'].map((f) => ({ path: `studies.edges.${i}.node.${f}`, code: 'SUBGRAPH_UNAVAILABLE', partner: 'admissions' }))));
+      expect(res.data.studies.edges).toEqual([0, 1].map(() => ({ node: { id: expect.any(String), applicants: null, vacantSeats: null } })));
+      expect(where(res)).toEqual(
+        [0, 1].flatMap((i) =>
+          ['applicants', 'vacantSeats'].map((f) => ({ path: `studies.edges.${i}.node.${f}`, code: 'SUBGRAPH_UNAVAILABLE', partner: 'admissions' })),
+        ),
+      );
     } finally {
       await h.restartSubgraph('admissions');
     }
@@ -325,7 +354,11 @@ describe('one partner down never takes the others’ data with it', () => {
     resetProxies();
     proxies.admissions.delayMs = 3000;
     try {
-      const res = await h.query<any>('{ subjects { code } a: institution(orgNumber: "971035854") { name } b: institution(orgNumber: "000000000") { name } }', {}, { token: udir });
+      const res = await h.query<any>(
+        '{ subjects { code } a: institution(orgNumber: "971035854") { name } b: institution(orgNumber: "000000000") { name } }',
+        {},
+        { token: udir },
+      );
       expect(res.data.subjects.length).toBeGreaterThan(0);
       expect(where(res)).toEqual([
         { path: 'a', code: 'SUBGRAPH_TIMEOUT', partner: 'admissions' },
@@ -340,7 +373,11 @@ describe('one partner down never takes the others’ data with it', () => {
     const q = '{ subject(code: "ENG") { code } unions { id } }';
     const html = '<!doctype html><html><body>Bad gateway</body></html>';
     const graphqlBody = JSON.stringify({ data: { subject: { code: 'FORGED' } } });
-    for (const reply of [{ status: 200, body: html }, { status: 502, body: graphqlBody }, { status: 200, body: '[]' }]) {
+    for (const reply of [
+      { status: 200, body: html },
+      { status: 502, body: graphqlBody },
+      { status: 200, body: '[]' },
+    ]) {
       resetProxies();
       proxies.catalogue.reply = reply;
       const res = await h.query<any>(q, {}, { token: udir });
@@ -360,7 +397,9 @@ describe('one partner down never takes the others’ data with it', () => {
     try {
       const res = await h.query<any>('{ subject(code: "ENG") { code name } }', {}, { token: udir });
       expect(res.data).toEqual({ subject: null });
-      expect(res.errors).toEqual([{ message: 'Internal server error', path: ['subject', 'code'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: res.headers['x-request-id'] } }]);
+      expect(res.errors).toEqual([
+        { message: 'Internal server error', path: ['subject', 'code'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: res.headers['x-request-id'] } },
+      ]);
       expect((res as { extensions?: unknown }).extensions).toBeUndefined();
       expect(JSON.stringify(h.log.filter((e) => e.requestId === res.headers['x-request-id']))).toMatch(/Cannot return null for non-nullable/);
     } finally {
@@ -447,11 +486,18 @@ describe('onError: the error behaviour a client asks for (PROPAGATE, NULL, HALT)
       const res = await ask('{ unions { id } }', onError);
       expect(res.status).toBe(400);
       expect(res.data).toBeUndefined();
-      expect(res.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('onError'), extensions: expect.objectContaining({ code: 'BAD_REQUEST', field: 'onError' }) })]);
+      expect(res.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining('onError'),
+          extensions: expect.objectContaining({ code: 'BAD_REQUEST', field: 'onError' }),
+        }),
+      ]);
       expect(reached()).toBe(0);
     }
     const get = (onError: string) =>
-      fetch(`${h.gateway.url}?query=${encodeURIComponent('{ unions { id } }')}&onError=${onError}`, { headers: { authorization: `Bearer ${udir}`, 'apollo-require-preflight': 'true' } });
+      fetch(`${h.gateway.url}?query=${encodeURIComponent('{ unions { id } }')}&onError=${onError}`, {
+        headers: { authorization: `Bearer ${udir}`, 'apollo-require-preflight': 'true' },
+      });
     expect((await get('NULL')).status).toBe(200);
     expect((await get('SOMETIMES')).status).toBe(400);
   });

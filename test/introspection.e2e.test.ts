@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type ListeningGateway, createGatewayServer, listenGateway, memoryLogger } from '@partnerskap/gateway';
 import { type IntrospectionQuery, buildClientSchema, getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from '../gateway/src/introspection-queries.js';
+import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from '@partnerskap/gateway/introspection-queries';
 
 // Downloading the schema as Apollo Sandbox, GraphiQL, Postman and graphql-codegen do: the standard
 // introspection query (15 deep) passes the limits in development, graphql-js's own depth rule
@@ -41,7 +41,14 @@ async function post(mode: keyof typeof gateways, query: string): Promise<Answer>
   return { status: res.status, ...((await res.json()) as Omit<Answer, 'status'>) };
 }
 
-const everyOption = { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true };
+const everyOption = {
+  descriptions: true,
+  specifiedByUrl: true,
+  directiveIsRepeatable: true,
+  schemaDescription: true,
+  inputValueDeprecation: true,
+  oneOf: true,
+};
 /** graphql 17's query at its largest `typeDepth` (100): TypeRef's `ofType` nested 100 times. */
 const ofType = (level: number): string => (level === 0 ? '' : `ofType { name kind ${ofType(level - 1)} }`);
 const STANDARD = {
@@ -49,7 +56,10 @@ const STANDARD = {
   'graphql 16 getIntrospectionQuery() with every option': getIntrospectionQuery(everyOption),
   'graphql 17 getIntrospectionQuery()': GRAPHQL_17_INTROSPECTION_QUERY,
   'graphql 17 getIntrospectionQuery() with every option': GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS,
-  'graphql 17 with typeDepth 100': GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS.replace(/fragment TypeRef on __Type \{[^]*$/, `fragment TypeRef on __Type { kind name ${ofType(100)} }`),
+  'graphql 17 with typeDepth 100': GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS.replace(
+    /fragment TypeRef on __Type \{[^]*$/,
+    `fragment TypeRef on __Type { kind name ${ofType(100)} }`,
+  ),
 };
 
 describe('the standard introspection query', () => {
@@ -68,7 +78,7 @@ describe('the standard introspection query', () => {
     expect(types.filter((t) => t.kind === 'INPUT_OBJECT').every((t) => typeof t.isOneOf === 'boolean')).toBe(true);
   });
 
-  it.each(Object.entries(STANDARD))('%s is refused in production by Apollo\'s validation', async (_, query) => {
+  it.each(Object.entries(STANDARD))("%s is refused in production by Apollo's validation", async (_, query) => {
     const res = await post('production', query);
     expect(res.status).toBe(400);
     expect(res.errors!.map((e) => e.extensions.code)).toEqual(expect.arrayContaining(['GRAPHQL_VALIDATION_FAILED']));
@@ -84,17 +94,20 @@ describe('introspection nested to abuse it', () => {
     'fields { type { fields { type { fields ... nested 3 deep': `{ __schema { types { ${fields(3)} } } }`,
     'the same nested 40 deep': `{ __schema { types { ${fields(40)} } } }`,
     'the same under __type': `{ __type(name: "Study") { ${fields(3)} } }`,
-    'interfaces, possibleTypes and inputFields': '{ __schema { types { possibleTypes { interfaces { possibleTypes { name } } } inputFields { type { inputFields { name } } } } } }',
+    'interfaces, possibleTypes and inputFields':
+      '{ __schema { types { possibleTypes { interfaces { possibleTypes { name } } } inputFields { type { inputFields { name } } } } } }',
     'through a chain of fragments': [
       '{ __schema { types { ...T0 } } }',
       ...Array.from({ length: 6 }, (_, i) => `fragment T${i} on __Type { fields { type { ...T${i + 1} } } }`),
       'fragment T6 on __Type { name }',
     ].join('\n'),
   };
-  it.each(Object.entries(deep))('%s: refused in development by graphql-js\'s depth rule, 400', async (_, query) => {
+  it.each(Object.entries(deep))("%s: refused in development by graphql-js's depth rule, 400", async (_, query) => {
     const res = await post('development', query);
     expect(res.status).toBe(400);
-    expect(res.errors).toEqual([expect.objectContaining({ message: 'Maximum introspection depth exceeded', extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })]);
+    expect(res.errors).toEqual([
+      expect.objectContaining({ message: 'Maximum introspection depth exceeded', extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) }),
+    ]);
   });
 
   it('a fragment cycle through the introspection types is refused by validation', async () => {

@@ -124,7 +124,14 @@
         return new Missing(error?.extensions?.partner || OWNERS[name], error?.extensions?.code);
       },
       /** The partners that did not answer, as the errors name them, in the order they came. */
-      down: [...new Set(errors.filter((e) => OUTAGES.has(e.extensions?.code)).map((e) => e.extensions?.partner).filter((p) => typeof p === 'string'))],
+      down: [
+        ...new Set(
+          errors
+            .filter((e) => OUTAGES.has(e.extensions?.code))
+            .map((e) => e.extensions?.partner)
+            .filter((p) => typeof p === 'string'),
+        ),
+      ],
     };
   }
 
@@ -181,8 +188,7 @@
     return value;
   };
   /** A sum of shown figures: missing as soon as one is, else hidden as soon as one is. */
-  const sum = (values) =>
-    values.find(isMissing) ?? (values.some((v) => v === null || v === undefined) ? null : values.reduce((a, b) => a + b, 0));
+  const sum = (values) => values.find(isMissing) ?? (values.some((v) => v === null || v === undefined) ? null : values.reduce((a, b) => a + b, 0));
   const keysOfMap = (map) => (isMissing(map) ? [] : map.keys());
 
   /** Every known key (in the reference list's order), then keys only a partner knows. */
@@ -325,7 +331,12 @@
     const subjects = subjectRows(data, parts, g);
     const subjectBody = $('subject-table').tBodies[0];
     subjectBody.replaceChildren(
-      ...subjects.map((r) => row(r.name, [r.applications, r.approved, r.funded, r.admitted, r.completed, r.places, r.vacant].map((v) => [v, counts]))),
+      ...subjects.map((r) =>
+        row(
+          r.name,
+          [r.applications, r.approved, r.funded, r.admitted, r.completed, r.places, r.vacant].map((v) => [v, counts]),
+        ),
+      ),
     );
     const apps = ['insights', 'applications'];
     const decided = ['insights', 'decisions'];
@@ -555,7 +566,9 @@
   });
   $('token-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    const value = $('token').value.trim().replace(/^Bearer\s+/i, '');
+    const value = $('token')
+      .value.trim()
+      .replace(/^Bearer\s+/i, '');
     $('token').value = '';
     token.set(value || null);
     showCaller();

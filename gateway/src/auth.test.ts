@@ -13,7 +13,11 @@ const clients: Authenticator = async () => {
 
 describe('withServiceTokens', () => {
   // Every name has a secret here, as every name had a development secret outside production once.
-  const authenticate = withServiceTokens(clients, (name) => `${name}-${SECRET}`, () => new Set(['plans']));
+  const authenticate = withServiceTokens(
+    clients,
+    (name) => `${name}-${SECRET}`,
+    () => new Set(['plans']),
+  );
 
   it('accepts a service token of a served subgraph', async () => {
     await expect(authenticate(service('plans', `plans-${SECRET}`))).resolves.toEqual({ role: 'service' });
@@ -34,7 +38,8 @@ describe('createAuthenticator', () => {
   it('refuses a client token that claims the role service', async () => {
     const { publicKey, privateKey } = await generateKeyPair('EdDSA');
     const authenticate = createAuthenticator({ jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'EdDSA' }] }, issuer: 'i', audience: 'a' });
-    const token = (role: string) => new SignJWT({ role }).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setIssuer('i').setAudience('a').setExpirationTime('5m').sign(privateKey);
+    const token = (role: string) =>
+      new SignJWT({ role }).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setIssuer('i').setAudience('a').setExpirationTime('5m').sign(privateKey);
     await expect(authenticate(`Bearer ${await token('service')}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
     await expect(authenticate(`Bearer ${await token('directorate')}`)).resolves.toEqual({ role: 'directorate' });
   });

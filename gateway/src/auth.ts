@@ -1,4 +1,14 @@
-import { type Identity, PUBLIC, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, identityFromClaims, isHs256, secretKey, verifyHs256 } from '@partnerskap/common';
+import {
+  type Identity,
+  PUBLIC,
+  SERVICE_AUDIENCE,
+  SERVICE_ISSUER,
+  SERVICE_TOKEN_LIFETIME_S,
+  identityFromClaims,
+  isHs256,
+  secretKey,
+  verifyHs256,
+} from '@partnerskap/common';
 import { GraphQLError } from 'graphql';
 import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
@@ -17,8 +27,7 @@ export interface AuthOptions {
 /** Turns the `Authorization` header into an identity. */
 export type Authenticator = (authorization: string | undefined) => Promise<Identity>;
 
-const unauthenticated = (message: string): GraphQLError =>
-  new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+const unauthenticated = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 
 /**
  * Verifies bearer JWTs (signature, issuer, audience, expiry with clock skew; EdDSA, ES256 or RS256).

@@ -33,7 +33,9 @@ describe('loadGatewayConfig', () => {
 
   it('refuses PARTNERSKAP_DEV=1 with NODE_ENV=production, and a malformed PARTNERSKAP_DEV', () => {
     const idp = { AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' };
-    expect(() => loadGatewayConfig({ ...idp, NODE_ENV: 'production', PARTNERSKAP_DEV: '1' })).toThrow(/PARTNERSKAP_DEV=1 must not be set with NODE_ENV=production/);
+    expect(() => loadGatewayConfig({ ...idp, NODE_ENV: 'production', PARTNERSKAP_DEV: '1' })).toThrow(
+      /PARTNERSKAP_DEV=1 must not be set with NODE_ENV=production/,
+    );
     expect(() => loadGatewayConfig({ ...idp, PARTNERSKAP_DEV: 'yes' })).toThrow(/PARTNERSKAP_DEV must be 1 \(development\) or 0, got "yes"/);
   });
 
@@ -56,7 +58,10 @@ describe('loadGatewayConfig', () => {
     expect(config.subgraphs.urlOf('plans')).toBe('http://plans:4003/graphql');
     expect(config.subgraphs.secretOf('plans')).toBe('p'.repeat(32));
     expect(config.subgraphs.urlOf('feedback')).toBe('http://feedback:4004/graphql');
-    writeFileSync(file, JSON.stringify({ subgraphs: { plans: { url: 'http://plans:4003/graphql' }, events: { url: 'http://events:4005/graphql', secret: 'e'.repeat(32) } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ subgraphs: { plans: { url: 'http://plans:4003/graphql' }, events: { url: 'http://events:4005/graphql', secret: 'e'.repeat(32) } } }),
+    );
     utimesSync(file, new Date(), new Date(Date.now() + 5000));
     expect(config.subgraphs.urlOf('events')).toBe('http://events:4005/graphql');
     expect(config.subgraphs.secretOf('events')).toBe('e'.repeat(32));
@@ -78,7 +83,12 @@ describe('loadGatewayConfig', () => {
       GATEWAY_SECRET_FEEDBACK: secret,
       PLANS_URL: 'http://plans:4003/graphql',
     });
-    expect(config.auth).toEqual({ jwksUrl: 'https://idp.example/.well-known/jwks.json', issuer: 'https://idp.example', audience: 'partnerskap', clockToleranceS: 30 });
+    expect(config.auth).toEqual({
+      jwksUrl: 'https://idp.example/.well-known/jwks.json',
+      issuer: 'https://idp.example',
+      audience: 'partnerskap',
+      clockToleranceS: 30,
+    });
     expect(config.subgraphs.urlOf('plans')).toBe('http://plans:4003/graphql');
     expect(config.subgraphs.urlOf('catalogue')).toBeUndefined();
     expect(config.subgraphs.secretOf('catalogue')).toBe(secret);

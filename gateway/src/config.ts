@@ -45,6 +45,8 @@ export interface GatewayConfig {
   readonly limits: Limits;
   /** Requests per minute (`RATE_LIMIT_PARTNER_PER_MINUTE`, `RATE_LIMIT_PUBLIC_PER_MINUTE`) and the public's cost units per minute (`RATE_LIMIT_PUBLIC_COST_PER_MINUTE`). */
   readonly rateLimits: RateLimits;
+  /** A Redis the replicas share their rate limits in (`RATE_LIMIT_REDIS_URL`, `redis://` or `rediss://`; default none: each counts in its memory). */
+  readonly rateLimitRedisUrl: string | undefined;
   /** Subgraph timeout and pool (`SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`). */
   readonly subgraphCalls: SubgraphCallOptions;
   /** Browser origins allowed (`CORS_ORIGINS`, comma-separated). */
@@ -71,7 +73,11 @@ function intEnv(env: Record<string, string | undefined>, name: string, fallback:
   return n;
 }
 
-const list = (raw: string | undefined) => (raw ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (raw: string | undefined) =>
+  (raw ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /** The committed supergraph. */
 export const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
@@ -82,7 +88,7 @@ export const DEFAULT_REGISTRY = fileURLToPath(new URL('../../schema/subgraphs.js
  * Reads the gateway's configuration once: `PORT` (4000), `HOST`, `SUPERGRAPH_PATH`,
  * `SUPERGRAPH_SOURCE_URL`, `SUPERGRAPH_POLL_MS`, `<SUBGRAPH>_URL`, `GATEWAY_SECRET_<SUBGRAPH>`,
  * `GATEWAY_SUBGRAPHS_FILE`, `AUTH_JWKS_URL`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `NODE_ENV`, `PARTNERSKAP_DEV`, the
- * limits (`LIMIT_*`), `RATE_LIMIT_*`, `SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`, `CORS_ORIGINS`,
+ * limits (`LIMIT_*`), `RATE_LIMIT_*` (`RATE_LIMIT_REDIS_URL` among them), `SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`, `CORS_ORIGINS`,
  * `TRUSTED_PROXIES`, `METRICS`, `SHUTDOWN_GRACE_MS`. Every malformed
  * variable is reported in one error; the result is frozen.
  */
@@ -119,7 +125,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
     }
   }
   const supergraphSourceUrl = env.SUPERGRAPH_SOURCE_URL || undefined;
-  if (supergraphSourceUrl && !/^https?:\/\/[^\s]+$/.test(supergraphSourceUrl)) problems.push(`SUPERGRAPH_SOURCE_URL must be an http(s) URL, got "${supergraphSourceUrl}"`);
+  if (supergraphSourceUrl && !/^https?:\/\/[^\s]+$/.test(supergraphSourceUrl))
+    problems.push(`SUPERGRAPH_SOURCE_URL must be an http(s) URL, got "${supergraphSourceUrl}"`);
   const supergraphPollMs = intEnv(env, 'SUPERGRAPH_POLL_MS', 1000, 0, 3_600_000, problems);
   const limits: Limits = {
     depth: intEnv(env, 'LIMIT_DEPTH', DEFAULT_LIMITS.depth, 1, 100, problems),
@@ -137,6 +144,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
     publicPerMinute: intEnv(env, 'RATE_LIMIT_PUBLIC_PER_MINUTE', DEFAULT_RATE_LIMITS.publicPerMinute, 1, 10_000_000, problems),
     publicCostPerMinute: intEnv(env, 'RATE_LIMIT_PUBLIC_COST_PER_MINUTE', DEFAULT_RATE_LIMITS.publicCostPerMinute, 1, 1_000_000_000, problems),
   };
+  const rateLimitRedisUrl = env.RATE_LIMIT_REDIS_URL || undefined;
+  if (rateLimitRedisUrl && !/^rediss?:\/\/[^\s]+$/.test(rateLimitRedisUrl)) problems.push('RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL');
   const subgraphCalls: SubgraphCallOptions = {
     timeoutMs: intEnv(env, 'SUBGRAPH_TIMEOUT_MS', DEFAULT_SUBGRAPH_CALLS.timeoutMs, 100, 120_000, problems),
     connections: intEnv(env, 'SUBGRAPH_CONNECTIONS', DEFAULT_SUBGRAPH_CALLS.connections, 1, 10_000, problems),
@@ -144,8 +153,10 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
   const responseCacheTtlSeconds = intEnv(env, 'RESPONSE_CACHE_TTL_S', 0, 0, 3600, problems);
   const shutdownGraceMs = intEnv(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000, problems);
   const corsOrigins = env.CORS_ORIGINS === undefined ? undefined : list(env.CORS_ORIGINS);
-  for (const origin of corsOrigins ?? []) if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CORS_ORIGINS must list origins such as https://partner.example.no, got "${origin}"`);
-  if (production && corsOrigins?.includes('*')) problems.push('CORS_ORIGINS must not be * in production: list the partners\' origins');
+  for (const origin of corsOrigins ?? [])
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin))
+      problems.push(`CORS_ORIGINS must list origins such as https://partner.example.no, got "${origin}"`);
+  if (production && corsOrigins?.includes('*')) problems.push("CORS_ORIGINS must not be * in production: list the partners' origins");
   if (problems.length > 0) throw new Error(`Invalid gateway configuration:\n- ${problems.join('\n- ')}`);
   return Object.freeze({
     port,
@@ -159,6 +170,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
     auth: Object.freeze(auth),
     limits: Object.freeze(limits),
     rateLimits: Object.freeze(rateLimits),
+    rateLimitRedisUrl,
     subgraphCalls: Object.freeze(subgraphCalls),
     corsOrigins: corsOrigins ? Object.freeze(corsOrigins) : undefined,
     trustedProxies: Object.freeze(list(env.TRUSTED_PROXIES)),
@@ -176,7 +188,8 @@ interface SubgraphsFile {
 /** Reads and checks `GATEWAY_SUBGRAPHS_FILE`, or throws with what is wrong. */
 function readSubgraphsFile(path: string): SubgraphsFile {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<SubgraphsFile>;
-  if (!parsed || typeof parsed.subgraphs !== 'object' || parsed.subgraphs === null) throw new Error('expected { "subgraphs": { "<name>": { "url", "secret" } } }');
+  if (!parsed || typeof parsed.subgraphs !== 'object' || parsed.subgraphs === null)
+    throw new Error('expected { "subgraphs": { "<name>": { "url", "secret" } } }');
   for (const [name, entry] of Object.entries(parsed.subgraphs)) {
     if (entry.url !== undefined && !/^https?:\/\/[^\s]+$/.test(entry.url)) throw new Error(`subgraphs.${name}.url must be an http(s) URL`);
     if (entry.secret !== undefined && entry.secret.length < 32) throw new Error(`subgraphs.${name}.secret must be at least 32 characters`);

@@ -114,7 +114,15 @@ const table: { name: string; query: string; variables?: Record<string, unknown>;
   {
     name: 'a mutation with input objects in a list, from the variables',
     query: 'mutation ($input: CompetencePlanInput!) { saveCompetencePlan(year: 2025, input: $input) { year } }',
-    variables: { input: { budgetNok: 1, priorities: [{ subject: 'MAT', gradeBand: 'GRADES_1_7', targetTeachers: 2 }, { subject: 'ENG', gradeBand: 'GRADES_1_7', targetTeachers: 1 }] } },
+    variables: {
+      input: {
+        budgetNok: 1,
+        priorities: [
+          { subject: 'MAT', gradeBand: 'GRADES_1_7', targetTeachers: 2 },
+          { subject: 'ENG', gradeBand: 'GRADES_1_7', targetTeachers: 1 },
+        ],
+      },
+    },
     expected: 14, // 10 + plan 1 + input 1 + priorities (list 0 + 2 objects * 1)
   },
   {
@@ -171,7 +179,7 @@ describe('createCostEstimator', () => {
     expect(cost('{ study(id: "x") { ...A } } fragment A on Study { institution { name } ...A }')).toBe(2);
   });
 
-  it('reads @cost and @listSize under their federation__ names and the cost link\'s aliases', () => {
+  it("reads @cost and @listSize under their federation__ names and the cost link's aliases", () => {
     const sdl = `
       schema @link(url: "https://specs.apollo.dev/cost/v0.1", as: "price", import: [{ name: "@listSize", as: "@size" }]) { query: Query }
       type Query {
@@ -215,7 +223,9 @@ describe('createCostEstimator', () => {
 
 describe('the registered operations', () => {
   const samples = JSON.parse(readFileSync(new URL('variables.json', operationsDir), 'utf8')) as Record<string, { variables?: Record<string, unknown> }>;
-  const files = readdirSync(operationsDir).filter((f) => f.endsWith('.graphql')).sort();
+  const files = readdirSync(operationsDir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort();
 
   it('each costs a finite positive amount (the table helps pick a limit)', () => {
     const rows = files.map((file) => {
@@ -256,17 +266,33 @@ describe('the reports cost what they make the backend do', () => {
    */
   const measured: { name: string; query: string; cpuMs: number }[] = [
     { name: 'offers', query: '{ insights(year: 2024) { offers { subject gradeBand offers cancelled places } } }', cpuMs: 3.9 },
-    { name: 'funding', query: '{ insights(year: 2024) { funding { funded bySubject { key funded } byCounty { key funded } split { scheme stateNok } } } }', cpuMs: 23.8 },
-    { name: 'applications', query: '{ insights(year: 2024) { applications { total { applications } bySubject { key applications } byCounty { key applications } } } }', cpuMs: 67.2 },
+    {
+      name: 'funding',
+      query: '{ insights(year: 2024) { funding { funded bySubject { key funded } byCounty { key funded } split { scheme stateNok } } } }',
+      cpuMs: 23.8,
+    },
+    {
+      name: 'applications',
+      query: '{ insights(year: 2024) { applications { total { applications } bySubject { key applications } byCounty { key applications } } } }',
+      cpuMs: 67.2,
+    },
     { name: 'vacantSeats', query: '{ insights(year: 2024) { vacantSeats { subject vacant } } }', cpuMs: 20.5 },
-    { name: 'decisions', query: '{ insights(year: 2024) { decisions { total { approved } bySubject { key approved } byCounty { key approved } reasons { reason count } } } }', cpuMs: 41.5 },
+    {
+      name: 'decisions',
+      query: '{ insights(year: 2024) { decisions { total { approved } bySubject { key approved } byCounty { key approved } reasons { reason count } } } }',
+      cpuMs: 41.5,
+    },
     { name: 'competence', query: '{ insights(year: 2024) { competence { subject teachers below share } } }', cpuMs: 246.5 },
-    { name: 'ratings', query: '{ insights(year: 2024) { ratings { overall { average } bySubject { key rating { average } } byCounty { key rating { average } } } } }', cpuMs: 24.7 },
+    {
+      name: 'ratings',
+      query: '{ insights(year: 2024) { ratings { overall { average } bySubject { key rating { average } } byCounty { key rating { average } } } } }',
+      cpuMs: 24.7,
+    },
     { name: 'a whole year, every field', query: `{ insights(year: 2024) { year ${REPORT} } }`, cpuMs: 404.6 },
     { name: 'the trend, every field', query: `{ insightsTrend { year ${REPORT} } }`, cpuMs: 713.3 },
     { name: 'the insights page', query: readFileSync(new URL('insights-funnel.graphql', operationsDir), 'utf8'), cpuMs: 118.1 },
-    { name: 'an owner\'s decision figures', query: '{ schoolOwner(id: "4601") { decisionFigures(year: 2024) { approved } } }', cpuMs: 18.2 },
-    { name: 'the subjects\' ratings', query: '{ subjects { code rating { average } } }', cpuMs: 45.1 },
+    { name: "an owner's decision figures", query: '{ schoolOwner(id: "4601") { decisionFigures(year: 2024) { approved } } }', cpuMs: 18.2 },
+    { name: "the subjects' ratings", query: '{ subjects { code rating { average } } }', cpuMs: 45.1 },
   ];
 
   it.each(measured)('$name: the estimate is within a factor of 2 of the measured CPU in units', ({ query, cpuMs }) => {
@@ -276,7 +302,7 @@ describe('the reports cost what they make the backend do', () => {
     expect(estimated).toBeLessThanOrEqual(units * 2);
   });
 
-  it('a whole year with every field is over the public cost limit, not the partners\'; with every trend year over both; the insights page is well under either', () => {
+  it("a whole year with every field is over the public cost limit, not the partners'; with every trend year over both; the insights page is well under either", () => {
     expect(cost(`{ insights(year: 2024) { year ${REPORT} } }`)).toBeGreaterThan(DEFAULT_LIMITS.cost);
     expect(cost(`{ insights(year: 2024) { year ${REPORT} } }`)).toBeLessThanOrEqual(DEFAULT_LIMITS.partnerCost);
     expect(cost(`{ insights(year: 2024) { year ${REPORT} } insightsTrend { year ${REPORT} } }`)).toBeGreaterThan(DEFAULT_LIMITS.partnerCost);

@@ -19,7 +19,8 @@
  * - A field under a literal `@skip(if: true)` or `@include(if: false)` costs 0; one whose condition
  *   is a variable is counted (an upper bound), as Apollo does.
  * - Named and inline fragments are scored where they are spread, so every spread and every alias
- *   counts.
+ *   counts. The estimate reads the operation's analysis (analysis.ts: the fields with the types
+ *   they are selected on, each fragment analysed once) and scores each fragment once per sizing.
  *
  * Where we differ from Apollo, and why:
  * - Apollo scores the query plan (each subgraph fetch, entity fetches included); we score the
@@ -30,7 +31,8 @@
  * - A negative or non-integer slicing value is ignored (the subgraphs refuse it); Apollo takes
  *   any integer. `requireOneSlicingArgument` is not enforced (Apollo refuses the operation): our
  *   SDL sets it false, and the subgraphs validate `first` themselves.
- * - A document with several operations costs the one named, else the most expensive (one runs).
+ * - The operation is picked as Apollo picks it (the one named, or the only one); a document whose
+ *   operation cannot be picked (a request is refused before) costs its dearest operation.
  * - A field the SDL does not define (introspection, or an invalid operation that validation
  *   refuses) costs 0; so does a fragment spread inside its own fragment (a cycle).
  * - Federation 2.9's `@cost` takes `weight: Int!` (the IBM spec: `weight: String!`); both read.
@@ -40,7 +42,7 @@ import {
   type ConstValueNode,
   type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
+  GraphQLError,
   type InputValueDefinitionNode,
   Kind,
   type OperationDefinitionNode,
@@ -48,9 +50,20 @@ import {
   type TypeNode,
   isTypeDefinitionNode,
   isTypeExtensionNode,
+  OperationTypeNode,
   parse,
   valueFromASTUntyped,
 } from 'graphql';
+import {
+  type AnalysedFragment,
+  type Analysis,
+  type SchemaTypes,
+  type SelectedField,
+  type Selections,
+  analyseOperation,
+  analyseSelectionSet,
+  createAnalyser,
+} from './analysis.js';
 
 /**
  * The size of a list without `@listSize`. Apollo's router has no default: `static_estimated.list_size`
@@ -70,8 +83,16 @@ export const CPU_US_PER_COST_UNIT = 40;
 /** What a mutation costs before its fields (Apollo's operation-type cost). */
 export const MUTATION_BASE_COST = 10;
 
-/** Estimates an operation's cost from its document and variables; `operationName` picks one of several. */
-export type CostEstimator = (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => number;
+/**
+ * Estimates an operation's cost from its document and variables; `operationName` picks one of
+ * several. A request hands its {@link Analysis} (analysis.ts) so the document is not walked again.
+ */
+export type CostEstimator = (
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName?: string | null,
+  analysis?: Analysis,
+) => number;
 
 interface InputValue {
   type: string;
@@ -95,6 +116,8 @@ interface OutputField {
   args: Map<string, InputValue>;
   /** The selection its `@requires` fetches first (`join__field(requires:)`). */
   requires?: SelectionSetNode;
+  /** The same, analysed (on first use). */
+  requiresSelections?: Selections;
 }
 
 interface TypeInfo {
@@ -119,24 +142,32 @@ interface Sized {
 /** Builds the estimator once from the supergraph SDL (or its parsed document, when the caller has it). */
 export function createCostEstimator(supergraphSdl: string | DocumentNode): CostEstimator {
   const schema = readSchema(typeof supergraphSdl === 'string' ? parse(supergraphSdl) : supergraphSdl);
+  const types: SchemaTypes = {
+    root: (operation) => schema.roots[operation],
+    field: (parentType, field) => schema.types.get(parentType)?.fields.get(field)?.type,
+  };
+  // Called without a request's analysis (tools, tests): analysed here, with the SDL's types.
+  const analyse = createAnalyser(types);
   // Per document (Apollo hands the same parsed document for the same query text), the costs
   // already estimated, by the variables' shape: a cost reads numbers (page sizes), booleans
   // (`@skip`/`@include`), which values are given and how long lists are, never a string's text.
   // So a page asked for another subject or owner costs what it cost before, without a walk.
   const known = new WeakMap<DocumentNode, Map<string, number>>();
-  return (document, variables, operationName) => {
+  return (document, variables, operationName, analysis) => {
     let costs = known.get(document);
-    if (!costs) known.set(document, (costs = new Map()));
-    const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-    const named = operationName ? operations.filter((o) => o.name?.value === operationName) : [];
-    const chosen = named.length > 0 ? named : operations;
+    if (!costs) known.set(document, (costs = new Map<string, number>()));
     const key = `${operationName ?? ''}\u0000${JSON.stringify(shapeOf(variables ?? {}))}`;
     const cached = costs.get(key);
     if (cached !== undefined) return cached;
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-    const each = chosen.map((op) => estimateOperation(schema, fragments, op, variables ?? {}));
-    const cost = each.length > 0 ? Math.max(...each) : 0;
+    const picked = analysis?.document === document ? analysis : analyse(document, operationName);
+    let cost: number;
+    if (picked instanceof GraphQLError) {
+      // No operation can be picked (a request is refused before this): the dearest, whichever runs.
+      const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+      cost = Math.max(0, ...operations.map((op) => estimateOperation(schema, types, analyseOperation(document, op, types), variables ?? {})));
+    } else {
+      cost = estimateOperation(schema, types, picked, variables ?? {});
+    }
     // Bounded: a document asked with ever new page sizes keeps its latest few hundred.
     if (costs.size >= 256) costs.clear();
     costs.set(key, cost);
@@ -148,16 +179,17 @@ export function createCostEstimator(supergraphSdl: string | DocumentNode): CostE
 function shapeOf(value: unknown): unknown {
   if (typeof value === 'string') return 's';
   if (Array.isArray(value)) return value.map(shapeOf);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, shapeOf((value as Record<string, unknown>)[k])]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, shapeOf((value as Record<string, unknown>)[k])]),
+    );
   return value ?? null;
 }
 
-function estimateOperation(
-  schema: CostSchema,
-  fragments: Map<string, FragmentDefinitionNode>,
-  operation: OperationDefinitionNode,
-  given: Record<string, unknown>,
-): number {
+function estimateOperation(schema: CostSchema, types: SchemaTypes, analysis: Analysis, given: Record<string, unknown>): number {
+  const { operation } = analysis;
   const variables: Record<string, unknown> = {};
   for (const v of operation.variableDefinitions ?? []) {
     if (v.defaultValue) variables[v.variable.name.value] = valueFromASTUntyped(v.defaultValue);
@@ -166,35 +198,34 @@ function estimateOperation(
   const typeOf = (name: string): TypeInfo | undefined => schema.types.get(name);
   // A fragment costs the same wherever it is spread under the same sizing: scoring it once keeps
   // a document of fragments that spread each other many times linear to estimate.
-  const memo = new Map<string, number>();
-  const spreading = new Set<string>();
+  const memo = new Map<AnalysedFragment, Map<string, number>>();
+  const spreading = new Set<AnalysedFragment>();
 
-  const selectionSet = (set: SelectionSetNode | undefined, parent: string, sized: Sized | undefined): number => {
+  const selections = (set: Selections | undefined, sized: Sized | undefined): number => {
+    if (!set) return 0;
     let cost = 0;
-    for (const sel of set?.selections ?? []) {
-      if (sel.kind === Kind.FIELD) cost += field(sel, parent, sized);
-      else if (sel.kind === Kind.INLINE_FRAGMENT) cost += selectionSet(sel.selectionSet, sel.typeCondition?.name.value ?? parent, sized);
-      else cost += spread(sel.name.value, sized);
-    }
+    for (const item of set.items) cost += item.kind === 'field' ? field(item, sized) : spread(item, sized);
     return cost;
   };
 
-  const spread = (name: string, sized: Sized | undefined): number => {
-    const fragment = fragments.get(name);
-    if (!fragment || spreading.has(name)) return 0;
-    const key = `${name}|${sized?.size}|${sized?.fields.join()}`;
-    const known = memo.get(key);
+  const spread = (fragment: AnalysedFragment, sized: Sized | undefined): number => {
+    if (spreading.has(fragment)) return 0;
+    let bySize = memo.get(fragment);
+    if (!bySize) memo.set(fragment, (bySize = new Map<string, number>()));
+    const key = `${sized?.size}|${sized?.fields.join()}`;
+    const known = bySize.get(key);
     if (known !== undefined) return known;
-    spreading.add(name);
-    const cost = selectionSet(fragment.selectionSet, fragment.typeCondition.name.value, sized);
-    spreading.delete(name);
-    memo.set(key, cost);
+    spreading.add(fragment);
+    const cost = selections(fragment.selections, sized);
+    spreading.delete(fragment);
+    bySize.set(key, cost);
     return cost;
   };
 
-  const field = (node: FieldNode, parent: string, sized: Sized | undefined): number => {
-    if (node.name.value === '__typename' || skipped(node)) return 0;
-    const def = typeOf(parent)?.fields.get(node.name.value);
+  const field = (selected: SelectedField, sized: Sized | undefined): number => {
+    const { node, parentType } = selected;
+    if (node.name.value === '__typename' || parentType === undefined || skipped(node)) return 0;
+    const def = typeOf(parentType)?.fields.get(node.name.value);
     if (!def) return 0;
     const own: Sized | undefined = def.listSize && { size: expectedSize(def, node), fields: def.listSize.sizedFields };
     const upstream = sized?.fields.includes(node.name.value) ? sized.size : undefined;
@@ -206,8 +237,9 @@ function estimateOperation(
       const argDef = def.args.get(arg.name.value);
       if (argDef) args += input(valueFromASTUntyped(arg.value, variables), argDef, argDef.listDepth);
     }
-    const requires = def.requires ? selectionSet(def.requires, parent, own) : 0;
-    return count * (weight + selectionSet(node.selectionSet, def.type, own)) + args + requires;
+    if (def.requires && !def.requiresSelections) def.requiresSelections = analyseSelectionSet(def.requires, parentType, types);
+    const requires = selections(def.requiresSelections, own);
+    return count * (weight + selections(selected.selections, own)) + args + requires;
   };
 
   const expectedSize = (def: OutputField, node: FieldNode): number | undefined => {
@@ -237,8 +269,7 @@ function estimateOperation(
     return weight ?? 0;
   };
 
-  const root = schema.roots[operation.operation];
-  return (operation.operation === 'mutation' ? MUTATION_BASE_COST : 0) + selectionSet(operation.selectionSet, root, undefined);
+  return (operation.operation === OperationTypeNode.MUTATION ? MUTATION_BASE_COST : 0) + selections(analysis.selections, undefined);
 }
 
 /** A slicing argument's value when it is a usable page size. */
@@ -346,7 +377,10 @@ function readSchema(sdl: DocumentNode): CostSchema {
             if (sliceSize(listSize.assumedSize) !== undefined) field.listSize.assumedSize = listSize.assumedSize as number;
           }
           // The supergraph has one join__field per subgraph; the one that resolves the field carries `requires`.
-          const requires = f.directives?.filter((d) => d.name.value === 'join__field').map((d) => argumentsOf(d).requires).find((r) => typeof r === 'string');
+          const requires = f.directives
+            ?.filter((d) => d.name.value === 'join__field')
+            .map((d) => argumentsOf(d).requires)
+            .find((r) => typeof r === 'string');
           if (typeof requires === 'string') {
             const parsed = parse(`{ ${requires} }`).definitions[0];
             if (parsed?.kind === Kind.OPERATION_DEFINITION) field.requires = parsed.selectionSet;

@@ -152,7 +152,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         response: { status: raw.status, body: raw.text.slice(0, 2000) },
       });
     }
-    return { ...(parsed!.data !== undefined ? { data: parsed!.data } : {}), ...(parsed!.errors ? { errors: parsed!.errors } : {}), ...(parsed!.extensions ? { extensions: parsed!.extensions } : {}) };
+    return {
+      ...(parsed!.data !== undefined ? { data: parsed!.data } : {}),
+      ...(parsed!.errors ? { errors: parsed!.errors } : {}),
+      ...(parsed!.extensions ? { extensions: parsed!.extensions } : {}),
+    };
   }
 
   /**
@@ -164,9 +168,18 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   #failed(options: GraphQLDataSourceProcessOptions<GatewayContext>, message: string, extensions: Record<string, unknown>): GatewayGraphQLResponse {
     const paths =
       'incomingRequestContext' in options
-        ? fetchPaths({ ...(options.document ? { document: options.document } : {}), ...(options.request.query ? { query: options.request.query } : {}), ...(options.request.variables ? { variables: options.request.variables } : {}) }, options.incomingRequestContext.document, this.#requiredBy)
+        ? fetchPaths(
+            {
+              ...(options.document ? { document: options.document } : {}),
+              ...(options.request.query ? { query: options.request.query } : {}),
+              ...(options.request.variables ? { variables: options.request.variables } : {}),
+            },
+            options.incomingRequestContext.document,
+            this.#requiredBy,
+          )
         : [];
-    const error = (path?: FetchPath) => ({ message, ...(path ? { path } : {}), extensions: { ...extensions, partner: this.#partner } }) as GraphQLFormattedError;
+    const error = (path?: FetchPath) =>
+      ({ message, ...(path ? { path } : {}), extensions: { ...extensions, partner: this.#partner } }) as GraphQLFormattedError;
     return { errors: paths.length > 0 ? paths.map(error) : [error()] };
   }
 
@@ -193,7 +206,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         }
         if (code && CONNECTION_FAILURES.has(code) && !mutation && attempt === 1) {
           metrics?.retried(this.#partner);
-          this.#logger?.warn({ requestId: call.requestId, operationName: call.operationName ?? null, subgraph: this.#partner, cause: code, msg: 'subgraph connection failed; sending the query once more' });
+          this.#logger?.warn({
+            requestId: call.requestId,
+            operationName: call.operationName ?? null,
+            subgraph: this.#partner,
+            cause: code,
+            msg: 'subgraph connection failed; sending the query once more',
+          });
           continue;
         }
         done('unavailable');

@@ -66,10 +66,12 @@ export function createNullOnErrorExecutor(dataSource: (name: string) => GraphQLD
       if (state.plans.size >= MAX_PLANS) state.plans.delete(state.plans.keys().next().value!);
       state.plans.set(key, plan);
     }
-    const serviceMap = Object.fromEntries(loaded.subgraphs.flatMap(({ name }) => {
-      const source = dataSource(name);
-      return source ? [[name, source]] : [];
-    }));
+    const serviceMap = Object.fromEntries(
+      loaded.subgraphs.flatMap(({ name }) => {
+        const source = dataSource(name);
+        return source ? [[name, source]] : [];
+      }),
+    );
     const operationContext = buildOperationContext({ schema: requestContext.schema, operationDocument: document, ...named });
     return executeQueryPlan(plan, serviceMap, requestContext, operationContext, state.supergraphSchema, state.nullable);
   };

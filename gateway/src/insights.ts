@@ -26,7 +26,7 @@ export function insightsAssets(): Record<string, StaticAsset> {
   try {
     chart = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
   } catch (err) {
-    throw new Error(`The insights page needs chart.js, a dependency of @partnerskap/gateway (npm install): ${(err as Error).message}`);
+    throw new Error(`The insights page needs chart.js, a dependency of @partnerskap/gateway (npm install): ${(err as Error).message}`, { cause: err });
   }
   const asset = pageAsset(INSIGHTS_CSP);
   const { html: HTML, js: JS, css: CSS, text: TEXT } = CONTENT_TYPES;

@@ -7,7 +7,9 @@ import { DEFAULT_RATE_LIMITS } from './rate-limit.js';
 import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from './introspection-queries.js';
 
 const dir = new URL('../../operations/', import.meta.url);
-const operations = readdirSync(dir).filter((f) => f.endsWith('.graphql')).map((f) => ({ name: f, text: readFileSync(new URL(f, dir), 'utf8') }));
+const operations = readdirSync(dir)
+  .filter((f) => f.endsWith('.graphql'))
+  .map((f) => ({ name: f, text: readFileSync(new URL(f, dir), 'utf8') }));
 const tokens = (text: string) => {
   const lexer = new Lexer(new Source(text));
   let n = 0;
@@ -17,7 +19,11 @@ const tokens = (text: string) => {
 
 /** `query { ...F0 }` and fragments F0..F(links-1), each spreading the next as `body` says, F(links) selecting `__typename`. */
 const fragmentChain = (links: number, body: (next: string) => string): string =>
-  ['query { ...F0 }', ...Array.from({ length: links }, (_, i) => `fragment F${i} on Query { ${body(`F${i + 1}`)} }`), `fragment F${links} on Query { __typename }`].join('\n');
+  [
+    'query { ...F0 }',
+    ...Array.from({ length: links }, (_, i) => `fragment F${i} on Query { ${body(`F${i + 1}`)} }`),
+    `fragment F${links} on Query { __typename }`,
+  ].join('\n');
 
 describe('operation limits', () => {
   it('measure depth (through fragments), aliases and directives', () => {
@@ -46,10 +52,20 @@ describe('operation limits', () => {
   });
 
   it('measure what __schema and __type select apart, without its depth, so the standard introspection queries pass', () => {
-    const everyOption = { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true };
+    const everyOption = {
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    };
     // graphql 17's typeDepth at its largest (100): TypeRef's ofType nested 100 times.
     const ofType = (level: number): string => (level === 0 ? '' : `ofType { name kind ${ofType(level - 1)} }`);
-    const deepest = GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS.replace(/fragment TypeRef on __Type \{[^]*$/, `fragment TypeRef on __Type { kind name ${ofType(100)} }`);
+    const deepest = GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS.replace(
+      /fragment TypeRef on __Type \{[^]*$/,
+      `fragment TypeRef on __Type { kind name ${ofType(100)} }`,
+    );
     const queries = {
       'graphql 16, defaults': getIntrospectionQuery(),
       'graphql 16, every option': getIntrospectionQuery(everyOption),

@@ -12,9 +12,9 @@ const server = createGatewayServer({
   ...(config.supergraphSourceUrl ? { supergraphSourceUrl: config.supergraphSourceUrl } : { supergraphPath: config.supergraphPath }),
   supergraphPollMs: config.supergraphPollMs,
   onSupergraphReload: ({ applied }) => recordSupergraphReload(applied ? 'applied' : 'refused'),
-  subgraphUrls: config.subgraphs.urlOf,
+  subgraphUrls: (name) => config.subgraphs.urlOf(name),
   authenticate,
-  secrets: config.subgraphs.secretOf,
+  secrets: (name) => config.subgraphs.secretOf(name),
   ...gatewayOptionsFrom(config),
 });
 const gateway = await listenGateway(server, { port: config.port, host: config.host, shutdownGraceMs: config.shutdownGraceMs });

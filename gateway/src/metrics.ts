@@ -1,7 +1,5 @@
-import { type ApolloServerPlugin } from '@apollo/server';
-import { DURATION_BUCKETS, type ServiceMetrics, type ServiceMetricsOptions, createServiceMetrics, useRequestMetrics } from '@partnerskap/common';
+import { DURATION_BUCKETS, type ServiceMetrics, type ServiceMetricsOptions, createServiceMetrics } from '@partnerskap/common';
 import { Counter, Histogram } from 'prom-client';
-import { type GatewayContext } from './data-source.js';
 
 /** How a subgraph fetch ended: the HTTP status it answered with (`200`, `401`, ...), or no answer. */
 export type FetchStatus = `${number}` | 'timeout' | 'unavailable';
@@ -59,8 +57,18 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     labelNames: ['subgraph', 'reason'] as const,
     registers,
   });
-  const merged = new Counter({ name: 'partnerskap_subgraph_deduplicated_total', help: 'Subgraph queries merged into an identical one in flight', labelNames: subgraph, registers });
-  const retries = new Counter({ name: 'partnerskap_subgraph_retries_total', help: 'Subgraph queries sent once more after a failed connection', labelNames: subgraph, registers });
+  const merged = new Counter({
+    name: 'partnerskap_subgraph_deduplicated_total',
+    help: 'Subgraph queries merged into an identical one in flight',
+    labelNames: subgraph,
+    registers,
+  });
+  const retries = new Counter({
+    name: 'partnerskap_subgraph_retries_total',
+    help: 'Subgraph queries sent once more after a failed connection',
+    labelNames: subgraph,
+    registers,
+  });
   const hits = new Counter({ name: 'partnerskap_response_cache_hits_total', help: 'Public answers served from the response cache', registers });
   const misses = new Counter({ name: 'partnerskap_response_cache_misses_total', help: 'Cacheable public answers not in the response cache', registers });
   new Counter({
@@ -83,12 +91,4 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     retried: (name) => retries.inc({ subgraph: name }),
     responseCache: (hit) => (hit ? hits : misses).inc(),
   };
-}
-
-/**
- * The request metrics plugin (the kit's, the same as the subgraphs'): counts each operation into
- * the metrics its context carries (`serveGraphQL` puts the gateway's there when `/metrics` is on).
- */
-export function useMetrics(): ApolloServerPlugin<GatewayContext> {
-  return useRequestMetrics() as ApolloServerPlugin<GatewayContext>;
 }

@@ -11,11 +11,15 @@ import { type GatewayServerOptions } from './server.js';
  */
 export function gatewayOptionsFrom(
   config: GatewayConfig,
-): Pick<GatewayServerOptions, 'development' | 'limits' | 'rateLimits' | 'subgraphCalls' | 'trustedProxies' | 'responseCacheTtlSeconds' | 'metrics' | 'corsOrigins'> {
+): Pick<
+  GatewayServerOptions,
+  'development' | 'limits' | 'rateLimits' | 'rateLimitRedisUrl' | 'subgraphCalls' | 'trustedProxies' | 'responseCacheTtlSeconds' | 'metrics' | 'corsOrigins'
+> {
   return {
     development: config.development,
     limits: config.limits,
     rateLimits: config.rateLimits,
+    ...(config.rateLimitRedisUrl ? { rateLimitRedisUrl: config.rateLimitRedisUrl } : {}),
     subgraphCalls: config.subgraphCalls,
     trustedProxies: config.trustedProxies,
     responseCacheTtlSeconds: config.responseCacheTtlSeconds,

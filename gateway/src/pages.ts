@@ -29,6 +29,6 @@ export function packageFile(name: string, file: string, neededBy: string): strin
   try {
     return join(dirname(createRequire(import.meta.url).resolve(`${name}/package.json`)), file);
   } catch (err) {
-    throw new Error(`${neededBy} needs ${name}, a dependency of @partnerskap/gateway (npm install): ${(err as Error).message}`);
+    throw new Error(`${neededBy} needs ${name}, a dependency of @partnerskap/gateway (npm install): ${(err as Error).message}`, { cause: err });
   }
 }

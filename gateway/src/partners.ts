@@ -26,7 +26,9 @@ export function createPartnerProbe(options: PartnerProbeOptions): () => Promise<
     const of = subgraphs.map((s) => `${s.name} ${s.url}`).join('\n');
     const now = performance.now();
     if (last && last.of === of && now - last.at < cacheMs) return last.states;
-    const states = Promise.all(subgraphs.map(async ({ name, url }) => [name, await probe(url, timeoutMs)] as const)).then(Object.fromEntries);
+    const states = Promise.all(subgraphs.map(async ({ name, url }) => [name, await probe(url, timeoutMs)] as const)).then(
+      (entries) => Object.fromEntries(entries) as Record<string, PartnerState>,
+    );
     last = { at: now, of, states };
     return states;
   };

@@ -1,34 +1,36 @@
 import { type IncomingMessage } from 'node:http';
-import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServer, type ApolloServerOptionsWithGateway } from '@apollo/server';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { type GatewayExecutionResult, type GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
-import { APOLLO_REQUEST_CODES, ErrorCode, type ListeningService, PUBLIC, errorBehaviourOf, errorBody, halted, serveGraphQL } from '@partnerskap/common';
-import { type ASTNode, type DocumentNode, GraphQLError, type GraphQLFormattedError, Kind, print } from 'graphql';
+import { ErrorCode, type ListeningService, PUBLIC, entryLog, errorBehaviourOf, errorBody, halted, serveGraphQL } from '@partnerskap/common';
+import { type DocumentNode, GraphQLError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { createNullOnErrorExecutor } from './error-behaviour.js';
-import { DEFAULT_LIMITS, type Limits, useLimits } from './limits.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
+import { maskError } from './masking.js';
 import { EXPLORER_PATH, explorerAssets } from './explorer.js';
 import { insightsAssets } from './insights.js';
+import { useErrorLog } from './plugins/use-error-log.js';
 import { useGuards } from './plugins/use-guards.js';
 import { useLandingPage } from './plugins/use-landing-page.js';
+import { useLimits } from './plugins/use-limits.js';
 import { useLocalIntrospection } from './plugins/use-local-introspection.js';
+import { useMetrics } from './plugins/use-metrics.js';
 import { useResolvedOperation } from './plugins/use-resolved-operation.js';
-import { DEFAULT_RATE_LIMITS, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
-import { useResponseCache } from './response-cache.js';
-import { type GatewayMetrics, createGatewayMetrics, useMetrics } from './metrics.js';
+import { useResponseCache } from './plugins/use-response-cache.js';
+import { DEFAULT_RATE_LIMITS, type RateLimiter, type RateLimits, clientAddress, createRateLimiter } from './rate-limit.js';
+import { type GatewayMetrics, createGatewayMetrics } from './metrics.js';
 import { type LoadedSupergraph } from './supergraph.js';
 import { createPartnerProbe } from './partners.js';
 import { type SupergraphSourceOptions, supergraphSource } from './supergraph-source.js';
 import { envName } from './config.js';
-
-/** Codes a client may see as they are: ours (kit's list) and Apollo's request errors. Everything else is masked. */
-const SHOWN_CODES = new Set<string>([...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR), ...APOLLO_REQUEST_CODES]);
-
-/** The extensions a client may see; anything else (`serviceName`, `response.url`, `exception`, stack) stays in the log. */
-const SHOWN_EXTENSIONS = ['code', 'field', 'limit', 'partner'] as const;
 
 /** Options of {@link createGatewayServer}. */
 export interface GatewayServerOptions {
@@ -58,6 +60,8 @@ export interface GatewayServerOptions {
   subgraphCalls?: SubgraphCallOptions;
   /** Requests per minute per caller (default {@link DEFAULT_RATE_LIMITS}). */
   rateLimits?: RateLimits;
+  /** A Redis the replicas count their rate limits in (default none: each process counts in its memory; see rate-limit.ts). */
+  rateLimitRedisUrl?: string;
   /** Proxies whose `X-Forwarded-For` is believed (their addresses). */
   trustedProxies?: readonly string[];
   /** Origins browsers may call from, `http://host:*` for any port (default: {@link DEVELOPMENT_CORS_ORIGINS} in development, none in production). */
@@ -82,61 +86,12 @@ export interface GatewayServer {
   subgraphs(): { name: string; url: string }[];
   /** Looks for a new supergraph now, as the poll does (resolves once it is applied or refused). */
   reloadSupergraph(): Promise<void>;
-  /** Closes the connection pools to the subgraphs (after the server has stopped). */
+  /** Closes the connection pools to the subgraphs and the rate limiter's store (after the server has stopped). */
   close(): Promise<void>;
+  /** The rate limiter admitting requests (its store, whether that store is reachable). */
+  rateLimiter: RateLimiter;
   /** Admits a request (identity, rate limit) or answers it with 401/429. */
   admit: Parameters<typeof serveGraphQL<GatewayContext>>[0]['admit'];
-}
-
-/** "Did you mean ...?" in validation messages: a map of the schema for whoever probes it. */
-const SUGGESTION = / ?Did you mean .*\?$/;
-
-/** graphql-js's message for a variable that failed coercion: it quotes the client's value back. */
-const INVALID_VARIABLE = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)" got invalid value /;
-
-/**
- * A variable coercion error without the value the client sent (a reflected value is a gift to
- * whoever probes, and may be someone's personal data in a log or a screenshot): the variable and
- * the type it expects, from the variable's definition graphql-js attaches to the error.
- */
-function withoutEchoedValue(message: string, error: unknown): string {
-  const match = INVALID_VARIABLE.exec(message);
-  if (!match) return message;
-  const node = (error as { nodes?: readonly ASTNode[] } | undefined)?.nodes?.[0];
-  const expected = node?.kind === Kind.VARIABLE_DEFINITION ? `; expected type "${print(node.type)}"` : '';
-  return `Variable "$${match[1]}" got an invalid value${expected}`;
-}
-
-/**
- * Logs every error of an operation, in full, with its correlation id, the operation's name and the
- * subgraph it came from (what the client sees is masked).
- */
-function logErrors(logger: Logger): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart({ contextValue }) {
-      return {
-        async didEncounterErrors({ errors, operationName, request }) {
-          for (const error of errors) {
-            const code = error.extensions?.code;
-            const expected = typeof code === 'string' && SHOWN_CODES.has(code);
-            // Apollo names the subgraph of an error it answered (`serviceName`); ours name it when no answer came.
-            const subgraph = error.extensions?.serviceName ?? error.extensions?.partner ?? error.extensions?.subgraph;
-            logger[expected ? 'info' : 'error']({
-              requestId: contextValue.requestId,
-              operationName: operationName ?? request.operationName ?? null,
-              ...(typeof subgraph === 'string' ? { subgraph } : {}),
-              caller: contextValue.identity.role,
-              code,
-              msg: error.message,
-              path: error.path,
-              extensions: error.extensions,
-              stack: expected ? undefined : (error.originalError?.stack ?? error.stack),
-            });
-          }
-        },
-      };
-    },
-  };
 }
 
 /** What Apollo Server takes as its gateway. */
@@ -155,7 +110,10 @@ function withValueCompletionAsErrors<T extends { errors?: readonly unknown[]; ex
   const errors = problems.map((problem: GraphQLError) => {
     // Apollo's own class (graphql's CommonJS copy): an error of another copy reaches formatError without its path.
     const Of = (problem instanceof Error ? problem.constructor : GraphQLError) as typeof GraphQLError;
-    return new Of(String(problem.message), { ...(problem.path ? { path: problem.path } : {}), extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, valueCompletion: true } });
+    return new Of(String(problem.message), {
+      ...(problem.path ? { path: problem.path } : {}),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, valueCompletion: true },
+    });
   });
   return { ...result, errors: [...(result.errors ?? []), ...errors], extensions: Object.keys(extensions).length > 0 ? extensions : undefined };
 }
@@ -166,7 +124,10 @@ function withValueCompletionAsErrors<T extends { errors?: readonly unknown[]; ex
  * what they are, a validation failure of the client's document: HTTP 400 `GRAPHQL_VALIDATION_FAILED`,
  * not a 500 with a stack in the log.
  */
-function withPlannerRefusalsAsBadRequests(gateway: ApolloGateway, nullOnError: (requestContext: GatewayGraphQLRequestContext) => Promise<GatewayExecutionResult>): GatewayInterface {
+function withPlannerRefusalsAsBadRequests(
+  gateway: ApolloGateway,
+  nullOnError: (requestContext: GatewayGraphQLRequestContext) => Promise<GatewayExecutionResult>,
+): GatewayInterface {
   return {
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
@@ -230,7 +191,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     check: (supergraph) => {
       const problems = supergraph.subgraphs.flatMap(({ name, url }) => [
         ...(urlOf(name, url) ? [] : [`no URL for subgraph ${name} (compose it with one, or set ${envName(name)}_URL)`]),
-        ...((secretOf(name)?.length ?? 0) >= 32 ? [] : [`no gateway secret for subgraph ${name} (set GATEWAY_SECRET_${envName(name)}, at least 32 characters)`]),
+        ...((secretOf(name)?.length ?? 0) >= 32
+          ? []
+          : [`no gateway secret for subgraph ${name} (set GATEWAY_SECRET_${envName(name)}, at least 32 characters)`]),
       ]);
       return problems.length > 0 ? problems.join('; ') : undefined;
     },
@@ -259,6 +222,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     },
   });
   const nullOnError = createNullOnErrorExecutor((name) => sources.get(name));
+  const customCost = options.estimateCost;
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     if (pending) derived.set(apiSchema, (latest = pending));
     loaded = true;
@@ -269,6 +233,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
     stopOnTerminationSignals: false,
     introspection: options.development,
+    // Apollo's own removal of "Did you mean ...?" from validation errors (a map of the schema for whoever probes it): production only.
+    hideSchemaDetailsFromClientErrors: !options.development,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: limits.tokens },
@@ -278,26 +244,21 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       ApolloServerPluginUsageReportingDisabled(),
       // First: a request whose operation cannot be picked is malformed, whatever else it is.
       useResolvedOperation(),
-      useLimits(limits, options.estimateCost ?? ((document, variables, operationName, schema) => stateOf(schema).estimateCost(document, variables, operationName))),
+      // Limits, guards and cost read one analysis of the operation (analysis.ts), made by useResolvedOperation.
+      useLimits({
+        limits,
+        estimateCost: customCost
+          ? (document, variables, operationName) => customCost(document, variables, operationName)
+          : (document, variables, operationName, schema, analysis) => stateOf(schema).estimateCost(document, variables, operationName, analysis),
+      }),
       useGuards({ guardsOf: (schema) => stateOf(schema).guards }),
-      logErrors(logger),
+      useErrorLog({ logger }),
       useMetrics(),
-      useResponseCache(options.responseCacheTtlSeconds ?? 0),
+      useResponseCache({ ttlSeconds: options.responseCacheTtlSeconds ?? 0 }),
       useLocalIntrospection(),
       options.development ? useLandingPage({ explorerPath: EXPLORER_PATH }) : ApolloServerPluginLandingPageDisabled(),
     ],
-    formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-      const code = formatted.extensions?.code;
-      const path = formatted.path ? { path: formatted.path } : {};
-      if (typeof code !== 'string' || !SHOWN_CODES.has(code)) {
-        return { message: 'Internal server error', ...path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
-      }
-      const extensions: Record<string, unknown> = {};
-      for (const key of SHOWN_EXTENSIONS) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
-      const shown = code === 'BAD_USER_INPUT' ? withoutEchoedValue(formatted.message, error) : formatted.message;
-      const message = options.development ? shown : shown.replace(SUGGESTION, '');
-      return { message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...path, extensions };
-    },
+    formatError: maskError,
   });
 
   // Service tokens are checked against the subgraphs of the supergraph being served, never a name a token chooses.
@@ -307,8 +268,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     return served.names;
   };
   const authenticate = withServiceTokens(options.authenticate, options.secrets, servedNames);
-  const limiter = createRateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
-  const publicCostPerMinute = options.rateLimits?.publicCostPerMinute ?? DEFAULT_RATE_LIMITS.publicCostPerMinute;
+  const limiter = createRateLimiter({
+    limits: options.rateLimits ?? DEFAULT_RATE_LIMITS,
+    ...(options.rateLimitRedisUrl ? { redisUrl: options.rateLimitRedisUrl } : {}),
+    logger,
+  });
   const proxies = new Set(options.trustedProxies ?? []);
   const tooMany = (requestId: string, caller: string, retryAfterS: number) => {
     logger.warn({ requestId, code: ErrorCode.RATE_LIMITED, caller, msg: 'rate limited' });
@@ -328,21 +292,19 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       // A refused token is counted like a public request from its address: refusals are not free
       // to send, and one over the limit is told 429, whatever token it carries. (A valid partner
       // keeps its own bucket below, so a flood of bad tokens from a shared address does not stop it.)
-      const unverified = limiter.keyOf(PUBLIC, address);
-      const decision = limiter.take(unverified.key, unverified.perMinute);
+      const decision = await limiter.request(PUBLIC, address);
       if (!decision.allowed) return tooMany(requestId, 'unverified', decision.retryAfterS);
       const message = (err as Error).message;
       logger.info({ requestId, code: ErrorCode.UNAUTHENTICATED, msg: message });
       return { status: 401, headers: { 'www-authenticate': 'Bearer' }, body: errorBody(ErrorCode.UNAUTHENTICATED, message) };
     }
-    const { key, perMinute } = limiter.keyOf(identity, address);
-    const decision = limiter.take(key, perMinute);
+    const decision = await limiter.request(identity, address);
     if (!decision.allowed) return tooMany(requestId, identity.role, decision.retryAfterS);
     if (identity.role !== 'public') return { context: { identity, requestId } };
     // The public pays for what it asks in cost units too (taken once the operation is estimated).
     const costBudget = {
-      charge: (cost: number) => {
-        const charged = limiter.take(`cost:${key}`, publicCostPerMinute, cost);
+      charge: async (cost: number) => {
+        const charged = await limiter.cost(address, cost);
         return charged.allowed ? undefined : charged.retryAfterS;
       },
     };
@@ -353,13 +315,15 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     options: { ...options, logger },
     loaded: () => loaded,
     supergraph: () => latest,
-    subgraphs: () => (latest?.subgraphs ?? []).flatMap(({ name, url }) => {
-      const target = urlOf(name, url);
-      return target ? [{ name, url: target }] : [];
-    }),
+    subgraphs: () =>
+      (latest?.subgraphs ?? []).flatMap(({ name, url }) => {
+        const target = urlOf(name, url);
+        return target ? [{ name, url: target }] : [];
+      }),
     reloadSupergraph: () => source.poll(),
     admit,
-    close: async () => void (await Promise.all([...sources.values()].map((s) => s.close()))),
+    rateLimiter: limiter,
+    close: async () => void (await Promise.all([...[...sources.values()].map((s) => s.close()), limiter.close()])),
   };
 }
 
@@ -368,7 +332,12 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
  * Sandbox and a frontend's dev server on this machine, whatever its port (Vite's 5173, 3000, 8080...).
  * Production answers none unless they are listed.
  */
-export const DEVELOPMENT_CORS_ORIGINS: readonly string[] = Object.freeze(['https://studio.apollographql.com', 'http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*']);
+export const DEVELOPMENT_CORS_ORIGINS: readonly string[] = Object.freeze([
+  'https://studio.apollographql.com',
+  'http://localhost:*',
+  'http://127.0.0.1:*',
+  'http://[::1]:*',
+]);
 
 /** A gateway listening for HTTP. */
 export interface ListeningGateway extends ListeningService {
@@ -386,10 +355,13 @@ export interface ListeningGateway extends ListeningService {
  */
 export async function listenGateway(gateway: GatewayServer, options: { port: number; host?: string; shutdownGraceMs?: number }): Promise<ListeningGateway> {
   const { options: o } = gateway;
+  // A shared rate limit store gets a moment to connect, so the first requests count in it; if it
+  // cannot be reached the gateway starts anyway, counting in memory (rate-limit.ts says why).
+  await gateway.rateLimiter.connected();
   const metrics = (o.metrics ?? o.development) ? createGatewayMetrics() : undefined;
   // Each partner of the served supergraph at the URL the gateway calls. Reported, never a reason
   // for 503: with one partner down the gateway still serves the others' data.
-  const partners = createPartnerProbe({ subgraphs: gateway.subgraphs });
+  const partners = createPartnerProbe({ subgraphs: () => gateway.subgraphs() });
   const listening = await serveGraphQL<GatewayContext>({
     server: gateway.server,
     port: options.port,
@@ -403,7 +375,7 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     ...(metrics ? { metrics } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
     assets: { ...insightsAssets(), ...(o.development ? explorerAssets() : {}) },
-    log: (entry) => o.logger!.error(entry),
+    log: entryLog(o.logger!),
   });
   let stopping: Promise<void> | undefined;
   return {

@@ -86,7 +86,12 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSo
       text = await read();
     } catch (err) {
       // A source that cannot be read for a moment (a file being replaced, a registry down) is not a new supergraph.
-      logger.warn({ msg: 'supergraph source unreadable; still serving the current supergraph', source: where, reason: (err as Error).message, supergraph: current?.id });
+      logger.warn({
+        msg: 'supergraph source unreadable; still serving the current supergraph',
+        source: where,
+        reason: (err as Error).message,
+        supergraph: current?.id,
+      });
       return;
     }
     if (text === undefined || text === lastText) return;
@@ -121,7 +126,7 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSo
       try {
         current = judge(text);
       } catch (err) {
-        throw new Error(`The supergraph at ${where} cannot be served: ${(err as Error).message}`);
+        throw new Error(`The supergraph at ${where} cannot be served: ${(err as Error).message}`, { cause: err });
       }
       options.willApply?.(current);
       if (pollMs > 0) {

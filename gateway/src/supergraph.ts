@@ -63,7 +63,8 @@ function readRequiredBy(document: DocumentNode): Map<string, string[]> {
  * is composed here: composition happened before the file was published.
  */
 export function readSupergraph(sdl: string): LoadedSupergraph {
-  if (!/@link\(url: "https:\/\/specs\.apollo\.dev\/join\/v/.test(sdl)) throw new Error('not a supergraph: it links no join spec (was it composed with npm run compose?)');
+  if (!/@link\(url: "https:\/\/specs\.apollo\.dev\/join\/v/.test(sdl))
+    throw new Error('not a supergraph: it links no join spec (was it composed with npm run compose?)');
   const loadable = loadableSupergraph(sdl);
   const supergraph = Supergraph.build(loadable, { validateSupergraph: true });
   // The API schema is what clients see: building it proves the gateway can serve this supergraph.

@@ -13,7 +13,9 @@ if (process.env.NODE_ENV === 'production') {
 const { values } = parseArgs({ options: { role: { type: 'string' }, org: { type: 'string' }, expires: { type: 'string', default: '8h' } } });
 const identity = identityFromClaims({ role: values.role, org: values.org });
 if (!identity || identity.role === 'service') {
-  console.error(`${USAGE}\n(institution: 9-digit org number; school-owner: 2- or 4-digit county/municipality number or 9-digit org number; union: code such as UDF; teacher: id such as t-0123456789)`);
+  console.error(
+    `${USAGE}\n(institution: 9-digit org number; school-owner: 2- or 4-digit county/municipality number or 9-digit org number; union: code such as UDF; teacher: id such as t-0123456789)`,
+  );
   process.exit(2);
 }
 console.log(await signDevToken(await loadOrCreateDevKey(), identity, values.expires));

@@ -5,7 +5,8 @@
  * schema, authorization guards and costs changed, and the registered operations it breaks.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import * as graphql from 'graphql';
+import * as inspector from '@graphql-inspector/core';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -14,14 +15,16 @@ import { Supergraph } from '@apollo/federation-internals';
 import { type ConstDirectiveNode, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, Kind, type OperationDefinitionNode } from 'graphql';
 import { type Guard } from '@partnerskap/common';
 import { DEFAULT_LIMITS, createCostEstimator } from '@partnerskap/gateway';
-import { type NullabilityViolation, type RegisteredSubgraph, SUBGRAPHS, SUPERGRAPH_FILE, nullabilityViolations, readNullabilityExceptions, readSdl, unacceptedHints } from './compose.js';
-
-// One copy of graphql for everything that touches a schema: the CommonJS one that
-// @apollo/federation-internals builds the API schema with. Under vitest an ESM `import` of
-// graphql gets the .mjs copy, whose `instanceof` checks refuse the other copy's schema objects.
-const require = createRequire(import.meta.url);
-const graphql = require('graphql') as typeof import('graphql');
-const inspector = require('@graphql-inspector/core') as typeof import('@graphql-inspector/core');
+import {
+  type NullabilityViolation,
+  type RegisteredSubgraph,
+  SUBGRAPHS,
+  SUPERGRAPH_FILE,
+  nullabilityViolations,
+  readNullabilityExceptions,
+  readSdl,
+  unacceptedHints,
+} from './compose.js';
 
 /** Why the check could not run at all (the CLI exits 2): codes, as the rest of the project's errors. */
 export const CheckErrorCode = {
@@ -180,9 +183,10 @@ export async function checkSubgraph(options: CheckOptions): Promise<CheckResult>
   if (composition.supergraphSdl !== undefined) {
     result.nullability = nullabilityViolations(composition.supergraphSdl, options.nullabilityExceptions ?? readNullabilityExceptions());
     const next = Supergraph.build(composition.supergraphSdl, { supportedFeatures: null });
-    const before = current.apiSchema().toGraphQLJSSchema() as GraphQLSchema;
-    const after = next.apiSchema().toGraphQLJSSchema() as GraphQLSchema;
-    const found = await inspector.diff(before, after);
+    const before = current.apiSchema().toGraphQLJSSchema();
+    const after = next.apiSchema().toGraphQLJSSchema();
+    // Typed as read here: the inspector's `Change` leaves its `type` as `any`.
+    const found: { type: string; path?: string; message: string; criticality: { level: string; reason?: string } }[] = await inspector.diff(before, after);
     // A new element's description is part of its addition, not a change of its own.
     const added = new Set(found.filter((c) => c.type.endsWith('_ADDED') && !c.type.includes('DESCRIPTION')).map((c) => c.path));
     for (const change of found) {
@@ -199,14 +203,19 @@ export async function checkSubgraph(options: CheckOptions): Promise<CheckResult>
     result.costs = compareCosts(oldDoc, newDoc);
     result.operations = checkOperations({ operationsDir, before, after, currentSdl, nextSdl: composition.supergraphSdl, costLimit });
   }
-  const refused = result.composition.errors.length > 0 || result.nullability.length > 0 || result.changes.breaking.length > 0 || result.operations.broken.length > 0;
+  const refused =
+    result.composition.errors.length > 0 || result.nullability.length > 0 || result.changes.breaking.length > 0 || result.operations.broken.length > 0;
   const exitCode = result.composition.errors.length > 0 || result.nullability.length > 0 || (refused && !allowBreaking) ? 1 : 0;
   const { subgraph, ...findings } = result;
   return { subgraph, summary: summarize(result, allowBreaking), ok: !refused, exitCode, ...findings };
 }
 
 /** Composes with error codes (`compose()` in compose.ts keeps only the messages). */
-function composeCandidate(subgraphs: { name: string; url: string; sdl: string }[]): { supergraphSdl?: string; errors: { code: string; message: string }[]; hints: { code: string; message: string }[] } {
+function composeCandidate(subgraphs: { name: string; url: string; sdl: string }[]): {
+  supergraphSdl?: string;
+  errors: { code: string; message: string }[];
+  hints: { code: string; message: string }[];
+} {
   const services = [];
   for (const { name, url, sdl } of subgraphs) {
     try {
@@ -218,6 +227,7 @@ function composeCandidate(subgraphs: { name: string; url: string; sdl: string }[
   const composed = composeServices(services);
   const hints = unacceptedHints((composed.hints ?? []).map((h) => ({ code: h.definition.code, message: h.message })));
   if (composed.errors) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- composition's codes are strings; anything else is shown as it comes
     return { errors: composed.errors.map((e) => ({ code: String(e.extensions.code ?? 'COMPOSITION_ERROR'), message: e.message })), hints };
   }
   return { supergraphSdl: composed.supergraphSdl, errors: [], hints };
@@ -226,7 +236,13 @@ function composeCandidate(subgraphs: { name: string; url: string; sdl: string }[
 // Guards and costs are compared on the supergraphs, not the subgraph SDL: they are what the gateway
 // reads and what composition merged from every subgraph that declares the element.
 const GUARD_DIRECTIVES = new Set(['authenticated', 'requiresScopes', 'policy']);
-const COST_DIRECTIVES: Record<string, '@cost' | '@listSize'> = { cost: '@cost', listSize: '@listSize', cost__listSize: '@listSize', federation__cost: '@cost', federation__listSize: '@listSize' };
+const COST_DIRECTIVES: Record<string, '@cost' | '@listSize'> = {
+  cost: '@cost',
+  listSize: '@listSize',
+  cost__listSize: '@listSize',
+  federation__cost: '@cost',
+  federation__listSize: '@listSize',
+};
 
 /** Every type, field, argument and input field of the supergraph (join and link types left out) with its directives. */
 function elements(doc: DocumentNode): Map<string, readonly ConstDirectiveNode[]> {
@@ -363,7 +379,9 @@ interface OperationCheckOptions {
 
 /** Validates each registered operation against both API schemas and estimates its cost against both supergraphs. */
 function checkOperations({ operationsDir, before, after, currentSdl, nextSdl, costLimit }: OperationCheckOptions): CheckResult['operations'] {
-  const files = readdirSync(operationsDir).filter((f) => f.endsWith('.graphql')).sort();
+  const files = readdirSync(operationsDir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort();
   let samples: Record<string, { variables?: Record<string, unknown> }> = {};
   try {
     samples = JSON.parse(readFileSync(resolve(operationsDir, 'variables.json'), 'utf8')) as typeof samples;
@@ -400,7 +418,9 @@ function checkOperations({ operationsDir, before, after, currentSdl, nextSdl, co
       const worstBefore = Math.max(cost.before, cost.fullPageBefore ?? 0);
       const worstAfter = Math.max(cost.after, cost.fullPageAfter ?? 0);
       if (errors.length === 0 && worstAfter > costLimit && worstBefore <= costLimit) {
-        errors.push(`its estimated cost ${fmt(worstAfter)}${worstAfter === cost.fullPageAfter ? ` (first: ${DEFAULT_LIMITS.pageSize})` : ''} is over the gateway's cost limit of ${fmt(costLimit)} (was ${fmt(worstBefore)}): the gateway would refuse it with LIMIT_EXCEEDED`);
+        errors.push(
+          `its estimated cost ${fmt(worstAfter)}${worstAfter === cost.fullPageAfter ? ` (first: ${DEFAULT_LIMITS.pageSize})` : ''} is over the gateway's cost limit of ${fmt(costLimit)} (was ${fmt(worstBefore)}): the gateway would refuse it with LIMIT_EXCEEDED`,
+        );
       }
       if (errors.length > 0) result.broken.push({ operation, file, errors });
     }
@@ -448,9 +468,18 @@ export function formatCheck(result: CheckResult): string {
   };
   const change = (c: SchemaChange) => `  ${c.message}`;
   if (result.newSubgraph) lines.push('', `${result.subgraph} is not in schema/supergraph.graphql yet: everything it adds is new.`);
-  section('Composition errors', result.composition.errors.map((e) => `  ${e.code}: ${e.message}`));
-  section('Composition hints (npm run compose refuses them until accepted in tools/schema/compose.ts)', result.composition.hints.map((h) => `  ${h.code}: ${h.message}`));
-  section("Nullability rule: a partner's outage is local (npm run compose refuses these too)", result.nullability.map((v) => `  ${v.message}`));
+  section(
+    'Composition errors',
+    result.composition.errors.map((e) => `  ${e.code}: ${e.message}`),
+  );
+  section(
+    'Composition hints (npm run compose refuses them until accepted in tools/schema/compose.ts)',
+    result.composition.hints.map((h) => `  ${h.code}: ${h.message}`),
+  );
+  section(
+    "Nullability rule: a partner's outage is local (npm run compose refuses these too)",
+    result.nullability.map((v) => `  ${v.message}`),
+  );
   section('Breaking changes', result.changes.breaking.map(change));
   section(
     'Operations broken',
@@ -458,19 +487,29 @@ export function formatCheck(result: CheckResult): string {
     result.operations.broken.length,
   );
   // Why a change is dangerous is not obvious from its message (why one breaks is).
-  section('Dangerous changes', result.changes.dangerous.map((c) => `${change(c)}${c.reason ? `\n      ${c.reason}` : ''}`));
+  section(
+    'Dangerous changes',
+    result.changes.dangerous.map((c) => `${change(c)}${c.reason ? `\n      ${c.reason}` : ''}`),
+  );
   section('Safe changes', result.changes.safe.map(change));
   section(
     'Authorization guards',
     result.guards.map((g) => {
       const what = g.element === 'new' ? ' (new)' : g.element === 'removed' ? ' (removed with it)' : '';
-      const verdict = g.loosened ? `  SECURITY: ${g.tightened ? 'changed' : g.kind === 'removed' ? 'removed' : 'loosened'}, review who may now see it` : g.tightened ? '  tightened: callers it admitted may now be refused' : '';
+      const verdict = g.loosened
+        ? `  SECURITY: ${g.tightened ? 'changed' : g.kind === 'removed' ? 'removed' : 'loosened'}, review who may now see it`
+        : g.tightened
+          ? '  tightened: callers it admitted may now be refused'
+          : '';
       return `  ${g.coordinate}${what}: ${g.before ?? '(no guard)'} -> ${g.after ?? '(no guard)'}${verdict}`;
     }),
   );
   section(
     'Costs',
-    result.costs.map((c) => `  ${c.coordinate}${c.element === 'new' ? ' (new)' : c.element === 'removed' ? ' (removed with it)' : ''}: ${c.before ?? `(no ${c.directive})`} -> ${c.after ?? `(no ${c.directive})`}`),
+    result.costs.map(
+      (c) =>
+        `  ${c.coordinate}${c.element === 'new' ? ' (new)' : c.element === 'removed' ? ' (removed with it)' : ''}: ${c.before ?? `(no ${c.directive})`} -> ${c.after ?? `(no ${c.directive})`}`,
+    ),
   );
   section(
     "Registered operations' estimated costs (the gateway's estimate with operations/variables.json)",
@@ -486,9 +525,11 @@ export function formatCheck(result: CheckResult): string {
   );
   if (result.composition.errors.length > 0) lines.push('', 'Refused: the subgraphs do not compose with this SDL.');
   else if (result.nullability.length > 0) {
-    lines.push('', 'Refused: make these fields nullable, or list each in schema/nullability-exceptions.json with the reason it may blank its parent (reviewed).');
-  }
-  else if (!result.ok) {
+    lines.push(
+      '',
+      'Refused: make these fields nullable, or list each in schema/nullability-exceptions.json with the reason it may blank its parent (reviewed).',
+    );
+  } else if (!result.ok) {
     lines.push(
       '',
       result.exitCode === 0
@@ -505,7 +546,11 @@ const USAGE = 'usage: npm run schema:check -- <subgraph> [--sdl <file>] [--allow
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { sdl: { type: 'string' }, 'allow-breaking': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { sdl: { type: 'string' }, 'allow-breaking': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;

@@ -25,7 +25,7 @@ export function useLandingPage(options: LandingPageOptions): ApolloServerPlugin 
   return {
     async serverWillStart(service) {
       const listener = await sandbox.serverWillStart?.(service);
-      const render = listener?.renderLandingPage;
+      const render = listener?.renderLandingPage?.bind(listener);
       if (!listener || !render) return listener;
       return {
         ...listener,

@@ -1,8 +1,17 @@
-import { type ApolloServerPlugin } from '@apollo/server';
-import { type GatewayContext } from './data-source.js';
+import { type ApolloServerPlugin, HeaderMap } from '@apollo/server';
+import { type FormattedExecutionResult, OperationTypeNode } from 'graphql';
+import { type GatewayContext } from '../data-source.js';
+
+/** Options of {@link useResponseCache}. */
+export interface ResponseCacheOptions {
+  /** Seconds an answer may be served from the cache (default 0: the cache is off). */
+  ttlSeconds?: number;
+  /** Answers kept at most; the oldest goes first (default 5000). */
+  maxEntries?: number;
+}
 
 interface Entry {
-  body: unknown;
+  body: FormattedExecutionResult;
   expiresAt: number;
 }
 
@@ -13,7 +22,9 @@ interface Entry {
  * with a token (their answers depend on who they are), emptied when the supergraph changes. Off
  * unless `ttlSeconds > 0`.
  */
-export function useResponseCache(ttlSeconds: number, maxEntries = 5000): ApolloServerPlugin<GatewayContext> {
+export function useResponseCache(options: ResponseCacheOptions = {}): ApolloServerPlugin<GatewayContext> {
+  const ttlSeconds = options.ttlSeconds ?? 0;
+  const maxEntries = options.maxEntries ?? 5000;
   const entries = new Map<string, Entry>();
   const keyOf = (query: string | undefined, variables: unknown, operationName: string | null | undefined) =>
     `${operationName ?? ''}\n${query ?? ''}\n${JSON.stringify(variables ?? {})}`;
@@ -31,12 +42,12 @@ export function useResponseCache(ttlSeconds: number, maxEntries = 5000): ApolloS
       let key: string | undefined;
       return {
         async responseForOperation({ request, operation }) {
-          if (operation.operation !== 'query') return null;
+          if (operation.operation !== OperationTypeNode.QUERY) return null;
           key = keyOf(request.query, request.variables, request.operationName);
           const hit = entries.get(key);
           if (hit && hit.expiresAt > Date.now()) {
             contextValue.metrics?.responseCache(true);
-            return { http: { status: 200, headers: new Map() } as never, body: { kind: 'single', singleResult: hit.body as never } };
+            return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: hit.body } };
           }
           contextValue.metrics?.responseCache(false);
           return null;
