@@ -45,8 +45,7 @@ async function start(): Promise<ListeningService> {
     port: 0,
     path: '/graphql',
     bodyLimitBytes: 1000,
-    admit: async (req) =>
-      req.headers['x-refuse'] ? { status: 401, body: errorBody('UNAUTHENTICATED', 'no') } : { context: {} },
+    admit: async (req) => (req.headers['x-refuse'] ? { status: 401, body: errorBody('UNAUTHENTICATED', 'no') } : { context: {} }),
     ready: async () => ({ server: true }),
     metrics,
     log: () => undefined,
@@ -56,8 +55,6 @@ async function start(): Promise<ListeningService> {
 
 const post = (s: ListeningService, body: unknown, headers: Record<string, string> = {}) =>
   fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-
-
 
 describe('/metrics', () => {
   it('serves the registry and counts requests refused before GraphQL runs', async () => {
@@ -133,7 +130,12 @@ describe('stop()', () => {
 
 describe('assets', () => {
   /** A raw request: the path goes out as written (fetch would resolve `..` before sending). */
-  function raw(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  function raw(
+    port: number,
+    path: string,
+    method = 'GET',
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
     return new Promise((resolve, reject) => {
       request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
         let body = '';
@@ -183,7 +185,16 @@ describe('assets', () => {
       const changed = await raw(port, '/page', 'GET', { 'if-none-match': etag });
       expect(changed).toMatchObject({ status: 200, body: '<!doctype html><title>changed</title>' });
       expect(changed.headers.etag).not.toBe(etag);
-      for (const path of ['/page/', '/page/../secret.txt', '/secret.txt', '/page/%2e%2e/secret.txt', '/page%2F..%2Fsecret.txt', '/__proto__', '/constructor', `/${dir}/secret.txt`]) {
+      for (const path of [
+        '/page/',
+        '/page/../secret.txt',
+        '/secret.txt',
+        '/page/%2e%2e/secret.txt',
+        '/page%2F..%2Fsecret.txt',
+        '/__proto__',
+        '/constructor',
+        `/${dir}/secret.txt`,
+      ]) {
         const res = await raw(port, path);
         expect(res.status, path).toBe(404);
         expect(res.body, path).not.toContain('not listed');
@@ -205,7 +216,8 @@ describe('refusals as GraphQL responses', () => {
 
   it('answers every refusal before GraphQL runs with errors[].extensions.code, in the media type Accept prefers, as Apollo does its own', async () => {
     const s = await start();
-    const send = (body: string, headers: Record<string, string> = {}) => fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const send = (body: string, headers: Record<string, string> = {}) =>
+      fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     const cases = [
       { what: 'unauthenticated', res: () => send('{"query":"{ hello }"}', { ...APOLLO_CLIENT, 'x-refuse': '1' }), status: 401, code: 'UNAUTHENTICATED' },
       { what: 'too large', res: () => send(JSON.stringify({ query: `{ hello } #${'x'.repeat(2000)}` }), APOLLO_CLIENT), status: 413, code: 'LIMIT_EXCEEDED' },
@@ -249,13 +261,27 @@ describe('refusals as GraphQL responses', () => {
 
 describe('compression', () => {
   /** A request whose body is left as sent (fetch would decode it). */
-  function rawBytes(port: number, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  function rawBytes(
+    port: number,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      })
+      request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      )
         .on('error', reject)
         .end(body);
     });
@@ -269,7 +295,10 @@ describe('compression', () => {
       const script = `// ${'a script of some length '.repeat(100)}\n`;
       writeFileSync(join(dir, 'page.js'), script);
       service = await serveGraphQL({
-        server: new ApolloServer({ typeDefs: 'type Query { words(n: Int!): [String!]! }', resolvers: { Query: { words: (_: unknown, { n }: { n: number }) => Array.from({ length: n }, (_, i) => `ord ${i}`) } } }),
+        server: new ApolloServer({
+          typeDefs: 'type Query { words(n: Int!): [String!]! }',
+          resolvers: { Query: { words: (_: unknown, { n }: { n: number }) => Array.from({ length: n }, (_, i) => `ord ${i}`) } },
+        }),
         port: 0,
         path: '/graphql',
         corsOrigins: ['https://app.example'],
@@ -284,10 +313,16 @@ describe('compression', () => {
       expect(plain.headers['content-encoding']).toBeUndefined();
       expect(plain.headers.vary).toBe('accept-encoding');
       expect(plain.body.length).toBeGreaterThan(2000);
-      for (const [accept, encoding] of [['gzip, deflate, br', 'br'], ['gzip', 'gzip'], ['br;q=0, gzip', 'gzip'], ['identity', undefined]] as const) {
+      for (const [accept, encoding] of [
+        ['gzip, deflate, br', 'br'],
+        ['gzip', 'gzip'],
+        ['br;q=0, gzip', 'gzip'],
+        ['identity', undefined],
+      ] as const) {
         const res = await rawBytes(port, '/graphql', { 'accept-encoding': accept, origin: 'https://app.example' }, big);
         expect([accept, res.headers['content-encoding']]).toEqual([accept, encoding]);
-        expect(res.headers.vary).toBe('origin, accept-encoding');
+        // Field names, so any case (RFC 9110): the cors middleware writes `Origin`.
+        expect(String(res.headers.vary).toLowerCase()).toBe('origin, accept-encoding');
         expect(Number(res.headers['content-length'])).toBe(res.body.length);
         expect(JSON.parse(decode(res).toString('utf8'))).toEqual(JSON.parse(plain.body.toString('utf8')));
         if (encoding) expect(res.body.length).toBeLessThan(plain.body.length / 3);
@@ -311,5 +346,100 @@ describe('compression', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('CORS', () => {
+  const APP = 'https://app.example';
+  const serve = (corsOrigins: string[]) =>
+    serveGraphQL({
+      server: new ApolloServer({ typeDefs, resolvers }),
+      port: 0,
+      path: '/graphql',
+      corsOrigins,
+      admit: async () => ({ context: {} }),
+      ready: async () => ({ server: true }),
+      log: () => undefined,
+    });
+  /** The `access-control-*` headers of an answer and its `vary`. */
+  const corsOf = (res: Response) => Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('access-control-') || name === 'vary'));
+  const preflight = (s: ListeningService, origin: string) =>
+    fetch(s.url, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    });
+
+  it('answers an allowed origin with itself (a preflight with the methods, headers and max-age), any other with no CORS header', async () => {
+    service = await serve([APP, 'http://localhost:*']);
+    const ok = await preflight(service, APP);
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('x-request-id')).toMatch(/^[\da-f-]{36}$/);
+    expect(corsOf(ok)).toEqual({
+      'access-control-allow-origin': APP,
+      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      'access-control-allow-headers': 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id',
+      'access-control-max-age': '600',
+      'access-control-expose-headers': 'x-request-id',
+      vary: 'Origin',
+    });
+    expect(corsOf(await preflight(service, 'http://localhost:5173'))).toMatchObject({ 'access-control-allow-origin': 'http://localhost:5173' });
+    const refusedPreflight = await preflight(service, 'https://evil.example');
+    expect([refusedPreflight.status, corsOf(refusedPreflight)]).toEqual([204, {}]);
+    const answer = await post(service, { query: '{ hello }' }, { origin: APP });
+    expect(corsOf(answer)).toEqual({ 'access-control-allow-origin': APP, 'access-control-expose-headers': 'x-request-id', vary: 'Origin, accept-encoding' });
+    expect(corsOf(await post(service, { query: '{ hello }' }, { origin: 'https://evil.example' }))).toEqual({ vary: 'accept-encoding' });
+    expect(corsOf(await post(service, { query: '{ hello }' }))).toEqual({ vary: 'accept-encoding' });
+    // Every path answers CORS the same way: a refusal too, so a browser can read its code.
+    expect(corsOf(await fetch(new URL('/other', service.url), { headers: { origin: APP } }))).toMatchObject({ 'access-control-allow-origin': APP });
+  });
+
+  it('answers * to any origin when * is configured, still varying on Origin', async () => {
+    service = await serve(['*']);
+    expect(corsOf(await post(service, { query: '{ hello }' }, { origin: 'https://anything.example' }))).toEqual({
+      'access-control-allow-origin': '*',
+      'access-control-expose-headers': 'x-request-id',
+      vary: 'Origin, accept-encoding',
+    });
+    expect(corsOf(await post(service, { query: '{ hello }' }))).toEqual({ vary: 'accept-encoding' });
+  });
+});
+
+describe('the body limit', () => {
+  /** Sends raw HTTP/1.1 on one socket and returns what came back (several answers when kept alive). */
+  async function rawExchange(port: number, text: string, answers: number): Promise<string> {
+    const { connect } = await import('node:net');
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(text));
+      let got = '';
+      socket.on('data', (chunk: Buffer) => {
+        got += chunk.toString('utf8');
+        if ((got.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= answers && /\r\n\r\n[\s\S]*\}\n?$/.test(got)) {
+          socket.destroy();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+      setTimeout(() => (socket.destroy(), reject(new Error(`no ${answers} answers: ${got}`))), 5000);
+    });
+  }
+
+  it('refuses 413 a chunked body that grows past it, and the connection then carries the next request', async () => {
+    const s = await start();
+    const big = `{"query":"{ hello } #${'x'.repeat(1500)}"}`;
+    const chunked = `POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`;
+    const small = '{"query":"{ hello }"}';
+    const next = `POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${small.length}\r\n\r\n${small}`;
+    const got = await rawExchange(s.port, chunked + next, 2);
+    expect(got.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 413', 'HTTP/1.1 200']);
+    expect(got).toContain('"code":"LIMIT_EXCEEDED"');
+    expect(got).toContain('{"data":{"hello":"hei"}}');
+  });
+
+  it('refuses 413 a declared content-length over it without waiting for the body', async () => {
+    const s = await start();
+    // Only the head is sent: the answer must not wait for 5,000 bytes that never come.
+    const got = await rawExchange(s.port, 'POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{', 1);
+    expect(got).toMatch(/^HTTP\/1\.1 413/);
+    expect(got).toContain('"limit":"body"');
   });
 });

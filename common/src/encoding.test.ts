@@ -1,7 +1,7 @@
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_TYPES, chooseEncoding, compress, graphqlMediaType, isCompressible } from './encoding.js';
+import { COMPRESS_SYNC_MAX_BYTES, MEDIA_TYPES, chooseEncoding, compress, graphqlMediaType, isCompressible } from './encoding.js';
 
 const ACCEPTS = [
   undefined,
@@ -60,6 +60,11 @@ describe('chooseEncoding', () => {
     ['*;q=0.5, br;q=0', 'gzip'],
     ['deflate', undefined],
     [['gzip', 'br'], 'br'],
+    ['GZIP', 'gzip'],
+    ['gzip;q=0.5, br;q=0.5', 'br'],
+    ['br;q=0.4, x-gzip;q=0.6', 'gzip'],
+    ['*;q=0', undefined],
+    ['identity, gzip;q=0.1', 'gzip'],
   ] as const)('Accept-Encoding %j: %s', (header, chosen) => {
     expect(chooseEncoding(header as string | string[] | undefined)).toBe(chosen);
   });
@@ -74,6 +79,18 @@ describe('compress', () => {
     expect(gunzipSync(gz)).toEqual(body);
     expect(br.length).toBeLessThan(body.length / 4);
     expect(gz.length).toBeLessThan(body.length / 4);
+  });
+
+  it('compresses on the event loop up to COMPRESS_SYNC_MAX_BYTES and on the thread pool past it, to the same bytes', async () => {
+    const page = (n: number) =>
+      Buffer.from(JSON.stringify({ data: { studies: Array.from({ length: n }, (_, i) => ({ id: `s-${i}`, name: `Matematikk ${i}` })) } }));
+    const small = page(100);
+    const large = page(1000);
+    expect([small.length <= COMPRESS_SYNC_MAX_BYTES, large.length > COMPRESS_SYNC_MAX_BYTES]).toEqual([true, true]);
+    for (const body of [small, large]) {
+      expect(brotliDecompressSync(await compress(body, 'br'))).toEqual(body);
+      expect(gunzipSync(await compress(body, 'gzip'))).toEqual(body);
+    }
   });
 
   it('knows what is worth compressing', () => {

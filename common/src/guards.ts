@@ -59,21 +59,17 @@ const denied = (code: ErrorCode, message: string): GraphQLError => new GraphQLEr
  * a public caller on `@authenticated` gets `UNAUTHENTICATED`, anyone else denied `FORBIDDEN`,
  * and the field is null. Policies are evaluated once per object and request.
  */
-export function enforceGuards<C extends { identity: Identity }>(
-  schema: GraphQLSchema,
-  typeDefs: DocumentNode,
-  policies: Record<string, Policy<C>>,
-): void {
+export function enforceGuards<C extends { identity: Identity }>(schema: GraphQLSchema, typeDefs: DocumentNode, policies: Record<string, Policy<C>>): void {
   const guards = readGuards(typeDefs);
   const missing = [...guards.values()].flatMap((g) => (g.policies ?? []).flat()).filter((p) => !policies[p]);
   if (missing.length > 0) throw new Error(`the SDL names policies with no implementation: ${[...new Set(missing)].join(', ')}`);
   const decided = new WeakMap<object, WeakMap<object, Map<string, Promise<boolean>>>>();
   const passes = (name: string, ctx: C, parent: unknown): Promise<boolean> => {
     if (parent === null || typeof parent !== 'object') return Promise.resolve(policies[name]!(ctx, parent));
-    let byParent = decided.get(ctx as object);
-    if (!byParent) decided.set(ctx as object, (byParent = new WeakMap()));
+    let byParent = decided.get(ctx);
+    if (!byParent) decided.set(ctx, (byParent = new WeakMap()));
     let byName = byParent.get(parent);
-    if (!byName) byParent.set(parent, (byName = new Map()));
+    if (!byName) byParent.set(parent, (byName = new Map<string, Promise<boolean>>()));
     let result = byName.get(name);
     if (!result) byName.set(name, (result = Promise.resolve(policies[name]!(ctx, parent))));
     return result;

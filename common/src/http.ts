@@ -3,6 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+import cors from 'cors';
+import getRawBody from 'raw-body';
 import { COMPRESS_MIN_BYTES, type ContentEncoding, MEDIA_TYPES, chooseEncoding, compress, graphqlMediaType, isCompressible } from './encoding.js';
 import { ERROR_BEHAVIOURS, ERROR_BEHAVIOUR_PARAMETER, requestedErrorBehaviour, setErrorBehaviour } from './error-behaviour.js';
 import { ErrorCode } from './errors.js';
@@ -104,11 +106,16 @@ const json = (req: IncomingMessage, res: ServerResponse, answer: PlainAnswer, ex
   // Every refusal carries the id a client may quote (404 and 405 too).
   if (refusal && extra[REQUEST_ID_HEADER]) addRequestId(answer.body, extra[REQUEST_ID_HEADER]);
   const body = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { 'content-type': refusal ? graphqlMediaType(req.headers.accept) : MEDIA_TYPES.JSON, 'content-length': Buffer.byteLength(body), ...extra, ...answer.headers });
+  res.writeHead(answer.status, {
+    'content-type': refusal ? graphqlMediaType(req.headers.accept) : MEDIA_TYPES.JSON,
+    'content-length': Buffer.byteLength(body),
+    ...extra,
+    ...answer.headers,
+  });
   res.end(body);
 };
 
-/** `Vary` with `Accept-Encoding` added to what is there (CORS's `origin`). */
+/** `Vary` with `Accept-Encoding` added to what is there (CORS's `Origin`). */
 const varyOnEncoding = (headers: Record<string, string>): string => (headers.vary ? `${headers.vary}, accept-encoding` : 'accept-encoding');
 
 /**
@@ -123,7 +130,12 @@ async function sendBody(req: IncomingMessage, res: ServerResponse, status: numbe
   }
   const encoding = body.length >= COMPRESS_MIN_BYTES ? chooseEncoding(req.headers['accept-encoding']) : undefined;
   const sent = encoding ? await compress(body, encoding) : body;
-  res.writeHead(status, { ...headers, vary: varyOnEncoding(headers), ...(encoding ? { 'content-encoding': encoding } : {}), 'content-length': String(sent.length) });
+  res.writeHead(status, {
+    ...headers,
+    vary: varyOnEncoding(headers),
+    ...(encoding ? { 'content-encoding': encoding } : {}),
+    'content-length': String(sent.length),
+  });
   res.end(sent);
 }
 
@@ -143,8 +155,15 @@ interface ReadAsset {
 }
 
 /** Serves one {@link StaticAsset} (its file read again only when it changed on disk). */
-async function serveAsset(req: IncomingMessage, res: ServerResponse, asset: StaticAsset, cache: Map<string, ReadAsset>, extra: Record<string, string>): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return json(req, res, { status: 405, headers: { allow: 'GET, HEAD' }, body: errorBody('BAD_REQUEST', 'Only GET and HEAD are served here') }, extra);
+async function serveAsset(
+  req: IncomingMessage,
+  res: ServerResponse,
+  asset: StaticAsset,
+  cache: Map<string, ReadAsset>,
+  extra: Record<string, string>,
+): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return json(req, res, { status: 405, headers: { allow: 'GET, HEAD' }, body: errorBody('BAD_REQUEST', 'Only GET and HEAD are served here') }, extra);
   const info = await stat(asset.file);
   let read = cache.get(asset.file);
   if (!read || read.mtimeMs !== info.mtimeMs || read.size !== info.size) {
@@ -156,9 +175,21 @@ async function serveAsset(req: IncomingMessage, res: ServerResponse, asset: Stat
   const encoding = compressible && read.body.length >= COMPRESS_MIN_BYTES ? chooseEncoding(req.headers['accept-encoding']) : undefined;
   // A compressed form is another representation: its own strong etag ("<hash>-br").
   const etag = encoding ? `${read.etag.slice(0, -1)}-${encoding}"` : read.etag;
-  const headers: Record<string, string> = { ...extra, 'content-type': asset.contentType, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', etag, ...asset.headers };
+  const headers: Record<string, string> = {
+    ...extra,
+    'content-type': asset.contentType,
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-cache',
+    etag,
+    ...asset.headers,
+  };
   if (compressible) headers.vary = varyOnEncoding(extra);
-  const tags = req.headers['if-none-match']?.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/-(?:br|gzip)"$/, '"'));
+  const tags = req.headers['if-none-match']?.split(',').map((t) =>
+    t
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/-(?:br|gzip)"$/, '"'),
+  );
   if (tags?.includes(read.etag) || tags?.includes('*')) {
     res.writeHead(304, headers);
     res.end();
@@ -169,30 +200,19 @@ async function serveAsset(req: IncomingMessage, res: ServerResponse, asset: Stat
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** Reads a body up to `limit` bytes; undefined when it is larger (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      resolve(undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+/**
+ * Reads a body up to `limit` bytes (`raw-body`: a declared `content-length` over it is refused
+ * before a byte is read); undefined when it is larger. The rest is then read and dropped, not
+ * kept, so the connection can carry its next request.
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  try {
+    return (await getRawBody(req, { length: req.headers['content-length'] ?? null, limit })).toString('utf8');
+  } catch (err) {
+    if ((err as { type?: unknown }).type !== 'entity.too.large') throw err;
+    req.resume();
+    return undefined;
+  }
 }
 
 /** Puts the request id into every error of a GraphQL answer, so a client can quote it. */
@@ -227,11 +247,14 @@ export function originMatcher(origins: readonly string[]): (origin: string) => b
  * Serves an Apollo Server over node:http, instead of `startStandaloneServer` (which always answers
  * CORS `*` and accepts 50 MB bodies): explicit CORS origins, a body cap (413), a correlation id on
  * every answer and error, `/health` (the process is alive) and `/ready` (it can serve), and a hook
- * that admits or refuses each request before GraphQL runs (credentials, rate limits).
+ * that admits or refuses each request before GraphQL runs (credentials, rate limits). CORS is the
+ * `cors` middleware's, the body cap `raw-body`'s, content negotiation `negotiator`'s; static files,
+ * compression and draining are ours, each measured faster or kept for what it does
+ * (docs/performance.md, "The HTTP layer").
  */
 export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<C>): Promise<ListeningService> {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
-  const origins = new Set(options.corsOrigins ?? []);
+  const anyOrigin = (options.corsOrigins ?? []).includes('*');
   const allowed = originMatcher(options.corsOrigins ?? []);
   const { metrics } = options;
   // A Map, not the options' object: a path such as `/__proto__` must not find anything inherited.
@@ -239,17 +262,37 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
   const assetCache = new Map<string, ReadAsset>();
   await options.server.start();
 
-  const cors = (req: IncomingMessage): Record<string, string> => {
-    const origin = req.headers.origin;
-    if (!origin || !allowed(origin)) return {};
-    return {
-      'access-control-allow-origin': origins.has('*') ? '*' : origin,
-      vary: 'origin',
-      'access-control-allow-headers': 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id',
-      'access-control-allow-methods': 'GET, POST, OPTIONS',
-      'access-control-expose-headers': REQUEST_ID_HEADER,
-      'access-control-max-age': '600',
+  // CORS by the `cors` middleware: an allowed origin is answered with itself (`*` when any is
+  // allowed), any other with no CORS header at all; a preflight gets the methods, headers and max-age.
+  const corsMiddleware = cors({
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed(origin) ? (anyOrigin ? '*' : true) : false),
+    methods: 'GET, POST, OPTIONS',
+    allowedHeaders: 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id',
+    exposedHeaders: REQUEST_ID_HEADER,
+    maxAge: 600,
+    // Not answered by cors: a preflight to the GraphQL path gets 204 below, with the request id.
+    preflightContinue: true,
+  });
+  /**
+   * The CORS headers of an answer, as the middleware writes them (one `setHeader` each), gathered
+   * into the headers object every answer here is written with: `writeHead` then takes it as it is
+   * (Node's fast path), and a refusal written by {@link json} carries them as before.
+   */
+  const corsHeaders = (req: IncomingMessage): Promise<Record<string, string>> => {
+    const headers: Record<string, string> = {};
+    const gather = {
+      getHeader: (name: string) => headers[name.toLowerCase()],
+      setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
     };
+    return new Promise((resolve, reject) =>
+      // cors passes on only what the origin callback reports, and ours reports no error.
+      corsMiddleware(req, gather as unknown as ServerResponse, (err?: Error) => {
+        if (err) return reject(err);
+        // `*` leaves out `Vary: Origin`, yet with no Origin the answer has no CORS headers.
+        if (anyOrigin && headers['access-control-allow-origin']) headers.vary = 'Origin';
+        resolve(headers);
+      }),
+    );
   };
 
   /** Set by `stop()`: `/ready` answers 503 and every answer closes its connection. */
@@ -257,7 +300,8 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = options.requestId?.(req) ?? randomUUID();
-    const common = { ...cors(req), [REQUEST_ID_HEADER]: requestId };
+    // Without an Origin (a server, such as the gateway calling a subgraph) cors adds nothing.
+    const common = { ...(req.headers.origin === undefined ? {} : await corsHeaders(req)), [REQUEST_ID_HEADER]: requestId };
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health') return json(req, res, { status: 200, body: { status: 'alive' } }, common);
     if (url.pathname === '/ready') {
@@ -337,7 +381,8 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       context: async () => admitted.context,
     });
     // Apollo refuses some requests before its pipeline runs (CSRF prevention, a missing query): count those here.
-    if (metrics && !metrics.wasRecorded(admitted.context)) count(answer.status ?? 200, answer.body.kind === 'complete' ? parseOrUndefined(answer.body.string) : undefined, claimed);
+    if (metrics && !metrics.wasRecorded(admitted.context))
+      count(answer.status ?? 200, answer.body.kind === 'complete' ? parseOrUndefined(answer.body.string) : undefined, claimed);
     const out: Record<string, string> = { ...common };
     for (const [key, value] of answer.headers) out[key] = value;
     if (answer.body.kind === 'complete') {
@@ -383,10 +428,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
     if (active.size > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => (drained = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
-      ]);
+      await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
     }
     // Now http's own close (idle connections, its timers), then whatever outlived the grace period is cut.

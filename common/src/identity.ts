@@ -117,7 +117,10 @@ export function createCredentialSigner(subgraph: string, secret: string): (ident
     const hit = cache.get(id);
     if (hit && hit.renewAt > now) return hit.token;
     const iat = Math.floor(now / 1000);
-    const token = signHs256({ role: identity.role, ...(identity.org ? { org: identity.org } : {}), iss: ISSUER, aud: subgraph, iat, exp: iat + CREDENTIAL_LIFETIME_S }, key);
+    const token = signHs256(
+      { role: identity.role, ...(identity.org ? { org: identity.org } : {}), iss: ISSUER, aud: subgraph, iat, exp: iat + CREDENTIAL_LIFETIME_S },
+      key,
+    );
     if (cache.size > 10_000) cache.clear();
     cache.set(id, { token, renewAt: now + (CREDENTIAL_LIFETIME_S - 60) * 1000 });
     return token;

@@ -24,13 +24,20 @@ const HEAD = new Set(['time', 'level', 'service', 'msg', 'pid', 'hostname', 'sta
  * `LOG_FORMAT=json`); an error's first stack line is kept, since it says where.
  */
 export function prettyLogLine(entry: Record<string, unknown>, colour = false): string {
-  const level = LEVELS[String(entry.level)] ?? String(entry.level ?? 'info');
-  const time = typeof entry.time === 'string' ? entry.time.slice(11, 19) : typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 19) : new Date().toISOString().slice(11, 19);
+  // A log entry's values are whatever a caller logged: `String()` of each, as given.
+  const text = (value: unknown): string => String(value);
+  const level = LEVELS[String(entry.level)] ?? text(entry.level ?? 'info');
+  const time =
+    typeof entry.time === 'string'
+      ? entry.time.slice(11, 19)
+      : typeof entry.time === 'number'
+        ? new Date(entry.time).toISOString().slice(11, 19)
+        : new Date().toISOString().slice(11, 19);
   const rest = Object.entries(entry)
     .filter(([key, value]) => !HEAD.has(key) && value !== undefined && value !== null)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   const stack = typeof entry.stack === 'string' ? entry.stack.split('\n')[1]?.trim() : undefined;
-  const head = `${time} ${String(entry.service ?? '').padEnd(10)} ${level === 'info' ? '' : `${level} `}${String(entry.msg ?? '')}`;
+  const head = `${time} ${text(entry.service ?? '').padEnd(10)} ${level === 'info' ? '' : `${level} `}${text(entry.msg ?? '')}`;
   const line = [head, ...rest, ...(stack ? [`(${stack})`] : [])].join(' ');
   const tint = colour ? COLOURS[level] : undefined;
   return tint ? `${tint}${line}\x1b[0m` : line;

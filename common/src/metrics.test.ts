@@ -84,7 +84,9 @@ describe('useRequestMetrics', () => {
 
 describe('parsePrometheusText', () => {
   it('reads samples with labels and special values', () => {
-    const m = parsePrometheusText('# HELP a_total A.\n# TYPE a_total counter\na_total{x="1",y="q\\"uote"} 3\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 0.5\nh_count 2\n');
+    const m = parsePrometheusText(
+      '# HELP a_total A.\n# TYPE a_total counter\na_total{x="1",y="q\\"uote"} 3\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 0.5\nh_count 2\n',
+    );
     expect(m.samples).toEqual([
       { name: 'a_total', labels: { x: '1', y: 'q"uote' }, value: 3 },
       { name: 'h_bucket', labels: { le: '+Inf' }, value: 2 },

@@ -159,8 +159,7 @@ export function useRequestMetrics(): ApolloServerPlugin<BaseContext> {
       const started = performance.now();
       return {
         async willSendResponse({ response, operation, operationName, request }) {
-          const body: Formatted | undefined =
-            response.body.kind === 'single' ? response.body.singleResult : (response.body.initialResult as Formatted);
+          const body: Formatted | undefined = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
           metrics.recordRequest({
             // A resolved operation's name; otherwise the one the client claimed, if already known.
             operation: operation ? metrics.operationLabel(operationName, true) : metrics.operationLabel(request.operationName, false),
