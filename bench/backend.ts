@@ -22,7 +22,12 @@ const modules = { catalogue, admissions, plans, feedback } as const;
 const urls: Record<string, string> = {};
 const running: { stop(): Promise<void> }[] = [];
 for (const [name, module] of Object.entries(modules)) {
-  const s = await startSubgraph(module as never, { db: dbs[name as keyof typeof modules], port: 0, development: false, gatewaySecret: BENCH_SECRETS[name as keyof typeof BENCH_SECRETS] });
+  const s = await startSubgraph(module as never, {
+    db: dbs[name as keyof typeof modules],
+    port: 0,
+    development: false,
+    gatewaySecret: BENCH_SECRETS[name as keyof typeof BENCH_SECRETS],
+  });
   urls[name] = s.url;
   running.push(s);
 }

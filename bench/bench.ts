@@ -76,7 +76,9 @@ if (!values.profile) process.once('exit', () => rmSync(SERVE_BUNDLE, { force: tr
  * The Node flags our gateway is deployed with, read from `npm run gateway` (a larger young
  * generation, a bounded old one); `BENCH_GATEWAY_FLAGS="..."` tries others.
  */
-const GATEWAY_NODE_FLAGS = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.gateway as string).split(' ').filter((a) => a.startsWith('--max-'));
+const GATEWAY_NODE_FLAGS =
+  process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ??
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.gateway as string).split(' ').filter((a) => a.startsWith('--max-'));
 
 /**
  * The Node flags the subgraphs are deployed with, read from the Dockerfile's subgraph image (the
@@ -84,12 +86,15 @@ const GATEWAY_NODE_FLAGS = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Bo
  */
 const BACKEND_NODE_FLAGS =
   process.env.BENCH_BACKEND_FLAGS?.split(' ').filter(Boolean) ??
-  (JSON.parse(/FROM base AS subgraph[\s\S]*?\nCMD (\[.*\])/.exec(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'))![1]!) as string[]).filter((a) => a.startsWith('--max-'));
+  (JSON.parse(/FROM base AS subgraph[\s\S]*?\nCMD (\[.*\])/.exec(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'))![1]!) as string[]).filter(
+    (a) => a.startsWith('--max-'),
+  );
 
 /** Starts a bench process and waits for its first JSON line. */
 function start(file: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; ready: any }> {
   return new Promise((resolve, reject) => {
-    const prof = values.profile && (args[0] === 'ours' || file === './backend.ts') ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${args[0] ?? 'backend'}`] : [];
+    const prof =
+      values.profile && (args[0] === 'ours' || file === './backend.ts') ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${args[0] ?? 'backend'}`] : [];
     const entry = file === './serve.ts' ? [SERVE_BUNDLE] : ['--import', 'tsx', new URL(file, import.meta.url).pathname];
     // Our gateway runs with the young generation it is deployed with (fewer scavenges for its short-lived objects).
     if (args[0]?.startsWith('ours')) entry.unshift(...GATEWAY_NODE_FLAGS);
@@ -100,7 +105,7 @@ function start(file: string, args: string[], env: Record<string, string> = {}): 
     });
     children.push(child);
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const line = out.split('\n')[0];
       if (out.includes('\n')) resolve({ child, ready: JSON.parse(line!) });
@@ -152,7 +157,12 @@ const codingOk = (encoding: Encoding, coding: string | undefined, bytes: number)
 async function load(target: Target, workload: Workload, calls: Call[], seconds = SECONDS, encoding?: Encoding): Promise<Measure> {
   // Bodies and headers are prepared before the round, so the load generator does little per request.
   const accept = encoding ? { 'accept-encoding': encoding } : {};
-  const prepared = await Promise.all(calls.map(async (call) => ({ body: JSON.stringify({ query: workload.query, variables: call.variables }), headers: { 'content-type': 'application/json', ...accept, ...(await target.headers(call)) } })));
+  const prepared = await Promise.all(
+    calls.map(async (call) => ({
+      body: JSON.stringify({ query: workload.query, variables: call.variables }),
+      headers: { 'content-type': 'application/json', ...accept, ...(await target.headers(call)) },
+    })),
+  );
   let next = 0;
   let bad = 0;
   let firstBad: string | undefined;
@@ -173,7 +183,14 @@ async function load(target: Target, workload: Workload, calls: Call[], seconds =
         onResponse: (status: number, body: string, _context: unknown, headers: Record<string, string> = {}) => {
           // autocannon does not decode a compressed body: its coding is checked here, its content by bodyBytes.
           const coding = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1];
-          const problem = status !== 200 ? `HTTP ${status}: ${body.slice(0, 200)}` : encoding ? (codingOk(encoding, coding, body.length) ? undefined : `content-encoding ${coding}, not ${encoding}`) : workload.check(body);
+          const problem =
+            status !== 200
+              ? `HTTP ${status}: ${body.slice(0, 200)}`
+              : encoding
+                ? codingOk(encoding, coding, body.length)
+                  ? undefined
+                  : `content-encoding ${coding}, not ${encoding}`
+                : workload.check(body);
           if (problem) {
             bad++;
             firstBad ??= problem;
@@ -181,13 +198,24 @@ async function load(target: Target, workload: Workload, calls: Call[], seconds =
         },
       },
     ],
-  } as never);
+  });
   const cpu = cpuMs(target.pid) - cpuBefore;
   const backendCpu = cpuMs(backendPid) - backendBefore;
   const loadUsage = process.cpuUsage(loadBefore);
   const loadCpu = (loadUsage.user + loadUsage.system) / 1000;
   const requests = (result as any).requests.total as number;
-  return { rps: (result as any).requests.average, p50: (result as any).latency.p50, p99: (result as any).latency.p99, cpuPerReq: cpu / Math.max(1, requests), backendCpuPerReq: target.pid === backendPid ? 0 : backendCpu / Math.max(1, requests), loadCpuPerReq: loadCpu / Math.max(1, requests), rss: peakRssMb(target.pid), requests, bad, ...(firstBad ? { firstBad } : {}) };
+  return {
+    rps: (result as any).requests.average,
+    p50: (result as any).latency.p50,
+    p99: (result as any).latency.p99,
+    cpuPerReq: cpu / Math.max(1, requests),
+    backendCpuPerReq: target.pid === backendPid ? 0 : backendCpu / Math.max(1, requests),
+    loadCpuPerReq: loadCpu / Math.max(1, requests),
+    rss: peakRssMb(target.pid),
+    requests,
+    bad,
+    ...(firstBad ? { firstBad } : {}),
+  };
 }
 
 /** Sends each call once, a few at a time. */
@@ -195,7 +223,11 @@ async function warmUp(target: Target, workload: Workload, calls: Call[]): Promis
   for (let i = 0; i < calls.length; i += 16) {
     await Promise.all(
       calls.slice(i, i + 16).map(async (call) => {
-        await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await target.headers(call)) }, body: JSON.stringify({ query: workload.query, variables: call.variables }) }).then((r) => r.text());
+        await fetch(target.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(await target.headers(call)) },
+          body: JSON.stringify({ query: workload.query, variables: call.variables }),
+        }).then((r) => r.text());
       }),
     );
   }
@@ -240,7 +272,9 @@ async function metric(url: string, name: string): Promise<number> {
 
 // ---- start everything
 const started = performance.now();
-console.log(`bench${SMOKE ? ' (smoke)' : ''}: ${ROUNDS} rounds of ${SMOKE ? `${SMOKE_REQUESTS} requests` : `${SECONDS} s`} per target, ${CONNECTIONS} connections; starting the backend (store, demo data, subgraphs)...`);
+console.log(
+  `bench${SMOKE ? ' (smoke)' : ''}: ${ROUNDS} rounds of ${SMOKE ? `${SMOKE_REQUESTS} requests` : `${SECONDS} s`} per target, ${CONNECTIONS} connections; starting the backend (store, demo data, subgraphs)...`,
+);
 const backend = await start('./backend.ts', []);
 const { urls, owners } = backend.ready as { urls: Record<string, string>; owners: string[] };
 const backendPid = backend.child.pid!;
@@ -256,7 +290,16 @@ const tokens = new Map<string, string>();
 const tokenOf = async (caller: Call['caller']) => {
   const key = `${caller.role}|${caller.org ?? ''}`;
   if (!tokens.has(key)) {
-    tokens.set(key, await new SignJWT({ ...caller }).setProtectedHeader({ alg: 'EdDSA', kid: 'bench' }).setIssuer('bench').setAudience('bench').setIssuedAt().setExpirationTime('2h').sign(privateKey));
+    tokens.set(
+      key,
+      await new SignJWT({ ...caller })
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'bench' })
+        .setIssuer('bench')
+        .setAudience('bench')
+        .setIssuedAt()
+        .setExpirationTime('2h')
+        .sign(privateKey),
+    );
   }
   return tokens.get(key)!;
 };
@@ -268,7 +311,12 @@ const targets: Record<string, Target> = {
   'ours-cache': { name: 'ours, response cache on', ...gateways['ours-cache']!, headers: bearer },
   stock: { name: 'stock Apollo', ...gateways.stock!, headers: bearer },
   hive: { name: 'Hive Gateway', ...gateways.hive!, headers: bearer },
-  floor: { name: 'subgraph alone', url: urls.catalogue!, pid: backendPid, headers: async () => ({ [CREDENTIAL_HEADER]: await floorSigner({ role: 'directorate' }) }) },
+  floor: {
+    name: 'subgraph alone',
+    url: urls.catalogue!,
+    pid: backendPid,
+    headers: async () => ({ [CREDENTIAL_HEADER]: await floorSigner({ role: 'directorate' }) }),
+  },
 };
 
 // ---- run
@@ -296,12 +344,29 @@ for (const workload of workloads(owners).filter((w) => !values.only || w.name ==
     for (const name of order) {
       const m = await load(targets[name]!, workload, workload.calls);
       (per[name] ??= []).push(m);
-      console.log(`  round ${r + 1} ${targets[name]!.name.padEnd(16)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuPerReq.toFixed(3)} CPU ms/req  ${m.bad ? `${m.bad} BAD: ${m.firstBad}` : 'all bodies ok'}`);
+      console.log(
+        `  round ${r + 1} ${targets[name]!.name.padEnd(16)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuPerReq.toFixed(3)} CPU ms/req  ${m.bad ? `${m.bad} BAD: ${m.firstBad}` : 'all bodies ok'}`,
+      );
     }
   }
   for (const name of names) {
     const ms = per[name]!;
-    rows.push({ workload: workload.name, target: name, mode: 'rotating', m: { rps: median(ms.map((x) => x.rps)), p50: median(ms.map((x) => x.p50)), p99: median(ms.map((x) => x.p99)), cpuPerReq: median(ms.map((x) => x.cpuPerReq)), backendCpuPerReq: median(ms.map((x) => x.backendCpuPerReq)), loadCpuPerReq: median(ms.map((x) => x.loadCpuPerReq)), rss: Math.max(...ms.map((x) => x.rss)), requests: ms.reduce((a, x) => a + x.requests, 0), bad: ms.reduce((a, x) => a + x.bad, 0) } });
+    rows.push({
+      workload: workload.name,
+      target: name,
+      mode: 'rotating',
+      m: {
+        rps: median(ms.map((x) => x.rps)),
+        p50: median(ms.map((x) => x.p50)),
+        p99: median(ms.map((x) => x.p99)),
+        cpuPerReq: median(ms.map((x) => x.cpuPerReq)),
+        backendCpuPerReq: median(ms.map((x) => x.backendCpuPerReq)),
+        loadCpuPerReq: median(ms.map((x) => x.loadCpuPerReq)),
+        rss: Math.max(...ms.map((x) => x.rss)),
+        requests: ms.reduce((a, x) => a + x.requests, 0),
+        bad: ms.reduce((a, x) => a + x.bad, 0),
+      },
+    });
   }
   // Reported, not counted: our response cache on (public answers cached 10 s), and one identical request over and over.
   const hitsBefore = await metric(gateways['ours-cache']!.url, 'partnerskap_response_cache_hits_total');
@@ -321,9 +386,22 @@ for (const workload of workloads(owners).filter((w) => !values.only || w.name ==
 // ---- report
 console.log('\nworkload          target            mode                   req/s   p50   p99  CPU ms/req  backend ms/req  load ms/req  peak RSS MB  bad');
 for (const { workload, target, mode, m } of rows) {
-  console.log(`${workload.padEnd(17)} ${targets[target]!.name.padEnd(17)} ${mode.padEnd(21)} ${m.rps.toFixed(0).padStart(6)} ${String(m.p50).padStart(5)} ${String(m.p99).padStart(5)} ${m.cpuPerReq.toFixed(3).padStart(10)} ${(m.backendCpuPerReq || Number.NaN).toFixed(2).padStart(15)} ${m.loadCpuPerReq.toFixed(2).padStart(12)} ${m.rss.toFixed(0).padStart(12)} ${String(m.bad).padStart(4)}`);
+  console.log(
+    `${workload.padEnd(17)} ${targets[target]!.name.padEnd(17)} ${mode.padEnd(21)} ${m.rps.toFixed(0).padStart(6)} ${String(m.p50).padStart(5)} ${String(m.p99).padStart(5)} ${m.cpuPerReq.toFixed(3).padStart(10)} ${(m.backendCpuPerReq || Number.NaN).toFixed(2).padStart(15)} ${m.loadCpuPerReq.toFixed(2).padStart(12)} ${m.rss.toFixed(0).padStart(12)} ${String(m.bad).padStart(4)}`,
+  );
 }
-const get = (w: string, t: string) => rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')?.m ?? { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpuPerReq: Number.NaN, backendCpuPerReq: Number.NaN, loadCpuPerReq: Number.NaN, rss: Number.NaN, requests: 0, bad: 0 };
+const get = (w: string, t: string) =>
+  rows.find((r) => r.workload === w && r.target === t && r.mode === 'rotating')?.m ?? {
+    rps: Number.NaN,
+    p50: Number.NaN,
+    p99: Number.NaN,
+    cpuPerReq: Number.NaN,
+    backendCpuPerReq: Number.NaN,
+    loadCpuPerReq: Number.NaN,
+    rss: Number.NaN,
+    requests: 0,
+    bad: 0,
+  };
 /** Issue 19's targets, each printed with PASS or FAIL in the last lines. */
 const checks: [string, number, string, number][] = [];
 for (const w of ['single-subgraph', 'cross-partner', 'entity-heavy'].filter((w) => !values.only || w === values.only)) {
@@ -373,14 +451,24 @@ if (squeezed && (!values.targets || values.targets.split(',').includes('ours')))
       const m = await load(targets.ours!, squeezed, squeezed.calls, SECONDS, e);
       compressionBad += m.bad;
       perCoding.set(e, [...(perCoding.get(e) ?? []), m]);
-      console.log(`  round ${r + 1} ${label(e).padEnd(5)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuPerReq.toFixed(3)} CPU ms/req  ${m.bad ? `${m.bad} BAD: ${m.firstBad}` : 'all ok'}`);
+      console.log(
+        `  round ${r + 1} ${label(e).padEnd(5)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuPerReq.toFixed(3)} CPU ms/req  ${m.bad ? `${m.bad} BAD: ${m.firstBad}` : 'all ok'}`,
+      );
     }
   }
   const cpu = (e: Encoding) => median(perCoding.get(e)!.map((m) => m.cpuPerReq));
   console.log('\nAccept-Encoding  bytes/response  of none   req/s   p50   p99  CPU ms/req  CPU vs none');
   for (const e of codings) {
     const ms = perCoding.get(e)!;
-    console.log(`${label(e).padEnd(16)} ${bytes.get(e)!.toFixed(0).padStart(14)} ${((100 * bytes.get(e)!) / bytes.get(undefined)!).toFixed(1).padStart(7)} % ${median(ms.map((m) => m.rps)).toFixed(0).padStart(6)} ${String(median(ms.map((m) => m.p50))).padStart(5)} ${String(median(ms.map((m) => m.p99))).padStart(5)} ${cpu(e).toFixed(3).padStart(11)} ${`${cpu(e) - cpu(undefined) >= 0 ? '+' : ''}${(cpu(e) - cpu(undefined)).toFixed(3)}`.padStart(12)}`);
+    console.log(
+      `${label(e).padEnd(16)} ${bytes.get(e)!.toFixed(0).padStart(14)} ${((100 * bytes.get(e)!) / bytes.get(undefined)!).toFixed(1).padStart(7)} % ${median(
+        ms.map((m) => m.rps),
+      )
+        .toFixed(0)
+        .padStart(
+          6,
+        )} ${String(median(ms.map((m) => m.p50))).padStart(5)} ${String(median(ms.map((m) => m.p99))).padStart(5)} ${cpu(e).toFixed(3).padStart(11)} ${`${cpu(e) - cpu(undefined) >= 0 ? '+' : ''}${(cpu(e) - cpu(undefined)).toFixed(3)}`.padStart(12)}`,
+    );
   }
 }
 
@@ -390,10 +478,12 @@ if (!values.only && !values.targets) {
   const scale = SMOKE ? 2 : 10;
   console.log(`\ninsights: npm run bench:insights -- --scale ${scale}${SMOKE ? ' --rounds 1' : ''}`);
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('npm', ['run', '-s', 'bench:insights', '--', '--scale', String(scale), ...(SMOKE ? ['--rounds', '1'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('npm', ['run', '-s', 'bench:insights', '--', '--scale', String(scale), ...(SMOKE ? ['--rounds', '1'] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       process.stdout.write(chunk.toString().replace(/^(?=.)/gm, '  '));
     });
@@ -422,5 +512,15 @@ for (const [name, value, op, goal] of checks) {
 const bad = rows.reduce((a, r) => a + r.m.bad, 0) + compressionBad;
 console.log(`\n${checks.length - failed} of ${checks.length} targets met; ${bad} bad responses; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
 // Stop the children gently (SIGTERM lets a profiled gateway write its profile) before leaving.
-await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGTERM'); })));
+await Promise.all(
+  children
+    .filter((c) => c.exitCode === null && c.signalCode === null)
+    .map(
+      (c) =>
+        new Promise((resolve) => {
+          c.once('exit', resolve);
+          c.kill('SIGTERM');
+        }),
+    ),
+);
 process.exit(bad > 0 ? 1 : 0);

@@ -58,25 +58,117 @@ const PROBES: Probe[] = [
   // What any request costs: HTTP, the token, parsing, the plan cache; the ordinary operations' figures are over it.
   { name: 'a request: { __typename }', query: '{ __typename }', as: 'public' },
   // The ordinary operations: the registered ones at the largest page, as their callers.
-  { name: 'catalogue-studies, first 100', query: operation('catalogue-studies.graphql'), variables: { year: Y, first: 100 }, as: 'public', baseline: '{ __typename }', ordinary: true },
-  { name: 'english-studies', query: operation('english-studies.graphql'), variables: { owner: '4601' }, as: 'owner', baseline: '{ __typename }', ordinary: true },
-  { name: 'institution-applications, first 100', query: operation('institution-applications.graphql'), variables: { institution: '874789542', year: Y, first: 100 }, as: 'institution', baseline: '{ __typename }', ordinary: true },
-  { name: 'owner-overview, first 100', query: operation('owner-overview.graphql'), variables: { owner: '4601', year: Y, first: 100 }, as: 'owner', baseline: '{ __typename }', ordinary: true },
-  { name: 'union-overview, first 100', query: operation('union-overview.graphql'), variables: { subject: 'ENG', first: 100 }, as: 'union', baseline: '{ __typename }', ordinary: true },
-  { name: 'studies, 100 with every figure', query: `{ studies(first: 100) { edges { node { id name institution { name } applicants admitted waitlisted vacantSeats approvedApplications rating { average byTopic { topic average } } } } } }`, as: 'public', baseline: '{ __typename }', ordinary: true },
+  {
+    name: 'catalogue-studies, first 100',
+    query: operation('catalogue-studies.graphql'),
+    variables: { year: Y, first: 100 },
+    as: 'public',
+    baseline: '{ __typename }',
+    ordinary: true,
+  },
+  {
+    name: 'english-studies',
+    query: operation('english-studies.graphql'),
+    variables: { owner: '4601' },
+    as: 'owner',
+    baseline: '{ __typename }',
+    ordinary: true,
+  },
+  {
+    name: 'institution-applications, first 100',
+    query: operation('institution-applications.graphql'),
+    variables: { institution: '874789542', year: Y, first: 100 },
+    as: 'institution',
+    baseline: '{ __typename }',
+    ordinary: true,
+  },
+  {
+    name: 'owner-overview, first 100',
+    query: operation('owner-overview.graphql'),
+    variables: { owner: '4601', year: Y, first: 100 },
+    as: 'owner',
+    baseline: '{ __typename }',
+    ordinary: true,
+  },
+  {
+    name: 'union-overview, first 100',
+    query: operation('union-overview.graphql'),
+    variables: { subject: 'ENG', first: 100 },
+    as: 'union',
+    baseline: '{ __typename }',
+    ordinary: true,
+  },
+  {
+    name: 'studies, 100 with every figure',
+    query: `{ studies(first: 100) { edges { node { id name institution { name } applicants admitted waitlisted vacantSeats approvedApplications rating { average byTopic { topic average } } } } } }`,
+    as: 'public',
+    baseline: '{ __typename }',
+    ordinary: true,
+  },
   // Each report field alone, over the same request without it, as the public and the directorate.
   ...Object.entries(FIELDS).flatMap(([field, selection]): Probe[] =>
-    (field.endsWith('byOwner') ? (['directorate'] as const) : (['public', 'directorate'] as const)).map((as) => ({ name: `Insights.${field} (${as})`, query: insights(selection), as, baseline: insights('') })),
+    (field.endsWith('byOwner') ? (['directorate'] as const) : (['public', 'directorate'] as const)).map((as) => ({
+      name: `Insights.${field} (${as})`,
+      query: insights(selection),
+      as,
+      baseline: insights(''),
+    })),
   ),
   { name: 'insightsTrend { year }', query: '{ insightsTrend { year } }', as: 'public', baseline: '{ __typename }' },
-  { name: 'insightsTrend, every field (public)', query: `{ insightsTrend { year ${Object.entries(FIELDS).filter(([f]) => !f.endsWith('byOwner')).map(([, s]) => s).join(' ')} } }`, as: 'public', baseline: '{ __typename }' },
-  { name: 'insights, every field (public)', query: insights(Object.entries(FIELDS).filter(([f]) => !f.endsWith('byOwner')).map(([, s]) => s).join(' ')), as: 'public', baseline: '{ __typename }' },
+  {
+    name: 'insightsTrend, every field (public)',
+    query: `{ insightsTrend { year ${Object.entries(FIELDS)
+      .filter(([f]) => !f.endsWith('byOwner'))
+      .map(([, s]) => s)
+      .join(' ')} } }`,
+    as: 'public',
+    baseline: '{ __typename }',
+  },
+  {
+    name: 'insights, every field (public)',
+    query: insights(
+      Object.entries(FIELDS)
+        .filter(([f]) => !f.endsWith('byOwner'))
+        .map(([, s]) => s)
+        .join(' '),
+    ),
+    as: 'public',
+    baseline: '{ __typename }',
+  },
   { name: 'the page (insights-funnel, public)', query: operation('insights-funnel.graphql'), variables: { year: Y }, as: 'public', baseline: '{ __typename }' },
-  { name: 'the page (insights-funnel, directorate)', query: operation('insights-funnel.graphql'), variables: { year: Y }, as: 'directorate', baseline: '{ __typename }' },
-  { name: 'SchoolOwner.decisionFigures', query: `{ schoolOwner(id: "4601") { id decisionFigures(year: ${Y}) { approved refused refusalRate } } }`, as: 'owner', baseline: '{ schoolOwner(id: "4601") { id } }' },
-  { name: 'SchoolOwner.admissionFigures', query: `{ schoolOwner(id: "4601") { id admissionFigures(year: ${Y}) { applications admitted completed } } }`, as: 'owner', baseline: '{ schoolOwner(id: "4601") { id } }' },
-  { name: 'Subject.rating, per subject', query: '{ subjects { code rating { count average byTopic { topic average } } } }', as: 'public', baseline: '{ subjects { code } }', per: 10 },
-  { name: 'Study.rating, per study of 100', query: '{ studies(first: 100) { edges { node { id rating { count average byTopic { topic average } } } } } }', as: 'public', baseline: '{ studies(first: 100) { edges { node { id } } } }', per: 100 },
+  {
+    name: 'the page (insights-funnel, directorate)',
+    query: operation('insights-funnel.graphql'),
+    variables: { year: Y },
+    as: 'directorate',
+    baseline: '{ __typename }',
+  },
+  {
+    name: 'SchoolOwner.decisionFigures',
+    query: `{ schoolOwner(id: "4601") { id decisionFigures(year: ${Y}) { approved refused refusalRate } } }`,
+    as: 'owner',
+    baseline: '{ schoolOwner(id: "4601") { id } }',
+  },
+  {
+    name: 'SchoolOwner.admissionFigures',
+    query: `{ schoolOwner(id: "4601") { id admissionFigures(year: ${Y}) { applications admitted completed } } }`,
+    as: 'owner',
+    baseline: '{ schoolOwner(id: "4601") { id } }',
+  },
+  {
+    name: 'Subject.rating, per subject',
+    query: '{ subjects { code rating { count average byTopic { topic average } } } }',
+    as: 'public',
+    baseline: '{ subjects { code } }',
+    per: 10,
+  },
+  {
+    name: 'Study.rating, per study of 100',
+    query: '{ studies(first: 100) { edges { node { id rating { count average byTopic { topic average } } } } } }',
+    as: 'public',
+    baseline: '{ studies(first: 100) { edges { node { id } } } }',
+    per: 100,
+  },
 ];
 
 const estimate = createCostEstimator(readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8'));
@@ -114,7 +206,8 @@ async function cpuMs(query: string, variables: Record<string, unknown> | undefin
       body: JSON.stringify({ query, variables }),
     });
     const body = (await res.json()) as { errors?: unknown[] };
-    if (res.status !== 200 || body.errors) throw new Error(`HTTP ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 400)} for ${query.slice(0, 120)}`);
+    if (res.status !== 200 || body.errors)
+      throw new Error(`HTTP ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 400)} for ${query.slice(0, 120)}`);
   };
   await send();
   const before = process.cpuUsage();
@@ -145,8 +238,12 @@ try {
 }
 
 const width = Math.max(...rows.map((r) => r.name.length));
-console.log(`bench:cost: CPU ms per request (the whole process), mean of ${ROUNDS} rounds, the demo data, year ${Y}; a field alone is the request minus the same request without it\n`);
-console.log(`${'operation or field'.padEnd(width)}  ${'cost'.padStart(6)}  ${'CPU ms'.padStart(8)}  ${'µs/unit'.padStart(8)}  ${'weight at the conversion'.padStart(24)}`);
+console.log(
+  `bench:cost: CPU ms per request (the whole process), mean of ${ROUNDS} rounds, the demo data, year ${Y}; a field alone is the request minus the same request without it\n`,
+);
+console.log(
+  `${'operation or field'.padEnd(width)}  ${'cost'.padStart(6)}  ${'CPU ms'.padStart(8)}  ${'µs/unit'.padStart(8)}  ${'weight at the conversion'.padStart(24)}`,
+);
 for (const r of rows) {
   const usPerUnit = r.cost > 0 ? (r.ms * 1000) / r.cost : NaN;
   const fair = Math.round((r.ms * 1000) / CPU_US_PER_COST_UNIT);
@@ -156,7 +253,9 @@ for (const r of rows) {
 }
 const ordinary = rows.filter((r) => r.ordinary);
 const usPerUnit = ordinary.map((r) => (r.ms * 1000) / r.cost);
-console.log(`\nordinary operations: ${Math.min(...usPerUnit).toFixed(1)} to ${Math.max(...usPerUnit).toFixed(1)} µs of CPU per cost unit; the conversion used: ${CPU_US_PER_COST_UNIT} µs (CPU_US_PER_COST_UNIT)`);
+console.log(
+  `\nordinary operations: ${Math.min(...usPerUnit).toFixed(1)} to ${Math.max(...usPerUnit).toFixed(1)} µs of CPU per cost unit; the conversion used: ${CPU_US_PER_COST_UNIT} µs (CPU_US_PER_COST_UNIT)`,
+);
 const share = (DEFAULT_RATE_LIMITS.publicCostPerMinute / 60) * CPU_US_PER_COST_UNIT * 1e-6;
 console.log(
   `the bound: a public address's cost budget ${DEFAULT_RATE_LIMITS.publicCostPerMinute}/min (${(DEFAULT_RATE_LIMITS.publicCostPerMinute / 60).toFixed(0)}/s) x ${CPU_US_PER_COST_UNIT} µs = ${share.toFixed(2)} CPU s per second; one request at most the public cost limit ${DEFAULT_LIMITS.cost} (${((DEFAULT_LIMITS.cost * CPU_US_PER_COST_UNIT) / 1000).toFixed(0)} ms)`,

@@ -116,14 +116,18 @@ export async function seedDeadline(dbs: PartnerDbs, counts: { teachers: number; 
     { _id: HVL, name: 'Høgskulen på Vestlandet', shortName: 'HVL', campuses: ['Bergen', 'Stord'] },
   ] as never[]);
   await dbs.plans.collection('counties').insertMany(OWNERS.map(([, , county, name]) => ({ _id: county, name })) as never[]);
-  await dbs.plans.collection('owners').insertMany(
-    OWNERS.map(([id, name, county]) => ({ _id: id, name, kind: 'MUNICIPALITY', county, teacherFtes: 2000, teacherFtesSynthetic: true })) as never[],
-  );
-  const teachers = Array.from({ length: counts.teachers }, (_, i) => ({ id: teacherId(i), owner: OWNERS[i % OWNERS.length]![0] as string }));
+  await dbs.plans
+    .collection('owners')
+    .insertMany(
+      OWNERS.map(([id, name, county]) => ({ _id: id, name, kind: 'MUNICIPALITY', county, teacherFtes: 2000, teacherFtesSynthetic: true })) as never[],
+    );
+  const teachers = Array.from({ length: counts.teachers }, (_, i) => ({ id: teacherId(i), owner: OWNERS[i % OWNERS.length]![0] }));
   const countyOf = new Map<string, string>(OWNERS.map(([id, , county]) => [id, county]));
-  await dbs.plans.collection('teachers').insertMany(
-    teachers.map((t) => ({ _id: t.id, owner: t.owner, county: countyOf.get(t.owner), school: 'Rushtid skole', teaches: [], credits: [] })) as never[],
-  );
+  await dbs.plans
+    .collection('teachers')
+    .insertMany(
+      teachers.map((t) => ({ _id: t.id, owner: t.owner, county: countyOf.get(t.owner), school: 'Rushtid skole', teaches: [], credits: [] })) as never[],
+    );
   await dbs.feedback.collection('unions').insertOne({ _id: 'UDF', name: 'Utdanningsforbundet' } as never);
 
   // Last year's applications, as admissions stored them when they came in (before that year's deadline).

@@ -90,11 +90,11 @@ function startStore(): Promise<string> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'embedded-mongo/src/main.ts', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     storeChild = child;
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
     });
-    child.stderr!.resume();
+    child.stderr.resume();
     child.once('exit', (code) => reject(new Error(`the embedded store exited with ${code}`)));
   });
 }
@@ -169,7 +169,12 @@ async function post(token: string, query: string, variables: Record<string, unkn
  * off to 1 s), for at most 180 s: a request whose transaction died with its process waits for the
  * store to abort it (transactionLifetimeLimitSeconds, 60 s) before its key can be written again.
  */
-async function untilAnswered(token: string, query: string, variables: Record<string, unknown>, latencies: number[]): Promise<{ body: Gql; tries: number; ms: number }> {
+async function untilAnswered(
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+  latencies: number[],
+): Promise<{ body: Gql; tries: number; ms: number }> {
   const started = performance.now();
   for (let tries = 1; ; tries++) {
     const r = await post(token, query, variables);
@@ -199,7 +204,13 @@ try {
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'EdDSA' };
   const sign = (role: string, org: string) =>
-    new SignJWT({ role, org }).setProtectedHeader({ alg: 'EdDSA', kid: 'bench' }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+    new SignJWT({ role, org })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'bench' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(privateKey);
   const tokens = new Map<string, string>();
   for (const t of [...seed.teachers.map((x) => x.id), ...seed.unemployed]) tokens.set(t, await sign('teacher', t));
   for (const o of seed.owners) tokens.set(o, await sign('school-owner', o));
@@ -239,7 +250,9 @@ try {
     receivers.set(owner, receiver);
   }
   const readyUrls = Object.fromEntries(NAMES.map((n) => [n, dev!.subgraphs[n]!.url.replace(/\/graphql$/, '/ready')]));
-  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   console.log(
     `machine: ${availableParallelism()} cores, load average ${load} before the rush (the whole supergraph, its store and this bench's clients run on it)`,
   );
@@ -275,7 +288,11 @@ try {
   const timeline: [number, number][] = [];
   const outages: { name: Name; from: number; to: number | null }[] = [];
 
-  const inputOf = (offer: { id: string; campus: string }, scheme: string) => ({ study: offer.id, firstChoice: { campus: offer.campus, fundingScheme: scheme }, secondChoice: null });
+  const inputOf = (offer: { id: string; campus: string }, scheme: string) => ({
+    study: offer.id,
+    firstChoice: { campus: offer.campus, fundingScheme: scheme },
+    secondChoice: null,
+  });
 
   /** Sends one submission until answered; returns the application id it was accepted as, or the refusal's code. */
   const submit = async (teacher: string, input: ReturnType<typeof inputOf>, key: string): Promise<{ id?: string; code?: string }> => {
@@ -283,7 +300,12 @@ try {
     if (tries > 1) throughOutage.push(ms);
     const app = body.data?.submitApplication as { id: string; year: number; firstChoice: { campus: string; fundingScheme: string } } | undefined;
     if (app) {
-      if (!/^a-[0-9a-f]{16}$/.test(app.id) || app.year !== YEAR || app.firstChoice.campus !== input.firstChoice.campus || app.firstChoice.fundingScheme !== input.firstChoice.fundingScheme) {
+      if (
+        !/^a-[0-9a-f]{16}$/.test(app.id) ||
+        app.year !== YEAR ||
+        app.firstChoice.campus !== input.firstChoice.campus ||
+        app.firstChoice.fundingScheme !== input.firstChoice.fundingScheme
+      ) {
         problem(`${teacher}: accepted with an unexpected body ${JSON.stringify(body)}`);
       }
       if (!answered.has(app.id)) {
@@ -321,7 +343,8 @@ try {
       const [a, b] = await Promise.all([submit(teacher, input, key), submit(teacher, inputOf(other, scheme), otherKey)]);
       const won = [a, b].filter((r) => r.id);
       const lost = [a, b].filter((r) => !r.id);
-      if (won.length !== 1 || lost[0]?.code !== 'CONFLICT') return problem(`${teacher}: racing applications answered ${JSON.stringify([a, b])}, expected one accepted and one CONFLICT`);
+      if (won.length !== 1 || lost[0]?.code !== 'CONFLICT')
+        return problem(`${teacher}: racing applications answered ${JSON.stringify([a, b])}, expected one accepted and one CONFLICT`);
       counts.conflicts++;
       expectAccepted(teacher, won[0]!, 'the race');
       await think();
@@ -333,7 +356,8 @@ try {
     const copies = i % 3 === 0 ? 2 + (i % 2) : 1;
     sent.first++;
     sent.concurrent += copies - 1;
-    for (const got of await Promise.all(Array.from({ length: copies }, () => submit(teacher, input, key)))) expectAccepted(teacher, got, 'the first submission');
+    for (const got of await Promise.all(Array.from({ length: copies }, () => submit(teacher, input, key))))
+      expectAccepted(teacher, got, 'the first submission');
     await think();
     sent.retries++;
     expectAccepted(teacher, await submit(teacher, input, key), 'a retry');
@@ -370,7 +394,8 @@ try {
       const vars = { application: app.id, outcome: approve ? 'APPROVED' : 'REJECTED', reason: approve ? null : 'COST', scheme };
       const { body } = await untilAnswered(tokens.get(owner)!, DECIDE, vars, decisionLatencies);
       const d = body.data?.decideApplication as { id: string; outcome: string; fundingScheme: string | null } | undefined;
-      if (!d || d.id !== app.id || d.outcome !== vars.outcome || d.fundingScheme !== scheme) problem(`owner ${owner}: decideApplication ${app.id} answered ${JSON.stringify(body)}`);
+      if (!d || d.id !== app.id || d.outcome !== vars.outcome || d.fundingScheme !== scheme)
+        problem(`owner ${owner}: decideApplication ${app.id} answered ${JSON.stringify(body)}`);
       else decided.set(app.id, { outcome: d.outcome, scheme });
       await sleep(Math.max(0, gap * (0.5 + ((k * 31) % 10) / 10)));
     }
@@ -386,7 +411,10 @@ try {
     console.log(`  ${elapsed().padStart(5)} s  killed ${name} (${SIGNAL} of pid ${pid})`);
     while (performance.now() - outage.from < 60_000) {
       await sleep(50);
-      const ok = await fetch(readyUrls[name]!.replace(/\/ready$/, '/health'), { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
+      const ok = await fetch(readyUrls[name]!.replace(/\/ready$/, '/health'), { signal: AbortSignal.timeout(500) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
     }
     outage.to = performance.now();
@@ -451,10 +479,21 @@ try {
   stopPollingBy = performance.now() + 5000;
   polling = false;
   await poll;
-  const ready = await Promise.all(NAMES.map(async (n) => [n, (await (await fetch(readyUrls[n]!)).json()) as { events?: { consumers?: { source: string; lagMs: { p99: number; max: number; count: number } }[] } }] as const));
+  const ready = await Promise.all(
+    NAMES.map(
+      async (n) =>
+        [
+          n,
+          (await (await fetch(readyUrls[n]!)).json()) as { events?: { consumers?: { source: string; lagMs: { p99: number; max: number; count: number } }[] } },
+        ] as const,
+    ),
+  );
 
   const validTeachers = new Set(seed.teachers.map((t) => t.id));
-  const stored = await dbs.admissions.collection<{ _id: string; teacher: string }>('applications').find({ year: YEAR }, { projection: { teacher: 1 } }).toArray();
+  const stored = await dbs.admissions
+    .collection<{ _id: string; teacher: string }>('applications')
+    .find({ year: YEAR }, { projection: { teacher: 1 } })
+    .toArray();
   const perTeacher = new Map<string, string[]>();
   for (const a of stored) perTeacher.set(a.teacher, [...(perTeacher.get(a.teacher) ?? []), a._id]);
   const exactlyOnce = seed.teachers.filter((t) => perTeacher.get(t.id)?.length === 1 && perTeacher.get(t.id)![0] === accepted.get(t.id)).length;
@@ -494,7 +533,10 @@ try {
   );
   // A smoke run's timings mean little (a dozen seconds, four restarts in it): information, not targets.
   const target = (pass: boolean) => (SMOKE ? null : pass);
-  figure(`submission latency (each request the service answered): p50 ${lat.p50} ms, p99 ${fmt(lat.p99)} ms, max ${fmt(lat.max)} ms (target p99 < ${fmt(TARGET_P99_MS)} ms)`, target(lat.p99 < TARGET_P99_MS));
+  figure(
+    `submission latency (each request the service answered): p50 ${lat.p50} ms, p99 ${fmt(lat.p99)} ms, max ${fmt(lat.max)} ms (target p99 < ${fmt(TARGET_P99_MS)} ms)`,
+    target(lat.p99 < TARGET_P99_MS),
+  );
   const through = stats(throughOutage);
   figure(
     `failed while a partner was down, retried with the same key: ${fmt(failed)} requests (${[...transientCounts].map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}); ${through.n} submissions waited, up to ${fmt(through.max)} ms`,
@@ -503,11 +545,16 @@ try {
     `projection lag (answer → plans' projection), every partner up: p50 ${steady.p50} ms, p99 ${fmt(steady.p99)} ms, max ${fmt(steady.max)} ms over ${fmt(steady.n)} (target p99 < ${fmt(TARGET_LAG_P99_MS)} ms)`,
     target(steady.n > 0 && steady.p99 < TARGET_LAG_P99_MS),
   );
-  figure(`every accepted application reached plans' projection: ${fmt(lag.n)} of ${fmt(accepted.size)}`, lag.n === accepted.size && accepted.size === seed.teachers.length);
+  figure(
+    `every accepted application reached plans' projection: ${fmt(lag.n)} of ${fmt(accepted.size)}`,
+    lag.n === accepted.size && accepted.size === seed.teachers.length,
+  );
   figure(`projection lag, every application, through the kills: p50 ${lag.p50} ms, p99 ${fmt(lag.p99)} ms, max ${fmt(lag.max)} ms`);
   for (const [name, r] of ready) {
     const cs = r.events?.consumers ?? [];
-    figure(`  ${name}'s consumers' lagMs in /ready (since its restart): ${cs.map((c) => `${c.source} p99 ${c.lagMs.p99} ms max ${c.lagMs.max} ms (${c.lagMs.count})`).join('; ')}`);
+    figure(
+      `  ${name}'s consumers' lagMs in /ready (since its restart): ${cs.map((c) => `${c.source} p99 ${c.lagMs.p99} ms max ${c.lagMs.max} ms (${c.lagMs.count})`).join('; ')}`,
+    );
   }
   const back = outages.filter((o) => o.to !== null && o.to - o.from < 60_000);
   figure(
@@ -522,18 +569,40 @@ try {
     const window = timeline.filter(([t]) => t >= from && t < to);
     const worst = Math.max(0, ...window.map(([, l]) => l));
     const lastSlow = Math.max(back, ...window.filter(([, l]) => l >= TARGET_LAG_P99_MS).map(([t]) => t));
-    figure(`  after killing ${o.name}: worst lag ${fmt(worst)} ms; under ${fmt(TARGET_LAG_P99_MS)} ms again for applications answered ${((lastSlow - back) / 1000).toFixed(1)} s after it was back`);
+    figure(
+      `  after killing ${o.name}: worst lag ${fmt(worst)} ms; under ${fmt(TARGET_LAG_P99_MS)} ms again for applications answered ${((lastSlow - back) / 1000).toFixed(1)} s after it was back`,
+    );
   });
   figure(`settle after the rush: every consumer at its source's head in ${fmt(Math.round(settleMs))} ms`);
-  figure(`figures: ${fmt(figureReports.reduce((n, r) => n + r.checked, 0))} cells checked against a recount, ${figureDifferences.length} differences${figureDifferences.length ? ` (${figureDifferences.slice(0, 3).join('; ')})` : ''}`, figureDifferences.length === 0);
-  figure(`reconcile: ${fmt(checked)} records checked, ${differences.length} differences${differences.length ? ` (${differences.slice(0, 3).map((d) => `${d.consumer} ${d.kind} ${d.key} ${d.problem}`).join('; ')})` : ''}`, differences.length === 0);
+  figure(
+    `figures: ${fmt(figureReports.reduce((n, r) => n + r.checked, 0))} cells checked against a recount, ${figureDifferences.length} differences${figureDifferences.length ? ` (${figureDifferences.slice(0, 3).join('; ')})` : ''}`,
+    figureDifferences.length === 0,
+  );
+  figure(
+    `reconcile: ${fmt(checked)} records checked, ${differences.length} differences${
+      differences.length
+        ? ` (${differences
+            .slice(0, 3)
+            .map((d) => `${d.consumer} ${d.kind} ${d.key} ${d.problem}`)
+            .join('; ')})`
+        : ''
+    }`,
+    differences.length === 0,
+  );
   // Webhooks: every event about each owner (its teachers' applications, its decisions), from the producers' outboxes,
   // must reach its receiver; each once after deduplication by webhook-id, however many attempts (30 % fail, the catalogue killed once).
   const expected = new Map<string, Set<string>>();
   for (const owner of seed.owners) {
     const ids = new Set<string>();
-    for (const [db, kind] of [[dbs.admissions, 'application'], [dbs.plans, 'decision']] as const) {
-      for (const e of await db.collection<{ _id: string }>('outbox').find({ kind, audience: owner }, { projection: { _id: 1 } }).toArray()) ids.add(e._id);
+    for (const [db, kind] of [
+      [dbs.admissions, 'application'],
+      [dbs.plans, 'decision'],
+    ] as const) {
+      for (const e of await db
+        .collection<{ _id: string }>('outbox')
+        .find({ kind, audience: owner }, { projection: { _id: 1 } })
+        .toArray())
+        ids.add(e._id);
     }
     expected.set(owner, ids);
   }
@@ -557,7 +626,9 @@ try {
     missing === 0 && unexpected === 0 && hookCounts.invalid === 0 && wanted > 0,
   );
   const passed = results.every((r) => r.pass !== false);
-  console.log(`deadline: accepted ${fmt(exactlyOnce)} of ${fmt(seed.teachers.length)} valid, p99 ${lat.p99} ms, lag p99 ${steady.p99} ms, differences ${differences.length}`);
+  console.log(
+    `deadline: accepted ${fmt(exactlyOnce)} of ${fmt(seed.teachers.length)} valid, p99 ${lat.p99} ms, lag p99 ${steady.p99} ms, differences ${differences.length}`,
+  );
   if (!passed) console.error(`FAIL: the supergraph's output is in ${LOG_FILE}`);
   exitCode = passed ? 0 : 1;
 } catch (err) {

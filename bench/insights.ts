@@ -72,7 +72,7 @@ async function multiply(dbs: Record<string, Db>, times: number): Promise<number>
           for (const field of ['participant', 'code', 'teacher']) if (typeof copy[field] === 'string') copy[field] = `${copy[field]}~${k}`;
           return copy;
         });
-        for (let i = 0; i < copies.length; i += 5000) await coll.insertMany(copies.slice(i, i + 5000) as never[]);
+        for (let i = 0; i < copies.length; i += 5000) await coll.insertMany(copies.slice(i, i + 5000));
         added += copies.length;
       }
     }
@@ -133,7 +133,11 @@ async function run(times: number, token: string): Promise<{ documents: number; f
     mongodbUri: uri,
     prefix: `bench_insights_${randomBytes(3).toString('hex')}_`,
     // The full report is over the cost limit (docs/security.md): this times it, whatever it costs.
-    gateway: { limits: { ...DEFAULT_LIMITS, cost: Number.MAX_SAFE_INTEGER, partnerCost: Number.MAX_SAFE_INTEGER }, rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000 }, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } as never },
+    gateway: {
+      limits: { ...DEFAULT_LIMITS, cost: Number.MAX_SAFE_INTEGER, partnerCost: Number.MAX_SAFE_INTEGER },
+      rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000 },
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined } as never,
+    },
     // The report's own commands: the events' consumers, the feeds and the webhooks' worker read and write in the background meanwhile.
     onCommand: (e) => {
       const collection = e.command[e.commandName] ?? e.command.collection;
@@ -143,7 +147,7 @@ async function run(times: number, token: string): Promise<{ documents: number; f
     },
   });
   try {
-    const documents = times > 1 ? await multiply(running.dbs as unknown as Record<string, Db>, times) : 0;
+    const documents = times > 1 ? await multiply(running.dbs, times) : 0;
     if (times > 1) await rebuildFigures(running.dbs);
     const figures = await measure(running, () => commands, token, times > 1);
     return { documents, figures };
@@ -160,7 +164,9 @@ console.log(`bench:insights: ${QUERIES.length} report queries as the directorate
 const base = await run(1, token);
 const large = await run(SCALE, token);
 console.log(`(${large.documents.toLocaleString('en-US')} documents added for ${SCALE}x)\n`);
-console.log(`${'report'.padEnd(22)} ${'1x median'.padStart(10)} ${'1x worst'.padStart(9)} ${'1x cmds'.padStart(8)} ${`${SCALE}x median`.padStart(11)} ${`${SCALE}x worst`.padStart(10)} ${`${SCALE}x cmds`.padStart(9)}  verdict`);
+console.log(
+  `${'report'.padEnd(22)} ${'1x median'.padStart(10)} ${'1x worst'.padStart(9)} ${'1x cmds'.padStart(8)} ${`${SCALE}x median`.padStart(11)} ${`${SCALE}x worst`.padStart(10)} ${`${SCALE}x cmds`.padStart(9)}  verdict`,
+);
 let failed = 0;
 QUERIES.forEach((q, i) => {
   const a = base.figures[i]!;

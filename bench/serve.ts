@@ -61,12 +61,18 @@ if (kind === 'ours' || kind === 'ours-cache') {
     override async willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<{ caller: Identity }>['willSendRequest']>>[0]) {
       request.http?.headers.set(CREDENTIAL_HEADER, await signers[this.name]!(context.caller ?? PUBLIC_CALLER));
     }
-    constructor(readonly name: string, url: string) {
+    constructor(
+      readonly name: string,
+      url: string,
+    ) {
       super({ url });
     }
   }
   const server = new ApolloServer({
-    gateway: new ApolloGateway({ supergraphSdl: loadableSupergraph(sdl), buildService: ({ name }) => new WithCredential(name, urls[name as keyof typeof urls]) }),
+    gateway: new ApolloGateway({
+      supergraphSdl: loadableSupergraph(sdl),
+      buildService: ({ name }) => new WithCredential(name, urls[name as keyof typeof urls]),
+    }),
   });
   const listening = await startStandaloneServer(server, {
     listen: { port: 0, host: '127.0.0.1' },
@@ -75,7 +81,10 @@ if (kind === 'ours' || kind === 'ours-cache') {
   port = Number(new URL(listening.url).port);
 } else if (kind === 'hive') {
   delete process.env.LOG_LEVEL; // Hive's logger refuses our `silent`; `logging: false` quiets it
-  const withUrls = sdl.replace(/url: "http:\/\/127\.0\.0\.1:400(\d)\/graphql"/g, (_, n: string) => `url: "${urls[(['', 'catalogue', 'admissions', 'plans', 'feedback'] as const)[Number(n)] as keyof typeof urls]}"`);
+  const withUrls = sdl.replace(
+    /url: "http:\/\/127\.0\.0\.1:400(\d)\/graphql"/g,
+    (_, n: string) => `url: "${urls[(['', 'catalogue', 'admissions', 'plans', 'feedback'] as const)[Number(n)] as keyof typeof urls]}"`,
+  );
   const runtime = createGatewayRuntime({
     supergraph: withUrls,
     logging: false,

@@ -63,10 +63,13 @@ const shapesFlag = process.argv.find((a) => a.startsWith('--shapes'));
 const only = shapesFlag?.split('=')[1];
 
 // `-- --split`: the store runs in a process of its own (`npm run mongo`), whose CPU time each row shows too (Linux).
-const child = process.argv.includes('--split') && !process.env.MONGODB_URI
-  ? spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../embedded-mongo/src/main.ts', import.meta.url)), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  : undefined;
-const childUri = child && (await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(String(d).trim()))));
+const child =
+  process.argv.includes('--split') && !process.env.MONGODB_URI
+    ? spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../embedded-mongo/src/main.ts', import.meta.url)), '--port', '0'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : undefined;
+const childUri = child && (await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(String(d).trim()))));
 
 /** The store process's CPU time so far in µs (`/proc/<pid>/stat`: utime and stime in ticks of 10 ms), when it runs apart. */
 function storeCpu(): number | undefined {
@@ -79,7 +82,9 @@ const store = process.env.MONGODB_URI || child ? undefined : await startEmbedded
 const uri = process.env.MONGODB_URI ?? childUri ?? store!.uri;
 const client = await MongoClient.connect(uri);
 const db = client.db(`bench_${randomBytes(4).toString('hex')}`);
-console.log(`node ${process.version}, backend: ${store ? 'embedded store (in memory)' : child ? 'embedded store (in memory, its own process)' : 'MONGODB_URI'}`);
+console.log(
+  `node ${process.version}, backend: ${store ? 'embedded store (in memory)' : child ? 'embedded store (in memory, its own process)' : 'MONGODB_URI'}`,
+);
 
 /** A figure cell as the kit's counted collections keep them. */
 interface Cell {
@@ -127,7 +132,17 @@ async function shapes(): Promise<void> {
     await figures.insertMany(
       Array.from({ length: 1000 }, (_, j): Cell => {
         const k = i + j;
-        return { _id: cellId(k), set: 'perStudy', study: `s${k}`, year: YEARS[k % YEARS.length]!, applied: k % 37, funded: k % 11, withdrawn: k % 3, credits: 15 * (k % 4), places: k % 50 };
+        return {
+          _id: cellId(k),
+          set: 'perStudy',
+          study: `s${k}`,
+          year: YEARS[k % YEARS.length]!,
+          applied: k % 37,
+          funded: k % 11,
+          withdrawn: k % 3,
+          credits: 15 * (k % 4),
+          places: k % 50,
+        };
       }),
     );
   }
@@ -174,7 +189,11 @@ async function shapes(): Promise<void> {
     if ((await studies.find({ _id: { $in: ids } }).toArray()).length !== 50) throw new Error('expected 50 studies');
   });
   // As the kit's eqFilter writes them.
-  const pageFilter = (i: number) => ({ year: { $eq: YEARS[i % YEARS.length]! }, subject: { $eq: SUBJECTS[i % SUBJECTS.length]! }, gradeBand: { $eq: BANDS[(i >> 2) % BANDS.length]! } });
+  const pageFilter = (i: number) => ({
+    year: { $eq: YEARS[i % YEARS.length]! },
+    subject: { $eq: SUBJECTS[i % SUBJECTS.length]! },
+    gradeBand: { $eq: BANDS[(i >> 2) % BANDS.length]! },
+  });
   await row('page: find { year, subject, gradeBand } sort name, _id (nb) limit 26', 1, 1500, async (i) => {
     await studies.find(pageFilter(i)).sort({ name: 1, _id: 1 }).collation(NB).limit(26).toArray();
   });
@@ -216,9 +235,7 @@ async function classic(): Promise<number> {
   await coll.createIndex({ key: 1 });
   let t = performance.now();
   for (let i = 0; i < DOCS; i += 1000) {
-    await coll.insertMany(
-      Array.from({ length: 1000 }, (_, j) => ({ _id: i + j, key: `k${i + j}`, plain: `k${i + j}`, n: (i + j) % 97 })),
-    );
+    await coll.insertMany(Array.from({ length: 1000 }, (_, j) => ({ _id: i + j, key: `k${i + j}`, plain: `k${i + j}`, n: (i + j) % 97 })));
   }
   const bulkRate = DOCS / ((performance.now() - t) / 1000);
 
@@ -239,7 +256,10 @@ async function classic(): Promise<number> {
   const scanned: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const keys = Array.from({ length: KEYS }, (_, i) => `k${(round * 7717 + i * 997) % DOCS}`);
-    for (const [field, out] of [['key', indexed], ['plain', scanned]] as const) {
+    for (const [field, out] of [
+      ['key', indexed],
+      ['plain', scanned],
+    ] as const) {
       t = performance.now();
       const found = await coll.find({ [field]: { $in: keys }, n: { $gte: 0 } }).toArray();
       out.push(performance.now() - t);

@@ -42,16 +42,24 @@ function checkData(path: string[], min = 0) {
 
 export function workloads(owners: string[]): Workload[] {
   const single: Call[] = [];
-  for (const year of YEARS) for (const subject of SUBJECTS) for (const band of BANDS) for (let first = 10; first < 26; first++) {
-    single.push({ variables: { year, subject, band, first }, caller: single.length % 3 === 0 ? { role: 'public' } : { role: 'directorate' } });
-  }
+  for (const year of YEARS)
+    for (const subject of SUBJECTS)
+      for (const band of BANDS)
+        for (let first = 10; first < 26; first++) {
+          single.push({ variables: { year, subject, band, first }, caller: single.length % 3 === 0 ? { role: 'public' } : { role: 'directorate' } });
+        }
   const cross: Call[] = [];
   const heavy: Call[] = [];
-  for (const owner of owners) for (const year of YEARS) {
-    cross.push({ variables: { owner, year, subject: SUBJECTS[(cross.length * 7) % SUBJECTS.length] }, caller: { role: 'school-owner', org: owner } });
-    heavy.push({ variables: { owner, year }, caller: { role: 'school-owner', org: owner } });
-  }
-  const shuffle = <T>(xs: T[]) => xs.map((x, i) => [((i * 2654435761) >>> 0) % 1_000_003, x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+  for (const owner of owners)
+    for (const year of YEARS) {
+      cross.push({ variables: { owner, year, subject: SUBJECTS[(cross.length * 7) % SUBJECTS.length] }, caller: { role: 'school-owner', org: owner } });
+      heavy.push({ variables: { owner, year }, caller: { role: 'school-owner', org: owner } });
+    }
+  const shuffle = <T>(xs: T[]) =>
+    xs
+      .map((x, i) => [((i * 2654435761) >>> 0) % 1_000_003, x] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, x]) => x);
   return [
     {
       name: 'single-subgraph',

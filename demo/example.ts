@@ -33,12 +33,10 @@ const asPublic = process.argv.includes('--public');
 const query = readFileSync(new URL('../operations/english-studies.graphql', import.meta.url), 'utf8');
 const headers: Record<string, string> = { 'content-type': 'application/json' };
 if (!asPublic) headers.authorization = `Bearer ${await signDevToken(await loadOrCreateDevKey(), { role: 'school-owner', org: '4601' }, '5m')}`;
-const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables: { owner: '4601' } }) }).catch(
-  (err: Error) => {
-    console.error(`The gateway does not answer at ${url} (${err.message}). Start it with npm start.`);
-    process.exit(1);
-  },
-);
+const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables: { owner: '4601' } }) }).catch((err: Error) => {
+  console.error(`The gateway does not answer at ${url} (${err.message}). Start it with npm start.`);
+  process.exit(1);
+});
 const text = await response.text();
 let body: { data?: Record<string, unknown> | null; errors?: GraphQLError[] };
 try {

@@ -29,7 +29,8 @@ export async function rebuildFigures(
   for (const name of partners) {
     for (const counted of FIGURES[name](dbs[name])) {
       await counted.ensureIndexes();
-      cells += await counted.rebuild(undefined, written?.[name]?.[counted.collectionName] as never);
+      // The documents just written to the collection: CountedFigures takes them untyped (its document type is erased).
+      cells += await counted.rebuild(undefined, written?.[name]?.[counted.collectionName] as Iterable<never> | undefined);
     }
   }
   return cells;
@@ -51,7 +52,12 @@ export async function checkFigures(dbs: PartnerDbs): Promise<FigureReport[]> {
     for (const counted of FIGURES[name](dbs[name])) {
       const differences = await counted.check();
       for (const set of counted.sets) {
-        reports.push({ partner: name, set: set.name, checked: await counted.figures.countDocuments({ set: set.name }), differences: differences.filter((d) => d.set === set.name) });
+        reports.push({
+          partner: name,
+          set: set.name,
+          checked: await counted.figures.countDocuments({ set: set.name }),
+          differences: differences.filter((d) => d.set === set.name),
+        });
       }
     }
   }

@@ -142,7 +142,17 @@ export function generateDemoData(seed = 2026): DemoData {
     admissionDeadline: `${y}-05-31`,
     confirmationDeadline: `${y}-09-01`,
   }));
-  const courses: { code: string; subject: string; band: Band; level: number; credits: number; master: boolean; inst: (typeof institutions)[number]; campus: string; delivery: string }[] = [];
+  const courses: {
+    code: string;
+    subject: string;
+    band: Band;
+    level: number;
+    credits: number;
+    master: boolean;
+    inst: (typeof institutions)[number];
+    campus: string;
+    delivery: string;
+  }[] = [];
   for (const s of SUBJECTS) {
     const seen = new Map<string, number>();
     for (let i = 0; i < s.courses; i++) {
@@ -197,17 +207,38 @@ export function generateDemoData(seed = 2026): DemoData {
   // Plans: owners (municipalities, counties, a few private owners) and their teachers.
   const owners: DemoDoc[] = [];
   for (const m of municipalities) {
-    owners.push({ _id: m.number, name: m.name, kind: 'MUNICIPALITY', county: m.county, teacherFtes: Math.round(m.population * FTE_PER_INHABITANT.MUNICIPALITY * 10) / 10, teacherFtesSynthetic: true });
+    owners.push({
+      _id: m.number,
+      name: m.name,
+      kind: 'MUNICIPALITY',
+      county: m.county,
+      teacherFtes: Math.round(m.population * FTE_PER_INHABITANT.MUNICIPALITY * 10) / 10,
+      teacherFtesSynthetic: true,
+    });
   }
   for (const c of counties) {
     const population = municipalities.filter((m) => m.county === c._id).reduce((s, m) => s + m.population, 0);
-    owners.push({ _id: c._id, name: c.name, kind: 'COUNTY', county: c._id, teacherFtes: Math.round(population * FTE_PER_INHABITANT.COUNTY * 10) / 10, teacherFtesSynthetic: true });
+    owners.push({
+      _id: c._id,
+      name: c.name,
+      kind: 'COUNTY',
+      county: c._id,
+      teacherFtes: Math.round(population * FTE_PER_INHABITANT.COUNTY * 10) / 10,
+      teacherFtesSynthetic: true,
+    });
   }
   const privateTowns = ['Oslo', 'Bergen', 'Trondheim', 'Stavanger', 'Tromsø', 'Kristiansand', 'Drammen', 'Bodø', 'Hamar', 'Ålesund'];
   privateTowns.forEach((town, i) => {
     const m = municipalities.find((x) => x.name.startsWith(town))!;
     // Synthetic organisation numbers: 9 digits starting with 99 so they cannot be mistaken for the register's.
-    owners.push({ _id: `99${String(1000000 + i * 7919).slice(-7)}`, name: `${i % 2 ? 'Steinerskolen' : 'Kristen friskole'} i ${town}`, kind: 'PRIVATE', county: m.county, teacherFtes: int(15, 90), teacherFtesSynthetic: true });
+    owners.push({
+      _id: `99${String(1000000 + i * 7919).slice(-7)}`,
+      name: `${i % 2 ? 'Steinerskolen' : 'Kristen friskole'} i ${town}`,
+      kind: 'PRIVATE',
+      county: m.county,
+      teacherFtes: int(15, 90),
+      teacherFtesSynthetic: true,
+    });
   });
   const teachers: DemoDoc[] = [];
   for (const o of owners) {
@@ -248,7 +279,9 @@ export function generateDemoData(seed = 2026): DemoData {
       const teacher = teachers[t]!;
       const county = ownerById.get(teacher.owner as string)!.kind === 'COUNTY';
       const subject = weighted(SUBJECTS, (s) => s.popularity).code;
-      const candidates = (bySubject.get(subject) ?? []).filter((s) => (county ? s.gradeBand === 'GRADES_8_13' : s.gradeBand !== 'GRADES_8_13' || random() < 0.3));
+      const candidates = (bySubject.get(subject) ?? []).filter((s) =>
+        county ? s.gradeBand === 'GRADES_8_13' : s.gradeBand !== 'GRADES_8_13' || random() < 0.3,
+      );
       if (candidates.length === 0) continue;
       const study = pick(candidates);
       const inst = institutions.find((i) => i._id === study.institution)!;
@@ -265,7 +298,8 @@ export function generateDemoData(seed = 2026): DemoData {
         owner: teacher.owner,
         county: teacher.county,
         firstChoice: { campus: study.campus, fundingScheme: scheme1 },
-        secondChoice: other.length > 0 && random() < 0.5 ? { campus: pick(other), fundingScheme: scheme1 === 'SUBSTITUTE' ? 'SCHOLARSHIP' : 'SUBSTITUTE' } : null,
+        secondChoice:
+          other.length > 0 && random() < 0.5 ? { campus: pick(other), fundingScheme: scheme1 === 'SUBSTITUTE' ? 'SCHOLARSHIP' : 'SUBSTITUTE' } : null,
         submittedAt: date(y, 2, int(1, 28), int(7, 22)),
         admission: null,
         enrolment: null,
@@ -278,24 +312,66 @@ export function generateDemoData(seed = 2026): DemoData {
     const rankByOwner = new Map<string, number>();
     const seats = new Map<string, number>(open.map((s) => [s._id as string, s.places as number]));
     for (const { app, teacher, study } of rows) {
-      const dims = { owner: app.owner, teacher: app.teacher, study: app.study, institution: app.institution, year: y, subject: app.subject, gradeBand: app.gradeBand, county: app.county };
+      const dims = {
+        owner: app.owner,
+        teacher: app.teacher,
+        study: app.study,
+        institution: app.institution,
+        year: y,
+        subject: app.subject,
+        gradeBand: app.gradeBand,
+        county: app.county,
+      };
       const refused = random() < (REFUSAL_RATE[app.owner as string] ?? DEFAULT_REFUSAL);
       const decidedAt = date(y, 3, int(2, 15), int(8, 16));
       if (refused) {
-        decisions.push({ _id: app._id, ...dims, outcome: 'REJECTED', reason: weighted(['COST', 'PRIORITIES', 'INCOMPLETE_APPLICATION', 'OTHER'], (r) => (r === 'COST' ? 55 : r === 'PRIORITIES' ? 25 : 10)), rank: null, fundingScheme: null, decidedAt, participationConfirmed: false, confirmedAt: null });
+        decisions.push({
+          _id: app._id,
+          ...dims,
+          outcome: 'REJECTED',
+          reason: weighted(['COST', 'PRIORITIES', 'INCOMPLETE_APPLICATION', 'OTHER'], (r) => (r === 'COST' ? 55 : r === 'PRIORITIES' ? 25 : 10)),
+          rank: null,
+          fundingScheme: null,
+          decidedAt,
+          participationConfirmed: false,
+          confirmedAt: null,
+        });
         app.ownerApproved = false;
         applications.push(app);
         continue;
       }
       // Admissions keeps a projection of the owner's approval: institutions see an application only then.
       app.ownerApproved = true;
-      const rank = (rankByOwner.get(`${app.owner}`) ?? 0) + 1;
-      rankByOwner.set(`${app.owner}`, rank);
+      const rank = (rankByOwner.get(String(app.owner)) ?? 0) + 1;
+      rankByOwner.set(String(app.owner), rank);
       const scheme = (app.firstChoice as { fundingScheme: Scheme }).fundingScheme;
-      const decision: DemoDoc = { _id: app._id, ...dims, outcome: 'APPROVED', reason: null, rank, fundingScheme: scheme, decidedAt, participationConfirmed: false, confirmedAt: null };
+      const decision: DemoDoc = {
+        _id: app._id,
+        ...dims,
+        outcome: 'APPROVED',
+        reason: null,
+        rank,
+        fundingScheme: scheme,
+        decidedAt,
+        participationConfirmed: false,
+        confirmedAt: null,
+      };
       decisions.push(decision);
       const funded = random() < 0.86;
-      allocations.push({ _id: app._id, year: y, study: app.study, teacher: app.teacher, institution: app.institution, subject: app.subject, gradeBand: app.gradeBand, county: app.county, owner: app.owner, funded, scheme: funded ? scheme : null, decidedAt: date(y, 4, int(15, 30), 12) });
+      allocations.push({
+        _id: app._id,
+        year: y,
+        study: app.study,
+        teacher: app.teacher,
+        institution: app.institution,
+        subject: app.subject,
+        gradeBand: app.gradeBand,
+        county: app.county,
+        owner: app.owner,
+        funded,
+        scheme: funded ? scheme : null,
+        decidedAt: date(y, 4, int(15, 30), 12),
+      });
       // Institutions admit funded applicants while places last; a few unfunded ones outside the schemes.
       const left = seats.get(app.study as string) ?? 0;
       const cancelled = study.status === 'CANCELLED';
@@ -349,28 +425,84 @@ export function generateDemoData(seed = 2026): DemoData {
   const plans: DemoDoc[] = [];
   for (const o of owners) {
     for (const y of DEMO_YEARS) {
-      const picked = [...new Set([weighted(SUBJECTS, (s) => s.popularity).code, weighted(SUBJECTS, (s) => s.popularity).code, pick(SUBJECTS).code])].slice(0, int(1, 3));
+      const picked = [...new Set([weighted(SUBJECTS, (s) => s.popularity).code, weighted(SUBJECTS, (s) => s.popularity).code, pick(SUBJECTS).code])].slice(
+        0,
+        int(1, 3),
+      );
       plans.push({
         _id: `${o._id}-${y}`,
         owner: o._id,
         year: y,
         county: o.county,
-        priorities: picked.map((subject) => ({ subject, gradeBand: o.kind === 'COUNTY' ? 'GRADES_8_13' : pick(['GRADES_1_7', 'GRADES_5_10']), targetTeachers: Math.max(1, Math.round((o.teacherFtes as number) * 0.01 * int(1, 4))) })),
-        budgetNok: Math.round((o.teacherFtes as number) * int(800, 2500) / 1000) * 1000,
+        priorities: picked.map((subject) => ({
+          subject,
+          gradeBand: o.kind === 'COUNTY' ? 'GRADES_8_13' : pick(['GRADES_1_7', 'GRADES_5_10']),
+          targetTeachers: Math.max(1, Math.round((o.teacherFtes as number) * 0.01 * int(1, 4))),
+        })),
+        budgetNok: Math.round(((o.teacherFtes as number) * int(800, 2500)) / 1000) * 1000,
       });
     }
   }
 
   const statements: DemoDoc[] = [
-    ['UDF', 'COST', 'Kostnadene stopper videreutdanningen', 'Mange kommuner takker nei til søknader fordi egenandelen blir for høy. Staten må ta en større del av kostnadene.', '2022-03-20'],
-    ['UDF', 'OWN_TIME', 'Egen tid er en urimelig byrde', 'Lærerne bruker 25 prosent egen tid på studiene i tillegg til full jobb. Ordningen må gi mer frikjøp.', '2022-09-05'],
-    ['NLL', 'SUBSTITUTES', 'Vikarene mangler kompetanse', 'Når lærere tar videreutdanning, underviser ofte ukvalifiserte vikarer. Det går ut over elevene.', '2023-01-16'],
-    ['SL', 'PRINCIPLES', 'Alle ansatte i skolen må med', 'Strategien må også gi rom for kompetanseutvikling for yrkesfaglærere og andre ansatte i skolen.', '2023-04-11'],
-    ['SLF', 'SHARING', 'Kompetansen må bli i skolen', 'Det lærerne lærer, blir for ofte hos den enkelte. Skoleledere trenger tid og rom til å dele kompetansen.', '2023-10-02'],
-    ['UDF', 'PRINCIPLES', 'Kompetansekravene må følges av ressurser', 'Kravene om fordypning for å undervise krever at alle som trenger det, får tilbud om videreutdanning.', '2024-02-12'],
+    [
+      'UDF',
+      'COST',
+      'Kostnadene stopper videreutdanningen',
+      'Mange kommuner takker nei til søknader fordi egenandelen blir for høy. Staten må ta en større del av kostnadene.',
+      '2022-03-20',
+    ],
+    [
+      'UDF',
+      'OWN_TIME',
+      'Egen tid er en urimelig byrde',
+      'Lærerne bruker 25 prosent egen tid på studiene i tillegg til full jobb. Ordningen må gi mer frikjøp.',
+      '2022-09-05',
+    ],
+    [
+      'NLL',
+      'SUBSTITUTES',
+      'Vikarene mangler kompetanse',
+      'Når lærere tar videreutdanning, underviser ofte ukvalifiserte vikarer. Det går ut over elevene.',
+      '2023-01-16',
+    ],
+    [
+      'SL',
+      'PRINCIPLES',
+      'Alle ansatte i skolen må med',
+      'Strategien må også gi rom for kompetanseutvikling for yrkesfaglærere og andre ansatte i skolen.',
+      '2023-04-11',
+    ],
+    [
+      'SLF',
+      'SHARING',
+      'Kompetansen må bli i skolen',
+      'Det lærerne lærer, blir for ofte hos den enkelte. Skoleledere trenger tid og rom til å dele kompetansen.',
+      '2023-10-02',
+    ],
+    [
+      'UDF',
+      'PRINCIPLES',
+      'Kompetansekravene må følges av ressurser',
+      'Kravene om fordypning for å undervise krever at alle som trenger det, får tilbud om videreutdanning.',
+      '2024-02-12',
+    ],
     ['NLL', 'COST', 'Fylkene sier nei', 'Flere fylkeskommuner avslår de fleste søknadene. Det svekker fagkompetansen i videregående skole.', '2024-03-25'],
-    ['UDF', 'SUBSTITUTES', 'Vikarordningen må styrkes', 'Vikarordningen må finansieres fullt ut, slik at lærere kan studere uten at elevene mister god undervisning.', '2024-11-18'],
-  ].map(([union, topic, title, body, day], i) => ({ _id: `s-${String(i + 1).padStart(3, '0')}`, union: union!, topic: topic!, title: title!, body: body!, publishedAt: new Date(`${day}T10:00:00Z`) }));
+    [
+      'UDF',
+      'SUBSTITUTES',
+      'Vikarordningen må styrkes',
+      'Vikarordningen må finansieres fullt ut, slik at lærere kan studere uten at elevene mister god undervisning.',
+      '2024-11-18',
+    ],
+  ].map(([union, topic, title, body, day], i) => ({
+    _id: `s-${String(i + 1).padStart(3, '0')}`,
+    union: union!,
+    topic: topic!,
+    title: title!,
+    body: body!,
+    publishedAt: new Date(`${day}T10:00:00Z`),
+  }));
 
   return {
     catalogue: { subjects, requirements, rounds, studies, allocations },

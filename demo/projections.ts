@@ -12,7 +12,10 @@ import { type PartnerDbs } from './seed.js';
 
 type Name = keyof PartnerDbs;
 /** Each partner's events module: what it keeps of the others, and its records as they keep them (the seed's image bundles these, not the servers). */
-const MODULES: Record<Name, { subscriptions?: (db: Db) => readonly Subscription[]; snapshots?: Record<string, (db: Db) => Promise<{ subject: string; data: Record<string, unknown> }[]>> }> = {
+const MODULES: Record<
+  Name,
+  { subscriptions?: (db: Db) => readonly Subscription[]; snapshots?: Record<string, (db: Db) => Promise<{ subject: string; data: Record<string, unknown> }[]>> }
+> = {
   catalogue: { subscriptions: () => catalogue.subscriptions, snapshots: catalogue.snapshots },
   admissions: { subscriptions: admissions.subscriptions, snapshots: admissions.snapshots },
   plans: { subscriptions: () => plans.subscriptions, snapshots: plans.snapshots },
@@ -42,7 +45,11 @@ async function projected(dbs: PartnerDbs): Promise<Projected[]> {
       for (const [kind, spec] of Object.entries(subscription.kinds)) {
         const snapshot = MODULES[source].snapshots?.[kind];
         if (!snapshot) throw new Error(`${consumer} keeps ${source}'s ${kind} records, but ${source} declares no snapshot of them`);
-        if (!truths.has(`${source}|${kind}`)) truths.set(`${source}|${kind}`, snapshot(dbs[source]).then((rows) => rows.map((t) => ({ subject: t.subject, data: plain(t.data) }))));
+        if (!truths.has(`${source}|${kind}`))
+          truths.set(
+            `${source}|${kind}`,
+            snapshot(dbs[source]).then((rows) => rows.map((t) => ({ subject: t.subject, data: plain(t.data) }))),
+          );
         const truth = await truths.get(`${source}|${kind}`)!;
         // The states are plain JSON values already (plain() above): rows are made of them as they are.
         const expected = truth.flatMap((t) => rowsOf(spec, t.data, t.subject).map((r) => ({ ref: t.subject, key: r.key, data: r.data })));
@@ -66,7 +73,9 @@ export async function rebuildProjections(dbs: PartnerDbs, options: { also?: bool
     await createProjections(dbs[p.consumer]).replace(p.kind, p.source, p.expected);
     const spec = p.subscription.kinds[p.kind]!;
     if (options.also && spec.also) for (const t of p.truth) await spec.also(plain(t.data), t.subject, undefined);
-    await dbs[p.consumer].collection<{ _id: string; after: string }>('cursors').updateOne({ _id: `projections|${p.source}` }, { $set: { after: String(heads[p.source]) } }, { upsert: true });
+    await dbs[p.consumer]
+      .collection<{ _id: string; after: string }>('cursors')
+      .updateOne({ _id: `projections|${p.source}` }, { $set: { after: String(heads[p.source]) } }, { upsert: true });
     n += p.expected.length;
   }
   return n;
@@ -84,7 +93,9 @@ export interface Difference {
 }
 
 const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+  JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 
 /** Every difference between the partners' projections and the owners' records (none when all is caught up). */
 export async function reconcile(dbs: PartnerDbs): Promise<{ checked: number; differences: Difference[] }> {
@@ -97,16 +108,35 @@ export async function reconcile(dbs: PartnerDbs): Promise<{ checked: number; dif
       const a = actual.get(e.key);
       actual.delete(e.key);
       if (a === undefined) differences.push({ consumer: p.consumer, source: p.source, kind: p.kind, key: e.key, problem: 'missing', expected: e.data });
-      else if (canonical(a) !== canonical(e.data)) differences.push({ consumer: p.consumer, source: p.source, kind: p.kind, key: e.key, problem: 'different', expected: e.data, actual: a });
+      else if (canonical(a) !== canonical(e.data))
+        differences.push({ consumer: p.consumer, source: p.source, kind: p.kind, key: e.key, problem: 'different', expected: e.data, actual: a });
     }
     for (const [key, a] of actual) differences.push({ consumer: p.consumer, source: p.source, kind: p.kind, key, problem: 'extra', actual: a });
   }
   // Admissions' own copy of the owners' approvals (institutions see an application only then).
-  const approved = new Set((await dbs.plans.collection('decisions').find({ outcome: 'APPROVED' }, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
-  for (const a of await dbs.admissions.collection('applications').find({}, { projection: { ownerApproved: 1 } }).toArray()) {
+  const approved = new Set(
+    (
+      await dbs.plans
+        .collection('decisions')
+        .find({ outcome: 'APPROVED' }, { projection: { _id: 1 } })
+        .toArray()
+    ).map((d) => String(d._id)),
+  );
+  for (const a of await dbs.admissions
+    .collection('applications')
+    .find({}, { projection: { ownerApproved: 1 } })
+    .toArray()) {
     checked++;
     if (Boolean(a.ownerApproved) !== approved.has(String(a._id))) {
-      differences.push({ consumer: 'admissions', source: 'plans', kind: 'ownerApproved', key: String(a._id), problem: 'different', expected: approved.has(String(a._id)), actual: Boolean(a.ownerApproved) });
+      differences.push({
+        consumer: 'admissions',
+        source: 'plans',
+        kind: 'ownerApproved',
+        key: String(a._id),
+        problem: 'different',
+        expected: approved.has(String(a._id)),
+        actual: Boolean(a.ownerApproved),
+      });
     }
   }
   return { checked, differences };

@@ -18,7 +18,8 @@ import { type Difference, rebuildProjections, reconcile } from './projections.js
 import { type PartnerDbs, partnerDbs } from './seed.js';
 
 type Name = keyof PartnerDbs;
-const MODULES: Record<Name, SubgraphModule<never, never>> = { catalogue, admissions, plans, feedback } as never;
+/** What reconcile uses of each partner's module: the feeds its projections are built from. */
+const MODULES: Record<Name, Pick<SubgraphModule<never, never>, 'subscriptions'>> = { catalogue, admissions, plans, feedback };
 
 /** One consumer's kind of another partner's records, as the report lists it. */
 export interface KindReport {
@@ -56,7 +57,13 @@ export async function reconcileReport(dbs: PartnerDbs): Promise<ReconcileReport>
   }
   // Admissions' own copy of the owners' approvals on its applications.
   const approvals = differences.filter((d) => d.kind === 'ownerApproved');
-  kinds.push({ consumer: 'admissions', source: 'plans', kind: 'ownerApproved', checked: await dbs.admissions.collection('applications').countDocuments(), differences: approvals });
+  kinds.push({
+    consumer: 'admissions',
+    source: 'plans',
+    kind: 'ownerApproved',
+    checked: await dbs.admissions.collection('applications').countDocuments(),
+    differences: approvals,
+  });
   const figures = await checkFigures(dbs);
   return { kinds, figures, checked, differences: differences.length + figures.reduce((n, f) => n + f.differences.length, 0) };
 }
@@ -82,7 +89,8 @@ export function reportLines(report: ReconcileReport, examples = 3): string[] {
   for (const k of report.kinds) {
     lines.push(`${`${k.consumer} ← ${k.source} ${k.kind}`.padEnd(width)}  checked ${k.checked.toLocaleString('en-US')}, differences ${k.differences.length}`);
     for (const d of k.differences.slice(0, examples)) {
-      const detail = d.problem === 'missing' ? `expected ${short(d.expected)}` : d.problem === 'extra' ? `kept ${short(d.actual)}` : changes(d.expected, d.actual);
+      const detail =
+        d.problem === 'missing' ? `expected ${short(d.expected)}` : d.problem === 'extra' ? `kept ${short(d.actual)}` : changes(d.expected, d.actual);
       lines.push(`  ${d.problem} ${d.key}: ${detail}`);
     }
     if (k.differences.length > examples) {
@@ -94,7 +102,9 @@ export function reportLines(report: ReconcileReport, examples = 3): string[] {
   for (const f of report.figures) {
     lines.push(`${`${f.partner} figures ${f.set}`.padEnd(figureWidth)}  cells ${f.checked.toLocaleString('en-US')}, differences ${f.differences.length}`);
     for (const d of f.differences.slice(0, examples)) {
-      lines.push(`  ${d.problem} ${d.id}: ${d.problem === 'missing' ? `expected ${short(d.expected)}` : d.problem === 'extra' ? `kept ${short(d.actual)}` : changes(d.expected, d.actual)}`);
+      lines.push(
+        `  ${d.problem} ${d.id}: ${d.problem === 'missing' ? `expected ${short(d.expected)}` : d.problem === 'extra' ? `kept ${short(d.actual)}` : changes(d.expected, d.actual)}`,
+      );
     }
     if (f.differences.length > examples) lines.push(`  ... and ${f.differences.length - examples} more`);
   }
@@ -119,7 +129,9 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const examples = Math.max(0, Number(values.examples) || 0);
   let report = await reconcileReport(dbs);
   for (const line of reportLines(report, examples)) console.log(line);
-  console.log(`checked ${report.checked.toLocaleString('en-US')} records the partners keep of each other's, and ${report.figures.reduce((n, f) => n + f.checked, 0).toLocaleString('en-US')} cells of the figures they maintain`);
+  console.log(
+    `checked ${report.checked.toLocaleString('en-US')} records the partners keep of each other's, and ${report.figures.reduce((n, f) => n + f.checked, 0).toLocaleString('en-US')} cells of the figures they maintain`,
+  );
   if (values.repair) {
     if (report.differences === 0) {
       console.log('repair: nothing to repair');
@@ -128,10 +140,15 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
       const byKind = report.kinds.filter((k) => k.differences.length > 0).map((k) => `${k.consumer} ← ${k.source} ${k.kind} ${k.differences.length}`);
       const figureSets = report.figures.filter((f) => f.differences.length > 0).map((f) => `${f.partner} figures ${f.set} ${f.differences.length}`);
       const done: string[] = [];
-      if (byKind.length > 0) done.push(`every projection from the owners' records (${(await rebuildProjections(dbs, { also: true })).toLocaleString('en-US')} rows; cursors at the sources' heads)`);
+      if (byKind.length > 0)
+        done.push(
+          `every projection from the owners' records (${(await rebuildProjections(dbs, { also: true })).toLocaleString('en-US')} rows; cursors at the sources' heads)`,
+        );
       if (figureSets.length > 0) done.push(`every partner's figures from its records (${(await rebuildFigures(dbs)).toLocaleString('en-US')} cells)`);
       report = await reconcileReport(dbs);
-      console.log(`repair: rebuilt ${done.join(' and ')}, repaired ${found - report.differences} of ${found} differences (${[...byKind, ...figureSets].join(', ')})`);
+      console.log(
+        `repair: rebuilt ${done.join(' and ')}, repaired ${found - report.differences} of ${found} differences (${[...byKind, ...figureSets].join(', ')})`,
+      );
       for (const line of reportLines(report, examples)) if (report.differences > 0) console.log(line);
     }
   }

@@ -40,14 +40,16 @@ export async function seedDemoData(
   options: { projections?: boolean } = {},
 ): Promise<number> {
   const data = generateDemoData();
-  const all = Object.values(data).reduce((n, collections) => n + Object.values(collections as Record<string, unknown[]>).reduce((m, docs) => m + docs.length, 0), 0);
+  const all = Object.values(data)
+    .flatMap((collections: Record<string, unknown[]>) => Object.values(collections))
+    .reduce((n, docs) => n + docs.length, 0);
   let total = 0;
   for (const [partner, collections] of Object.entries(data) as [keyof DemoData, Record<string, Record<string, unknown>[]>][]) {
     for (const [name, docs] of Object.entries(collections)) {
       const coll = dbs[partner].collection(name);
       await coll.drop().catch(() => undefined);
       for (let i = 0; i < docs.length; i += 5000) {
-        await coll.insertMany(docs.slice(i, i + 5000) as never[], { ordered: true });
+        await coll.insertMany(docs.slice(i, i + 5000), { ordered: true });
         documents(total + Math.min(i + 5000, docs.length), all);
       }
       total += docs.length;
@@ -55,11 +57,23 @@ export async function seedDemoData(
     }
   }
   // Each partner's figures (counts and sums served on every page) are recounted from its records; its writes keep them from here on.
-  await Promise.all(Object.values(dbs).map((db) => db.collection(FIGURES_COLLECTION).drop().catch(() => undefined)));
-  const cells = await rebuildFigures(dbs, undefined, data as never);
+  await Promise.all(
+    Object.values(dbs).map((db) =>
+      db
+        .collection(FIGURES_COLLECTION)
+        .drop()
+        .catch(() => undefined),
+    ),
+  );
+  const cells = await rebuildFigures(dbs, undefined, data);
   progress(`figures: ${cells.toLocaleString('en-US')} cells the partners serve, counted from their records`);
   // The events machinery starts afresh, and each partner's projections of the others' records are built from them.
-  for (const db of Object.values(dbs)) for (const name of EVENT_COLLECTIONS) await db.collection(name).drop().catch(() => undefined);
+  for (const db of Object.values(dbs))
+    for (const name of EVENT_COLLECTIONS)
+      await db
+        .collection(name)
+        .drop()
+        .catch(() => undefined);
   // (Tests that only read may leave them out: about 190,000 rows, most of a seed's time.)
   if (options.projections ?? true) {
     const kept = await rebuildProjections(dbs);

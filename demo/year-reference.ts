@@ -3,22 +3,28 @@ import { rebuildFigures } from './figures.js';
 import { rebuildProjections } from './projections.js';
 import { type PartnerDbs } from './seed.js';
 
+/** A reference record: its id, as the demo data give it, and its fields. */
+type Ref = { _id: string; [field: string]: unknown };
+
 /** Two school owners, the given teachers, two institutions, a subject and a union, in empty databases. */
 export async function seedYearReference(dbs: PartnerDbs, teachers: [id: string, owner: '4601' | '0301'][]): Promise<void> {
-  await dbs.plans.collection('counties').insertMany([{ _id: '46', name: 'Vestland' }, { _id: '03', name: 'Oslo' }] as never[]);
-  await dbs.plans.collection('owners').insertMany([
+  await dbs.plans.collection<Ref>('counties').insertMany([
+    { _id: '46', name: 'Vestland' },
+    { _id: '03', name: 'Oslo' },
+  ]);
+  await dbs.plans.collection<Ref>('owners').insertMany([
     { _id: '4601', name: 'Bergen', kind: 'MUNICIPALITY', county: '46', teacherFtes: 3000, teacherFtesSynthetic: false },
     { _id: '0301', name: 'Oslo', kind: 'MUNICIPALITY', county: '03', teacherFtes: 7000, teacherFtesSynthetic: false },
-  ] as never[]);
-  await dbs.plans.collection('teachers').insertMany(
-    teachers.map(([id, owner]) => ({ _id: id, owner, county: owner === '4601' ? '46' : '03', school: 'Nordnes skole', teaches: [], credits: [] })) as never[],
-  );
-  await dbs.admissions.collection('institutions').insertMany([
+  ]);
+  await dbs.plans
+    .collection<Ref>('teachers')
+    .insertMany(teachers.map(([id, owner]) => ({ _id: id, owner, county: owner === '4601' ? '46' : '03', school: 'Nordnes skole', teaches: [], credits: [] })));
+  await dbs.admissions.collection<Ref>('institutions').insertMany([
     { _id: '971035854', name: 'Universitetet i Bergen', shortName: 'UiB', campuses: ['Bergen'] },
     { _id: '917641404', name: 'Høgskulen på Vestlandet', shortName: 'HVL', campuses: ['Bergen', 'Stord'] },
-  ] as never[]);
-  await dbs.catalogue.collection('subjects').insertOne({ _id: 'ENG', name: 'Engelsk', priorityYears: [2030] } as never);
-  await dbs.feedback.collection('unions').insertOne({ _id: 'UDF', name: 'Utdanningsforbundet' } as never);
+  ]);
+  await dbs.catalogue.collection<Ref>('subjects').insertOne({ _id: 'ENG', name: 'Engelsk', priorityYears: [2030] });
+  await dbs.feedback.collection<Ref>('unions').insertOne({ _id: 'UDF', name: 'Utdanningsforbundet' });
   // The partners keep each other's registered teachers and institutions (no events tell of those): built here, as the seed does.
   await rebuildProjections(dbs);
   // Written around the subgraphs, as the seed writes: the figures they maintain are counted from it here.
@@ -38,4 +44,3 @@ export const publishStudy = (code: string, places: number, campus = 'Bergen', ex
 export const submitApplication = (study: string, single = false) =>
   `mutation { submitApplication(input: { study: "${study}", firstChoice: { campus: "Bergen", fundingScheme: SUBSTITUTE }
     ${single ? '' : 'secondChoice: { campus: "Bergen", fundingScheme: SCHOLARSHIP }'} }) { id status } }`;
-

@@ -151,7 +151,7 @@ function devLogger(print: (line: string) => void): Logger {
     if (msg === 'supergraph updated' || msg === 'new supergraph refused; still serving the current one') return;
     print(`${level === 'info' ? '' : `${level}: `}${String(msg)} ${JSON.stringify(rest)}`);
   };
-  return { info: line('info'), warn: line('warn'), error: line('error') } as unknown as Logger;
+  return { info: line('info'), warn: line('warn'), error: line('error') };
 }
 
 /**
@@ -191,27 +191,23 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
   const children = new Map<string, Child>();
   const launch = (state: Child) => {
     const { name } = state;
-    const child = spawn(
-      process.execPath,
-      [TSX_CLI, 'watch', '--clear-screen=false', '--include', `schema/${name}.graphql`, `subgraphs/${name}/src/main.ts`],
-      {
-        cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          ...options.env,
-          NODE_ENV: 'development',
-          PORT: String(state.port),
-          HOST: '127.0.0.1',
-          MONGODB_URI: options.mongodbUri,
-          ...(options.prefix ? { MONGODB_DB: `${options.prefix}${name}` } : {}),
-          GATEWAY_SECRET: secrets.get(name)!,
-          SUPERGRAPH_URL: gatewayUrl,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Its own process group: the terminal's Ctrl-C reaches only this launcher, which stops the gateway before the subgraphs.
-        detached: true,
+    const child = spawn(process.execPath, [TSX_CLI, 'watch', '--clear-screen=false', '--include', `schema/${name}.graphql`, `subgraphs/${name}/src/main.ts`], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        ...options.env,
+        NODE_ENV: 'development',
+        PORT: String(state.port),
+        HOST: '127.0.0.1',
+        MONGODB_URI: options.mongodbUri,
+        ...(options.prefix ? { MONGODB_DB: `${options.prefix}${name}` } : {}),
+        GATEWAY_SECRET: secrets.get(name)!,
+        SUPERGRAPH_URL: gatewayUrl,
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: the terminal's Ctrl-C reaches only this launcher, which stops the gateway before the subgraphs.
+      detached: true,
+    });
     state.child = child;
     state.crashed = false;
     state.view.pid = child.pid!;
@@ -224,7 +220,7 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
         }
       }
     };
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         print(`${state.label} ${line}`);
         // Node's last line after an uncaught error: tsx watch keeps waiting for a change.
@@ -246,7 +242,18 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
   };
   registry.forEach(({ name, url }, i) => {
     const port = portOf(name, url);
-    const state: Child = { name, port, label: prefix(name, i), child: undefined as unknown as ChildProcess, crashed: false, restarting: false, down: null, deaths: [], misses: 0, view: { pid: 0, url: `http://127.0.0.1:${port}/graphql` } };
+    const state: Child = {
+      name,
+      port,
+      label: prefix(name, i),
+      child: undefined as unknown as ChildProcess,
+      crashed: false,
+      restarting: false,
+      down: null,
+      deaths: [],
+      misses: 0,
+      view: { pid: 0, url: `http://127.0.0.1:${port}/graphql` },
+    };
     children.set(name, state);
     launch(state);
   });
@@ -265,7 +272,9 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
     const n = state.deaths.length;
     const delay = n <= 1 ? 0 : Math.min(30_000, 1000 * 2 ** (n - 2));
     const reason = state.crashed ? 'crashed (the error is above)' : `stopped unexpectedly (${why})`;
-    print(`${state.label} ✗ ${state.name} ${reason}: starting it again${delay ? ` in ${delay / 1000} s (${n} times in the last minute${state.crashed ? '; fix it and save' : ''})` : ''}`);
+    print(
+      `${state.label} ✗ ${state.name} ${reason}: starting it again${delay ? ` in ${delay / 1000} s (${n} times in the last minute${state.crashed ? '; fix it and save' : ''})` : ''}`,
+    );
     await killGroup(state.child);
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (!stopping) launch(state);
@@ -323,7 +332,8 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
     while (waiting.size > 0) {
       const crashed = [...waiting].filter((name) => children.get(name)!.crashed);
       if (crashed.length > 0) throw new Error(`${crashed.join(', ')} crashed while starting (the error is above)`);
-      if (Date.now() > deadline) throw new Error(`${[...waiting].join(', ')} did not start within ${options.readyTimeoutMs ?? 60_000} ms (see its output above)`);
+      if (Date.now() > deadline)
+        throw new Error(`${[...waiting].join(', ')} did not start within ${options.readyTimeoutMs ?? 60_000} ms (see its output above)`);
       for (const name of [...waiting]) if (await healthy(children.get(name)!.port)) waiting.delete(name);
       if (waiting.size > 0) await new Promise((r) => setTimeout(r, 250));
     }
@@ -335,7 +345,9 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
       // Where the children listen; a subgraph composed but not registered keeps its composed URL.
       subgraphUrls: (name) => urls.get(name),
       development: true,
-      authenticate: createAuthenticator(options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE }),
+      authenticate: createAuthenticator(
+        options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE },
+      ),
       ...options.gateway,
       secrets: (name) => secrets.get(name),
       logger: devLogger((line) => print(`${gatewayLabel} ${line}`)),
@@ -430,7 +442,7 @@ compose and the gateway serves the new supergraph without a restart. Stop with C
   let stopped = false;
   process.on('exit', () => {
     if (stopped) return;
-    for (const { pid } of Object.values(running!.subgraphs)) {
+    for (const { pid } of Object.values(running.subgraphs)) {
       try {
         process.kill(-pid, 'SIGKILL');
       } catch {
@@ -447,7 +459,7 @@ compose and the gateway serves the new supergraph without a restart. Stop with C
       }
       stopping = true;
       console.log(`\n${signal}: stopping the gateway, the subgraphs and the store (Ctrl-C again to force)`);
-      void running!
+      void running
         .stop()
         .then(() => (stopped = true))
         .then(() => store?.close())

@@ -32,7 +32,9 @@ function seedBar(): (done: number, of: number) => void {
     }
     const width = 30;
     const filled = Math.round((percent / 100) * width);
-    process.stdout.write(`\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${done.toLocaleString('en-US')} of ${of.toLocaleString('en-US')} documents${done >= of ? '\n' : ''}`);
+    process.stdout.write(
+      `\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${done.toLocaleString('en-US')} of ${of.toLocaleString('en-US')} documents${done >= of ? '\n' : ''}`,
+    );
   };
 }
 
@@ -55,7 +57,10 @@ const mongodbUri = process.env.MONGODB_URI ?? store!.uri;
 const running = await startSupergraph({
   mongodbUri,
   // PORT=0: every service on a free port (a test runs npm start beside another).
-  ports: config.port === 0 ? { gateway: 0, catalogue: 0, admissions: 0, plans: 0, feedback: 0 } : { gateway: config.port, catalogue: 4001, admissions: 4002, plans: 4003, feedback: 4004 },
+  ports:
+    config.port === 0
+      ? { gateway: 0, catalogue: 0, admissions: 0, plans: 0, feedback: 0 }
+      : { gateway: config.port, catalogue: 4001, admissions: 4002, plans: 4003, feedback: 4004 },
   // In a terminal the collections' lines would scroll the bar away: the bar says it all.
   progress: (line) => (terminal && line.startsWith('  ') ? undefined : console.log(line)),
   seedProgress: seedBar(),
@@ -71,7 +76,9 @@ Partnerskap is up (${seconds} s):
   admissions  ${running.subgraphs.admissions.url}
   plans       ${running.subgraphs.plans.url}
   feedback    ${running.subgraphs.feedback.url}
-${Object.entries(running.others).map(([name, o]) => `  ${name.padEnd(11)} ${o.listening.url}\n`).join('')}  database    ${store ? `${store.uri} (embedded, data in ${storeDir})` : 'MONGODB_URI'}
+${Object.entries(running.others)
+  .map(([name, o]) => `  ${name.padEnd(11)} ${o.listening.url}\n`)
+  .join('')}  database    ${store ? `${store.uri} (embedded, data in ${storeDir})` : 'MONGODB_URI'}
 
 Try the example (npm run example in another terminal), or paste it into Sandbox:
 ${readFileSync(new URL('../operations/english-studies.graphql', import.meta.url), 'utf8')}

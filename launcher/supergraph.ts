@@ -21,7 +21,17 @@ import {
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
 import { type Identity } from '@partnerskap/common';
-import { type Clock, type ListeningSubgraph, MONGO_SELECTION_TIMEOUT_MS, type SubgraphModule, type SubgraphStore, clockFromEnv, insightsFromEnv, settleEvents, startSubgraph } from '@partnerskap/kit';
+import {
+  type Clock,
+  type ListeningSubgraph,
+  MONGO_SELECTION_TIMEOUT_MS,
+  type SubgraphModule,
+  type SubgraphStore,
+  clockFromEnv,
+  insightsFromEnv,
+  settleEvents,
+  startSubgraph,
+} from '@partnerskap/kit';
 import { readRegistry } from '../tools/schema/compose.js';
 import { type PartnerDbs, isSeeded, partnerDbs, seedDemoData } from '../demo/seed.js';
 
@@ -116,7 +126,8 @@ async function loadModule(root: string, name: string): Promise<SubgraphModule<Su
   if (!file) throw new Error(`schema/subgraphs.json registers ${name}, but ${join(root, 'subgraphs', name, 'src', 'index.ts')} does not exist`);
   const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const module = Object.values(exports).find((value) => isModuleNamed(value, name));
-  if (!module || !isModuleNamed(module, name)) throw new Error(`${file} exports no subgraph module named ${name} (a SubgraphModule, as the template's index.ts does)`);
+  if (!module || !isModuleNamed(module, name))
+    throw new Error(`${file} exports no subgraph module named ${name} (a SubgraphModule, as the template's index.ts does)`);
   return module;
 }
 
@@ -148,7 +159,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   const clock = options.clock ?? clockFromEnv(process.env);
   const insights = insightsFromEnv(process.env);
   // Rules that ask another partner go through the gateway, which starts after its subgraphs.
-  let gatewayUrl: string | undefined;
+  let gatewayUrl: string | undefined = undefined;
   // Given ports: the listed ones, and each other subgraph its registered port; none given: free ports for all.
   const portOf = (name: string, url: string): number => options.ports?.[name] ?? (options.ports ? Number(new URL(url).port) : 0);
   const byName = new Map(modules.map((m) => [m.name, m]));
@@ -168,7 +179,8 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     if (!composed.includes(`@join__graph(name: "${name}"`)) progress(`${name}: started, but not in the supergraph yet (npm run compose adds it)`);
   }
   // The development key is a development convenience, as with PARTNERSKAP_DEV=1 for npm run gateway.
-  if (!options.auth && !development) throw new Error('startSupergraph: development: false needs auth (an identity provider): the development key is for development only');
+  if (!options.auth && !development)
+    throw new Error('startSupergraph: development: false needs auth (an identity provider): the development key is for development only');
   const auth = options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const server = createGatewayServer({
     // The committed supergraph, hot-reloaded: npm run compose swaps it in without a restart.

@@ -94,9 +94,18 @@ function codesOf(error: unknown): unknown[] {
 
 /** The HTTP status, content type and the headers a refusal must keep, for a raw request like Apollo Client's. */
 async function raw(uri: string, body: string, headers: Record<string, string> = {}) {
-  const res = await fetch(uri, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json,application/json;q=0.9', ...headers }, body });
+  const res = await fetch(uri, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json,application/json;q=0.9', ...headers },
+    body,
+  });
   await res.arrayBuffer();
-  return { status: res.status, type: res.headers.get('content-type'), wwwAuthenticate: res.headers.get('www-authenticate'), retryAfter: res.headers.get('retry-after') };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    wwwAuthenticate: res.headers.get('www-authenticate'),
+    retryAfter: res.headers.get('retry-after'),
+  };
 }
 const GRAPHQL_RESPONSE = 'application/graphql-response+json; charset=utf-8';
 
@@ -104,7 +113,11 @@ describe('Apollo Client 4 gets every refusal as CombinedGraphQLErrors with exten
   it('401 for a bad token (refused before GraphQL runs), with WWW-Authenticate', async () => {
     const error = await refusal(client(h.gateway.url, { token: 'not-a-token' }), '{ subjects { code } }');
     expect(codesOf(error)).toEqual(['UNAUTHENTICATED']);
-    expect(await raw(h.gateway.url, '{"query":"{ subjects { code } }"}', { authorization: 'Bearer not-a-token' })).toMatchObject({ status: 401, type: GRAPHQL_RESPONSE, wwwAuthenticate: 'Bearer' });
+    expect(await raw(h.gateway.url, '{"query":"{ subjects { code } }"}', { authorization: 'Bearer not-a-token' })).toMatchObject({
+      status: 401,
+      type: GRAPHQL_RESPONSE,
+      wwwAuthenticate: 'Bearer',
+    });
   });
 
   it('401 for a guarded field asked without a token (refused by the guards)', async () => {
@@ -121,7 +134,11 @@ describe('Apollo Client 4 gets every refusal as CombinedGraphQLErrors with exten
 
   it('413 for a body over the limit', async () => {
     const variables = { search: 'x'.repeat(BODY_LIMIT) };
-    const error = await refusal(client(h.gateway.url), 'query Big($search: String) { studies(first: 1, filter: { search: $search }) { totalCount } }', variables);
+    const error = await refusal(
+      client(h.gateway.url),
+      'query Big($search: String) { studies(first: 1, filter: { search: $search }) { totalCount } }',
+      variables,
+    );
     expect(codesOf(error)).toEqual(['LIMIT_EXCEEDED']);
     expect((error as CombinedGraphQLErrors).errors[0]!.extensions).toMatchObject({ limit: 'body' });
     expect((await raw(h.gateway.url, JSON.stringify({ query: '{ __typename }', variables }))).status).toBe(413);
@@ -129,7 +146,8 @@ describe('Apollo Client 4 gets every refusal as CombinedGraphQLErrors with exten
 
   it('429 over the rate limit, with Retry-After', async () => {
     const c = client(limited.url);
-    for (let i = 0; i < PUBLIC_PER_MINUTE; i++) expect((await c.query({ query: gql('{ __typename }'), fetchPolicy: 'no-cache' })).data).toEqual({ __typename: 'Query' });
+    for (let i = 0; i < PUBLIC_PER_MINUTE; i++)
+      expect((await c.query({ query: gql('{ __typename }'), fetchPolicy: 'no-cache' })).data).toEqual({ __typename: 'Query' });
     expect(codesOf(await refusal(c, '{ __typename }'))).toEqual(['RATE_LIMITED']);
     const res = await raw(limited.url, '{"query":"{ __typename }"}');
     expect(res).toMatchObject({ status: 429, type: GRAPHQL_RESPONSE });
@@ -142,7 +160,8 @@ describe('Apollo Client 4 gets every refusal as CombinedGraphQLErrors with exten
     const cut: typeof fetch = (input, init) => fetch(input, { ...init, body: String(init?.body).slice(0, 10) });
     expect(codesOf(await refusal(client(h.gateway.url, { fetch: cut }), '{ subjects { code } }'))).toEqual(['BAD_REQUEST']);
     // An operationName the document does not have: Apollo's pipeline, our plugin.
-    const renamed: typeof fetch = (input, init) => fetch(input, { ...init, body: JSON.stringify({ ...JSON.parse(String(init?.body)), operationName: 'Other' }) });
+    const renamed: typeof fetch = (input, init) =>
+      fetch(input, { ...init, body: JSON.stringify({ ...JSON.parse(String(init?.body)), operationName: 'Other' }) });
     expect(codesOf(await refusal(client(h.gateway.url, { fetch: renamed }), 'query Mine { subjects { code } }'))).toEqual(['BAD_REQUEST']);
     expect((await raw(h.gateway.url, '{"query":')).status).toBe(400);
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Identity, maySeeApplication } from '@partnerskap/kit';
-import { Kind, type ObjectTypeDefinitionNode, parse } from 'graphql';
+import { Kind, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GraphQLResponse, type Harness, startHarness } from './harness.js';
 
@@ -23,12 +23,17 @@ for (const subgraph of SUBGRAPHS) {
   for (const def of doc.definitions) if (def.kind === Kind.ENUM_TYPE_DEFINITION || def.kind === Kind.SCALAR_TYPE_DEFINITION) leafTypes.add(def.name.value);
   for (const def of doc.definitions) {
     if (def.kind !== Kind.OBJECT_TYPE_DEFINITION || !(def.directives ?? []).some((d) => d.name.value === 'policy')) continue;
-    for (const f of (def as ObjectTypeDefinitionNode).fields ?? []) {
+    for (const f of def.fields ?? []) {
       // An @external field is another subgraph's: it is in the matrix there.
       if (f.directives?.some((d) => d.name.value === 'external')) continue;
       let t = f.type;
       while (t.kind !== Kind.NAMED_TYPE) t = t.type;
-      personal.push({ subgraph, type: def.name.value, field: f.name.value, selection: leafTypes.has(t.name.value) ? f.name.value : `${f.name.value} { __typename }` });
+      personal.push({
+        subgraph,
+        type: def.name.value,
+        field: f.name.value,
+        selection: leafTypes.has(t.name.value) ? f.name.value : `${f.name.value} { __typename }`,
+      });
     }
   }
 }
@@ -41,21 +46,42 @@ let subjects: {
   otherOwner: string;
   otherInstitution: string;
 };
-const CALLERS = ['the teacher', 'another teacher', 'their owner', 'another owner', 'the institution', 'another institution', 'a union', 'the directorate', 'a service', 'anonymous'] as const;
+const CALLERS = [
+  'the teacher',
+  'another teacher',
+  'their owner',
+  'another owner',
+  'the institution',
+  'another institution',
+  'a union',
+  'the directorate',
+  'a service',
+  'anonymous',
+] as const;
 type Caller = (typeof CALLERS)[number];
 
 function identityOf(caller: Caller, app: { teacher: string; owner: string; institution: string }): Identity {
   switch (caller) {
-    case 'the teacher': return { role: 'teacher', org: app.teacher };
-    case 'another teacher': return { role: 'teacher', org: subjects.otherTeacher };
-    case 'their owner': return { role: 'school-owner', org: app.owner };
-    case 'another owner': return { role: 'school-owner', org: subjects.otherOwner };
-    case 'the institution': return { role: 'institution', org: app.institution };
-    case 'another institution': return { role: 'institution', org: subjects.otherInstitution };
-    case 'a union': return { role: 'union', org: 'UDF' };
-    case 'the directorate': return { role: 'directorate' };
-    case 'a service': return { role: 'service' };
-    case 'anonymous': return { role: 'public' };
+    case 'the teacher':
+      return { role: 'teacher', org: app.teacher };
+    case 'another teacher':
+      return { role: 'teacher', org: subjects.otherTeacher };
+    case 'their owner':
+      return { role: 'school-owner', org: app.owner };
+    case 'another owner':
+      return { role: 'school-owner', org: subjects.otherOwner };
+    case 'the institution':
+      return { role: 'institution', org: app.institution };
+    case 'another institution':
+      return { role: 'institution', org: subjects.otherInstitution };
+    case 'a union':
+      return { role: 'union', org: 'UDF' };
+    case 'the directorate':
+      return { role: 'directorate' };
+    case 'a service':
+      return { role: 'service' };
+    case 'anonymous':
+      return { role: 'public' };
   }
 }
 
@@ -81,7 +107,8 @@ function expected(
   return ok ? 'data' : 'FORBIDDEN';
 }
 
-function outcome(res: GraphQLResponse, path: string[]): 'data' | 'FORBIDDEN' | 'UNAUTHENTICATED' | string {
+/** `data`, `missing`, or the errors' codes (`FORBIDDEN`, `UNAUTHENTICATED`, ...). */
+function outcome(res: GraphQLResponse, path: string[]): string {
   if (res.errors && res.errors.length > 0) {
     const codes = [...new Set(res.errors.map((e) => String(e.extensions?.code)))];
     return codes.length === 1 ? codes[0]! : codes.join(',');
@@ -124,7 +151,9 @@ describe('the personal-data fields the SDL guards', () => {
 });
 
 const cases = personal.flatMap((p) =>
-  (['approved', 'refused'] as const).flatMap((which) => CALLERS.map((caller) => ({ ...p, which, caller, name: `${p.subgraph} ${p.type}.${p.field} of the ${which} application, as ${caller}` }))),
+  (['approved', 'refused'] as const).flatMap((which) =>
+    CALLERS.map((caller) => ({ ...p, which, caller, name: `${p.subgraph} ${p.type}.${p.field} of the ${which} application, as ${caller}` })),
+  ),
 );
 
 describe('authorization matrix', () => {
@@ -165,9 +194,13 @@ describe('lists of personal data', () => {
     if (identity.role === 'union') return expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
     expect(res.errors).toBeUndefined();
     const filter: Record<string, unknown> =
-      identity.role === 'teacher' ? { teacher: identity.org } :
-      identity.role === 'school-owner' ? { owner: identity.org } :
-      identity.role === 'institution' ? { institution: identity.org, ownerApproved: true } : {};
+      identity.role === 'teacher'
+        ? { teacher: identity.org }
+        : identity.role === 'school-owner'
+          ? { owner: identity.org }
+          : identity.role === 'institution'
+            ? { institution: identity.org, ownerApproved: true }
+            : {};
     expect(res.data.applications.totalCount).toBe(await h.dbs.admissions.collection('applications').countDocuments(filter));
   });
 
@@ -196,28 +229,41 @@ describe('small-number suppression', () => {
     rating { count average byTopic { count average } } } } }
     subjects { code rating { count average byTopic { count average } } } }`;
 
-  it.each(['anonymous', 'another owner', 'the institution'] as const)('never shows %s a figure about 1 to 4 persons, nor one that reveals it', async (caller) => {
-    const identity = identityOf(caller, subjects.approved);
-    const token = identity.role === 'public' ? undefined : await h.token(identity);
-    const res = await h.query<any>(Q, {}, token ? { token } : {});
-    expect(res.errors).toBeUndefined();
-    const counts: (number | null)[] = [];
-    let suppressed = 0;
-    for (const { node } of res.data.studies.edges) {
-      counts.push(node.applicants, node.admitted, node.waitlisted, node.approvedApplications, node.rating.count, ...node.rating.byTopic.map((t: any) => t.count));
-      if (node.admitted === null) expect(node.vacantSeats).toBeNull();
-      if (node.rating.count === null) expect(node.rating.average).toBeNull();
-      suppressed += [node.applicants, node.admitted, node.waitlisted, node.approvedApplications].filter((v) => v === null).length;
-    }
-    for (const s of res.data.subjects) counts.push(s.rating.count, ...s.rating.byTopic.map((t: any) => t.count));
-    expect(counts.filter((n) => n !== null && n > 0 && n < 5)).toEqual([]);
-    // Every shown count is a multiple of 5, so no difference of shown counts pins a hidden one.
-    expect(counts.filter((n) => n !== null && n % 5 !== 0)).toEqual([]);
-    expect(suppressed).toBeGreaterThan(0);
-  });
+  it.each(['anonymous', 'another owner', 'the institution'] as const)(
+    'never shows %s a figure about 1 to 4 persons, nor one that reveals it',
+    async (caller) => {
+      const identity = identityOf(caller, subjects.approved);
+      const token = identity.role === 'public' ? undefined : await h.token(identity);
+      const res = await h.query<any>(Q, {}, token ? { token } : {});
+      expect(res.errors).toBeUndefined();
+      const counts: (number | null)[] = [];
+      let suppressed = 0;
+      for (const { node } of res.data.studies.edges) {
+        counts.push(
+          node.applicants,
+          node.admitted,
+          node.waitlisted,
+          node.approvedApplications,
+          node.rating.count,
+          ...node.rating.byTopic.map((t: any) => t.count),
+        );
+        if (node.admitted === null) expect(node.vacantSeats).toBeNull();
+        if (node.rating.count === null) expect(node.rating.average).toBeNull();
+        suppressed += [node.applicants, node.admitted, node.waitlisted, node.approvedApplications].filter((v) => v === null).length;
+      }
+      for (const s of res.data.subjects) counts.push(s.rating.count, ...s.rating.byTopic.map((t: any) => t.count));
+      expect(counts.filter((n) => n !== null && n > 0 && n < 5)).toEqual([]);
+      // Every shown count is a multiple of 5, so no difference of shown counts pins a hidden one.
+      expect(counts.filter((n) => n !== null && n % 5 !== 0)).toEqual([]);
+      expect(suppressed).toBeGreaterThan(0);
+    },
+  );
 
   it('shows a subject’s answer count only when none of its studies’ counts is hidden', async () => {
-    const feedback = await h.dbs.feedback.collection('feedback').find({}, { projection: { study: 1, subject: 1 } }).toArray();
+    const feedback = await h.dbs.feedback
+      .collection('feedback')
+      .find({}, { projection: { study: 1, subject: 1 } })
+      .toArray();
     const perStudy = new Map<string, Map<string, number>>();
     for (const f of feedback) {
       const studies = perStudy.get(f.subject) ?? new Map<string, number>();
@@ -242,7 +288,13 @@ describe('small-number suppression', () => {
 
   it('shows the directorate every figure', async () => {
     const res = await h.query<any>(Q, {}, { token: await h.token({ role: 'directorate' }) });
-    const values = res.data.studies.edges.flatMap(({ node }: any) => [node.applicants, node.admitted, node.waitlisted, node.vacantSeats, node.approvedApplications]);
+    const values = res.data.studies.edges.flatMap(({ node }: any) => [
+      node.applicants,
+      node.admitted,
+      node.waitlisted,
+      node.vacantSeats,
+      node.approvedApplications,
+    ]);
     expect(values.every((v: unknown) => typeof v === 'number')).toBe(true);
     expect(values.some((v: number) => v > 0 && v < 5)).toBe(true);
   });
@@ -251,12 +303,24 @@ describe('small-number suppression', () => {
 describe('the gateway refuses before planning', () => {
   it.each([
     ['anonymous', null, '{ applications(first: 1) { totalCount } }', 401, 'UNAUTHENTICATED'],
-    ['anonymous, through a fragment', null, 'query { ...F } fragment F on Query { studies(first: 1) { edges { node { id } } } teacher(id: "t-x") { id } }', 401, 'UNAUTHENTICATED'],
+    [
+      'anonymous, through a fragment',
+      null,
+      'query { ...F } fragment F on Query { studies(first: 1) { edges { node { id } } } teacher(id: "t-x") { id } }',
+      401,
+      'UNAUTHENTICATED',
+    ],
     ['a union running an erasure', { role: 'union', org: 'UDF' }, 'mutation { eraseTeacherRecord(teacher: "t-x") { records } }', 403, 'FORBIDDEN'],
-    ['an owner reading raw comments', { role: 'school-owner', org: '0301' }, '{ study(id: "K2MAT51001-2023") { feedback(first: 1) { totalCount } } }', 403, 'FORBIDDEN'],
+    [
+      'an owner reading raw comments',
+      { role: 'school-owner', org: '0301' },
+      '{ study(id: "K2MAT51001-2023") { feedback(first: 1) { totalCount } } }',
+      403,
+      'FORBIDDEN',
+    ],
   ] as const)('%s: the whole operation, with no database command', async (_name, identity, query, status, code) => {
     h.takeCommands();
-    const token = identity ? await h.token(identity as Identity) : undefined;
+    const token = identity ? await h.token(identity) : undefined;
     const res = await h.query(query, {}, token ? { token } : {});
     expect(res.status).toBe(status);
     expect(res.data ?? null).toBeNull();

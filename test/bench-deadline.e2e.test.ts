@@ -11,7 +11,12 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** `npm run <script> -- <args>` in a process group of its own, killed whole on a timeout; its exit code and output. */
 function npmRun(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; leftovers: boolean }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'FORCE_COLOR'));
-  const child = spawn('npm', ['run', script, '--', ...args], { cwd: ROOT, env: { ...env, NO_COLOR: '1', npm_config_update_notifier: 'false' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['run', script, '--', ...args], {
+    cwd: ROOT,
+    env: { ...env, NO_COLOR: '1', npm_config_update_notifier: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const group = child.pid!;
   const alive = () => {
     try {

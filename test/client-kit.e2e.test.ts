@@ -35,7 +35,7 @@ type Overview = {
 };
 
 describe('Apollo Client 4 with the client kit', () => {
-  it('merges owner-overview\'s pages of teachers into one list, each teacher once, in order', async () => {
+  it("merges owner-overview's pages of teachers into one list, each teacher once, in order", async () => {
     const { client: c, cache } = client(bergen);
     const year = 2024;
     const first = await c.query<Overview>({ query: OWNER_OVERVIEW, variables: { owner: '4601', year, first: 50 } });
@@ -60,7 +60,14 @@ describe('Apollo Client 4 with the client kit', () => {
     expect(plan?.id).toBe(`4601-${year}`);
     const budgetNok = plan!.budgetNok + 1000;
     await c.mutate({
-      mutation: gql`mutation Save($year: Int!, $input: CompetencePlanInput!) { saveCompetencePlan(year: $year, input: $input) { id budgetNok } }`,
+      mutation: gql`
+        mutation Save($year: Int!, $input: CompetencePlanInput!) {
+          saveCompetencePlan(year: $year, input: $input) {
+            id
+            budgetNok
+          }
+        }
+      `,
       variables: { year, input: { budgetNok, priorities: [{ subject: 'ENG', gradeBand: 'GRADES_5_10', targetTeachers: 3 }] } },
     });
     const after = cache.readQuery<Overview>({ query: OWNER_OVERVIEW, variables: { owner: '4601', year, first: 5 } })!;

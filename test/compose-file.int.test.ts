@@ -119,7 +119,12 @@ interface Stage {
 /** The Dockerfile's global ARG defaults and its stages, with continuation lines joined and comments dropped. */
 function parseDockerfile(text: string): { globalArgs: Record<string, string>; stages: Stage[] } {
   const lines = text.split('\n').filter((line) => !line.trimStart().startsWith('#'));
-  const joined = lines.join('\n').replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter(Boolean);
+  const joined = lines
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const globalArgs: Record<string, string> = {};
   const stages: Stage[] = [];
   for (const line of joined) {
@@ -140,7 +145,8 @@ function parseDockerfile(text: string): { globalArgs: Record<string, string>; st
 
 const dockerfile = parseDockerfile(read('Dockerfile'));
 const stage = (name: string) => dockerfile.stages.find((s) => s.name === name);
-const substitute = (text: string, args: Record<string, string>) => text.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a: string | undefined, b: string | undefined) => args[(a ?? b)!] ?? m);
+const substitute = (text: string, args: Record<string, string>) =>
+  text.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a: string | undefined, b: string | undefined) => args[(a ?? b)!] ?? m);
 
 /** A stage and the stages it is built FROM, the base first. */
 function chain(name: string): Stage[] {
@@ -168,7 +174,11 @@ function target(name: string, buildArgs: Record<string, string> = {}): Instructi
 const imageOf = (name: string): string => substitute(chain(name)[0]!.from, dockerfile.globalArgs);
 const last = (instructions: Instruction[], keyword: string) => instructions.filter((i) => i.keyword === keyword).at(-1)?.args;
 const envOf = (instructions: Instruction[]): Record<string, string> =>
-  Object.fromEntries(instructions.filter((i) => i.keyword === 'ENV').flatMap((i) => i.args.split(/\s+/).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])));
+  Object.fromEntries(
+    instructions
+      .filter((i) => i.keyword === 'ENV')
+      .flatMap((i) => i.args.split(/\s+/).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  );
 
 /** A COPY's flags, sources and destination. */
 function copyOf(args: string): { from: string | undefined; sources: string[]; dest: string } {
@@ -210,7 +220,11 @@ describe('docker-compose.yml', () => {
       Array.isArray(node)
         ? node.map((n) => withoutIds(n))
         : node && typeof node === 'object'
-          ? Object.fromEntries(Object.entries(node).filter(([k, v]) => inProperties || k !== 'id' || typeof v !== 'string').map(([k, v]) => [k, withoutIds(v, !inProperties && (k === 'properties' || k === 'patternProperties'))]))
+          ? Object.fromEntries(
+              Object.entries(node)
+                .filter(([k, v]) => inProperties || k !== 'id' || typeof v !== 'string')
+                .map(([k, v]) => [k, withoutIds(v, !inProperties && (k === 'properties' || k === 'patternProperties'))]),
+            )
           : node;
     const validate = ajv.compile({ ...(withoutIds(composeSchema) as object), $schema: 'https://json-schema.org/draft/2019-09/schema' });
     const valid = validate(compose(filledEnv()));
@@ -260,7 +274,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('passes loadSubgraphConfig and loadGatewayConfig with .env.example filled in and the images\' environment', () => {
+  it("passes loadSubgraphConfig and loadGatewayConfig with .env.example filled in and the images' environment", () => {
     const filled = filledEnv();
     const services = compose(filled).services;
     for (const { name, url } of registry) {
@@ -272,7 +286,12 @@ describe('docker-compose.yml', () => {
     }
     const env = { ...envOf(target('gateway')), ...services.gateway!.environment };
     const config = loadGatewayConfig(env);
-    expect(config).toMatchObject({ port: 4000, host: '0.0.0.0', development: false, auth: { jwksUrl: EXAMPLE_IDP.AUTH_JWKS_URL, issuer: EXAMPLE_IDP.AUTH_ISSUER, audience: EXAMPLE_IDP.AUTH_AUDIENCE } });
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '0.0.0.0',
+      development: false,
+      auth: { jwksUrl: EXAMPLE_IDP.AUTH_JWKS_URL, issuer: EXAMPLE_IDP.AUTH_ISSUER, audience: EXAMPLE_IDP.AUTH_AUDIENCE },
+    });
     expect(durationMs(services.gateway!.stop_grace_period), 'docker waits for the gateway to drain').toBeGreaterThan(config.shutdownGraceMs);
     for (const name of subgraphNames) {
       expect(config.subgraphs.urlOf(name)).toBe(`http://${name}:${rawCompose.services[name]!.build!.args!.PORT}/graphql`);
@@ -291,7 +310,10 @@ describe('docker-compose.yml', () => {
     const databases = new Map<string, string>();
     for (const name of [...subgraphNames, 'seed']) {
       const uri = new URL(services[name]!.environment!.MONGODB_URI!);
-      expect({ host: uri.host, replicaSet: uri.searchParams.get('replicaSet') }, `${name}'s MONGODB_URI`).toEqual({ host: `${MONGO}:27017`, replicaSet: 'rs0' });
+      expect({ host: uri.host, replicaSet: uri.searchParams.get('replicaSet') }, `${name}'s MONGODB_URI`).toEqual({
+        host: `${MONGO}:27017`,
+        replicaSet: 'rs0',
+      });
       if (name !== 'seed') databases.set(name, loadSubgraphConfig({ ...services[name]!.environment, NODE_ENV: 'production' }, name, 0).database);
     }
     expect(new Set(databases.values()).size).toBe(subgraphNames.length);
@@ -312,7 +334,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes only the gateway', () => {
-    const published = Object.entries(rawCompose.services).filter(([, s]) => s.ports?.length).map(([name, s]) => [name, s.ports]);
+    const published = Object.entries(rawCompose.services)
+      .filter(([, s]) => s.ports?.length)
+      .map(([name, s]) => [name, s.ports]);
     expect(published).toEqual([['gateway', ['${GATEWAY_PORT:-4000}:4000']]]);
   });
 
@@ -335,7 +359,12 @@ describe('docker-compose.yml', () => {
       const dir = mkdtempSync(join(tmpdir(), 'compose-env-'));
       try {
         const run = (env: Record<string, string>) => {
-          writeFileSync(join(dir, 'env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'));
+          writeFileSync(
+            join(dir, 'env'),
+            Object.entries(env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join('\n'),
+          );
           return spawnSync('docker-compose', ['--env-file', join(dir, 'env'), '-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
             cwd: ROOT,
             encoding: 'utf8',
@@ -371,7 +400,10 @@ afterAll(() => rmSync(tree, { recursive: true, force: true }));
 
 describe('Dockerfile', () => {
   it('builds with npm ci and npm run build, and runs each image from node:20-slim as a non-root user in production with a /health check', () => {
-    const build = stage('build')!.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args).join(' && ');
+    const build = stage('build')!
+      .instructions.filter((i) => i.keyword === 'RUN')
+      .map((i) => i.args)
+      .join(' && ');
     expect(build).toMatch(/npm ci\b.*npm run build/);
     for (const d of deployables) {
       const { target: t, args } = buildOf(d);
@@ -397,7 +429,9 @@ describe('Dockerfile', () => {
 
   it('copies only what exists, and puts each bundle in dist/ with the files it reads beside it', () => {
     const built = new Set(bundles.map((b) => `/src/dist/${basename(b.file)}`));
-    const ignored = read('.dockerignore').split('\n').filter((l) => l && !l.startsWith('#'));
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     for (const d of deployables) {
       const { target: t, args } = buildOf(d);
       const all = { ...dockerfile.globalArgs, ...args };
@@ -412,7 +446,13 @@ describe('Dockerfile', () => {
             expect(ignored, where).not.toContain(source);
           } else if (from === 'build' && source.startsWith('/src/dist/')) expect(built.has(source), where).toBe(true);
           else if (from === 'build' && source.startsWith('/src/')) expect(existsSync(join(ROOT, source.slice('/src/'.length))), where).toBe(true);
-          else expect(stage(from)!.instructions.some((i) => i.keyword === 'RUN' && (i.args.includes(source) || (source.endsWith('/node_modules') && i.args.includes('npm ci')))), where).toBe(true);
+          else
+            expect(
+              stage(from)!.instructions.some(
+                (i) => i.keyword === 'RUN' && (i.args.includes(source) || (source.endsWith('/node_modules') && i.args.includes('npm ci'))),
+              ),
+              where,
+            ).toBe(true);
         }
       }
       const own = chain(t).flatMap((s) => s.instructions.filter((i) => i.keyword === 'COPY').map((i) => copyOf(substitute(i.args, all))));
@@ -429,14 +469,19 @@ describe('Dockerfile', () => {
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, unknown> };
     const workspaces = (JSON.parse(read('package.json')).workspaces as string[]).map((path) => ({ path, manifest: JSON.parse(read(`${path}/package.json`)) }));
     const declared = (path: string): Set<string> => {
-      const manifest = workspaces.find((w) => w.path === path)!.manifest as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+      const manifest = workspaces.find((w) => w.path === path)!.manifest as {
+        dependencies?: Record<string, string>;
+        optionalDependencies?: Record<string, string>;
+      };
       const names = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies });
       const ours = names.filter((n) => n.startsWith('@partnerskap/')).map((n) => workspaces.find((w) => w.manifest.name === n)!.path);
       return new Set([...names, ...ours.flatMap((p) => [...declared(p)])]);
     };
     for (const d of deployables) {
       const { target: t, args } = buildOf(d);
-      const copy = chain(t).flatMap((s) => s.instructions).find((i) => i.keyword === 'COPY' && i.args.includes('/app/node_modules'))!;
+      const copy = chain(t)
+        .flatMap((s) => s.instructions)
+        .find((i) => i.keyword === 'COPY' && i.args.includes('/app/node_modules'))!;
       const depsStage = copyOf(copy.args).from!;
       const install = target(depsStage, args).find((i) => i.keyword === 'RUN' && i.args.includes('npm ci'))!.args;
       expect(install, `${depsStage} installs`).toMatch(new RegExp(`npm ci --omit=dev .*-w "?${d.workspace}"?( |$)`));
@@ -461,7 +506,11 @@ describe('Dockerfile', () => {
 /** Starts a bundle with node and resolves with its URL when it prints "ready at <url>". */
 function startBundle(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: tree, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: tree,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${args.at(-1)} did not start within 15 s:\n${out}`)), 15_000);
     const listen = (chunk: Buffer) => {
@@ -472,8 +521,8 @@ function startBundle(args: string[], env: Record<string, string>): Promise<{ chi
         resolve({ child, url });
       }
     };
-    child.stdout!.on('data', listen);
-    child.stderr!.on('data', listen);
+    child.stdout.on('data', listen);
+    child.stderr.on('data', listen);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${args.at(-1)} exited with ${code}:\n${out}`));
@@ -506,14 +555,19 @@ describe('npm run build', () => {
     for (const b of bundles) expect(readFileSync(b.file, 'utf8')).not.toMatch(/from ["']@partnerskap\//);
   });
 
-  it('gives a gateway and a subgraph that start with plain node, answer /health and a query through both, and stop cleanly (exit 0) on SIGTERM within docker\'s grace period', async () => {
+  it("gives a gateway and a subgraph that start with plain node, answer /health and a query through both, and stop cleanly (exit 0) on SIGTERM within docker's grace period", async () => {
     store = process.env.MONGODB_URI ? undefined : await startEmbeddedMongo({ log: () => undefined });
     const uri = process.env.MONGODB_URI ?? store!.uri;
     const database = `compose_${randomBytes(4).toString('hex')}`;
     const secrets = Object.fromEntries(subgraphNames.map((name) => [name, randomBytes(32).toString('base64')]));
     const [subgraphName] = subgraphNames as [string];
     const production = { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0' };
-    const subgraph = await startBundle([join('dist', `${subgraphName}.mjs`)], { ...production, MONGODB_URI: uri, MONGODB_DB: database, GATEWAY_SECRET: secrets[subgraphName]! });
+    const subgraph = await startBundle([join('dist', `${subgraphName}.mjs`)], {
+      ...production,
+      MONGODB_URI: uri,
+      MONGODB_DB: database,
+      GATEWAY_SECRET: secrets[subgraphName]!,
+    });
     children.push(subgraph.child);
     const flags = (JSON.parse(read('package.json')).scripts.gateway as string).split(' ').filter((a) => a.startsWith('--max-'));
     const gateway = await startBundle([...flags, join('dist', 'gateway.mjs')], {
@@ -528,7 +582,11 @@ describe('npm run build', () => {
     expect((await fetch(`${origin(subgraph.url)}/ready`)).status).toBe(200);
     expect((await fetch(`${origin(gateway.url)}/health`)).status).toBe(200);
     if (subgraphName === 'catalogue') {
-      const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ studies(first: 1) { totalCount } }' }) });
+      const res = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ studies(first: 1) { totalCount } }' }),
+      });
       expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { data: { studies: { totalCount: 0 } } } });
     }
     expect(await Promise.all([stopsWithinGrace(gateway.child), stopsWithinGrace(subgraph.child)])).toEqual([0, 0]);
@@ -544,11 +602,15 @@ describe('npm run build', () => {
     const own = await startEmbeddedMongo({ log: () => undefined });
     try {
       const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [join('dist', 'seed.mjs')], { cwd: tree, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', MONGODB_URI: own.uri }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [join('dist', 'seed.mjs')], {
+          cwd: tree,
+          env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', MONGODB_URI: own.uri },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         children.push(child);
         let out = '';
-        child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-        child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (out += c.toString()));
         child.once('exit', (code) => resolve({ code, out }));
       });
       expect(result.code, result.out).toBe(0);

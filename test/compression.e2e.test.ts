@@ -29,7 +29,12 @@ function send(url: string, headers: Record<string, string>, body?: string): Prom
   });
 }
 const decoded = (res: { headers: Record<string, unknown>; body: Buffer }): string =>
-  (res.headers['content-encoding'] === 'br' ? brotliDecompressSync(res.body) : res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body).toString('utf8');
+  (res.headers['content-encoding'] === 'br'
+    ? brotliDecompressSync(res.body)
+    : res.headers['content-encoding'] === 'gzip'
+      ? gunzipSync(res.body)
+      : res.body
+  ).toString('utf8');
 
 describe('compression', () => {
   it('a page of 100 studies: br or gzip when accepted, a fraction of the bytes, the same JSON; as it is when not', async () => {
@@ -42,7 +47,12 @@ describe('compression', () => {
     expect(page.errors).toBeUndefined();
     expect(page.data.studies.edges).toHaveLength(100);
     const sizes: Record<string, number> = { identity: plain.body.length };
-    for (const [accept, encoding] of [['br', 'br'], ['gzip', 'gzip'], ['gzip, deflate, br, zstd', 'br'], ['identity', undefined]] as const) {
+    for (const [accept, encoding] of [
+      ['br', 'br'],
+      ['gzip', 'gzip'],
+      ['gzip, deflate, br, zstd', 'br'],
+      ['identity', undefined],
+    ] as const) {
       const res = await send(h.gateway.url, { 'accept-encoding': accept }, body);
       expect([accept, res.status, res.headers['content-encoding']]).toEqual([accept, 200, encoding]);
       expect(Number(res.headers['content-length'])).toBe(res.body.length);

@@ -35,7 +35,14 @@ beforeAll(async () => {
   seed = await seedDeadline(partnerDbs(client, prefix), { teachers: 8, unemployed: 0, lastYear: 0 });
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'devsup', alg: 'EdDSA' };
-  teacherToken = (id) => new SignJWT({ role: 'teacher', org: id }).setProtectedHeader({ alg: 'EdDSA', kid: 'devsup' }).setIssuer('https://idp.test/dev').setAudience('dev').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+  teacherToken = (id) =>
+    new SignJWT({ role: 'teacher', org: id })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'devsup' })
+      .setIssuer('https://idp.test/dev')
+      .setAudience('dev')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
   const ports = Object.fromEntries(await Promise.all(readRegistry().map(async (s) => [s.name, await freePort()] as const)));
   dev = await startDev({
     mongodbUri,
@@ -57,7 +64,11 @@ afterAll(async () => {
 
 /** The node process under a subgraph's `tsx watch`: the one listening on its port. */
 const listener = async (name: string) => (await processesUnder(dev!.subgraphs[name]!.pid))![0]!;
-const healthy = (name: string) => fetch(new URL('/health', dev!.subgraphs[name]!.url), { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+const healthy = (name: string) =>
+  fetch(new URL('/health', dev!.subgraphs[name]!.url), { signal: AbortSignal.timeout(1000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -81,11 +92,15 @@ async function submitAndSeeInPlans(i: number): Promise<void> {
   const body = (await res.json()) as { data?: { submitApplication: { id: string; year: number } } };
   expect(body).toEqual({ data: { submitApplication: { id: expect.stringMatching(/^a-[0-9a-f]{16}$/), year: 2030 } } });
   const projections = client.db(`${prefix}plans`).collection('projections');
-  await until('plans keeps the application', async () => (await projections.countDocuments({ _id: `application|${body.data!.submitApplication.id}` } as never)) === 1, 15_000);
+  await until(
+    'plans keeps the application',
+    async () => (await projections.countDocuments({ _id: `application|${body.data!.submitApplication.id}` } as never)) === 1,
+    15_000,
+  );
 }
 
 describe('npm run dev supervises its subgraphs', () => {
-  it('carries events between the separate processes: a submission reaches plans\' projection', async () => {
+  it("carries events between the separate processes: a submission reaches plans' projection", async () => {
     await submitAndSeeInPlans(0);
   }, 30_000);
 
@@ -107,7 +122,11 @@ describe('npm run dev supervises its subgraphs', () => {
     await until('the first restart', async () => lines.some((l) => /^feedback +│ ✗ feedback stopped unexpectedly .*: starting it again$/.test(l)));
     await until('feedback back', () => healthy('feedback'));
     process.kill(await listener('feedback'), 'SIGKILL');
-    await until('the second restart, after a pause', async () => lines.some((l) => /^feedback +│ ✗ feedback stopped unexpectedly \(its process is gone\): starting it again in 1 s \(2 times in the last minute\)$/.test(l)));
+    await until('the second restart, after a pause', async () =>
+      lines.some((l) =>
+        /^feedback +│ ✗ feedback stopped unexpectedly \(its process is gone\): starting it again in 1 s \(2 times in the last minute\)$/.test(l),
+      ),
+    );
     await until('feedback back again', () => healthy('feedback'));
   }, 60_000);
 

@@ -53,7 +53,14 @@ afterAll(async () => {
   await dev?.stop();
   if (store || process.env.MONGODB_URI) {
     const client = await MongoClient.connect(process.env.MONGODB_URI ?? store!.uri);
-    await Promise.all(readRegistry().map((s) => client.db(`${prefix}${s.name}`).dropDatabase().catch(() => undefined)));
+    await Promise.all(
+      readRegistry().map((s) =>
+        client
+          .db(`${prefix}${s.name}`)
+          .dropDatabase()
+          .catch(() => undefined),
+      ),
+    );
     await client.close();
   }
   await store?.close();
@@ -62,7 +69,11 @@ afterAll(async () => {
 
 describe('npm run dev', () => {
   it('runs each registered subgraph as its own tsx watch process, with its output prefixed by its name', async () => {
-    expect(Object.keys(dev!.subgraphs).sort()).toEqual(readRegistry().map((s) => s.name).sort());
+    expect(Object.keys(dev!.subgraphs).sort()).toEqual(
+      readRegistry()
+        .map((s) => s.name)
+        .sort(),
+    );
     const pids = Object.values(dev!.subgraphs).map((s) => s.pid);
     expect(new Set([...pids, process.pid]).size).toBe(pids.length + 1);
     for (const { url } of Object.values(dev!.subgraphs)) expect((await fetch(new URL('/health', url))).status).toBe(200);
@@ -74,7 +85,9 @@ describe('npm run dev', () => {
   });
 
   it('serves a newly composed supergraph without a restart', async () => {
-    const withoutUnions = compose((name) => (name === 'feedback' ? readSdl(name).replace(/ {2}"The unions of the partnership, in name order."\n {2}unions: .*\n/, '') : readSdl(name)));
+    const withoutUnions = compose((name) =>
+      name === 'feedback' ? readSdl(name).replace(/ {2}"The unions of the partnership, in name order."\n {2}unions: .*\n/, '') : readSdl(name),
+    );
     expect(withoutUnions.errors).toEqual([]);
     const file = join(dir, 'supergraph.graphql');
     writeFileSync(`${file}.tmp`, withoutUnions.supergraphSdl!);
@@ -105,7 +118,14 @@ describe('npm run dev', () => {
     process.env.PARTNERSKAP_NOW = 'not-a-time';
     try {
       await expect(
-        startDev({ mongodbUri: process.env.MONGODB_URI ?? store!.uri, ports, gatewayPort: await freePort(), prefix, print: (line) => crashLines.push(line), color: false }),
+        startDev({
+          mongodbUri: process.env.MONGODB_URI ?? store!.uri,
+          ports,
+          gatewayPort: await freePort(),
+          prefix,
+          print: (line) => crashLines.push(line),
+          color: false,
+        }),
       ).rejects.toThrow(/crashed while starting \(the error is above\)$/);
     } finally {
       delete process.env.PARTNERSKAP_NOW;

@@ -174,8 +174,22 @@ export function search(structure: Structure, published: Published, totals: Total
     const n = m.variable(name);
     const s = m.variable(`${name}:S`);
     // Whole ratings 1 to 5: n ≤ S ≤ 5n.
-    m.linear([{ v: s, a: 1 }, { v: n, a: -1 }], 0, BIG);
-    m.linear([{ v: s, a: 1 }, { v: n, a: -5 }], -BIG, 0);
+    m.linear(
+      [
+        { v: s, a: 1 },
+        { v: n, a: -1 },
+      ],
+      0,
+      BIG,
+    );
+    m.linear(
+      [
+        { v: s, a: 1 },
+        { v: n, a: -5 },
+      ],
+      -BIG,
+      0,
+    );
     const total = structure.totals.get(name);
     if (total) for (const part of total.partitions) m.linear([{ v: s, a: 1 }, ...part.map((p) => ({ v: m.variable(`${p}:S`), a: -1 }))], 0, 0);
     const shown = published.averages.get(name);
@@ -185,10 +199,32 @@ export function search(structure: Structure, published: Published, totals: Total
     m.variable(name, 5, BIG);
     const d = Math.round(1 / average.halfWidth);
     const da = Math.round(d * shown);
-    m.linear([{ v: s, a: d }, { v: n, a: -(da - 1) }], 0, BIG);
-    m.linear([{ v: s, a: d }, { v: n, a: -(da + 1) }], -BIG, 0);
+    m.linear(
+      [
+        { v: s, a: d },
+        { v: n, a: -(da - 1) },
+      ],
+      0,
+      BIG,
+    );
+    m.linear(
+      [
+        { v: s, a: d },
+        { v: n, a: -(da + 1) },
+      ],
+      -BIG,
+      0,
+    );
   }
-  for (const [a, b] of structure.atMost) m.linear([{ v: m.variable(a), a: 1 }, { v: m.variable(b), a: -1 }], -BIG, 0);
+  for (const [a, b] of structure.atMost)
+    m.linear(
+      [
+        { v: m.variable(a), a: 1 },
+        { v: m.variable(b), a: -1 },
+      ],
+      -BIG,
+      0,
+    );
 
   // Alternate: propagate the sums, then trim each rated count to the values some rating sum fits
   // its average with (and its sum to the sums some count fits), until nothing changes.

@@ -52,7 +52,9 @@ afterAll(async () => {
 
 describe('a tiny year through the gateway, as the public', () => {
   it('hides the county beside the studies it would pin, and every figure left leaves the hidden studies open', async () => {
-    const res = await h.query<any>(`{ insights(year: ${YEAR}) { applications { total { applications } bySubject { key applications } byCounty { key applications } } } }`);
+    const res = await h.query<any>(
+      `{ insights(year: ${YEAR}) { applications { total { applications } bySubject { key applications } byCounty { key applications } } } }`,
+    );
     expect(res.errors).toBeUndefined();
     const { total, bySubject, byCounty } = res.data.insights.applications;
     expect(bySubject).toEqual([
@@ -67,7 +69,11 @@ describe('a tiny year through the gateway, as the public', () => {
   });
 
   it('the directorate still sees every figure exactly', async () => {
-    const res = await h.query<any>(`{ insights(year: ${YEAR}) { applications { total { applications } byCounty { key applications } } } }`, {}, { token: await h.token({ role: 'directorate' }) });
+    const res = await h.query<any>(
+      `{ insights(year: ${YEAR}) { applications { total { applications } byCounty { key applications } } } }`,
+      {},
+      { token: await h.token({ role: 'directorate' }) },
+    );
     expect(res.data.insights.applications).toEqual({ total: { applications: 7 }, byCounty: [{ key: '46', applications: 7 }] });
   });
 });

@@ -77,7 +77,13 @@ interface Decisions {
 interface Insights {
   applications: { total: Funnel; bySubject: Keyed<Funnel>[]; byGradeBand: Keyed<Funnel>[]; byCounty: Keyed<Funnel>[] };
   vacantSeats: { subject: string; places: number | null; admitted: Count; vacant: Count }[];
-  decisions: { total: Decisions; bySubject: Keyed<Decisions>[]; byGradeBand: Keyed<Decisions>[]; byCounty: Keyed<Decisions>[]; reasons: { reason: string; count: Count }[] };
+  decisions: {
+    total: Decisions;
+    bySubject: Keyed<Decisions>[];
+    byGradeBand: Keyed<Decisions>[];
+    byCounty: Keyed<Decisions>[];
+    reasons: { reason: string; count: Count }[];
+  };
   funding: {
     funded: Count;
     notFunded: Count;
@@ -142,7 +148,12 @@ function publishedOf(a: Answers): { published: Published; structure: Structure }
     structure.rated.add(name);
     for (const t of s.byTopic) {
       const topic = `${name}:${t.topic}`;
-      if (partitions) total(topic, t.count, partitions.map((p) => p.map((q) => `${q}:${t.topic}`).filter((q) => topicNames.has(q))));
+      if (partitions)
+        total(
+          topic,
+          t.count,
+          partitions.map((p) => p.map((q) => `${q}:${t.topic}`).filter((q) => topicNames.has(q))),
+        );
       else cell(topic, t.count);
       topicNames.add(topic);
       averages.set(topic, t.average);
@@ -175,8 +186,20 @@ function publishedOf(a: Answers): { published: Published; structure: Structure }
         else cell(name, shown);
         parts[kind].push(name);
       };
-      for (const c of app.bySubject) part('subject', c.key, c[f], ids((s) => s.subject.code === c.key));
-      for (const c of app.byGradeBand) part('band', c.key, c[f], ids((s) => s.gradeBand === c.key));
+      for (const c of app.bySubject)
+        part(
+          'subject',
+          c.key,
+          c[f],
+          ids((s) => s.subject.code === c.key),
+        );
+      for (const c of app.byGradeBand)
+        part(
+          'band',
+          c.key,
+          c[f],
+          ids((s) => s.gradeBand === c.key),
+        );
       for (const c of app.byCounty) {
         cell(`app:county:${year}:${c.key}:${f}`, c[f]);
         parts.county.push(`app:county:${year}:${c.key}:${f}`);
@@ -195,8 +218,20 @@ function publishedOf(a: Answers): { published: Published; structure: Structure }
         else cell(name, shown);
         parts[kind].push(name);
       };
-      for (const c of dec.bySubject) part('subject', c.key, c[k], ids((s) => s.subject.code === c.key));
-      for (const c of dec.byGradeBand) part('band', c.key, c[k], ids((s) => s.gradeBand === c.key));
+      for (const c of dec.bySubject)
+        part(
+          'subject',
+          c.key,
+          c[k],
+          ids((s) => s.subject.code === c.key),
+        );
+      for (const c of dec.byGradeBand)
+        part(
+          'band',
+          c.key,
+          c[k],
+          ids((s) => s.gradeBand === c.key),
+        );
       for (const c of dec.byCounty) {
         cell(`dec:county:${year}:${c.key}:${k}`, c[k]);
         parts.county.push(`dec:county:${year}:${c.key}:${k}`);
@@ -206,7 +241,13 @@ function publishedOf(a: Answers): { published: Published; structure: Structure }
         for (const r of dec.reasons) cell(`dec:reason:${year}:${r.reason}`, r.count);
         extra.push(dec.reasons.map((r) => `dec:reason:${year}:${r.reason}`));
       }
-      total(`dec:total:${year}:${k}`, dec.total[k], [...(k === 'approved' ? extra : []), parts.county, parts.subject, parts.band, ...(k === 'refused' ? extra : [])]);
+      total(`dec:total:${year}:${k}`, dec.total[k], [
+        ...(k === 'approved' ? extra : []),
+        parts.county,
+        parts.subject,
+        parts.band,
+        ...(k === 'refused' ? extra : []),
+      ]);
     }
 
     // Funding: per subject, grade band and county; the year's totals; participants per scheme.
@@ -228,7 +269,12 @@ function publishedOf(a: Answers): { published: Published; structure: Structure }
       cell(`fund:split:${year}:other`, other);
       cell(`fund:split:${year}:maths`, substitute.participants - other);
       cell(`fund:split:${year}:scholarship`, scholarship.participants);
-      total(`fund:split:${year}:schemes`, undefined, [[`fund:split:${year}:other`, `fund:split:${year}:maths`, `fund:split:${year}:scholarship`]], 'unpublished');
+      total(
+        `fund:split:${year}:schemes`,
+        undefined,
+        [[`fund:split:${year}:other`, `fund:split:${year}:maths`, `fund:split:${year}:scholarship`]],
+        'unpublished',
+      );
       structure.atMost.push([`fund:split:${year}:schemes`, `fund:total:${year}:funded`]);
       const mathsFunded = ['MAT', 'NAT'].filter((s) => keyed(fund.bySubject).has(s)).map((s) => `fund:subject:${year}:${s}:funded`);
       total(`fund:split:${year}:mathsFunded`, undefined, [mathsFunded], 'unpublished');
@@ -257,7 +303,11 @@ function publishedOf(a: Answers): { published: Published; structure: Structure }
 
 /** The rating sums of every rated name (studies' from the answers, totals' added up), from the feedback itself. */
 async function ratingSums(structure: Structure): Promise<Map<string, number>> {
-  const docs = (await h.dbs.feedback.collection('feedback').find({}).toArray()) as unknown as { study: string; rating: number; topics: { topic: string; rating: number }[] }[];
+  const docs = (await h.dbs.feedback.collection('feedback').find({}).toArray()) as unknown as {
+    study: string;
+    rating: number;
+    topics: { topic: string; rating: number }[];
+  }[];
   const sums = new Map<string, number>();
   const add = (name: string, n: number) => sums.set(name, (sums.get(name) ?? 0) + n);
   for (const d of docs) {
@@ -267,7 +317,8 @@ async function ratingSums(structure: Structure): Promise<Map<string, number>> {
   const county = new Map<string, number>();
   for (const d of docs as unknown as { year: number; county: string; rating: number; topics: { topic: string; rating: number }[] }[]) {
     county.set(`r:county:${d.year}:${d.county}:S`, (county.get(`r:county:${d.year}:${d.county}:S`) ?? 0) + d.rating);
-    for (const t of d.topics) county.set(`r:county:${d.year}:${d.county}:${t.topic}:S`, (county.get(`r:county:${d.year}:${d.county}:${t.topic}:S`) ?? 0) + t.rating);
+    for (const t of d.topics)
+      county.set(`r:county:${d.year}:${d.county}:${t.topic}:S`, (county.get(`r:county:${d.year}:${d.county}:${t.topic}:S`) ?? 0) + t.rating);
   }
   for (const [k, v] of county) sums.set(k, v);
   const sumOf = (name: string): number => {
@@ -288,7 +339,8 @@ function oldPublished(structure: Structure, truth: Map<string, number>): Publish
   };
   const counts = new Map<string, Count>();
   for (const name of structure.cells) counts.set(name, shownCount(PUBLIC, truth.get(name)!));
-  for (const [name, t] of structure.totals) if (t.whenHidden !== 'unpublished') counts.set(name, t.whenHidden === 'hidden-cell' && hiddenBelow(name) ? null : shownCount(PUBLIC, truth.get(name)!));
+  for (const [name, t] of structure.totals)
+    if (t.whenHidden !== 'unpublished') counts.set(name, t.whenHidden === 'hidden-cell' && hiddenBelow(name) ? null : shownCount(PUBLIC, truth.get(name)!));
   const averages = new Map<string, number | null>();
   for (const name of structure.rated) averages.set(name, OLD_AVERAGE.show(truth.get(`${name}:S`)!, truth.get(name)!));
   return { counts, averages };
@@ -328,7 +380,8 @@ describe('no combination of public answers pins a hidden or rounded count', () =
       if (!publicFigures.counts.has(name)) continue;
       const cells = partitions[0]!.map(shownOf);
       const shown = shownOf(name);
-      if (shown !== null && (cells.includes(null) || shown !== cells.reduce<number>((a, c) => a + c!, 0))) wrong.push(`${name}: ${shown} from ${JSON.stringify(cells)}`);
+      if (shown !== null && (cells.includes(null) || shown !== cells.reduce<number>((a, c) => a + c!, 0)))
+        wrong.push(`${name}: ${shown} from ${JSON.stringify(cells)}`);
       if (shown === null && !partitions.some((p) => p.some((c) => shownOf(c) === null))) wrong.push(`${name}: hidden with no cell hidden`);
     }
     expect(wrong).toEqual([]);
@@ -377,7 +430,6 @@ describe('no combination of public answers pins a hidden or rounded count', () =
   });
 });
 
-
 describe('owners’ rows', () => {
   const OWNER = '4601';
   const OTHER = '0301';
@@ -398,8 +450,12 @@ describe('owners’ rows', () => {
     ['an institution', { role: 'institution', org: '974767880' }, 403, 'FORBIDDEN'],
     ['a union', { role: 'union', org: 'UDF' }, 403, 'FORBIDDEN'],
   ] as const)('are refused to %s before planning', async (_name, identity, status, code) => {
-    for (const query of [ROWS, '{ insights(year: 2024) { decisions { byOwner { key approved } } } }', '{ insights(year: 2024) { applications { byOwner { key applications } } } }']) {
-      const res = await as(identity as Identity | null, query);
+    for (const query of [
+      ROWS,
+      '{ insights(year: 2024) { decisions { byOwner { key approved } } } }',
+      '{ insights(year: 2024) { applications { byOwner { key applications } } } }',
+    ]) {
+      const res = await as(identity, query);
       expect(res.status).toBe(status);
       expect(res.errors?.map((e: { extensions?: { code?: string } }) => e.extensions?.code)).toEqual([code]);
     }
@@ -414,7 +470,12 @@ describe('owners’ rows', () => {
     ]);
     const study = publicAnswers.studies.get(2024)![0]!.id;
     const approvals = `query($study: ID!, $owner: ID!) { study(id: $study) { approvedApplications(owner: $owner) } }`;
-    for (const identity of [null, { role: 'school-owner', org: OTHER }, { role: 'institution', org: '974767880' }, { role: 'union', org: 'UDF' }] as (Identity | null)[]) {
+    for (const identity of [
+      null,
+      { role: 'school-owner', org: OTHER },
+      { role: 'institution', org: '974767880' },
+      { role: 'union', org: 'UDF' },
+    ] as (Identity | null)[]) {
       const denied = await as(identity, approvals, { study, owner: OWNER });
       expect(denied.data).toEqual({ study: { approvedApplications: null } });
       expect(denied.errors?.map((e: { extensions?: { code?: string } }) => e.extensions?.code)).toEqual(['FORBIDDEN']);

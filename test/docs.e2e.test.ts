@@ -30,7 +30,12 @@ function files(path: string): string[] {
 /** The variables a source reads: `env.X`, `env['X']`, and the loaders' `intEnv(env, 'X'`, `read('X'`; `GATEWAY_SECRET_${…}` and `${…}_URL` by their pattern. */
 function variablesRead(text: string): string[] {
   const found = new Set<string>();
-  for (const re of [/\benv\.([A-Z][A-Z0-9_]+)/g, /\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /\bintEnv\(env, '([A-Z][A-Z0-9_]+)'/g, /\bread\('([A-Z][A-Z0-9_]+)'/g]) {
+  for (const re of [
+    /\benv\.([A-Z][A-Z0-9_]+)/g,
+    /\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g,
+    /\bintEnv\(env, '([A-Z][A-Z0-9_]+)'/g,
+    /\bread\('([A-Z][A-Z0-9_]+)'/g,
+  ]) {
     for (const m of text.matchAll(re)) found.add(m[1]!);
   }
   if (/GATEWAY_SECRET_\$\{/.test(text)) found.add('GATEWAY_SECRET_<NAME>');
@@ -44,7 +49,8 @@ describe('docs/configuration.md', () => {
 
   it('names every variable the code reads', () => {
     const read = new Map<string, string>();
-    for (const path of SOURCES) for (const file of files(path)) for (const name of variablesRead(readFileSync(file, 'utf8'))) read.set(name, relative(ROOT, file));
+    for (const path of SOURCES)
+      for (const file of files(path)) for (const name of variablesRead(readFileSync(file, 'utf8'))) read.set(name, relative(ROOT, file));
     // Not configuration: what a process reads of its own surroundings.
     for (const name of ['PATH', 'HOME', 'CI', 'VITEST']) read.delete(name);
     const missing = [...read].filter(([name]) => !documented.has(name)).map(([name, file]) => `${name} (${file})`);
@@ -55,7 +61,12 @@ describe('docs/configuration.md', () => {
 
 /** The fenced shell blocks of README.md and docs/*.md marked `<!-- docs-test: run -->` on the line before. */
 function markedBlocks(): { file: string; script: string }[] {
-  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const pages = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   return pages.flatMap((file) =>
     [...readFileSync(join(ROOT, file), 'utf8').matchAll(/<!-- docs-test: run -->\n```sh\n([\s\S]*?)```/g)].map((m) => ({ file, script: m[1]! })),
   );
@@ -73,16 +84,24 @@ describe('the commands the docs mark for it', () => {
     await running?.close();
   });
 
-  it('are there: the README\'s token and query among them', () => {
+  it("are there: the README's token and query among them", () => {
     expect(blocks.map((b) => b.file)).toEqual(expect.arrayContaining(['README.md', 'docs/frontend.md', 'docs/operations.md']));
   });
 
   // Each block is a shell of its own against the same read-only gateway: side by side.
-  it.concurrent.for(markedBlocks().map((b, i) => [`${b.file} #${i + 1}`, b] as const))('%s runs, against a gateway of its own, and answers data without errors', { timeout: 90_000 }, async ([, { script }], { expect }) => {
-    const address = new URL(running!.gateway.url).host;
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script.replaceAll('127.0.0.1:4000', address)], { cwd: ROOT, timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
-    const answer = JSON.parse(stdout) as { data?: unknown; errors?: unknown };
-    expect(answer.errors, stdout).toBeUndefined();
-    expect(answer.data).toBeTruthy();
-  });
+  it.concurrent.for(markedBlocks().map((b, i) => [`${b.file} #${i + 1}`, b] as const))(
+    '%s runs, against a gateway of its own, and answers data without errors',
+    { timeout: 90_000 },
+    async ([, { script }], { expect }) => {
+      const address = new URL(running!.gateway.url).host;
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script.replaceAll('127.0.0.1:4000', address)], {
+        cwd: ROOT,
+        timeout: 60_000,
+        env: { ...process.env, LOG_LEVEL: 'silent' },
+      });
+      const answer = JSON.parse(stdout) as { data?: unknown; errors?: unknown };
+      expect(answer.errors, stdout).toBeUndefined();
+      expect(answer.data).toBeTruthy();
+    },
+  );
 });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type Identity, settableClock } from '@partnerskap/kit';
+import { settableClock } from '@partnerskap/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeadlineSeed, DEADLINE_DAY, LAST_YEAR, YEAR, seedDeadline } from '../bench/deadline-seed.js';
 import { type Harness, startHarness } from './harness.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   h = await startHarness({ seed: false, clock: settableClock(DEADLINE_DAY) });
   seed = await seedDeadline(h.dbs, { teachers: 24, unemployed: 0, lastYear: 16 });
   for (const t of seed.teachers) tokens.set(t.id, await h.token({ role: 'teacher', org: t.id }));
-  for (const o of seed.owners) tokens.set(o, await h.token({ role: 'school-owner', org: o } as Identity));
+  for (const o of seed.owners) tokens.set(o, await h.token({ role: 'school-owner', org: o }));
 }, 60_000);
 
 afterAll(async () => {
@@ -32,7 +32,11 @@ afterAll(async () => {
 /** Sends until the service answers (a stopped partner is waited for, as a client retries), with the same idempotency key. */
 async function untilAnswered(token: string, query: string, variables: Record<string, unknown>) {
   for (let i = 0; ; i++) {
-    const res = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(h.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { data?: Record<string, any> | null; errors?: { extensions?: { code?: string } }[] };
     if (body.errors?.[0]?.extensions?.code !== 'SUBGRAPH_UNAVAILABLE') return body;
     if (i > 200) throw new Error('a partner stayed down');
@@ -61,7 +65,10 @@ describe('events under faults', () => {
         ...seed.teachers.map(async (t, i) => {
           await new Promise((r) => setTimeout(r, i * 60));
           const offer = seed.offers[i % seed.offers.length]!;
-          const body = await untilAnswered(tokens.get(t.id)!, SUBMIT, { input: { study: offer.id, firstChoice: { campus: offer.campus, fundingScheme: 'SUBSTITUTE' } }, key: randomUUID() });
+          const body = await untilAnswered(tokens.get(t.id)!, SUBMIT, {
+            input: { study: offer.id, firstChoice: { campus: offer.campus, fundingScheme: 'SUBSTITUTE' } },
+            key: randomUUID(),
+          });
           expect(body.errors, JSON.stringify(body)).toBeUndefined();
           expect(body.data?.submitApplication?.year).toBe(YEAR);
           submitted.set(t.id, body.data!.submitApplication.id);
@@ -100,7 +107,7 @@ describe('events under faults', () => {
     expect(stdout.trim().split('\n').at(-1)).toBe('differences 0');
   }, 30_000);
 
-  it('npm run reconcile finds a damaged projection (exit 1), and --repair rebuilds it from the owners\' records', async () => {
+  it("npm run reconcile finds a damaged projection (exit 1), and --repair rebuilds it from the owners' records", async () => {
     const plansRows = h.dbs.plans.collection<{ _id: string; data: Record<string, unknown> }>('projections');
     const [gone, changed] = await plansRows.find({ kind: 'application' }).limit(2).toArray();
     await plansRows.deleteOne({ _id: gone!._id });
@@ -127,7 +134,9 @@ describe('events under faults', () => {
 
     const repaired = await reconcileScript(['--repair']);
     expect(repaired.code, repaired.stdout).toBe(0);
-    expect(repaired.stdout).toMatch(/^repair: rebuilt every projection from the owners' records \([\d,]+ rows; cursors at the sources' heads\) and every partner's figures from its records \([\d,]+ cells\), repaired 5 of 5 differences \(plans ← admissions application 2, admissions ← plans ownerApproved 1, admissions figures studyFigures 2\)$/m);
+    expect(repaired.stdout).toMatch(
+      /^repair: rebuilt every projection from the owners' records \([\d,]+ rows; cursors at the sources' heads\) and every partner's figures from its records \([\d,]+ cells\), repaired 5 of 5 differences \(plans ← admissions application 2, admissions ← plans ownerApproved 1, admissions figures studyFigures 2\)$/m,
+    );
     expect(repaired.stdout.trim().split('\n').at(-1)).toBe('differences 0');
     expect((await reconcileScript()).code).toBe(0);
   }, 60_000);

@@ -35,7 +35,10 @@ async function send(who: Parameters<Year['as']>[0], mutation: string): Promise<a
   if (res.errors) {
     refused++;
     // A refusal is the rules' (a code we give), never a crash.
-    expect(res.errors.map((e) => e.extensions?.code), JSON.stringify(res.errors)).not.toContain('INTERNAL_SERVER_ERROR');
+    expect(
+      res.errors.map((e) => e.extensions?.code),
+      JSON.stringify(res.errors),
+    ).not.toContain('INTERNAL_SERVER_ERROR');
     return undefined;
   }
   accepted++;
@@ -48,11 +51,19 @@ async function figuresHold(when: string): Promise<void> {
   await y.h.settle();
   const reports = await checkFigures(y.h.dbs);
   expect(reports.length, when).toBeGreaterThan(3);
-  expect(reports.flatMap((r) => r.differences.map((d) => ({ partner: r.partner, ...d }))), when).toEqual([]);
+  expect(
+    reports.flatMap((r) => r.differences.map((d) => ({ partner: r.partner, ...d }))),
+    when,
+  ).toEqual([]);
   const applications = await y.h.dbs.admissions.collection<{ study: string; admission: { outcome: string } | null }>('applications').find().toArray();
   const decisions = await y.h.dbs.plans.collection<{ study: string; owner: string; outcome: string }>('decisions').find().toArray();
   const feedback = await y.h.dbs.feedback.collection<{ study: string; rating: number }>('feedback').find().toArray();
-  const served = (await y.as(UDIR, `{ ${STUDIES.map((s, i) => `s${i}: study(id: "${s}") { applicants admitted approvedApplications bergen: approvedApplications(owner: "4601") rating { count } }`).join(' ')} }`)).data;
+  const served = (
+    await y.as(
+      UDIR,
+      `{ ${STUDIES.map((s, i) => `s${i}: study(id: "${s}") { applicants admitted approvedApplications bergen: approvedApplications(owner: "4601") rating { count } }`).join(' ')} }`,
+    )
+  ).data;
   STUDIES.forEach((s, i) => {
     const mine = applications.filter((a) => a.study === s);
     const approved = decisions.filter((d) => d.study === s && d.outcome === 'APPROVED');
@@ -110,12 +121,27 @@ describe(`figures after a random year (seed ${SEED})`, () => {
       const t = applicant();
       const id = app.get(t) ?? 'a-unknown';
       const owner = rnd(8) === 0 ? pick([BERGEN, OSLO]) : ownerOf(t);
-      if (rnd(5) === 0) await send(owner, `mutation { chooseFundingScheme(application: "${id}", fundingScheme: ${pick(['SUBSTITUTE', 'SCHOLARSHIP'])}) { outcome } }`);
-      else if (rnd(3) === 0) await send(owner, `mutation { decideApplication(application: "${id}", outcome: REJECTED, reason: ${pick(['COST', 'PRIORITIES', 'OTHER'])}) { outcome } }`);
-      else await send(owner, `mutation { decideApplication(application: "${id}", outcome: APPROVED, fundingScheme: ${pick(['SUBSTITUTE', 'SCHOLARSHIP'])}) { outcome } }`);
+      if (rnd(5) === 0)
+        await send(owner, `mutation { chooseFundingScheme(application: "${id}", fundingScheme: ${pick(['SUBSTITUTE', 'SCHOLARSHIP'])}) { outcome } }`);
+      else if (rnd(3) === 0)
+        await send(
+          owner,
+          `mutation { decideApplication(application: "${id}", outcome: REJECTED, reason: ${pick(['COST', 'PRIORITIES', 'OTHER'])}) { outcome } }`,
+        );
+      else
+        await send(
+          owner,
+          `mutation { decideApplication(application: "${id}", outcome: APPROVED, fundingScheme: ${pick(['SUBSTITUTE', 'SCHOLARSHIP'])}) { outcome } }`,
+        );
     }
     for (const owner of [BERGEN, OSLO]) {
-      const approved = (await y.as(owner, `{ applications(filter: { schoolOwner: "${owner.org}", year: 2030 }, first: 50) { edges { node { id ownerDecision { outcome } } } } }`)).data?.applications?.edges ?? [];
+      const approved =
+        (
+          await y.as(
+            owner,
+            `{ applications(filter: { schoolOwner: "${owner.org}", year: 2030 }, first: 50) { edges { node { id ownerDecision { outcome } } } } }`,
+          )
+        ).data?.applications?.edges ?? [];
       const ids = approved.filter((e: any) => e.node.ownerDecision?.outcome === 'APPROVED').map((e: any) => e.node.id);
       if (ids.length) await send(owner, `mutation { rankApplications(year: 2030, applications: ${JSON.stringify([...ids].sort(() => rnd(3) - 1))}) { rank } }`);
     }
@@ -124,12 +150,16 @@ describe(`figures after a random year (seed ${SEED})`, () => {
 
   it('Udir allocates (10 Apr) and institutions admit (10 May)', async () => {
     clock.set('2030-04-10T09:00:00Z');
-    for (const [t] of TEACHERS) if (app.has(t) && rnd(4) !== 0) await send(UDIR, `mutation { allocateFunding(application: "${app.get(t)}", funded: ${rnd(3) !== 0}) { funded } }`);
+    for (const [t] of TEACHERS)
+      if (app.has(t) && rnd(4) !== 0) await send(UDIR, `mutation { allocateFunding(application: "${app.get(t)}", funded: ${rnd(3) !== 0}) { funded } }`);
     clock.set('2030-05-10T09:00:00Z');
     for (let i = 0; i < 30; i++) {
       const t = applicant();
       const outcome = pick(['ADMITTED', 'ADMITTED', 'WAITLISTED', 'REJECTED']);
-      await send(rnd(10) === 0 ? HVL : UIB, `mutation { decideAdmission(application: "${app.get(t) ?? 'a-unknown'}", outcome: ${outcome}${outcome === 'ADMITTED' && rnd(3) === 0 ? ', outsideSchemes: true' : ''}) { status } }`);
+      await send(
+        rnd(10) === 0 ? HVL : UIB,
+        `mutation { decideAdmission(application: "${app.get(t) ?? 'a-unknown'}", outcome: ${outcome}${outcome === 'ADMITTED' && rnd(3) === 0 ? ', outsideSchemes: true' : ''}) { status } }`,
+      );
     }
     await figuresHold('admissions');
   });
@@ -145,7 +175,8 @@ describe(`figures after a random year (seed ${SEED})`, () => {
       else if (step === 2) await send(UIB, `mutation { recordCompletion(application: "${id}", credits: ${1 + rnd(30)}) { creditsCompleted } }`);
       else if (step === 3 && rnd(3) === 0) await send(teacher(t), `mutation { withdrawApplication(id: "${id}") { status } }`);
       else {
-        const topics = rnd(2) === 0 ? '' : `, topics: [{ topic: QUALITY, rating: ${1 + rnd(5)} }${rnd(2) === 0 ? `, { topic: RELEVANCE, rating: ${1 + rnd(5)} }` : ''}]`;
+        const topics =
+          rnd(2) === 0 ? '' : `, topics: [{ topic: QUALITY, rating: ${1 + rnd(5)} }${rnd(2) === 0 ? `, { topic: RELEVANCE, rating: ${1 + rnd(5)} }` : ''}]`;
         await send(teacher(t), `mutation { giveFeedback(input: { study: "${pick(STUDIES)}", rating: ${1 + rnd(5)}, union: "UDF"${topics} }) { rating } }`);
       }
     }
@@ -154,7 +185,8 @@ describe(`figures after a random year (seed ${SEED})`, () => {
   });
 
   it('the directorate erases two teachers everywhere; every figure still equals a recount', async () => {
-    const erase = (t: string) => `mutation { a: eraseTeacherApplications(teacher: "${t}") { records } b: eraseTeacherRecord(teacher: "${t}") { records } c: eraseTeacherAllocations(teacher: "${t}") { records } d: eraseTeacherFeedback(teacher: "${t}") { records } }`;
+    const erase = (t: string) =>
+      `mutation { a: eraseTeacherApplications(teacher: "${t}") { records } b: eraseTeacherRecord(teacher: "${t}") { records } c: eraseTeacherAllocations(teacher: "${t}") { records } d: eraseTeacherFeedback(teacher: "${t}") { records } }`;
     for (const t of [...app.keys()].slice(0, 2)) await send(UDIR, erase(t));
     await figuresHold('after erasure');
     // The sequence did both: writes that moved figures, and refusals that must not have.

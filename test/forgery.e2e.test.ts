@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { DEFAULT_SUPERGRAPH, type ListeningGateway, createAuthenticator, createGatewayServer, envName, listenGateway, loadGatewayConfig, memoryLogger } from '@partnerskap/gateway';
+import {
+  DEFAULT_SUPERGRAPH,
+  type ListeningGateway,
+  createAuthenticator,
+  createGatewayServer,
+  envName,
+  listenGateway,
+  loadGatewayConfig,
+  memoryLogger,
+} from '@partnerskap/gateway';
 import { SERVICE_AUDIENCE, SERVICE_ISSUER, devGatewaySecret, secretKey, signHs256 } from '@partnerskap/kit';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +99,13 @@ function serviceToken(sub: string, secret: string, claims: Record<string, unknow
 
 /** A token of the test identity provider. */
 function clientToken(claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: 'idp' }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(signingKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'idp' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(signingKey);
 }
 
 describe('service identities cannot be forged on a gateway outside production (finding 2)', () => {
@@ -106,7 +121,10 @@ describe('service identities cannot be forged on a gateway outside production (f
 
   it('refuses a service token for a registered subgraph signed with the old derivable development string', async () => {
     for (const name of NAMES) {
-      expect(await ask(gateway, STUDIES, serviceToken(name, `development-only-gateway-secret-for-${name}`))).toMatchObject({ status: 401, codes: ['UNAUTHENTICATED'] });
+      expect(await ask(gateway, STUDIES, serviceToken(name, `development-only-gateway-secret-for-${name}`))).toMatchObject({
+        status: 401,
+        codes: ['UNAUTHENTICATED'],
+      });
     }
   });
 
@@ -118,7 +136,10 @@ describe('service identities cannot be forged on a gateway outside production (f
   });
 
   it('refuses a client token of the identity provider that claims the role service (finding 7)', async () => {
-    expect(await ask(gateway, STUDIES, `Bearer ${await clientToken({ role: 'service', sub: 'someone' })}`)).toMatchObject({ status: 401, codes: ['UNAUTHENTICATED'] });
+    expect(await ask(gateway, STUDIES, `Bearer ${await clientToken({ role: 'service', sub: 'someone' })}`)).toMatchObject({
+      status: 401,
+      codes: ['UNAUTHENTICATED'],
+    });
     expect(await ask(gateway, STUDIES, `Bearer ${await clientToken({ role: 'directorate', sub: 'udir' })}`)).toMatchObject({ status: 200, codes: undefined });
   });
 });

@@ -70,26 +70,30 @@ const publish = (title: string): Promise<Answer> =>
   ask(`mutation { publishStatement(input: { topic: COST, title: "${title}", body: "The cost to school owners." }) { id title } }`);
 
 describe('a full disk under the store npm start runs in-process', () => {
-  it.skipIf(real)('a write answers STORE_UNAVAILABLE and stores nothing, reads are served, writes work again (embedded store only)', async () => {
-    const statements = running.dbs.feedback.collection('statements');
-    full = true;
-    const refused = await publish('While the disk is full');
-    expect(refused.data?.publishStatement ?? null).toBeNull();
-    expect(refused.errors).toEqual([
-      expect.objectContaining({
-        message: expect.stringContaining('cannot store changes just now (its disk is full)'),
-        path: ['publishStatement'],
-        extensions: expect.objectContaining({ code: 'STORE_UNAVAILABLE' }),
-      }),
-    ]);
-    expect(await statements.countDocuments()).toBe(0);
-    expect((await ask('{ unions { id name } }')).data).toEqual({ unions: [{ id: 'UDF', name: 'Utdanningsforbundet' }] });
-    expect(logs.some((line) => line.includes('failed (ENOSPC): writes are refused and reads served'))).toBe(true);
+  it.skipIf(real)(
+    'a write answers STORE_UNAVAILABLE and stores nothing, reads are served, writes work again (embedded store only)',
+    async () => {
+      const statements = running.dbs.feedback.collection('statements');
+      full = true;
+      const refused = await publish('While the disk is full');
+      expect(refused.data?.publishStatement ?? null).toBeNull();
+      expect(refused.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining('cannot store changes just now (its disk is full)'),
+          path: ['publishStatement'],
+          extensions: expect.objectContaining({ code: 'STORE_UNAVAILABLE' }),
+        }),
+      ]);
+      expect(await statements.countDocuments()).toBe(0);
+      expect((await ask('{ unions { id name } }')).data).toEqual({ unions: [{ id: 'UDF', name: 'Utdanningsforbundet' }] });
+      expect(logs.some((line) => line.includes('failed (ENOSPC): writes are refused and reads served'))).toBe(true);
 
-    full = false;
-    const published = await publish('When space is back');
-    expect(published.errors).toBeUndefined();
-    expect(published.data).toEqual({ publishStatement: { id: expect.any(String), title: 'When space is back' } });
-    expect(await statements.countDocuments()).toBe(1);
-  }, 30_000);
+      full = false;
+      const published = await publish('When space is back');
+      expect(published.errors).toBeUndefined();
+      expect(published.data).toEqual({ publishStatement: { id: expect.any(String), title: 'When space is back' } });
+      expect(await statements.countDocuments()).toBe(1);
+    },
+    30_000,
+  );
 });

@@ -20,19 +20,57 @@ let reachedResolver = 0;
 /** What must never appear in an answer. Inputs are generated without these, since messages may quote them. */
 const LEAK = /stacktrace|\bat [\w.<>$]+ \(|node_modules|127\.0\.0\.1|localhost|ECONN|Mongo|E11000|\.ts:\d+|exception/;
 const CODES = new Set([
-  'BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'INVALID_STATE', 'NOT_OPEN_YET', 'DEADLINE_PASSED',
-  'MISSING_DECISION', 'SUBGRAPH_UNAVAILABLE', 'SUBGRAPH_TIMEOUT', 'SUBGRAPH_BAD_RESPONSE', 'STORE_UNAVAILABLE', 'LIMIT_EXCEEDED', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR',
-  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE',
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'INVALID_STATE',
+  'NOT_OPEN_YET',
+  'DEADLINE_PASSED',
+  'MISSING_DECISION',
+  'SUBGRAPH_UNAVAILABLE',
+  'SUBGRAPH_TIMEOUT',
+  'SUBGRAPH_BAD_RESPONSE',
+  'STORE_UNAVAILABLE',
+  'LIMIT_EXCEEDED',
+  'RATE_LIMITED',
+  'INTERNAL_SERVER_ERROR',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'OPERATION_RESOLUTION_FAILURE',
 ]);
 
 const safe = (s: string) => !LEAK.test(s);
-const hostileString = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('$ne', '{"$gt":""}', '../../etc/passwd', '\u0000', "'; db.dropDatabase(); //", '.*', '(a+)+$', 'K2ENG1510-2030', 'ENG', 't-anna', '971035854', '4601', '__proto__'),
-  fc.string({ minLength: 500, maxLength: 3000 }),
-).filter(safe);
-const dollarObject = fc.dictionary(fc.constantFrom('$ne', '$gt', '$where', '$regex', '$function', '__proto__', 'constructor', '$expr', '$in'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
+const hostileString = fc
+  .oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.constantFrom(
+      '$ne',
+      '{"$gt":""}',
+      '../../etc/passwd',
+      '\u0000',
+      "'; db.dropDatabase(); //",
+      '.*',
+      '(a+)+$',
+      'K2ENG1510-2030',
+      'ENG',
+      't-anna',
+      '971035854',
+      '4601',
+      '__proto__',
+    ),
+    fc.string({ minLength: 500, maxLength: 3000 }),
+  )
+  .filter(safe);
+const dollarObject = fc.dictionary(
+  fc.constantFrom('$ne', '$gt', '$where', '$regex', '$function', '__proto__', 'constructor', '$expr', '$in'),
+  fc.jsonValue({ maxDepth: 2 }),
+  { maxKeys: 3 },
+);
 const deepValue = fc.integer({ min: 20, max: 400 }).map((depth) => {
   let v: unknown = 'x';
   for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { $ne: v };
@@ -55,17 +93,105 @@ const choice = fc.record({ campus: plausibleString, fundingScheme: fc.oneof(fc.c
 /** Operations with variables: each names who sends it. None of the mutations may succeed for that caller. */
 const NOBODY: Identity = { role: 'teacher', org: 't-nobody' };
 const operations = fc.oneof(
-  fc.record({ who: fc.constant<Identity>({ role: 'public' }), query: fc.constant('query($id: ID!) { study(id: $id) { id name places applicants vacantSeats approvedApplications rating { count average } } }'), variables: fc.record({ id: plausibleString }) }),
-  fc.record({ who: fc.constant<Identity>({ role: 'public' }), query: fc.constant('query($f: StudyFilter, $n: Int, $a: String) { studies(filter: $f, first: $n, after: $a) { totalCount edges { node { id name } } } }'), variables: fc.record({ f: fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 2, arbitrary: fc.record({ search: plausibleString }) }, { weight: 2, arbitrary: fc.record({ year: fc.oneof(fc.integer({ min: 1900, max: 2200 }), hostile), subject: plausibleString }) }), n: fc.oneof(fc.integer({ min: -5, max: 120 }), hostile), a: plausibleString }) }),
-  fc.record({ who: fc.constant<Identity>({ role: 'school-owner', org: '4601' }), query: fc.constant('query($id: ID!, $y: Int!) { schoolOwner(id: $id) { name plan(year: $y) { budgetNok } } }'), variables: fc.record({ id: plausibleString, y: fc.oneof(fc.integer(), hostile) }) }),
-  fc.record({ who: fc.constant(UDIR), query: fc.constant('query($id: ID!) { application(id: $id) { id status ownerDecision { outcome } funding { funded } } }'), variables: fc.record({ id: plausibleString }) }),
-  fc.record({ who: fc.constant<Identity>({ role: 'institution', org: '971035854' }), query: fc.constant('query($f: ApplicationFilter, $n: Int) { applications(filter: $f, first: $n) { totalCount } }'), variables: fc.record({ f: fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 3, arbitrary: fc.record({ study: plausibleString, schoolOwner: plausibleString }) }), n: fc.oneof(fc.integer({ min: 1, max: 100 }), hostile) }) }),
-  fc.record({ who: fc.constant<Identity>({ role: 'public' }), query: fc.constant('query($code: ID!, $y: Int!) { subject(code: $code) { name requirements { credits } } applicationRound(year: $y) { opens } }'), variables: fc.record({ code: plausibleString, y: fc.oneof(fc.integer(), hostile) }) }),
-  fc.record({ who: fc.constant(NOBODY), query: fc.constant('mutation($input: ApplicationInput!, $k: ID) { submitApplication(input: $input, idempotencyKey: $k) { id } }'), variables: fc.record({ input: fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 3, arbitrary: fc.record({ study: plausibleString, firstChoice: fc.oneof({ weight: 3, arbitrary: choice }, { weight: 1, arbitrary: hostile }) }) }), k: fc.oneof(fc.constant(null), plausibleString) }) }),
-  fc.record({ who: fc.constant<Identity>({ role: 'union', org: 'NLL' }), query: fc.constant('mutation($input: StatementInput!) { publishStatement(input: $input) { id } }'), variables: fc.record({ input: fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 3, arbitrary: fc.record({ topic: fc.oneof({ weight: 3, arbitrary: fc.constant('COST') }, { weight: 1, arbitrary: hostile }), title: plausibleString, body: plausibleString }) }) }) }),
-  fc.record({ who: fc.constant(NOBODY), query: fc.constant('mutation($input: FeedbackInput!) { giveFeedback(input: $input) { id } }'), variables: fc.record({ input: fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 3, arbitrary: fc.record({ study: plausibleString, rating: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: -2, max: 8 }) }, { weight: 1, arbitrary: hostile }), union: plausibleString }) }) }) }),
-  fc.record({ who: fc.constant<Identity>({ role: 'institution', org: '917641404' }), query: fc.constant('mutation($id: ID!, $o: AdmissionOutcome!) { decideAdmission(application: $id, outcome: $o) { id } }'), variables: fc.record({ id: plausibleString, o: fc.oneof(fc.constantFrom('ADMITTED', 'REJECTED'), hostile) }) }),
-  fc.record({ who: fc.constant<Identity>({ role: 'school-owner', org: '0301' }), query: fc.constant('mutation($id: ID!, $r: RefusalReason) { decideApplication(application: $id, outcome: REJECTED, reason: $r) { outcome } }'), variables: fc.record({ id: plausibleString, r: fc.oneof(fc.constant('COST'), hostile) }) }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'public' }),
+    query: fc.constant('query($id: ID!) { study(id: $id) { id name places applicants vacantSeats approvedApplications rating { count average } } }'),
+    variables: fc.record({ id: plausibleString }),
+  }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'public' }),
+    query: fc.constant('query($f: StudyFilter, $n: Int, $a: String) { studies(filter: $f, first: $n, after: $a) { totalCount edges { node { id name } } } }'),
+    variables: fc.record({
+      f: fc.oneof(
+        { weight: 1, arbitrary: hostile },
+        { weight: 2, arbitrary: fc.record({ search: plausibleString }) },
+        { weight: 2, arbitrary: fc.record({ year: fc.oneof(fc.integer({ min: 1900, max: 2200 }), hostile), subject: plausibleString }) },
+      ),
+      n: fc.oneof(fc.integer({ min: -5, max: 120 }), hostile),
+      a: plausibleString,
+    }),
+  }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'school-owner', org: '4601' }),
+    query: fc.constant('query($id: ID!, $y: Int!) { schoolOwner(id: $id) { name plan(year: $y) { budgetNok } } }'),
+    variables: fc.record({ id: plausibleString, y: fc.oneof(fc.integer(), hostile) }),
+  }),
+  fc.record({
+    who: fc.constant(UDIR),
+    query: fc.constant('query($id: ID!) { application(id: $id) { id status ownerDecision { outcome } funding { funded } } }'),
+    variables: fc.record({ id: plausibleString }),
+  }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'institution', org: '971035854' }),
+    query: fc.constant('query($f: ApplicationFilter, $n: Int) { applications(filter: $f, first: $n) { totalCount } }'),
+    variables: fc.record({
+      f: fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 3, arbitrary: fc.record({ study: plausibleString, schoolOwner: plausibleString }) }),
+      n: fc.oneof(fc.integer({ min: 1, max: 100 }), hostile),
+    }),
+  }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'public' }),
+    query: fc.constant('query($code: ID!, $y: Int!) { subject(code: $code) { name requirements { credits } } applicationRound(year: $y) { opens } }'),
+    variables: fc.record({ code: plausibleString, y: fc.oneof(fc.integer(), hostile) }),
+  }),
+  fc.record({
+    who: fc.constant(NOBODY),
+    query: fc.constant('mutation($input: ApplicationInput!, $k: ID) { submitApplication(input: $input, idempotencyKey: $k) { id } }'),
+    variables: fc.record({
+      input: fc.oneof(
+        { weight: 1, arbitrary: hostile },
+        {
+          weight: 3,
+          arbitrary: fc.record({ study: plausibleString, firstChoice: fc.oneof({ weight: 3, arbitrary: choice }, { weight: 1, arbitrary: hostile }) }),
+        },
+      ),
+      k: fc.oneof(fc.constant(null), plausibleString),
+    }),
+  }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'union', org: 'NLL' }),
+    query: fc.constant('mutation($input: StatementInput!) { publishStatement(input: $input) { id } }'),
+    variables: fc.record({
+      input: fc.oneof(
+        { weight: 1, arbitrary: hostile },
+        {
+          weight: 3,
+          arbitrary: fc.record({
+            topic: fc.oneof({ weight: 3, arbitrary: fc.constant('COST') }, { weight: 1, arbitrary: hostile }),
+            title: plausibleString,
+            body: plausibleString,
+          }),
+        },
+      ),
+    }),
+  }),
+  fc.record({
+    who: fc.constant(NOBODY),
+    query: fc.constant('mutation($input: FeedbackInput!) { giveFeedback(input: $input) { id } }'),
+    variables: fc.record({
+      input: fc.oneof(
+        { weight: 1, arbitrary: hostile },
+        {
+          weight: 3,
+          arbitrary: fc.record({
+            study: plausibleString,
+            rating: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: -2, max: 8 }) }, { weight: 1, arbitrary: hostile }),
+            union: plausibleString,
+          }),
+        },
+      ),
+    }),
+  }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'institution', org: '917641404' }),
+    query: fc.constant('mutation($id: ID!, $o: AdmissionOutcome!) { decideAdmission(application: $id, outcome: $o) { id } }'),
+    variables: fc.record({ id: plausibleString, o: fc.oneof(fc.constantFrom('ADMITTED', 'REJECTED'), hostile) }),
+  }),
+  fc.record({
+    who: fc.constant<Identity>({ role: 'school-owner', org: '0301' }),
+    query: fc.constant('mutation($id: ID!, $r: RefusalReason) { decideApplication(application: $id, outcome: REJECTED, reason: $r) { outcome } }'),
+    variables: fc.record({ id: plausibleString, r: fc.oneof(fc.constant('COST'), hostile) }),
+  }),
 );
 
 async function token(who: Identity): Promise<string | undefined> {
@@ -95,7 +221,9 @@ function check(status: number, text: string): void {
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   // Rate limits far above the run's pace: the fuzzer tests the operations, not the limiter.
-  y = await startYear(clock, [['t-anna', '4601']], { rateLimits: { publicPerMinute: 1_000_000, partnerPerMinute: 1_000_000, publicCostPerMinute: 1_000_000_000 } });
+  y = await startYear(clock, [['t-anna', '4601']], {
+    rateLimits: { publicPerMinute: 1_000_000, partnerPerMinute: 1_000_000, publicCostPerMinute: 1_000_000_000 },
+  });
   clock.set('2030-01-10T09:00:00Z');
   await y.ok(UDIR, ROUND);
   await y.ok(UDIR, publishStudy('K2ENG1510', 5));
@@ -131,23 +259,51 @@ describe('fuzzing', () => {
       feedback: ['Study', 'Subject'],
     };
     const representation = fc.record(
-      { __typename: fc.oneof(fc.constantFrom('Study', 'Application', 'Teacher', 'SchoolOwner', 'Subject', 'Institution', 'ApplicationRound', 'County'), hostileString), id: hostile, code: hostile, orgNumber: hostile, year: hostile, number: hostile, places: hostile },
+      {
+        __typename: fc.oneof(
+          fc.constantFrom('Study', 'Application', 'Teacher', 'SchoolOwner', 'Subject', 'Institution', 'ApplicationRound', 'County'),
+          hostileString,
+        ),
+        id: hostile,
+        code: hostile,
+        orgNumber: hostile,
+        year: hostile,
+        number: hostile,
+        places: hostile,
+      },
       { requiredKeys: ['__typename'] },
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('catalogue', 'admissions', 'plans', 'feedback'), fc.array(representation, { minLength: 1, maxLength: 5 }), async (name, r) => {
-        const fragments = types[name]!.map((t) => `... on ${t} { __typename }`).join(' ');
-        const res = await y.h.querySubgraph(name as 'plans', `query($r: [_Any!]!) { _entities(representations: $r) { ${fragments} } }`, { r });
-        check(res.status, JSON.stringify({ data: res.data, errors: res.errors }));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('catalogue', 'admissions', 'plans', 'feedback'),
+        fc.array(representation, { minLength: 1, maxLength: 5 }),
+        async (name, r) => {
+          const fragments = types[name]!.map((t) => `... on ${t} { __typename }`).join(' ');
+          const res = await y.h.querySubgraph(name, `query($r: [_Any!]!) { _entities(representations: $r) { ${fragments} } }`, { r });
+          check(res.status, JSON.stringify({ data: res.data, errors: res.errors }));
+        },
+      ),
       { numRuns: 600, seed: SEED },
     );
     // Raw bodies the gateway must turn away cleanly.
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }).filter(safe), fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)).filter(safe)), async (body) => {
-        const res = await fetch(y.h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' }, body });
-        check(res.status, await res.text());
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 200 }).filter(safe),
+          fc
+            .jsonValue({ maxDepth: 4 })
+            .map((v) => JSON.stringify(v))
+            .filter(safe),
+        ),
+        async (body) => {
+          const res = await fetch(y.h.gateway.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+            body,
+          });
+          check(res.status, await res.text());
+        },
+      ),
       { numRuns: 200, seed: SEED },
     );
     console.log(`fuzz: ${sent} operations, ${reachedResolver} reached a resolver (seed ${SEED})`);

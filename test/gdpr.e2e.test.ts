@@ -46,7 +46,10 @@ describe('GDPR access', () => {
   });
 
   it('refuses the same query to another teacher and to a union', async () => {
-    for (const identity of [{ role: 'teacher', org: 't-someone-else' }, { role: 'union', org: 'UDF' }] as Identity[]) {
+    for (const identity of [
+      { role: 'teacher', org: 't-someone-else' },
+      { role: 'union', org: 'UDF' },
+    ] as Identity[]) {
       const res = await h.query<any>(operation('teacher-data.graphql'), { teacher }, { token: await h.token(identity) });
       expect(res.data?.teacher ?? null).toBeNull();
       expect(new Set(res.errors?.map((e) => e.extensions?.code))).toEqual(new Set(['FORBIDDEN']));
@@ -70,10 +73,12 @@ for (const subgraph of ['catalogue', 'admissions', 'plans', 'feedback']) {
 }
 /** Arguments of the right shape for each mutation (the guard refuses before they are looked at). */
 const ARGS: Record<string, string> = {
-  publishStudy: 'input: { code: "K2X1", name: "X", subject: "ENG", gradeBand: GRADES_1_7, credits: 30, level: BACHELOR, institution: "971035854", campus: "Bergen", delivery: ONLINE, semesters: 2, year: 2030, places: 10 }',
+  publishStudy:
+    'input: { code: "K2X1", name: "X", subject: "ENG", gradeBand: GRADES_1_7, credits: 30, level: BACHELOR, institution: "971035854", campus: "Bergen", delivery: ONLINE, semesters: 2, year: 2030, places: 10 }',
   updateStudy: 'id: "K2ENG51001-2024", input: { places: 1 }',
   cancelStudy: 'id: "K2ENG51001-2024"',
-  openRound: 'input: { year: 2030, opens: "2030-02-01", teacherDeadline: "2030-03-01", ownerDeadline: "2030-03-15", allocationDeadline: "2030-04-30", admissionDeadline: "2030-05-31", confirmationDeadline: "2030-09-01" }',
+  openRound:
+    'input: { year: 2030, opens: "2030-02-01", teacherDeadline: "2030-03-01", ownerDeadline: "2030-03-15", allocationDeadline: "2030-04-30", admissionDeadline: "2030-05-31", confirmationDeadline: "2030-09-01" }',
   allocateFunding: 'application: "a-x", funded: true',
   submitApplication: 'input: { study: "K2ENG51001-2024", firstChoice: { campus: "Bergen", fundingScheme: SUBSTITUTE } }',
   withdrawApplication: 'id: "a-x"',
@@ -95,7 +100,32 @@ const ARGS: Record<string, string> = {
   removeWebhook: 'id: "w-x"',
   replayDeadLetters: 'ids: ["d-x"]',
 };
-const SELECTION: Record<string, string> = { submitApplication: '{ id }', withdrawApplication: '{ id }', decideAdmission: '{ id }', recordEnrolment: '{ id }', recordCompletion: '{ id }', publishStudy: '{ id }', updateStudy: '{ id }', cancelStudy: '{ id }', openRound: '{ year }', allocateFunding: '{ funded }', decideApplication: '{ outcome }', rankApplications: '{ rank }', chooseFundingScheme: '{ outcome }', confirmParticipation: '{ outcome }', saveCompetencePlan: '{ year }', giveFeedback: '{ id }', publishStatement: '{ id }', eraseTeacherAllocations: '{ records }', eraseTeacherApplications: '{ records }', eraseTeacherRecord: '{ records }', eraseTeacherFeedback: '{ records }', registerWebhook: '{ id }', removeWebhook: '{ id }', replayDeadLetters: '{ id }' };
+const SELECTION: Record<string, string> = {
+  submitApplication: '{ id }',
+  withdrawApplication: '{ id }',
+  decideAdmission: '{ id }',
+  recordEnrolment: '{ id }',
+  recordCompletion: '{ id }',
+  publishStudy: '{ id }',
+  updateStudy: '{ id }',
+  cancelStudy: '{ id }',
+  openRound: '{ year }',
+  allocateFunding: '{ funded }',
+  decideApplication: '{ outcome }',
+  rankApplications: '{ rank }',
+  chooseFundingScheme: '{ outcome }',
+  confirmParticipation: '{ outcome }',
+  saveCompetencePlan: '{ year }',
+  giveFeedback: '{ id }',
+  publishStatement: '{ id }',
+  eraseTeacherAllocations: '{ records }',
+  eraseTeacherApplications: '{ records }',
+  eraseTeacherRecord: '{ records }',
+  eraseTeacherFeedback: '{ records }',
+  registerWebhook: '{ id }',
+  removeWebhook: '{ id }',
+  replayDeadLetters: '{ id }',
+};
 const CALLERS: [string, () => Identity][] = [
   ['the teacher', () => ({ role: 'teacher', org: teacher })],
   ['their owner', () => ({ role: 'school-owner', org: owner })],
@@ -150,14 +180,22 @@ describe('GDPR erasure', () => {
     const res = await h.query<any>(operation('erase-teacher.graphql'), { teacher }, { token: directorate });
     expect(res.errors).toBeUndefined();
     const { eraseTeacherApplications, eraseTeacherRecord, eraseTeacherAllocations, eraseTeacherFeedback } = res.data;
-    expect([eraseTeacherApplications, eraseTeacherRecord, eraseTeacherAllocations, eraseTeacherFeedback].map((e) => e.partner)).toEqual(['admissions', 'plans', 'catalogue', 'feedback']);
+    expect([eraseTeacherApplications, eraseTeacherRecord, eraseTeacherAllocations, eraseTeacherFeedback].map((e) => e.partner)).toEqual([
+      'admissions',
+      'plans',
+      'catalogue',
+      'feedback',
+    ]);
     expect(eraseTeacherApplications.records + eraseTeacherRecord.records + eraseTeacherAllocations.records).toBe(linked);
 
     expect(await linkedRecords(teacher)).toBe(0);
     expect(await snapshot()).toEqual(before);
     const gone = await h.query<any>('query($t: ID!) { teacher(id: $t) { id } }', { t: teacher }, { token: directorate });
     expect(gone.data.teacher).toBeNull();
-    const erased = await h.dbs.plans.collection('teachers').find({ _id: { $regex: /^erased-/ } as never }).toArray();
+    const erased = await h.dbs.plans
+      .collection('teachers')
+      .find({ _id: { $regex: /^erased-/ } as never })
+      .toArray();
     expect(erased.map((t) => t.school)).toEqual([null]);
 
     const again = await h.query<any>(operation('erase-teacher.graphql'), { teacher }, { token: directorate });

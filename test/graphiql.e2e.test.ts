@@ -13,7 +13,8 @@ import { rawRequest } from './net.js';
 // headless Chromium (Debian's `chromium`): it runs a query, sends a partner's token from its
 // Headers editor, and loads the schema's docs by introspection through the limits.
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const packageFile = (name: string, file: string) => join(dirname(createRequire(import.meta.url).resolve(`${name}/package.json`)), file);
 
 warnWithoutChromium('test/graphiql.e2e.test.ts');
@@ -32,7 +33,6 @@ afterAll(async () => {
 /** A raw request to the gateway (or another port): the path goes out as written. */
 const raw = (path: string, method = 'GET', headers: Record<string, string> = {}, port = h.gateway.port) => rawRequest(port, path, method, headers);
 
-
 describe('the local explorer over HTTP', () => {
   it('serves the page with its strict headers, nothing inline', async () => {
     const res = await raw('/graphiql');
@@ -44,7 +44,8 @@ describe('the local explorer over HTTP', () => {
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
     });
-    for (const file of ['react.production.min.js', 'react-dom.production.min.js', 'graphiql.min.js', 'explorer.js']) expect(res.body).toContain(`<script src="/graphiql/${file}" defer></script>`);
+    for (const file of ['react.production.min.js', 'react-dom.production.min.js', 'graphiql.min.js', 'explorer.js'])
+      expect(res.body).toContain(`<script src="/graphiql/${file}" defer></script>`);
     expect(res.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(res.body).not.toMatch(/\sstyle=|<style/);
     expect(res.body).not.toMatch(/https?:\/\//);
@@ -64,7 +65,10 @@ describe('the local explorer over HTTP', () => {
       expect(res.headers['content-type'], path).toBe(path.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8');
       expect(res.body === readFileSync(file, 'utf8'), path).toBe(true);
     }
-    expect(await raw('/graphiql/explorer.js')).toMatchObject({ status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'content-security-policy': CSP } });
+    expect(await raw('/graphiql/explorer.js')).toMatchObject({
+      status: 200,
+      headers: { 'content-type': 'text/javascript; charset=utf-8', 'content-security-policy': CSP },
+    });
     expect(await raw('/graphiql/explorer.css')).toMatchObject({ status: 200, headers: { 'content-type': 'text/css; charset=utf-8' } });
     expect((await raw('/graphiql', 'POST')).status).toBe(405);
   });
@@ -87,7 +91,7 @@ describe('the local explorer over HTTP', () => {
     expect(res.body).not.toMatch(/workspaces|GraphiQL|React|<html/);
   });
 
-  it('names the local explorer in Apollo Sandbox\'s offline fallback', async () => {
+  it("names the local explorer in Apollo Sandbox's offline fallback", async () => {
     const res = await raw('/', 'GET', { accept: 'text/html' });
     expect(res.status).toBe(200);
     expect(res.body).toContain('Apollo Sandbox cannot be loaded');
@@ -106,7 +110,8 @@ describe('the local explorer over HTTP', () => {
     });
     const listening = await listenGateway(gateway, { port: 0 });
     try {
-      for (const path of ['/graphiql', '/graphiql/graphiql.min.js', '/graphiql/explorer.js']) expect((await raw(path, 'GET', {}, listening.port)).status, path).toBe(404);
+      for (const path of ['/graphiql', '/graphiql/graphiql.min.js', '/graphiql/explorer.js'])
+        expect((await raw(path, 'GET', {}, listening.port)).status, path).toBe(404);
       expect((await raw('/', 'GET', { accept: 'text/html' }, listening.port)).body).not.toContain('/graphiql');
     } finally {
       await listening.stop();
@@ -127,7 +132,12 @@ async function record(context: BrowserContext, page: Page): Promise<Recorded> {
   context.on('request', (r) => {
     const url = new URL(r.url());
     if (url.protocol !== 'data:' && url.origin !== origin) recorded.problems.push(`request to another origin: ${r.url()}`);
-    if (r.method() === 'POST') recorded.posts.push({ body: JSON.parse(r.postData() ?? '{}') as Record<string, unknown>, headers: settledLater(r.allHeaders()), status: settledLater(r.response().then((res) => res?.status())) });
+    if (r.method() === 'POST')
+      recorded.posts.push({
+        body: JSON.parse(r.postData() ?? '{}') as Record<string, unknown>,
+        headers: settledLater(r.allHeaders()),
+        status: settledLater(r.response().then((res) => res?.status())),
+      });
   });
   context.on('requestfailed', (r) => recorded.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('console', (m) => {
@@ -150,10 +160,14 @@ const setEditor = (page: Page, selector: string, text: string) =>
 /** The text of the result pane once it holds an answer. */
 async function result(page: Page, containing: string): Promise<Record<string, any>> {
   const read = () => page.$eval('.result-window .CodeMirror', (el) => (el as unknown as { CodeMirror: { getValue(): string } }).CodeMirror.getValue());
-  await page.waitForFunction((text) => {
-    const el = document.querySelector('.result-window .CodeMirror') as unknown as { CodeMirror?: { getValue(): string } } | null;
-    return el?.CodeMirror?.getValue().includes(text) ?? false;
-  }, containing, { timeout: 20_000 });
+  await page.waitForFunction(
+    (text) => {
+      const el = document.querySelector('.result-window .CodeMirror') as unknown as { CodeMirror?: { getValue(): string } } | null;
+      return el?.CodeMirror?.getValue().includes(text) ?? false;
+    },
+    containing,
+    { timeout: 20_000 },
+  );
   return JSON.parse(await read()) as Record<string, any>;
 }
 
@@ -166,7 +180,7 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the local explorer in Chromium' : 'SKIPPE
     await browser?.close();
   });
 
-  it('runs a query, sends a token from its Headers editor and shows the schema\'s docs, from the gateway alone', async () => {
+  it("runs a query, sends a token from its Headers editor and shows the schema's docs, from the gateway alone", async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     const recorded = await record(context, page);

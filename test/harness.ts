@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { MongoClient } from 'mongodb';
-import { CREDENTIAL_HEADER, type Identity, SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, createCredentialSigner, secretKey, signHs256 } from '@partnerskap/kit';
+import {
+  CREDENTIAL_HEADER,
+  type Identity,
+  SERVICE_AUDIENCE,
+  SERVICE_ISSUER,
+  SERVICE_TOKEN_LIFETIME_S,
+  createCredentialSigner,
+  secretKey,
+  signHs256,
+} from '@partnerskap/kit';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { memoryLogger } from '@partnerskap/gateway';
 import { type RunningSupergraph, type SupergraphOptions, startSupergraph, type PartnerName } from '../launcher/supergraph.js';
@@ -31,7 +40,12 @@ export interface Harness extends RunningSupergraph {
   /** Sends an operation to the gateway. */
   query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   /** Sends an operation straight to one subgraph, with a credential the gateway would sign. */
-  querySubgraph<T = Record<string, unknown>>(name: SubgraphName, query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  querySubgraph<T = Record<string, unknown>>(
+    name: SubgraphName,
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<GraphQLResponse<T>>;
   /** A client token for an identity, signed by the test identity provider (claims may be overridden); for the role service, a subgraph's service token. */
   token(identity: Identity, claims?: Record<string, unknown>, expiresIn?: string | number): Promise<string>;
   /** Stops the embedded store (a database outage) and starts it again on the same port and journal. */
@@ -48,7 +62,12 @@ export interface Harness extends RunningSupergraph {
 export const TEST_ISSUER = 'https://idp.test/partnerskap';
 export const TEST_AUDIENCE = 'partnerskap-api';
 
-async function post<T>(url: string, query: string, variables: Record<string, unknown> | undefined, headers: Record<string, string>): Promise<GraphQLResponse<T>> {
+async function post<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  headers: Record<string, string>,
+): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -77,7 +96,9 @@ export async function startHarness(
 ): Promise<Harness> {
   let store: EmbeddedMongo | undefined;
   const quiet = { log: () => undefined };
-  const mongodbUri = process.env.MONGODB_URI ?? (store = await startEmbeddedMongo({ ...(extra.storeDir ? { dir: extra.storeDir, fsync: 'interval' as const } : {}), ...quiet })).uri;
+  const mongodbUri =
+    process.env.MONGODB_URI ??
+    (store = await startEmbeddedMongo({ ...(extra.storeDir ? { dir: extra.storeDir, fsync: 'interval' as const } : {}), ...quiet })).uri;
   const prefix = `e2e_${randomBytes(4).toString('hex')}_`;
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test', alg: 'EdDSA' };
@@ -106,9 +127,10 @@ export async function startHarness(
       commands.push({ command: e.commandName, collection, db: e.databaseName });
     },
   });
-  const signers = Object.fromEntries(
-    Object.entries(running.secrets).map(([name, secret]) => [name, createCredentialSigner(name, secret)]),
-  ) as Record<SubgraphName, (identity: Identity) => Promise<string>>;
+  const signers = Object.fromEntries(Object.entries(running.secrets).map(([name, secret]) => [name, createCredentialSigner(name, secret)])) as Record<
+    SubgraphName,
+    (identity: Identity) => Promise<string>
+  >;
   return {
     ...running,
     log: logger.entries,
@@ -118,10 +140,17 @@ export async function startHarness(
     },
     startStore: async () => {
       if (!store) throw new Error('a real MongoDB (MONGODB_URI) cannot be started by a test');
-      store = await startEmbeddedMongo({ port: Number(new URL(mongodbUri).port), ...(extra.storeDir ? { dir: extra.storeDir, fsync: 'interval' as const } : {}), ...quiet });
+      store = await startEmbeddedMongo({
+        port: Number(new URL(mongodbUri).port),
+        ...(extra.storeDir ? { dir: extra.storeDir, fsync: 'interval' as const } : {}),
+        ...quiet,
+      });
     },
-    query: async <T,>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) => {
-      const res = await post<T>(running.gateway.url, query, variables, { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers });
+    query: async <T>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) => {
+      const res = await post<T>(running.gateway.url, query, variables, {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...options.headers,
+      });
       // A change reaches the other partners by events: a test's next step sees them applied (best effort: a
       // partner a test stopped, or a store it stopped, is left out).
       if (/^\s*mutation\b/.test(query) && res.data) await running.settle(10_000).catch((e: Error) => console.error('SETTLE', e.message));
@@ -136,14 +165,24 @@ export async function startHarness(
       // The role service comes only from a subgraph's own service token (the gateway refuses it in a
       // client token): sign one as plans' rules do (createSupergraphClient).
       identity.role === 'service' && Object.keys(claims).length === 0
-        ? signHs256({ role: 'service', iss: SERVICE_ISSUER, sub: 'plans', aud: SERVICE_AUDIENCE, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + SERVICE_TOKEN_LIFETIME_S }, secretKey(running.secrets.plans))
+        ? signHs256(
+            {
+              role: 'service',
+              iss: SERVICE_ISSUER,
+              sub: 'plans',
+              aud: SERVICE_AUDIENCE,
+              iat: Math.floor(Date.now() / 1000),
+              exp: Math.floor(Date.now() / 1000) + SERVICE_TOKEN_LIFETIME_S,
+            },
+            secretKey(running.secrets.plans),
+          )
         : new SignJWT({ role: identity.role, ...(identity.org ? { org: identity.org } : {}), ...claims })
-          .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
-          .setIssuer(typeof claims.iss === 'string' ? claims.iss : TEST_ISSUER)
-          .setAudience(typeof claims.aud === 'string' ? claims.aud : TEST_AUDIENCE)
-          .setIssuedAt()
-          .setExpirationTime(expiresIn)
-          .sign(privateKey),
+            .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
+            .setIssuer(typeof claims.iss === 'string' ? claims.iss : TEST_ISSUER)
+            .setAudience(typeof claims.aud === 'string' ? claims.aud : TEST_AUDIENCE)
+            .setIssuedAt()
+            .setExpirationTime(expiresIn)
+            .sign(privateKey),
     takeCommands: () => {
       const taken = commands;
       commands = [];
@@ -162,7 +201,10 @@ export async function startHarness(
  * ports over a store of its own (or fresh databases of `MONGODB_URI`): for tests that drive the
  * npm scripts and the docs' commands against it. `close()` stops it and drops what it made.
  */
-export async function startDevSupergraph(name: string, options: Pick<SupergraphOptions, 'seed' | 'gateway'> = {}): Promise<RunningSupergraph & { close(): Promise<void> }> {
+export async function startDevSupergraph(
+  name: string,
+  options: Pick<SupergraphOptions, 'seed' | 'gateway'> = {},
+): Promise<RunningSupergraph & { close(): Promise<void> }> {
   const store = process.env.MONGODB_URI ? undefined : await startEmbeddedMongo({ port: 0, log: () => undefined });
   const mongodbUri = process.env.MONGODB_URI ?? store!.uri;
   const prefix = `${name}_${randomBytes(4).toString('hex')}_`;

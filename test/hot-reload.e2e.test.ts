@@ -62,13 +62,15 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'partnerskap-reload-'));
   file = join(dir, 'supergraph.graphql');
   writeFileSync(file, readFileSync(DEFAULT_SUPERGRAPH, 'utf8'));
-  h = await startHarness({ seedProjections: false,
+  h = await startHarness({
+    seedProjections: false,
     gateway: {
       supergraphPath: file,
       supergraphPollMs: POLL_MS,
       // the load below is far over the public rate limit, which is not what this file tests
       rateLimits: { partnerPerMinute: 1_000_000, publicPerMinute: 1_000_000 },
-      onSupergraphReload: (outcome) => reloads.push(outcome.applied ? { applied: true, id: outcome.supergraph.id } : { applied: false, reason: outcome.reason }),
+      onSupergraphReload: (outcome) =>
+        reloads.push(outcome.applied ? { applied: true, id: outcome.supergraph.id } : { applied: false, reason: outcome.reason }),
     },
   });
 }, 120_000);
@@ -107,7 +109,11 @@ describe('hot reload of the supergraph', () => {
     const before = await h.query<any>(STUDIES);
     expect(before.errors).toBeUndefined();
     const outcome = await publish(
-      composeWith({ feedback: withStatementSummary, catalogue: (sdl) => sdl.replace(/("The campus \(study place\) where the offer is run."\n  campus: String)/, '$1 @requiresScopes(scopes: [["role:directorate"]])') }),
+      composeWith({
+        feedback: withStatementSummary,
+        catalogue: (sdl) =>
+          sdl.replace(/("The campus \(study place\) where the offer is run."\n {2}campus: String)/, '$1 @requiresScopes(scopes: [["role:directorate"]])'),
+      }),
     );
     expect(outcome.applied).toBe(true);
     h.takeCommands();
@@ -122,7 +128,11 @@ describe('hot reload of the supergraph', () => {
   it('rebuilds the costs: a heavier @cost applies to the next request', async () => {
     const rated = '{ studies(first: 50) { edges { node { id rating { average count } } } } }';
     expect((await h.query<any>(rated)).errors).toBeUndefined();
-    const outcome = await publish(composeWith({ feedback: (sdl) => withStatementSummary(sdl).replace('rating: RatingSummary @cost(weight: 5)', 'rating: RatingSummary @cost(weight: 500)') }));
+    const outcome = await publish(
+      composeWith({
+        feedback: (sdl) => withStatementSummary(sdl).replace('rating: RatingSummary @cost(weight: 5)', 'rating: RatingSummary @cost(weight: 500)'),
+      }),
+    );
     expect(outcome.applied).toBe(true);
     const refused = await h.query<any>(rated);
     expect(refused.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');

@@ -9,7 +9,10 @@ let y: Year;
 const KEY = 'retry-7f3c2a9e-4b1d';
 
 beforeAll(async () => {
-  y = await startYear(clock, [['t-anna', '4601'], ['t-bjorn', '4601']]);
+  y = await startYear(clock, [
+    ['t-anna', '4601'],
+    ['t-bjorn', '4601'],
+  ]);
   await y.ok(UDIR, ROUND);
   await y.ok(UDIR, publishStudy('K2ENG1510', 5));
 }, 120_000);

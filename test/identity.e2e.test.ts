@@ -28,7 +28,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const port = (proxy.address() as AddressInfo).port;
-  h = await startHarness({ seedProjections: false,
+  h = await startHarness({
+    seedProjections: false,
     subgraphUrl: (name, url) => {
       if (name !== 'catalogue') return url;
       proxyTarget = url;
@@ -118,9 +119,13 @@ describe('subgraphs answer only the gateway', () => {
   it('passes only the identity the gateway verified: client identity headers never reach a subgraph', async () => {
     const forged = await createCredentialSigner('catalogue', h.secrets.catalogue)({ role: 'directorate' });
     seen.length = 0;
-    const res = await h.query(STUDIES, {}, {
-      headers: { [CREDENTIAL_HEADER]: forged, 'x-user-id': 't-1', 'x-role': 'directorate', 'x-org': '0301' },
-    });
+    const res = await h.query(
+      STUDIES,
+      {},
+      {
+        headers: { [CREDENTIAL_HEADER]: forged, 'x-user-id': 't-1', 'x-role': 'directorate', 'x-org': '0301' },
+      },
+    );
     expect(res.status).toBe(200);
     expect(seen.length).toBe(1);
     const received = seen[0]!;

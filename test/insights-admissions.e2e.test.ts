@@ -90,7 +90,11 @@ const small = (n: number) => n > 0 && n < 5;
 const pub = (n: number) => (n === 0 ? 0 : small(n) ? null : Math.round(n / 5) * 5);
 
 const exactCell = (key: string, r: Raw) => ({ key, ...Object.fromEntries(COUNTS.map((f) => [f, r[f]])), credits: r.credits });
-const publicCell = (key: string, r: Raw) => ({ key, ...Object.fromEntries(COUNTS.map((f) => [f, pub(r[f])])), credits: small(r.credited) ? null : pub(r.credits) });
+const publicCell = (key: string, r: Raw) => ({
+  key,
+  ...Object.fromEntries(COUNTS.map((f) => [f, pub(r[f])])),
+  credits: small(r.credited) ? null : pub(r.credits),
+});
 /** The counts the API also shows per study (`Study.applicants`, `admitted`, `waitlisted`). */
 const STUDY_COUNTS = new Set<string>(['applications', 'admitted', 'waitlisted']);
 /** The sum of cells as shown, null as soon as a cell of any of the partitions is 1 to 4. */
@@ -98,7 +102,15 @@ const addedUp = (cells: number[], partitions: number[][]) => (partitions.some((p
 /** A subject's or grade band's cell as everyone but the directorate sees it: the per-study counts add up its studies' as shown. */
 const publicStudiesCell = (key: string, r: Raw, studies: Raw[]) => ({
   ...publicCell(key, r),
-  ...Object.fromEntries([...STUDY_COUNTS].map((f) => [f, addedUp(studies.map((c) => c[f as keyof Raw]), [studies.map((c) => c[f as keyof Raw])])])),
+  ...Object.fromEntries(
+    [...STUDY_COUNTS].map((f) => [
+      f,
+      addedUp(
+        studies.map((c) => c[f as keyof Raw]),
+        [studies.map((c) => c[f as keyof Raw])],
+      ),
+    ]),
+  ),
 });
 /**
  * The year's total as everyone but the directorate sees it: each count the sum of the cells of a
@@ -114,10 +126,19 @@ const publicTotal = (key: string, partitions: Raw[][], studies: Raw[]) => ({
   ...Object.fromEntries(
     COUNTS.map((f) => {
       const all = [...(STUDY_COUNTS.has(f) ? [studies] : []), ...partitions];
-      return [f, addedUp(all[0]!.map((c) => c[f]), all.map((p) => p.map((c) => c[f])))];
+      return [
+        f,
+        addedUp(
+          all[0]!.map((c) => c[f]),
+          all.map((p) => p.map((c) => c[f])),
+        ),
+      ];
     }),
   ),
-  credits: addedUp(partitions[0]!.map((c) => c.credits), partitions.map((p) => p.map((c) => c.credited))),
+  credits: addedUp(
+    partitions[0]!.map((c) => c.credits),
+    partitions.map((p) => p.map((c) => c.credited)),
+  ),
 });
 
 const CELL = 'key applications admitted waitlisted rejected withdrawn completed credits';
@@ -170,44 +191,58 @@ describe('the applications funnel', () => {
     ['the public', null],
     ['a union', { role: 'union', org: 'UDF' }],
     ['a school owner', { role: 'school-owner', org: '4601' }],
-  ] as const)('as %s: every cell hidden when 1 to 4, else rounded to 5, a subject, grade band and the total added up from their cells as shown, null when a study, county, subject or grade band cell is hidden', async (_name, identity) => {
-    // Over both years: the partitions whose hidden cells hid a count of the total, and the counts shown.
-    const hiddenBy = new Set<string>();
-    let shownDespiteAnOwner = 0;
-    for (const year of YEARS) {
-      const r = await rawYear(year);
-      const res = await h.query<any>(PUBLIC_FUNNEL, { year }, await tokenOf(identity as Identity | null));
-      expect(res.errors).toBeUndefined();
-      const cells = (p: [string, Raw][]) => p.map(([k, c]) => publicCell(k, c));
-      const studyCells = (p: [string, Raw][], field: string) => p.map(([k, c]) => publicStudiesCell(k, c, studiesOf(r.apps, (a) => a[field] === k)));
-      const partitions = [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c));
-      const total: Record<string, unknown> = publicTotal(String(year), partitions, r.byStudy.map(([, c]) => c));
-      expect(res.data.insights.applications).toEqual({
-        total,
-        bySubject: studyCells(r.bySubject, 'subject'),
-        byGradeBand: studyCells(r.byGradeBand, 'gradeBand'),
-        byCounty: cells(r.byCounty),
-      });
-      const counts = countsOf(res.data.insights.applications);
-      expect(counts.filter((n) => n !== null && (small(n) || n % 5 !== 0))).toEqual([]);
-      expect(counts).toContain(null);
-      const owners = r.byOwner.map(([, c]) => c);
-      for (const f of [...COUNTS, 'credits'] as const) {
-        const persons = f === 'credits' ? 'credited' : f;
-        if (total[f] === null && pub(r.total[f]) !== null) {
-          ['county', 'subject', 'grade band'].forEach((name, i) => {
-            if (partitions[i]!.some((c) => small(c[persons]))) hiddenBy.add(name);
-          });
+  ] as const)(
+    'as %s: every cell hidden when 1 to 4, else rounded to 5, a subject, grade band and the total added up from their cells as shown, null when a study, county, subject or grade band cell is hidden',
+    async (_name, identity) => {
+      // Over both years: the partitions whose hidden cells hid a count of the total, and the counts shown.
+      const hiddenBy = new Set<string>();
+      let shownDespiteAnOwner = 0;
+      for (const year of YEARS) {
+        const r = await rawYear(year);
+        const res = await h.query<any>(PUBLIC_FUNNEL, { year }, await tokenOf(identity));
+        expect(res.errors).toBeUndefined();
+        const cells = (p: [string, Raw][]) => p.map(([k, c]) => publicCell(k, c));
+        const studyCells = (p: [string, Raw][], field: string) =>
+          p.map(([k, c]) =>
+            publicStudiesCell(
+              k,
+              c,
+              studiesOf(r.apps, (a) => a[field] === k),
+            ),
+          );
+        const partitions = [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c));
+        const total: Record<string, unknown> = publicTotal(
+          String(year),
+          partitions,
+          r.byStudy.map(([, c]) => c),
+        );
+        expect(res.data.insights.applications).toEqual({
+          total,
+          bySubject: studyCells(r.bySubject, 'subject'),
+          byGradeBand: studyCells(r.byGradeBand, 'gradeBand'),
+          byCounty: cells(r.byCounty),
+        });
+        const counts = countsOf(res.data.insights.applications);
+        expect(counts.filter((n) => n !== null && (small(n) || n % 5 !== 0))).toEqual([]);
+        expect(counts).toContain(null);
+        const owners = r.byOwner.map(([, c]) => c);
+        for (const f of [...COUNTS, 'credits'] as const) {
+          const persons = f === 'credits' ? 'credited' : f;
+          if (total[f] === null && pub(r.total[f]) !== null) {
+            ['county', 'subject', 'grade band'].forEach((name, i) => {
+              if (partitions[i]!.some((c) => small(c[persons]))) hiddenBy.add(name);
+            });
+          }
+          if (total[f] !== null && total[f] !== 0 && owners.some((o) => small(o[persons]))) shownDespiteAnOwner++;
         }
-        if (total[f] !== null && total[f] !== 0 && owners.some((o) => small(o[persons]))) shownDespiteAnOwner++;
       }
-    }
-    // The data exercises both sides of the rule: totals hidden by a county cell (2024) and by a
-    // subject cell (2023) beside them (the demo's three grade bands are never small), and totals
-    // shown, rounded, although some owner's count is 1 to 4 (owners are not a partition shown here).
-    expect([...hiddenBy].sort()).toEqual(['county', 'subject']);
-    expect(shownDespiteAnOwner).toBeGreaterThan(0);
-  });
+      // The data exercises both sides of the rule: totals hidden by a county cell (2024) and by a
+      // subject cell (2023) beside them (the demo's three grade bands are never small), and totals
+      // shown, rounded, although some owner's count is 1 to 4 (owners are not a partition shown here).
+      expect([...hiddenBy].sort()).toEqual(['county', 'subject']);
+      expect(shownDespiteAnOwner).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('the funnel’s total with small cells beside it (applications of years the demo has none in, through the admissions subgraph)', () => {
@@ -218,7 +253,17 @@ describe('the funnel’s total with small cells beside it (applications of years
   /** `count` applications of one owner, county, subject and grade band, with what became of them. */
   const applications = (
     count: number,
-    a: { year: number; owner: string; county: string; subject: string; gradeBand: string; outcome: string; credits?: number; credited?: number; completed?: number },
+    a: {
+      year: number;
+      owner: string;
+      county: string;
+      subject: string;
+      gradeBand: string;
+      outcome: string;
+      credits?: number;
+      credited?: number;
+      completed?: number;
+    },
   ) =>
     Array.from({ length: count }, (_, i) => ({
       _id: `scratch-${++n}`,
@@ -279,19 +324,32 @@ describe('the funnel’s total with small cells beside it (applications of years
     const raws = await Promise.all(SCRATCH.map((y) => rawYear(y)));
     // The scratch data is what the comments above say.
     const hiding = (r: Awaited<ReturnType<typeof rawYear>>) =>
-      [...COUNTS, 'credited' as const].flatMap((f) => (['byCounty', 'bySubject', 'byGradeBand'] as const).filter((p) => r[p].some(([, c]) => small(c[f]))).map((p) => `${f}:${p}`));
+      [...COUNTS, 'credited' as const].flatMap((f) =>
+        (['byCounty', 'bySubject', 'byGradeBand'] as const).filter((p) => r[p].some(([, c]) => small(c[f]))).map((p) => `${f}:${p}`),
+      );
     expect(raws.map(hiding)).toEqual([['waitlisted:byGradeBand', 'rejected:byCounty', 'credited:bySubject'], []]);
     expect(raws[1]!.byOwner.map(([, c]) => c.applications)).toEqual([3, 4]);
-    const res = await h.querySubgraph<any>('admissions', DIRECT, { r: SCRATCH.map((year) => ({ __typename: 'Insights', year })) }, { as: identity as Identity });
+    const res = await h.querySubgraph<any>('admissions', DIRECT, { r: SCRATCH.map((year) => ({ __typename: 'Insights', year })) }, { as: identity });
     expect(res.errors).toBeUndefined();
     const cells = (p: [string, Raw][]) => p.map(([k, c]) => publicCell(k, c));
     expect(res.data._entities).toEqual(
       raws.map((r, i) => {
-        const studyCells = (p: [string, Raw][], field: string) => p.map(([k, c]) => publicStudiesCell(k, c, studiesOf(r.apps, (a) => a[field] === k)));
+        const studyCells = (p: [string, Raw][], field: string) =>
+          p.map(([k, c]) =>
+            publicStudiesCell(
+              k,
+              c,
+              studiesOf(r.apps, (a) => a[field] === k),
+            ),
+          );
         return {
           year: SCRATCH[i],
           applications: {
-            total: publicTotal(String(SCRATCH[i]), [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)), r.byStudy.map(([, c]) => c)),
+            total: publicTotal(
+              String(SCRATCH[i]),
+              [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)),
+              r.byStudy.map(([, c]) => c),
+            ),
             bySubject: studyCells(r.bySubject, 'subject'),
             byGradeBand: studyCells(r.byGradeBand, 'gradeBand'),
             byCounty: cells(r.byCounty),
@@ -309,7 +367,12 @@ describe('the funnel’s total with small cells beside it (applications of years
   });
 
   it('as the directorate: every total exact', async () => {
-    const res = await h.querySubgraph<any>('admissions', DIRECT, { r: SCRATCH.map((year) => ({ __typename: 'Insights', year })) }, { as: { role: 'directorate' } });
+    const res = await h.querySubgraph<any>(
+      'admissions',
+      DIRECT,
+      { r: SCRATCH.map((year) => ({ __typename: 'Insights', year })) },
+      { as: { role: 'directorate' } },
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data._entities.map((e: any) => e.applications.total)).toEqual([
       { key: '2031', applications: 51, admitted: 31, waitlisted: 12, rejected: 8, withdrawn: 0, completed: 10, credits: 360 },
@@ -326,18 +389,21 @@ describe('the owners’ rows of the funnel', () => {
     ['the public', null, 401, 'UNAUTHENTICATED'],
     ['a union', { role: 'union', org: 'UDF' }, 403, 'FORBIDDEN'],
     ['a school owner', { role: 'school-owner', org: '4601' }, 403, 'FORBIDDEN'],
-  ] as const)('are refused to %s: the whole operation before planning, with no database command, and by the subgraph called directly', async (_name, identity, status, code) => {
-    h.takeCommands();
-    const res = await h.query(BY_OWNER, { year: 2024 }, await tokenOf(identity as Identity | null));
-    expect(res.status).toBe(status);
-    expect(res.data ?? null).toBeNull();
-    expect(res.errors?.map((e) => e.extensions?.code)).toEqual([code]);
-    expect(h.takeCommands()).toEqual([]);
-    const direct = await h.querySubgraph<any>('admissions', DIRECT, { r: [{ __typename: 'Insights', year: 2024 }] }, { as: (identity ?? { role: 'public' }) as Identity });
-    expect(direct.errors?.map((e) => e.extensions?.code)).toEqual([code]);
-    expect(direct.data?._entities?.[0]?.applications?.byOwner ?? null).toBeNull();
-    expect(h.takeCommands().filter((c) => c.db === h.dbs.admissions.databaseName)).toEqual([]);
-  });
+  ] as const)(
+    'are refused to %s: the whole operation before planning, with no database command, and by the subgraph called directly',
+    async (_name, identity, status, code) => {
+      h.takeCommands();
+      const res = await h.query(BY_OWNER, { year: 2024 }, await tokenOf(identity as Identity | null));
+      expect(res.status).toBe(status);
+      expect(res.data ?? null).toBeNull();
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual([code]);
+      expect(h.takeCommands()).toEqual([]);
+      const direct = await h.querySubgraph<any>('admissions', DIRECT, { r: [{ __typename: 'Insights', year: 2024 }] }, { as: identity ?? { role: 'public' } });
+      expect(direct.errors?.map((e) => e.extensions?.code)).toEqual([code]);
+      expect(direct.data?._entities?.[0]?.applications?.byOwner ?? null).toBeNull();
+      expect(h.takeCommands().filter((c) => c.db === h.dbs.admissions.databaseName)).toEqual([]);
+    },
+  );
 
   it('are the directorate’s: every owner’s cell, exact', async () => {
     const r = await rawYear(2024);
@@ -366,7 +432,10 @@ describe('vacant seats', () => {
       subject,
       places: studies.filter((s) => s.subject === subject && s.status === 'OFFERED').reduce((n, s) => n + s.places, 0),
       admitted: apps.filter((a) => a.subject === subject).length,
-      byStudy: partition(apps.filter((a) => a.subject === subject), (a) => a.study).map(([, c]) => c.applications),
+      byStudy: partition(
+        apps.filter((a) => a.subject === subject),
+        (a) => a.study,
+      ).map(([, c]) => c.applications),
     }));
   }
   /** The places per subject in the catalogue's offer cells of the same answer. */
@@ -389,7 +458,7 @@ describe('vacant seats', () => {
   ] as const)('as %s: the admitted count as shown (its studies’ as shown, added up), and vacant seats computed from it', async (_name, identity) => {
     for (const year of YEARS) {
       const seats = await rawSeats(year);
-      const res = await h.query<any>(SEATS, { year }, await tokenOf(identity as Identity | null));
+      const res = await h.query<any>(SEATS, { year }, await tokenOf(identity));
       expect(res.errors).toBeUndefined();
       expect(res.data.insights.vacantSeats).toEqual(
         seats.map((s) => {
@@ -403,9 +472,13 @@ describe('vacant seats', () => {
   });
 
   it('is computed only from the catalogue’s offers, never without them', async () => {
-    const res = await h.querySubgraph<any>('admissions', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { year vacantSeats { subject } } } }', {
-      r: [{ __typename: 'Insights', year: 2024 }],
-    });
+    const res = await h.querySubgraph<any>(
+      'admissions',
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { year vacantSeats { subject } } } }',
+      {
+        r: [{ __typename: 'Insights', year: 2024 }],
+      },
+    );
     expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['SUBGRAPH_UNAVAILABLE']);
   });
 });
@@ -432,7 +505,10 @@ describe('one school owner’s admission figures', () => {
     const denied = await h.query(OWNER, { id, year }, await tokenOf({ role: 'school-owner', org: other }));
     expect(denied.data).toEqual({ schoolOwner: { id, admissionFigures: null } });
     expect(denied.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
-    for (const [identity, status, code] of [[{ role: 'union', org: 'UDF' }, 403, 'FORBIDDEN'], [null, 401, 'UNAUTHENTICATED']] as const) {
+    for (const [identity, status, code] of [
+      [{ role: 'union', org: 'UDF' }, 403, 'FORBIDDEN'],
+      [null, 401, 'UNAUTHENTICATED'],
+    ] as const) {
       const res = await h.query(OWNER, { id, year }, await tokenOf(identity as Identity | null));
       expect(res.status).toBe(status);
       expect(res.errors?.map((e) => e.extensions?.code)).toEqual([code]);
@@ -442,7 +518,14 @@ describe('one school owner’s admission figures', () => {
   it('is a cell of zeros for a year without applications, and refuses a year out of range', async () => {
     const token = await tokenOf({ role: 'directorate' });
     const none = await h.query(OWNER, { id: '4601', year: 2015 }, token);
-    expect(none).toMatchObject({ data: { schoolOwner: { id: '4601', admissionFigures: { key: '4601', applications: 0, admitted: 0, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 0 } } } });
+    expect(none).toMatchObject({
+      data: {
+        schoolOwner: {
+          id: '4601',
+          admissionFigures: { key: '4601', applications: 0, admitted: 0, waitlisted: 0, rejected: 0, withdrawn: 0, completed: 0, credits: 0 },
+        },
+      },
+    });
     const bad = await h.query(OWNER, { id: '4601', year: 1900 }, token);
     expect(bad.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
   });
@@ -451,9 +534,17 @@ describe('one school owner’s admission figures', () => {
     const r = await rawYear(2024);
     const [[a, ca], [b, cb]] = [r.byOwner[0]!, r.byOwner[1]!];
     h.takeCommands();
-    const res = await h.querySubgraph<any>('admissions', `query($r: [_Any!]!) { _entities(representations: $r) { ... on SchoolOwner { id admissionFigures(year: 2024) { ${CELL} } } } }`, {
-      r: [{ __typename: 'SchoolOwner', id: b }, { __typename: 'SchoolOwner', id: a }, { __typename: 'SchoolOwner', id: { $ne: null } }],
-    });
+    const res = await h.querySubgraph<any>(
+      'admissions',
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on SchoolOwner { id admissionFigures(year: 2024) { ${CELL} } } } }`,
+      {
+        r: [
+          { __typename: 'SchoolOwner', id: b },
+          { __typename: 'SchoolOwner', id: a },
+          { __typename: 'SchoolOwner', id: { $ne: null } },
+        ],
+      },
+    );
     expect(res).toMatchObject({
       data: { _entities: [{ id: b, admissionFigures: exactCell(b, cb) }, { id: a, admissionFigures: exactCell(a, ca) }, null] },
     });
@@ -465,7 +556,11 @@ describe('database work', () => {
   const REPORT = `query Report($year: Int!) { insights(year: $year) { year applications {
     total { ${CELL} } bySubject { ${CELL} } byGradeBand { ${CELL} } byCounty { ${CELL} } byOwner { ${CELL} } }
     vacantSeats { subject places admitted vacant } } }`;
-  const admissionsCommands = () => h.takeCommands().filter((c) => c.db === h.dbs.admissions.databaseName).map((c) => `${c.command} ${String(c.collection)}`);
+  const admissionsCommands = () =>
+    h
+      .takeCommands()
+      .filter((c) => c.db === h.dbs.admissions.databaseName)
+      .map((c) => `${c.command} ${String(c.collection)}`);
 
   it('the whole admissions part of a year’s report: two reads of maintained cells, the same for every year', async () => {
     const token = await tokenOf({ role: 'directorate' });
@@ -477,7 +572,10 @@ describe('database work', () => {
       expect(res.data.insights.vacantSeats.length).toBeGreaterThan(0);
       const all = h.takeCommands();
       perYear.push(all.length);
-      expect(all.filter((c) => c.db === h.dbs.admissions.databaseName).map((c) => `${c.command} ${String(c.collection)}`)).toEqual(['find figures', 'find figures']);
+      expect(all.filter((c) => c.db === h.dbs.admissions.databaseName).map((c) => `${c.command} ${String(c.collection)}`)).toEqual([
+        'find figures',
+        'find figures',
+      ]);
     }
     // The other partners' parts are fixed too: the same number of commands for both years.
     expect(perYear[0]).toBe(perYear[1]);
@@ -512,7 +610,16 @@ describe('database work', () => {
     const expected = await Promise.all(
       asPublic.data.insightsTrend.map(async (i: any) => {
         const r = await rawYear(i.year);
-        return { year: i.year, applications: { total: publicTotal(String(i.year), [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)), r.byStudy.map(([, c]) => c)) } };
+        return {
+          year: i.year,
+          applications: {
+            total: publicTotal(
+              String(i.year),
+              [r.byCounty, r.bySubject, r.byGradeBand].map((p) => p.map(([, c]) => c)),
+              r.byStudy.map(([, c]) => c),
+            ),
+          },
+        };
       }),
     );
     expect(asPublic.data.insightsTrend).toEqual(expected);
@@ -521,9 +628,17 @@ describe('database work', () => {
   it('resolves Insights by year in key order, several years in the same two reads of maintained cells', async () => {
     const [r23, r24] = await Promise.all([rawYear(2023), rawYear(2024)]);
     h.takeCommands();
-    const res = await h.querySubgraph<any>('admissions', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { year applications { total { applications credits } } } } }', {
-      r: [{ __typename: 'Insights', year: 2024 }, { __typename: 'Insights', year: 'x' }, { __typename: 'Insights', year: 2023 }],
-    });
+    const res = await h.querySubgraph<any>(
+      'admissions',
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { year applications { total { applications credits } } } } }',
+      {
+        r: [
+          { __typename: 'Insights', year: 2024 },
+          { __typename: 'Insights', year: 'x' },
+          { __typename: 'Insights', year: 2023 },
+        ],
+      },
+    );
     expect(res).toMatchObject({
       data: {
         _entities: [

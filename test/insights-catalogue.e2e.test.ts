@@ -61,7 +61,16 @@ function split(ms: number | null, other: number | null, scholarship: number | nu
       ? { scheme: 'SUBSTITUTE', ...none }
       : (() => {
           const [state, owner, teacher] = [ms * 45 + other * 36, other * 9, (ms + other) * 15];
-          return { scheme: 'SUBSTITUTE', participants: ms + other, stateNok: kr(state), ownerNok: kr(owner), teacherNok: kr(teacher), stateFtes: fte(state), ownerFtes: fte(owner), teacherFtes: fte(teacher) };
+          return {
+            scheme: 'SUBSTITUTE',
+            participants: ms + other,
+            stateNok: kr(state),
+            ownerNok: kr(owner),
+            teacherNok: kr(teacher),
+            stateFtes: fte(state),
+            ownerFtes: fte(owner),
+            teacherFtes: fte(teacher),
+          };
         })();
   const sch =
     scholarship === null
@@ -93,7 +102,11 @@ async function expected(year: number, show: (n: number) => number | null, total:
     places: list.filter((s) => s.status === 'OFFERED').reduce((sum, s) => sum + s.places, 0),
   }));
   const cells = (field: string) =>
-    groupBy(allocations, (a) => a[field]).map(([key, list]) => ({ key, funded: list.filter((a) => a.funded).length, notFunded: list.filter((a) => !a.funded).length }));
+    groupBy(allocations, (a) => a[field]).map(([key, list]) => ({
+      key,
+      funded: list.filter((a) => a.funded).length,
+      notFunded: list.filter((a) => !a.funded).length,
+    }));
   const shown = (field: string) => cells(field).map((c) => ({ key: c.key, funded: show(c.funded), notFunded: show(c.notFunded) }));
   const funded = (scheme: string, subjects: (s: string) => boolean) => allocations.filter((a) => a.funded && a.scheme === scheme && subjects(a.subject)).length;
   return {
@@ -143,18 +156,40 @@ beforeAll(async () => {
   const round = (await find('rounds', { _id: 2024 }))[0]!;
   await h.dbs.catalogue.collection('rounds').insertOne({ ...round, _id: SMALL_YEAR } as never);
   const template = (await find('studies', { year: 2024, subject: 'MAT' }))[0]!;
-  const study = (code: string, status: string, places: number) => ({ ...template, _id: `${code}-${SMALL_YEAR}`, code, gradeBand: 'GRADES_1_7', year: SMALL_YEAR, status, places });
-  await h.dbs.catalogue.collection('studies').insertMany([study('K2MAT1701', 'OFFERED', 30), study('K2MAT1702', 'CANCELLED', 25), study('K2MAT1703', 'OFFERED', 40)] as never[]);
-  const allocation = (i: number, county: string, subject: string, funded: boolean, scheme: string | null) => ({
-    _id: `a-small-${i}`, year: SMALL_YEAR, study: `K2MAT1701-${SMALL_YEAR}`, teacher: `t-small-${i}`, institution: template.institution,
-    subject, gradeBand: 'GRADES_1_7', county, owner: county === '03' ? '0301' : '4601', funded, scheme, decidedAt: new Date(`${SMALL_YEAR}-04-20T12:00:00Z`),
+  const study = (code: string, status: string, places: number) => ({
+    ...template,
+    _id: `${code}-${SMALL_YEAR}`,
+    code,
+    gradeBand: 'GRADES_1_7',
+    year: SMALL_YEAR,
+    status,
+    places,
   });
-  await h.dbs.catalogue.collection('allocations').insertMany([
-    ...[0, 1, 2].map((i) => allocation(i, '03', 'ENG', true, 'SCHOLARSHIP')),
-    ...[3, 4].map((i) => allocation(i, '46', 'MAT', true, 'SUBSTITUTE')),
-    ...[5, 6, 7, 8, 9, 10, 11].map((i) => allocation(i, '46', 'ENG', true, 'SUBSTITUTE')),
-    ...[12, 13, 14, 15, 16, 17].map((i) => allocation(i, '46', 'ENG', false, null)),
-  ] as never[]);
+  await h.dbs.catalogue
+    .collection('studies')
+    .insertMany([study('K2MAT1701', 'OFFERED', 30), study('K2MAT1702', 'CANCELLED', 25), study('K2MAT1703', 'OFFERED', 40)] as never[]);
+  const allocation = (i: number, county: string, subject: string, funded: boolean, scheme: string | null) => ({
+    _id: `a-small-${i}`,
+    year: SMALL_YEAR,
+    study: `K2MAT1701-${SMALL_YEAR}`,
+    teacher: `t-small-${i}`,
+    institution: template.institution,
+    subject,
+    gradeBand: 'GRADES_1_7',
+    county,
+    owner: county === '03' ? '0301' : '4601',
+    funded,
+    scheme,
+    decidedAt: new Date(`${SMALL_YEAR}-04-20T12:00:00Z`),
+  });
+  await h.dbs.catalogue
+    .collection('allocations')
+    .insertMany([
+      ...[0, 1, 2].map((i) => allocation(i, '03', 'ENG', true, 'SCHOLARSHIP')),
+      ...[3, 4].map((i) => allocation(i, '46', 'MAT', true, 'SUBSTITUTE')),
+      ...[5, 6, 7, 8, 9, 10, 11].map((i) => allocation(i, '46', 'ENG', true, 'SUBSTITUTE')),
+      ...[12, 13, 14, 15, 16, 17].map((i) => allocation(i, '46', 'ENG', false, null)),
+    ] as never[]);
   // Written around the subgraph: its figures are counted from the records again, as a bulk load does.
   await rebuildFigures(h.dbs, ['catalogue']);
 }, 120_000);
@@ -162,7 +197,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe('the catalogue\'s insights through the gateway', () => {
+describe("the catalogue's insights through the gateway", () => {
   it.each([2022, 2024])('gives the directorate the exact figures of %i', async (year) => {
     const res = await h.query(QUERY, { year }, { token: await h.token({ role: 'directorate' }) });
     const want = await expected(year, exact, exactTotal);
@@ -192,13 +227,19 @@ describe('the catalogue\'s insights through the gateway', () => {
     }
   });
 
-  it('hides a total when one county is hidden and the split when a subject class is, but not the directorate\'s', async () => {
+  it("hides a total when one county is hidden and the split when a subject class is, but not the directorate's", async () => {
     const asPublic = await h.query<{ insights: Doc }>(QUERY, { year: SMALL_YEAR });
     expect(asPublic.data!.insights.funding).toMatchObject({
       funded: null,
       notFunded: 5,
-      byCounty: [{ key: '03', funded: null, notFunded: 0 }, { key: '46', funded: 10, notFunded: 5 }],
-      split: [{ scheme: 'SUBSTITUTE', participants: null, stateNok: null }, { scheme: 'SCHOLARSHIP', participants: null, teacherNok: null }],
+      byCounty: [
+        { key: '03', funded: null, notFunded: 0 },
+        { key: '46', funded: 10, notFunded: 5 },
+      ],
+      split: [
+        { scheme: 'SUBSTITUTE', participants: null, stateNok: null },
+        { scheme: 'SCHOLARSHIP', participants: null, teacherNok: null },
+      ],
     });
     // Offers are not persons: exact for everyone.
     expect(asPublic.data!.insights.offers).toEqual([{ subject: 'MAT', gradeBand: 'GRADES_1_7', offers: 3, cancelled: 1, places: 70 }]);
@@ -207,12 +248,12 @@ describe('the catalogue\'s insights through the gateway', () => {
     expect(asUdir.data!.insights.offers).toEqual([{ subject: 'MAT', gradeBand: 'GRADES_1_7', offers: 3, cancelled: 1, places: 70 }]);
   });
 
-  it('uses the catalogue\'s own codes for maths and science', async () => {
+  it("uses the catalogue's own codes for maths and science", async () => {
     const subjects = new Map((await find('subjects')).map((s) => [s._id, s.name]));
     expect(MATHS_AND_SCIENCE.map((c) => subjects.get(c))).toEqual(['Matematikk', 'Naturfag']);
   });
 
-  it('sends the same three database commands for any year, and for the whole trend: the year\'s figures are one read of maintained cells', async () => {
+  it("sends the same three database commands for any year, and for the whole trend: the year's figures are one read of maintained cells", async () => {
     const token = await h.token({ role: 'directorate' });
     const three = ['find figures', 'find requirements', 'find rounds'];
     for (const year of [2022, 2024]) {
@@ -232,7 +273,7 @@ describe('the catalogue\'s insights through the gateway', () => {
     expect(catalogueCommands()).toEqual(three);
   });
 
-  it('lists one entry per round year, oldest first, with each year\'s own figures', async () => {
+  it("lists one entry per round year, oldest first, with each year's own figures", async () => {
     const years = (await find('rounds')).map((r) => r._id as number).sort((a, b) => a - b);
     expect(years).toEqual([2022, 2023, 2024, SMALL_YEAR]);
     const res = await h.query<{ insightsTrend: Doc[] }>(`{ insightsTrend { year funding { funded } } }`, {}, { token: await h.token({ role: 'directorate' }) });
@@ -278,13 +319,21 @@ describe('Insights as an entity of the catalogue', () => {
 describe('the insights configuration', () => {
   it('values the split with the salary cost and scholarship the subgraph is started with', async () => {
     const settings = { nokPerFte: 1_000_000, scholarshipNok: 100_000 };
-    const own = await startSubgraph(catalogue as never, { db: h.dbs.catalogue, port: 0, development: true, gatewaySecret: h.secrets.catalogue, insights: settings });
+    const own = await startSubgraph(catalogue as never, {
+      db: h.dbs.catalogue,
+      port: 0,
+      development: true,
+      gatewaySecret: h.secrets.catalogue,
+      insights: settings,
+    });
     try {
       const credential = await createCredentialSigner('catalogue', h.secrets.catalogue)({ role: 'directorate' });
       const res = await fetch(own.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [CREDENTIAL_HEADER]: credential },
-        body: JSON.stringify({ query: '{ insights(year: 2023) { funding { split { scheme participants stateNok ownerNok teacherNok stateFtes ownerFtes teacherFtes } } } }' }),
+        body: JSON.stringify({
+          query: '{ insights(year: 2023) { funding { split { scheme participants stateNok ownerNok teacherNok stateFtes ownerFtes teacherFtes } } } }',
+        }),
       });
       const want = await expected(2023, exact, exactTotal, settings);
       expect(await res.json()).toEqual({ data: { insights: { funding: { split: want.funding.split } } } });

@@ -79,7 +79,14 @@ const byCounty = (a: Answer) => a.county;
 /** A year's ratings as a caller sees them: a subject's counts add up its studies', the year's its studies' and its counties'. */
 function expectedRatings(answers: Answer[], whole: boolean): Ratings {
   const partition = (keyOf: (a: Answer) => string, cellsBy: ((a: Answer) => string)[]) =>
-    [...new Set(answers.map(keyOf))].sort(byString).map((key) => ({ key, rating: summary(answers.filter((a) => keyOf(a) === key), whole, cellsBy) }));
+    [...new Set(answers.map(keyOf))].sort(byString).map((key) => ({
+      key,
+      rating: summary(
+        answers.filter((a) => keyOf(a) === key),
+        whole,
+        cellsBy,
+      ),
+    }));
   return {
     overall: summary(answers, whole, [byStudy, byCounty]),
     bySubject: partition((a) => a.subject, [byStudy]),
@@ -114,22 +121,27 @@ describe('Insights.ratings', () => {
     expect(expected.overall.count).toBe(expected.bySubject.reduce((a, s) => a + s.rating.count!, 0));
   });
 
-  it.each(YEARS.flatMap((year) => [[year, 'the public'], [year, 'a school owner']] as const))(
-    'shows %i to %s rounded, with no count of 1 to 4 and none that gives one away',
-    async (year, caller) => {
-      const answers = await answersOf(year);
-      const shown = await ratingsAs(caller === 'the public' ? null : { role: 'school-owner', org: '4601' }, year);
-      expect(shown).toEqual(expectedRatings(answers, false));
-      const all = counts(shown);
-      expect(all.filter((n) => n !== null && n % 5 !== 0)).toEqual([]);
-      expect(all.filter((n) => n === null).length).toBeGreaterThan(0);
-      expect(all.filter((n) => n !== null && n > 0).length).toBeGreaterThan(0);
-      expect(averages(shown).filter((a) => a !== null && Math.round(a * 2) / 2 !== a)).toEqual([]);
-      // Some study of every demo year has 1 to 4 answers: the year's count would give it away.
-      expect(shown.overall.count).toBeNull();
-      expect(shown.overall.average).toBe(Math.round((answers.reduce((a, x) => a + x.rating, 0) / answers.length) * 2) / 2);
-    },
-  );
+  it.each(
+    YEARS.flatMap(
+      (year) =>
+        [
+          [year, 'the public'],
+          [year, 'a school owner'],
+        ] as const,
+    ),
+  )('shows %i to %s rounded, with no count of 1 to 4 and none that gives one away', async (year, caller) => {
+    const answers = await answersOf(year);
+    const shown = await ratingsAs(caller === 'the public' ? null : { role: 'school-owner', org: '4601' }, year);
+    expect(shown).toEqual(expectedRatings(answers, false));
+    const all = counts(shown);
+    expect(all.filter((n) => n !== null && n % 5 !== 0)).toEqual([]);
+    expect(all.filter((n) => n === null).length).toBeGreaterThan(0);
+    expect(all.filter((n) => n !== null && n > 0).length).toBeGreaterThan(0);
+    expect(averages(shown).filter((a) => a !== null && Math.round(a * 2) / 2 !== a)).toEqual([]);
+    // Some study of every demo year has 1 to 4 answers: the year's count would give it away.
+    expect(shown.overall.count).toBeNull();
+    expect(shown.overall.average).toBe(Math.round((answers.reduce((a, x) => a + x.rating, 0) / answers.length) * 2) / 2);
+  });
 
   it('sends the same one read of maintained cells for any year, whatever its answers', async () => {
     const token = await h.token({ role: 'directorate' });
@@ -203,7 +215,10 @@ describe('Insights entities in the feedback subgraph', () => {
       bySubject: [{ key: 'ENG', rating: { count: 15, average, byTopic: [{ topic: 'RELEVANCE', count: 15, average }] } }],
       // Even hidden, the total pins: the study's 15 caps it at 17, the counties' 10, 10 and null need
       // 17 at least, so each county would be exact (8, 8, 1). The audit hides the counties whole.
-      byCounty: ['03', '46', '50'].map((key) => ({ key, rating: { count: null, average: null, byTopic: [{ topic: 'RELEVANCE', count: null, average: null }] } })),
+      byCounty: ['03', '46', '50'].map((key) => ({
+        key,
+        rating: { count: null, average: null, byTopic: [{ topic: 'RELEVANCE', count: null, average: null }] },
+      })),
     });
     expect({ ...shown, byCounty: undefined }).toEqual({ ...expectedRatings(docs, false), byCounty: undefined });
   });

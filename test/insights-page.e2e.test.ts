@@ -64,14 +64,17 @@ describe('the insights page over HTTP', () => {
     expect(chart).toMatchObject({ status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff' } });
     expect(chart.body).toBe(readFileSync(chartFile, 'utf8'));
     expect(chart.body).toMatch(/^\/\*!\n \* Chart\.js v4\./);
-    expect(await raw('/insights/insights.js')).toMatchObject({ status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'content-security-policy': CSP } });
+    expect(await raw('/insights/insights.js')).toMatchObject({
+      status: 200,
+      headers: { 'content-type': 'text/javascript; charset=utf-8', 'content-security-policy': CSP },
+    });
     expect(await raw('/insights/insights.css')).toMatchObject({ status: 200, headers: { 'content-type': 'text/css; charset=utf-8' } });
     expect(await raw('/insights/insights-funnel.graphql')).toMatchObject({ status: 200, body: QUERY });
     expect((await raw('/insights', 'HEAD')).status).toBe(200);
     expect((await raw('/insights', 'POST')).status).toBe(405);
   });
 
-  it('serves the page in production too, where the page\'s own request passes CSRF prevention', async () => {
+  it("serves the page in production too, where the page's own request passes CSRF prevention", async () => {
     // A production gateway alone (its subgraphs unreachable): the page and what it sends, not the figures.
     const names = ['catalogue', 'admissions', 'plans', 'feedback'];
     const gateway = createGatewayServer({
@@ -183,7 +186,15 @@ function expectedSubjectTable(data: Data) {
     }))
     .sort((a, b) => nb.compare(a.name, b.name) || nb.compare(a.code, b.code));
   const t = i.applications.total;
-  const total = [t.applications, i.decisions.total.approved, i.funding.funded, t.admitted, t.completed, sumOrNull(rows.map((r) => r.values[5]!)), sumOrNull(rows.map((r) => r.values[6]!))];
+  const total = [
+    t.applications,
+    i.decisions.total.approved,
+    i.funding.funded,
+    t.admitted,
+    t.completed,
+    sumOrNull(rows.map((r) => r.values[5]!)),
+    sumOrNull(rows.map((r) => r.values[6]!)),
+  ];
   return { rows, table: [...rows.map((r) => [r.name, ...r.values]), ['All subjects', ...total]] };
 }
 
@@ -215,11 +226,17 @@ function expectedCountyTable(data: Data) {
   });
   const t = i.applications.total;
   const d = i.decisions.total;
-  return [...rows, ['All counties', t.applications, d.approved, d.refused, d.refusalRate, i.funding.funded, t.admitted, t.completed, i.ratings.overall.average]];
+  return [
+    ...rows,
+    ['All counties', t.applications, d.approved, d.refused, d.refusalRate, i.funding.funded, t.admitted, t.completed, i.ratings.overall.average],
+  ];
 }
 
 const comparable = (table: unknown[][], kinds: Kind[], parse: boolean) =>
-  table.map(([label, ...values]) => [label, ...values.map((v, k) => (parse ? shownValue(v as string, kinds[k]!) : expectedValue(v as number | null, kinds[k]!)))]);
+  table.map(([label, ...values]) => [
+    label,
+    ...values.map((v, k) => (parse ? shownValue(v as string, kinds[k]!) : expectedValue(v as number | null, kinds[k]!))),
+  ]);
 
 /** The rows of a table as the page shows them (body and foot), cell texts trimmed. */
 const tableOf = (page: Page, id: string) =>
@@ -231,7 +248,6 @@ interface Recorded {
   requests: { url: string; method: string; headers: Promise<Record<string, string>>; body: string | null }[];
   problems: string[];
 }
-
 
 function record(context: BrowserContext, page: Page): Recorded {
   const recorded: Recorded = { requests: [], problems: [] };
@@ -284,14 +300,17 @@ async function expectPageToShow(page: Page, answer: GraphQLResponse<Data>, year:
     { timeout: 10_000 },
   );
   const chart = await page.evaluate(() => {
-    const c = (window as unknown as { Chart: { getChart(canvas: unknown): { data: { labels: string[]; datasets: { label: string; data: (number | null)[] }[] } } } }).Chart.getChart(
-      document.querySelector('#funnel-chart'),
-    );
+    const c = (
+      window as unknown as { Chart: { getChart(canvas: unknown): { data: { labels: string[]; datasets: { label: string; data: (number | null)[] }[] } } } }
+    ).Chart.getChart(document.querySelector('#funnel-chart'));
     return { labels: c.data.labels, datasets: c.data.datasets.map((d) => ({ label: d.label, data: d.data })) };
   });
   expect(chart).toEqual({
     labels: subjects.rows.map((r) => r.name),
-    datasets: ['Applications', 'Approved by owners', 'Funded', 'Admitted', 'Completed'].map((label, k) => ({ label, data: subjects.rows.map((r) => r.values[k]) })),
+    datasets: ['Applications', 'Approved by owners', 'Funded', 'Admitted', 'Completed'].map((label, k) => ({
+      label,
+      data: subjects.rows.map((r) => r.values[k]),
+    })),
   });
   expect(await page.getAttribute('#funnel-chart', 'aria-label')).toContain(String(year));
   expect(await page.getAttribute('#funnel-chart', 'role')).toBe('img');
@@ -306,7 +325,15 @@ async function expectPageToShow(page: Page, answer: GraphQLResponse<Data>, year:
   const hidden = [...subjects.table, ...expectedCounties].flat().filter((v) => v === null).length;
   expect([...subjectTable, ...countyTable].flat().filter((text) => text === HIDDEN).length).toBe(hidden);
   // The table headers and captions are there for a screen reader.
-  expect(await page.$$eval('table', (tables) => tables.map((t) => [t.caption?.textContent?.trim() ?? '', t.querySelectorAll('thead th[scope=col]').length, t.querySelectorAll('tbody th[scope=row]').length]))).toEqual([
+  expect(
+    await page.$$eval('table', (tables) =>
+      tables.map((t) => [
+        t.caption?.textContent?.trim() ?? '',
+        t.querySelectorAll('thead th[scope=col]').length,
+        t.querySelectorAll('tbody th[scope=row]').length,
+      ]),
+    ),
+  ).toEqual([
     [expect.stringContaining('per subject'), 8, subjects.rows.length],
     [expect.stringContaining('per county'), 9, data.counties.length],
   ]);
@@ -361,7 +388,9 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the insights page in Chromium' : 'SKIPPED
 
     // The picker lists the years of the trend, newest first; another year is asked for and shown.
     const years = (answer.data!.insightsTrend as Data[]).map((i) => i.year as number);
-    expect(await page.$$eval('#year option', (options) => options.map((o) => Number((o as HTMLOptionElement).value)))).toEqual([...years].sort((a, b) => b - a));
+    expect(await page.$$eval('#year option', (options) => options.map((o) => Number((o as HTMLOptionElement).value)))).toEqual(
+      [...years].sort((a, b) => b - a),
+    );
     const older = years.find((y) => y !== year);
     if (older !== undefined) {
       await page.selectOption('#year', String(older));
@@ -470,7 +499,15 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the insights page in Chromium' : 'SKIPPED
         const kept = kinds.filter((_, k) => !missing.includes(k));
         expect(comparable(keep(shownTable), kept, true)).toEqual(comparable(keep(expected), kept, false));
         // Hidden figures stay "–", and only where the API hid them: a missing one is never "–" or 0.
-        expect(keep(shownTable).flat().filter((t) => t === HIDDEN).length).toBe(keep(expected).flat().filter((v) => v === null).length);
+        expect(
+          keep(shownTable)
+            .flat()
+            .filter((t) => t === HIDDEN).length,
+        ).toBe(
+          keep(expected)
+            .flat()
+            .filter((v) => v === null).length,
+        );
       };
       const subjectTable = await tableOf(page, 'subject-table');
       const countyTable = await tableOf(page, 'county-table');
@@ -497,7 +534,12 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? 'the insights page in Chromium' : 'SKIPPED
         const c = (window as unknown as { Chart: { getChart(canvas: unknown): Datasets } }).Chart.getChart(document.querySelector('#funnel-chart'));
         return c.data.datasets.map((d) => ({ label: d.label, data: d.data }));
       });
-      const stages = [['Applications', 0], ['Funded', 2], ['Admitted', 3], ['Completed', 4]] as const;
+      const stages = [
+        ['Applications', 0],
+        ['Funded', 2],
+        ['Admitted', 3],
+        ['Completed', 4],
+      ] as const;
       expect(chart).toEqual(stages.map(([label, k]) => ({ label, data: subjects.rows.map((r) => r.values[k]) })));
       expect(await page.textContent('#chart-note')).toContain('approved by owners (plans (KS and the school owners) did not answer)');
       expect(await page.getAttribute('#funnel-chart', 'aria-label')).toContain('Missing: approved by owners');

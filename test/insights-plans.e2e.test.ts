@@ -53,7 +53,11 @@ const publicCell = (key: string, c: Counts): Cell => {
 /** The sum of cells as shown, null as soon as a cell of any of the partitions is 1 to 4. */
 const addedUp = (cells: number[], partitions: number[][]) => (partitions.some((p) => p.some(small)) ? null : cells.reduce((a, n) => a + pub(n)!, 0));
 /** A cell with the approvals replaced by a sum of studies' as shown (`addedUp`), the rate from them. */
-const withApprovals = (cell: Cell, approved: number | null): Cell => ({ ...cell, approved, refusalRate: rate(cell.refused, approved === null || cell.refused === null ? null : approved + cell.refused) });
+const withApprovals = (cell: Cell, approved: number | null): Cell => ({
+  ...cell,
+  approved,
+  refusalRate: rate(cell.refused, approved === null || cell.refused === null ? null : approved + cell.refused),
+});
 
 /** A year's decisions, counted from the raw documents. */
 async function rawDecisions(year: number) {
@@ -65,7 +69,12 @@ async function rawDecisions(year: number) {
     byGradeBand: partition((d) => d.gradeBand),
     byCounty: partition((d) => d.county),
     byOwner: partition((d) => d.owner),
-    byStudy: groupBy(docs, (d) => d.study).map(([key, ds]) => ({ key, subject: ds[0]!.subject as string, gradeBand: ds[0]!.gradeBand as string, approved: countsOf(ds).approved })),
+    byStudy: groupBy(docs, (d) => d.study).map(([key, ds]) => ({
+      key,
+      subject: ds[0]!.subject as string,
+      gradeBand: ds[0]!.gradeBand as string,
+      approved: countsOf(ds).approved,
+    })),
     reasons: groupBy(
       docs.filter((d) => d.outcome === 'REJECTED'),
       (d) => d.reason,
@@ -107,7 +116,15 @@ function hidingPartitions(raw: Awaited<ReturnType<typeof rawDecisions>>, k: keyo
 function publicDecisions(year: number, raw: Awaited<ReturnType<typeof rawDecisions>>) {
   const studies = (keep: (s: { subject: string; gradeBand: string }) => boolean) => raw.byStudy.filter(keep).map((s) => s.approved);
   const addingUp = (p: { key: string; counts: Counts }[], field: 'subject' | 'gradeBand') =>
-    p.map((c) => withApprovals(publicCell(c.key, c.counts), addedUp(studies((s) => s[field] === c.key), [studies((s) => s[field] === c.key)])));
+    p.map((c) =>
+      withApprovals(
+        publicCell(c.key, c.counts),
+        addedUp(
+          studies((s) => s[field] === c.key),
+          [studies((s) => s[field] === c.key)],
+        ),
+      ),
+    );
   const parts = (k: keyof Counts) => [raw.byCounty, raw.bySubject, raw.byGradeBand].map((p) => p.map((c) => c.counts[k]));
   const all = studies(() => true);
   const refusedParts = [...parts('refused'), raw.reasons.map((r) => r.count)];
@@ -196,7 +213,9 @@ describe('the owners’ decisions and the competence figures, as the directorate
     const raw = await rawDecisions(year);
     const res = await h.query<any>(INSIGHTS, { year }, { token: await h.token({ role: 'directorate' }) });
     expect(res.errors).toBeUndefined();
-    expect(res.data).toEqual({ insights: { year, decisions: exactDecisions(year, raw), competence: exactCompetence(await rawCompetence(await rulesOf(year))) } });
+    expect(res.data).toEqual({
+      insights: { year, decisions: exactDecisions(year, raw), competence: exactCompetence(await rawCompetence(await rulesOf(year))) },
+    });
     // The demo data has what the figures are about: refusals for every reason, confirmations, several counties.
     expect(raw.reasons.map((r) => r.reason)).toEqual(['COST', 'INCOMPLETE_APPLICATION', 'OTHER', 'PRIORITIES']);
     expect(raw.total.confirmed).toBeGreaterThan(0);
@@ -216,9 +235,13 @@ describe('the owners’ decisions and the competence figures, as the directorate
     const expected = exactCompetence(await rawCompetence(rules));
     expect(expected.map((r) => r.subject)).toEqual(['ENG', 'MAT', 'NOR']);
     expect(expected.find((r) => r.subject === 'NOR')!.below).toBe(0);
-    const res = await h.querySubgraph<any>('plans', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { competence { subject teachers below share } } } }', {
-      r: [{ __typename: 'Insights', year: 2024, requirements: rules }],
-    });
+    const res = await h.querySubgraph<any>(
+      'plans',
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { competence { subject teachers below share } } } }',
+      {
+        r: [{ __typename: 'Insights', year: 2024, requirements: rules }],
+      },
+    );
     expect(res).toMatchObject({ data: { _entities: [{ competence: expected }] } });
     expect(res.errors).toBeUndefined();
   });
@@ -242,7 +265,9 @@ describe('small-number suppression', () => {
       const raw = await rawDecisions(year);
       const res = await h.query<any>(PUBLIC_INSIGHTS, { year }, identity ? { token: await h.token(identity) } : {});
       expect(res.errors).toBeUndefined();
-      expect(res.data).toEqual({ insights: { year, decisions: publicDecisions(year, raw), competence: publicCompetence(await rawCompetence(await rulesOf(year))) } });
+      expect(res.data).toEqual({
+        insights: { year, decisions: publicDecisions(year, raw), competence: publicCompetence(await rawCompetence(await rulesOf(year))) },
+      });
       const counts = countsIn(res.data);
       expect(counts.length).toBeGreaterThan(50);
       expect(counts.every((n) => n === null || n % 5 === 0)).toBe(true);
@@ -264,7 +289,19 @@ describe('small-number suppression', () => {
     const DIRECT = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Insights { year ${PUBLIC_DECISIONS} } } }`;
     let n = 0;
     /** `count` decisions of one owner, county, subject and grade band. */
-    const decisions = (count: number, d: { year: number; owner: string; county: string; subject: string; gradeBand: string; outcome: 'APPROVED' | 'REJECTED'; reason?: string; confirmed?: number }) =>
+    const decisions = (
+      count: number,
+      d: {
+        year: number;
+        owner: string;
+        county: string;
+        subject: string;
+        gradeBand: string;
+        outcome: 'APPROVED' | 'REJECTED';
+        reason?: string;
+        confirmed?: number;
+      },
+    ) =>
       Array.from({ length: count }, (_, i) => ({
         _id: `scratch-${++n}`,
         owner: d.owner,
@@ -341,7 +378,12 @@ describe('small-number suppression', () => {
 
     it('as the directorate: every total exact', async () => {
       const raws = await Promise.all(SCRATCH.map((y) => rawDecisions(y)));
-      const res = await h.querySubgraph<any>('plans', DIRECT.replace('reasons {', `byOwner { ${CELL} } reasons {`), { r: SCRATCH.map((year) => ({ __typename: 'Insights', year })) }, { as: { role: 'directorate' } });
+      const res = await h.querySubgraph<any>(
+        'plans',
+        DIRECT.replace('reasons {', `byOwner { ${CELL} } reasons {`),
+        { r: SCRATCH.map((year) => ({ __typename: 'Insights', year })) },
+        { as: { role: 'directorate' } },
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data._entities).toEqual(SCRATCH.map((year, i) => ({ year, decisions: exactDecisions(year, raws[i]!) })));
       expect(res.data._entities.map((e: any) => e.decisions.total)).toEqual([
@@ -360,18 +402,21 @@ describe('the owners’ rows of the decision figures', () => {
     ['the public', null, 401, 'UNAUTHENTICATED'],
     ['a union', { role: 'union' as const, org: 'UDF' }, 403, 'FORBIDDEN'],
     ['a school owner', { role: 'school-owner' as const, org: '4601' }, 403, 'FORBIDDEN'],
-  ] as const)('are refused to %s: the whole operation before planning, with no database command, and by the subgraph called directly', async (_, identity, status, code) => {
-    h.takeCommands();
-    const res = await h.query(BY_OWNER, { year: 2024 }, identity ? { token: await h.token(identity) } : {});
-    expect(res.status).toBe(status);
-    expect(res.data ?? null).toBeNull();
-    expect(res.errors?.map((e) => e.extensions?.code)).toEqual([code]);
-    expect(h.takeCommands()).toEqual([]);
-    const direct = await h.querySubgraph<any>('plans', DIRECT, { r: [{ __typename: 'Insights', year: 2024 }] }, { as: identity ?? { role: 'public' } });
-    expect(direct.errors?.map((e) => e.extensions?.code)).toEqual([code]);
-    expect(direct.data?._entities?.[0]?.decisions?.byOwner ?? null).toBeNull();
-    expect(h.takeCommands().filter((c) => c.db === h.dbs.plans.databaseName)).toEqual([]);
-  });
+  ] as const)(
+    'are refused to %s: the whole operation before planning, with no database command, and by the subgraph called directly',
+    async (_, identity, status, code) => {
+      h.takeCommands();
+      const res = await h.query(BY_OWNER, { year: 2024 }, identity ? { token: await h.token(identity) } : {});
+      expect(res.status).toBe(status);
+      expect(res.data ?? null).toBeNull();
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual([code]);
+      expect(h.takeCommands()).toEqual([]);
+      const direct = await h.querySubgraph<any>('plans', DIRECT, { r: [{ __typename: 'Insights', year: 2024 }] }, { as: identity ?? { role: 'public' } });
+      expect(direct.errors?.map((e) => e.extensions?.code)).toEqual([code]);
+      expect(direct.data?._entities?.[0]?.decisions?.byOwner ?? null).toBeNull();
+      expect(h.takeCommands().filter((c) => c.db === h.dbs.plans.databaseName)).toEqual([]);
+    },
+  );
 
   it('are the directorate’s: every owner’s cell, exact', async () => {
     const raw = await rawDecisions(2024);
@@ -399,7 +444,9 @@ describe('one school owner’s decisions', () => {
       expect(res).toMatchObject({
         data: {
           schoolOwner: {
-            plan: plan ? { priorities: plan.priorities.map((p: any) => ({ subject: { code: p.subject }, gradeBand: p.gradeBand, targetTeachers: p.targetTeachers })) } : null,
+            plan: plan
+              ? { priorities: plan.priorities.map((p: any) => ({ subject: { code: p.subject }, gradeBand: p.gradeBand, targetTeachers: p.targetTeachers })) }
+              : null,
             decisionFigures: exactCell(OWNER, counts),
           },
         },

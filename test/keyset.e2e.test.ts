@@ -36,7 +36,8 @@ const CASES: Case[] = [
     name: 'catalogue: studies (name, Norwegian collation, then id)',
     db: 'catalogue',
     coll: 'studies',
-    query: 'query ($first: Int, $after: String) { studies(filter: { year: 2024 }, first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
+    query:
+      'query ($first: Int, $after: String) { studies(filter: { year: 2024 }, first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
     page: (d) => d.studies,
     copy: (doc, id) => ({ ...doc, _id: id, code: `KS${id.replace(/[^A-Za-z0-9]/g, '').slice(-12)}` }),
   },
@@ -44,15 +45,17 @@ const CASES: Case[] = [
     name: 'admissions: applications (newest year first, then id)',
     db: 'admissions',
     coll: 'applications',
-    query: 'query ($first: Int, $after: String, $study: ID) { applications(filter: { study: $study }, first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
+    query:
+      'query ($first: Int, $after: String, $study: ID) { applications(filter: { study: $study }, first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
     page: (d) => d.applications,
     copy: (doc, id) => ({ ...doc, _id: id, teacher: `t-keyset-${id}` }),
   },
   {
-    name: 'plans: a school owner\'s teachers (by id)',
+    name: "plans: a school owner's teachers (by id)",
     db: 'plans',
     coll: 'teachers',
-    query: 'query ($first: Int, $after: String) { schoolOwner(id: "4601") { id teachers(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } } }',
+    query:
+      'query ($first: Int, $after: String) { schoolOwner(id: "4601") { id teachers(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } } }',
     page: (d) => d.schoolOwner.teachers,
     copy: (doc, id) => ({ ...doc, _id: id }),
   },
@@ -60,7 +63,8 @@ const CASES: Case[] = [
     name: 'plans: school owners (name, Norwegian collation, then id)',
     db: 'plans',
     coll: 'owners',
-    query: 'query ($first: Int, $after: String) { schoolOwners(filter: { kind: MUNICIPALITY }, first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
+    query:
+      'query ($first: Int, $after: String) { schoolOwners(filter: { kind: MUNICIPALITY }, first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
     page: (d) => d.schoolOwners,
     copy: (doc, id) => ({ ...doc, _id: id }),
   },
@@ -68,7 +72,8 @@ const CASES: Case[] = [
     name: 'feedback: statements (newest first, then id)',
     db: 'feedback',
     coll: 'statements',
-    query: 'query ($first: Int, $after: String) { statements(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
+    query:
+      'query ($first: Int, $after: String) { statements(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
     page: (d) => d.statements,
     copy: (doc, id) => ({ ...doc, _id: id }),
   },
@@ -77,12 +82,13 @@ const CASES: Case[] = [
 describe('keyset cursors', () => {
   it.each(CASES)('$name: an insert before and after the cursor and a delete between pages neither skip nor repeat', async (c) => {
     const token = await h.token({ role: 'directorate' });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const coll = h.dbs[c.db].collection<any>(c.coll);
     let variables = c.variables ?? {};
     if (c.coll === 'applications') {
       // One study's applications keep the pages small; the busiest has several pages of 3.
-      const [busiest] = await coll.aggregate<{ _id: string }>([{ $group: { _id: '$study', n: { $sum: 1 } } }, { $sort: { n: -1, _id: 1 } }, { $limit: 1 }]).toArray();
+      const [busiest] = await coll
+        .aggregate<{ _id: string }>([{ $group: { _id: '$study', n: { $sum: 1 } } }, { $sort: { n: -1, _id: 1 } }, { $limit: 1 }])
+        .toArray();
       variables = { study: busiest!._id };
     }
     const n = 3;
@@ -134,7 +140,10 @@ describe('walking a list to its end', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let pages = 0; pages < 20; pages++) {
-      const res: { data?: any } = await h.query<any>('query ($after: String) { schoolOwners(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', { after });
+      const res: { data?: any } = await h.query<any>(
+        'query ($after: String) { schoolOwners(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+      );
       seen.push(...res.data.schoolOwners.edges.map((e: { node: { id: string } }) => e.node.id));
       if (!res.data.schoolOwners.pageInfo.hasNextPage) break;
       after = res.data.schoolOwners.pageInfo.endCursor;

@@ -40,7 +40,9 @@ afterAll(async () => {
 
 /** `query { ...F0 }` (or what `head` says) and fragments F0..F(links-1), each spreading the next as `body` says. */
 const fragmentChain = (links: number, body: (next: string) => string, head = 'query { ...F0 }'): string =>
-  [head, ...Array.from({ length: links }, (_, i) => `fragment F${i} on Query { ${body(`F${i + 1}`)} }`), `fragment F${links} on Query { __typename }`].join('\n');
+  [head, ...Array.from({ length: links }, (_, i) => `fragment F${i} on Query { ${body(`F${i + 1}`)} }`), `fragment F${links} on Query { __typename }`].join(
+    '\n',
+  );
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -121,7 +123,7 @@ describe.each(['production', 'development'] as const)('the %s gateway', (mode) =
     const json = JSON.parse(text) as { errors: { extensions: { code: string } }[] };
     expect(json.errors.map((e) => e.extensions.code)).toEqual([expect.stringMatching(/^(BAD_REQUEST|GRAPHQL_PARSE_FAILED)$/)]);
     const logged = logger.entries.slice(before);
-    expect(logged.filter((e) => e.level === 'error' || 'stack' in e && e.stack)).toEqual([]);
+    expect(logged.filter((e) => e.level === 'error' || ('stack' in e && e.stack))).toEqual([]);
   });
 
   it('answers an introspection query that asks for isOneOf (graphql 16.9+) as valid, never a 500', async () => {

@@ -28,7 +28,12 @@ export function refused(port: number): Promise<boolean> {
 }
 
 /** A raw request: the path goes out as written (fetch would resolve `..` before sending it). */
-export function rawRequest(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+export function rawRequest(
+  port: number,
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       let body = '';

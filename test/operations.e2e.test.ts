@@ -20,7 +20,8 @@ let udir = '';
 
 beforeAll(async () => {
   for (const name of NAMES) proxies[name] = await startProxy();
-  h = await startHarness({ seedProjections: false,
+  h = await startHarness({
+    seedProjections: false,
     subgraphUrl: (name, url) => {
       const proxy = proxies[name as Name];
       proxy.target = url;
@@ -46,8 +47,6 @@ async function scrape(url: string): Promise<Exposition> {
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parsePrometheusText(await res.text());
 }
-
-
 
 const until = async (done: () => boolean) => {
   for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -101,7 +100,7 @@ describe('/metrics after traffic through the gateway', () => {
   it('counts failed subgraph fetches by reason, and logs them with the operation and the subgraph', async () => {
     proxies.feedback.reply = { status: 500, body: 'upstream exploded' };
     proxies.admissions.delayMs = TIMEOUT_MS + 500;
-    let status = '';
+    let status: string;
     try {
       const res = await h.query(ENGLISH.replace('query EnglishStudies', 'query Faulty'), { owner: '4601' }, { token: owner });
       expect(res.status).toBe(200);

@@ -31,7 +31,10 @@ interface Answer {
 }
 
 const dir = new URL('../operations/', import.meta.url);
-const samples = JSON.parse(readFileSync(new URL('variables.json', dir), 'utf8')) as Record<string, { as?: { role: string; org: string }; variables: Record<string, unknown> }>;
+const samples = JSON.parse(readFileSync(new URL('variables.json', dir), 'utf8')) as Record<
+  string,
+  { as?: { role: string; org: string }; variables: Record<string, unknown> }
+>;
 const QUERIES = Object.keys(samples).filter((file) => /^\s*(#.*\n)*\s*query\b/.test(readFileSync(new URL(file, dir), 'utf8')));
 
 // A list query per entry point: every root field that answers a list or a connection, asked as the
@@ -96,11 +99,11 @@ let teacher = '';
 const full = new Map<string, Answer>();
 
 async function ask(file: string): Promise<Answer> {
-  if (LISTS[file]) return (await h.query(LISTS[file], {}, { token: await h.token({ role: 'directorate' }) })) as Answer;
+  if (LISTS[file]) return await h.query(LISTS[file], {}, { token: await h.token({ role: 'directorate' }) });
   const sample = samples[file]!;
   const fill = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('"$teacher"', JSON.stringify(teacher))) as T;
   const as = sample.as ? fill(sample.as) : undefined;
-  return (await h.query(readFileSync(new URL(file, dir), 'utf8'), fill(sample.variables), as ? { token: await h.token(as as never) } : {})) as Answer;
+  return await h.query(readFileSync(new URL(file, dir), 'utf8'), fill(sample.variables), as ? { token: await h.token(as as never) } : {});
 }
 
 beforeAll(async () => {
@@ -124,13 +127,16 @@ describe.each(NAMES)('with %s down', (down: Name) => {
     await h.restartSubgraph(down);
   }, 30_000);
 
-  it.each(ASKED)('%s keeps every other partner\'s data; what is missing has an error with its path, the partner and a code', async (file) => {
+  it.each(ASKED)("%s keeps every other partner's data; what is missing has an error with its path, the partner and a code", async (file) => {
     const answer = await ask(file);
     const before = full.get(file)!;
     const roots = Object.keys(before.data ?? {});
     if (answer.data === null || answer.data === undefined) {
       // Wholly null only when every root field it asks belongs to the partner that is down.
-      expect(roots.map((r) => ROOT_OWNER.get(r)), JSON.stringify(answer.errors)).toEqual(roots.map(() => down));
+      expect(
+        roots.map((r) => ROOT_OWNER.get(r)),
+        JSON.stringify(answer.errors),
+      ).toEqual(roots.map(() => down));
       return;
     }
     const errors = answer.errors ?? [];
@@ -142,7 +148,7 @@ describe.each(NAMES)('with %s down', (down: Name) => {
       }
     }
     // Every value that went missing is under an error pointing at it or below it.
-    const lost = lostAt(before.data as Json, answer.data as Json);
+    const lost = lostAt(before.data as Json, answer.data);
     const explained = (p: (string | number)[]) => errors.some((e) => e.path && p.every((step, i) => e.path![i] === step));
     expect(lost.filter((p) => !explained(p)).map((p) => p.join('.'))).toEqual([]);
     // A root field of another partner is never lost whole.

@@ -57,7 +57,11 @@ beforeAll(async () => {
   h = await startHarness();
   udir = await h.token({ role: 'directorate' });
   // Teachers who took part in a study (so they can give feedback) and have a funding allocation and a record in plans.
-  const enrolled = await h.dbs.admissions.collection('applications').find({ enrolment: { $ne: null } as never }).sort({ _id: 1 }).toArray();
+  const enrolled = await h.dbs.admissions
+    .collection('applications')
+    .find({ enrolment: { $ne: null } })
+    .sort({ _id: 1 })
+    .toArray();
   const seen = new Set<string>();
   for (const app of enrolled) {
     const teacher = app.teacher as string;
@@ -84,45 +88,51 @@ afterAll(async () => {
 });
 
 describe('GDPR erasure with one partner down', () => {
-  it.each(PARTNERS)('%s down: the others erase and say so, its part null with an error naming it; after it returns a repeat erases the rest, no trace anywhere', async (down) => {
-    const teacher = teachers[down];
-    const before = await linked(down);
-    for (const partner of PARTNERS) expect(before[partner], `${partner} holds records of the teacher`).toBeGreaterThan(0);
+  it.each(PARTNERS)(
+    '%s down: the others erase and say so, its part null with an error naming it; after it returns a repeat erases the rest, no trace anywhere',
+    async (down) => {
+      const teacher = teachers[down];
+      const before = await linked(down);
+      for (const partner of PARTNERS) expect(before[partner], `${partner} holds records of the teacher`).toBeGreaterThan(0);
 
-    await h.stopSubgraph(down);
-    let partial;
-    try {
-      partial = await h.query<any>(ERASE, { teacher }, { token: udir });
-    } finally {
-      await h.restartSubgraph(down);
-    }
-    expect(partial.status).toBe(200);
-    expect(partial.data).toEqual(
-      Object.fromEntries(PARTNERS.map((p) => [FIELD[p], p === down ? null : { partner: p, records: before[p] }])),
-    );
-    expect(partial.errors?.map((e) => ({ path: e.path, code: e.extensions?.code, partner: e.extensions?.partner }))).toEqual([
-      { path: [FIELD[down]], code: 'SUBGRAPH_UNAVAILABLE', partner: down },
-    ]);
-    // What the answer says is what happened: the others erased, the partner down kept its records.
-    expect(await linked(down)).toEqual(Object.fromEntries(PARTNERS.map((p) => [p, p === down ? before[p] : 0])));
+      await h.stopSubgraph(down);
+      let partial;
+      try {
+        partial = await h.query<any>(ERASE, { teacher }, { token: udir });
+      } finally {
+        await h.restartSubgraph(down);
+      }
+      expect(partial.status).toBe(200);
+      expect(partial.data).toEqual(Object.fromEntries(PARTNERS.map((p) => [FIELD[p], p === down ? null : { partner: p, records: before[p] }])));
+      expect(partial.errors?.map((e) => ({ path: e.path, code: e.extensions?.code, partner: e.extensions?.partner }))).toEqual([
+        { path: [FIELD[down]], code: 'SUBGRAPH_UNAVAILABLE', partner: down },
+      ]);
+      // What the answer says is what happened: the others erased, the partner down kept its records.
+      expect(await linked(down)).toEqual(Object.fromEntries(PARTNERS.map((p) => [p, p === down ? before[p] : 0])));
 
-    const again = await h.query<any>(ERASE, { teacher }, { token: udir });
-    expect(again.errors).toBeUndefined();
-    expect(again.data).toEqual(Object.fromEntries(PARTNERS.map((p) => [FIELD[p], { partner: p, records: p === down ? before[p] : 0 }])));
-    expect(await linked(down)).toEqual({ catalogue: 0, admissions: 0, plans: 0, feedback: 0 });
-    expect(await traces(teacher)).toEqual([]);
-    expect(await h.dbs.feedback.collection('feedback').countDocuments({ _id: feedbackIds[down] as never })).toBe(1);
-  });
+      const again = await h.query<any>(ERASE, { teacher }, { token: udir });
+      expect(again.errors).toBeUndefined();
+      expect(again.data).toEqual(Object.fromEntries(PARTNERS.map((p) => [FIELD[p], { partner: p, records: p === down ? before[p] : 0 }])));
+      expect(await linked(down)).toEqual({ catalogue: 0, admissions: 0, plans: 0, feedback: 0 });
+      expect(await traces(teacher)).toEqual([]);
+      expect(await h.dbs.feedback.collection('feedback').countDocuments({ _id: feedbackIds[down] as never })).toBe(1);
+    },
+  );
 });
 
 describe("the gateway's /ready", () => {
   it('names a partner it cannot reach, and stays ready: it still serves the others', async () => {
-    const up = { status: 200, body: { status: 'ready', checks: { supergraph: true }, partners: { catalogue: 'up', admissions: 'up', plans: 'up', feedback: 'up' } } };
+    const up = {
+      status: 200,
+      body: { status: 'ready', checks: { supergraph: true }, partners: { catalogue: 'up', admissions: 'up', plans: 'up', feedback: 'up' } },
+    };
     await expect.poll(ready, { timeout: 10_000, interval: 250 }).toEqual(up);
     await h.stopSubgraph('plans');
     try {
       // Answers are reused for 2 s, so a load balancer's polling does not multiply into the partners.
-      await expect.poll(ready, { timeout: 10_000, interval: 250 }).toEqual({ ...up, body: { ...up.body, partners: { ...up.body.partners, plans: 'unreachable' } } });
+      await expect
+        .poll(ready, { timeout: 10_000, interval: 250 })
+        .toEqual({ ...up, body: { ...up.body, partners: { ...up.body.partners, plans: 'unreachable' } } });
       const served = await h.query<any>('{ subjects { code } }', {});
       expect(served.data.subjects.length).toBeGreaterThan(0);
     } finally {

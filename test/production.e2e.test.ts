@@ -11,7 +11,11 @@ let dev: Harness;
 
 beforeAll(async () => {
   [prod, dev] = await Promise.all([
-    startHarness({ seedProjections: false, development: false, gateway: { corsOrigins: [PARTNER], rateLimits: { publicPerMinute: PUBLIC_PER_MINUTE, partnerPerMinute: 10_000 } } }),
+    startHarness({
+      seedProjections: false,
+      development: false,
+      gateway: { corsOrigins: [PARTNER], rateLimits: { publicPerMinute: PUBLIC_PER_MINUTE, partnerPerMinute: 10_000 } },
+    }),
     startHarness({ seedProjections: false }),
   ]);
 }, 120_000);
@@ -43,7 +47,12 @@ describe('production mode', () => {
   });
 
   it('shows no stack traces, in any error', async () => {
-    for (const q of ['{ nope }', '{ studies(first: 0) { totalCount } }', '{ study(id: "x") { id', 'mutation { eraseTeacherRecord(teacher: "t-x") { records } }']) {
+    for (const q of [
+      '{ nope }',
+      '{ studies(first: 0) { totalCount } }',
+      '{ study(id: "x") { id',
+      'mutation { eraseTeacherRecord(teacher: "t-x") { records } }',
+    ]) {
       const res = await prod.query(q);
       expect(JSON.stringify(res)).not.toMatch(/stacktrace|exception|\.ts:\d+|node_modules/);
     }
@@ -56,12 +65,19 @@ describe('production mode', () => {
 
   it('answers CORS for the configured partner origins only', async () => {
     const preflight = (origin: string) =>
-      fetch(prod.gateway.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+      fetch(prod.gateway.url, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      });
     const ok = await preflight(PARTNER);
     expect(ok.headers.get('access-control-allow-origin')).toBe(PARTNER);
     expect(ok.headers.get('access-control-allow-headers')).toMatch(/authorization/);
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
-    const post = await fetch(prod.gateway.url, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{"query":"{ subjects { code } }"}' });
+    const post = await fetch(prod.gateway.url, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: '{"query":"{ subjects { code } }"}',
+    });
     expect(post.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -88,7 +104,7 @@ describe('production mode', () => {
     expect(limited, 'the limit was reached').toBeDefined();
     expect(sent).toBeLessThanOrEqual(PUBLIC_PER_MINUTE + 1);
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(((await limited!.json()) as any).errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    expect((await limited!.json()).errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
     const partner = await prod.query('{ subjects { code } }', {}, { token: await prod.token({ role: 'school-owner', org: '4601' }) });
     expect(partner.status).toBe(200);
   });

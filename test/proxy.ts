@@ -1,4 +1,4 @@
-import { type Server, createServer } from 'node:http';
+import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
 
 /** A proxy in front of one subgraph that counts, delays, drops or answers requests as a test says. */
@@ -22,7 +22,6 @@ export interface SubgraphProxy {
 }
 
 export async function startProxy(): Promise<SubgraphProxy> {
-  let server: Server;
   const proxy: SubgraphProxy = {
     url: '',
     count: 0,
@@ -40,12 +39,13 @@ export async function startProxy(): Promise<SubgraphProxy> {
       proxy.dropNext = 0;
       proxy.reply = undefined;
     },
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
-  server = createServer((req, res) => {
+  const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -68,18 +68,22 @@ export async function startProxy(): Promise<SubgraphProxy> {
         return;
       }
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'connection') headers[k] = v;
-      setTimeout(() => {
-        fetch(proxy.target, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) }).then(
-          async (r) => {
-            const body = Buffer.from(await r.arrayBuffer());
-            if (res.destroyed) return;
-            res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-            res.end(body);
-          },
-          () => req.socket.destroy(),
-        );
-      }, feed ? 0 : proxy.delayMs);
+      for (const [k, v] of Object.entries(req.headers))
+        if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'connection') headers[k] = v;
+      setTimeout(
+        () => {
+          fetch(proxy.target, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) }).then(
+            async (r) => {
+              const body = Buffer.from(await r.arrayBuffer());
+              if (res.destroyed) return;
+              res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+              res.end(body);
+            },
+            () => req.socket.destroy(),
+          );
+        },
+        feed ? 0 : proxy.delayMs,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

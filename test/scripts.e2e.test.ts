@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JWK, decodeJwt, importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startDevSupergraph } from './harness.js';
-import { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE } from '../gateway/src/dev-key.js';
+import { DEV_AUDIENCE, DEV_ISSUER, DEV_KEY_FILE } from '@partnerskap/gateway';
 import { rebuildFigures } from '../demo/figures.js';
 
 // The npm scripts no other test runs, each through npm (so the script line itself, its node flags
@@ -36,11 +38,11 @@ const alive = (group: number) => {
  * `npm run <script> -- <args>` in a process group of its own (spawn rather than execFile, which
  * cannot start one): on a timeout, and whatever the script left behind, the whole group is killed.
  */
-function npmRun(script: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<Run> {
+function npmRun(script: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> {
   // Not vitest's own variables (a nested vitest, test:unit, would take itself for a worker), and no colours.
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'FORCE_COLOR'));
   const child = spawn('npm', ['run', script, ...(args.length > 0 ? ['--', ...args] : [])], {
-    cwd: ROOT,
+    cwd,
     env: { ...base, NO_COLOR: '1', npm_config_update_notifier: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -67,7 +69,9 @@ function npmRun(script: string, args: string[], timeoutMs: number, env: NodeJS.P
 }
 
 describe.concurrent('npm run bench', () => {
-  it('builds every target, sends each a few requests (--smoke), checks every body, runs npm run bench:insights and prints the figures and the targets', async ({ expect }) => {
+  it('builds every target, sends each a few requests (--smoke), checks every body, runs npm run bench:insights and prints the figures and the targets', async ({
+    expect,
+  }) => {
     const run = await npmRun('bench', ['--smoke'], 270_000);
     expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
     for (const workload of ['single-subgraph', 'cross-partner', 'entity-heavy']) {
@@ -76,7 +80,9 @@ describe.concurrent('npm run bench', () => {
         expect(run.stdout).toMatch(new RegExp(`^${workload} +${target} +rotating +\\d+ +\\d+ +\\d+ +[\\d.]+ +[\\d.NaN]+ +[\\d.]+ +\\d+ +0$`, 'm'));
       }
     }
-    expect(run.stdout).toContain('workload          target            mode                   req/s   p50   p99  CPU ms/req  backend ms/req  load ms/req  peak RSS MB  bad');
+    expect(run.stdout).toContain(
+      'workload          target            mode                   req/s   p50   p99  CPU ms/req  backend ms/req  load ms/req  peak RSS MB  bad',
+    );
     expect(run.stdout).toMatch(/^cross-partner: req\/s ours ÷ Hive +[\d.]+ {2}>= 1\.5 +(PASS|FAIL)$/m);
     expect(run.stdout).toMatch(/^cross-partner: backend CPU ms\/req \(ours\) +[\d.]+ {2}<= 3 +(PASS|FAIL)$/m);
     expect(run.stdout).toMatch(/^cross-partner: per request, gateway [\d.]+ .* req\/s ours ÷ stock at most [\d.]+ with a gateway that cost nothing/m);
@@ -132,61 +138,80 @@ describe.concurrent('npm run example', () => {
     await running?.close();
   });
 
-  it.sequential('asks the gateway at GATEWAY_URL as Bergen and prints the answer', async ({ expect }) => {
-    const run = await npmRun('example', [], 30_000, { GATEWAY_URL: running!.gateway.url });
-    expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
-    const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as unknown;
-    expect(answer).toEqual({ data: { studies: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } } } });
-  }, 40_000);
-
-  it.sequential('with a partner down prints the partial answer, says on stderr who did not answer and what is missing, and exits 0', async ({ expect }) => {
-    // Two English studies of the example's year in the empty catalogue: enough for feedback's ratings to go missing.
-    const studies = running!.dbs.catalogue.collection<Record<string, unknown> & { _id: string }>('studies');
-    const study = { code: 'K2ENG51001', subject: 'ENG', gradeBand: 'GRADES_5_10', credits: 30, level: 'BACHELOR', institution: '911770709' };
-    const more = { campus: 'Horten', delivery: 'GATHERINGS', gatherings: 4, semesters: 2, startTerm: '2024 autumn', year: 2024, places: 45, status: 'OFFERED' };
-    await studies.insertMany([
-      { _id: 'K2ENG51001-2024', name: 'Engelsk 1 for 5.-10. trinn', ...study, ...more },
-      { _id: 'K2ENG52001-2024', name: 'Engelsk 2 for 5.-10. trinn', ...study, code: 'K2ENG52001', ...more },
-    ]);
-    // Written around the subgraph: its figures are counted from the records again, as a bulk load does.
-    await rebuildFigures(running!.dbs, ['catalogue']);
-    await running!.stopSubgraph('feedback');
-    try {
+  it.sequential(
+    'asks the gateway at GATEWAY_URL as Bergen and prints the answer',
+    async ({ expect }) => {
       const run = await npmRun('example', [], 30_000, { GATEWAY_URL: running!.gateway.url });
       expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
-      // stdout is the JSON answer alone (after npm's header): the catalogue's studies are there, the ratings null.
-      type Answer = { data: { studies: { edges: { node: Record<string, unknown> }[] } }; errors: unknown[] };
-      const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as Answer;
-      expect(answer.data.studies.edges.map((e) => [e.node.name, e.node.places, e.node.rating])).toEqual([
-        ['Engelsk 1 for 5.-10. trinn', 45, null],
-        ['Engelsk 2 for 5.-10. trinn', 45, null],
-      ]);
-      expect(answer.errors).toHaveLength(2);
-      expect(run.stderr).toContain("Partial answer: feedback (the teachers' unions) did not answer; the rest of the answer is there.");
-      expect(run.stderr).toContain('  studies.edges[*].node.rating (feedback: SUBGRAPH_UNAVAILABLE), 2 values');
-      // The public too, whose FORBIDDEN for Bergen's approvals is the expected answer, not a failure.
-      const asPublic = await npmRun('example', ['--public'], 30_000, { GATEWAY_URL: running!.gateway.url });
-      expect(asPublic, asPublic.stderr).toMatchObject({ code: 0, leftovers: false });
-      expect(asPublic.stderr).toContain('  studies.edges[*].node.rating (feedback: SUBGRAPH_UNAVAILABLE), 2 values');
-      expect(asPublic.stderr).toContain('Not for the public (as expected, not a failure):\n  studies.edges[*].node.approvedApplications (FORBIDDEN), 2 values');
+      const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as unknown;
+      expect(answer).toEqual({ data: { studies: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } } } });
+    },
+    40_000,
+  );
 
-      // The catalogue down: no studies at all, so no answer (exit 1), the same summary.
-      await running!.stopSubgraph('catalogue');
-      try {
-        const none = await npmRun('example', ['--public'], 30_000, { GATEWAY_URL: running!.gateway.url });
-        expect(none, none.stderr).toMatchObject({ code: 1, leftovers: false });
-        expect(JSON.parse(none.stdout.slice(none.stdout.indexOf('\n{') + 1))).toMatchObject({ data: { studies: null } });
-        expect(none.stderr).toContain('No answer: catalogue (Udir) did not answer, and nothing else came.');
-        expect(none.stderr).toContain('  studies (catalogue: SUBGRAPH_UNAVAILABLE), 1 value');
-      } finally {
-        await running!.restartSubgraph('catalogue');
-      }
-    } finally {
-      await running!.restartSubgraph('feedback');
-      await studies.deleteMany({});
+  it.sequential(
+    'with a partner down prints the partial answer, says on stderr who did not answer and what is missing, and exits 0',
+    async ({ expect }) => {
+      // Two English studies of the example's year in the empty catalogue: enough for feedback's ratings to go missing.
+      const studies = running!.dbs.catalogue.collection<Record<string, unknown> & { _id: string }>('studies');
+      const study = { code: 'K2ENG51001', subject: 'ENG', gradeBand: 'GRADES_5_10', credits: 30, level: 'BACHELOR', institution: '911770709' };
+      const more = {
+        campus: 'Horten',
+        delivery: 'GATHERINGS',
+        gatherings: 4,
+        semesters: 2,
+        startTerm: '2024 autumn',
+        year: 2024,
+        places: 45,
+        status: 'OFFERED',
+      };
+      await studies.insertMany([
+        { _id: 'K2ENG51001-2024', name: 'Engelsk 1 for 5.-10. trinn', ...study, ...more },
+        { _id: 'K2ENG52001-2024', name: 'Engelsk 2 for 5.-10. trinn', ...study, code: 'K2ENG52001', ...more },
+      ]);
+      // Written around the subgraph: its figures are counted from the records again, as a bulk load does.
       await rebuildFigures(running!.dbs, ['catalogue']);
-    }
-  }, 70_000);
+      await running!.stopSubgraph('feedback');
+      try {
+        const run = await npmRun('example', [], 30_000, { GATEWAY_URL: running!.gateway.url });
+        expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+        // stdout is the JSON answer alone (after npm's header): the catalogue's studies are there, the ratings null.
+        type Answer = { data: { studies: { edges: { node: Record<string, unknown> }[] } }; errors: unknown[] };
+        const answer = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)) as Answer;
+        expect(answer.data.studies.edges.map((e) => [e.node.name, e.node.places, e.node.rating])).toEqual([
+          ['Engelsk 1 for 5.-10. trinn', 45, null],
+          ['Engelsk 2 for 5.-10. trinn', 45, null],
+        ]);
+        expect(answer.errors).toHaveLength(2);
+        expect(run.stderr).toContain("Partial answer: feedback (the teachers' unions) did not answer; the rest of the answer is there.");
+        expect(run.stderr).toContain('  studies.edges[*].node.rating (feedback: SUBGRAPH_UNAVAILABLE), 2 values');
+        // The public too, whose FORBIDDEN for Bergen's approvals is the expected answer, not a failure.
+        const asPublic = await npmRun('example', ['--public'], 30_000, { GATEWAY_URL: running!.gateway.url });
+        expect(asPublic, asPublic.stderr).toMatchObject({ code: 0, leftovers: false });
+        expect(asPublic.stderr).toContain('  studies.edges[*].node.rating (feedback: SUBGRAPH_UNAVAILABLE), 2 values');
+        expect(asPublic.stderr).toContain(
+          'Not for the public (as expected, not a failure):\n  studies.edges[*].node.approvedApplications (FORBIDDEN), 2 values',
+        );
+
+        // The catalogue down: no studies at all, so no answer (exit 1), the same summary.
+        await running!.stopSubgraph('catalogue');
+        try {
+          const none = await npmRun('example', ['--public'], 30_000, { GATEWAY_URL: running!.gateway.url });
+          expect(none, none.stderr).toMatchObject({ code: 1, leftovers: false });
+          expect(JSON.parse(none.stdout.slice(none.stdout.indexOf('\n{') + 1))).toMatchObject({ data: { studies: null } });
+          expect(none.stderr).toContain('No answer: catalogue (Udir) did not answer, and nothing else came.');
+          expect(none.stderr).toContain('  studies (catalogue: SUBGRAPH_UNAVAILABLE), 1 value');
+        } finally {
+          await running!.restartSubgraph('catalogue');
+        }
+      } finally {
+        await running!.restartSubgraph('feedback');
+        await studies.deleteMany({});
+        await rebuildFigures(running!.dbs, ['catalogue']);
+      }
+    },
+    70_000,
+  );
 });
 
 describe.concurrent('the checks of the generated files', () => {
@@ -201,6 +226,32 @@ describe.concurrent('the checks of the generated files', () => {
     expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
     expect(run.stdout).toMatch(/^the client kit is current$/m);
   }, 70_000);
+});
+
+// npm run lint (the whole tree, type-aware: half a minute of a core) runs in full in CI (.ci/run, before
+// the tests; test/architecture.test.ts checks it is there) and not again here: the suite keeps to its budget.
+
+describe.concurrent('npm run format', () => {
+  // Its script line, with the root's Prettier settings and ignores, in a folder of its own: the tree is
+  // left as it is (npm run lint checks it: CI runs that in full, test/architecture.test.ts a sample).
+  it('rewrites what Prettier formats in its layout and leaves what it ignores', async ({ expect }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'partnerskap-format-'));
+    try {
+      const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'format', private: true, scripts: { format: scripts.format } }));
+      for (const file of ['.prettierrc.json', '.prettierignore']) copyFileSync(join(ROOT, file), join(dir, file));
+      mkdirSync(join(dir, 'generated'));
+      const messy = 'export const a = {b:"c"}\n';
+      writeFileSync(join(dir, 'x.ts'), messy);
+      writeFileSync(join(dir, 'generated', 'y.ts'), messy);
+      const run = await npmRun('format', [], 30_000, { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` }, dir);
+      expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+      expect(readFileSync(join(dir, 'x.ts'), 'utf8')).toBe("export const a = { b: 'c' };\n");
+      expect(readFileSync(join(dir, 'generated', 'y.ts'), 'utf8')).toBe(messy);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
 
 describe.concurrent('the test projects', () => {

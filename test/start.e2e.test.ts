@@ -48,8 +48,8 @@ function run(extra: NodeJS.ProcessEnv): Promise<{ code: number | null; output: s
   delete env.NODE_ENV;
   const proc = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
-  proc.stderr!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  proc.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  proc.stderr.on('data', (chunk: Buffer) => void (out += chunk.toString()));
   const timer = setTimeout(() => proc.kill('SIGKILL'), 45_000);
   return new Promise((resolve) =>
     proc.once('exit', (code) => {
@@ -72,13 +72,18 @@ describe('npm start', () => {
   });
 
   it('reads the gateway variables as npm run gateway does (LIMIT_DEPTH=4 here)', async () => {
-    const body = (await (await post('{ studies(first: 1) { edges { node { institution { name } } } } }')).json()) as { errors: { extensions: Record<string, unknown> }[] };
+    const body = (await (await post('{ studies(first: 1) { edges { node { institution { name } } } } }')).json()) as {
+      errors: { extensions: Record<string, unknown> }[];
+    };
     expect(body.errors[0]!.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'depth' });
   });
 
   it('answers the CORS preflight of a frontend dev server on this machine, and of no other origin', async () => {
     const preflight = (origin: string) =>
-      fetch(gatewayUrl, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+      fetch(gatewayUrl, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      });
     for (const origin of ['http://localhost:5173', 'http://127.0.0.1:3000', 'https://studio.apollographql.com']) {
       expect((await preflight(origin)).headers.get('access-control-allow-origin'), origin).toBe(origin);
     }
@@ -88,31 +93,45 @@ describe('npm start', () => {
   });
 
   // The two refused starts are processes of their own on directories of their own: side by side.
-  it.concurrent('a second npm start on the same data directory stops at once, naming the store that holds it, without a stack', async ({ expect }) => {
-    const second = await run({ MONGO_DIR: join(dir, 'mongo') });
-    expect(second.code).toBe(1);
-    expect(second.output).toMatch(new RegExp(`the embedded store did not start: .*pid ${child.pid}`));
-    expect(second.output).not.toMatch(/\n\s+at /);
-  }, 60_000);
+  it.concurrent(
+    'a second npm start on the same data directory stops at once, naming the store that holds it, without a stack',
+    async ({ expect }) => {
+      const second = await run({ MONGO_DIR: join(dir, 'mongo') });
+      expect(second.code).toBe(1);
+      expect(second.output).toMatch(new RegExp(`the embedded store did not start: .*pid ${child.pid}`));
+      expect(second.output).not.toMatch(/\n\s+at /);
+    },
+    60_000,
+  );
 
-  it.concurrent('a journal damaged before its end stops npm start with the file, the offset and how to salvage', async ({ expect }) => {
-    const damaged = join(dir, 'damaged');
-    const store = await startEmbeddedMongo({ port: 0, dir: damaged });
-    const client = await MongoClient.connect(store.uri);
-    await client.db('d').collection<{ _id: number; text?: string }>('c').insertMany(Array.from({ length: 50 }, (_, i) => ({ _id: i, text: 'x'.repeat(100) })), { ordered: false });
-    for (let i = 50; i < 60; i++) await client.db('d').collection<{ _id: number }>('c').insertOne({ _id: i });
-    await client.close();
-    await store.close();
-    const journal = join(damaged, 'journal.bin');
-    const bytes = readFileSync(journal);
-    bytes[bytes.length >> 1]! ^= 0xff;
-    writeFileSync(journal, bytes);
-    const refused = await run({ MONGO_DIR: damaged });
-    expect(refused.code).toBe(1);
-    expect(refused.output).toContain(`the embedded store did not start: journal ${journal} is damaged at byte`);
-    expect(refused.output).toContain('--salvage');
-    expect(refused.output).not.toMatch(/\n\s+at /);
-  }, 60_000);
+  it.concurrent(
+    'a journal damaged before its end stops npm start with the file, the offset and how to salvage',
+    async ({ expect }) => {
+      const damaged = join(dir, 'damaged');
+      const store = await startEmbeddedMongo({ port: 0, dir: damaged });
+      const client = await MongoClient.connect(store.uri);
+      await client
+        .db('d')
+        .collection<{ _id: number; text?: string }>('c')
+        .insertMany(
+          Array.from({ length: 50 }, (_, i) => ({ _id: i, text: 'x'.repeat(100) })),
+          { ordered: false },
+        );
+      for (let i = 50; i < 60; i++) await client.db('d').collection<{ _id: number }>('c').insertOne({ _id: i });
+      await client.close();
+      await store.close();
+      const journal = join(damaged, 'journal.bin');
+      const bytes = readFileSync(journal);
+      bytes[bytes.length >> 1]! ^= 0xff;
+      writeFileSync(journal, bytes);
+      const refused = await run({ MONGO_DIR: damaged });
+      expect(refused.code).toBe(1);
+      expect(refused.output).toContain(`the embedded store did not start: journal ${journal} is damaged at byte`);
+      expect(refused.output).toContain('--salvage');
+      expect(refused.output).not.toMatch(/\n\s+at /);
+    },
+    60_000,
+  );
 
   it('stops on Ctrl-C with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -73,16 +73,18 @@ describe('the README example through the gateway', () => {
     const res = await h.query<any>(query, { owner: '4601' }, { token: await h.token({ role: 'school-owner', org: '4601' }) });
     expect(res.errors).toBeUndefined();
     expect(res.data.studies.edges.map((e: any) => e.node)).toEqual(
-      rows.map(({ s, admitted, approved, ratings }) => expect.objectContaining({
-        id: s._id,
-        vacantSeats: pub(admitted) === null ? null : Math.max(0, s.places - pub(admitted)!),
-        approvedApplications: approved,
-        rating: {
-          // Banded to the nearest 0.5 (docs/frontend.md: Who sees what).
-          average: ratings.length >= 5 ? Math.round((ratings.reduce((x, y) => x + y, 0) / ratings.length) * 2) / 2 : null,
-          count: pub(ratings.length),
-        },
-      })),
+      rows.map(({ s, admitted, approved, ratings }) =>
+        expect.objectContaining({
+          id: s._id,
+          vacantSeats: pub(admitted) === null ? null : Math.max(0, s.places - pub(admitted)!),
+          approvedApplications: approved,
+          rating: {
+            // Banded to the nearest 0.5 (docs/frontend.md: Who sees what).
+            average: ratings.length >= 5 ? Math.round((ratings.reduce((x, y) => x + y, 0) / ratings.length) * 2) / 2 : null,
+            count: pub(ratings.length),
+          },
+        }),
+      ),
     );
   });
 
@@ -93,11 +95,13 @@ describe('the README example through the gateway', () => {
       rows.map((_, i) => ['FORBIDDEN', `studies.edges.${i}.node.approvedApplications`]),
     );
     expect(res.data.studies.edges.map((e: any) => e.node)).toEqual(
-      rows.map(({ s, admitted }) => expect.objectContaining({
-        id: s._id,
-        vacantSeats: pub(admitted) === null ? null : Math.max(0, s.places - pub(admitted)!),
-        approvedApplications: null,
-      })),
+      rows.map(({ s, admitted }) =>
+        expect.objectContaining({
+          id: s._id,
+          vacantSeats: pub(admitted) === null ? null : Math.max(0, s.places - pub(admitted)!),
+          approvedApplications: null,
+        }),
+      ),
     );
   });
 });
@@ -147,10 +151,7 @@ describe('lists', () => {
   it('filters studies by institution and delivery, and searches names', async () => {
     const [inst] = await find('admissions', 'institutions', { shortName: 'HVL' });
     const expected = (await find('catalogue', 'studies', { institution: inst!._id, delivery: 'ONLINE' })).length;
-    const res = await h.query<any>(
-      'query($i: ID!) { studies(filter: { institution: $i, delivery: ONLINE }) { totalCount } }',
-      { i: inst!._id },
-    );
+    const res = await h.query<any>('query($i: ID!) { studies(filter: { institution: $i, delivery: ONLINE }) { totalCount } }', { i: inst!._id });
     expect(res.data?.studies.totalCount).toBe(expected);
     const search = await h.query<any>('{ studies(filter: { search: "matematikk 2", year: 2022 }) { totalCount } }');
     const names = (await find('catalogue', 'studies', { year: 2022 })).filter((s) => (s.name as string).toLowerCase().includes('matematikk 2'));
@@ -206,9 +207,7 @@ describe('bad input', () => {
     ['{ schoolOwner(id: "0301") { plan(year: 3000) { year } } }', 'year', ['schoolOwner', 'plan']],
   ])('%s answers BAD_USER_INPUT naming %s', async (query, field, path) => {
     const res = await h.query(query);
-    expect(res.errors?.map((e) => ({ code: e.extensions?.code, field: e.extensions?.field, path: e.path }))).toEqual([
-      { code: 'BAD_USER_INPUT', field, path },
-    ]);
+    expect(res.errors?.map((e) => ({ code: e.extensions?.code, field: e.extensions?.field, path: e.path }))).toEqual([{ code: 'BAD_USER_INPUT', field, path }]);
     expect(JSON.stringify(res)).not.toMatch(/stacktrace|at .*\.ts:\d+/);
   });
 });
@@ -217,13 +216,53 @@ describe('bad input', () => {
 // keys, and loads the whole batch with one database command.
 const ENTITIES = [
   { subgraph: 'catalogue', type: 'Study', key: 'id', coll: 'studies', db: 'catalogue', fields: 'id name', pick: (d: any) => ({ id: d._id, name: d.name }) },
-  { subgraph: 'catalogue', type: 'Subject', key: 'code', coll: 'subjects', db: 'catalogue', fields: 'code name', pick: (d: any) => ({ code: d._id, name: d.name }) },
-  { subgraph: 'catalogue', type: 'ApplicationRound', key: 'year', coll: 'rounds', db: 'catalogue', fields: 'year opens', pick: (d: any) => ({ year: d._id, opens: d.opens }) },
-  { subgraph: 'admissions', type: 'Institution', key: 'orgNumber', coll: 'institutions', db: 'admissions', fields: 'orgNumber shortName', pick: (d: any) => ({ orgNumber: d._id, shortName: d.shortName }) },
-  { subgraph: 'admissions', type: 'Application', key: 'id', coll: 'applications', db: 'admissions', fields: 'id year', pick: (d: any) => ({ id: d._id, year: d.year }) },
+  {
+    subgraph: 'catalogue',
+    type: 'Subject',
+    key: 'code',
+    coll: 'subjects',
+    db: 'catalogue',
+    fields: 'code name',
+    pick: (d: any) => ({ code: d._id, name: d.name }),
+  },
+  {
+    subgraph: 'catalogue',
+    type: 'ApplicationRound',
+    key: 'year',
+    coll: 'rounds',
+    db: 'catalogue',
+    fields: 'year opens',
+    pick: (d: any) => ({ year: d._id, opens: d.opens }),
+  },
+  {
+    subgraph: 'admissions',
+    type: 'Institution',
+    key: 'orgNumber',
+    coll: 'institutions',
+    db: 'admissions',
+    fields: 'orgNumber shortName',
+    pick: (d: any) => ({ orgNumber: d._id, shortName: d.shortName }),
+  },
+  {
+    subgraph: 'admissions',
+    type: 'Application',
+    key: 'id',
+    coll: 'applications',
+    db: 'admissions',
+    fields: 'id year',
+    pick: (d: any) => ({ id: d._id, year: d.year }),
+  },
   { subgraph: 'plans', type: 'SchoolOwner', key: 'id', coll: 'owners', db: 'plans', fields: 'id name', pick: (d: any) => ({ id: d._id, name: d.name }) },
   { subgraph: 'plans', type: 'Teacher', key: 'id', coll: 'teachers', db: 'plans', fields: 'id school', pick: (d: any) => ({ id: d._id, school: d.school }) },
-  { subgraph: 'plans', type: 'County', key: 'number', coll: 'counties', db: 'plans', fields: 'number name', pick: (d: any) => ({ number: d._id, name: d.name }) },
+  {
+    subgraph: 'plans',
+    type: 'County',
+    key: 'number',
+    coll: 'counties',
+    db: 'plans',
+    fields: 'number name',
+    pick: (d: any) => ({ number: d._id, name: d.name }),
+  },
 ] as const;
 
 describe('_entities', () => {
@@ -237,11 +276,9 @@ describe('_entities', () => {
       { __typename: e.type, [e.key]: docs[1]._id },
     ];
     h.takeCommands();
-    const res = await h.querySubgraph<any>(
-      e.subgraph,
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${e.type} { ${e.fields} } } }`,
-      { r: reps },
-    );
+    const res = await h.querySubgraph<any>(e.subgraph, `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${e.type} { ${e.fields} } } }`, {
+      r: reps,
+    });
     expect(res.errors).toBeUndefined();
     expect(res.data?._entities).toEqual([e.pick(docs[2]), null, e.pick(docs[0]), null, e.pick(docs[1])]);
     const reads = h.takeCommands().filter((c) => c.collection === e.coll && ['find', 'aggregate'].includes(c.command));
@@ -251,7 +288,9 @@ describe('_entities', () => {
   it('batches the figures admissions adds to many studies into one read of its maintained cells, none of the applications', async () => {
     for (const first of [5, 50]) {
       h.takeCommands();
-      const res = await h.query<any>('query($first: Int) { studies(filter: { year: 2022 }, first: $first) { edges { node { id applicants vacantSeats } } } }', { first });
+      const res = await h.query<any>('query($first: Int) { studies(filter: { year: 2022 }, first: $first) { edges { node { id applicants vacantSeats } } } }', {
+        first,
+      });
       expect(res.data?.studies.edges.length).toBe(first);
       const reads = h.takeCommands().filter((c) => c.db === h.dbs.admissions.databaseName);
       expect(reads.map((c) => `${c.command} ${String(c.collection)}`)).toEqual(['find figures']);

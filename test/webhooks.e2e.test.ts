@@ -14,7 +14,12 @@ const schedule = process.env.WEBHOOK_RETRY_SCHEDULE;
 beforeAll(async () => {
   // Ten attempts within about a second: a 30 % receiver loses an event with odds of 0.3^10.
   process.env.WEBHOOK_RETRY_SCHEDULE = '20ms,40ms,60ms,80ms,100ms,100ms,100ms,100ms,100ms';
-  y = await startYear(clock, [['t-anna', '4601'], ['t-bjorn', '4601'], ['t-carl', '0301'], ['t-dina', '0301']]);
+  y = await startYear(clock, [
+    ['t-anna', '4601'],
+    ['t-bjorn', '4601'],
+    ['t-carl', '0301'],
+    ['t-dina', '0301'],
+  ]);
 }, 120_000);
 afterAll(async () => {
   if (schedule === undefined) delete process.env.WEBHOOK_RETRY_SCHEDULE;
@@ -45,7 +50,13 @@ const outboxIds = async (partner: 'catalogue' | 'admissions', filter: Record<str
 
 describe('registering a webhook', () => {
   it('refuses URLs that are not https (http only to localhost, in development), and nothing is written', async () => {
-    for (const url of ['ftp://example.org/hooks', 'not a url', 'http://example.org/hooks', 'https://user:secret@example.org/hooks', `https://example.org/${'x'.repeat(2000)}`]) {
+    for (const url of [
+      'ftp://example.org/hooks',
+      'not a url',
+      'http://example.org/hooks',
+      'https://user:secret@example.org/hooks',
+      `https://example.org/${'x'.repeat(2000)}`,
+    ]) {
       await y.refused(BERGEN, register(url, ['study.*']), 'BAD_USER_INPUT', 'input.url');
     }
   });
@@ -94,7 +105,10 @@ describe('deliveries', () => {
     expect(bergen.counts.failed).toBeGreaterThan(0);
     // Another owner's applications never reach Bergen; Oslo gets its own teacher's only.
     expect([...oslo.events.keys()]).toEqual(await outboxIds('admissions', { kind: 'application', audience: '0301' }));
-    expect([...bergen.events.values()].filter((p) => p.type === 'application.submitted').map((p) => (p.data as { owner: string }).owner)).toEqual(['4601', '4601']);
+    expect([...bergen.events.values()].filter((p) => p.type === 'application.submitted').map((p) => (p.data as { owner: string }).owner)).toEqual([
+      '4601',
+      '4601',
+    ]);
     const payload = bergen.events.get(expected.find((id) => bergen.events.get(id)!.type === 'round.opened')!)!;
     expect(payload).toMatchObject({ type: 'round.opened', source: 'catalogue', subject: '2030', data: { year: 2030 } });
     expect(payload).not.toHaveProperty('audience');
@@ -154,7 +168,10 @@ describe('dead letters', () => {
     await uib.waitFor(2);
     expect([...uib.events.keys()].sort()).toEqual(letters.edges.map((e: any) => e.node.eventId).sort());
     expect((await y.as(UIB, DEAD_LETTERS)).data).toEqual({ webhookDeadLetters: { totalCount: 0, edges: [] } });
-    const audit = await y.h.dbs.catalogue.collection('audit').find({ action: { $in: ['registerWebhook', 'removeWebhook', 'replayDeadLetters'] } }).toArray();
+    const audit = await y.h.dbs.catalogue
+      .collection('audit')
+      .find({ action: { $in: ['registerWebhook', 'removeWebhook', 'replayDeadLetters'] } })
+      .toArray();
     expect(audit.map((a) => a.action).sort()).toEqual(['registerWebhook', 'registerWebhook', 'registerWebhook', 'removeWebhook', 'replayDeadLetters']);
   });
 });

@@ -46,7 +46,8 @@ export async function startYear(
   const h = await startHarness({ seed: false, clock, gateway });
   await seedYearReference(h.dbs, teachers);
 
-  const as = async <T = any>(who: Identity, query: string, variables: Record<string, unknown> = {}) => h.query<T>(query, variables, { token: await h.token(who) });
+  const as = async <T = any>(who: Identity, query: string, variables: Record<string, unknown> = {}) =>
+    h.query<T>(query, variables, { token: await h.token(who) });
   const snapshot = async () => {
     const parts: string[] = [];
     for (const [name, db] of Object.entries(h.dbs)) {
@@ -74,7 +75,10 @@ export async function startYear(
       } finally {
         if (down) await h.restartSubgraph(down);
       }
-      expect(res.errors?.map((e) => e.extensions?.code), JSON.stringify(res.errors)).toEqual([code]);
+      expect(
+        res.errors?.map((e) => e.extensions?.code),
+        JSON.stringify(res.errors),
+      ).toEqual([code]);
       // A refusal naming an argument is the mutation's own: it names its root field too (the gateway's guards name neither).
       if (field) expect([res.errors?.[0]?.extensions?.field, res.errors?.[0]?.path], JSON.stringify(res.errors)).toEqual([field, [rootField(mutation)]]);
       expect(await snapshot()).toBe(before);

@@ -19,7 +19,13 @@ const app: Record<string, string> = {};
 const NO_OWNER = { role: 'school-owner', org: '9999' } as const;
 
 beforeAll(async () => {
-  y = await startYear(clock, [['t-anna', '4601'], ['t-bjorn', '4601'], ['t-cecilie', '0301'], ['t-dag', '4601'], ['t-eva', '4601']]);
+  y = await startYear(clock, [
+    ['t-anna', '4601'],
+    ['t-bjorn', '4601'],
+    ['t-cecilie', '0301'],
+    ['t-dag', '4601'],
+    ['t-eva', '4601'],
+  ]);
   await y.ok(UDIR, ROUND);
 }, 120_000);
 afterAll(async () => {
@@ -27,7 +33,8 @@ afterAll(async () => {
 });
 
 const decide = (id: string, rest: string) => `mutation { decideApplication(application: "${id}", ${rest}) { outcome rank fundingScheme } }`;
-const admit = (id: string, outcome = 'ADMITTED', rest = '') => `mutation { decideAdmission(application: "${id}", outcome: ${outcome}${rest}) { status admission { outcome outsideSchemes } } }`;
+const admit = (id: string, outcome = 'ADMITTED', rest = '') =>
+  `mutation { decideAdmission(application: "${id}", outcome: ${outcome}${rest}) { status admission { outcome outsideSchemes } } }`;
 const allocate = (id: string, funded = true) => `mutation { allocateFunding(application: "${id}", funded: ${funded}) { funded scheme } }`;
 /** A mutation that must succeed with the given partners down (its rules read projections only); they are back, and caught up, after. */
 async function okDown<T = any>(down: ('catalogue' | 'admissions' | 'plans' | 'feedback')[], who: Parameters<Year['ok']>[0], mutation: string): Promise<T> {
@@ -69,7 +76,12 @@ describe('before the round opens (10 Jan)', () => {
   });
 
   it('openRound: refuses dates out of order or in the wrong year', async () => {
-    await y.refused(UDIR, ROUND.replace('2030, opens: "2030-02-01"', '2031, opens: "2030-02-01"').replace('"2030-03-15"', '"2030-02-15"'), 'BAD_USER_INPUT', 'input.ownerDeadline');
+    await y.refused(
+      UDIR,
+      ROUND.replace('2030, opens: "2030-02-01"', '2031, opens: "2030-02-01"').replace('"2030-03-15"', '"2030-02-15"'),
+      'BAD_USER_INPUT',
+      'input.ownerDeadline',
+    );
     await y.refused(UDIR, ROUND.replace('year: 2030', 'year: 2032'), 'BAD_USER_INPUT', 'input.opens');
   });
 
@@ -81,14 +93,24 @@ describe('before the round opens (10 Jan)', () => {
 describe('teachers apply (10 Feb)', () => {
   it('submitApplication: applies; refuses a second application, a campus not taught, a cancelled or unknown offer, a teacher no owner employs, partners down', async () => {
     clock.set('2030-02-10T09:00:00Z');
-    for (const [t, s, single] of [['t-anna', S1, false], ['t-bjorn', S1, false], ['t-cecilie', S1, false], ['t-dag', S2, true]] as const) {
+    for (const [t, s, single] of [
+      ['t-anna', S1, false],
+      ['t-bjorn', S1, false],
+      ['t-cecilie', S1, false],
+      ['t-dag', S2, true],
+    ] as const) {
       app[t] = (await y.ok(teacher(t), submitApplication(s, single))).submitApplication.id;
     }
     // With the catalogue and plans both down, a teacher still applies: admissions asks neither.
     // (Its status is planned from their decisions: the answer selects admissions' own fields.)
     app['t-eva'] = (await okDown(['catalogue', 'plans'], teacher('t-eva'), submitApplication(S2).replace('{ id status }', '{ id }'))).submitApplication.id;
     await y.refused(teacher('t-anna'), submitApplication(S2), 'CONFLICT', 'input.study');
-    await y.refused(teacher('t-eva'), submitApplication(S1).replace('"Bergen", fundingScheme: SUBSTITUTE', '"Tromsø", fundingScheme: SUBSTITUTE'), 'BAD_USER_INPUT', 'input.firstChoice.campus');
+    await y.refused(
+      teacher('t-eva'),
+      submitApplication(S1).replace('"Bergen", fundingScheme: SUBSTITUTE', '"Tromsø", fundingScheme: SUBSTITUTE'),
+      'BAD_USER_INPUT',
+      'input.firstChoice.campus',
+    );
     await y.refused(teacher('t-fred'), submitApplication(S3), 'INVALID_STATE', 'input.study');
     await y.refused(teacher('t-fred'), submitApplication(S1), 'FORBIDDEN', 'input.study');
     await y.refused(teacher('t-fred'), submitApplication(S1), 'FORBIDDEN', 'input.study', 'catalogue');
@@ -117,7 +139,11 @@ describe('owners decide (5 Mar)', () => {
     clock.set('2030-03-05T09:00:00Z');
     await y.refused(UDIR, publishStudy('K2ENG1540', 5), 'DEADLINE_PASSED', 'input.year');
     await y.refused(UDIR, `mutation { updateStudy(id: "${S2}", input: { places: 3 }) { places } }`, 'DEADLINE_PASSED', 'id');
-    expect((await y.ok(BERGEN, decide(app['t-anna']!, 'outcome: APPROVED'))).decideApplication).toEqual({ outcome: 'APPROVED', rank: 1, fundingScheme: 'SUBSTITUTE' });
+    expect((await y.ok(BERGEN, decide(app['t-anna']!, 'outcome: APPROVED'))).decideApplication).toEqual({
+      outcome: 'APPROVED',
+      rank: 1,
+      fundingScheme: 'SUBSTITUTE',
+    });
     expect((await y.ok(BERGEN, decide(app['t-bjorn']!, 'outcome: REJECTED, reason: PRIORITIES'))).decideApplication.outcome).toBe('REJECTED');
     expect((await y.ok(BERGEN, decide(app['t-bjorn']!, 'outcome: APPROVED'))).decideApplication).toMatchObject({ outcome: 'APPROVED', rank: 2 });
     expect((await y.ok(OSLO, decide(app['t-cecilie']!, 'outcome: REJECTED, reason: COST'))).decideApplication.outcome).toBe('REJECTED');
@@ -137,15 +163,38 @@ describe('owners decide (5 Mar)', () => {
   });
 
   it('chooseFundingScheme: switches to the teacher’s other choice; refuses a rejected application, a scheme not chosen, admissions down', async () => {
-    expect((await y.ok(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-anna']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`)).chooseFundingScheme).toEqual({ fundingScheme: 'SCHOLARSHIP' });
-    await y.refused(OSLO, `mutation { chooseFundingScheme(application: "${app['t-cecilie']}", fundingScheme: SUBSTITUTE) { fundingScheme } }`, 'INVALID_STATE', 'application');
-    await y.refused(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-dag']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`, 'BAD_USER_INPUT', 'fundingScheme');
-    await y.refused(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-dag']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`, 'BAD_USER_INPUT', 'fundingScheme', 'admissions');
+    expect(
+      (await y.ok(BERGEN, `mutation { chooseFundingScheme(application: "${app['t-anna']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`))
+        .chooseFundingScheme,
+    ).toEqual({ fundingScheme: 'SCHOLARSHIP' });
+    await y.refused(
+      OSLO,
+      `mutation { chooseFundingScheme(application: "${app['t-cecilie']}", fundingScheme: SUBSTITUTE) { fundingScheme } }`,
+      'INVALID_STATE',
+      'application',
+    );
+    await y.refused(
+      BERGEN,
+      `mutation { chooseFundingScheme(application: "${app['t-dag']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`,
+      'BAD_USER_INPUT',
+      'fundingScheme',
+    );
+    await y.refused(
+      BERGEN,
+      `mutation { chooseFundingScheme(application: "${app['t-dag']}", fundingScheme: SCHOLARSHIP) { fundingScheme } }`,
+      'BAD_USER_INPUT',
+      'fundingScheme',
+      'admissions',
+    );
   });
 
   it('rankApplications: ranks all approved ones; refuses a repeat, an incomplete list, another owner’s or no application, an unknown owner, catalogue down', async () => {
     const rank = (ids: string[]) => `mutation { rankApplications(year: 2030, applications: ${JSON.stringify(ids)}) { rank } }`;
-    expect((await okDown(['catalogue'], BERGEN, rank([app['t-dag']!, app['t-anna']!, app['t-bjorn']!]))).rankApplications).toEqual([{ rank: 1 }, { rank: 2 }, { rank: 3 }]);
+    expect((await okDown(['catalogue'], BERGEN, rank([app['t-dag']!, app['t-anna']!, app['t-bjorn']!]))).rankApplications).toEqual([
+      { rank: 1 },
+      { rank: 2 },
+      { rank: 3 },
+    ]);
     await y.refused(BERGEN, rank([app['t-dag']!, app['t-dag']!, app['t-anna']!]), 'BAD_USER_INPUT', 'applications');
     await y.refused(BERGEN, rank([app['t-dag']!, app['t-anna']!]), 'BAD_USER_INPUT', 'applications');
     await y.refused(BERGEN, rank([app['t-dag']!, app['t-anna']!, app['t-cecilie']!]), 'BAD_USER_INPUT', 'applications.2');
@@ -156,9 +205,14 @@ describe('owners decide (5 Mar)', () => {
   });
 
   it('saveCompetencePlan: saves and replaces; refuses a repeated priority and a negative budget', async () => {
-    const plan = (budget: number, priorities: string) => `mutation { saveCompetencePlan(year: 2030, input: { budgetNok: ${budget}, priorities: [${priorities}] }) { year budgetNok priorities { subject { code } targetTeachers } } }`;
+    const plan = (budget: number, priorities: string) =>
+      `mutation { saveCompetencePlan(year: 2030, input: { budgetNok: ${budget}, priorities: [${priorities}] }) { year budgetNok priorities { subject { code } targetTeachers } } }`;
     const eng = '{ subject: "ENG", gradeBand: GRADES_5_10, targetTeachers: 12 }';
-    expect((await y.ok(BERGEN, plan(2_000_000, eng))).saveCompetencePlan).toEqual({ year: 2030, budgetNok: 2_000_000, priorities: [{ subject: { code: 'ENG' }, targetTeachers: 12 }] });
+    expect((await y.ok(BERGEN, plan(2_000_000, eng))).saveCompetencePlan).toEqual({
+      year: 2030,
+      budgetNok: 2_000_000,
+      priorities: [{ subject: { code: 'ENG' }, targetTeachers: 12 }],
+    });
     expect((await y.ok(BERGEN, plan(2_500_000, eng))).saveCompetencePlan.budgetNok).toBe(2_500_000);
     await y.refused(BERGEN, plan(1, `${eng}, ${eng}`), 'BAD_USER_INPUT', 'input.priorities.1');
     await y.refused(BERGEN, plan(-1, eng), 'BAD_USER_INPUT', 'input.budgetNok');
@@ -233,11 +287,15 @@ describe('the study year (20 Aug)', () => {
     await y.refused(UIB, complete(app['t-anna']!, 0), 'BAD_USER_INPUT', 'credits');
     // The offer's credits bound the credits: the study as admissions keeps it, with the catalogue down.
     await y.refused(UIB, complete(app['t-anna']!, 45), 'BAD_USER_INPUT', 'credits', 'catalogue');
-    expect((await okDown(['catalogue', 'plans'], UIB, complete(app['t-anna']!).replace('{ status creditsCompleted }', '{ creditsCompleted }'))).recordCompletion).toEqual({ creditsCompleted: 30 });
+    expect(
+      (await okDown(['catalogue', 'plans'], UIB, complete(app['t-anna']!).replace('{ status creditsCompleted }', '{ creditsCompleted }'))).recordCompletion,
+    ).toEqual({ creditsCompleted: 30 });
     expect(await status(app['t-anna']!)).toBe('COMPLETED');
     await y.refused(UIB, complete(app['t-anna']!), 'INVALID_STATE', 'application');
     await y.refused(teacher('t-anna'), `mutation { withdrawApplication(id: "${app['t-anna']}") { id } }`, 'INVALID_STATE', 'id');
-    expect((await y.ok(teacher('t-dag'), `mutation { withdrawApplication(id: "${app['t-dag']}") { status enrolment { withdrawnAt } } }`)).withdrawApplication).toEqual({
+    expect(
+      (await y.ok(teacher('t-dag'), `mutation { withdrawApplication(id: "${app['t-dag']}") { status enrolment { withdrawnAt } } }`)).withdrawApplication,
+    ).toEqual({
       status: 'WITHDRAWN',
       enrolment: { withdrawnAt: '2030-08-20T09:00:00.000Z' },
     });
@@ -248,7 +306,12 @@ describe('the study year (20 Aug)', () => {
     const give = (rest = '') => `mutation { giveFeedback(input: { study: "${S1}", rating: 4, union: "UDF"${rest} }) { rating } }`;
     await y.refused(teacher('t-bjorn'), give(), 'MISSING_DECISION', 'input.study', 'admissions');
     await y.refused(teacher('t-anna'), give().replace('rating: 4', 'rating: 6'), 'BAD_USER_INPUT', 'input.rating');
-    await y.refused(teacher('t-anna'), give(', topics: [{ topic: QUALITY, rating: 4 }, { topic: QUALITY, rating: 5 }]'), 'BAD_USER_INPUT', 'input.topics.1.topic');
+    await y.refused(
+      teacher('t-anna'),
+      give(', topics: [{ topic: QUALITY, rating: 4 }, { topic: QUALITY, rating: 5 }]'),
+      'BAD_USER_INPUT',
+      'input.topics.1.topic',
+    );
     await y.refused(teacher('t-anna'), give().replace('"UDF"', '"NOPE"'), 'BAD_USER_INPUT', 'input.union');
     // A study of no offer's shape is refused without asking admissions; a well-shaped one the teacher did not take part in
     // cannot be told from an unknown one without asking the catalogue, and is refused as not taken part in.
@@ -260,7 +323,10 @@ describe('the study year (20 Aug)', () => {
   });
 
   it('publishStatement: publishes in the union’s name; refuses a short title and a union the partnership does not have', async () => {
-    expect((await y.ok(UDF, 'mutation { publishStatement(input: { topic: OWN_TIME, title: "Egen tid", body: "25 % er for mye." }) { union { id } topic } }')).publishStatement).toEqual({
+    expect(
+      (await y.ok(UDF, 'mutation { publishStatement(input: { topic: OWN_TIME, title: "Egen tid", body: "25 % er for mye." }) { union { id } topic } }'))
+        .publishStatement,
+    ).toEqual({
       union: { id: 'UDF' },
       topic: 'OWN_TIME',
     });

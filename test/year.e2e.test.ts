@@ -17,7 +17,11 @@ const figures = async (who = UDIR) =>
 const status = async (id: string, who: Parameters<Year['as']>[0]) => (await as(who, `{ application(id: "${id}") { status } }`)).data?.application?.status;
 
 beforeAll(async () => {
-  y = await startYear(clock, [['t-anna', '4601'], ['t-bjorn', '4601'], ['t-cecilie', '0301']]);
+  y = await startYear(clock, [
+    ['t-anna', '4601'],
+    ['t-bjorn', '4601'],
+    ['t-cecilie', '0301'],
+  ]);
 }, 120_000);
 afterAll(async () => {
   await y?.close();
@@ -28,8 +32,13 @@ describe('one application year through the gateway', () => {
   const submit = (study = STUDY) => submitApplication(study);
 
   it('Udir opens the round and publishes a study; bad rounds are refused', async () => {
-    await refused(UDIR, `mutation { openRound(input: { year: 2030, opens: "2030-02-01", teacherDeadline: "2030-01-01", ownerDeadline: "2030-03-15",
-      allocationDeadline: "2030-04-30", admissionDeadline: "2030-05-31", confirmationDeadline: "2030-09-01" }) { year } }`, 'BAD_USER_INPUT', 'input.teacherDeadline');
+    await refused(
+      UDIR,
+      `mutation { openRound(input: { year: 2030, opens: "2030-02-01", teacherDeadline: "2030-01-01", ownerDeadline: "2030-03-15",
+      allocationDeadline: "2030-04-30", admissionDeadline: "2030-05-31", confirmationDeadline: "2030-09-01" }) { year } }`,
+      'BAD_USER_INPUT',
+      'input.teacherDeadline',
+    );
     expect(await ok(UDIR, ROUND)).toEqual({ openRound: { year: 2030, teacherDeadline: '2030-03-01' } });
     await refused(UDIR, ROUND, 'CONFLICT', 'input.year');
     await refused(BERGEN, ROUND, 'FORBIDDEN');
@@ -59,11 +68,25 @@ describe('one application year through the gateway', () => {
     await refused(teacher('t-anna'), submit(), 'DEADLINE_PASSED', 'input.study');
     await refused(BERGEN, decide(apps['t-cecilie']!, 'outcome: APPROVED'), 'FORBIDDEN', 'application');
     await refused(OSLO, decide(apps['t-cecilie']!, 'outcome: REJECTED'), 'BAD_USER_INPUT', 'reason');
-    expect((await ok(OSLO, decide(apps['t-cecilie']!, 'outcome: REJECTED, reason: COST'))).decideApplication).toEqual({ outcome: 'REJECTED', reason: 'COST', rank: null, fundingScheme: null });
-    expect((await ok(BERGEN, decide(apps['t-anna']!, 'outcome: APPROVED'))).decideApplication).toMatchObject({ outcome: 'APPROVED', rank: 1, fundingScheme: 'SUBSTITUTE' });
-    expect((await ok(BERGEN, decide(apps['t-bjorn']!, 'outcome: APPROVED, fundingScheme: SCHOLARSHIP'))).decideApplication).toMatchObject({ rank: 2, fundingScheme: 'SCHOLARSHIP' });
+    expect((await ok(OSLO, decide(apps['t-cecilie']!, 'outcome: REJECTED, reason: COST'))).decideApplication).toEqual({
+      outcome: 'REJECTED',
+      reason: 'COST',
+      rank: null,
+      fundingScheme: null,
+    });
+    expect((await ok(BERGEN, decide(apps['t-anna']!, 'outcome: APPROVED'))).decideApplication).toMatchObject({
+      outcome: 'APPROVED',
+      rank: 1,
+      fundingScheme: 'SUBSTITUTE',
+    });
+    expect((await ok(BERGEN, decide(apps['t-bjorn']!, 'outcome: APPROVED, fundingScheme: SCHOLARSHIP'))).decideApplication).toMatchObject({
+      rank: 2,
+      fundingScheme: 'SCHOLARSHIP',
+    });
     await refused(BERGEN, `mutation { rankApplications(year: 2030, applications: ["${apps['t-bjorn']}"]) { rank } }`, 'BAD_USER_INPUT', 'applications');
-    expect((await ok(BERGEN, `mutation { rankApplications(year: 2030, applications: ["${apps['t-bjorn']}", "${apps['t-anna']}"]) { rank } }`)).rankApplications).toEqual([{ rank: 1 }, { rank: 2 }]);
+    expect(
+      (await ok(BERGEN, `mutation { rankApplications(year: 2030, applications: ["${apps['t-bjorn']}", "${apps['t-anna']}"]) { rank } }`)).rankApplications,
+    ).toEqual([{ rank: 1 }, { rank: 2 }]);
     expect(await status(apps['t-anna']!, teacher('t-anna'))).toBe('OWNER_APPROVED');
     expect(await status(apps['t-cecilie']!, teacher('t-cecilie'))).toBe('OWNER_REJECTED');
     // The institution sees an application once its owner approved it, not before.
@@ -85,14 +108,17 @@ describe('one application year through the gateway', () => {
   });
 
   it('the institution admits within the schemes only with approval and funding, outside them while places are left', async () => {
-    const admit = (app: string, rest = '') => `mutation { decideAdmission(application: "${app}", outcome: ADMITTED${rest}) { status admission { outcome outsideSchemes } } }`;
+    const admit = (app: string, rest = '') =>
+      `mutation { decideAdmission(application: "${app}", outcome: ADMITTED${rest}) { status admission { outcome outsideSchemes } } }`;
     await refused(UIB, admit(apps['t-anna']!), 'NOT_OPEN_YET', 'application');
     clock.set('2030-05-10T09:00:00Z');
     await refused(UIB, admit(apps['t-bjorn']!), 'MISSING_DECISION', 'application');
     // Udir's catalogue is down: admissions' own copy of the owner's approval and Udir's funding decides, so the admission stands.
     await y.h.stopSubgraph('catalogue');
     try {
-      expect((await ok(UIB, admit(apps['t-anna']!).replace('{ status admission', '{ admission'))).decideAdmission).toEqual({ admission: { outcome: 'ADMITTED', outsideSchemes: false } });
+      expect((await ok(UIB, admit(apps['t-anna']!).replace('{ status admission', '{ admission'))).decideAdmission).toEqual({
+        admission: { outcome: 'ADMITTED', outsideSchemes: false },
+      });
     } finally {
       await y.h.restartSubgraph('catalogue');
       await y.h.settle();
@@ -128,7 +154,8 @@ describe('one application year through the gateway', () => {
   });
 
   it('only participants give feedback, once; unions publish statements in their own name', async () => {
-    const give = (t: string) => `mutation { giveFeedback(input: { study: "${STUDY}", rating: 5, topics: [{ topic: QUALITY, rating: 4 }], union: "UDF" }) { rating year } }`;
+    const give = (_teacher: string) =>
+      `mutation { giveFeedback(input: { study: "${STUDY}", rating: 5, topics: [{ topic: QUALITY, rating: 4 }], union: "UDF" }) { rating year } }`;
     expect((await ok(teacher('t-anna'), give('t-anna'))).giveFeedback).toEqual({ rating: 5, year: 2030 });
     await refused(teacher('t-anna'), give('t-anna'), 'CONFLICT', 'input.study');
     await refused(teacher('t-cecilie'), give('t-cecilie'), 'MISSING_DECISION', 'input.study');
@@ -153,7 +180,8 @@ describe('one application year through the gateway', () => {
 
   it('erases a teacher on request: no trace of the id in any database, every figure as it was', async () => {
     const before = await figures();
-    for (const m of ['eraseTeacherApplications', 'eraseTeacherRecord', 'eraseTeacherAllocations', 'eraseTeacherFeedback']) await ok(UDIR, `mutation { ${m}(teacher: "t-anna") { records } }`);
+    for (const m of ['eraseTeacherApplications', 'eraseTeacherRecord', 'eraseTeacherAllocations', 'eraseTeacherFeedback'])
+      await ok(UDIR, `mutation { ${m}(teacher: "t-anna") { records } }`);
     expect(await y.snapshot()).not.toContain('t-anna');
     expect(await figures()).toEqual(before);
   });

@@ -43,7 +43,12 @@ export function listDeployables(root = ROOT): Deployable[] {
   return [
     // The insights page (gateway/src/insights.ts) serves its files and the operation it sends; Chart.js comes from node_modules.
     // The local explorer (gateway/src/explorer.ts, development only) its page; GraphiQL and React come from node_modules.
-    { name: 'gateway', entry: 'gateway/src/main.ts', workspace: 'gateway', files: ['schema/supergraph.graphql', 'gateway/insights', 'gateway/explorer', 'operations/insights-funnel.graphql'] },
+    {
+      name: 'gateway',
+      entry: 'gateway/src/main.ts',
+      workspace: 'gateway',
+      files: ['schema/supergraph.graphql', 'gateway/insights', 'gateway/explorer', 'operations/insights-funnel.graphql'],
+    },
     ...subgraphs,
     // The seed needs only the MongoDB driver, which the kit's dependencies carry.
     { name: 'seed', entry: 'demo/seed.ts', workspace: 'subgraphs/kit', files: ['demo/data'] },
@@ -71,7 +76,11 @@ export interface Bundle {
 }
 
 /** `@scope/name/sub/path` → `@scope/name`, `name/sub` → `name`. */
-const packageOf = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string): string =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Keeps every bare import external except our own workspace packages, which are bundled (the bench bundles by the same rule). */
 export const externalThirdParty: Plugin = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collatedEqual, compareStrings, parseCollation } from './collation.js';
-import { MongoServerError } from './errors.js';
+import { type MongoServerError } from './errors.js';
 
 describe('parseCollation', () => {
   it("takes MongoDB's locales in the form Intl.Collator wants, and none for 'simple'", () => {

@@ -1,6 +1,6 @@
 import { isEqual } from 'mingo/util';
 import { MongoServerError, badValue } from './errors.js';
-import { type Doc, toView } from './values.js';
+import { type Doc, asText, toView } from './values.js';
 
 /**
  * A collation as the store runs it: the fields MongoDB accepts, with `locale` in the BCP 47 form
@@ -18,24 +18,142 @@ export interface Collation {
 
 // The locales MongoDB 7.0's ICU build accepts (its documentation's list), with their collation variants.
 const LOCALES: Record<string, readonly string[]> = {
-  af: [], am: [], ar: ['compat'], as: [], az: ['search'], be: [], bg: [], bn: ['traditional'], bo: [], bs: ['search'], bs_Cyrl: [],
-  ca: ['search'], chr: [], cs: ['search'], cy: [], da: ['search'], de: ['phonebook', 'search'], de_AT: ['phonebook'], dsb: [], dz: [],
-  ee: [], el: [], en: [], en_US: [], en_US_POSIX: [], eo: [], es: ['search', 'traditional'], et: [], fa: [], fa_AF: [],
-  fi: ['search', 'traditional'], fil: [], fo: ['search'], fr: [], fr_CA: [], ga: [], gl: ['search'], gu: [], ha: [], haw: [],
-  he: ['search'], hi: [], hr: ['search'], hsb: [], hu: [], hy: [], id: [], ig: [], is: ['search'], it: [], ja: ['unihan'], ka: [],
-  kk: [], kl: ['search'], km: [], kn: ['traditional'], ko: ['search', 'searchjl', 'unihan'], kok: [], ky: [], lb: [], lkt: [],
-  ln: ['phonetic'], lo: [], lt: [], lv: [], mk: [], ml: [], mn: [], mr: [], ms: [], mt: [], my: [], nb: ['search'], ne: [],
-  nl: [], nn: ['search'], om: [], or: [], pa: [], pl: [], ps: [], pt: [], ro: [], ru: [], se: ['search'], si: ['dictionary'],
-  sk: ['search'], sl: [], smn: ['search'], sq: [], sr: [], sr_Latn: ['search'], sv: ['search'], sw: [], ta: [], te: [], th: [],
-  to: [], tr: ['search'], ug: ['search'], uk: [], ur: [], vi: ['traditional'], wae: [], yi: ['search'], yo: [], zh: ['big5han', 'gb2312han', 'unihan', 'zhuyin'],
-  zh_Hant: [], zu: [],
+  af: [],
+  am: [],
+  ar: ['compat'],
+  as: [],
+  az: ['search'],
+  be: [],
+  bg: [],
+  bn: ['traditional'],
+  bo: [],
+  bs: ['search'],
+  bs_Cyrl: [],
+  ca: ['search'],
+  chr: [],
+  cs: ['search'],
+  cy: [],
+  da: ['search'],
+  de: ['phonebook', 'search'],
+  de_AT: ['phonebook'],
+  dsb: [],
+  dz: [],
+  ee: [],
+  el: [],
+  en: [],
+  en_US: [],
+  en_US_POSIX: [],
+  eo: [],
+  es: ['search', 'traditional'],
+  et: [],
+  fa: [],
+  fa_AF: [],
+  fi: ['search', 'traditional'],
+  fil: [],
+  fo: ['search'],
+  fr: [],
+  fr_CA: [],
+  ga: [],
+  gl: ['search'],
+  gu: [],
+  ha: [],
+  haw: [],
+  he: ['search'],
+  hi: [],
+  hr: ['search'],
+  hsb: [],
+  hu: [],
+  hy: [],
+  id: [],
+  ig: [],
+  is: ['search'],
+  it: [],
+  ja: ['unihan'],
+  ka: [],
+  kk: [],
+  kl: ['search'],
+  km: [],
+  kn: ['traditional'],
+  ko: ['search', 'searchjl', 'unihan'],
+  kok: [],
+  ky: [],
+  lb: [],
+  lkt: [],
+  ln: ['phonetic'],
+  lo: [],
+  lt: [],
+  lv: [],
+  mk: [],
+  ml: [],
+  mn: [],
+  mr: [],
+  ms: [],
+  mt: [],
+  my: [],
+  nb: ['search'],
+  ne: [],
+  nl: [],
+  nn: ['search'],
+  om: [],
+  or: [],
+  pa: [],
+  pl: [],
+  ps: [],
+  pt: [],
+  ro: [],
+  ru: [],
+  se: ['search'],
+  si: ['dictionary'],
+  sk: ['search'],
+  sl: [],
+  smn: ['search'],
+  sq: [],
+  sr: [],
+  sr_Latn: ['search'],
+  sv: ['search'],
+  sw: [],
+  ta: [],
+  te: [],
+  th: [],
+  to: [],
+  tr: ['search'],
+  ug: ['search'],
+  uk: [],
+  ur: [],
+  vi: ['traditional'],
+  wae: [],
+  yi: ['search'],
+  yo: [],
+  zh: ['big5han', 'gb2312han', 'unihan', 'zhuyin'],
+  zh_Hant: [],
+  zu: [],
 };
 // ICU's names of collation variants against the BCP 47 keys `Intl.Collator` takes.
 const VARIANT_KEYS: Record<string, string> = {
-  big5han: 'big5han', compat: 'compat', dictionary: 'dict', gb2312han: 'gb2312', phonebook: 'phonebk', phonetic: 'phonetic',
-  search: 'search', searchjl: 'searchjl', traditional: 'trad', unihan: 'unihan', zhuyin: 'zhuyin',
+  big5han: 'big5han',
+  compat: 'compat',
+  dictionary: 'dict',
+  gb2312han: 'gb2312',
+  phonebook: 'phonebk',
+  phonetic: 'phonetic',
+  search: 'search',
+  searchjl: 'searchjl',
+  traditional: 'trad',
+  unihan: 'unihan',
+  zhuyin: 'zhuyin',
 };
-const FIELDS = new Set(['locale', 'strength', 'caseLevel', 'caseFirst', 'numericOrdering', 'alternate', 'maxVariable', 'backwards', 'normalization', 'version']);
+const FIELDS = new Set([
+  'locale',
+  'strength',
+  'caseLevel',
+  'caseFirst',
+  'numericOrdering',
+  'alternate',
+  'maxVariable',
+  'backwards',
+  'normalization',
+  'version',
+]);
 
 /** The collation spec as MongoDB prints it in a message: `{ locale: "xx", strength: 2 }`. */
 function shown(spec: Doc): string {
@@ -89,11 +207,15 @@ export function parseCollation(raw: unknown): Collation | undefined {
   const { strength, caseLevel, caseFirst, numericOrdering, alternate, maxVariable, backwards } = spec;
   if (strength !== undefined) {
     if (typeof strength !== 'number' || !Number.isInteger(strength) || strength < 1 || strength > 5) {
-      throw failed(`Field 'strength' must be an integer 1 through 5. Got: ${String(strength)}`);
+      throw failed(`Field 'strength' must be an integer 1 through 5. Got: ${asText(strength)}`);
     }
     out.strength = strength;
   }
-  for (const [name, value] of [['caseLevel', caseLevel], ['numericOrdering', numericOrdering], ['backwards', backwards]] as const) {
+  for (const [name, value] of [
+    ['caseLevel', caseLevel],
+    ['numericOrdering', numericOrdering],
+    ['backwards', backwards],
+  ] as const) {
     if (value !== undefined && typeof value !== 'boolean') {
       throw new MongoServerError('TypeMismatch', `"${name}" had the wrong type. Expected bool, found ${typeof value}`);
     }
@@ -102,7 +224,7 @@ export function parseCollation(raw: unknown): Collation | undefined {
   if (numericOrdering !== undefined) out.numericOrdering = numericOrdering as boolean;
   if (caseFirst !== undefined) {
     if (caseFirst !== 'upper' && caseFirst !== 'lower' && caseFirst !== 'off') {
-      throw failed(`Field 'caseFirst' must be 'upper', 'lower', or 'off'. Got: ${String(caseFirst)}`);
+      throw failed(`Field 'caseFirst' must be 'upper', 'lower', or 'off'. Got: ${asText(caseFirst)}`);
     }
     if (caseFirst !== 'off' && caseLevel !== true && (out.strength ?? 3) < 3) {
       throw badValue(`'caseFirst' is invalid unless 'caseLevel' is on or 'strength' is greater than 2 in: ${shown(spec)}`);
@@ -111,12 +233,12 @@ export function parseCollation(raw: unknown): Collation | undefined {
   }
   if (alternate !== undefined) {
     if (alternate !== 'non-ignorable' && alternate !== 'shifted') {
-      throw failed(`Field 'alternate' must be 'non-ignorable' or 'shifted'. Got: ${String(alternate)}`);
+      throw failed(`Field 'alternate' must be 'non-ignorable' or 'shifted'. Got: ${asText(alternate)}`);
     }
     out.alternate = alternate;
   }
   if (maxVariable !== undefined && maxVariable !== 'punct' && maxVariable !== 'space') {
-    throw failed(`Field 'maxVariable' must be 'punct' or 'space'. Got: ${String(maxVariable)}`);
+    throw failed(`Field 'maxVariable' must be 'punct' or 'space'. Got: ${asText(maxVariable)}`);
   }
   if (backwards === true && out.strength === 1) throw badValue(`'backwards' is invalid with 'strength' of 1 in: ${shown(spec)}`);
   return out;

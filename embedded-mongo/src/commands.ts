@@ -24,7 +24,7 @@ import {
 } from './query.js';
 import { checkInsertId } from './storage.js';
 import { checkValidationOptions, validatorFor } from './validation.js';
-import { type Doc, keyOf, toNumber, toView, valuesAt } from './values.js';
+import { type Doc, asText, keyOf, toNumber, toView, valuesAt } from './values.js';
 
 /** The wire version we claim: MongoDB 7.0. The driver needs at least 9 (4.4). */
 export const MAX_WIRE_VERSION = 21;
@@ -67,8 +67,20 @@ export const ORPHANED_TRANSACTION_MS = 2_000;
 
 // What MongoDB 7.0 runs inside a transaction; anything else is OperationNotSupportedInTransaction.
 const IN_TRANSACTION = new Set([
-  'find', 'getMore', 'killCursors', 'insert', 'update', 'delete', 'findAndModify', 'findandmodify',
-  'aggregate', 'distinct', 'create', 'createIndexes', 'commitTransaction', 'abortTransaction',
+  'find',
+  'getMore',
+  'killCursors',
+  'insert',
+  'update',
+  'delete',
+  'findAndModify',
+  'findandmodify',
+  'aggregate',
+  'distinct',
+  'create',
+  'createIndexes',
+  'commitTransaction',
+  'abortTransaction',
 ]);
 const WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
 // What MongoDB 5.0+ reads with readConcern snapshot outside a transaction.
@@ -172,8 +184,14 @@ export class CommandRunner {
         // The driver reads the time from the reply's top level (distinct's place), MongoDB puts it on the cursor too.
         if (reply.cursor) (reply.cursor as Doc).atClusterTime = snapshot.atClusterTime;
         reply.atClusterTime = snapshot.atClusterTime;
-      } else if (session && !inTxn && txnNumber !== undefined && this.#failPoints && WRITES.has(name)
-        && (this.#failPoints.primaryWriteArmed || session.done?.txnNumber === txnNumber)) {
+      } else if (
+        session &&
+        !inTxn &&
+        txnNumber !== undefined &&
+        this.#failPoints &&
+        WRITES.has(name) &&
+        (this.#failPoints.primaryWriteArmed || session.done?.txnNumber === txnNumber)
+      ) {
         reply = this.#statementwise(name, cmd, db, ctx, session, txnNumber, this.#failPoints);
       } else {
         reply = txn
@@ -210,19 +228,24 @@ export class CommandRunner {
     if (rc === undefined || rc === null) return undefined;
     const level = rc.level;
     if (inTxn && level !== undefined && level !== 'local' && level !== 'majority' && level !== 'snapshot') {
-      throw new MongoServerError('InvalidOptions', `The readConcern level must be either 'local', 'majority' or 'snapshot' in a transaction, not '${String(level)}'`);
+      throw new MongoServerError(
+        'InvalidOptions',
+        `The readConcern level must be either 'local', 'majority' or 'snapshot' in a transaction, not '${asText(level)}'`,
+      );
     }
     const after = rc.afterClusterTime;
     if (after !== undefined) {
       if (!(after instanceof Timestamp)) throw new MongoServerError('TypeMismatch', "readConcern 'afterClusterTime' must be a Timestamp");
-      if (rc.atClusterTime !== undefined) throw new MongoServerError('InvalidOptions', 'Specifying a timestamp for readConcern snapshot in a causally consistent session is not allowed');
+      if (rc.atClusterTime !== undefined)
+        throw new MongoServerError('InvalidOptions', 'Specifying a timestamp for readConcern snapshot in a causally consistent session is not allowed');
       this.#engine.advanceClusterTime(after);
     }
     if (inTxn || level !== 'snapshot') {
       if (rc.atClusterTime !== undefined && !inTxn) throw new MongoServerError('InvalidOptions', 'readConcern atClusterTime is only valid with level snapshot');
       return undefined;
     }
-    if (!SNAPSHOT_READS.has(name)) throw new MongoServerError('InvalidOptions', `readConcern level snapshot is not supported for command ${name} outside transactions`);
+    if (!SNAPSHOT_READS.has(name))
+      throw new MongoServerError('InvalidOptions', `readConcern level snapshot is not supported for command ${name} outside transactions`);
     const at = rc.atClusterTime;
     if (at !== undefined && !(at instanceof Timestamp)) throw new MongoServerError('TypeMismatch', "readConcern 'atClusterTime' must be a Timestamp");
     return this.#engine.snapshotAt(at);
@@ -489,7 +512,8 @@ export class CommandRunner {
     for (const [key, value] of Object.entries(cmd)) {
       if (key === 'create' || ANY_COMMAND_FIELDS.has(key) || value === undefined) continue;
       const refused = CREATE_REFUSED[key];
-      if (refused && !(key === 'capped' && value === false)) throw new MongoServerError('CommandNotSupported', `${refused} not supported by the embedded store`);
+      if (refused && !(key === 'capped' && value === false))
+        throw new MongoServerError('CommandNotSupported', `${refused} not supported by the embedded store`);
       if (!CREATE_OPTIONS.has(key)) throw new MongoServerError('Location40415', `BSON field 'create.${key}' is an unknown field.`);
       options[key] = value;
     }
@@ -905,10 +929,16 @@ export class CommandRunner {
   /** MongoDB 7.0 builds an index in a transaction only on a collection that transaction created, while it is empty. */
   #checkIndexInTransaction(coll: Collection, txn: Transaction): void {
     if (!this.#engine.isUncommitted(coll)) {
-      throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot create new indexes on existing collection ${coll.ns} in a multi-document transaction.`);
+      throw new MongoServerError(
+        'OperationNotSupportedInTransaction',
+        `Cannot create new indexes on existing collection ${coll.ns} in a multi-document transaction.`,
+      );
     }
     if ([...(txn.writes.get(coll)?.values() ?? [])].some((rec) => rec !== null)) {
-      throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot create new indexes on non-empty collection ${coll.ns} in a multi-document transaction.`);
+      throw new MongoServerError(
+        'OperationNotSupportedInTransaction',
+        `Cannot create new indexes on non-empty collection ${coll.ns} in a multi-document transaction.`,
+      );
     }
   }
 
@@ -958,16 +988,12 @@ export class CommandRunner {
   #endTransaction(session: Session | undefined, txnNumber: number | undefined, how: 'commit' | 'abort'): Doc {
     const txn = session?.txn;
     if (!txn || txnNumber === undefined || txn.txnNumber !== txnNumber) {
-      throw new MongoServerError('NoSuchTransaction', `Transaction with { txnNumber: ${txnNumber} } not found`, {}, [
-        'TransientTransactionError',
-      ]);
+      throw new MongoServerError('NoSuchTransaction', `Transaction with { txnNumber: ${txnNumber} } not found`, {}, ['TransientTransactionError']);
     }
     if (how === 'commit') {
       if (txn.state === 'committed') return { ok: 1 };
       if (txn.state === 'aborted') {
-        throw new MongoServerError('NoSuchTransaction', `Transaction with { txnNumber: ${txnNumber} } has been aborted.`, {}, [
-          'TransientTransactionError',
-        ]);
+        throw new MongoServerError('NoSuchTransaction', `Transaction with { txnNumber: ${txnNumber} } has been aborted.`, {}, ['TransientTransactionError']);
       }
       this.#engine.commit(txn);
       return { ok: 1 };
@@ -997,7 +1023,8 @@ function checkTransactionStatement(name: string, db: string, cmd: Doc): void {
   if (WRITES.has(name) && typeof coll === 'string' && coll.startsWith('system.')) {
     throw new MongoServerError('Location50791', `Cannot write to system collection ${db}.${coll} within a transaction.`);
   }
-  if (name === 'create' && cmd.viewOn !== undefined) throw new MongoServerError('OperationNotSupportedInTransaction', 'Cannot create a view in a multi-document transaction.');
+  if (name === 'create' && cmd.viewOn !== undefined)
+    throw new MongoServerError('OperationNotSupportedInTransaction', 'Cannot create a view in a multi-document transaction.');
   if (name === 'create' && typeof coll === 'string' && coll.startsWith('system.')) {
     throw new MongoServerError('OperationNotSupportedInTransaction', `Cannot create system collection ${db}.${coll} within a transaction.`);
   }
@@ -1015,7 +1042,7 @@ function checkOutputCommand(output: OutputStage, cmd: Doc): void {
   if (level === 'linearizable' || level === 'snapshot') {
     throw new MongoServerError('InvalidOptions', `${output.stage} cannot be used with a '${level}' read concern level`);
   }
-  throw badValue(`Enumeration value '${String(level)}' for field 'readConcern.level' is not a valid value.`);
+  throw badValue(`Enumeration value '${asText(level)}' for field 'readConcern.level' is not a valid value.`);
 }
 
 /** The document an upsert starts from: the filter's equalities for an operator update, only its `_id` for a replacement. */
@@ -1044,13 +1071,42 @@ function typesOf(v: unknown): string {
 
 /** Fields any command may carry besides its own (sessions, transactions, read and write concerns, the stable API). */
 const ANY_COMMAND_FIELDS = new Set([
-  '$db', 'lsid', 'txnNumber', 'autocommit', 'startTransaction', '$clusterTime', '$readPreference', 'readConcern', 'writeConcern',
-  'comment', 'maxTimeMS', 'apiVersion', 'apiStrict', 'apiDeprecationErrors', '$audit', '$client', 'mayBypassWriteBlocking',
+  '$db',
+  'lsid',
+  'txnNumber',
+  'autocommit',
+  'startTransaction',
+  '$clusterTime',
+  '$readPreference',
+  'readConcern',
+  'writeConcern',
+  'comment',
+  'maxTimeMS',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+  '$audit',
+  '$client',
+  'mayBypassWriteBlocking',
 ]);
 /** The options of `create` the store keeps (the storage ones have no effect here). */
 const CREATE_OPTIONS = new Set([
-  'validator', 'validationLevel', 'validationAction', 'viewOn', 'pipeline', 'collation', 'idIndex', 'storageEngine',
-  'indexOptionDefaults', 'changeStreamPreAndPostImages', 'autoIndexId', 'temp', 'flags', 'size', 'max', 'capped',
+  'validator',
+  'validationLevel',
+  'validationAction',
+  'viewOn',
+  'pipeline',
+  'collation',
+  'idIndex',
+  'storageEngine',
+  'indexOptionDefaults',
+  'changeStreamPreAndPostImages',
+  'autoIndexId',
+  'temp',
+  'flags',
+  'size',
+  'max',
+  'capped',
 ]);
 /** Options of `create` MongoDB 7.0 has and the store refuses rather than ignore. */
 const CREATE_REFUSED: Record<string, string> = {
@@ -1105,9 +1161,10 @@ function refuseUnknownFields(statements: Doc[], known: Set<string>, path: string
 
 /** An update statement's constants `c`: literal values, named as `let` variables are. */
 function constants(c: unknown): Doc {
-  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new MongoServerError('TypeMismatch', "BSON field 'update.updates.c' is the wrong type, expected type 'object'");
+  if (c === null || typeof c !== 'object' || Array.isArray(c))
+    throw new MongoServerError('TypeMismatch', "BSON field 'update.updates.c' is the wrong type, expected type 'object'");
   const literal: Doc = {};
-  for (const [k, v] of Object.entries(c)) literal[k] = { $literal: v };
+  for (const [k, v] of Object.entries(c as Doc)) literal[k] = { $literal: v };
   return evaluateLet(literal) ?? {};
 }
 

@@ -27,5 +27,5 @@ export function setBatchBytes(batch: Doc[], bytes: readonly Uint8Array[]): void 
 
 /** The encoded documents of a batch, when they were registered. */
 export function batchBytes(batch: unknown): readonly Uint8Array[] | undefined {
-  return Array.isArray(batch) ? batches.get(batch) : undefined;
+  return Array.isArray(batch) ? batches.get(batch as Doc[]) : undefined;
 }

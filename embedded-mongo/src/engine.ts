@@ -75,7 +75,9 @@ export class Transaction {
 }
 
 /** A WriteConflict the driver retries the transaction after. */
-function writeConflict(message = 'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.'): MongoServerError {
+function writeConflict(
+  message = 'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.',
+): MongoServerError {
   return new MongoServerError('WriteConflict', message, {}, ['TransientTransactionError']);
 }
 
@@ -267,7 +269,7 @@ export class Engine {
         return;
       case 'create': {
         let db = this.dbs.get(op.db);
-        if (!db) this.dbs.set(op.db, (db = new Map()));
+        if (!db) this.dbs.set(op.db, (db = new Map<string, Collection>()));
         if (!db.has(op.c)) db.set(op.c, new Collection(op.db, op.c, op.o));
         return;
       }
@@ -449,11 +451,10 @@ export class Engine {
         const shown = Object.entries(keyValue)
           .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
           .join(', ');
-        throw new MongoServerError(
-          'DuplicateKey',
-          `E11000 duplicate key error collection: ${coll.ns} index: ${index.name} dup key: { ${shown} }`,
-          { keyPattern: index.spec.key, keyValue: readKeyValue(other.doc, index.fields) },
-        );
+        throw new MongoServerError('DuplicateKey', `E11000 duplicate key error collection: ${coll.ns} index: ${index.name} dup key: { ${shown} }`, {
+          keyPattern: index.spec.key,
+          keyValue: readKeyValue(other.doc, index.fields),
+        });
       }
     }
   }
@@ -476,7 +477,7 @@ export class Engine {
     const holder = coll.locks.get(id);
     if (holder && holder !== txn && holder.state === 'active') throw writeConflict();
     let bases = txn.bases.get(coll);
-    if (!bases) txn.bases.set(coll, (bases = new Map()));
+    if (!bases) txn.bases.set(coll, (bases = new Map<string, StoredRecord | undefined>()));
     if (!bases.has(id)) {
       const current = coll.records.get(id);
       const seen = coll.history.size > 0 ? asOf(coll, id, txn.snapshot, current) : current;
@@ -487,7 +488,7 @@ export class Engine {
     if (view && coll.history.size > 0) this.#checkUniqueNow(coll, txn, id, view);
     coll.locks.set(id, txn);
     let writes = txn.writes.get(coll);
-    if (!writes) txn.writes.set(coll, (writes = new Map()));
+    if (!writes) txn.writes.set(coll, (writes = new Map<string, StoredRecord | null>()));
     const previous = this.effective(coll, txn, id);
     writes.set(id, doc ? { id, doc, view: view!, seq: previous?.seq ?? ++this.#seq, version: 0 } : null);
   }

@@ -228,5 +228,8 @@ function parseMode(mode: unknown): Mode {
     if (m.skip !== undefined) return { kind: 'skip', left: toNumber(m.skip) };
     if (m.activationProbability !== undefined) return { kind: 'random', p: toNumber(m.activationProbability) };
   }
-  throw new MongoServerError('BadValue', `invalid fail point mode ${JSON.stringify(mode)}: 'alwaysOn', 'off', { times: n }, { skip: n } or { activationProbability: p }`);
+  throw new MongoServerError(
+    'BadValue',
+    `invalid fail point mode ${JSON.stringify(mode)}: 'alwaysOn', 'off', { times: n }, { skip: n } or { activationProbability: p }`,
+  );
 }

@@ -83,7 +83,7 @@ function group(stages: Doc[], input: Doc[]): Doc[] | undefined {
   }
   return [...groups.values()].map((g) => {
     const out: Doc = { _id: g._id };
-    accumulators.forEach(([name, , kind], k) => (out[name] = kind === 'sum' ? g.sums[k]! : g.counts[k]! ? g.sums[k]! / g.counts[k]! : null));
+    accumulators.forEach(([name, , kind], k) => (out[name] = kind === 'sum' ? g.sums[k]! : g.counts[k]! ? g.sums[k]! / g.counts[k] : null));
     return out;
   });
 }
@@ -173,17 +173,27 @@ function numberReader(arg: unknown): ((doc: Doc) => number | undefined) | undefi
   const cond = (arg as Doc | undefined)?.$cond;
   if (Array.isArray(cond) && cond.length === 3 && typeof cond[1] === 'number' && typeof cond[2] === 'number') {
     const eq = (cond[0] as Doc | undefined)?.$eq;
-    if (Array.isArray(eq) && eq.length === 2 && typeof eq[0] === 'string' && eq[0].startsWith('$') && (typeof eq[1] !== 'object' || eq[1] === null) && !(typeof eq[1] === 'string' && eq[1].startsWith('$'))) {
+    if (
+      Array.isArray(eq) &&
+      eq.length === 2 &&
+      typeof eq[0] === 'string' &&
+      eq[0].startsWith('$') &&
+      (typeof eq[1] !== 'object' || eq[1] === null) &&
+      !(typeof eq[1] === 'string' && eq[1].startsWith('$'))
+    ) {
       const read = pathReader(eq[0].slice(1));
-      const [value, yes, no] = [eq[1], cond[1] as number, cond[2] as number];
+      const value: unknown = eq[1];
+      const yes = cond[1];
+      const no = cond[2];
       return (doc) => ((read(doc) ?? null) === value ? yes : no);
     }
     // `$eq: [{ $type: path }, name]` for the type names a view tells apart (numbers lose theirs).
-    const [of, name] = Array.isArray(eq) && eq.length === 2 ? eq : [];
+    const pair: unknown[] = Array.isArray(eq) && eq.length === 2 ? eq : [];
+    const [of, name] = pair;
     const type = (of as Doc | undefined)?.$type;
     if (typeof type === 'string' && type.startsWith('$') && typeof name === 'string' && VIEW_TYPES.has(name)) {
       const read = pathReader(type.slice(1));
-      const [yes, no] = [cond[1] as number, cond[2] as number];
+      const [yes, no] = [cond[1], cond[2]];
       return (doc) => (viewType(read(doc)) === name ? yes : no);
     }
   }

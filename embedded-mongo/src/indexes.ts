@@ -41,9 +41,7 @@ export class Index {
     this.fields = Object.keys(spec.key);
     this.#plain = this.fields.every((f) => !f.includes('.') && !(f in Object.prototype));
     this.primary = primary;
-    this.#partial = spec.partialFilterExpression
-      ? new Query(toView(spec.partialFilterExpression) as Doc)
-      : undefined;
+    this.#partial = spec.partialFilterExpression ? new Query(toView(spec.partialFilterExpression) as Doc) : undefined;
   }
 
   get name(): string {

@@ -121,7 +121,7 @@ const OP_KIND = /^[A-Za-z]{1,32}$/;
  * the CRC covers), so a damaged byte anywhere in a record is caught.
  */
 function frame(op: Op): Buffer {
-  const body = serialize(op as never, { ignoreUndefined: true });
+  const body = serialize(op, { ignoreUndefined: true });
   const out = Buffer.alloc(RECORD_HEADER + body.length);
   out.writeUInt32LE(body.length, 0);
   out.writeUInt32LE(crc32(body), 4);
@@ -193,7 +193,7 @@ function survey(dir: string, buf: Buffer): Survey {
 }
 
 function replaySegment(buf: Buffer, segment: Segment, engine: Engine, file: string): void {
-  for (let offset = segment.start; offset < segment.end; ) {
+  for (let offset = segment.start; offset < segment.end;) {
     const end = offset + RECORD_HEADER + buf.readUInt32LE(offset);
     const op = deserialize(buf.subarray(offset + RECORD_HEADER, end), { promoteValues: false }) as Op;
     try {
@@ -441,7 +441,7 @@ function compact(engine: Engine, dir: string, path: string, files: JournalFiles,
     let size = 0;
     const write = (): void => {
       const buf = Buffer.concat(chunk);
-      for (let at = 0; at < buf.length; ) at += files.writeSync(fd, buf, at, buf.length - at);
+      for (let at = 0; at < buf.length;) at += files.writeSync(fd, buf, at, buf.length - at);
       crc = crc32(buf, crc);
       written += buf.length;
       chunk.length = 0;

@@ -25,9 +25,7 @@ export class StoreLockedError extends Error {
   readonly holder: LockHolder | undefined;
 
   constructor(lockFile: string, holder: LockHolder | undefined, dir: string) {
-    const who = holder
-      ? `pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}`
-      : 'a store that is writing its lock file just now';
+    const who = holder ? `pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}` : 'a store that is writing its lock file just now';
     const elsewhere = holder && holder.host !== hostname() ? `; if no store runs on ${holder.host} any more, remove ${lockFile}` : '';
     super(`the data directory ${dir} is in use by another store (${who}; lock file ${lockFile}): stop that store or use another directory${elsewhere}`);
     this.name = 'StoreLockedError';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type FsyncMode, JournalError } from './journal.js';
+import { JournalError } from './journal.js';
 import { StoreLockedError } from './lock.js';
 import { startEmbeddedMongo } from './server.js';
 
@@ -29,7 +29,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535 || (values.fsync !== 'al
 
 const store = await startEmbeddedMongo({
   port,
-  fsync: values.fsync as FsyncMode,
+  fsync: values.fsync,
   ...(values.dir ? { dir: values.dir } : {}),
   ...(values.salvage ? { salvage: true } : {}),
   ...(values['enable-test-commands'] ? { enableTestCommands: true } : {}),

@@ -4,7 +4,7 @@ import { type ErrorCodeName, MongoServerError, badValue } from './errors.js';
 import { applyUpdate, evaluateOn, match } from './query.js';
 import { checkInsertId, checkUpdatedId } from './storage.js';
 import { validatorFor } from './validation.js';
-import { type Doc, keyOf, toView } from './values.js';
+import { type Doc, asText, keyOf, toView } from './values.js';
 
 // The aggregation stages that write their results, `$out` and `$merge`, as MongoDB 7.0 runs them
 // on a replica set: the pipeline's results are computed first, then written here.
@@ -27,8 +27,17 @@ const WHEN_MATCHED = new Set(['replace', 'keepExisting', 'merge', 'fail']);
 const WHEN_NOT_MATCHED = new Set(['insert', 'discard', 'fail']);
 // The pairs MongoDB 7.0 runs; the others are 51181.
 const SUPPORTED_MODES = new Set([
-  'replace/insert', 'replace/fail', 'replace/discard', 'merge/insert', 'merge/fail', 'merge/discard',
-  'keepExisting/insert', 'fail/insert', 'pipeline/insert', 'pipeline/fail', 'pipeline/discard',
+  'replace/insert',
+  'replace/fail',
+  'replace/discard',
+  'merge/insert',
+  'merge/fail',
+  'merge/discard',
+  'keepExisting/insert',
+  'fail/insert',
+  'pipeline/insert',
+  'pipeline/fail',
+  'pipeline/discard',
 ]);
 const INTERNAL_DBS = new Set(['admin', 'config', 'local']);
 /** A journal record stays well under BSON's 16 MB: a large `$out` is written as several. */
@@ -100,17 +109,17 @@ function parseMerge(spec: unknown, db: string): OutputStage {
   }
   const whenMatched = spec.whenMatched ?? 'merge';
   if (!Array.isArray(whenMatched) && !WHEN_MATCHED.has(whenMatched as string)) {
-    throw badValue(`Enumeration value '${String(whenMatched)}' for field '$merge.whenMatched' is not a valid value.`);
+    throw badValue(`Enumeration value '${asText(whenMatched)}' for field '$merge.whenMatched' is not a valid value.`);
   }
   const whenNotMatched = spec.whenNotMatched ?? 'insert';
   if (!WHEN_NOT_MATCHED.has(whenNotMatched as string)) {
-    throw badValue(`Enumeration value '${String(whenNotMatched)}' for field '$merge.whenNotMatched' is not a valid value.`);
+    throw badValue(`Enumeration value '${asText(whenNotMatched)}' for field '$merge.whenNotMatched' is not a valid value.`);
   }
   const matchedName = Array.isArray(whenMatched) ? 'pipeline' : (whenMatched as string);
-  if (!SUPPORTED_MODES.has(`${matchedName}/${String(whenNotMatched)}`)) {
+  if (!SUPPORTED_MODES.has(`${matchedName}/${asText(whenNotMatched)}`)) {
     throw new MongoServerError(
       'Location51181',
-      `Combination of $merge modes 'whenMatched: ${matchedName}' and 'whenNotMatched: ${String(whenNotMatched)}' is not supported`,
+      `Combination of $merge modes 'whenMatched: ${matchedName}' and 'whenNotMatched: ${asText(whenNotMatched)}' is not supported`,
     );
   }
   const letSpec = spec.let;
@@ -275,7 +284,7 @@ function writeMerge(engine: Engine, output: OutputStage & { stage: '$merge' }, e
       if (doc._id !== undefined && keyOf(toView(doc._id)) !== found.id) {
         throw new MongoServerError(
           'ImmutableField',
-          "$merge failed to update the matching document, did you attempt to modify the _id or the shard key? :: caused by :: " +
+          '$merge failed to update the matching document, did you attempt to modify the _id or the shard key? :: caused by :: ' +
             "Performing an update on the path '_id' would modify the immutable field '_id'",
         );
       }

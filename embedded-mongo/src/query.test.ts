@@ -9,7 +9,12 @@ import { type Doc, toView } from './values.js';
 
 // Strings equal by the nb collator but not in binary ('å' and its decomposed form; cases at strength 1).
 const scalar = fc.oneof(fc.constantFrom('å', 'a\u030a', 'Å', 'aa', 'x', 'X', ''), fc.integer({ min: -2, max: 2 }), fc.constantFrom(0.5, -0, true, false));
-const value = fc.oneof(scalar, fc.constant(null), fc.array(scalar, { maxLength: 3 }), fc.record({ k: scalar }).map((r) => ({ ...r })));
+const value = fc.oneof(
+  scalar,
+  fc.constant(null),
+  fc.array(scalar, { maxLength: 3 }),
+  fc.record({ k: scalar }).map((r) => ({ ...r })),
+);
 // Plain objects, as BSON gives them (fast-check's records have no prototype).
 const doc = fc.record({ a: value, b: value, c: scalar }, { requiredKeys: [] }).map((r) => ({ ...r }));
 const condition = fc.oneof(
@@ -35,7 +40,12 @@ describe('match', () => {
         (docs, changes, f, rawCollation, inTxn) => {
           const engine = new Engine();
           const coll = engine.ensureCollection('d', 'c');
-          for (const [name, key] of [['a', { a: 1 }], ['b', { b: 1 }], ['ab', { a: 1, b: 1 }], ['bc', { b: 1, c: 1 }]] as const) {
+          for (const [name, key] of [
+            ['a', { a: 1 }],
+            ['b', { b: 1 }],
+            ['ab', { a: 1, b: 1 }],
+            ['bc', { b: 1, c: 1 }],
+          ] as const) {
             engine.createIndex(coll, { key, name });
           }
           docs.forEach((d, i) => engine.write(coll, undefined, idKeyOf({ _id: i }), { _id: i, ...d }));
@@ -65,9 +75,11 @@ describe('match', () => {
 });
 
 describe('sortRecords', () => {
-  it('orders records as mingo\'s $sort orders their views', () => {
+  it("orders records as mingo's $sort orders their views", () => {
     const key = fc.constantFrom('a', 'b', 'c', '_id');
-    const sort = fc.uniqueArray(fc.tuple(key, fc.constantFrom(1, -1)), { minLength: 1, maxLength: 3, selector: ([k]) => k }).map((pairs) => Object.fromEntries(pairs));
+    const sort = fc
+      .uniqueArray(fc.tuple(key, fc.constantFrom(1, -1)), { minLength: 1, maxLength: 3, selector: ([k]) => k })
+      .map((pairs) => Object.fromEntries(pairs));
     fc.assert(
       fc.property(fc.array(doc, { maxLength: 25 }), sort, fc.constantFrom(...COLLATIONS), (docs, spec, rawCollation) => {
         const engine = new Engine();
@@ -76,7 +88,7 @@ describe('sortRecords', () => {
         const collation = parseCollation(rawCollation);
         const records = engine.scan(coll, undefined);
         const views = records.map((r) => r.view);
-        const expected = (new Aggregator([{ $sort: toView(spec) }], (collation ? { collation } : {}) as never).run(views) as Doc[]).map((v) => v._id);
+        const expected = new Aggregator([{ $sort: toView(spec) }], (collation ? { collation } : {}) as never).run<Doc>(views).map((v) => v._id);
         expect(sortRecords(records, spec, { engine, txn: undefined, collation }).map((r) => r.doc._id)).toEqual(expected);
       }),
       { numRuns: 1000 },
@@ -86,16 +98,31 @@ describe('sortRecords', () => {
 
 describe('applyUpdate', () => {
   it('applies $set, $inc and $unset of top-level fields as mingo applies them', () => {
-    const typed = fc.oneof(scalar, fc.constant(null), fc.integer({ min: -3, max: 3 }).map((n) => new Int32(n)), fc.constantFrom(new Double(1.5), Long.fromNumber(7)));
+    const typed = fc.oneof(
+      scalar,
+      fc.constant(null),
+      fc.integer({ min: -3, max: 3 }).map((n) => new Int32(n)),
+      fc.constantFrom(new Double(1.5), Long.fromNumber(7)),
+    );
     const stored = fc.record({ a: typed, b: typed, c: typed }, { requiredKeys: [] }).map((r) => ({ _id: 1, ...r }));
     const field = fc.constantFrom('a', 'b', 'c', 'd', '_id');
     const fields = (v: fc.Arbitrary<unknown>) => fc.dictionary(field, v, { maxKeys: 2 }).map((r) => ({ ...r }));
-    const amount = fc.oneof(fc.integer({ min: -2, max: 2 }), fc.constant(0.5), fc.constant('x'), fc.integer({ min: 0, max: 2 }).map((n) => new Int32(n)));
+    const amount = fc.oneof(
+      fc.integer({ min: -2, max: 2 }),
+      fc.constant(0.5),
+      fc.constant('x'),
+      fc.integer({ min: 0, max: 2 }).map((n) => new Int32(n)),
+    );
     const update = fc
       .record({ $set: fields(typed), $inc: fields(amount), $unset: fields(fc.constant('')), $setOnInsert: fields(typed) }, { requiredKeys: [] })
       .filter((u) => Object.keys(u).length > 0)
       .map((u) => ({ ...u }));
-    const condition = fc.oneof(fc.constant(undefined), fc.constant({ _id: 1 }), fc.record({ a: scalar }).map((r) => ({ ...r })), fc.constant({ a: { $gt: 0 } }));
+    const condition = fc.oneof(
+      fc.constant(undefined),
+      fc.constant({ _id: 1 }),
+      fc.record({ a: scalar }).map((r) => ({ ...r })),
+      fc.constant({ a: { $gt: 0 } }),
+    );
     const outcome = (run: () => Doc) => {
       try {
         return { doc: run() };

@@ -8,7 +8,7 @@ import * as projectionOps from 'mingo/operators/projection';
 import * as queryOps from 'mingo/operators/query';
 import * as windowOps from 'mingo/operators/window';
 import { Query as BaseQuery } from 'mingo/query';
-import { update as baseUpdate } from 'mingo/updater';
+import { type Modifier, update as baseUpdate } from 'mingo/updater';
 import { compare, flatten, groupBy, isEqual, resolve } from 'mingo/util';
 import { type Collation, collatedEqual, collatorOf, compareStrings, holdsString } from './collation.js';
 import { type Collection, type Engine, type Transaction, idKeyOf, newId } from './engine.js';
@@ -47,7 +47,7 @@ const REFUSED = new Map<string, string>([
 // Operators mingo knows that came after MongoDB 7.0, the version the store reports: refused as 7.0 refuses them.
 const NEWER = new Map<string, string>([
   ['$sigmoid', "Unrecognized expression '$sigmoid'"],
-  ['$minMaxScaler', "Unrecognized window function, $minMaxScaler"],
+  ['$minMaxScaler', 'Unrecognized window function, $minMaxScaler'],
 ]);
 
 /** Throws `BadValue` naming the first refused operator anywhere in `value`. */
@@ -70,6 +70,15 @@ export function refuseUnsupported(value: unknown): void {
 
 type QueryOp = (selector: string, value: unknown, options: { collation?: Collation }) => (obj: Doc) => boolean;
 type ExpressionOp = (obj: Doc, expr: unknown, options: { collation?: Collation }) => unknown;
+
+/**
+ * mingo's operator options. `evalExpr` types them as a whole `Options`; what is passed here is the
+ * part that is set (mingo's operators read the rest as absent), hence the widening casts to it.
+ */
+type MingoOptions = Parameters<typeof evalExpr>[2];
+
+/** The options of an expression evaluated with the collated operators and the given variables. */
+const evalOptions = (variables: Doc): MingoOptions => ({ context: COLLATED, scriptEnabled: false, variables }) as Partial<MingoOptions> as MingoOptions;
 const QUERY = queryOps as unknown as Record<string, QueryOp>;
 const EXPRESSION = expressionOps as unknown as Record<string, ExpressionOp>;
 
@@ -115,7 +124,7 @@ function collatedIn(negate: boolean): QueryOp {
       let hit: boolean;
       if (found === undefined || found === null) hit = value.some((v) => v === null);
       else {
-        const values = Array.isArray(found) ? [found, ...found] : [found];
+        const values = Array.isArray(found) ? [found, ...(found as unknown[])] : [found];
         hit = value.some((v) =>
           v instanceof RegExp ? values.some((x) => typeof x === 'string' && v.test(x)) : values.some((x) => collatedEqual(collation, x, v)),
         );
@@ -165,7 +174,7 @@ function collatedCompare(name: string, result: (c: number) => unknown): Expressi
   return (obj, expr, options) => {
     const collation = collationOf(options);
     if (!collation || !Array.isArray(expr) || expr.length !== 2) return builtin(obj, expr, options);
-    const [a, b] = evalExpr(obj, expr, options as never) as [unknown, unknown];
+    const [a, b] = evalExpr(obj, expr, options as Partial<MingoOptions> as MingoOptions) as [unknown, unknown];
     if (typeof a === 'string' && typeof b === 'string') return result(compareStrings(collation, a, b));
     if (equality && holdsString(a) && holdsString(b)) return result(collatedEqual(collation, a, b) ? 0 : 1);
     return builtin(obj, [{ $literal: a }, { $literal: b }], options);
@@ -176,7 +185,7 @@ function collatedCompare(name: string, result: (c: number) => unknown): Expressi
 const collatedInExpression: ExpressionOp = (obj, expr, options) => {
   const collation = collationOf(options);
   if (!collation || !Array.isArray(expr) || expr.length !== 2) return EXPRESSION.$in!(obj, expr, options);
-  const [item, list] = evalExpr(obj, expr, options as never) as [unknown, unknown];
+  const [item, list] = evalExpr(obj, expr, options as Partial<MingoOptions> as MingoOptions) as [unknown, unknown];
   if (!Array.isArray(list)) return EXPRESSION.$in!(obj, [{ $literal: item }, { $literal: list }], options);
   return list.some((v) => collatedEqual(collation, v, item));
 };
@@ -231,13 +240,13 @@ function mingoOptions(collation: Collation | undefined, variables?: Doc): Record
 /** A mingo query honouring the collation and the command's variables. */
 function newQuery(filter: Doc, collation: Collation | undefined, variables?: Doc): Query {
   const options = mingoOptions(collation, variables);
-  return options.context ? (new BaseQuery(filter, options) as Query) : new Query(filter, options);
+  return options.context ? new BaseQuery(filter, options) : new Query(filter, options);
 }
 
 /** A mingo pipeline honouring the collation (matching, comparisons, `$sort`) and the command's variables. */
 function newAggregator(pipeline: Doc[], collation: Collation | undefined, extra: Record<string, unknown> = {}, variables?: Doc): Aggregator {
   const options = { ...mingoOptions(collation, variables), ...extra };
-  return options.context ? (new BaseAggregator(pipeline, options) as Aggregator) : new Aggregator(pipeline, options);
+  return options.context ? new BaseAggregator(pipeline, options) : new Aggregator(pipeline, options);
 }
 
 /**
@@ -258,7 +267,7 @@ export function evaluateLet(raw: unknown): Doc | undefined {
     const bad = /[^A-Za-z0-9_\u0080-\uffff]/.exec(name);
     if (bad) throw badValue(`'${name}' contains an invalid character for a variable name: '${bad[0]}'`);
     refuseUnsupported(expr);
-    out[name] = mingo(() => evalExpr({}, expr, { context: COLLATED, scriptEnabled: false, variables: out } as never));
+    out[name] = mingo(() => evalExpr({}, expr, evalOptions(out)));
   }
   return out;
 }
@@ -270,7 +279,7 @@ export function evaluateOn(docTyped: Doc, spec: Doc, variables: Doc | undefined)
   refuseUnsupported(exprs);
   const out: Doc = {};
   for (const [name, expr] of Object.entries(exprs)) {
-    out[name] = mingo(() => evalExpr(doc, expr, { context: COLLATED, scriptEnabled: false, variables: variables ?? {} } as never));
+    out[name] = mingo(() => evalExpr(doc, expr, evalOptions(variables ?? {})));
   }
   return out;
 }
@@ -309,7 +318,7 @@ function pinnedValues(cond: unknown): unknown[] | undefined {
   const keys = Object.keys(ops);
   if (keys.length === 0 || !keys.every((k) => k.startsWith('$'))) return undefined;
   if ('$eq' in ops && !Array.isArray(ops.$eq) && !(ops.$eq instanceof RegExp)) return [ops.$eq];
-  if (Array.isArray(ops.$in) && ops.$in.every((v) => !(v instanceof RegExp) && !Array.isArray(v))) return ops.$in;
+  if (Array.isArray(ops.$in) && ops.$in.every((v) => !(v instanceof RegExp) && !Array.isArray(v))) return ops.$in as unknown[];
   return undefined;
 }
 
@@ -422,7 +431,12 @@ function candidates(coll: Collection, filter: Doc, ctx: ReadContext, ordered = t
     const records = ctx.engine.lookup(coll, ctx.txn, best.index, best.keys, best.prefix, ordered);
     const only = Object.keys(filter);
     const plain = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-    const exact = !(ctx.collation && best.values.some(holdsString)) && only.length === 1 && only[0] === best.index.fields[0] && (best.prefix || best.index.fields.length === 1) && best.values.every(plain);
+    const exact =
+      !(ctx.collation && best.values.some(holdsString)) &&
+      only.length === 1 &&
+      only[0] === best.index.fields[0] &&
+      (best.prefix || best.index.fields.length === 1) &&
+      best.values.every(plain);
     return { records, exact };
   }
   return { records: ctx.engine.scan(coll, ctx.txn), exact: false };
@@ -523,7 +537,7 @@ export function sortRecords(records: StoredRecord[], sort: Doc | undefined, ctx:
   const out = records.slice();
   mingo(() => {
     for (const key of Object.keys(spec).reverse()) {
-      const groups = groupBy(out, (r: StoredRecord) => resolve(r.view, key)) as Map<unknown, StoredRecord[]>;
+      const groups = groupBy<StoredRecord, unknown>(out, (r) => resolve(r.view, key));
       const keys = Array.from(groups.keys());
       let sorted = false;
       if (!collator) {
@@ -613,7 +627,7 @@ export function checkStagePlaces(pipeline: unknown, place: PipelinePlace): void 
 export function documentsOf(exprTyped: unknown, variables: Doc | undefined): Doc[] {
   const expr = toView(exprTyped);
   refuseUnsupported(expr);
-  const value = mingo(() => evalExpr({}, expr, { context: COLLATED, scriptEnabled: false, variables: variables ?? {} } as never));
+  const value = mingo(() => evalExpr({}, expr, evalOptions(variables ?? {})));
   if (!Array.isArray(value)) throw new MongoServerError('Location5858203', 'error during $documents stage evaluation: it must evaluate to an array of objects');
   return value.map((doc, i) => {
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
@@ -647,11 +661,14 @@ export function aggregate(collOrView: Collection | undefined, db: string, pipeli
     ? source.map((doc, i): StoredRecord => ({ id: doc._id !== undefined ? idKeyOf(doc) : `\0${i}`, doc, view: toView(doc) as Doc, seq: i, version: 0 }))
     : coll
       ? first
-        ? match(coll, first as Doc, ctx, !groupNext)
+        ? match(coll, first, ctx, !groupNext)
         : ctx.engine.scan(coll, ctx.txn)
       : [];
   // The commonest shape ($unwind and $group with sums) runs natively: it only reads the views.
-  const grouped = fastGroup(rest, records.map((r) => r.view));
+  const grouped = fastGroup(
+    rest,
+    records.map((r) => r.view),
+  );
   if (grouped) {
     checkDeadline(ctx.deadline);
     return grouped.map((out) => retype(out, []) as Doc);
@@ -664,13 +681,13 @@ export function aggregate(collOrView: Collection | undefined, db: string, pipeli
     if (typeof other?.options.viewOn === 'string') return aggregate(other, db, [], { ...ctx, collation: undefined }).map((d) => toView(d) as Doc);
     return other ? ctx.engine.scan(other, ctx.txn).map((r) => toView(r.view) as Doc) : [];
   };
-  const output = mingo(
-    () => newAggregator(rest, ctx.collation, { collectionResolver: resolver }, ctx.variables).run(input) as Doc[],
-  );
+  const output = mingo(() => newAggregator(rest, ctx.collation, { collectionResolver: resolver }, ctx.variables).run<Doc>(input));
   checkDeadline(ctx.deadline);
   const byView = new Map<Doc, StoredRecord>();
   const byId = new Map<string, StoredRecord>();
   for (let i = 0; i < records.length; i++) byView.set(input[i]!, records[i]!);
+  // Let the matched records go before the output is mapped (a large scan need not be held twice).
+  // eslint-disable-next-line no-useless-assignment
   records = [];
   return output.map((out) => {
     const same = byView.get(out);
@@ -695,15 +712,48 @@ export interface UpdateSpec {
 const UPDATE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
 /** The other stages MongoDB 7.0 knows: refused in an update as not allowed there, where an unknown name is unrecognised. */
 const OTHER_STAGES = new Set([
-  '$bucket', '$bucketAuto', '$changeStream', '$collStats', '$count', '$currentOp', '$densify', '$documents', '$facet', '$fill',
-  '$geoNear', '$graphLookup', '$group', '$indexStats', '$limit', '$listLocalSessions', '$listSessions', '$lookup', '$match',
-  '$merge', '$out', '$planCacheStats', '$redact', '$sample', '$search', '$searchMeta', '$setWindowFields', '$skip', '$sort',
-  '$sortByCount', '$unionWith', '$unwind',
+  '$bucket',
+  '$bucketAuto',
+  '$changeStream',
+  '$collStats',
+  '$count',
+  '$currentOp',
+  '$densify',
+  '$documents',
+  '$facet',
+  '$fill',
+  '$geoNear',
+  '$graphLookup',
+  '$group',
+  '$indexStats',
+  '$limit',
+  '$listLocalSessions',
+  '$listSessions',
+  '$lookup',
+  '$match',
+  '$merge',
+  '$out',
+  '$planCacheStats',
+  '$redact',
+  '$sample',
+  '$search',
+  '$searchMeta',
+  '$setWindowFields',
+  '$skip',
+  '$sort',
+  '$sortByCount',
+  '$unionWith',
+  '$unwind',
 ]);
 
 // First stages of a collectionless aggregate ({ aggregate: 1 }) MongoDB 7.0 has and the store does not.
 const COLLECTIONLESS_REFUSED = new Set([
-  '$currentOp', '$changeStream', '$listCachedAndActiveUsers', '$listCatalog', '$listSampledQueries', '$shardedDataDistribution',
+  '$currentOp',
+  '$changeStream',
+  '$listCachedAndActiveUsers',
+  '$listCatalog',
+  '$listSampledQueries',
+  '$shardedDataDistribution',
 ]);
 
 /**
@@ -750,7 +800,21 @@ function checkUpdatePipeline(u: unknown[]): void {
 
 /** The update operators of MongoDB 7.0: an operator update holds these alone. */
 const UPDATE_OPERATORS = new Set([
-  '$currentDate', '$inc', '$min', '$max', '$mul', '$rename', '$set', '$setOnInsert', '$unset', '$addToSet', '$pop', '$pull', '$push', '$pullAll', '$bit',
+  '$currentDate',
+  '$inc',
+  '$min',
+  '$max',
+  '$mul',
+  '$rename',
+  '$set',
+  '$setOnInsert',
+  '$unset',
+  '$addToSet',
+  '$pop',
+  '$pull',
+  '$push',
+  '$pullAll',
+  '$bit',
 ]);
 
 /** Whether `u` is an operator update: as MongoDB reads it, its first field decides (`{ a: 1, $b: 1 }` is a replacement). */
@@ -814,8 +878,8 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
       const arrayFilters = spec.arrayFilters ? (toView(spec.arrayFilters) as Doc[]) : undefined;
       mingo(() =>
         spec.collation
-          ? baseUpdate(view, modifier as never, arrayFilters, condition, { cloneMode: 'none', queryOptions: mingoOptions(spec.collation) } as never)
-          : mingoUpdate(view, modifier as never, arrayFilters, condition, { cloneMode: 'none' } as never),
+          ? baseUpdate(view, modifier as Modifier<Doc>, arrayFilters, condition, { cloneMode: 'none', queryOptions: mingoOptions(spec.collation) })
+          : mingoUpdate(view, modifier as Modifier<Doc>, arrayFilters, condition, { cloneMode: 'none' }),
       );
     }
     sources = [assignedShape(u), doc];
@@ -835,10 +899,7 @@ export function applyUpdate(doc: Doc, spec: UpdateSpec, filter: Doc | undefined,
   const typed = retype(view, sources) as Doc;
   checkUpdatedId(typed._id);
   if (doc._id !== undefined && keyOf(toView(typed._id)) !== keyOf(toView(doc._id))) {
-    throw new MongoServerError(
-      'ImmutableField',
-      "Performing an update on the path '_id' would modify the immutable field '_id'",
-    );
+    throw new MongoServerError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
   }
   const { _id, ...others } = typed;
   // An upsert's `_id: null` (from its filter or replacement) stays null, as in MongoDB.
@@ -901,16 +962,13 @@ function assignId(modifier: Doc, view: Doc): void {
 function guardId(modifier: Doc, id: unknown): void {
   for (const [op, fields] of Object.entries(modifier)) {
     if (fields === null || typeof fields !== 'object') continue;
-    for (const path of Object.keys(fields as Doc)) {
+    for (const path of Object.keys(fields)) {
       if (path !== '_id' && !path.startsWith('_id.')) continue;
       if (op === '$set' && path === '_id' && keyOf((fields as Doc)[path]) === keyOf(id)) {
         delete (fields as Doc)[path];
         continue;
       }
-      throw new MongoServerError(
-        'ImmutableField',
-        "Performing an update on the path '_id' would modify the immutable field '_id'",
-      );
+      throw new MongoServerError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
     }
   }
 }

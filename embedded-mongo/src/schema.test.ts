@@ -16,7 +16,12 @@ describe('$jsonSchema', () => {
     const check = compileSchema({
       required: ['a'],
       additionalProperties: false,
-      properties: { _id: {}, a: { enum: [1, 2] }, list: { items: { bsonType: 'string' }, uniqueItems: true }, o: { anyOf: [{ bsonType: 'string' }, { bsonType: 'bool' }] } },
+      properties: {
+        _id: {},
+        a: { enum: [1, 2] },
+        list: { items: { bsonType: 'string' }, uniqueItems: true },
+        o: { anyOf: [{ bsonType: 'string' }, { bsonType: 'bool' }] },
+      },
     });
     expect(check({ _id: 1, a: 1, list: ['x', 'y'], o: true })).toEqual([]);
     expect(check({ _id: 1, b: 1 }).map((r) => r.operatorName)).toEqual(['required', 'additionalProperties']);

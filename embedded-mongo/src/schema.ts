@@ -11,15 +11,60 @@ import { type Doc, keyOf, numericType, toNumber, toView } from './values.js';
 export type SchemaCheck = (value: unknown) => Doc[];
 
 const BSON_TYPES = new Set([
-  'double', 'string', 'object', 'array', 'binData', 'undefined', 'objectId', 'bool', 'date', 'null', 'regex', 'dbPointer',
-  'javascript', 'symbol', 'javascriptWithScope', 'int', 'timestamp', 'long', 'decimal', 'minKey', 'maxKey', 'number',
+  'double',
+  'string',
+  'object',
+  'array',
+  'binData',
+  'undefined',
+  'objectId',
+  'bool',
+  'date',
+  'null',
+  'regex',
+  'dbPointer',
+  'javascript',
+  'symbol',
+  'javascriptWithScope',
+  'int',
+  'timestamp',
+  'long',
+  'decimal',
+  'minKey',
+  'maxKey',
+  'number',
 ]);
 const JSON_TYPES = new Set(['object', 'array', 'number', 'boolean', 'string', 'null']);
 const KEYWORDS = new Set([
-  'bsonType', 'type', 'enum', 'required', 'properties', 'patternProperties', 'additionalProperties', 'minProperties',
-  'maxProperties', 'dependencies', 'items', 'additionalItems', 'minItems', 'maxItems', 'uniqueItems', 'minLength', 'maxLength',
-  'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'allOf', 'anyOf', 'oneOf', 'not',
-  'title', 'description',
+  'bsonType',
+  'type',
+  'enum',
+  'required',
+  'properties',
+  'patternProperties',
+  'additionalProperties',
+  'minProperties',
+  'maxProperties',
+  'dependencies',
+  'items',
+  'additionalItems',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'title',
+  'description',
 ]);
 const UNSUPPORTED = new Set(['$ref', '$schema', 'default', 'definitions', 'format', 'id', 'encrypt', 'encryptMetadata']);
 
@@ -142,7 +187,9 @@ function compile(schema: Doc): SchemaCheck {
     if (!Array.isArray(schema.enum) || schema.enum.length === 0) throw failed("$jsonSchema keyword 'enum' must be a non-empty array");
     const keys = new Set(schema.enum.map((e) => keyOf(toView(e))));
     checks.push((v) =>
-      v === undefined || keys.has(keyOf(toView(v))) ? [] : [{ operatorName: 'enum', specifiedAs: spec('enum'), reason: 'value was not found in enum', consideredValue: v }],
+      v === undefined || keys.has(keyOf(toView(v)))
+        ? []
+        : [{ operatorName: 'enum', specifiedAs: spec('enum'), reason: 'value was not found in enum', consideredValue: v }],
     );
   }
   checks.push(...objectChecks(schema, spec), ...arrayChecks(schema, spec), ...scalarChecks(schema, spec), ...logicChecks(schema, spec));
@@ -151,7 +198,10 @@ function compile(schema: Doc): SchemaCheck {
 
 function objectChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
   const checks: SchemaCheck[] = [];
-  const onObjects = (check: (o: Doc) => Doc[]): SchemaCheck => (v) => (bsonTypeOf(v) === 'object' ? check(v as Doc) : []);
+  const onObjects =
+    (check: (o: Doc) => Doc[]): SchemaCheck =>
+    (v) =>
+      bsonTypeOf(v) === 'object' ? check(v as Doc) : [];
   if (schema.required !== undefined) {
     const required = schema.required;
     if (!Array.isArray(required) || required.length === 0 || !required.every((r) => typeof r === 'string')) {
@@ -159,7 +209,7 @@ function objectChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
     }
     checks.push(
       onObjects((o) => {
-        const missing = (required as string[]).filter((r) => o[r] === undefined);
+        const missing = required.filter((r) => o[r] === undefined);
         return missing.length === 0 ? [] : [{ operatorName: 'required', specifiedAs: spec('required'), missingProperties: missing }];
       }),
     );
@@ -214,14 +264,19 @@ function objectChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
       }),
     );
   }
-  for (const [key, holds] of [['minProperties', (n: number, m: number) => n >= m], ['maxProperties', (n: number, m: number) => n <= m]] as const) {
+  for (const [key, holds] of [
+    ['minProperties', (n: number, m: number) => n >= m],
+    ['maxProperties', (n: number, m: number) => n <= m],
+  ] as const) {
     if (schema[key] === undefined) continue;
     if (!nonNegativeInteger(schema[key])) throw failed(`$jsonSchema keyword '${key}' must be a non-negative integer`);
     const bound = toNumber(schema[key]);
     checks.push(
       onObjects((o) => {
         const n = Object.keys(o).length;
-        return holds(n, bound) ? [] : [{ operatorName: key, specifiedAs: spec(key), reason: 'specified number of properties was not satisfied', numberOfProperties: n }];
+        return holds(n, bound)
+          ? []
+          : [{ operatorName: key, specifiedAs: spec(key), reason: 'specified number of properties was not satisfied', numberOfProperties: n }];
       }),
     );
   }
@@ -241,7 +296,7 @@ function objectChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
             const missing = dep.filter((d) => o[d] === undefined);
             if (missing.length > 0) details.push({ conditionalProperty: name, missingProperties: missing });
           } else {
-            const inner = (dep as SchemaCheck)(o);
+            const inner = dep(o);
             if (inner.length > 0) details.push({ conditionalProperty: name, details: inner });
           }
         }
@@ -254,7 +309,10 @@ function objectChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
 
 function arrayChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
   const checks: SchemaCheck[] = [];
-  const onArrays = (check: (a: unknown[]) => Doc[]): SchemaCheck => (v) => (Array.isArray(v) ? check(v) : []);
+  const onArrays =
+    (check: (a: unknown[]) => Doc[]): SchemaCheck =>
+    (v) =>
+      Array.isArray(v) ? check(v) : [];
   const { items, additionalItems } = schema;
   if (items !== undefined) {
     if (isPlain(items)) {
@@ -275,7 +333,12 @@ function arrayChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
         onArrays((a) => {
           const details = a.flatMap((item, i) => (i < each.length ? each[i]!(item) : []));
           if (rest === false && a.length > each.length) {
-            details.push({ operatorName: 'additionalItems', specifiedAs: spec('additionalItems'), reason: 'found additional items', additionalItems: a.slice(each.length) });
+            details.push({
+              operatorName: 'additionalItems',
+              specifiedAs: spec('additionalItems'),
+              reason: 'found additional items',
+              additionalItems: a.slice(each.length),
+            });
           } else if (rest) details.push(...a.slice(each.length).flatMap((item) => rest(item)));
           return details.length === 0 ? [] : [{ operatorName: 'items', details }];
         }),
@@ -285,11 +348,18 @@ function arrayChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
   if (additionalItems !== undefined && typeof additionalItems !== 'boolean' && !isPlain(additionalItems)) {
     throw failed("$jsonSchema keyword 'additionalItems' must be either an object or a boolean");
   }
-  for (const [key, holds] of [['minItems', (n: number, m: number) => n >= m], ['maxItems', (n: number, m: number) => n <= m]] as const) {
+  for (const [key, holds] of [
+    ['minItems', (n: number, m: number) => n >= m],
+    ['maxItems', (n: number, m: number) => n <= m],
+  ] as const) {
     if (schema[key] === undefined) continue;
     if (!nonNegativeInteger(schema[key])) throw failed(`$jsonSchema keyword '${key}' must be a non-negative integer`);
     const bound = toNumber(schema[key]);
-    checks.push(onArrays((a) => (holds(a.length, bound) ? [] : [{ operatorName: key, specifiedAs: spec(key), reason: 'array did not match specified length', consideredValue: a }])));
+    checks.push(
+      onArrays((a) =>
+        holds(a.length, bound) ? [] : [{ operatorName: key, specifiedAs: spec(key), reason: 'array did not match specified length', consideredValue: a }],
+      ),
+    );
   }
   if (schema.uniqueItems !== undefined) {
     if (typeof schema.uniqueItems !== 'boolean') throw failed("$jsonSchema keyword 'uniqueItems' must be a boolean");
@@ -299,7 +369,10 @@ function arrayChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
           const seen = new Set<string>();
           for (const item of a) {
             const k = keyOf(toView(item));
-            if (seen.has(k)) return [{ operatorName: 'uniqueItems', specifiedAs: spec('uniqueItems'), reason: 'found a duplicate item', consideredValue: a, duplicatedValue: item }];
+            if (seen.has(k))
+              return [
+                { operatorName: 'uniqueItems', specifiedAs: spec('uniqueItems'), reason: 'found a duplicate item', consideredValue: a, duplicatedValue: item },
+              ];
             seen.add(k);
           }
           return [];
@@ -312,18 +385,27 @@ function arrayChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
 
 function scalarChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
   const checks: SchemaCheck[] = [];
-  for (const [key, holds] of [['minLength', (n: number, m: number) => n >= m], ['maxLength', (n: number, m: number) => n <= m]] as const) {
+  for (const [key, holds] of [
+    ['minLength', (n: number, m: number) => n >= m],
+    ['maxLength', (n: number, m: number) => n <= m],
+  ] as const) {
     if (schema[key] === undefined) continue;
     if (!nonNegativeInteger(schema[key])) throw failed(`$jsonSchema keyword '${key}' must be a non-negative integer`);
     const bound = toNumber(schema[key]);
     checks.push((v) =>
-      typeof v !== 'string' || holds([...v].length, bound) ? [] : [{ operatorName: key, specifiedAs: spec(key), reason: 'specified string length was not satisfied', consideredValue: v }],
+      typeof v !== 'string' || holds([...v].length, bound)
+        ? []
+        : [{ operatorName: key, specifiedAs: spec(key), reason: 'specified string length was not satisfied', consideredValue: v }],
     );
   }
   if (schema.pattern !== undefined) {
     if (typeof schema.pattern !== 'string') throw failed("$jsonSchema keyword 'pattern' must be a string");
     const re = new RegExp(schema.pattern, 'u');
-    checks.push((v) => (typeof v !== 'string' || re.test(v) ? [] : [{ operatorName: 'pattern', specifiedAs: spec('pattern'), reason: 'regular expression did not match', consideredValue: v }]));
+    checks.push((v) =>
+      typeof v !== 'string' || re.test(v)
+        ? []
+        : [{ operatorName: 'pattern', specifiedAs: spec('pattern'), reason: 'regular expression did not match', consideredValue: v }],
+    );
   }
   for (const [key, exclusiveKey, holds, strict] of [
     ['minimum', 'exclusiveMinimum', (n: number, m: number) => n >= m, (n: number, m: number) => n > m],
@@ -339,13 +421,33 @@ function scalarChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
     const bound = toNumber(schema[key]);
     const test = exclusive === true ? strict : holds;
     checks.push((v) =>
-      !isNumber(v) || test(toNumber(v), bound) ? [] : [{ operatorName: key, specifiedAs: exclusive === undefined ? spec(key) : { ...spec(key), ...spec(exclusiveKey) }, reason: 'comparison failed', consideredValue: v }],
+      !isNumber(v) || test(toNumber(v), bound)
+        ? []
+        : [
+            {
+              operatorName: key,
+              specifiedAs: exclusive === undefined ? spec(key) : { ...spec(key), ...spec(exclusiveKey) },
+              reason: 'comparison failed',
+              consideredValue: v,
+            },
+          ],
     );
   }
   if (schema.multipleOf !== undefined) {
     if (!isNumber(schema.multipleOf) || toNumber(schema.multipleOf) <= 0) throw failed("$jsonSchema keyword 'multipleOf' must be a positive number");
     const by = toNumber(schema.multipleOf);
-    checks.push((v) => (!isNumber(v) || toNumber(v) % by === 0 ? [] : [{ operatorName: 'multipleOf', specifiedAs: spec('multipleOf'), reason: 'considered value was not a multiple of specified value', consideredValue: v }]));
+    checks.push((v) =>
+      !isNumber(v) || toNumber(v) % by === 0
+        ? []
+        : [
+            {
+              operatorName: 'multipleOf',
+              specifiedAs: spec('multipleOf'),
+              reason: 'considered value was not a multiple of specified value',
+              consideredValue: v,
+            },
+          ],
+    );
   }
   return checks;
 }
@@ -356,7 +458,7 @@ function logicChecks(schema: Doc, spec: (k: string) => Doc): SchemaCheck[] {
     const list = schema[key];
     if (list === undefined) continue;
     if (!Array.isArray(list) || list.length === 0 || !list.every(isPlain)) throw failed(`$jsonSchema keyword '${key}' must be a non-empty array of objects`);
-    const subs = (list as Doc[]).map((s) => compile(s));
+    const subs = list.map((s) => compile(s));
     checks.push((v) => {
       if (v === undefined) return [];
       const results = subs.map((check) => check(v));

@@ -57,7 +57,9 @@ const SIGNATURE = Object.freeze({ hash: new Binary(Buffer.alloc(20)), keyId: Lon
 function unsatisfiable(writeConcern: unknown): Record<string, unknown> | undefined {
   const w = (writeConcern as { w?: unknown } | null)?.w;
   if (typeof w === 'string') {
-    return w === 'majority' ? undefined : { code: 79, codeName: 'UnknownReplWriteConcern', errmsg: `No write concern mode named '${w}' found in replica set configuration` };
+    return w === 'majority'
+      ? undefined
+      : { code: 79, codeName: 'UnknownReplWriteConcern', errmsg: `No write concern mode named '${w}' found in replica set configuration` };
   }
   const members = w === undefined ? 1 : toNumber(w);
   return typeof members === 'number' && members > 1 ? { code: 100, codeName: 'UnsatisfiableWriteConcern', errmsg: 'Not enough data-bearing nodes' } : undefined;

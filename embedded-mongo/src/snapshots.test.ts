@@ -75,7 +75,10 @@ describe('failCommand', () => {
     expect(points.trigger(insert, 'a')?.errorCode).toBe(91);
     expect(points.trigger(insert, 'a')?.errorCode).toBe(91);
     expect(points.trigger(insert, 'a')).toBeUndefined();
-    expect(points.configure({ configureFailPoint: 'failCommand', mode: { skip: 1 }, data: { failCommands: ['insert'], closeConnection: true } })).toEqual({ count: 2, ok: 1 });
+    expect(points.configure({ configureFailPoint: 'failCommand', mode: { skip: 1 }, data: { failCommands: ['insert'], closeConnection: true } })).toEqual({
+      count: 2,
+      ok: 1,
+    });
     expect(points.trigger(insert, undefined)).toBeUndefined();
     expect(points.trigger(insert, undefined)?.closeConnection).toBe(true);
     expect(points.trigger(insert, undefined)?.closeConnection).toBe(true);

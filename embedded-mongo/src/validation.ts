@@ -2,7 +2,7 @@ import { Query } from 'mingo';
 import { MongoServerError, badValue } from './errors.js';
 import { jsonSchemaValidator, mingo, refuseUnsupported } from './query.js';
 import { compileSchema } from './schema.js';
-import { type Doc, toView, valuesAt } from './values.js';
+import { type Doc, asText, toView, valuesAt } from './values.js';
 
 /** What a failing document broke, in the shape of MongoDB's `errInfo.details`; undefined when it passes. */
 type Validate = (doc: Doc) => Doc | undefined;
@@ -51,7 +51,7 @@ function clause(key: string, value: unknown): (doc: Doc, view: Doc) => Doc | und
   }
   const filter = toView({ [key]: value }) as Doc;
   refuseUnsupported(filter);
-  const query = mingo(() => new Query(filter, { scriptEnabled: false, jsonSchemaValidator } as never));
+  const query = mingo(() => new Query(filter, { scriptEnabled: false, jsonSchemaValidator }));
   const ops = isPlain(value) && Object.keys(value).every((k) => k.startsWith('$')) ? Object.keys(value) : [];
   const operatorName = key.startsWith('$') ? key : ops.length === 1 ? ops[0]! : ops.length === 0 ? '$eq' : '$and';
   return (_doc, view) => {
@@ -92,10 +92,10 @@ export function checkValidationOptions(options: Doc): void {
   if (options.validator !== undefined) compileValidator(options.validator);
   const { validationLevel: level, validationAction: action } = options;
   if (level !== undefined && !LEVELS.has(level as string)) {
-    throw badValue(`Enumeration value '${String(level)}' for field 'validationLevel' is not a valid value.`);
+    throw badValue(`Enumeration value '${asText(level)}' for field 'validationLevel' is not a valid value.`);
   }
   if (action !== undefined && !ACTIONS.has(action as string)) {
-    throw badValue(`Enumeration value '${String(action)}' for field 'validationAction' is not a valid value.`);
+    throw badValue(`Enumeration value '${asText(action)}' for field 'validationAction' is not a valid value.`);
   }
 }
 

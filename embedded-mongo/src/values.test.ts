@@ -6,9 +6,15 @@ describe('toView', () => {
   it('turns every BSON number into a JS number and leaves other values alone', () => {
     const id = new ObjectId();
     const date = new Date(0);
-    expect(
-      toView({ a: new Int32(1), b: Long.fromNumber(2), c: new Double(2.5), d: Decimal128.fromString('4'), id, date, s: 'x' }),
-    ).toEqual({ a: 1, b: 2, c: 2.5, d: 4, id, date, s: 'x' });
+    expect(toView({ a: new Int32(1), b: Long.fromNumber(2), c: new Double(2.5), d: Decimal128.fromString('4'), id, date, s: 'x' })).toEqual({
+      a: 1,
+      b: 2,
+      c: 2.5,
+      d: 4,
+      id,
+      date,
+      s: 'x',
+    });
   });
 });
 

@@ -89,7 +89,7 @@ export function retype(view: unknown, sources: unknown[]): unknown {
     return view.map((item, i) =>
       retype(
         item,
-        sources.map((s) => (Array.isArray(s) ? s[i] : undefined)).filter((s) => s !== undefined),
+        sources.map((s) => (Array.isArray(s) ? (s as unknown[])[i] : undefined)).filter((s) => s !== undefined),
       ),
     );
   }
@@ -127,6 +127,12 @@ export function valuesAt(doc: unknown, path: string): unknown[] {
   return current;
 }
 
+/**
+ * A value as `String()` writes it, whatever its type: a client's value quoted in an error message
+ * (a value of the wrong type may be an object), and the key of a value of no kind the store knows.
+ */
+export const asText = (value: unknown): string => String(value);
+
 /** A canonical string for an index key value: equal by MongoDB's rules (1 == 1.0 == Long 1) means equal key. */
 export function keyOf(v: unknown): string {
   if (v === undefined || v === null) return 'z';
@@ -151,5 +157,5 @@ export function keyOf(v: unknown): string {
       .map((k) => `${JSON.stringify(k)}:${keyOf(v[k])}`)
       .join(',')}}`;
   }
-  return `?${String(v)}`;
+  return `?${asText(v)}`;
 }

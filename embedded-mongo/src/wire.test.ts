@@ -17,7 +17,9 @@ describe('decode', () => {
   const clusterTime = { clusterTime: new Timestamp({ t: 5, i: 1 }), signature: { hash: new Binary(Buffer.alloc(20)), keyId: Long.ZERO } };
 
   it('leaves out the $clusterTime the driver gossips back, and nothing else', () => {
-    const { command } = decode(opMsg({ find: 'c', filter: { s: '$clusterTime', n: 1.5, at: new Date(0) }, $clusterTime: clusterTime, lsid: { id: 1 }, $db: 'd' }));
+    const { command } = decode(
+      opMsg({ find: 'c', filter: { s: '$clusterTime', n: 1.5, at: new Date(0) }, $clusterTime: clusterTime, lsid: { id: 1 }, $db: 'd' }),
+    );
     expect(Object.keys(command)).toEqual(['find', 'filter', 'lsid', '$db']);
     expect(command.filter).toMatchObject({ s: '$clusterTime', at: new Date(0) });
   });
@@ -37,7 +39,10 @@ describe('encodeReply', () => {
       const docs = Array.from({ length: 12 }, (_, i) => ({ _id: `id-${i}`, n: new Double(i / 2), tags: ['a', { b: i }], at: new Date(i) }));
       const plain = { cursor: { [key]: docs.slice(), id: Long.fromNumber(9), ns: 'd.c' }, ok: 1, gone: undefined };
       const batch = docs.slice();
-      setBatchBytes(batch, batch.map((d, i) => encodeDoc(d, i % 2 === 0)));
+      setBatchBytes(
+        batch,
+        batch.map((d, i) => encodeDoc(d, i % 2 === 0)),
+      );
       const spliced = { cursor: { [key]: batch, id: Long.fromNumber(9), ns: 'd.c', atClusterTime: new Timestamp({ t: 1, i: 1 }) }, ok: 1 };
       const withTime = { ...plain, cursor: { ...plain.cursor, atClusterTime: new Timestamp({ t: 1, i: 1 }) } };
       expect(encodeReply(request, spliced, 3, tail)).toEqual(encodeReply(request, withTime, 3, tail));

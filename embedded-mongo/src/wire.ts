@@ -243,7 +243,8 @@ export function encodeReply(request: Request, reply: Document, requestId: number
  */
 function encodeDocument(reply: Document): Uint8Array {
   const cursor = reply.cursor as Document | undefined;
-  const key = cursor === null || typeof cursor !== 'object' ? undefined : 'firstBatch' in cursor ? 'firstBatch' : 'nextBatch' in cursor ? 'nextBatch' : undefined;
+  const key =
+    cursor === null || typeof cursor !== 'object' ? undefined : 'firstBatch' in cursor ? 'firstBatch' : 'nextBatch' in cursor ? 'nextBatch' : undefined;
   const docs = key ? batchBytes(cursor![key]) : undefined;
   if (!key || !docs) return serialize(reply, { ignoreUndefined: true });
   const bytes = serialize({ ...reply, cursor: { ...cursor, [key]: [] } }, { ignoreUndefined: true });

@@ -47,6 +47,4 @@ export async function refusedCli(dir: string, args: string[] = []): Promise<{ co
 
 /** Resolves with the exit code once the process has exited. */
 export const exited = (proc: ChildProcess): Promise<number | null> =>
-  proc.exitCode !== null || proc.signalCode !== null
-    ? Promise.resolve(proc.exitCode)
-    : new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve(proc.exitCode) : new Promise((resolve) => proc.once('exit', (code) => resolve(code)));

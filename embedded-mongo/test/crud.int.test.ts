@@ -13,7 +13,6 @@ import { EMBEDDED_ONLY, REAL_MONGODB, type TestBackend, failure, startBackend } 
 let backend: TestBackend;
 let other: Db;
 let n = 0;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const fresh = (): Collection<any> => backend.db.collection(`c${++n}`);
 const name = (): string => `c${++n}`;
 
@@ -46,7 +45,10 @@ describe('_id: null and the _id values MongoDB refuses', () => {
     const c = fresh();
     await c.updateOne({ k: 1 }, { $setOnInsert: { _id: 'a' }, $set: { v: 1 } }, { upsert: true });
     await c.updateOne({ k: 2 }, { $set: { _id: 'b' } }, { upsert: true });
-    expect(await sorted(c)).toEqual([{ _id: 'a', k: 1, v: 1 }, { _id: 'b', k: 2 }]);
+    expect(await sorted(c)).toEqual([
+      { _id: 'a', k: 1, v: 1 },
+      { _id: 'b', k: 2 },
+    ]);
     expect((await failure(c.updateOne({ _id: 'c' }, { $set: { _id: 'd' } }, { upsert: true }))).code).toBe(66);
   });
 
@@ -139,11 +141,18 @@ describe('dots and dollars in field names (MongoDB 5.0+)', () => {
 describe('$out', () => {
   it('writes the results to a new collection and answers an empty cursor', async () => {
     const src = fresh();
-    await src.insertMany([{ _id: 1, x: 11 }, { _id: 2, x: 22 }, { _id: 3, x: 33 }]);
+    await src.insertMany([
+      { _id: 1, x: 11 },
+      { _id: 2, x: 22 },
+      { _id: 3, x: 33 },
+    ]);
     const target = name();
     const out = await src.aggregate([{ $match: { _id: { $gt: 1 } } }, { $sort: { x: 1 } }, { $out: target }]).toArray();
     expect(out).toEqual([]);
-    expect(await sorted(backend.db.collection(target))).toEqual([{ _id: 2, x: 22 }, { _id: 3, x: 33 }]);
+    expect(await sorted(backend.db.collection(target))).toEqual([
+      { _id: 2, x: 22 },
+      { _id: 3, x: 33 },
+    ]);
   });
 
   it('replaces an existing collection, keeping its indexes and validator; a failure leaves it as it was', async () => {
@@ -152,23 +161,36 @@ describe('$out', () => {
     await target.createIndex({ k: 1 }, { unique: true, name: 'k_unique' });
     await backend.db.command({ collMod: target.collectionName, validator: { k: { $type: 'number' } } });
     await target.insertMany([{ _id: 'old', k: 0 }]);
-    await src.insertMany([{ _id: 1, k: 1 }, { _id: 2, k: 2 }]);
+    await src.insertMany([
+      { _id: 1, k: 1 },
+      { _id: 2, k: 2 },
+    ]);
     await src.aggregate([{ $out: target.collectionName }]).toArray();
-    expect(await sorted(target)).toEqual([{ _id: 1, k: 1 }, { _id: 2, k: 2 }]);
+    expect(await sorted(target)).toEqual([
+      { _id: 1, k: 1 },
+      { _id: 2, k: 2 },
+    ]);
     expect((await target.indexes()).map((i) => i.name).sort()).toEqual(['_id_', 'k_unique']);
     await src.insertOne({ _id: 3, k: 2 });
     expect((await failure(src.aggregate([{ $out: target.collectionName }]).toArray())).code).toBe(11000);
     await src.deleteOne({ _id: 3 });
     await src.insertOne({ _id: 4, k: 'four' });
     expect((await failure(src.aggregate([{ $out: target.collectionName }]).toArray())).code).toBe(121);
-    expect(await sorted(target)).toEqual([{ _id: 1, k: 1 }, { _id: 2, k: 2 }]);
+    expect(await sorted(target)).toEqual([
+      { _id: 1, k: 1 },
+      { _id: 2, k: 2 },
+    ]);
     await src.aggregate([{ $out: target.collectionName }], { bypassDocumentValidation: true }).toArray();
     expect(await target.countDocuments()).toBe(3);
   });
 
   it('writes to another database, gives documents without _id one, and takes read and write concerns', async () => {
     const src = fresh();
-    await src.insertMany([{ _id: 1, g: 'a' }, { _id: 2, g: 'a' }, { _id: 3, g: 'b' }]);
+    await src.insertMany([
+      { _id: 1, g: 'a' },
+      { _id: 2, g: 'a' },
+      { _id: 3, g: 'b' },
+    ]);
     const target = name();
     await src
       .aggregate([{ $group: { _id: '$g', n: { $sum: 1 } } }, { $project: { _id: 0, g: '$_id', n: 1 } }, { $out: { db: other.databaseName, coll: target } }], {
@@ -229,14 +251,23 @@ describe('$merge', () => {
     const src = fresh();
     const target = fresh();
     await target.insertMany([{ _id: 1, a: 1, keep: true }]);
-    await src.insertMany([{ _id: 1, a: 10, b: 2 }, { _id: 2, a: 20 }]);
+    await src.insertMany([
+      { _id: 1, a: 10, b: 2 },
+      { _id: 2, a: 20 },
+    ]);
     expect(await src.aggregate([{ $merge: target.collectionName }]).toArray()).toEqual([]);
-    expect(await sorted(target)).toEqual([{ _id: 1, a: 10, keep: true, b: 2 }, { _id: 2, a: 20 }]);
+    expect(await sorted(target)).toEqual([
+      { _id: 1, a: 10, keep: true, b: 2 },
+      { _id: 2, a: 20 },
+    ]);
   });
 
   it('replaces, keeps existing, fails on a match (11000) or discards and fails on no match (13113)', async () => {
     const src = fresh();
-    await src.insertMany([{ _id: 1, v: 'new' }, { _id: 2, v: 'new' }]);
+    await src.insertMany([
+      { _id: 1, v: 'new' },
+      { _id: 2, v: 'new' },
+    ]);
     const target = fresh();
     const reset = async (): Promise<void> => {
       await target.deleteMany({});
@@ -245,10 +276,16 @@ describe('$merge', () => {
     const merge = (spec: Document) => src.aggregate([{ $sort: { _id: 1 } }, { $merge: { into: target.collectionName, ...spec } }]).toArray();
     await reset();
     await merge({ whenMatched: 'replace' });
-    expect(await sorted(target)).toEqual([{ _id: 1, v: 'new' }, { _id: 2, v: 'new' }]);
+    expect(await sorted(target)).toEqual([
+      { _id: 1, v: 'new' },
+      { _id: 2, v: 'new' },
+    ]);
     await reset();
     await merge({ whenMatched: 'keepExisting' });
-    expect(await sorted(target)).toEqual([{ _id: 1, v: 'old', w: 1 }, { _id: 2, v: 'new' }]);
+    expect(await sorted(target)).toEqual([
+      { _id: 1, v: 'old', w: 1 },
+      { _id: 2, v: 'new' },
+    ]);
     await reset();
     expect((await failure(merge({ whenMatched: 'fail' }))).code).toBe(11000);
     await reset();
@@ -264,7 +301,10 @@ describe('$merge', () => {
     const src = fresh();
     const target = fresh();
     await target.insertMany([{ _id: 'a', total: 5, n: 1 }]);
-    await src.insertMany([{ _id: 'a', amount: 3 }, { _id: 'b', amount: 4 }]);
+    await src.insertMany([
+      { _id: 'a', amount: 3 },
+      { _id: 'b', amount: 4 },
+    ]);
     await src
       .aggregate([
         {
@@ -276,20 +316,32 @@ describe('$merge', () => {
         },
       ])
       .toArray();
-    expect(await sorted(target)).toEqual([{ _id: 'a', total: 8, n: 2, last: 3 }, { _id: 'b', amount: 4 }]);
+    expect(await sorted(target)).toEqual([
+      { _id: 'a', total: 8, n: 2, last: 3 },
+      { _id: 'b', amount: 4 },
+    ]);
   });
 
   it('matches on other fields through a unique index, and refuses without one (51183)', async () => {
     const src = fresh();
     const target = fresh();
-    await src.insertMany([{ _id: 1, code: 'x', v: 1 }, { _id: 2, code: 'y', v: 2 }]);
+    await src.insertMany([
+      { _id: 1, code: 'x', v: 1 },
+      { _id: 2, code: 'y', v: 2 },
+    ]);
     const merge = () => src.aggregate([{ $project: { _id: 0 } }, { $merge: { into: target.collectionName, on: 'code', whenMatched: 'replace' } }]).toArray();
     await target.insertOne({ _id: 'keep', code: 'x', v: 0 });
     expect((await failure(merge())).code).toBe(51183);
     await target.createIndex({ code: 1 }, { unique: true });
     await merge();
-    const docs = await target.find({}, { projection: { _id: 0 } }).sort({ code: 1 }).toArray();
-    expect(docs).toEqual([{ code: 'x', v: 1 }, { code: 'y', v: 2 }]);
+    const docs = await target
+      .find({}, { projection: { _id: 0 } })
+      .sort({ code: 1 })
+      .toArray();
+    expect(docs).toEqual([
+      { code: 'x', v: 1 },
+      { code: 'y', v: 2 },
+    ]);
     expect(await target.countDocuments({ _id: 'keep' })).toBe(1);
   });
 
@@ -320,13 +372,30 @@ describe('the collectionless aggregate (db.aggregate)', () => {
     const computed = await backend.db
       .aggregate([{ $documents: { $map: { input: { $range: [0, 3] }, in: { x: '$$this', k: '$$k' } } } }], { let: { k: 'v' } })
       .toArray();
-    expect(computed).toEqual([{ x: 0, k: 'v' }, { x: 1, k: 'v' }, { x: 2, k: 'v' }]);
+    expect(computed).toEqual([
+      { x: 0, k: 'v' },
+      { x: 1, k: 'v' },
+      { x: 2, k: 'v' },
+    ]);
   });
 
   it('writes $documents with $out and $merge', async () => {
     const target = name();
-    await backend.db.aggregate([{ $documents: [{ _id: 1, a: 1 }, { _id: 2, a: 2 }] }, { $out: target }]).toArray();
-    expect(await sorted(backend.db.collection(target))).toEqual([{ _id: 1, a: 1 }, { _id: 2, a: 2 }]);
+    await backend.db
+      .aggregate([
+        {
+          $documents: [
+            { _id: 1, a: 1 },
+            { _id: 2, a: 2 },
+          ],
+        },
+        { $out: target },
+      ])
+      .toArray();
+    expect(await sorted(backend.db.collection(target))).toEqual([
+      { _id: 1, a: 1 },
+      { _id: 2, a: 2 },
+    ]);
     await backend.db.aggregate([{ $documents: [{ _id: 2, b: 2 }, { _id: 3 }] }, { $merge: { into: target } }]).toArray();
     expect(await sorted(backend.db.collection(target))).toEqual([{ _id: 1, a: 1 }, { _id: 2, a: 2, b: 2 }, { _id: 3 }]);
   });
@@ -348,14 +417,18 @@ describe('the collectionless aggregate (db.aggregate)', () => {
   });
 
   it.skipIf(REAL_MONGODB)(`refuses clearly the collectionless stages the store does not have (${EMBEDDED_ONLY})`, async () => {
-    const err = await failure(backend.client.db('admin').aggregate([{ $currentOp: {} }]).toArray());
+    const err = await failure(
+      backend.client
+        .db('admin')
+        .aggregate([{ $currentOp: {} }])
+        .toArray(),
+    );
     expect(err.code).toBe(2);
     expect(err.message).toContain('not supported by the embedded store');
   });
 });
 
 describe.skipIf(REAL_MONGODB)(`the journal keeps what $out and $merge wrote (${EMBEDDED_ONLY})`, () => {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const big = (db: Db): Collection<any> => db.collection('big');
   it('replays a $out replacing a collection, one larger than a journal record (written as several) and a $merge', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'embedded-mongo-crud-'));

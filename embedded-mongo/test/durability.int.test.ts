@@ -56,7 +56,11 @@ async function open(dir: string, options: Parameters<typeof startEmbeddedMongo>[
 async function journalOf(n: number): Promise<{ dir: string; journal: string }> {
   const dir = tempDir();
   const s = await open(dir);
-  for (let i = 0; i < n; i++) await s.client.db('d').collection('acks').insertOne({ _id: i, i } as never);
+  for (let i = 0; i < n; i++)
+    await s.client
+      .db('d')
+      .collection('acks')
+      .insertOne({ _id: i, i } as never);
   await s.close();
   return { dir, journal: join(dir, 'journal.bin') };
 }
@@ -113,7 +117,9 @@ describe.skipIf(REAL_MONGODB)(`a damaged journal (${EMBEDDED_ONLY})`, () => {
     );
     expect(err).toBeInstanceOf(JournalCorruptError);
     const corrupt = err as JournalCorruptError;
-    const damaged = recordOffsets(buf).filter((at) => at <= buf.length >> 1).at(-1)!;
+    const damaged = recordOffsets(buf)
+      .filter((at) => at <= buf.length >> 1)
+      .at(-1)!;
     expect(corrupt).toMatchObject({ file: journal, offset: damaged });
     // The create and the puts before it; the puts after it.
     expect(corrupt.recordsBefore).toBeGreaterThan(100);
@@ -272,12 +278,18 @@ describe.skipIf(REAL_MONGODB)(`one store per data directory (${EMBEDDED_ONLY})`,
   it('refuses a second store on a directory, naming the holder, and the first keeps its writes', async () => {
     const dir = tempDir();
     const first = await open(dir);
-    await first.client.db('d').collection('acks').insertOne({ _id: 1 } as never);
+    await first.client
+      .db('d')
+      .collection('acks')
+      .insertOne({ _id: 1 } as never);
     const err = await startEmbeddedMongo({ dir, log: () => undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreLockedError);
     expect((err as Error).message).toContain(`in use by another store (pid ${process.pid} on ${hostname()}, started `);
     expect((err as Error).message).toContain(join(dir, LOCK_FILE));
-    await first.client.db('d').collection('acks').insertOne({ _id: 2 } as never);
+    await first.client
+      .db('d')
+      .collection('acks')
+      .insertOne({ _id: 2 } as never);
     await first.close();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     const next = await open(dir);
@@ -300,7 +312,7 @@ describe.skipIf(REAL_MONGODB)(`one store per data directory (${EMBEDDED_ONLY})`,
   });
 
   it('takes over a stale lock: a dead pid, or this pid reused by another process', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const old = { host: hostname(), startedAt: '2020-01-01T00:00:00.000Z', token: 'old' };
     for (const [holder, why] of [
       [{ ...old, pid: dead }, `pid ${dead} is not running`],
@@ -347,9 +359,11 @@ describe.skipIf(REAL_MONGODB)(`a full disk, the journal's writes failing with EN
     await expect(acks.createIndex({ n: 1 })).rejects.toMatchObject({ code: 14031, codeName: 'OutOfDiskSpace' });
     await expect(db.createCollection('other')).rejects.toMatchObject({ code: 14031, codeName: 'OutOfDiskSpace' });
     const session = s.client.startSession();
-    await expect(session.withTransaction(async () => {
-      await acks.insertOne({ _id: 5 } as never, { session });
-    })).rejects.toMatchObject({ code: 14031 });
+    await expect(
+      session.withTransaction(async () => {
+        await acks.insertOne({ _id: 5 } as never, { session });
+      }),
+    ).rejects.toMatchObject({ code: 14031 });
     await session.endSession();
     // A disk that fills in the middle of a record: the half that landed is cut back out.
     state.partial = true;
@@ -407,7 +421,10 @@ describe.skipIf(REAL_MONGODB)(`a full disk, the journal's writes failing with EN
         `appending to ${journal} as it is, compacted on a later start with more space`,
     ]);
     expect(await ids(s.client)).toEqual(range(50));
-    await s.client.db('d').collection('acks').insertOne({ _id: 50, i: 50 } as never);
+    await s.client
+      .db('d')
+      .collection('acks')
+      .insertOne({ _id: 50, i: 50 } as never);
     await s.close();
     expect(readFileSync(journal).subarray(0, before.length).equals(before)).toBe(true);
     const again = await open(dir);
@@ -452,7 +469,10 @@ describe.skipIf(REAL_MONGODB)(`a real full disk: a 2 MB tmpfs (${EMBEDDED_ONLY};
       let acked = 0;
       let refused: unknown;
       for (; acked < 200; acked++) {
-        refused = await acks.insertOne({ _id: acked, pad } as never).then(() => undefined, (e: unknown) => e);
+        refused = await acks.insertOne({ _id: acked, pad } as never).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         if (refused) break;
       }
       expect(acked).toBeGreaterThan(50);

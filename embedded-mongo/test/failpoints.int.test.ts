@@ -49,7 +49,6 @@ async function recordingClient(options: Document = {}): Promise<{ client: MongoC
 
 const named = (sent: CommandStartedEvent[], name: string): CommandStartedEvent[] => sent.filter((e) => e.commandName === name);
 // Untyped: the tests use numbers and strings as _id, which the driver's default typing (ObjectId) refuses.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const collection = (client: MongoClient): Collection<any> => client.db(backend.db.databaseName).collection(`f${++n}`);
 
 describe('configureFailPoint on the embedded store', () => {
@@ -58,11 +57,13 @@ describe('configureFailPoint on the embedded store', () => {
     const { MongoClient } = await import('mongodb');
     const client = await MongoClient.connect(store.uri);
     try {
-      await expect(client.db('admin').command({ configureFailPoint: 'failCommand', mode: 'alwaysOn', data: { failCommands: ['ping'] } })).rejects.toMatchObject({
-        code: 59,
-        codeName: 'CommandNotFound',
-        message: "no such command: 'configureFailPoint'",
-      });
+      await expect(client.db('admin').command({ configureFailPoint: 'failCommand', mode: 'alwaysOn', data: { failCommands: ['ping'] } })).rejects.toMatchObject(
+        {
+          code: 59,
+          codeName: 'CommandNotFound',
+          message: "no such command: 'configureFailPoint'",
+        },
+      );
     } finally {
       await client.close();
       await store.close();
@@ -156,10 +157,14 @@ describe('the failCommand fail point (needs a server with test commands)', () =>
     const { client, appName, sent } = await recordingClient();
     const c = collection(client);
     await c.insertOne({ _id: 'counter', v: 0 });
-    await failCommand(appName, { times: 1 }, {
-      failCommands: ['update'],
-      writeConcernError: { code: 91, errmsg: 'Replication is being shut down' },
-    });
+    await failCommand(
+      appName,
+      { times: 1 },
+      {
+        failCommands: ['update'],
+        writeConcernError: { code: 91, errmsg: 'Replication is being shut down' },
+      },
+    );
     const result = await c.updateOne({ _id: 'counter' }, { $inc: { v: 1 } });
     expect(result).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
     const updates = named(sent, 'update');
@@ -343,7 +348,10 @@ describe('the onPrimaryTransactionalWrite fail point (needs a server with test c
     };
     try {
       await onWrite({ skip: 1 }, { closeConnection: false, failBeforeCommitExceptionCode: 1 });
-      const first = await client.db(backend.db.databaseName).command(update, { session }).catch((e: unknown) => e);
+      const first = await client
+        .db(backend.db.databaseName)
+        .command(update, { session })
+        .catch((e: unknown) => e);
       await onWrite('off');
       // mongod answers the statement's failure as a write error; the embedded store as the command's error: either way the second did not commit.
       if (!(first instanceof Error)) expect(first).toMatchObject({ n: 1, writeErrors: [{ index: 1, code: 1 }] });

@@ -41,7 +41,7 @@ it.skipIf(REAL_MONGODB)(`aborts a killed client's open transaction within second
   await cursors.insertOne({ _id: 'c', after: '0' });
   const holder = spawn(process.execPath, ['-e', HOLDER, store.uri], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    holder.stdout!.on('data', (b: Buffer) => b.toString().includes('holding') && resolve());
+    holder.stdout.on('data', (b: Buffer) => b.toString().includes('holding') && resolve());
     holder.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
   });
   // While it lives, a transaction writing the same record conflicts (the holder's write stands in its way).

@@ -24,7 +24,10 @@ describe.skipIf(REAL_MONGODB)(`persistence (${EMBEDDED_ONLY})`, () => {
     let client = await MongoClient.connect(store.uri);
     const coll = () => client.db('p').collection('things');
     await coll().createIndex({ code: 1 }, { unique: true });
-    await coll().insertMany([{ _id: 1, code: 'A', big: Long.fromString('9007199254740993') }, { _id: 2, code: 'B' }] as never[]);
+    await coll().insertMany([
+      { _id: 1, code: 'A', big: Long.fromString('9007199254740993') },
+      { _id: 2, code: 'B' },
+    ] as never[]);
     await coll().updateOne({ _id: 2 } as never, { $set: { code: 'C' } });
     await coll().deleteOne({ _id: 1 } as never);
     await coll().insertOne({ _id: 3, code: 'D', big: Long.fromString('9007199254740993') } as never);
@@ -48,7 +51,10 @@ describe.skipIf(REAL_MONGODB)(`persistence (${EMBEDDED_ONLY})`, () => {
     const client = await MongoClient.connect(first.uri, { serverSelectionTimeoutMS: 5000 });
     const N = 200;
     for (let i = 0; i < N; i++) await client.db('p').collection('acks').insertOne({ i });
-    await client.db('p').collection('acks').updateMany({ i: { $lt: 10 } }, { $set: { early: true } });
+    await client
+      .db('p')
+      .collection('acks')
+      .updateMany({ i: { $lt: 10 } }, { $set: { early: true } });
     first.proc.kill('SIGKILL');
     await exited(first.proc);
     await client.close().catch(() => undefined);

@@ -14,7 +14,6 @@ afterAll(async () => {
   await backend?.close();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const fresh = () => backend.db.collection<any>(`s${++n}`);
 
 describe('snapshot reads outside transactions', () => {
@@ -22,7 +21,6 @@ describe('snapshot reads outside transactions', () => {
     const client = await backend.connect({ monitorCommands: true });
     const sent: CommandStartedEvent[] = [];
     client.on('commandStarted', (e) => sent.push(e));
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const c = client.db(backend.db.databaseName).collection<any>(`s${++n}`);
     await c.insertMany([
       { _id: 1, x: 11 },

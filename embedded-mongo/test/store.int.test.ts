@@ -1,14 +1,4 @@
-import {
-  Binary,
-  Decimal128,
-  Double,
-  Int32,
-  Long,
-  MongoServerError,
-  ObjectId,
-  type Collection,
-  type Document,
-} from 'mongodb';
+import { Binary, Decimal128, Double, Int32, Long, MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REAL_MONGODB, type TestBackend, startBackend } from './backend.js';
 
@@ -19,7 +9,6 @@ let n = 0;
  * A fresh collection per test. Untyped on purpose: the tests store numbers and strings as `_id`,
  * which the driver's default typing (ObjectId) refuses.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const fresh = (): Collection<any> => backend.db.collection(`c${++n}`);
 const RAW = { promoteValues: false, promoteLongs: false } as const;
 
@@ -76,7 +65,12 @@ describe('CRUD', () => {
     ]);
     expect(inserted.insertedCount).toBe(3);
     expect(await c.findOne({ _id: 2 })).toEqual({ _id: 2, name: 'Bergen', n: 1 });
-    expect(await c.find({ n: { $gte: 2 } }).sort({ n: 1 }).toArray()).toEqual([
+    expect(
+      await c
+        .find({ n: { $gte: 2 } })
+        .sort({ n: 1 })
+        .toArray(),
+    ).toEqual([
       { _id: 3, name: 'Tromsø', n: 2 },
       { _id: 1, name: 'Oslo', n: 3 },
     ]);
@@ -96,7 +90,7 @@ describe('CRUD', () => {
     const { insertedId } = await c.insertOne({ a: 1 });
     expect(insertedId).toBeInstanceOf(ObjectId);
     const doc = await c.findOne({ _id: insertedId });
-    expect(Object.keys(doc!)).toEqual(['_id', 'a']);
+    expect(Object.keys(doc)).toEqual(['_id', 'a']);
   });
 
   it('refuses a duplicate _id with 11000 and keeps the first document', async () => {
@@ -170,7 +164,11 @@ describe('sorting and collation', () => {
   it('sorts Norwegian names with collation nb: Æ, Ø, Å after Z, in that order', async () => {
     const c = fresh();
     await c.insertMany(names.map((name) => ({ name })));
-    const sorted = await c.find({}, { projection: { _id: 0 } }).sort({ name: 1 }).collation({ locale: 'nb' }).toArray();
+    const sorted = await c
+      .find({}, { projection: { _id: 0 } })
+      .sort({ name: 1 })
+      .collation({ locale: 'nb' })
+      .toArray();
     // ICU's Norwegian collation (MongoDB's too) reads the old spelling "Aa" as "Å": Aasen sorts last.
     expect(sorted.map((d) => d.name)).toEqual(['anne', 'Bjørn', 'Zorro', 'Ærlig', 'Ørjan', 'Øystein', 'Åse', 'Aasen']);
     const agg = await c.aggregate([{ $sort: { name: -1 } }, { $limit: 2 }], { collation: { locale: 'nb' } }).toArray();
@@ -185,7 +183,6 @@ describe('sorting and collation', () => {
     expect(order).toEqual(['Aasen', 'Bjørn', 'Zorro', 'anne', 'Åse', 'Ærlig', 'Ørjan', 'Øystein']);
   });
 
-
   it('compares strings in range filters with the collation too, as a keyset page needs', async () => {
     const c = fresh();
     await c.insertMany(names.map((name, i) => ({ _id: i, name })));
@@ -199,7 +196,14 @@ describe('sorting and collation', () => {
     const agg = await c.aggregate([{ $match: { name: { $gt: 'Åse' } } }], { collation: nb }).toArray();
     expect(agg.map((d) => d.name)).toEqual(['Aasen']);
     // Without a collation the comparison is binary: 'anne' > 'Zorro' and 'Åse' < 'Ørjan'.
-    expect((await c.find({ name: { $gt: 'Zorro' } }).sort({ name: 1 }).toArray()).map((d) => d.name)).toEqual(['anne', 'Åse', 'Ærlig', 'Ørjan', 'Øystein']);
+    expect(
+      (
+        await c
+          .find({ name: { $gt: 'Zorro' } })
+          .sort({ name: 1 })
+          .toArray()
+      ).map((d) => d.name),
+    ).toEqual(['anne', 'Åse', 'Ærlig', 'Ørjan', 'Øystein']);
     // A number bound still compares numbers only.
     expect(await c.countDocuments({ _id: { $gt: 5 } }, { collation: nb })).toBe(2);
   });
@@ -260,7 +264,14 @@ describe('update operators', () => {
 
   it('updates array elements with arrayFilters and the positional $', async () => {
     const c = fresh();
-    await c.insertOne({ _id: 1, items: [{ k: 'a', v: 1 }, { k: 'b', v: 2 }, { k: 'c', v: 3 }] });
+    await c.insertOne({
+      _id: 1,
+      items: [
+        { k: 'a', v: 1 },
+        { k: 'b', v: 2 },
+        { k: 'c', v: 3 },
+      ],
+    });
     await c.updateOne({ _id: 1 }, { $set: { 'items.$[e].v': 0 } }, { arrayFilters: [{ 'e.v': { $gte: 2 } }] });
     await c.updateOne({ _id: 1, 'items.k': 'a' }, { $set: { 'items.$.v': 10 } });
     expect((await c.findOne({ _id: 1 }))?.items).toEqual([
@@ -272,21 +283,11 @@ describe('update operators', () => {
 
   it('upserts from the filter and applies $setOnInsert only on insert', async () => {
     const c = fresh();
-    const first = await c.updateOne(
-      { owner: '0301', year: 2024 },
-      { $set: { budget: 100 }, $setOnInsert: { createdBy: 'first' } },
-      { upsert: true },
-    );
+    const first = await c.updateOne({ owner: '0301', year: 2024 }, { $set: { budget: 100 }, $setOnInsert: { createdBy: 'first' } }, { upsert: true });
     expect(first.upsertedCount).toBe(1);
-    const second = await c.updateOne(
-      { owner: '0301', year: 2024 },
-      { $set: { budget: 200 }, $setOnInsert: { createdBy: 'second' } },
-      { upsert: true },
-    );
+    const second = await c.updateOne({ owner: '0301', year: 2024 }, { $set: { budget: 200 }, $setOnInsert: { createdBy: 'second' } }, { upsert: true });
     expect([second.upsertedCount, second.matchedCount, second.modifiedCount]).toEqual([0, 1, 1]);
-    expect(await c.find({}, { projection: { _id: 0 } }).toArray()).toEqual([
-      { owner: '0301', year: 2024, budget: 200, createdBy: 'first' },
-    ]);
+    expect(await c.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ owner: '0301', year: 2024, budget: 200, createdBy: 'first' }]);
     const replaced = await c.replaceOne({ _id: 'fixed' }, { v: 1 }, { upsert: true });
     expect(replaced.upsertedId).toBe('fixed');
     expect(await c.findOne({ _id: 'fixed' })).toEqual({ _id: 'fixed', v: 1 });
@@ -311,11 +312,7 @@ describe('findAndModify', () => {
     expect(before).toEqual({ _id: 2, q: 'a', n: 2 });
     const after = await c.findOneAndUpdate({ _id: 1 }, { $set: { n: 5 } }, { returnDocument: 'after', projection: { n: 1 } });
     expect(after).toEqual({ _id: 1, n: 5 });
-    const upserted = await c.findOneAndUpdate(
-      { _id: 3 },
-      { $set: { q: 'b' } },
-      { upsert: true, returnDocument: 'after', includeResultMetadata: true },
-    );
+    const upserted = await c.findOneAndUpdate({ _id: 3 }, { $set: { q: 'b' } }, { upsert: true, returnDocument: 'after', includeResultMetadata: true });
     expect(upserted.value).toEqual({ _id: 3, q: 'b' });
     expect(upserted.lastErrorObject).toMatchObject({ n: 1, updatedExisting: false, upserted: 3 });
     expect(await c.findOneAndDelete({ q: 'b' })).toEqual({ _id: 3, q: 'b' });
@@ -390,7 +387,12 @@ describe('numbers', () => {
     ]);
     const desc = (await c.find().sort({ v: -1 }).toArray()).map((d) => d._id);
     expect(desc).toEqual(['long', 'decimal', 'double', 'int']);
-    const matched = (await c.find({ v: { $gt: 6, $lt: 20 } }).sort({ v: 1 }).toArray()).map((d) => d._id);
+    const matched = (
+      await c
+        .find({ v: { $gt: 6, $lt: 20 } })
+        .sort({ v: 1 })
+        .toArray()
+    ).map((d) => d._id);
     expect(matched).toEqual(['double', 'decimal']);
     expect((await c.find({ v: 30 }).toArray()).map((d) => d._id)).toEqual(['long']);
     expect((await c.find({ v: Long.fromNumber(5) }).toArray()).map((d) => d._id)).toEqual(['int']);
@@ -482,9 +484,7 @@ describe('indexes', () => {
     const err = (await c.insertOne({ teacherId: 't1', year: 2024 }).catch((e: unknown) => e)) as MongoServerError;
     expect([err.code, err.keyPattern, err.keyValue]).toEqual([11000, { teacherId: 1, year: 1 }, { teacherId: 't1', year: 2024 }]);
     await expect(c.updateOne({ year: 2025 }, { $set: { year: 2024 } })).rejects.toMatchObject({ code: 11000 });
-    await expect(
-      c.updateOne({ teacherId: 't1', year: 2024, missing: true }, { $set: { x: 1 } }, { upsert: true }),
-    ).rejects.toMatchObject({ code: 11000 });
+    await expect(c.updateOne({ teacherId: 't1', year: 2024, missing: true }, { $set: { x: 1 } }, { upsert: true })).rejects.toMatchObject({ code: 11000 });
     expect(await c.countDocuments()).toBe(2);
   });
 
@@ -549,7 +549,10 @@ describe('refused operations', () => {
     const docs = Array.from({ length: 20_000 }, (_, i) => ({ i, s: `value ${i} ${'x'.repeat(40)}` }));
     for (let i = 0; i < docs.length; i += 5000) await c.insertMany(docs.slice(i, i + 5000));
     await expect(
-      c.find({ $or: Array.from({ length: 50 }, (_, i) => ({ s: { $regex: `nomatch${i}$` } })) }).maxTimeMS(1).toArray(),
+      c
+        .find({ $or: Array.from({ length: 50 }, (_, i) => ({ s: { $regex: `nomatch${i}$` } })) })
+        .maxTimeMS(1)
+        .toArray(),
     ).rejects.toMatchObject({ code: 50, codeName: 'MaxTimeMSExpired' });
   });
 });

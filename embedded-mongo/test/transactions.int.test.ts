@@ -7,7 +7,7 @@ import {
   type Document,
   Long,
   type MongoClient,
-  MongoServerError,
+  type MongoServerError,
   Timestamp,
 } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,6 @@ import { type TestBackend, startBackend } from './backend.js';
 // against a real replica set (MONGODB_URI), which is what each expectation is checked against.
 let backend: TestBackend;
 let n = 0;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const fresh = (): Collection<any> => backend.db.collection(`t${++n}`);
 
 beforeAll(async () => {
@@ -71,7 +70,12 @@ describe('snapshot isolation', () => {
       ]);
       // Through the index on k and through _id, as through a scan.
       expect(await c.find({ k: 'a' }, { session }).toArray()).toEqual([{ _id: 1, v: 0, k: 'a' }]);
-      expect(await c.find({ k: { $in: ['b', 'c'] } }, { session }).sort({ _id: 1 }).toArray()).toEqual([
+      expect(
+        await c
+          .find({ k: { $in: ['b', 'c'] } }, { session })
+          .sort({ _id: 1 })
+          .toArray(),
+      ).toEqual([
         { _id: 2, v: 0, k: 'b' },
         { _id: 3, v: 0, k: 'c' },
       ]);
@@ -285,7 +289,7 @@ describe('the logical clock and causal consistency', () => {
     const replies: CommandSucceededEvent[] = [];
     client.on('commandStarted', (e) => started.push(e));
     client.on('commandSucceeded', (e) => replies.push(e));
-    const c: Collection<any> = client.db(backend.db.databaseName).collection(`t${++n}`); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const c: Collection<any> = client.db(backend.db.databaseName).collection(`t${++n}`);
     await client.db(backend.db.databaseName).command({ ping: 1 });
     await c.insertOne({ _id: 1 });
     await c.insertOne({ _id: 2 });
@@ -309,7 +313,7 @@ describe('the logical clock and causal consistency', () => {
     const client = await backend.connect({ monitorCommands: true });
     const started: CommandStartedEvent[] = [];
     client.on('commandStarted', (e) => started.push(e));
-    const c: Collection<any> = client.db(backend.db.databaseName).collection(`t${++n}`); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const c: Collection<any> = client.db(backend.db.databaseName).collection(`t${++n}`);
     await withSession(async (session) => {
       await c.insertOne({ _id: 1, v: 'written' }, { session });
       const writeTime = session.operationTime!;

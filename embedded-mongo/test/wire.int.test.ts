@@ -69,8 +69,7 @@ function opMsg(body: object, flags = 0): Buffer {
   return msg;
 }
 
-const replyBody = (reply: Buffer): Record<string, unknown> =>
-  deserialize(reply.subarray(reply.readInt32LE(12) === 1 ? 36 : 21));
+const replyBody = (reply: Buffer): Record<string, unknown> => deserialize(reply.subarray(reply.readInt32LE(12) === 1 ? 36 : 21));
 
 describe.skipIf(REAL_MONGODB)(`wire protocol (${EMBEDDED_ONLY})`, () => {
   it('answers a legacy OP_QUERY isMaster with an OP_REPLY', async () => {
@@ -98,21 +97,30 @@ describe.skipIf(REAL_MONGODB)(`wire protocol (${EMBEDDED_ONLY})`, () => {
     ['an unknown opcode', () => Buffer.concat([header(20, 9999), Buffer.alloc(4)])],
     ['a length over the limit', () => header(100_000_000, 2013)],
     ['a length under a header', () => header(3, 2013)],
-    ['a BSON document that overruns its message', () => {
-      const msg = opMsg({ ping: 1, $db: 'admin' });
-      msg.writeInt32LE(10_000, 21);
-      return msg;
-    }],
-    ['a wrong checksum', () => {
-      const msg = opMsg({ ping: 1, $db: 'admin' }, 1);
-      msg.writeUInt32LE(12345, msg.length - 4);
-      return msg;
-    }],
-    ['an unknown section kind', () => {
-      const msg = opMsg({ ping: 1, $db: 'admin' });
-      msg.writeUInt8(7, 20);
-      return msg;
-    }],
+    [
+      'a BSON document that overruns its message',
+      () => {
+        const msg = opMsg({ ping: 1, $db: 'admin' });
+        msg.writeInt32LE(10_000, 21);
+        return msg;
+      },
+    ],
+    [
+      'a wrong checksum',
+      () => {
+        const msg = opMsg({ ping: 1, $db: 'admin' }, 1);
+        msg.writeUInt32LE(12345, msg.length - 4);
+        return msg;
+      },
+    ],
+    [
+      'an unknown section kind',
+      () => {
+        const msg = opMsg({ ping: 1, $db: 'admin' });
+        msg.writeUInt8(7, 20);
+        return msg;
+      },
+    ],
   ];
 
   it.each(bad)('closes the connection that sends %s, logs it, and keeps serving others', async (_name, make) => {
@@ -130,10 +138,7 @@ describe.skipIf(REAL_MONGODB)(`wire protocol (${EMBEDDED_ONLY})`, () => {
   it('stores an unacknowledged (moreToCome) write without replying', async () => {
     const socket = await open();
     const sent = opMsg({ insert: 'quiet', documents: [{ _id: 'w0' }], $db: 'wire' }, 2);
-    const outcome = await Promise.race([
-      exchange(socket, sent),
-      new Promise<'silent'>((resolve) => setTimeout(() => resolve('silent'), 300)),
-    ]);
+    const outcome = await Promise.race([exchange(socket, sent), new Promise<'silent'>((resolve) => setTimeout(() => resolve('silent'), 300))]);
     socket.destroy();
     expect(outcome).toBe('silent');
     expect(await client.db('wire').collection('quiet').find().toArray()).toEqual([{ _id: 'w0' }]);

@@ -22,7 +22,11 @@ function edited(sdl: string, ...edits: [from: string, to: string][]): string {
 }
 
 /** Average renamed to mean on both rating types: EnglishStudies and UnionOverview select `average`. */
-const renamedAverage = edited(feedback, ['  average: Float\n  "The average per topic', '  mean: Float\n  "The average per topic'], ['  average: Float\n  "How many rated it', '  mean: Float\n  "How many rated it']);
+const renamedAverage = edited(
+  feedback,
+  ['  average: Float\n  "The average per topic', '  mean: Float\n  "The average per topic'],
+  ['  average: Float\n  "How many rated it', '  mean: Float\n  "How many rated it'],
+);
 
 describe('schema:check', () => {
   it('reports no changes for the unchanged working copy', async () => {
@@ -38,7 +42,10 @@ describe('schema:check', () => {
   });
 
   it('passes an additive change and lists it as safe', async () => {
-    const candidateSdl = edited(feedback, ['  givenAt: DateTime!\n}', '  givenAt: DateTime!\n  "Whether the participant would recommend the study."\n  recommends: Boolean\n}']);
+    const candidateSdl = edited(feedback, [
+      '  givenAt: DateTime!\n}',
+      '  givenAt: DateTime!\n  "Whether the participant would recommend the study."\n  recommends: Boolean\n}',
+    ]);
     const result = await checkSubgraph({ name: 'feedback', candidateSdl });
     expect(result).toMatchObject({ summary: 'feedback: safe to deploy (1 addition)', ok: true, exitCode: 0 });
     expect(result.changes).toEqual({
@@ -78,7 +85,10 @@ describe('schema:check', () => {
   });
 
   it("names the operations another subgraph's removal breaks (plans: an owner's overview and the GDPR access)", async () => {
-    const result = await checkSubgraph({ name: 'plans', candidateSdl: edited(read('plans'), ['  "The school the teacher works at; null once the teacher\'s personal data is erased."\n  school: String\n', '']) });
+    const result = await checkSubgraph({
+      name: 'plans',
+      candidateSdl: edited(read('plans'), ['  "The school the teacher works at; null once the teacher\'s personal data is erased."\n  school: String\n', '']),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.changes.breaking.map((c) => c.path)).toEqual(['Teacher.school']);
     const error = ['Cannot query field "school" on type "Teacher".'];
@@ -88,7 +98,7 @@ describe('schema:check', () => {
     ]);
   });
 
-  it("refuses a field against the nullability rule, even with --allow-breaking, unless it is a listed exception", async () => {
+  it('refuses a field against the nullability rule, even with --allow-breaking, unless it is a listed exception', async () => {
     const candidateSdl = edited(feedback, ['  rating: RatingSummary @cost(weight: 5)', '  rating: RatingSummary! @cost(weight: 5)']);
     const message =
       'Study.rating: RatingSummary! is added by feedback to Study, an entity admissions, catalogue and plans also define: an outage of feedback would null the whole Study reached through them; make it RatingSummary (nullable)';
@@ -107,7 +117,10 @@ describe('schema:check', () => {
   });
 
   it('refuses a changed field type even when no registered operation notices', async () => {
-    const result = await checkSubgraph({ name: 'feedback', candidateSdl: edited(feedback, ['  count: Int\n  "The average overall', '  count: Float\n  "The average overall']) });
+    const result = await checkSubgraph({
+      name: 'feedback',
+      candidateSdl: edited(feedback, ['  count: Int\n  "The average overall', '  count: Float\n  "The average overall']),
+    });
     expect(result).toMatchObject({ summary: 'feedback: 1 breaking change, no registered operation broken', ok: false, exitCode: 1 });
     expect(result.changes.breaking).toEqual([
       {
@@ -136,12 +149,21 @@ describe('schema:check', () => {
       feedback,
       ['  comment: String @requiresScopes(scopes: [["role:union"], ["role:directorate"]])', '  comment: String'],
       ['  name: String!\n}', '  name: String! @authenticated\n}'],
-      ['@requiresScopes(scopes: [["role:union"], ["role:directorate"]])\n}', '@requiresScopes(scopes: [["role:union"], ["role:directorate"], ["role:teacher"]])\n}'],
+      [
+        '@requiresScopes(scopes: [["role:union"], ["role:directorate"]])\n}',
+        '@requiresScopes(scopes: [["role:union"], ["role:directorate"], ["role:teacher"]])\n}',
+      ],
       ['  givenAt: DateTime!\n}', '  givenAt: DateTime!\n  "Whether the participant would recommend the study."\n  recommends: Boolean @authenticated\n}'],
     );
     const result = await checkSubgraph({ name: 'feedback', candidateSdl });
     expect(result.guards).toEqual([
-      { coordinate: 'Feedback.comment', kind: 'removed', before: '@requiresScopes(scopes: [["role:union"], ["role:directorate"]])', loosened: true, tightened: false },
+      {
+        coordinate: 'Feedback.comment',
+        kind: 'removed',
+        before: '@requiresScopes(scopes: [["role:union"], ["role:directorate"]])',
+        loosened: true,
+        tightened: false,
+      },
       { coordinate: 'Feedback.recommends', kind: 'added', after: '@authenticated', loosened: false, tightened: false, element: 'new' },
       {
         coordinate: 'Study.feedback',
@@ -178,7 +200,9 @@ describe('schema:check', () => {
     // The same change refused once it takes a registered operation over the gateway's cost limit.
     const limited = await checkSubgraph({ name: 'feedback', candidateSdl, costLimit: english!.before });
     expect(limited.exitCode).toBe(1);
-    expect(limited.operations.broken).toEqual([{ operation: 'EnglishStudies', file: 'operations/english-studies.graphql', errors: [expect.stringContaining('LIMIT_EXCEEDED')] }]);
+    expect(limited.operations.broken).toEqual([
+      { operation: 'EnglishStudies', file: 'operations/english-studies.graphql', errors: [expect.stringContaining('LIMIT_EXCEEDED')] },
+    ]);
   });
 
   it('takes a new partner not yet in the supergraph: everything it adds is additive', async () => {
@@ -220,7 +244,11 @@ describe('schema:check', () => {
       expect(allowed.code).toBe(0);
       expect(allowed.stdout).toContain('UnionOverview (operations/union-overview.graphql)');
       expect(json.code).toBe(1);
-      expect(JSON.parse(json.stdout)).toMatchObject({ subgraph: 'feedback', exitCode: 1, operations: { broken: [{ operation: 'EnglishStudies' }, { operation: 'InsightsFunnel' }, { operation: 'UnionOverview' }] } });
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        subgraph: 'feedback',
+        exitCode: 1,
+        operations: { broken: [{ operation: 'EnglishStudies' }, { operation: 'InsightsFunnel' }, { operation: 'UnionOverview' }] },
+      });
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain('catalogue, admissions, plans, feedback');
     });

@@ -101,7 +101,11 @@ describe('the client kit', () => {
   });
 
   it('keys every entity by its @key and every other type with an id by it', () => {
-    const keys = Object.fromEntries(Object.entries(kit.types).filter(([, t]) => t.keyFields).map(([name, t]) => [name, t.keyFields]));
+    const keys = Object.fromEntries(
+      Object.entries(kit.types)
+        .filter(([, t]) => t.keyFields)
+        .map(([name, t]) => [name, t.keyFields]),
+    );
     expect(keys).toEqual({
       Application: ['id'],
       ApplicationRound: ['year'],
@@ -139,7 +143,11 @@ describe('the client kit', () => {
   });
 
   it('pages every connection with its key arguments', () => {
-    const connections = Object.fromEntries(Object.entries(kit.types).filter(([, t]) => Object.keys(t.connections).length > 0).map(([name, t]) => [name, t.connections]));
+    const connections = Object.fromEntries(
+      Object.entries(kit.types)
+        .filter(([, t]) => Object.keys(t.connections).length > 0)
+        .map(([name, t]) => [name, t.connections]),
+    );
     expect(connections).toEqual({
       Query: { applications: ['filter'], studies: ['filter'], statements: false, schoolOwners: ['filter'], webhookDeadLetters: false },
       SchoolOwner: { teachers: false },
@@ -151,7 +159,11 @@ describe('the client kit', () => {
         Object.keys(t.connections).map((f) => getNamedType((kit.schema.getType(name) as import('graphql').GraphQLObjectType).getFields()[f]!.type).name),
       ),
     );
-    expect(Object.keys(kit.schema.getTypeMap()).filter((n) => n.endsWith('Connection')).sort()).toEqual([...paged].sort());
+    expect(
+      Object.keys(kit.schema.getTypeMap())
+        .filter((n) => n.endsWith('Connection'))
+        .sort(),
+    ).toEqual([...paged].sort());
   });
 
   it('gives every object type a mutation returns an identity, so a client cache updates what it shows', () => {
@@ -192,7 +204,8 @@ describe('the client kit', () => {
             const named = getNamedType(type);
             if (!named.name.endsWith('Connection')) return;
             if (!node.arguments?.some((a) => a.name.value === 'after')) problems.push(`${file}: ${node.name.value} has no after`);
-            if (!node.selectionSet.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'pageInfo')) problems.push(`${file}: ${node.name.value} selects no pageInfo`);
+            if (!node.selectionSet.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'pageInfo'))
+              problems.push(`${file}: ${node.name.value} selects no pageInfo`);
           },
         }),
       );

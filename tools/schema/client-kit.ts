@@ -90,7 +90,11 @@ export function buildClientKit(supergraphSdl: string): ClientKit {
   const mutation = schema.getMutationType()?.name;
   for (const type of Object.values(schema.getTypeMap()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (type.name.startsWith('__')) continue;
-    if (isAbstractType(type)) possibleTypes[type.name] = schema.getPossibleTypes(type).map((t) => t.name).sort();
+    if (isAbstractType(type))
+      possibleTypes[type.name] = schema
+        .getPossibleTypes(type)
+        .map((t) => t.name)
+        .sort();
     if (!isObjectType(type) || type.name === mutation) continue;
     const kit: TypeKit = { connections: {} };
     const key = keys.get(type.name);
@@ -124,7 +128,8 @@ export function clientKitFiles(kit: ClientKit): Record<(typeof CLIENT_FILES)[num
     const fields = Object.entries(t.connections);
     if (fields.length > 0) {
       parts.push('fields: {');
-      for (const [field, args] of fields) parts.push(`  ${field}: relayStylePagination(${args ? JSON.stringify(args).replace(/"/g, "'").replace(/,/g, ', ') : 'false'}),`);
+      for (const [field, args] of fields)
+        parts.push(`  ${field}: relayStylePagination(${args ? JSON.stringify(args).replace(/"/g, "'").replace(/,/g, ', ') : 'false'}),`);
       parts.push('},');
     }
     const why = t.keySource === 'key' ? ' // an entity: its @key' : t.keySource === 'id' ? ' // its id' : '';
@@ -137,7 +142,7 @@ export function clientKitFiles(kit: ClientKit): Record<(typeof CLIENT_FILES)[num
     '',
     '/**',
     ' * Apollo Client type policies for the Partnerskap API: `keyFields` for every type with an identity',
-    ' * (an entity\'s `@key`, else its `id`), and relay-style pagination with the list\'s key arguments for',
+    " * (an entity's `@key`, else its `id`), and relay-style pagination with the list's key arguments for",
     ' * every connection (pages merged by keyset cursor). Use with `new InMemoryCache({ possibleTypes, typePolicies })`.',
     ' */',
     'export const typePolicies: TypePolicies = {',

@@ -34,7 +34,8 @@ describe('composition', () => {
     const sdl = (name: string, requiring: string) => {
       const text = readFileSync(new URL(`../../schema/${name}.graphql`, import.meta.url), 'utf8');
       if (name === 'catalogue') return text.replace('  places: Int\n', `  places: Int ${guard}\n`);
-      if (name === 'admissions') return text.replace('vacantSeats: Int @requires(fields: "places")', `vacantSeats: Int @requires(fields: "places")${requiring}`);
+      if (name === 'admissions')
+        return text.replace('vacantSeats: Int @requires(fields: "places")', `vacantSeats: Int @requires(fields: "places")${requiring}`);
       return text;
     };
     const unguarded = compose((name) => sdl(name, ''));
@@ -49,7 +50,8 @@ const partners = [
   { name: 'cat', url: 'http://cat' },
   { name: 'rate', url: 'http://rate' },
 ];
-const cat = (name = 'String!', studies = '[Study!]') => `${LINK}type Query { "Studies." studies: ${studies} }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Name." name: ${name} }\n`;
+const cat = (name = 'String!', studies = '[Study!]') =>
+  `${LINK}type Query { "Studies." studies: ${studies} }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Name." name: ${name} }\n`;
 const rate = (rating = 'Int', review = 'Study!', reviews = '[Study!]!') =>
   `${LINK}type Query { "One." review: Review }\n"A study." type Study @key(fields: "id") { "Id." id: ID! "Rating." rating: ${rating} }\n"A review." type Review { "Of." study: ${review} "Related." related: ${reviews} }\n`;
 const composeWith = (catSdl: string, rateSdl: string, exceptions: Record<string, string> = {}) =>
@@ -90,7 +92,7 @@ describe("the nullability rule: a partner's outage is local", () => {
     expect(nullabilityViolations(supergraph)).toEqual([]);
   });
 
-  it('refuses a non-null root query field: beside another partner\'s root, its outage would null the whole answer', () => {
+  it("refuses a non-null root query field: beside another partner's root, its outage would null the whole answer", () => {
     expect(composeWith(cat('String', '[Study!]!'), rate()).errors).toEqual([
       "Query.studies: [Study!]! is a root field of cat: asked beside another partner's root field, an outage would null the whole answer; make it [Study!] (nullable)",
     ]);

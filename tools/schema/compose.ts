@@ -2,7 +2,16 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
-import { type ConstDirectiveNode, type FieldDefinitionNode, Kind, type ObjectTypeDefinitionNode, type TypeNode, parse, print } from 'graphql';
+import {
+  type ConstDirectiveNode,
+  type FieldDefinitionNode,
+  Kind,
+  type ObjectTypeDefinitionNode,
+  OperationTypeNode,
+  type TypeNode,
+  parse,
+  print,
+} from 'graphql';
 
 /** A registered subgraph: its name (schema/<name>.graphql, subgraphs/<name>/) and its URL in local development. */
 export interface RegisteredSubgraph {
@@ -125,7 +134,14 @@ export function nullabilityViolations(supergraphSdl: string, exceptions: Readonl
   let roots = new Set(['Query', 'Mutation', 'Subscription']);
   for (const def of doc.definitions) {
     if (def.kind === Kind.ENUM_TYPE_DEFINITION && def.name.value === 'join__Graph') {
-      for (const v of def.values ?? []) graphNames.set(v.name.value, stringArg(v.directives?.find((d) => d.name.value === 'join__graph'), 'name') ?? v.name.value.toLowerCase());
+      for (const v of def.values ?? [])
+        graphNames.set(
+          v.name.value,
+          stringArg(
+            v.directives?.find((d) => d.name.value === 'join__graph'),
+            'name',
+          ) ?? v.name.value.toLowerCase(),
+        );
     }
     if (def.kind === Kind.OBJECT_TYPE_DEFINITION) objects.set(def.name.value, def);
     if (def.kind === Kind.SCHEMA_DEFINITION) roots = new Set(def.operationTypes.map((o) => o.type.name.value));
@@ -172,7 +188,8 @@ export function nullabilityViolations(supergraphSdl: string, exceptions: Readonl
   const violations: NullabilityViolation[] = [];
   const excused = new Set<string>();
   const queryRoot = (() => {
-    for (const def of doc.definitions) if (def.kind === Kind.SCHEMA_DEFINITION) return def.operationTypes.find((o) => o.operation === 'query')?.type.name.value ?? 'Query';
+    for (const def of doc.definitions)
+      if (def.kind === Kind.SCHEMA_DEFINITION) return def.operationTypes.find((o) => o.operation === OperationTypeNode.QUERY)?.type.name.value ?? 'Query';
     return 'Query';
   })();
   const list = (names: string[]): string => (names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
@@ -237,7 +254,10 @@ export function nullabilityViolations(supergraphSdl: string, exceptions: Readonl
         excused.add(coordinate);
         continue;
       }
-      const fix = field.type.kind === Kind.NON_NULL_TYPE && field.type.type.kind === Kind.LIST_TYPE ? `${print(field.type.type)} (the list nullable) or its items nullable` : `${print(field.type.kind === Kind.NON_NULL_TYPE ? field.type.type : field.type)} (nullable)`;
+      const fix =
+        field.type.kind === Kind.NON_NULL_TYPE && field.type.type.kind === Kind.LIST_TYPE
+          ? `${print(field.type.type)} (the list nullable) or its items nullable`
+          : `${print(field.type.kind === Kind.NON_NULL_TYPE ? field.type.type : field.type)} (nullable)`;
       const g = risky[0]!;
       violations.push({
         coordinate,
@@ -248,7 +268,11 @@ export function nullabilityViolations(supergraphSdl: string, exceptions: Readonl
   }
   for (const coordinate of Object.keys(exceptions)) {
     if (!excused.has(coordinate)) {
-      violations.push({ coordinate, rule: 'stale-exception', message: `${coordinate} is listed in schema/nullability-exceptions.json but the rule does not refuse it (any more): remove it from the file` });
+      violations.push({
+        coordinate,
+        rule: 'stale-exception',
+        message: `${coordinate} is listed in schema/nullability-exceptions.json but the rule does not refuse it (any more): remove it from the file`,
+      });
     }
   }
   return violations;
