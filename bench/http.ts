@@ -426,7 +426,8 @@ async function main(): Promise<void> {
   process.once('exit', () => servers.forEach((s) => s.child.kill('SIGTERM')));
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
-  for (const variant of variants) servers.push(await start(variant, variant.startsWith('serveGraphQL@') ? againstDir : undefined));
+  // Started side by side (each is a process of its own): the smoke run's time is mostly their start.
+  servers.push(...(await Promise.all(variants.map((variant) => start(variant, variant.startsWith('serveGraphQL@') ? againstDir : undefined)))));
   for (const s of servers)
     await check(
       s,
@@ -445,7 +446,17 @@ async function main(): Promise<void> {
   const pairs = chosen.flatMap((w) => servers.filter((s) => !w.skip?.includes(s.variant)).map((s) => ({ w, s })));
   if (!SMOKE) for (const { w, s } of pairs) await load(s, w, { seconds: 1, connections: CONNECTIONS }); // warm-up
   const figures = new Map<string, Figures[]>();
-  for (let round = 0; round < ROUNDS; round++) {
+  if (SMOKE) {
+    // The servers side by side, each its workloads one after another (a server answers one CPU reading
+    // at a time): a smoke run's figures mean nothing, and autocannon reports no sooner than its
+    // one-second sampling tick, so one pair after another would cost a second each.
+    await Promise.all(
+      servers.map(async (s) => {
+        for (const { w } of pairs.filter((p) => p.s === s)) figures.set(`${w.name}\t${s.variant}`, [await load(s, w, { amount: 8, connections: CONNECTIONS })]);
+      }),
+    );
+  }
+  for (let round = 0; round < (SMOKE ? 0 : ROUNDS); round++) {
     for (const w of chosen) {
       const here = pairs.filter((p) => p.w === w);
       // Alternate the order: a round's variants are rotated by one from the last.
