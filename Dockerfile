@@ -76,6 +76,7 @@ COPY --from=build /src/schema/supergraph.graphql ./schema/
 COPY --from=build /src/gateway/insights/ ./gateway/insights/
 COPY --from=build /src/gateway/explorer/ ./gateway/explorer/
 COPY --from=build /src/operations/insights-funnel.graphql ./operations/
+COPY --from=build /src/operations/manifest.json ./operations/
 ENV PORT=4000
 EXPOSE 4000
 CMD ["node", "--max-semi-space-size=32", "--max-old-space-size=200", "dist/main.mjs"]

@@ -30,6 +30,7 @@ import {
   loadGatewayConfig,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
+import { startGatewayTracing } from '@partnerskap/gateway';
 import { readRegistry } from '../tools/schema/compose.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -410,6 +411,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   await client.close();
 
   let running: RunningDev | undefined;
+  // Traces when the OpenTelemetry variables ask (docs/tracing.md): the gateway here, each subgraph in its process (they inherit them).
+  const tracing = await startGatewayTracing(process.env);
   try {
     // The gateway reads the same variables as npm start, npm run gateway and the images (CORS_ORIGINS, LIMIT_*...).
     const config = loadGatewayConfig({ ...process.env, PARTNERSKAP_DEV: process.env.PARTNERSKAP_DEV || '1' });
@@ -419,7 +422,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       color: process.stdout.isTTY === true && !process.env.NO_COLOR,
       gatewayPort: config.port,
       auth: await authOptionsFrom(config),
-      gateway,
+      gateway: { ...gateway, ...(tracing.tracer ? { tracer: tracing.tracer } : {}) },
     });
   } catch (err) {
     console.error(`npm run dev: ${(err as Error).message}`);
@@ -462,6 +465,7 @@ compose and the gateway serves the new supergraph without a restart. Stop with C
       void running
         .stop()
         .then(() => (stopped = true))
+        .then(() => tracing.shutdown())
         .then(() => store?.close())
         .then(() => process.exit(0));
     });

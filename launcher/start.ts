@@ -66,6 +66,8 @@ const running = await startSupergraph({
   seedProgress: seedBar(),
   auth: await authOptionsFrom(config),
   gateway: gatewayOptionsFrom(config),
+  // OpenTelemetry traces when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER=otlp) asks (docs/tracing.md).
+  tracing: process.env,
 });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.log(`

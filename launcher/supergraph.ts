@@ -20,7 +20,9 @@ import {
   listenGateway,
   loadOrCreateDevKey,
 } from '@partnerskap/gateway';
+import { startGatewayTracing } from '@partnerskap/gateway';
 import { type Identity } from '@partnerskap/common';
+import { type Tracing, startTracing, tracingEnabled } from '@partnerskap/common';
 import {
   type Clock,
   type ListeningSubgraph,
@@ -32,6 +34,7 @@ import {
   settleEvents,
   startSubgraph,
 } from '@partnerskap/kit';
+import { traceCommands } from '@partnerskap/kit';
 import { readRegistry } from '../tools/schema/compose.js';
 import { type PartnerDbs, isSeeded, partnerDbs, seedDemoData } from '../demo/seed.js';
 
@@ -75,6 +78,11 @@ export interface SupergraphOptions {
   gateway?: Partial<Omit<GatewayServerOptions, 'supergraphSdl' | 'subgraphUrls' | 'authenticate' | 'secrets'>>;
   /** Hears every database command the subgraphs send (tests count them to prove batching). */
   onCommand?: (event: { commandName: string; databaseName: string; command: Record<string, unknown> }) => void;
+  /**
+   * The environment whose OpenTelemetry variables turn tracing on (docs/tracing.md; `npm start` passes its
+   * own): each service then traces as its own `service.name`, as in production. Default none: off.
+   */
+  tracing?: Record<string, string | undefined>;
 }
 
 /** A subgraph of the registry beyond the four demo partners, as {@link startSupergraph} runs it. */
@@ -104,6 +112,8 @@ export interface RunningSupergraph {
   others: Record<string, OtherSubgraph>;
   /** Waits until every partner's projections hold every event committed so far (between steps that cross partners). */
   settle(timeoutMs?: number): Promise<void>;
+  /** Exports every service's ended spans now (with `tracing`; nothing without). */
+  flushTraces(): Promise<void>;
   /** Stops the gateway, the subgraphs and the database client. */
   stop(): Promise<void>;
 }
@@ -139,12 +149,20 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   const supergraphPath = options.root ? join(root, 'schema', 'supergraph.graphql') : DEFAULT_SUPERGRAPH;
   const registered = readRegistry(join(root, 'schema', 'subgraphs.json'));
   const modules = await Promise.all(registered.map(async (s) => ({ ...s, module: await loadModule(root, s.name) })));
+  // Each service's tracing (off unless options.tracing asks), started before the servers and the store are made.
+  const tracings = new Map<string, Tracing>();
+  if (options.tracing) {
+    for (const { name } of modules) tracings.set(name, await startTracing({ serviceName: name, env: options.tracing }));
+    tracings.set('gateway', await startGatewayTracing(options.tracing));
+  }
+  const traced = tracingEnabled();
   const client = await MongoClient.connect(options.mongodbUri, {
     serverSelectionTimeoutMS: MONGO_SELECTION_TIMEOUT_MS,
     appName: 'partnerskap',
-    monitorCommands: options.onCommand !== undefined,
+    monitorCommands: options.onCommand !== undefined || traced,
   });
   if (options.onCommand) client.on('commandStarted', options.onCommand);
+  if (traced) traceCommands(client);
   const dbs = partnerDbs(client, options.prefix);
   if ((options.seed ?? true) && !(await isSeeded(dbs))) {
     progress('seeding the demo data (first start only)');
@@ -166,7 +184,17 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   const start = (name: string, port: number): Promise<ListeningSubgraph> => {
     const entry = byName.get(name);
     if (!entry) throw new Error(`no registered subgraph is named ${name}`);
-    return startSubgraph(entry.module, { db: dbOf(name), port, development, gatewaySecret: secrets[name]!, clock, supergraphUrl: () => gatewayUrl, insights });
+    const tracer = tracings.get(name)?.tracer;
+    return startSubgraph(entry.module, {
+      db: dbOf(name),
+      port,
+      development,
+      gatewaySecret: secrets[name]!,
+      clock,
+      supergraphUrl: () => gatewayUrl,
+      insights,
+      ...(tracer ? { tracer } : {}),
+    });
   };
   const subgraphs = {} as RunningSupergraph['subgraphs'];
   for (const { name, url } of modules) subgraphs[name] = await start(name, portOf(name, url));
@@ -182,6 +210,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   if (!options.auth && !development)
     throw new Error('startSupergraph: development: false needs auth (an identity provider): the development key is for development only');
   const auth = options.auth ?? { jwks: { keys: [(await loadOrCreateDevKey()).publicJwk] }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
+  const gatewayTracer = tracings.get('gateway')?.tracer;
   const server = createGatewayServer({
     // The committed supergraph, hot-reloaded: npm run compose swaps it in without a restart.
     supergraphPath,
@@ -190,6 +219,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     authenticate: createAuthenticator(auth),
     secrets,
     ...options.gateway,
+    ...(gatewayTracer ? { tracer: gatewayTracer } : {}),
   });
   const gateway = await listenGateway(server, { port: options.ports?.gateway ?? 0 });
   gatewayUrl = gateway.url;
@@ -216,10 +246,12 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       settleEvents(Object.fromEntries(running().map((n) => [n, subgraphs[n]!.url.replace(/\/graphql$/, '/ready')])), {
         ...(timeoutMs ? { timeoutMs } : {}),
       }),
+    flushTraces: async () => void (await Promise.all([...tracings.values()].map((t) => t.flush()))),
     stop: async () => {
       await gateway.stop();
       await Promise.all(running().map((n) => subgraphs[n]!.stop()));
       await client.close();
+      await Promise.all([...tracings.values()].map((t) => t.shutdown()));
     },
   };
 }

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedMongo, startEmbeddedMongo } from '@partnerskap/embedded-mongo';
 import { loadSubgraphConfig } from '@partnerskap/kit';
 import { envName, loadGatewayConfig } from '@partnerskap/gateway';
+import { tracingSettings } from '@partnerskap/common';
 import { type Bundle, type Deployable, ROOT, buildDeployables, listDeployables } from '../tools/build.js';
 import { isSeeded, partnerDbs } from '../demo/seed.js';
 
@@ -333,11 +334,24 @@ describe('docker-compose.yml', () => {
     expect(services.seed).toMatchObject({ profiles: ['seed'], depends_on: { [MONGO]: { condition: 'service_healthy' } } });
   });
 
-  it('publishes only the gateway', () => {
+  it("publishes only the gateway, and the trace viewer's UI on the host's loopback", () => {
     const published = Object.entries(rawCompose.services)
       .filter(([, s]) => s.ports?.length)
       .map(([name, s]) => [name, s.ports]);
-    expect(published).toEqual([['gateway', ['${GATEWAY_PORT:-4000}:4000']]]);
+    expect(published).toEqual([
+      ['gateway', ['${GATEWAY_PORT:-4000}:4000']],
+      ['jaeger', ['127.0.0.1:16686:16686']],
+    ]);
+  });
+
+  it('traces every service to the trace viewer by default, and none with OTEL_TRACES_EXPORTER=none (docs/tracing.md)', () => {
+    expect(rawCompose.services.jaeger!.image).toMatch(/^jaegertracing\/jaeger:\d+\.\d+\.\d+$/);
+    const on = compose(filledEnv()).services;
+    const off = compose({ ...filledEnv(), OTEL_TRACES_EXPORTER: 'none' }).services;
+    for (const name of [...subgraphNames, 'gateway']) {
+      expect(tracingSettings(on[name]!.environment!), name).toEqual({ enabled: true, url: 'http://jaeger:4318/v1/traces', protocol: 'http/protobuf' });
+      expect(tracingSettings(off[name]!.environment!), name).toEqual({ enabled: false });
+    }
   });
 
   it('takes every variable from .env.example, which commits no secret, and git ignores .env', () => {

@@ -28,6 +28,8 @@ beforeAll(async () => {
     secrets: Object.fromEntries(NAMES.map((n) => [n, 'x'.repeat(32)])),
     logger: memoryLogger(),
     rateLimits: { publicPerMinute: 100_000, partnerPerMinute: 100_000, publicCostPerMinute: BUDGET },
+    // The partner here sends the public's documents, no registered one: nobody is held to the registry (trusted-documents.ts).
+    trustedDocuments: { roles: [] },
     subgraphCalls: { timeoutMs: 200, connections: 2 },
   });
   gateway = await listenGateway(server, { port: 0 });

@@ -92,7 +92,7 @@ const backgroundSessions = new Set<string>();
 
 /** Starts the embedded store (or uses `MONGODB_URI`), seeds fresh databases and starts everything on port 0. */
 export async function startHarness(
-  extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed' | 'seedProjections' | 'gateway' | 'development'> & { storeDir?: string } = {},
+  extra: Pick<SupergraphOptions, 'subgraphUrl' | 'clock' | 'seed' | 'seedProjections' | 'gateway' | 'development' | 'tracing'> & { storeDir?: string } = {},
 ): Promise<Harness> {
   let store: EmbeddedMongo | undefined;
   const quiet = { log: () => undefined };

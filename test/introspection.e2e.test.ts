@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type ListeningGateway, createGatewayServer, listenGateway, memoryLogger } from '@partnerskap/gateway';
-import { type IntrospectionQuery, buildClientSchema, getIntrospectionQuery } from 'graphql';
+import { publicContract } from '@partnerskap/gateway/contract';
+import { type GraphQLObjectType, type IntrospectionQuery, buildClientSchema, getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPHQL_17_INTROSPECTION_QUERY, GRAPHQL_17_INTROSPECTION_QUERY_ALL_OPTIONS } from '@partnerskap/gateway/introspection-queries';
 
@@ -17,7 +18,8 @@ beforeAll(async () => {
       supergraphSdl: readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8'),
       subgraphUrls: Object.fromEntries(NAMES.map((n) => [n, 'http://127.0.0.1:9/graphql'])),
       development: mode === 'development',
-      authenticate: async () => ({ role: 'public' }),
+      // A token (any) is the directorate's; none is the public, served the public contract (gateway/src/contract.ts).
+      authenticate: async (authorization) => (authorization ? { role: 'directorate' } : { role: 'public' }),
       secrets: Object.fromEntries(NAMES.map((n) => [n, 'x'.repeat(32)])),
       logger: memoryLogger(),
       rateLimits: { publicPerMinute: 100_000, partnerPerMinute: 100_000 },
@@ -36,8 +38,9 @@ interface Answer {
   errors?: { message: string; extensions: { code: string; limit?: string } }[];
 }
 
-async function post(mode: keyof typeof gateways, query: string): Promise<Answer> {
-  const res = await fetch(gateways[mode].url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+async function post(mode: keyof typeof gateways, query: string, token?: string): Promise<Answer> {
+  const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const res = await fetch(gateways[mode].url, { method: 'POST', headers, body: JSON.stringify({ query }) });
   return { status: res.status, ...((await res.json()) as Omit<Answer, 'status'>) };
 }
 
@@ -64,7 +67,7 @@ const STANDARD = {
 
 describe('the standard introspection query', () => {
   it.each(Object.entries(STANDARD))('%s is answered in development, a schema a client can build', async (_, query) => {
-    const res = await post('development', query);
+    const res = await post('development', query, 'partner');
     expect(res.errors).toBeUndefined();
     expect(res.status).toBe(200);
     const schema = buildClientSchema(res.data as unknown as IntrospectionQuery);
@@ -135,8 +138,36 @@ describe('introspection nested to abuse it', () => {
     // teacher → applications → teacher → ... nested 11 deep (the limit is 10), as hardening.e2e.test.ts does.
     let inner = 'id';
     for (let d = 10; d >= 2; d--) inner = `${d % 2 === 0 ? 'applications' : 'teacher'} { ${inner} }`;
-    const res = await post('development', `{ __schema { queryType { name } } teacher(id: "t-none") { ${inner} } }`);
+    const res = await post('development', `{ __schema { queryType { name } } teacher(id: "t-none") { ${inner} } }`, 'partner');
     expect(res.status).toBe(400);
     expect(res.errors!.map((e) => e.extensions)).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', limit: 'depth' })]);
+  });
+});
+
+describe('the public contract: what a caller without a token sees', () => {
+  const contract = publicContract(readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8'))!;
+  const typesOf = (res: Answer) => buildClientSchema(res.data as unknown as IntrospectionQuery).getTypeMap();
+
+  it('introspects the public contract without a token, no personal type in it; the whole API schema with one', async () => {
+    const [anonymous, partner] = await Promise.all([post('development', getIntrospectionQuery()), post('development', getIntrospectionQuery(), 'partner')]);
+    const publicTypes = typesOf(anonymous);
+    expect(Object.keys(publicTypes).sort()).toEqual(Object.keys(contract.apiSchema.getTypeMap()).sort());
+    for (const personal of ['Application', 'Teacher', 'Feedback', 'AuditEntry', 'Mutation']) expect(publicTypes[personal], personal).toBeUndefined();
+    expect(Object.keys((publicTypes.Study as GraphQLObjectType).getFields())).not.toContain('feedback');
+    expect(typesOf(partner).Application).toBeDefined();
+  });
+
+  it('refuses a field the contract lacks with 401 before planning; answers __type from the contract; refuses introspection beside fields', async () => {
+    const lacking = await post('development', '{ studies(first: 1) { edges { node { id feedback { totalCount } } } } }');
+    expect(lacking.status).toBe(401);
+    expect(lacking.errors!.map((e) => [e.extensions.code, e.message])).toEqual([
+      ['UNAUTHENTICATED', expect.stringMatching(/the public schema \(callers without a token\) lacks: Study\.feedback, FeedbackConnection\.totalCount\./)],
+    ]);
+    // The same in production, where no schema detail is suggested.
+    expect((await post('production', '{ application(id: "a-1") { id } }')).errors!.map((e) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
+    expect((await post('development', '{ __type(name: "Application") { name } }')).data).toEqual({ __type: null });
+    expect((await post('development', '{ __type(name: "Application") { name } }', 'partner')).data).toEqual({ __type: { name: 'Application' } });
+    const mixed = await post('development', '{ __schema { types { name } } subjects { code } }');
+    expect([mixed.status, mixed.errors!.map((e) => e.extensions.code), mixed.data]).toEqual([400, ['GRAPHQL_VALIDATION_FAILED'], undefined]);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
 
@@ -24,6 +25,57 @@ afterAll(async () => {
 });
 
 const codes = (res: { errors?: { extensions?: Record<string, unknown> }[] }) => res.errors?.map((e) => e.extensions?.code) ?? [];
+
+const operation = (name: string) => readFileSync(new URL(`../operations/${name}.graphql`, import.meta.url), 'utf8');
+
+// Before the rate limit's test, which spends the public's budget for this address.
+describe('trusted documents in production', () => {
+  const manifest = JSON.parse(readFileSync(new URL('../operations/manifest.json', import.meta.url), 'utf8')) as {
+    operations: { id: string; name: string; body: string }[];
+  };
+  const heading = manifest.operations.find((o) => o.name === 'AdmissionDeskHeading')!;
+  const send = async (h: Harness, body: unknown, token?: string) => {
+    const res = await fetch(h.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] } };
+  };
+  const refused = (code: string) => ({ errors: [{ message: expect.any(String), extensions: { code, requestId: expect.any(String) } }] });
+
+  it("lets a partner send registered documents only (by id or as their text), refuses any other before it is parsed; the public and the subgraphs' service tokens are not held to them", async () => {
+    const institution = await prod.token({ role: 'institution', org: '874789542' });
+    const variables = { orgNumber: '874789542' };
+    // By id (the trusted documents convention's documentId, and APQ's hash), answered as the document's text is in development.
+    const expected = await send(dev, { query: heading.body, variables });
+    expect(expected).toMatchObject({ status: 200, body: { data: { institution: { __typename: 'Institution', orgNumber: '874789542' } } } });
+    expect(await send(prod, { documentId: `sha256:${heading.id}`, variables }, institution)).toEqual(expected);
+    expect(await send(prod, { extensions: { persistedQuery: { version: 1, sha256Hash: heading.id } }, variables }, institution)).toEqual(expected);
+    // As its text: a registered file as it is (comments and all), without Apollo Client's __typename.
+    const applications = await send(
+      prod,
+      { query: operation('institution-applications'), variables: { institution: '874789542', year: 2024, first: 2 } },
+      institution,
+    );
+    expect(applications.status).toBe(200);
+    expect(applications.body.errors).toBeUndefined();
+    // Anything else: refused with a code, before parsing (development parses the same text and says it does not parse).
+    expect(await send(prod, { query: '{ subjects { code } }' }, institution)).toEqual({ status: 403, body: refused('QUERY_NOT_IN_SAFELIST') });
+    expect(await send(prod, { query: '{ study(id: "x") { id' }, institution)).toEqual({ status: 403, body: refused('QUERY_NOT_IN_SAFELIST') });
+    expect(await send(dev, { query: '{ study(id: "x") { id' }, await dev.token({ role: 'institution', org: '874789542' }))).toMatchObject({
+      status: 400,
+      body: refused('GRAPHQL_PARSE_FAILED'),
+    });
+    expect(await send(prod, { documentId: `sha256:${'0'.repeat(64)}` }, institution)).toEqual({ status: 404, body: refused('PERSISTED_QUERY_NOT_IN_LIST') });
+    // The public and the service role send any document (bounded by the limits and the contract).
+    expect(await send(prod, { query: '{ subjects { code } }' })).toMatchObject({ status: 200, body: { data: { subjects: expect.any(Array) } } });
+    expect(await send(prod, { query: '{ __typename }' }, await prod.token({ role: 'service' }))).toEqual({
+      status: 200,
+      body: { data: { __typename: 'Query' } },
+    });
+  });
+});
 
 describe('production mode', () => {
   it('refuses introspection (development allows it)', async () => {
@@ -105,7 +157,12 @@ describe('production mode', () => {
     expect(sent).toBeLessThanOrEqual(PUBLIC_PER_MINUTE + 1);
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await limited!.json()).errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
-    const partner = await prod.query('{ subjects { code } }', {}, { token: await prod.token({ role: 'school-owner', org: '4601' }) });
+    // A partner in production sends registered documents (trusted documents, below): this one as its file's text.
+    const partner = await prod.query(
+      operation('catalogue-studies'),
+      { year: 2024, first: 1 },
+      { token: await prod.token({ role: 'school-owner', org: '4601' }) },
+    );
     expect(partner.status).toBe(200);
   });
 });

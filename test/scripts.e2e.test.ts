@@ -226,6 +226,12 @@ describe.concurrent('the checks of the generated files', () => {
     expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
     expect(run.stdout).toMatch(/^the client kit is current$/m);
   }, 70_000);
+
+  it('npm run documents -- --check: the committed registry of trusted documents is current', async ({ expect }) => {
+    const run = await npmRun('documents', ['--check'], 60_000);
+    expect(run, run.stderr).toMatchObject({ code: 0, leftovers: false });
+    expect(run.stdout).toMatch(/^operations\/manifest\.json is current \(\d+ documents\)$/m);
+  }, 70_000);
 });
 
 // npm run lint (the whole tree, type-aware: half a minute of a core) runs in full in CI (.ci/run, before

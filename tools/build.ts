@@ -43,11 +43,12 @@ export function listDeployables(root = ROOT): Deployable[] {
   return [
     // The insights page (gateway/src/insights.ts) serves its files and the operation it sends; Chart.js comes from node_modules.
     // The local explorer (gateway/src/explorer.ts, development only) its page; GraphiQL and React come from node_modules.
+    // The registry of trusted documents (gateway/src/trusted-documents.ts), which production holds partners to.
     {
       name: 'gateway',
       entry: 'gateway/src/main.ts',
       workspace: 'gateway',
-      files: ['schema/supergraph.graphql', 'gateway/insights', 'gateway/explorer', 'operations/insights-funnel.graphql'],
+      files: ['schema/supergraph.graphql', 'gateway/insights', 'gateway/explorer', 'operations/insights-funnel.graphql', 'operations/manifest.json'],
     },
     ...subgraphs,
     // The seed needs only the MongoDB driver, which the kit's dependencies carry.

@@ -27,6 +27,10 @@ export const ErrorCode = Object.freeze({
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   /** Too many requests from this caller: wait `Retry-After` seconds. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** A persisted document's id (`documentId`, or APQ's `sha256Hash` from a caller held to registered documents) that is not in the registry (Apollo Router's code). */
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  /** A document this caller's role may not send: it is not registered (Apollo Router's code for safelisting). */
+  QUERY_NOT_IN_SAFELIST: 'QUERY_NOT_IN_SAFELIST',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const);
 

@@ -9,6 +9,7 @@ import { COMPRESS_MIN_BYTES, type ContentEncoding, MEDIA_TYPES, chooseEncoding, 
 import { ERROR_BEHAVIOURS, ERROR_BEHAVIOUR_PARAMETER, requestedErrorBehaviour, setErrorBehaviour } from './error-behaviour.js';
 import { ErrorCode } from './errors.js';
 import { type ServiceMetrics, statusOf } from './metrics.js';
+import { type Tracer, describeRequest, traceRequest } from './telemetry.js';
 
 /** The header that carries a request's correlation id: answered to clients, passed to subgraphs, in every log line. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -25,6 +26,9 @@ export interface PlainAnswer {
   headers?: Record<string, string>;
   body: unknown;
 }
+
+/** What {@link ServeOptions.prepare} decides: the request goes on to Apollo Server as given back (its body and query string, as `?a=b`), or is answered here (undefined: it goes on as it came). */
+export type PreparedRequest = { body: unknown; search: string } | { refused: PlainAnswer };
 
 /** A file served as it is on disk at one exact path: a page or one of its assets. */
 export interface StaticAsset {
@@ -50,6 +54,12 @@ export interface ServeOptions<C extends BaseContext> {
   corsOrigins?: readonly string[];
   /** Whose request it is: an id for the context, or a plain answer that refuses it (401, 429). */
   admit(req: IncomingMessage, requestId: string): Promise<{ context: C } | PlainAnswer>;
+  /**
+   * Looks at an admitted request before Apollo Server reads its document (the gateway's trusted
+   * documents): what goes on to Apollo (a registered document's id replaced by its text), or a plain
+   * answer that refuses it. Absent: every request goes on as it came.
+   */
+  prepare?(request: { context: C; method: string; body: unknown; search: URLSearchParams }): PreparedRequest | undefined;
   /** The request id: a trusted upstream's, or a new one. */
   requestId?(req: IncomingMessage): string;
   /**
@@ -73,6 +83,11 @@ export interface ServeOptions<C extends BaseContext> {
   readyDetails?(): Promise<Record<string, unknown>>;
   /** Where unexpected failures of the HTTP layer are logged. */
   log(entry: Record<string, unknown>): void;
+  /**
+   * Traces each request to `path` in a server span of this tracer, continuing the caller's W3C trace
+   * context (telemetry.ts, docs/tracing.md). Absent (tracing off): no tracing work at all.
+   */
+  tracer?: Tracer;
 }
 
 /** Options of {@link ListeningService.stop}. */
@@ -359,6 +374,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       }
     }
     const claimed = (body as { operationName?: unknown } | undefined)?.operationName ?? url.searchParams.get('operationName');
+    if (options.tracer) describeRequest(requestId, claimed);
     const behaviour = requestedErrorBehaviour(body, url.searchParams);
     if (!behaviour) {
       const message = `The request parameter ${ERROR_BEHAVIOUR_PARAMETER} must be one of ${ERROR_BEHAVIOURS.join(', ')}`;
@@ -372,12 +388,19 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       count(admitted.status, admitted.body, claimed);
       return json(req, res, admitted, common);
     }
+    // Trusted documents (ServeOptions.prepare): after the identity is known, before Apollo parses anything.
+    const prepared = options.prepare?.({ context: admitted.context, method: req.method ?? 'GET', body, search: url.searchParams });
+    if (prepared && 'refused' in prepared) {
+      addRequestId(prepared.refused.body, requestId);
+      count(prepared.refused.status, prepared.refused.body, claimed);
+      return json(req, res, prepared.refused, common);
+    }
     setErrorBehaviour(admitted.context, behaviour);
     metrics?.attach(admitted.context);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     const answer = await options.server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: prepared?.search ?? url.search, body: prepared ? prepared.body : body },
       context: async () => admitted.context,
     });
     // Apollo refuses some requests before its pipeline runs (CSRF prevention, a missing query): count those here.
@@ -405,7 +428,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       active.delete(res);
       if (active.size === 0) drained?.();
     });
-    handle(req, res).catch((err: unknown) => {
+    (options.tracer ? traceRequest(options.tracer, options.path, req, res, () => handle(req, res)) : handle(req, res)).catch((err: unknown) => {
       options.log({ level: 'error', msg: 'the HTTP layer failed', error: String((err as Error)?.stack ?? err) });
       if (!res.headersSent) json(req, res, { status: 500, body: errorBody(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error') }, {});
       else res.end();

@@ -15,3 +15,4 @@ export * from './log.js';
 export * from './log-format.js';
 export * from './metrics-text.js';
 export * from './metrics.js';
+export * from './telemetry.js';

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { devGatewaySecret, devModeFromEnv } from '@partnerskap/common';
+import { type Identity, ROLES, devGatewaySecret, devModeFromEnv } from '@partnerskap/common';
 import { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.js';
@@ -55,10 +55,17 @@ export interface GatewayConfig {
   readonly trustedProxies: readonly string[];
   /** Seconds a public answer may come from the response cache (`RESPONSE_CACHE_TTL_S`, default 0: off). */
   readonly responseCacheTtlSeconds: number;
+  /**
+   * Trusted documents: the roles that may send registered documents only (`TRUSTED_DOCUMENTS_ROLES`, comma-separated, `none` for
+   * nobody; unset: every partner role in production, none in development) and the registry (`TRUSTED_DOCUMENTS_MANIFEST`).
+   */
+  readonly trustedDocuments: Readonly<{ roles?: readonly Identity['role'][]; manifestPath?: string }>;
   /** Serve `/metrics` (`METRICS=1`; always in development). */
   readonly metrics: boolean;
   /** How long a stop lets requests in flight finish (`SHUTDOWN_GRACE_MS`, default 10,000). */
   readonly shutdownGraceMs: number;
+  /** Progressive `@override` labels (other than `percent(N)`) on for every request (`OVERRIDE_LABELS`, comma-separated; default none). */
+  readonly overrideLabels: readonly string[];
 }
 
 /** A whole number from the environment within bounds, or the default; problems are collected. */
@@ -89,7 +96,7 @@ export const DEFAULT_REGISTRY = fileURLToPath(new URL('../../schema/subgraphs.js
  * `SUPERGRAPH_SOURCE_URL`, `SUPERGRAPH_POLL_MS`, `<SUBGRAPH>_URL`, `GATEWAY_SECRET_<SUBGRAPH>`,
  * `GATEWAY_SUBGRAPHS_FILE`, `AUTH_JWKS_URL`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_CLOCK_TOLERANCE`, `NODE_ENV`, `PARTNERSKAP_DEV`, the
  * limits (`LIMIT_*`), `RATE_LIMIT_*` (`RATE_LIMIT_REDIS_URL` among them), `SUBGRAPH_TIMEOUT_MS`, `SUBGRAPH_CONNECTIONS`, `CORS_ORIGINS`,
- * `TRUSTED_PROXIES`, `METRICS`, `SHUTDOWN_GRACE_MS`. Every malformed
+ * `TRUSTED_PROXIES`, `METRICS`, `SHUTDOWN_GRACE_MS`, `OVERRIDE_LABELS`, `TRUSTED_DOCUMENTS_ROLES`, `TRUSTED_DOCUMENTS_MANIFEST`. Every malformed
  * variable is reported in one error; the result is frozen.
  */
 export function loadGatewayConfig(env: Record<string, string | undefined>, registryPath = DEFAULT_REGISTRY): GatewayConfig {
@@ -157,6 +164,11 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin))
       problems.push(`CORS_ORIGINS must list origins such as https://partner.example.no, got "${origin}"`);
   if (production && corsOrigins?.includes('*')) problems.push("CORS_ORIGINS must not be * in production: list the partners' origins");
+  const overrideLabels = list(env.OVERRIDE_LABELS);
+  for (const label of overrideLabels)
+    if (!/^[a-zA-Z][a-zA-Z0-9_\-:./]*$/.test(label) || /^percent\(/.test(label))
+      problems.push(`OVERRIDE_LABELS must list @override labels such as use-admissions-credits (percent(N) ones decide themselves), got "${label}"`);
+  const trustedDocuments = trustedDocumentsFrom(env, problems);
   if (problems.length > 0) throw new Error(`Invalid gateway configuration:\n- ${problems.join('\n- ')}`);
   return Object.freeze({
     port,
@@ -175,9 +187,29 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, regis
     corsOrigins: corsOrigins ? Object.freeze(corsOrigins) : undefined,
     trustedProxies: Object.freeze(list(env.TRUSTED_PROXIES)),
     responseCacheTtlSeconds,
+    trustedDocuments: Object.freeze(trustedDocuments),
     metrics: !production || env.METRICS === '1',
     shutdownGraceMs,
+    overrideLabels: Object.freeze(overrideLabels),
   });
+}
+
+/** The roles `TRUSTED_DOCUMENTS_ROLES` may list: every caller but the subgraphs' own service tokens. */
+const TRUSTABLE_ROLES: readonly Identity['role'][] = ['public', ...ROLES.filter((r) => r !== 'service')];
+
+/** `TRUSTED_DOCUMENTS_ROLES` and `TRUSTED_DOCUMENTS_MANIFEST` (trusted-documents.ts); problems are collected. */
+function trustedDocumentsFrom(env: Record<string, string | undefined>, problems: string[]): GatewayConfig['trustedDocuments'] {
+  const raw = env.TRUSTED_DOCUMENTS_ROLES;
+  const manifestPath = env.TRUSTED_DOCUMENTS_MANIFEST || undefined;
+  const given = raw === undefined || raw.trim() === '' ? undefined : list(raw);
+  const roles: Identity['role'][] = [];
+  for (const role of given ?? []) {
+    const known = TRUSTABLE_ROLES.find((r) => r === role);
+    if (known) roles.push(known);
+    else if (role !== 'none' || given!.length > 1)
+      problems.push(`TRUSTED_DOCUMENTS_ROLES must be none or list roles among ${TRUSTABLE_ROLES.join(', ')} (service never), got "${role}"`);
+  }
+  return { ...(given ? { roles } : {}), ...(manifestPath ? { manifestPath } : {}) };
 }
 
 /** The shape of `GATEWAY_SUBGRAPHS_FILE`: `{ "subgraphs": { "<name>": { "url": "...", "secret": "..." } } }`. */

@@ -1,6 +1,7 @@
 import { type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { type GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CREDENTIAL_HEADER, ErrorCode, type Identity, PUBLIC, REQUEST_ID_HEADER, createCredentialSigner, errorBehaviourOf } from '@partnerskap/common';
+import { injectTraceContext } from '@partnerskap/common';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Pool } from 'undici';
 import { type FetchPath, type RequiredBy, fetchPaths } from './fetch-paths.js';
@@ -83,8 +84,20 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   /** `logger` hears the retries (failures reach the client's answer and the gateway's error log). */
   readonly #requiredBy: RequiredBy | undefined;
 
-  /** `requiredBy` names the fields a failed fetch leaves missing beside its own (the served supergraph's `@requires`). */
-  constructor(options: { name: string; url: string; secret: string; calls?: SubgraphCallOptions; logger?: Logger; requiredBy?: RequiredBy }) {
+  /** Whether the gateway traces (docs/tracing.md): each call then carries the active span's W3C trace context, `gateway.fetch`'s. */
+  readonly #propagate: boolean;
+
+  /** `requiredBy` names the fields a failed fetch leaves missing beside its own (the served supergraph's `@requires`); `propagate` sends the trace context. */
+  constructor(options: {
+    name: string;
+    url: string;
+    secret: string;
+    calls?: SubgraphCallOptions;
+    logger?: Logger;
+    requiredBy?: RequiredBy;
+    propagate?: boolean;
+  }) {
+    this.#propagate = options.propagate ?? false;
     this.#requiredBy = options.requiredBy;
     this.#calls = options.calls ?? DEFAULT_SUBGRAPH_CALLS;
     this.#logger = options.logger;
@@ -111,6 +124,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const mutation = /^\s*mutation\b/.test(request.query ?? '');
     const headers: Record<string, string> = { 'content-type': 'application/json', [CREDENTIAL_HEADER]: credential };
     if (context?.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
+    if (this.#propagate) injectTraceContext(headers);
     const call: CallInfo = {
       operationName: 'incomingRequestContext' in options ? options.incomingRequestContext.operationName : request.operationName,
       requestId: context?.requestId,

@@ -3,6 +3,7 @@ import { ListType, type OutputType, type Schema, Supergraph, isListType, isNonNu
 import { type QueryPlan, QueryPlanner } from '@apollo/query-planner';
 import { type GatewayExecutionResult, type GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import { type GraphQLSchema } from 'graphql';
+import { type OverrideDecision, planCacheKey } from './override.js';
 import { type LoadedSupergraph } from './supergraph.js';
 
 /** Plans kept per supergraph for `onError: NULL` (the gateway's own plan cache serves the other behaviours). */
@@ -54,15 +55,17 @@ function stateOf(loaded: LoadedSupergraph): NullState {
  */
 export function createNullOnErrorExecutor(dataSource: (name: string) => GraphQLDataSource | undefined) {
   const states = new WeakMap<LoadedSupergraph, NullState>();
-  return async (requestContext: GatewayGraphQLRequestContext, loaded: LoadedSupergraph): Promise<GatewayExecutionResult> => {
+  // `overrides`: the progressive @override labels on for this request (override.ts), planned and cached as the other behaviours are.
+  return async (requestContext: GatewayGraphQLRequestContext, loaded: LoadedSupergraph, overrides?: OverrideDecision): Promise<GatewayExecutionResult> => {
     let state = states.get(loaded);
     if (!state) states.set(loaded, (state = stateOf(loaded)));
     const { document, request, queryHash } = requestContext;
     const named = request.operationName ? { operationName: request.operationName } : {};
-    const key = `${queryHash}\n${request.operationName ?? ''}`;
+    const key = planCacheKey(queryHash, request.operationName, overrides);
     let plan = state.plans.get(key);
     if (!plan) {
-      plan = state.planner.buildQueryPlan(operationFromDocument(state.apiSchema, document, named));
+      const conditions = overrides ? { overrideConditions: new Map(overrides.conditions) } : undefined;
+      plan = state.planner.buildQueryPlan(operationFromDocument(state.apiSchema, document, named), conditions);
       if (state.plans.size >= MAX_PLANS) state.plans.delete(state.plans.keys().next().value!);
       state.plans.set(key, plan);
     }

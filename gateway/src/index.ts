@@ -21,3 +21,32 @@ export { useResolvedOperation } from './plugins/use-resolved-operation.js';
 export { DEFAULT_SUBGRAPH_CALLS, type SubgraphCallOptions } from './data-source.js';
 export { CPU_US_PER_COST_UNIT, type CostEstimator, createCostEstimator } from './cost.js';
 export { type LoadedSupergraph, loadableSupergraph, readSupergraph } from './supergraph.js';
+export {
+  DEFAULT_MANIFEST,
+  DEFAULT_TRUSTED_DOCUMENT_ROLES,
+  MANIFEST_FORMAT,
+  type ManifestOperation,
+  type PersistedQueryManifest,
+  type TrustedDocuments,
+  type TrustedDocumentsOptions,
+  createTrustedDocuments,
+  manifestProblems,
+  normalizeDocument,
+  operationOf,
+  parseManifest,
+  sha256Hex,
+} from './trusted-documents.js';
+export { PUBLIC_TAG, type PublicContract, type PublicContractOptions, publicContract } from './contract.js';
+export { type PublicContractPluginOptions, usePublicContract } from './plugins/use-public-contract.js';
+export {
+  type OverrideDecision,
+  type OverrideLabel,
+  type OverrideMove,
+  callerBucket,
+  decideOverrides,
+  overrideCallerOf,
+  overrideLabelsOf,
+  parseOverrideLabel,
+  readOverrides,
+} from './override.js';
+export { PLAN_CACHED_ATTRIBUTE, markCachedPlans, startGatewayTracing } from './tracing.js';

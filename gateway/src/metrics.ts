@@ -25,6 +25,8 @@ export interface GatewayMetrics extends ServiceMetrics {
   retried(subgraph: string): void;
   /** A public answer looked up in the response cache. */
   responseCache(hit: boolean): void;
+  /** A progressive `@override` label decided for a request: on (planned to the subgraph it moves to) or off. */
+  overrideDecided(label: string, on: boolean): void;
 }
 
 /** Supergraph reloads, per process (the lead's supergraph source reports them without a gateway at hand). */
@@ -71,6 +73,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   });
   const hits = new Counter({ name: 'partnerskap_response_cache_hits_total', help: 'Public answers served from the response cache', registers });
   const misses = new Counter({ name: 'partnerskap_response_cache_misses_total', help: 'Cacheable public answers not in the response cache', registers });
+  const overrides = new Counter({
+    name: 'partnerskap_override_requests_total',
+    help: 'Requests by progressive @override label and whether it was on for them (planned to the subgraph the field moves to)',
+    labelNames: ['label', 'on'] as const,
+    registers,
+  });
   new Counter({
     name: 'partnerskap_supergraph_reloads_total',
     help: 'New supergraphs found, by outcome (applied, refused); per process',
@@ -90,5 +98,6 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     deduplicated: (name) => merged.inc({ subgraph: name }),
     retried: (name) => retries.inc({ subgraph: name }),
     responseCache: (hit) => (hit ? hits : misses).inc(),
+    overrideDecided: (label, on) => overrides.inc({ label, on: String(on) }),
   };
 }

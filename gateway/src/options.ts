@@ -13,7 +13,17 @@ export function gatewayOptionsFrom(
   config: GatewayConfig,
 ): Pick<
   GatewayServerOptions,
-  'development' | 'limits' | 'rateLimits' | 'rateLimitRedisUrl' | 'subgraphCalls' | 'trustedProxies' | 'responseCacheTtlSeconds' | 'metrics' | 'corsOrigins'
+  | 'development'
+  | 'limits'
+  | 'rateLimits'
+  | 'rateLimitRedisUrl'
+  | 'subgraphCalls'
+  | 'trustedProxies'
+  | 'responseCacheTtlSeconds'
+  | 'metrics'
+  | 'corsOrigins'
+  | 'overrideLabels'
+  | 'trustedDocuments'
 > {
   return {
     development: config.development,
@@ -25,6 +35,8 @@ export function gatewayOptionsFrom(
     responseCacheTtlSeconds: config.responseCacheTtlSeconds,
     metrics: config.metrics,
     ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
+    overrideLabels: config.overrideLabels,
+    trustedDocuments: config.trustedDocuments,
   };
 }
 

@@ -12,6 +12,7 @@ import { type DocumentNode, GraphQLError } from 'graphql';
 import { type Authenticator, withServiceTokens } from './auth.js';
 import { DEFAULT_SUBGRAPH_CALLS, type GatewayContext, type SubgraphCallOptions, SubgraphDataSource } from './data-source.js';
 import { createNullOnErrorExecutor } from './error-behaviour.js';
+import { type OverrideDecision, type ProgressiveOverride, createProgressiveOverride } from './override.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type Logger, createLogger } from './log.js';
 import { maskError } from './masking.js';
@@ -22,6 +23,7 @@ import { useGuards } from './plugins/use-guards.js';
 import { useLandingPage } from './plugins/use-landing-page.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useLocalIntrospection } from './plugins/use-local-introspection.js';
+import { usePublicContract } from './plugins/use-public-contract.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { useResolvedOperation } from './plugins/use-resolved-operation.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
@@ -31,6 +33,9 @@ import { type LoadedSupergraph } from './supergraph.js';
 import { createPartnerProbe } from './partners.js';
 import { type SupergraphSourceOptions, supergraphSource } from './supergraph-source.js';
 import { envName } from './config.js';
+import { type Tracer } from '@partnerskap/common';
+import { apolloTelemetryOff } from './tracing.js';
+import { type TrustedDocuments, type TrustedDocumentsOptions, createTrustedDocuments } from './trusted-documents.js';
 
 /** Options of {@link createGatewayServer}. */
 export interface GatewayServerOptions {
@@ -70,8 +75,20 @@ export interface GatewayServerOptions {
   metrics?: boolean;
   /** Seconds a public caller's answer may be served from the response cache (default 0: off). */
   responseCacheTtlSeconds?: number;
+  /**
+   * Trusted documents (trusted-documents.ts): the registry (default `operations/manifest.json`) and the
+   * roles that may send registered documents only (default: every partner role in production, none in development).
+   */
+  trustedDocuments?: TrustedDocumentsOptions;
+  /**
+   * The gateway's tracer (`startGatewayTracing`, docs/tracing.md): a server span per request and the W3C
+   * trace context on every subgraph call. Absent (tracing off): neither.
+   */
+  tracer?: Tracer;
   /** The structured log (default pino, JSON lines on stdout). */
   logger?: Logger;
+  /** Progressive `@override` labels other than `percent(N)` that are on for every request (`OVERRIDE_LABELS`; default none: such a label is off). */
+  overrideLabels?: readonly string[];
 }
 
 /** The gateway's Apollo Server and how it admits each request. */
@@ -92,6 +109,10 @@ export interface GatewayServer {
   rateLimiter: RateLimiter;
   /** Admits a request (identity, rate limit) or answers it with 401/429. */
   admit: Parameters<typeof serveGraphQL<GatewayContext>>[0]['admit'];
+  /** The registry of trusted documents and the roles held to it. */
+  trustedDocuments: TrustedDocuments;
+  /** Resolves a registered document's id, or refuses a document the caller may not send (404/403), before Apollo parses it. */
+  prepare: NonNullable<Parameters<typeof serveGraphQL<GatewayContext>>[0]['prepare']>;
 }
 
 /** What Apollo Server takes as its gateway. */
@@ -126,7 +147,8 @@ function withValueCompletionAsErrors<T extends { errors?: readonly unknown[]; ex
  */
 function withPlannerRefusalsAsBadRequests(
   gateway: ApolloGateway,
-  nullOnError: (requestContext: GatewayGraphQLRequestContext) => Promise<GatewayExecutionResult>,
+  nullOnError: (requestContext: GatewayGraphQLRequestContext, overrides: OverrideDecision | undefined) => Promise<GatewayExecutionResult>,
+  progressive: ProgressiveOverride,
 ): GatewayInterface {
   return {
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
@@ -140,8 +162,16 @@ function withPlannerRefusalsAsBadRequests(
         executor: async (requestContext) => {
           // The client's error behaviour (`onError`): NULL is shaped apart, HALT keeps no data beside an error.
           const behaviour = errorBehaviourOf(requestContext.context);
+          // Progressive @override (override.ts): the labels on for this request; none (or a supergraph without labels) is Apollo's own plan.
+          const overrides = progressive.decide(requestContext);
           try {
-            const result = withValueCompletionAsErrors(await (behaviour === 'NULL' ? nullOnError : executor)(requestContext));
+            const execution =
+              behaviour === 'NULL'
+                ? nullOnError(requestContext, overrides)
+                : overrides
+                  ? progressive.execute(requestContext, overrides)
+                  : executor(requestContext);
+            const result = withValueCompletionAsErrors(await execution);
             return behaviour === 'HALT' ? halted(result) : result;
           } catch (err) {
             // By shape: the planner's GraphQLError comes from graphql's CommonJS copy, not this module's.
@@ -183,6 +213,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         ? { sdl: options.supergraphSdl }
         : undefined;
   if (!where) throw new Error('createGatewayServer needs supergraphSdl, supergraphPath or supergraphSourceUrl');
+  // Read and checked at start: a gateway that holds roles to a registry it cannot read does not start.
+  const trustedDocuments = createTrustedDocuments(options.trustedDocuments ?? {}, options.development, logger);
   const source = supergraphSource({
     ...where,
     ...(options.supergraphPollMs !== undefined ? { pollMs: options.supergraphPollMs } : {}),
@@ -206,6 +238,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   // is unchanged); one replaced by a new URL is closed once its requests in flight are done.
   const sources = new Map<string, SubgraphDataSource>();
   const calls = options.subgraphCalls ?? DEFAULT_SUBGRAPH_CALLS;
+  const propagate = options.tracer !== undefined;
+  // Apollo Gateway's own usage metrics for Apollo (tracing.ts says why) are never started.
+  const restoreApolloTelemetry = apolloTelemetryOff();
   const gateway = new ApolloGateway({
     supergraphSdl: source,
     buildService: ({ name, url }) => {
@@ -216,19 +251,29 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       const replaced = sources.get(name);
       if (replaced) setTimeout(() => void replaced.close(), calls.timeoutMs * 2).unref();
       const requiredBy = (typename: string, field: string) => latest?.requiredBy.get(`${typename}.${field}`) ?? [];
-      const dataSource = new SubgraphDataSource({ name, url: target, secret, calls, logger, requiredBy });
+      const dataSource = new SubgraphDataSource({ name, url: target, secret, calls, logger, requiredBy, propagate });
       sources.set(name, dataSource);
       return dataSource;
     },
   });
+  restoreApolloTelemetry();
   const nullOnError = createNullOnErrorExecutor((name) => sources.get(name));
+  const progressive = createProgressiveOverride({
+    dataSource: (name) => sources.get(name),
+    supergraphOf: (schema) => stateOf(schema),
+    ...(options.overrideLabels ? { enabledLabels: options.overrideLabels } : {}),
+  });
   const customCost = options.estimateCost;
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     if (pending) derived.set(apiSchema, (latest = pending));
     loaded = true;
   });
   const server = new ApolloServer<GatewayContext>({
-    gateway: withPlannerRefusalsAsBadRequests(gateway, (requestContext) => nullOnError(requestContext, stateOf(requestContext.schema))),
+    gateway: withPlannerRefusalsAsBadRequests(
+      gateway,
+      (requestContext, overrides) => nullOnError(requestContext, stateOf(requestContext.schema), overrides),
+      progressive,
+    ),
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (drain, then stop): Apollo's own SIGTERM handler would stop it early and re-raise the signal.
     stopOnTerminationSignals: false,
@@ -244,6 +289,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       ApolloServerPluginUsageReportingDisabled(),
       // First: a request whose operation cannot be picked is malformed, whatever else it is.
       useResolvedOperation(),
+      // Callers without a token see the public contract (contract.ts): what it lacks is refused before the limits and guards look.
+      usePublicContract({ contractOf: (schema) => stateOf(schema).contract }),
       // Limits, guards and cost read one analysis of the operation (analysis.ts), made by useResolvedOperation.
       useLimits({
         limits,
@@ -255,7 +302,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       useErrorLog({ logger }),
       useMetrics(),
       useResponseCache({ ttlSeconds: options.responseCacheTtlSeconds ?? 0 }),
-      useLocalIntrospection(),
+      useLocalIntrospection({
+        schemaFor: ({ contextValue, schema }) => (contextValue.identity.role === 'public' ? stateOf(schema).contract?.apiSchema : undefined),
+      }),
       options.development ? useLandingPage({ explorerPath: EXPLORER_PATH }) : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: maskError,
@@ -322,6 +371,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       }),
     reloadSupergraph: () => source.poll(),
     admit,
+    trustedDocuments,
+    prepare: ({ context, method, body, search }) =>
+      trustedDocuments.prepare({ identity: context.identity, requestId: context.requestId, method, body, search }),
     rateLimiter: limiter,
     close: async () => void (await Promise.all([...[...sources.values()].map((s) => s.close()), limiter.close()])),
   };
@@ -370,12 +422,14 @@ export async function listenGateway(gateway: GatewayServer, options: { port: num
     bodyLimitBytes: (o.limits ?? DEFAULT_LIMITS).bodyBytes,
     corsOrigins: o.corsOrigins ?? (o.development ? DEVELOPMENT_CORS_ORIGINS : []),
     admit: gateway.admit,
+    prepare: gateway.prepare,
     ready: async () => ({ supergraph: gateway.loaded() }),
     readyDetails: async () => ({ partners: await partners() }),
     ...(metrics ? { metrics } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
     assets: { ...insightsAssets(), ...(o.development ? explorerAssets() : {}) },
     log: entryLog(o.logger!),
+    ...(o.tracer ? { tracer: o.tracer } : {}),
   });
   let stopping: Promise<void> | undefined;
   return {

@@ -3,6 +3,8 @@ import { Supergraph } from '@apollo/federation-internals';
 import { type Guard, readGuards } from '@partnerskap/common';
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { type CostEstimator, createCostEstimator } from './cost.js';
+import { type PublicContract, publicContract } from './contract.js';
+import { overrideLabelsOf, readOverrides } from './override.js';
 
 /** The authorization features @apollo/gateway 2.14 refuses to load (`for: SECURITY`), which we enforce ourselves. */
 const SECURITY_LINK = /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes|policy)\/v[0-9.]+"), for: SECURITY\)/g;
@@ -33,6 +35,10 @@ export interface LoadedSupergraph {
   estimateCost: CostEstimator;
   /** By `Type.field`: the fields of that type whose `@requires` names it (a failed fetch of it leaves them missing too). */
   requiredBy: ReadonlyMap<string, readonly string[]>;
+  /** The labels of its progressive `@override`s (as `percent(10)`), each with the fields it moves: planned per request (override.ts). */
+  overrideLabels: ReadonlyMap<string, readonly string[]>;
+  /** What callers without a token see: the API schema of its `@tag(name: "public")` elements (contract.ts); none when nothing is tagged. */
+  contract?: PublicContract;
 }
 
 /** The top-level field names of each `@join__field(requires:)`, turned round: required field → the fields requiring it. */
@@ -71,6 +77,8 @@ export function readSupergraph(sdl: string): LoadedSupergraph {
   supergraph.apiSchema().toGraphQLJSSchema();
   const subgraphs = supergraph.subgraphsMetadata().map(({ name, url }) => ({ name, url }));
   const document = parse(sdl);
+  // A contract that contradicts itself (a tagged field guarded) refuses the supergraph: what the public sees must be known.
+  const contract = publicContract(sdl);
   return {
     sdl,
     loadable,
@@ -79,5 +87,7 @@ export function readSupergraph(sdl: string): LoadedSupergraph {
     guards: readGuards(document),
     estimateCost: createCostEstimator(document),
     requiredBy: readRequiredBy(document),
+    overrideLabels: overrideLabelsOf(readOverrides(document)),
+    ...(contract ? { contract } : {}),
   };
 }

@@ -192,6 +192,8 @@ export function withComposeService(source: string, name: string, port: number): 
     `        SUBGRAPH: ${name}`,
     `        PORT: "${port}"`,
     '    environment:',
+    // Its traces go where the others' go (docker-compose.yml's x-tracing, docs/tracing.md).
+    '      <<: *tracing',
     '      MONGODB_URI: mongodb://mongo:27017/?replicaSet=rs0',
     `      MONGODB_DB: partnerskap_${name}`,
     `      GATEWAY_SECRET: ${secret}`,

@@ -79,6 +79,13 @@ describe('schema:check', () => {
     const text = formatCheck(result);
     expect(text.split('\n')[0]).toBe('feedback: 2 breaking changes, 3 operations broken');
     expect(text).toContain('  UnionOverview (operations/union-overview.graphql)');
+    // By the partner whose frontend registered each (operations/manifest.json's clientName).
+    expect(result.operations.byPartner).toEqual([
+      { partner: 'feedback', operations: ['UnionOverview'] },
+      { partner: 'insights', operations: ['InsightsFunnel'] },
+      { partner: 'plans', operations: ['EnglishStudies'] },
+    ]);
+    expect(text).toContain("Partners' registered operations broken (operations/manifest.json) (3)\n  feedback: 1 operation broken: UnionOverview\n");
 
     const allowed = await checkSubgraph({ name: 'feedback', candidateSdl: renamedAverage, allowBreaking: true });
     expect(allowed).toMatchObject({ summary: 'feedback: 2 breaking changes, 3 operations broken (allowed by --allow-breaking)', ok: false, exitCode: 0 });
@@ -96,6 +103,25 @@ describe('schema:check', () => {
       { operation: 'OwnerOverview', file: 'operations/owner-overview.graphql', errors: error },
       { operation: 'TeacherData', file: 'operations/teacher-data.graphql', errors: error },
     ]);
+  });
+
+  it("names a partner's own registered document it breaks (operations/manifest.json, from its Apollo manifest in operations/partners/)", async () => {
+    const result = await checkSubgraph({
+      name: 'admissions',
+      candidateSdl: edited(read('admissions'), [
+        '  "The campuses (study places) where the institution teaches."\n  campuses: [String!] @listSize(assumedSize: 8)\n',
+        '',
+      ]),
+    });
+    expect(result.operations.broken).toEqual([
+      {
+        operation: 'AdmissionDeskHeading',
+        file: 'operations/manifest.json',
+        errors: ['Cannot query field "campuses" on type "Institution".'],
+      },
+    ]);
+    expect(result.operations.byPartner).toEqual([{ partner: 'admissions', operations: ['AdmissionDeskHeading'] }]);
+    expect(result.summary).toBe('admissions: 1 breaking change, 1 operation broken');
   });
 
   it('refuses a field against the nullability rule, even with --allow-breaking, unless it is a listed exception', async () => {
@@ -133,9 +159,9 @@ describe('schema:check', () => {
   });
 
   it.each([
-    ['an entity key on a field that does not exist', ['type Study @key(fields: "id") {', 'type Study @key(fields: "nope") {'], 'KEY_INVALID_FIELDS'],
+    ['an entity key on a field that does not exist', ['type Study @key(fields: "id")', 'type Study @key(fields: "nope")'], 'KEY_INVALID_FIELDS'],
     ['a shared type that conflicts with the other subgraphs', ['  hasNextPage: Boolean!', '  hasNextPage: Int!'], 'FIELD_TYPE_MISMATCH'],
-    ['SDL that does not parse', ['type Union {', 'type Union {{'], 'INVALID_GRAPHQL'],
+    ['SDL that does not parse', ['type Union @tag(name: "public") {', 'type Union @tag(name: "public") {{'], 'INVALID_GRAPHQL'],
   ] as const)('reports a composition error with its code: %s', async (_, edit, code) => {
     const result = await checkSubgraph({ name: 'feedback', candidateSdl: edited(feedback, [...edit]), allowBreaking: true });
     // --allow-breaking lets breaking changes through, never a supergraph that cannot be built.
@@ -175,9 +201,20 @@ describe('schema:check', () => {
       },
       { coordinate: 'Union.name', kind: 'added', after: '@authenticated', loosened: false, tightened: true },
     ]);
-    expect(result.summary).toBe('feedback: safe to deploy (1 addition, 4 guard changes); to review: 2 guards loosened');
+    // Union.name was public: callers without a token lose it (the public contract's own breaking change), as they would a removed field.
+    expect(result.summary).toBe('feedback: 1 breaking change of the public contract, no registered operation broken; to review: 2 guards loosened');
+    expect(result.exitCode).toBe(1);
+    expect(result.contract.changes.breaking).toEqual([
+      {
+        type: 'FIELD_REMOVED',
+        message: "Field 'name' was removed from object type 'Union'",
+        path: 'Union.name',
+        reason: 'Callers without a token lose it while the API schema keeps it: it is guarded now, or no longer tagged public',
+      },
+    ]);
     const text = formatCheck(result);
     expect(text).toContain('Authorization guards (4)');
+    expect(text).toContain("Public contract (callers without a token): breaking changes (1)\n  Field 'name' was removed from object type 'Union'");
     expect(text).toMatch(/Feedback\.comment: .* -> \(no guard\) {2}SECURITY: removed/);
   });
 

@@ -2,7 +2,8 @@
  * `npm run schema:check -- <subgraph> [--sdl <file>] [--allow-breaking] [--json]`: what a change to
  * one subgraph's SDL would do to the deployed supergraph (`schema/supergraph.graphql`) before it
  * is deployed: composition errors and hints, breaking / dangerous / safe changes of the API
- * schema, authorization guards and costs changed, and the registered operations it breaks.
+ * schema, authorization guards and costs changed, and the registered operations it breaks (every
+ * partner's trusted documents, as `npm run documents` registers them), by partner.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import * as graphql from 'graphql';
@@ -14,7 +15,9 @@ import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
 import { type ConstDirectiveNode, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, Kind, type OperationDefinitionNode } from 'graphql';
 import { type Guard } from '@partnerskap/common';
-import { DEFAULT_LIMITS, createCostEstimator } from '@partnerskap/gateway';
+import { DEFAULT_LIMITS, DEFAULT_MANIFEST, type ManifestOperation, createCostEstimator, parseManifest } from '@partnerskap/gateway';
+import { type PublicContractCheck, checkPublicContract, contractOnlyBreaking, readPublicSdl } from './check-contract.js';
+import { type OverrideChange, compareOverrides, formatOverrideChange } from './check-overrides.js';
 import {
   type NullabilityViolation,
   type RegisteredSubgraph,
@@ -51,12 +54,20 @@ export interface CheckOptions {
   currentSupergraphSdl?: string;
   /** The registered operations (`*.graphql`, with `variables.json`). Default: `operations/`. */
   operationsDir?: string;
+  /**
+   * Every partner's registered documents (the registry of trusted documents, `npm run documents`):
+   * those not in `operationsDir` are validated too, and what breaks is reported by partner (`clientName`).
+   * Default: `operations/manifest.json` (none when it does not exist).
+   */
+  registeredDocuments?: readonly ManifestOperation[];
   /** The gateway's cost limit an operation must stay within. Default: the gateway's default (`LIMIT_COST`, 5,000). */
   costLimit?: number;
   /** Breaking changes and broken operations are reported but do not refuse the change (exit 0). Default false. */
   allowBreaking?: boolean;
   /** The reviewed exceptions to the nullability rule. Default: `schema/nullability-exceptions.json`. */
   nullabilityExceptions?: Readonly<Record<string, string>>;
+  /** The deployed public contract (its API schema's SDL) to compare with. Default: the committed `schema/public.graphql`; null: none. */
+  currentPublicSdl?: string | null;
 }
 
 /** One change of the API schema, as `@graphql-inspector/core` reports it. */
@@ -134,12 +145,18 @@ export interface CheckResult {
   costs: CostChange[];
   /** Fields that break "a partner's outage is local" (compose.ts): refused even with `allowBreaking`, as `npm run compose` refuses them. */
   nullability: NullabilityViolation[];
+  /** Fields moved between subgraphs with `@override` whose move the change stages, raises, completes or ends (check-overrides.ts). */
+  overrides: OverrideChange[];
+  /** The public contract's changes (check-contract.ts): what callers without a token see. A breaking one refuses the change. */
+  contract: PublicContractCheck;
   operations: {
     broken: BrokenOperation[];
     /** Operations already invalid against the deployed supergraph (not this change's doing). */
     alreadyInvalid: BrokenOperation[];
     /** Registered operations whose estimated cost changes. */
     costs: OperationCost[];
+    /** The broken operations by the partner that registered them (`clientName` in operations/manifest.json), partners in name order. */
+    byPartner: { partner: string; operations: string[] }[];
   };
 }
 
@@ -178,7 +195,9 @@ export async function checkSubgraph(options: CheckOptions): Promise<CheckResult>
     guards: [],
     costs: [],
     nullability: [],
-    operations: { broken: [], alreadyInvalid: [], costs: [] },
+    overrides: [],
+    contract: { before: false, after: false, changes: { breaking: [], dangerous: [], safe: [] } },
+    operations: { broken: [], alreadyInvalid: [], costs: [], byPartner: [] },
   };
   if (composition.supergraphSdl !== undefined) {
     result.nullability = nullabilityViolations(composition.supergraphSdl, options.nullabilityExceptions ?? readNullabilityExceptions());
@@ -201,10 +220,23 @@ export async function checkSubgraph(options: CheckOptions): Promise<CheckResult>
     const newDoc = graphql.parse(composition.supergraphSdl);
     result.guards = compareGuards(oldDoc, newDoc);
     result.costs = compareCosts(oldDoc, newDoc);
-    result.operations = checkOperations({ operationsDir, before, after, currentSdl, nextSdl: composition.supergraphSdl, costLimit });
+    result.overrides = compareOverrides(oldDoc, newDoc);
+    try {
+      const current = options.currentPublicSdl === null ? undefined : (options.currentPublicSdl ?? readPublicSdl());
+      result.contract = await checkPublicContract(current, composition.supergraphSdl, apiBreakingPaths(result.changes));
+    } catch (e) {
+      // A tagged element that is guarded: npm run compose refuses it, and the gateway would refuse the supergraph.
+      result.composition.errors.push({ code: 'PUBLIC_CONTRACT_INVALID', message: (e as Error).message });
+    }
+    const registered = options.registeredDocuments ?? readRegistry();
+    result.operations = checkOperations({ operationsDir, registered, before, after, currentSdl, nextSdl: composition.supergraphSdl, costLimit });
   }
   const refused =
-    result.composition.errors.length > 0 || result.nullability.length > 0 || result.changes.breaking.length > 0 || result.operations.broken.length > 0;
+    result.composition.errors.length > 0 ||
+    result.nullability.length > 0 ||
+    result.changes.breaking.length > 0 ||
+    result.contract.changes.breaking.length > 0 ||
+    result.operations.broken.length > 0;
   const exitCode = result.composition.errors.length > 0 || result.nullability.length > 0 || (refused && !allowBreaking) ? 1 : 0;
   const { subgraph, ...findings } = result;
   return { subgraph, summary: summarize(result, allowBreaking), ok: !refused, exitCode, ...findings };
@@ -370,6 +402,7 @@ export function compareCosts(before: DocumentNode, after: DocumentNode): CostCha
 
 interface OperationCheckOptions {
   operationsDir: string;
+  registered: readonly ManifestOperation[];
   before: GraphQLSchema;
   after: GraphQLSchema;
   currentSdl: string;
@@ -378,7 +411,7 @@ interface OperationCheckOptions {
 }
 
 /** Validates each registered operation against both API schemas and estimates its cost against both supergraphs. */
-function checkOperations({ operationsDir, before, after, currentSdl, nextSdl, costLimit }: OperationCheckOptions): CheckResult['operations'] {
+function checkOperations({ operationsDir, registered, before, after, currentSdl, nextSdl, costLimit }: OperationCheckOptions): CheckResult['operations'] {
   const files = readdirSync(operationsDir)
     .filter((f) => f.endsWith('.graphql'))
     .sort();
@@ -392,10 +425,20 @@ function checkOperations({ operationsDir, before, after, currentSdl, nextSdl, co
   const rules = graphql.specifiedRules.filter((r) => r !== graphql.NoUnusedFragmentsRule);
   const costBefore = createCostEstimator(currentSdl);
   const costAfter = createCostEstimator(nextSdl);
-  const result: CheckResult['operations'] = { broken: [], alreadyInvalid: [], costs: [] };
-  for (const name of files) {
-    const file = relative(ROOT, resolve(operationsDir, name)) || name;
-    const document = graphql.parse(readFileSync(resolve(operationsDir, name), 'utf8'));
+  const result: CheckResult['operations'] = { broken: [], alreadyInvalid: [], costs: [], byPartner: [] };
+  // The files of operationsDir (with their sample variables), then every other registered document (partners' own, the subgraphs').
+  const inFiles = files.map((name) => ({
+    file: relative(ROOT, resolve(operationsDir, name)) || name,
+    text: readFileSync(resolve(operationsDir, name), 'utf8'),
+    name,
+  }));
+  const named = new Set(
+    inFiles.flatMap(({ text }) => graphql.parse(text).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.name ? [d.name.value] : []))),
+  );
+  const registry = relative(ROOT, DEFAULT_MANIFEST);
+  const sources = [...inFiles, ...registered.filter((d) => !named.has(d.name)).map((d) => ({ file: registry, text: d.body, name: '' }))];
+  for (const { file, text, name } of sources) {
+    const document = graphql.parse(text);
     const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
     const variables = samples[name]?.variables ?? {};
     for (const op of document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)) {
@@ -425,25 +468,54 @@ function checkOperations({ operationsDir, before, after, currentSdl, nextSdl, co
       if (errors.length > 0) result.broken.push({ operation, file, errors });
     }
   }
+  // Which partner's frontends break: the registry's clientName of each broken operation.
+  const partnerOf = new Map(registered.map((d) => [d.name, d.clientName ?? '(no partner)']));
+  const byPartner = new Map<string, string[]>();
+  for (const { operation } of result.broken) {
+    const partner = partnerOf.get(operation) ?? '(not registered)';
+    byPartner.set(partner, [...(byPartner.get(partner) ?? []), operation]);
+  }
+  result.byPartner = [...byPartner].sort(([a], [b]) => a.localeCompare(b)).map(([partner, operations]) => ({ partner, operations }));
   return result;
+}
+
+/** The committed registry of trusted documents (none before `npm run documents` has written one). */
+function readRegistry(): ManifestOperation[] {
+  let text: string;
+  try {
+    text = readFileSync(DEFAULT_MANIFEST, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return parseManifest(text, relative(ROOT, DEFAULT_MANIFEST)).operations;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
+/** The paths the API schema's breaking changes name (the public contract reports its own others apart). */
+const apiBreakingPaths = (changes: CheckResult['changes']): Set<string> => new Set(changes.breaking.flatMap((c) => (c.path ? [c.path] : [])));
+
 function summarize(result: Omit<CheckResult, 'summary' | 'ok' | 'exitCode'>, allowBreaking: boolean): string {
   const { composition, changes, guards, costs, operations } = result;
+  // The contract's changes on paths the API schema already reports are counted there.
+  const publicOnly = contractOnlyBreaking(result.contract, apiBreakingPaths(changes)).length;
+  const publicOther = result.contract.changes.dangerous.length + result.contract.changes.safe.length;
   const review: string[] = [];
   const loosened = guards.filter((g) => g.loosened).length;
   if (loosened > 0) review.push(`${plural(loosened, 'guard')} loosened`);
   if (changes.dangerous.length > 0) review.push(plural(changes.dangerous.length, 'dangerous change'));
+  const contractDangerous = result.contract.changes.dangerous.length;
+  if (contractDangerous > 0) review.push(`${plural(contractDangerous, 'dangerous change')} of the public contract`);
   if (composition.hints.length > 0) review.push(plural(composition.hints.length, 'composition hint'));
   const toReview = review.length > 0 ? `; to review: ${review.join(', ')}` : '';
   if (composition.errors.length > 0) return `${result.subgraph}: does not compose (${plural(composition.errors.length, 'error')})${toReview}`;
   if (result.nullability.length > 0) return `${result.subgraph}: ${plural(result.nullability.length, 'field')} against the nullability rule${toReview}`;
-  if (changes.breaking.length > 0 || operations.broken.length > 0) {
+  if (changes.breaking.length > 0 || publicOnly > 0 || operations.broken.length > 0) {
     const parts = [
       changes.breaking.length > 0 && plural(changes.breaking.length, 'breaking change'),
+      publicOnly > 0 && `${plural(publicOnly, 'breaking change')} of the public contract`,
       operations.broken.length > 0 ? `${plural(operations.broken.length, 'operation')} broken` : 'no registered operation broken',
     ].filter((p): p is string => typeof p === 'string');
     return `${result.subgraph}: ${parts.join(', ')}${allowBreaking ? ' (allowed by --allow-breaking)' : ''}${toReview}`;
@@ -454,6 +526,8 @@ function summarize(result: Omit<CheckResult, 'summary' | 'ok' | 'exitCode'>, all
     changes.safe.length > additions && plural(changes.safe.length - additions, 'other safe change'),
     guards.length > 0 && plural(guards.length, 'guard change'),
     costs.length > 0 && plural(costs.length, 'cost change'),
+    result.overrides.length > 0 && plural(result.overrides.length, 'field move'),
+    publicOther > 0 && plural(publicOther, 'public contract change'),
   ].filter((p): p is string => typeof p === 'string');
   if (parts.length === 0 && composition.hints.length === 0) return `${result.subgraph}: no changes to the supergraph`;
   return `${result.subgraph}: safe to deploy (${parts.join(', ') || 'no changes'})${toReview}`;
@@ -486,12 +560,27 @@ export function formatCheck(result: CheckResult): string {
     result.operations.broken.flatMap((o) => [`  ${o.operation} (${o.file})`, ...o.errors.map((e) => `      ${e}`)]),
     result.operations.broken.length,
   );
+  section(
+    "Partners' registered operations broken (operations/manifest.json)",
+    result.operations.byPartner.map((p) => `  ${p.partner}: ${plural(p.operations.length, 'operation')} broken: ${p.operations.join(', ')}`),
+  );
   // Why a change is dangerous is not obvious from its message (why one breaks is).
   section(
     'Dangerous changes',
     result.changes.dangerous.map((c) => `${change(c)}${c.reason ? `\n      ${c.reason}` : ''}`),
   );
   section('Safe changes', result.changes.safe.map(change));
+  section('Fields moving between subgraphs (@override)', result.overrides.map(formatOverrideChange));
+  // What callers without a token see (schema/public.graphql), apart: a breaking change here breaks anonymous clients.
+  section(
+    'Public contract (callers without a token): breaking changes',
+    result.contract.changes.breaking.map((c) => `${change(c)}${c.reason ? `\n      ${c.reason}` : ''}`),
+  );
+  section(
+    'Public contract: dangerous changes',
+    result.contract.changes.dangerous.map((c) => `${change(c)}${c.reason ? `\n      ${c.reason}` : ''}`),
+  );
+  section('Public contract: safe changes', result.contract.changes.safe.map(change));
   section(
     'Authorization guards',
     result.guards.map((g) => {

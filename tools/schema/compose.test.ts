@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SUPERGRAPH_FILE, compose, nullabilityViolations, readNullabilityExceptions, unacceptedHints } from './compose.js';
+import { type Composition, PUBLIC_FILE, SUPERGRAPH_FILE, compose, nullabilityViolations, readNullabilityExceptions, unacceptedHints } from './compose.js';
 
 describe('composition', () => {
   it('composes the four subgraphs without errors or unaccepted hints', () => {
@@ -9,15 +9,35 @@ describe('composition', () => {
     expect(unacceptedHints(result.hints)).toEqual([]);
   });
 
+  // One composition of the committed contracts for both files it writes.
+  let committed: Composition | undefined;
   it('matches the committed supergraph (run npm run compose after changing schema/*.graphql)', () => {
-    expect(readFileSync(SUPERGRAPH_FILE, 'utf8')).toBe(compose().supergraphSdl);
+    expect(readFileSync(SUPERGRAPH_FILE, 'utf8')).toBe((committed ??= compose()).supergraphSdl);
+  });
+
+  it('matches the committed public contract, schema/public.graphql (run npm run compose after changing a @tag)', () => {
+    expect(readFileSync(PUBLIC_FILE, 'utf8')).toBe((committed ??= compose()).publicSdl);
+  });
+
+  // The README's last step of the move of Study.credits (README: Moving a field between partners):
+  // the catalogue drops the field, admissions drops the @override and the hint is no longer needed.
+  it('composes the finished move of Study.credits without the accepted hint, the field resolved by admissions alone', () => {
+    const finished = compose((name) => {
+      const sdl = readFileSync(new URL(`../../schema/${name}.graphql`, import.meta.url), 'utf8');
+      if (name === 'catalogue') return sdl.replace(/\n( {2}"[^"\n]*"\n)? {2}credits: Int\n/, '\n');
+      if (name === 'admissions') return sdl.replace(' @override(from: "catalogue", label: "percent(0)")', '');
+      return sdl;
+    });
+    expect(finished.errors).toEqual([]);
+    expect(finished.hints.filter((h) => h.code === 'OVERRIDE_MIGRATION_IN_PROGRESS')).toEqual([]);
+    expect(finished.supergraphSdl).toMatch(/\n {2}credits: Int @join__field\(graph: ADMISSIONS\)\n/);
   });
 
   it('reports a composition error instead of writing a supergraph', () => {
     const broken = compose((name) => {
       const sdl = readFileSync(new URL(`../../schema/${name}.graphql`, import.meta.url), 'utf8');
       // A key on a field the type does not have.
-      return name === 'plans' ? sdl.replace('type Study @key(fields: "id") {', 'type Study @key(fields: "nope") {') : sdl;
+      return name === 'plans' ? sdl.replace('type Study @key(fields: "id")', 'type Study @key(fields: "nope")') : sdl;
     });
     expect(broken.supergraphSdl).toBeUndefined();
     expect(broken.errors.length).toBeGreaterThan(0);

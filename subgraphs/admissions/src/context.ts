@@ -16,5 +16,5 @@ export interface AdmissionsContext {
 
 /** A fresh context (and loaders) for one request. */
 export function createContext(store: AdmissionsStore, identity: Identity, services: SubgraphServices): AdmissionsContext {
-  return { store, loaders: createLoaders(store), identity, clock: services.clock, projections: services.projections };
+  return { store, loaders: createLoaders(store, services.projections), identity, clock: services.clock, projections: services.projections };
 }

@@ -1,4 +1,4 @@
-import { createByKeyLoader, createRowsLoader, createYearRowsLoader } from '@partnerskap/kit';
+import { type Projections, type StudyState, createByKeyLoader, createRowsLoader, createYearRowsLoader } from '@partnerskap/kit';
 import DataLoader from 'dataloader';
 import { type AdmissionsStore, type FunnelCounts } from './store.js';
 
@@ -9,8 +9,13 @@ export interface OwnerYear {
 }
 
 /** The admissions DataLoaders: a new set per request. */
-export function createLoaders(store: AdmissionsStore) {
+export function createLoaders(store: AdmissionsStore, projections: Projections) {
   return {
+    /** A study offer as admissions keeps it from the catalogue's events (null when none is kept), one read for a batch. */
+    offer: createByKeyLoader(
+      async (ids) => [...(await projections.getMany<StudyState>('study', ids)).values()],
+      (s) => s.id,
+    ),
     institution: createByKeyLoader(
       (ids) => store.institutionsByIds(ids),
       (i) => i.id,

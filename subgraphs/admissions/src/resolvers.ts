@@ -140,6 +140,8 @@ export const resolvers: Resolvers = {
       if (id === undefined) return null;
       return typeof ref.places === 'number' ? { id, places: ref.places } : { id };
     },
+    // Moving here from the catalogue (progressive @override): the offer's credits as admissions keeps them from the catalogue's events.
+    credits: async (s, _, ctx) => (await ctx.loaders.offer.load(s.id))?.credits ?? null,
     applicants: async (s, _, ctx) => shownCount(ctx.identity, (await figures(s, ctx)).applicants),
     admitted: async (s, _, ctx) => shownCount(ctx.identity, (await figures(s, ctx)).admitted),
     waitlisted: async (s, _, ctx) => shownCount(ctx.identity, (await figures(s, ctx)).waitlisted),

@@ -14,6 +14,7 @@ export { type YearRow, createByKeyLoader, createCountLoader, createRowsLoader, c
 export { byCodeUnits, byNameThenId, byNorwegian } from './order.js';
 export { type Rolled, rollUp, total, totals } from './rollup.js';
 export { type FilterValue, type MongoConnection, MONGO_SELECTION_TIMEOUT_MS, NB, SEARCH_MAX_TIME_MS, connectMongo, eqFilter, withId } from './mongo.js';
+export { traceCommands } from './mongo.js';
 export {
   DEFAULT_BODY_LIMIT,
   DEFAULT_SHUTDOWN_GRACE_MS,

@@ -7,6 +7,7 @@ import { type FeedReader, type Subscription, ensureConsumerIndexes, projectionAp
 import { type CountedFigures } from './figures.js';
 import { type Outbox, type Projections, createProjections } from './events.js';
 import { type Log, createCredentialVerifier, type Identity } from '@partnerskap/common';
+import { type Tracer, startTracing } from '@partnerskap/common';
 import { createServiceMetrics } from '@partnerskap/common';
 import { connectMongo } from './mongo.js';
 import { type ListeningSubgraph, listenSubgraph, stopOnSignals, subgraphLog } from './server.js';
@@ -83,6 +84,8 @@ export interface StartSubgraphOptions {
   /** The strategy insights' salary cost per FTE and scholarship (default {@link DEFAULT_INSIGHTS}). */
   insights?: InsightsSettings;
   log?: Log;
+  /** Its tracer (common's `startTracing`, docs/tracing.md; none: no tracing). */
+  tracer?: Tracer;
 }
 
 /** Creates the store's indexes, builds the server and listens: used by `main.ts`, `npm start` and the tests. */
@@ -133,6 +136,7 @@ export async function startSubgraph<S extends SubgraphStore, C extends BaseConte
     }),
     ...((options.metrics ?? options.development) ? { metrics: createServiceMetrics({ service: module.name }) } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     log,
   });
   return {
@@ -162,6 +166,8 @@ export async function runSubgraph<S extends SubgraphStore, C extends BaseContext
   env: Record<string, string | undefined>,
 ): Promise<void> {
   const config = loadSubgraphConfig(env, module.name, module.defaultPort);
+  // Before the store and the server: the driver's commands and the resolvers are traced only when tracing is on.
+  const tracing = await startTracing({ serviceName: module.name, env });
   const { client, db } = await connectMongo(config.mongodbUri, config.database, `partnerskap-${module.name}`);
   const listening = await startSubgraph(module, {
     db,
@@ -174,6 +180,7 @@ export async function runSubgraph<S extends SubgraphStore, C extends BaseContext
     metrics: config.metrics,
     shutdownGraceMs: config.shutdownGraceMs,
     insights: config.insights,
+    ...(tracing.tracer ? { tracer: tracing.tracer } : {}),
   });
   // Not a log line: printed whatever LOG_LEVEL, since the dev launcher's reader and the bundles' test wait for it.
   process.stdout.write(`${module.name} subgraph ready at ${listening.url}\n`);
@@ -182,6 +189,7 @@ export async function runSubgraph<S extends SubgraphStore, C extends BaseContext
     async () => {
       await listening.stop();
       await client.close();
+      await tracing.shutdown();
     },
     { graceMs: config.shutdownGraceMs },
   );

@@ -13,6 +13,8 @@ import { type Log, createLogger, entryLog } from '@partnerskap/common';
 import { type ServiceMetrics, useRequestMetrics } from '@partnerskap/common';
 import { DateScalar, DateTimeScalar } from './scalars.js';
 import { type SubgraphResolvers, apolloResolverMap } from './resolver-map.js';
+import { type Tracer, tracingEnabled } from '@partnerskap/common';
+import { traceResolvers } from './tracing.js';
 import { isOutOfDiskSpace, isStoreDown } from './store-errors.js';
 
 /** An error a client may see as it is: one of our codes (not an internal error) or a bad request. */
@@ -56,7 +58,9 @@ export function subgraphLog(name: string): Log {
 /** Builds a federated subgraph server that masks every error it does not know. */
 export function createSubgraphServer<C extends BaseContext & { identity: Identity }>(options: SubgraphServerOptions<C>): ApolloServer<C> {
   const log = options.log ?? defaultLog;
-  const resolvers = apolloResolverMap<C>({ Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers });
+  // While this process traces (docs/tracing.md), the subgraph's own resolvers open spans when they reach the store.
+  const own: SubgraphResolvers<C> = { Date: DateScalar, DateTime: DateTimeScalar, ...options.resolvers };
+  const resolvers = apolloResolverMap<C>(tracingEnabled() ? traceResolvers(own) : own);
   const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers }]);
   // The SDL's @authenticated, @requiresScopes and @policy are the rules: enforce exactly those.
   enforceGuards(schema, options.typeDefs, options.policies ?? {});
@@ -162,6 +166,8 @@ export async function listenSubgraph<C extends BaseContext>(
     metrics?: ServiceMetrics;
     /** How long `stop()` lets requests in flight finish (ms; default 10 s). */
     shutdownGraceMs?: number;
+    /** Its tracer (docs/tracing.md): a server span per request, continuing the gateway's trace (none: no tracing). */
+    tracer?: Tracer;
   },
 ): Promise<ListeningSubgraph> {
   const log = options.log ?? defaultLog;
@@ -184,6 +190,7 @@ export async function listenSubgraph<C extends BaseContext>(
     ...(options.readyDetails ? { readyDetails: options.readyDetails } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     log,
   });
 }

@@ -1,6 +1,7 @@
 import { type TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, print, visit } from 'graphql';
 import { SERVICE_AUDIENCE, SERVICE_ISSUER, SERVICE_TOKEN_LIFETIME_S, secretKey, signHs256 } from '@partnerskap/common';
+import { injectTraceContext, tracingEnabled } from '@partnerskap/common';
 import { FeedDocument } from './generated/partners.js';
 
 /**
@@ -56,9 +57,12 @@ export function createSupergraphClient(options: SupergraphClientOptions): Superg
     const url = options.url();
     if (!url) throw new Error('no gateway URL configured (SUPERGRAPH_URL)');
     const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${await token()}` };
+    // A traced request's call to another partner goes on in the same trace (docs/tracing.md).
+    if (tracingEnabled()) injectTraceContext(headers);
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+      headers,
       body: JSON.stringify({ query: textOf(document), variables }),
       signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
     });

@@ -503,6 +503,8 @@ export type Study = {
   admitted?: Maybe<Scalars['Int']['output']>;
   /** Applications that name this offer. For everyone but the directorate, figures about persons are null (suppressed) when 1 to 4 and otherwise rounded to a multiple of 5. */
   applicants?: Maybe<Scalars['Int']['output']>;
+  /** Credits (studiepoeng) the offer gives: usually 30 for one year, 60 over two. */
+  credits?: Maybe<Scalars['Int']['output']>;
   /** The offer's id: its code and the year it starts, as `K2ENG1510-2024`. */
   id: Scalars['ID']['output'];
   /** Places of the offer (the catalogue's). */
@@ -892,6 +894,7 @@ export type StudyResolvers<ContextType = AdmissionsContext, ParentType extends R
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Study']> | FederationReferenceType, FederationReferenceType, ContextType>;
   admitted?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   applicants?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  credits?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   vacantSeats?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   waitlisted?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
