@@ -171,22 +171,53 @@ export class PlanCache {
   }
 }
 
-/** What planning with conditions needs of one supergraph: built at its first request with a label on. */
-interface PlanningState {
+/**
+ * What planning here needs of one supergraph (Apollo's planner over it, its API and supergraph
+ * schemas, the plans made): built at its first request planned here, a label on or `onError: NULL`
+ * (error-behaviour.ts), and shared by both: a plan depends on the labels, not on the error behaviour.
+ */
+export interface PlanningState {
   planner: QueryPlanner;
   apiSchema: Schema;
   supergraphSchema: GraphQLSchema;
   plans: PlanCache;
 }
 
-function planningStateOf(loaded: LoadedSupergraph): PlanningState {
-  const supergraph = Supergraph.build(loaded.loadable);
-  return {
-    planner: new QueryPlanner(supergraph),
-    apiSchema: supergraph.apiSchema(),
-    supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
-    plans: new PlanCache(),
-  };
+const planning = new WeakMap<LoadedSupergraph, PlanningState>();
+
+/** The planning state of a supergraph (see {@link PlanningState}), built once. */
+export function planningOf(loaded: LoadedSupergraph): PlanningState {
+  let state = planning.get(loaded);
+  if (!state) {
+    const supergraph = Supergraph.build(loaded.loadable);
+    state = {
+      planner: new QueryPlanner(supergraph),
+      apiSchema: supergraph.apiSchema(),
+      supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
+      plans: new PlanCache(),
+    };
+    planning.set(loaded, state);
+  }
+  return state;
+}
+
+/** A request's plan under the labels decided (none: every label off, as Apollo plans): from the cache, or made by `build` (which a caller may run in a span) and kept. */
+export function cachedPlan(
+  state: PlanningState,
+  requestContext: GatewayGraphQLRequestContext,
+  decision: OverrideDecision | undefined,
+  run: (build: () => QueryPlan) => QueryPlan = (build) => build(),
+): QueryPlan {
+  const { request, document, queryHash } = requestContext;
+  const key = planCacheKey(queryHash, request.operationName, decision);
+  let plan = state.plans.get(key);
+  if (!plan) {
+    const named = request.operationName ? { operationName: request.operationName } : {};
+    const conditions = decision ? { overrideConditions: new Map(decision.conditions) } : undefined;
+    plan = run(() => state.planner.buildQueryPlan(operationFromDocument(state.apiSchema, document, named), conditions));
+    state.plans.set(key, plan);
+  }
+  return plan;
 }
 
 /** Apollo's span names (@apollo/gateway `utilities/opentelemetry`): a trace of a request planned here looks like one of Apollo's executor. */
@@ -243,7 +274,6 @@ export interface ProgressiveOverride {
 
 /** Creates the gateway's progressive `@override` (see {@link ProgressiveOverride}). */
 export function createProgressiveOverride(options: ProgressiveOverrideOptions): ProgressiveOverride {
-  const states = new WeakMap<LoadedSupergraph, PlanningState>();
   const decideOptions: DecideOptions = { enabledLabels: new Set(options.enabledLabels ?? []), ...(options.random ? { random: options.random } : {}) };
   return {
     decide(requestContext) {
@@ -257,10 +287,8 @@ export function createProgressiveOverride(options: ProgressiveOverrideOptions): 
     execute(requestContext, decision) {
       const loaded = options.supergraphOf(requestContext.schema);
       if (!loaded) throw new Error('no supergraph is loaded');
-      let state = states.get(loaded);
-      if (!state) states.set(loaded, (state = planningStateOf(loaded)));
-      const { planner, apiSchema, supergraphSchema, plans } = state;
-      const { request, document, queryHash, operationName } = requestContext;
+      const state = planningOf(loaded);
+      const { request, document, operationName } = requestContext;
       const named = request.operationName ? { operationName: request.operationName } : {};
       const nameAttributes: Attributes = operationName ? { operationName, 'graphql.operation.name': operationName } : {};
       return inAsyncSpan(SPAN.REQUEST, nameAttributes, async (span) => {
@@ -279,21 +307,16 @@ export function createProgressiveOverride(options: ProgressiveOverrideOptions): 
           span.setStatus({ code: SpanStatusCode.ERROR });
           return { errors: invalid };
         }
-        const key = planCacheKey(queryHash, request.operationName, decision);
-        let plan = plans.get(key);
-        if (!plan) {
-          plan = inSpan(SPAN.PLAN, operationName ? { 'graphql.operation.name': operationName } : {}, () =>
-            planner.buildQueryPlan(operationFromDocument(apiSchema, document, named), { overrideConditions: new Map(decision.conditions) }),
-          );
-          plans.set(key, plan);
-        }
+        const plan = cachedPlan(state, requestContext, decision, (build) =>
+          inSpan(SPAN.PLAN, operationName ? { 'graphql.operation.name': operationName } : {}, build),
+        );
         const serviceMap = Object.fromEntries(
           loaded.subgraphs.flatMap(({ name }) => {
             const source = options.dataSource(name);
             return source ? [[name, source]] : [];
           }),
         );
-        const response = await executeQueryPlan(plan, serviceMap, requestContext, operationContext, supergraphSchema, apiSchema);
+        const response = await executeQueryPlan(plan, serviceMap, requestContext, operationContext, state.supergraphSchema, state.apiSchema);
         if (response.errors) span.setStatus({ code: SpanStatusCode.ERROR });
         return response;
       });
